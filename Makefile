@@ -1,0 +1,40 @@
+# Velferdslab — the two commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLASK_APP := velferdslab
+
+.PHONY: run test lint bench install translations clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+translations: $(STAMP)
+	@$(BIN)/pybabel compile --use-fuzzy -d velferdslab/translations -f -q 2>/dev/null || true
+
+## make run: migrate the embedded SQLite database, load the demo lab if empty, serve on :5000
+run: install
+	$(BIN)/velferdslab db upgrade
+	$(BIN)/velferdslab demo load --if-empty
+	$(BIN)/velferdslab run --host 127.0.0.1 --port 5000
+
+## make test: the whole suite on SQLite, and on PostgreSQL too when VELFERDSLAB_TEST_DATABASE_URL is set
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,169 @@
+"""Test fixtures: one app per database backend, one rolled-back transaction per test.
+
+The whole suite runs on SQLite; when ``VELFERDSLAB_TEST_DATABASE_URL`` names a PostgreSQL server it
+runs again there, in a fresh database created for this run and dropped after it. Tests marked
+``postgres`` run only on PostgreSQL; tests marked ``browser`` only once (against their own server).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests import factories
+
+PG_BASE_URL = os.environ.get("VELFERDSLAB_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_BASE_URL else [])
+
+
+def pytest_collection_modifyitems(config, items):
+    keep, drop = [], []
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+        if item.get_closest_marker("postgres") and backend != "postgresql":
+            if backend is None and not PG_BASE_URL:
+                item.add_marker(pytest.mark.skip(reason="VELFERDSLAB_TEST_DATABASE_URL is not set"))
+                keep.append(item)
+                continue
+            drop.append(item) if backend == "sqlite" else keep.append(item)
+            continue
+        if item.get_closest_marker("browser") and backend == "postgresql":
+            drop.append(item)
+            continue
+        keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pg_url(database: str | None = None) -> str:
+    url = make_url(PG_BASE_URL).set(drivername="postgresql+psycopg")
+    return url.set(database=database).render_as_string(hide_password=False) if database else \
+        url.render_as_string(hide_password=False)
+
+
+def create_pg_database() -> str:
+    name = f"velferdslab_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name
+
+
+def drop_pg_database(name: str) -> None:
+    assert re.fullmatch(r"velferdslab_test_[0-9a-f]+", name)
+    admin = create_engine(pg_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+def make_database_url(backend: str, tmp_dir: Path) -> tuple[str, callable]:
+    """A fresh, empty database for ``backend`` and a function that removes it."""
+    if backend == "postgresql":
+        name = create_pg_database()
+        return pg_url(name), lambda: drop_pg_database(name)
+    path = tmp_dir / f"test-{uuid.uuid4().hex[:8]}.sqlite3"
+    return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
+
+
+def build_app(database_url: str, **overrides):
+    from velferdslab import create_app
+
+    config = {"ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
+              "RATELIMIT_STORAGE_URI": "memory://", "SERVER_NAME": "localhost", **overrides}
+    return create_app(config)
+
+
+def migrate_to_head(app) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def tmp_root():
+    with tempfile.TemporaryDirectory(prefix="velferdslab-test-") as tmp:
+        yield Path(tmp)
+
+
+@pytest.fixture(scope="session")
+def app(backend, tmp_root):
+    """The app on a database built by the migrations (which proves them on every run)."""
+    database_url, remove = make_database_url(backend, tmp_root)
+    app = build_app(database_url)
+    migrate_to_head(app)
+    yield app
+    from velferdslab.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+    remove()
+
+
+@pytest.fixture(autouse=True)
+def db_session(request, app):
+    """Each test runs inside one outer transaction that is rolled back at the end.
+
+    Requests commit as usual; with ``join_transaction_mode="create_savepoint"`` those commits only
+    release savepoints inside the outer transaction (SQLAlchemy's "join a session into an external
+    transaction" recipe).
+    """
+    from velferdslab.extensions import db, limiter
+
+    if request.node.get_closest_marker("real_commits"):
+        yield None
+        return
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        limiter.reset()
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def ctx(db_session):
+    """Services can be called directly: ``db_session`` already holds an app context open."""
+    return db_session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def lab(db_session, ctx):
+    return factories.lab()
+
+
+@pytest.fixture
+def login(app):
+    """``login(user)`` -> a test client signed in as ``user`` that sends the CSRF token on writes."""
+
+    def sign_in(user, password: str = factories.PASSWORD):
+        return factories.signed_in_client(app, user, password)
+
+    return sign_in

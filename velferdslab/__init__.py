@@ -1,0 +1,81 @@
+"""Velferdslab: the software a municipal welfare lab runs on."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. Reads like a table of contents; each step lives in its own module."""
+    app = Flask(__name__, instance_relative_config=True)
+    configure(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, overrides: dict | None) -> None:
+    from velferdslab import config
+
+    app.config.update(config.load(app.instance_path, overrides))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    from velferdslab.auth import login
+    from velferdslab.core import database, i18n, navigation, security, transaction
+    from velferdslab.core.api import api
+    from velferdslab.extensions import db, limiter, migrate
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(_project_migrations()), render_as_batch=True)
+    login.init_app(app)
+    i18n.init_app(app)
+    navigation.init_app(app)
+    security.init_app(app)
+    transaction.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+    _import_models()
+
+
+def _import_models() -> None:
+    """Every model module, so the metadata (and Alembic) sees every table."""
+    import velferdslab.audit.models  # noqa: F401
+    import velferdslab.auth.models  # noqa: F401
+
+
+def _project_migrations():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def register_blueprints(app: Flask) -> None:
+    from velferdslab.auth import api as auth_api
+    from velferdslab.auth import views as auth_views
+    from velferdslab.core import views as core_views
+    from velferdslab.core.api import api
+    from velferdslab.dashboard import views as dashboard_views
+
+    app.register_blueprint(core_views.blueprint)
+    app.register_blueprint(auth_views.blueprint)
+    app.register_blueprint(dashboard_views.blueprint)
+    api.register_blueprint(auth_api.blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from velferdslab.core import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from velferdslab import cli
+
+    cli.init_app(app)

@@ -1,0 +1,1 @@
+"""Audit trail: who did what and who saw what. Imports only ``core``; every domain calls it."""

@@ -1,0 +1,1 @@
+"""Labs, agencies, users, roles, sign-in, sessions and API tokens."""

@@ -1,0 +1,147 @@
+"""Who works in the lab: labs, agencies, users with roles, their sessions and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from velferdslab.core.models import UTCDateTime, utcnow
+from velferdslab.core.permissions import ROLES, permissions_for
+from velferdslab.extensions import db
+
+AGENCY_KINDS = ("nav", "barnevern", "bolig", "skole", "helse", "rus", "politi", "okonomi", "annet")
+
+
+class Lab(db.Model):
+    """One municipality's (or region's) welfare lab. Everything else belongs to a lab."""
+
+    __tablename__ = "lab"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    municipality: Mapped[str] = mapped_column(String(200))
+    # Age from which a young person gives their own consent (the mission says 15–16).
+    consent_age: Mapped[int] = mapped_column(Integer, default=15)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agencies: Mapped[list[Agency]] = relationship(back_populates="lab", order_by="Agency.name")
+
+    __table_args__ = (CheckConstraint("consent_age BETWEEN 12 AND 18", name="consent_age_range"),)
+
+
+class Agency(db.Model):
+    """A service (NAV, barnevern, …) that delegates staff, authority and money to the lab."""
+
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    lab: Mapped[Lab] = relationship(back_populates="agencies")
+
+    __table_args__ = (
+        UniqueConstraint("lab_id", "name"),
+        CheckConstraint("kind IN (%s)" % ", ".join(f"'{k}'" for k in AGENCY_KINDS), name="kind_known"),
+    )
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_role"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+    __table_args__ = (
+        CheckConstraint("role IN (%s)" % ", ".join(f"'{r}'" for r in ROLES), name="role_known"),
+    )
+
+
+class User(UserMixin, db.Model):
+    """A member of lab staff. Roles are data (``user_role``); permissions follow from roles."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str | None] = mapped_column(String(5))
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lab: Mapped[Lab] = relationship()
+    agency: Mapped[Agency | None] = relationship()
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(r.role for r in self.role_rows)
+
+    def set_roles(self, roles) -> None:
+        wanted = set(roles)
+        self.role_rows = [r for r in self.role_rows if r.role in wanted]
+        have = {r.role for r in self.role_rows}
+        self.role_rows.extend(UserRole(role=r) for r in sorted(wanted - have))
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    def has_permission(self, permission: str) -> bool:
+        return self.active and permission in permissions_for(self.roles)
+
+    @property
+    def is_active(self) -> bool:  # flask-login: a disabled account cannot be signed in
+        return self.active
+
+    @property
+    def primary_role(self) -> str:
+        """The role shown in the audit trail and used to pick the start page."""
+        for role in ("admin", "manager", "team_lead", "caseworker"):
+            if role in self.roles:
+                return role
+        return "caseworker"
+
+
+class AuthSession(db.Model):
+    """A signed-in browser. The cookie carries a random token; only its hash is stored here.
+
+    Revoking the row (logout, password change, disabled account) kills a copied cookie at once.
+    """
+
+    __tablename__ = "auth_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class ApiToken(db.Model):
+    """A personal token for scripts: shown once, stored hashed, revocable, acts as its user."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(12))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

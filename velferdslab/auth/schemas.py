@@ -1,0 +1,63 @@
+"""marshmallow schemas for the auth API. Unknown fields are rejected (marshmallow's RAISE)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from velferdslab.auth.models import AGENCY_KINDS
+from velferdslab.core.permissions import ROLES
+
+NAME = validate.Length(min=1, max=200)
+
+
+class AgencySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=NAME)
+    kind = fields.String(required=True, validate=validate.OneOf(AGENCY_KINDS))
+    active = fields.Boolean(load_default=True)
+
+
+class AgencyUpdateSchema(Schema):
+    name = fields.String(validate=NAME)
+    kind = fields.String(validate=validate.OneOf(AGENCY_KINDS))
+    active = fields.Boolean()
+
+
+class UserSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=NAME)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    agency_id = fields.Integer(allow_none=True, load_default=None)
+    lab_id = fields.Integer(dump_only=True)
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), required=True,
+                        validate=validate.Length(min=1, max=len(ROLES)))
+    active = fields.Boolean(dump_only=True)
+
+
+class UserCreateSchema(UserSchema):
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=12, max=200))
+
+
+class UserUpdateSchema(Schema):
+    name = fields.String(validate=NAME)
+    email = fields.Email(validate=validate.Length(max=254))
+    agency_id = fields.Integer(allow_none=True)
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), validate=validate.Length(min=1))
+    active = fields.Boolean()
+
+
+class MeSchema(UserSchema):
+    permissions = fields.List(fields.String(), dump_only=True)
+
+
+class TokenSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    prefix = fields.String(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    last_used_at = fields.DateTime(dump_only=True)
+    revoked_at = fields.DateTime(dump_only=True)
+
+
+class TokenCreatedSchema(TokenSchema):
+    token = fields.String(dump_only=True, metadata={"description": "Shown once; store it now."})

@@ -1,0 +1,294 @@
+"""Every mutation of labs, agencies, users, sessions and tokens. Services flush, never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from velferdslab.audit import services as audit
+from velferdslab.auth.models import AGENCY_KINDS, Agency, ApiToken, AuthSession, Lab, User
+from velferdslab.core.errors import ConflictError, ServiceError
+from velferdslab.core.models import utcnow
+from velferdslab.core.permissions import ROLES
+from velferdslab.extensions import db
+
+# argon2id with the library's RFC 9106 "low memory" defaults.
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 12
+TOKEN_PREFIX = "vlt_"
+# A fixed hash to verify against when the account does not exist, so timing does not tell.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ServiceError(f"Passordet må ha minst {MIN_PASSWORD_LENGTH} tegn.", "password")
+    if len(password) > 200:
+        raise ServiceError("Passordet kan ha høyst 200 tegn.", "password")
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+# --- labs and agencies -------------------------------------------------------------------------
+
+def create_lab(*, slug: str, name: str, municipality: str, consent_age: int = 15) -> Lab:
+    if db.session.scalar(select(Lab).where(Lab.slug == slug)):
+        raise ConflictError("Det finnes allerede et lab med denne kortnavnet.", "slug")
+    lab = Lab(slug=slug, name=name, municipality=municipality, consent_age=consent_age)
+    db.session.add(lab)
+    db.session.flush()
+    audit.record("lab.create", lab_id=lab.id, object_type="lab", object_id=lab.id)
+    return lab
+
+
+def create_agency(lab: Lab, *, name: str, kind: str, actor: User | None = None) -> Agency:
+    if kind not in AGENCY_KINDS:
+        raise ServiceError("Ukjent etatstype.", "kind")
+    name = name.strip()
+    if db.session.scalar(select(Agency).where(Agency.lab_id == lab.id, Agency.name == name)):
+        raise ConflictError("Det finnes allerede en etat med dette navnet.", "name")
+    agency = Agency(lab=lab, name=name, kind=kind, active=True)
+    db.session.add(agency)
+    db.session.flush()
+    audit.record("agency.create", actor=actor, lab_id=lab.id, object_type="agency", object_id=agency.id)
+    return agency
+
+
+def update_agency(agency: Agency, *, name: str, kind: str, active: bool, actor: User | None = None) -> Agency:
+    if kind not in AGENCY_KINDS:
+        raise ServiceError("Ukjent etatstype.", "kind")
+    name = name.strip()
+    clash = db.session.scalar(select(Agency).where(Agency.lab_id == agency.lab_id, Agency.name == name,
+                                                  Agency.id != agency.id))
+    if clash:
+        raise ConflictError("Det finnes allerede en etat med dette navnet.", "name")
+    changed = [f for f, v in (("name", name), ("kind", kind), ("active", active)) if getattr(agency, f) != v]
+    agency.name, agency.kind, agency.active = name, kind, active
+    db.session.flush()
+    audit.record("agency.update", actor=actor, lab_id=agency.lab_id, object_type="agency",
+                 object_id=agency.id, summary={"fields": changed})
+    return agency
+
+
+# --- users ---------------------------------------------------------------------------------------
+
+def _check_roles(roles) -> set[str]:
+    roles = set(roles)
+    if not roles:
+        raise ServiceError("Velg minst én rolle.", "roles")
+    unknown = roles - set(ROLES)
+    if unknown:
+        raise ServiceError("Ukjent rolle.", "roles")
+    return roles
+
+
+def _check_agency(lab: Lab, agency_id: int | None) -> None:
+    if agency_id is None:
+        return
+    agency = db.session.get(Agency, agency_id)
+    if agency is None or agency.lab_id != lab.id:
+        raise ServiceError("Etaten finnes ikke i dette laboratoriet.", "agency_id")
+
+
+def create_user(lab: Lab, *, name: str, email: str, password: str, roles, agency_id: int | None = None,
+                actor: User | None = None) -> User:
+    email = normalise_email(email)
+    if db.session.scalar(select(User).where(func.lower(User.email) == email)):
+        raise ConflictError("E-postadressen er allerede i bruk.", "email")
+    check_password_strength(password)
+    roles = _check_roles(roles)
+    _check_agency(lab, agency_id)
+    user = User(lab=lab, name=name.strip(), email=email, password_hash=hash_password(password),
+                agency_id=agency_id, active=True)
+    user.set_roles(roles)
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.create", actor=actor, lab_id=lab.id, object_type="user", object_id=user.id,
+                 summary={"roles": sorted(roles)})
+    return user
+
+
+def update_user(user: User, *, name: str, email: str, roles, agency_id: int | None, active: bool,
+                actor: User | None = None) -> User:
+    email = normalise_email(email)
+    clash = db.session.scalar(select(User).where(func.lower(User.email) == email, User.id != user.id))
+    if clash:
+        raise ConflictError("E-postadressen er allerede i bruk.", "email")
+    roles = _check_roles(roles)
+    _check_agency(user.lab, agency_id)
+    if actor is not None and actor.id == user.id and (not active or "admin" not in roles):
+        raise ServiceError("Du kan ikke fjerne din egen administratortilgang.", "roles")
+    changed = [f for f, v in (("name", name.strip()), ("email", email), ("agency_id", agency_id),
+                              ("active", active)) if getattr(user, f) != v]
+    if set(user.roles) != roles:
+        changed.append("roles")
+    was_active = user.active
+    user.name, user.email, user.agency_id = name.strip(), email, agency_id
+    user.set_roles(roles)
+    if was_active and not active:
+        _deactivate(user)
+    user.active = active
+    db.session.flush()
+    audit.record("user.update", actor=actor, lab_id=user.lab_id, object_type="user", object_id=user.id,
+                 summary={"fields": changed, "roles": sorted(roles)})
+    return user
+
+
+def _deactivate(user: User) -> None:
+    user.active = False
+    revoke_all_sessions(user)
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
+
+
+def set_active(user: User, active: bool, *, actor: User | None = None) -> User:
+    if actor is not None and actor.id == user.id and not active:
+        raise ServiceError("Du kan ikke deaktivere deg selv.", "active")
+    if not active:
+        _deactivate(user)
+    user.active = active
+    db.session.flush()
+    audit.record("user.enable" if active else "user.disable", actor=actor, lab_id=user.lab_id,
+                 object_type="user", object_id=user.id)
+    return user
+
+
+def set_password(user: User, password: str, *, actor: User | None = None) -> None:
+    """Set a new password and end every session and token-less login of the user."""
+    check_password_strength(password)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    revoke_all_sessions(user)
+    db.session.flush()
+    audit.record("user.password", actor=actor, lab_id=user.lab_id, object_type="user", object_id=user.id)
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    if not verify_password(user, current):
+        raise ServiceError("Nåværende passord er feil.", "current_password")
+    if current == new:
+        raise ServiceError("Det nye passordet må være forskjellig fra det gamle.", "new_password")
+    set_password(user, new, actor=user)
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    try:
+        if user is None:
+            _hasher.verify(_DUMMY_HASH, password or "")
+            return False
+        return _hasher.verify(user.password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None. Both failures look the same."""
+    user = db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+    if not verify_password(user, password) or user is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+# --- sessions ------------------------------------------------------------------------------------
+
+def start_session(user: User) -> str:
+    """Create a server-side session for ``user``; returns the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(AuthSession(user_id=user.id, token_hash=hash_token(token)))
+    db.session.flush()
+    return token
+
+
+def find_live_session(token: str | None, now: datetime | None = None) -> AuthSession | None:
+    """The session behind a cookie token if it is neither revoked nor timed out, else None."""
+    if not token:
+        return None
+    now = now or utcnow()
+    row = db.session.scalar(select(AuthSession).where(AuthSession.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    config = current_app.config
+    user = row.user
+    if (not user.active or now - row.last_seen_at > config["SESSION_IDLE_TIMEOUT"]
+            or now - row.created_at > config["SESSION_ABSOLUTE_TIMEOUT"]
+            or row.created_at < user.password_changed_at):
+        return None
+    return row
+
+
+def touch_session(row: AuthSession, now: datetime | None = None) -> None:
+    # Writing on every request would serialise a user's parallel requests; a minute is precise enough.
+    now = now or utcnow()
+    if (now - row.last_seen_at).total_seconds() > 60:
+        row.last_seen_at = now
+
+
+def revoke_session(token: str | None) -> None:
+    if token:
+        db.session.execute(update(AuthSession).where(AuthSession.token_hash == hash_token(token),
+                                                     AuthSession.revoked_at.is_(None))
+                           .values(revoked_at=utcnow()))
+
+
+def revoke_all_sessions(user: User) -> None:
+    db.session.execute(update(AuthSession).where(AuthSession.user_id == user.id,
+                                                 AuthSession.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+
+def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token; the plain value is returned once and never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("Gi nøkkelen et navn.", "name")
+    if len(name) > 100:
+        raise ServiceError("Navnet kan ha høyst 100 tegn.", "name")
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, prefix=plain[:12], token_hash=hash_token(plain))
+    db.session.add(token)
+    db.session.flush()
+    audit.record("token.create", actor=user, object_type="api_token", object_id=token.id)
+    return token, plain
+
+
+def revoke_api_token(user: User, token_id: int) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise ServiceError("Nøkkelen finnes ikke.", "id", status=404)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.flush()
+        audit.record("token.revoke", actor=user, object_type="api_token", object_id=token.id)
+    return token
+
+
+def user_for_api_token(plain: str) -> User | None:
+    if not plain or not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        token.last_used_at = now
+    return token.user

@@ -1,0 +1,224 @@
+"""Sign-in, sign-out, own password and API tokens, and user and agency administration (HTML)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from velferdslab.audit import services as audit
+from velferdslab.auth import services
+from velferdslab.auth.forms import AGENCY_KIND_LABELS, ROLE_LABELS, AgencyForm, LoginForm, PasswordChangeForm, \
+    TokenForm, UserForm
+from velferdslab.auth.login import sign_in, sign_out
+from velferdslab.auth.models import Agency, ApiToken, User
+from velferdslab.core import navigation
+from velferdslab.core.errors import ServiceError
+from velferdslab.core.forms import add_error, render_form
+from velferdslab.core.permissions import LOGIN, public, requires
+from velferdslab.core.views import is_safe_redirect
+from velferdslab.extensions import db, limiter
+
+blueprint = Blueprint("auth", __name__, template_folder="templates")
+
+
+def _login_account_key() -> str:
+    return "login-account:" + services.normalise_email(request.form.get("email", ""))[:254]
+
+
+def _failed(response) -> bool:
+    # Only failed attempts count towards the limits; a successful sign-in redirects.
+    return response.status_code != 302
+
+
+@blueprint.route("/logg-inn", methods=["GET", "POST"])
+@public
+@limiter.limit(lambda: current_app.config["LOGIN_ADDRESS_LIMITS"], methods=["POST"], deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMITS"], methods=["POST"], key_func=_login_account_key,
+               deduct_when=_failed)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            lang = session.get("lang")
+            sign_in(user)
+            if lang:
+                session["lang"] = lang
+            audit.record("auth.login", actor=user, object_type="user", object_id=user.id)
+            target = request.args.get("next", "")
+            return redirect(target if is_safe_redirect(target) else url_for("dashboard.index"))
+        # The e-mail is not stored: a mistyped password in the e-mail field must not land in the trail.
+        audit.record_even_if_request_fails("auth.login_failed", summary={"reason": "bad_credentials"})
+        form.password.errors = list(form.password.errors) + [_("Feil e-post eller passord.")]
+    return render_form("auth/login.html", form)
+
+
+@blueprint.post("/logg-ut")
+@requires(LOGIN)
+def logout():
+    audit.record("auth.logout", object_type="user", object_id=current_user.id)
+    sign_out()
+    flash(_("Du er logget ut."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@blueprint.route("/konto/passord", methods=["GET", "POST"])
+@requires(LOGIN)
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            services.change_own_password(current_user, form.current_password.data, form.new_password.data)
+        except ServiceError as error:
+            add_error(form, error, "new_password")
+        else:
+            sign_in(current_user._get_current_object())
+            flash(_("Passordet er endret. Andre innlogginger er avsluttet."), "success")
+            return redirect(url_for("dashboard.index"))
+    return render_form("auth/password.html", form)
+
+
+@blueprint.route("/konto/nokler", methods=["GET", "POST"])
+@requires(LOGIN)
+def tokens():
+    form = TokenForm()
+    created = None
+    if form.validate_on_submit():
+        try:
+            _token, created = services.create_api_token(current_user, form.name.data)
+        except ServiceError as error:
+            add_error(form, error, "name")
+    rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
+                              .order_by(ApiToken.created_at.desc())).all()
+    return render_form("auth/tokens.html", form, tokens=rows, created=created)
+
+
+@blueprint.post("/konto/nokler/<int:token_id>/trekk-tilbake")
+@requires(LOGIN)
+def revoke_token(token_id: int):
+    try:
+        services.revoke_api_token(current_user, token_id)
+    except ServiceError:
+        abort(404)
+    flash(_("Nøkkelen er trukket tilbake."), "success")
+    return redirect(url_for("auth.tokens"))
+
+
+# --- administration ------------------------------------------------------------------------------
+
+def _lab_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.lab_id != current_user.lab_id:
+        abort(404)
+    return user
+
+
+def _agency_choices():
+    agencies = db.session.scalars(select(Agency).where(Agency.lab_id == current_user.lab_id)
+                                  .order_by(Agency.name)).all()
+    return [(0, _("Ingen etat"))] + [(a.id, a.name) for a in agencies]
+
+
+@blueprint.get("/admin/brukere")
+@requires("admin.users")
+def users():
+    rows = db.session.scalars(select(User).where(User.lab_id == current_user.lab_id)
+                              .order_by(User.active.desc(), User.name)).all()
+    return render_template("auth/users.html", users=rows, role_labels=ROLE_LABELS)
+
+
+@blueprint.route("/admin/brukere/ny", methods=["GET", "POST"])
+@requires("admin.users")
+def user_new():
+    form = UserForm()
+    form.agency_id.choices = _agency_choices()
+    if form.validate_on_submit():
+        if not form.password.data:
+            form.password.errors = [_("Nye brukere må få et passord.")]
+        else:
+            try:
+                services.create_user(current_user.lab, name=form.name.data, email=form.email.data,
+                                     password=form.password.data, roles=form.roles.data,
+                                     agency_id=form.agency_id.data or None, actor=current_user)
+            except ServiceError as error:
+                add_error(form, error, "name")
+            else:
+                flash(_("Brukeren er opprettet."), "success")
+                return redirect(url_for("auth.users"))
+    return render_form("auth/user_form.html", form, user=None)
+
+
+@blueprint.route("/admin/brukere/<int:user_id>", methods=["GET", "POST"])
+@requires("admin.users")
+def user_edit(user_id: int):
+    user = _lab_user(user_id)
+    form = UserForm(obj=user) if request.method == "GET" else UserForm()
+    form.agency_id.choices = _agency_choices()
+    if request.method == "GET":
+        form.roles.data = sorted(user.roles)
+        form.agency_id.data = user.agency_id or 0
+    if form.validate_on_submit():
+        try:
+            services.update_user(user, name=form.name.data, email=form.email.data, roles=form.roles.data,
+                                 agency_id=form.agency_id.data or None, active=form.active.data,
+                                 actor=current_user)
+            if form.password.data:
+                services.set_password(user, form.password.data, actor=current_user)
+        except ServiceError as error:
+            add_error(form, error, "name")
+        else:
+            flash(_("Endringene er lagret."), "success")
+            return redirect(url_for("auth.users"))
+    return render_form("auth/user_form.html", form, user=user)
+
+
+@blueprint.get("/admin/etater")
+@requires("admin.agencies")
+def agencies():
+    rows = db.session.scalars(select(Agency).where(Agency.lab_id == current_user.lab_id)
+                              .order_by(Agency.name)).all()
+    return render_template("auth/agencies.html", agencies=rows, kind_labels=AGENCY_KIND_LABELS)
+
+
+@blueprint.route("/admin/etater/ny", methods=["GET", "POST"])
+@requires("admin.agencies")
+def agency_new():
+    form = AgencyForm()
+    if form.validate_on_submit():
+        try:
+            services.create_agency(current_user.lab, name=form.name.data, kind=form.kind.data,
+                                   actor=current_user)
+        except ServiceError as error:
+            add_error(form, error, "name")
+        else:
+            flash(_("Etaten er opprettet."), "success")
+            return redirect(url_for("auth.agencies"))
+    return render_form("auth/agency_form.html", form, agency=None)
+
+
+@blueprint.route("/admin/etater/<int:agency_id>", methods=["GET", "POST"])
+@requires("admin.agencies")
+def agency_edit(agency_id: int):
+    agency = db.session.get(Agency, agency_id)
+    if agency is None or agency.lab_id != current_user.lab_id:
+        abort(404)
+    form = AgencyForm(obj=agency)
+    if form.validate_on_submit():
+        try:
+            services.update_agency(agency, name=form.name.data, kind=form.kind.data,
+                                   active=form.active.data, actor=current_user)
+        except ServiceError as error:
+            add_error(form, error, "name")
+        else:
+            flash(_("Endringene er lagret."), "success")
+            return redirect(url_for("auth.agencies"))
+    return render_form("auth/agency_form.html", form, agency=agency)
+
+
+navigation.register(_l("Brukere"), "auth.users", "admin.users", order=80)
+navigation.register(_l("Etater"), "auth.agencies", "admin.agencies", order=81)

@@ -1,0 +1,1 @@
+"""Budget pools, delegations, allocations, spend requests, approvals and the ledger."""

@@ -1,0 +1,1 @@
+"""Families, members, enrolment, consent, journey assessments, plans and meetings."""

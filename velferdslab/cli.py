@@ -1,0 +1,209 @@
+"""Command line: `velferdslab …` (or `flask --app velferdslab …`).
+
+Commands change data through the same services as the web, then commit once.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from velferdslab.extensions import db
+
+
+def main() -> None:
+    from velferdslab import create_app
+
+    FlaskGroup(create_app=create_app, help="Velferdslab administration.")()
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+def _lab(slug: str):
+    from velferdslab.auth.models import Lab
+
+    lab = db.session.scalar(select(Lab).where(Lab.slug == slug))
+    if lab is None:
+        _fail(f"no lab with slug {slug!r}")
+    return lab
+
+
+def _user(email: str):
+    from velferdslab.auth.models import User
+    from velferdslab.auth.services import normalise_email
+
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        _fail(f"no user with e-mail {email!r}")
+    return user
+
+
+def _commit_or_fail(work) -> object:
+    from velferdslab.core.errors import ServiceError
+
+    try:
+        result = work()
+        db.session.commit()
+        return result
+    except ServiceError as error:
+        db.session.rollback()
+        _fail(f"{error.field}: {error.message}")
+
+
+# --- demo ----------------------------------------------------------------------------------------
+
+@click.group()
+def demo():
+    """The demo lab."""
+
+
+@demo.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has a lab.")
+@click.option("--size", default=1, show_default=True, help="Number of labs (benchmarks use more).")
+@click.option("--seed", default=2026, show_default=True, help="Random seed; same seed, same data.")
+@with_appcontext
+def demo_load(if_empty: bool, size: int, seed: int):
+    """Load the demo lab into the database."""
+    from velferdslab import demo as demo_data
+
+    if current_app.config["VELFERDSLAB_ENV"] == "production":
+        _fail("demo data is never loaded in production")
+    if not demo_data.is_empty():
+        if if_empty:
+            click.echo("Databasen har allerede data; demodata lastes ikke på nytt.")
+            click.echo(demo_data.logins_text())
+            return
+        _fail("the database is not empty; the demo loads only into an empty database")
+    demo_data.load(seed=seed, size=size)
+    db.session.commit()
+    click.echo(demo_data.logins_text())
+
+
+@demo.command("logins")
+@with_appcontext
+def demo_logins():
+    """Print the demo logins, one per role."""
+    from velferdslab import demo as demo_data
+
+    click.echo(demo_data.logins_text())
+
+
+# --- labs, agencies, users ----------------------------------------------------------------------
+
+@click.group()
+def lab():
+    """Labs."""
+
+
+@lab.command("create")
+@click.option("--slug", required=True)
+@click.option("--name", required=True)
+@click.option("--municipality", required=True)
+@click.option("--consent-age", default=15, show_default=True, type=click.IntRange(12, 18))
+@with_appcontext
+def lab_create(slug, name, municipality, consent_age):
+    """Create a lab."""
+    from velferdslab.auth import services
+
+    _commit_or_fail(lambda: services.create_lab(slug=slug, name=name, municipality=municipality,
+                                                consent_age=consent_age))
+    click.echo(f"Lab {slug} created.")
+
+
+@click.group()
+def agency():
+    """Agencies."""
+
+
+@agency.command("create")
+@click.option("--lab", "lab_slug", required=True)
+@click.option("--name", required=True)
+@click.option("--kind", required=True)
+@with_appcontext
+def agency_create(lab_slug, name, kind):
+    """Create an agency in a lab."""
+    from velferdslab.auth import services
+
+    target = _lab(lab_slug)
+    _commit_or_fail(lambda: services.create_agency(target, name=name, kind=kind))
+    click.echo(f"Agency {name} created.")
+
+
+@click.group()
+def user():
+    """Users."""
+
+
+@user.command("create")
+@click.option("--lab", "lab_slug", required=True)
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["caseworker", "team_lead", "manager", "admin"]))
+@click.option("--agency", "agency_name", default=None, help="Agency name in the lab.")
+@click.password_option(help="Prompted for when not given.")
+@with_appcontext
+def user_create(lab_slug, email, name, roles, agency_name, password):
+    """Create a user."""
+    from velferdslab.auth import services
+    from velferdslab.auth.models import Agency
+
+    target = _lab(lab_slug)
+    agency_id = None
+    if agency_name:
+        found = db.session.scalar(select(Agency).where(Agency.lab_id == target.id, Agency.name == agency_name))
+        if found is None:
+            _fail(f"no agency {agency_name!r} in lab {lab_slug!r}")
+        agency_id = found.id
+    _commit_or_fail(lambda: services.create_user(target, name=name, email=email, password=password,
+                                                 roles=set(roles), agency_id=agency_id))
+    click.echo(f"User {email} created.")
+
+
+@user.command("disable")
+@click.argument("email")
+@with_appcontext
+def user_disable(email):
+    """Disable a user: ends every session and API token."""
+    from velferdslab.auth import services
+
+    target = _user(email)
+    _commit_or_fail(lambda: services.set_active(target, False))
+    click.echo(f"User {email} disabled.")
+
+
+@user.command("enable")
+@click.argument("email")
+@with_appcontext
+def user_enable(email):
+    """Enable a disabled user."""
+    from velferdslab.auth import services
+
+    target = _user(email)
+    _commit_or_fail(lambda: services.set_active(target, True))
+    click.echo(f"User {email} enabled.")
+
+
+@user.command("reset-password")
+@click.argument("email")
+@click.password_option(help="Prompted for when not given.")
+@with_appcontext
+def user_reset_password(email, password):
+    """Set a new password; the user's sessions end."""
+    from velferdslab.auth import services
+
+    target = _user(email)
+    _commit_or_fail(lambda: services.set_password(target, password))
+    click.echo(f"Password for {email} changed.")
+
+
+COMMANDS: list[click.Command] = [demo, lab, agency, user]
+
+
+def init_app(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)

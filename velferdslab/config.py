@@ -1,0 +1,133 @@
+"""Settings from environment variables, all prefixed ``VELFERDSLAB_``.
+
+Development gets an embedded SQLite database and a secret generated once into ``instance/``.
+Production refuses to start without a real secret and a real (PostgreSQL) database.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PREFIX = "VELFERDSLAB_"
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(SystemExit):
+    """A setting that makes it unsafe to start; the message is one line for the operator."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"velferdslab: configuration error: {message}")
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(PREFIX + name)
+    return value if value not in (None, "") else default
+
+
+def env_int(name: str, default: int) -> int:
+    raw = env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name} must be a whole number, got {raw!r}") from None
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever driver the URL names (or none)."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _dev_secret(instance_path: Path) -> str:
+    """A secret generated once and kept in instance/, so dev sessions survive restarts."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load(instance_path: str, overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment (and test overrides)."""
+    overrides = dict(overrides or {})
+    environment = overrides.pop("ENV", None) or env("ENV", "development")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"{PREFIX}ENV must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
+    instance = Path(instance_path)
+    production = environment == "production"
+
+    database_url = env("DATABASE_URL")
+    if database_url is None:
+        if production:
+            raise ConfigError(f"{PREFIX}DATABASE_URL is not set; production needs PostgreSQL")
+        instance.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{instance / 'velferdslab.sqlite3'}"
+    database_url = normalise_database_url(overrides.pop("SQLALCHEMY_DATABASE_URI", None) or database_url)
+    if production and database_url.startswith("sqlite"):
+        raise ConfigError("production refuses SQLite; set VELFERDSLAB_DATABASE_URL to a PostgreSQL URL")
+
+    secret = env("SECRET_KEY")
+    if secret is None:
+        if production:
+            raise ConfigError(f"{PREFIX}SECRET_KEY is not set; generate one with `python -c "
+                              "'import secrets; print(secrets.token_urlsafe(48))'`")
+        secret = _dev_secret(instance) if environment == "development" else "testing-only-secret"
+    elif production and len(secret) < 32:
+        raise ConfigError(f"{PREFIX}SECRET_KEY is too short; use at least 32 random characters")
+
+    redis_url = env("REDIS_URL")
+    report_database_url = env("REPORT_DATABASE_URL")
+    # hide_parameters keeps personal data out of the SQL errors that reach the logs.
+    engine_options: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    if database_url.startswith("sqlite"):
+        engine_options = {"connect_args": {"timeout": 30}, "hide_parameters": True}
+
+    config = {
+        "VELFERDSLAB_ENV": environment,
+        "DEBUG": False,
+        "TESTING": environment == "testing",
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "SQLALCHEMY_BINDS": {"reports": normalise_database_url(report_database_url)}
+        if report_database_url else {},
+        "REDIS_URL": redis_url,
+        # Sessions: cookie holds only a random session id; the session itself lives in the database.
+        "SESSION_COOKIE_NAME": "velferdslab_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=env_int("SESSION_IDLE_MINUTES", 30)),
+        "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=env_int("SESSION_MAX_HOURS", 12)),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=env_int("SESSION_MAX_HOURS", 12)),
+        "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
+        "MAX_CONTENT_LENGTH": env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
+        "BABEL_DEFAULT_LOCALE": env("LANGUAGE", "nb"),
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Oslo",
+        "LANGUAGES": ("nb", "en"),
+        "SUPPRESSION_THRESHOLD": env_int("SUPPRESSION_THRESHOLD", 5),
+        "LOGIN_LIMITS": env("LOGIN_LIMITS", "10 per 15 minutes"),
+        "LOGIN_ADDRESS_LIMITS": env("LOGIN_ADDRESS_LIMITS", "30 per 15 minutes"),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, which has its own limits
+        "WTF_CSRF_CHECK_DEFAULT": False,  # checked in core.security, which exempts bearer-token API calls
+        "WTF_CSRF_SSL_STRICT": production,
+        "AUDIT_SIGNING_KEY": env("AUDIT_SIGNING_KEY"),
+        "AUDIT_CHECKPOINT_DIR": env("AUDIT_CHECKPOINT_DIR", str(instance / "audit-checkpoints")),
+        "API_TITLE": "Velferdslab API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,1 @@
+"""Shared plumbing: model base, money, time, request transaction, errors, permissions, PDF."""

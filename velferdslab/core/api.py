@@ -1,0 +1,32 @@
+"""The JSON API base: flask-smorest with our error format and security scheme."""
+
+from __future__ import annotations
+
+from flask_smorest import Api as _Api
+from flask_smorest import Blueprint  # noqa: F401 - re-exported for the domains
+
+from velferdslab.core.errors import flatten_errors
+
+
+class Api(_Api):
+    """flask-smorest's Api, but errors are answered app-wide by ``core.errors``.
+
+    flask-smorest would register its own handler for every HTTPException, HTML pages included.
+    """
+
+    def _register_error_handlers(self):
+        pass
+
+
+api = Api(spec_kwargs={
+    "info": {"description": "Velferdslab JSON API. Money is integer øre; times are UTC (ISO 8601). "
+                            "Sign in with the browser session (send X-CSRFToken on writes) or a "
+                            "personal API token: `Authorization: Bearer vlt_…`."},
+    "components": {"securitySchemes": {
+        "bearerAuth": {"type": "http", "scheme": "bearer"},
+        "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "velferdslab_session"},
+    }},
+    "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+})
+
+__all__ = ["Api", "Blueprint", "api", "flatten_errors"]

@@ -1,0 +1,119 @@
+"""Errors answer in the caller's language: JSON under /api, a Norwegian page elsewhere."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from velferdslab.core.permissions import wants_json
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A rule of the domain said no. Views turn it into a form message, the API into a status.
+
+    ``field`` names the input at fault (for 422 bodies); ``status`` is the HTTP status to answer.
+    """
+
+    status = 422
+
+    def __init__(self, message: str, field: str = "_schema", status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if status is not None:
+            self.status = status
+
+    def as_errors(self) -> dict[str, list[str]]:
+        return {self.field: [self.message]}
+
+
+class ConflictError(ServiceError):
+    status = 409
+
+
+class ForbiddenError(ServiceError):
+    status = 403
+
+
+MESSAGES = {
+    400: "Forespørselen kunne ikke behandles.",
+    401: "Du må logge inn.",
+    403: "Du har ikke tilgang til dette.",
+    404: "Siden finnes ikke.",
+    405: "Metoden er ikke tillatt her.",
+    409: "Dette er allerede endret av noen andre.",
+    413: "Forespørselen er for stor.",
+    422: "Noen av feltene er ikke gyldige.",
+    429: "For mange forsøk. Vent litt og prøv igjen.",
+    500: "Noe gikk galt hos oss. Feilen er logget.",
+}
+
+
+def flatten_errors(messages) -> dict:
+    """webargs reports errors per location ({"json": {...}}); callers want {field: [messages]}."""
+    if not isinstance(messages, dict):
+        return {"_schema": [str(messages)]}
+    if set(messages) <= {"json", "query", "form", "headers", "files", "view_args", "path", "cookies"}:
+        flat: dict = {}
+        for inner in messages.values():
+            flat.update(inner if isinstance(inner, dict) else {"_schema": inner})
+        return flat
+    return messages
+
+
+def error_response(code: int, errors: dict | None = None, message: str | None = None, headers=None):
+    message = message or _(MESSAGES.get(code, MESSAGES[500]))
+    if wants_json():
+        body = {"status": code, "message": message}
+        if errors:
+            body["errors"] = errors
+        response = jsonify(body)
+        response.status_code = code
+    else:
+        page = render_template("error.html", code=code, message=message, errors=errors or {})
+        response = make_response(page, code)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def handle_http_exception(error: HTTPException):
+    code = error.code or 500
+    if code == 401 and not wants_json():
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    data = getattr(error, "data", None) or {}
+    errors = None
+    if "errors" in data:
+        errors = data["errors"]
+    elif "messages" in data:
+        errors = flatten_errors(data["messages"])
+    message = None
+    if code == 400 and isinstance(error, CSRFError):
+        message = _("Skjemaet er utløpt eller mangler sikkerhetsnøkkel. Last siden på nytt og prøv igjen.")
+    headers = dict(data.get("headers") or {})
+    if code == 405 and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    return error_response(code, errors, message, headers)
+
+
+def handle_service_error(error: ServiceError):
+    return error_response(error.status, error.as_errors(), error.message)
+
+
+def handle_unexpected(error: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(ServiceError, handle_service_error)
+    app.register_error_handler(InternalServerError, lambda e: handle_unexpected(e))
+    if not app.config.get("TESTING"):
+        app.register_error_handler(Exception, handle_unexpected)

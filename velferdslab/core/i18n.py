@@ -1,0 +1,49 @@
+"""Language: bokmål first, English available; times shown in Europe/Oslo."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, has_request_context, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+from velferdslab.core.money import format_nok
+from velferdslab.extensions import babel
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI and background jobs speak the configured language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def local_datetime(value: datetime | None, fmt: str = "dd.MM.yyyy HH:mm") -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)
+
+
+def local_date(value: date | datetime | None, fmt: str = "dd.MM.yyyy") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(OSLO).date()
+    return format_date(value, fmt)
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Oslo")
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters["nok"] = format_nok
+    app.jinja_env.filters["dt"] = local_datetime
+    app.jinja_env.filters["d"] = local_date

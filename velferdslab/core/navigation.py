@@ -1,0 +1,50 @@
+"""The main menu, per role: each domain registers its entries with the permission they need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: object
+    endpoint: str
+    permission: str
+    order: int
+
+
+ENTRIES: list[NavEntry] = []
+
+ROLE_LABELS = {
+    "caseworker": _l("Teammedlem"),
+    "team_lead": _l("Investeringsleder"),
+    "manager": _l("Ledelse"),
+    "admin": _l("Administrator"),
+}
+
+
+def register(label, endpoint: str, permission: str, order: int = 50) -> None:
+    if not any(e.endpoint == endpoint for e in ENTRIES):
+        ENTRIES.append(NavEntry(label, endpoint, permission, order))
+        ENTRIES.sort(key=lambda e: e.order)
+
+
+def nav_items() -> list[dict]:
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for entry in ENTRIES:
+        if current_user.has_permission(entry.permission):
+            url = url_for(entry.endpoint)
+            active = request.path == url or (url != "/" and request.path.startswith(url))
+            items.append({"label": entry.label, "url": url, "active": active})
+    return items
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["nav_items"] = nav_items
+    app.jinja_env.globals["role_label"] = lambda role: ROLE_LABELS.get(role, role)

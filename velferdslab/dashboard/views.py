@@ -1,0 +1,28 @@
+"""Start page per role. Only create_app imports this module."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from velferdslab.core import navigation
+from velferdslab.core.permissions import LOGIN, requires
+
+blueprint = Blueprint("dashboard", __name__, template_folder="templates")
+
+# Other domains add panels to the start page by registering a function here: (role) -> context.
+START_PANELS: list = []
+
+
+@blueprint.get("/")
+@requires(LOGIN)
+def index():
+    role = current_user.primary_role
+    panels = {}
+    for panel in START_PANELS:
+        panels.update(panel(current_user) or {})
+    return render_template("dashboard/index.html", role=role, panels=panels)
+
+
+navigation.register(_l("Start"), "dashboard.index", LOGIN, order=0)

@@ -1,0 +1,1 @@
+"""The family progress report, the outcome report and the benefit model."""

@@ -1,0 +1,1 @@
+"""Investment teams, memberships, and the policy of who may see a family."""

@@ -1,0 +1,3 @@
+from velferdslab import create_app
+
+app = create_app()
