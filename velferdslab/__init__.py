@@ -48,6 +48,8 @@ def _import_models() -> None:
     """Every model module, so the metadata (and Alembic) sees every table."""
     import velferdslab.audit.models  # noqa: F401
     import velferdslab.auth.models  # noqa: F401
+    import velferdslab.cases.models  # noqa: F401
+    import velferdslab.teams.models  # noqa: F401
 
 
 def _project_migrations():

@@ -88,8 +88,8 @@ def load(seed: int = 2026, size: int = 1) -> DemoContext:
     """Build the demo installation. ``size`` labs; the first is the Asker-like demo lab."""
     _register_domain_steps()
     ctx = DemoContext(rng=random.Random(seed), size=size)
-    for _order, func in STEPS:
-        func(ctx)
+    for _order, run_step in STEPS:
+        run_step(ctx)
         db.session.flush()
     return ctx
 

@@ -1,13 +1,12 @@
 """foundation: labs, agencies, users, sessions, tokens, audit
 
 Revision ID: 4131dbef3fac
-Revises: 
+Revises:
 Create Date: 2026-11-29 05:44:28.418794
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '4131dbef3fac'

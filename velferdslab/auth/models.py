@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from velferdslab.core.models import UTCDateTime, utcnow
+from velferdslab.core.models import UTCDateTime, one_of, utcnow
 from velferdslab.core.permissions import ROLES, permissions_for
 from velferdslab.extensions import db
 
@@ -48,7 +48,7 @@ class Agency(db.Model):
 
     __table_args__ = (
         UniqueConstraint("lab_id", "name"),
-        CheckConstraint("kind IN (%s)" % ", ".join(f"'{k}'" for k in AGENCY_KINDS), name="kind_known"),
+        CheckConstraint(one_of("kind", AGENCY_KINDS), name="kind_known"),
     )
 
 
@@ -59,7 +59,7 @@ class UserRole(db.Model):
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
 
     __table_args__ = (
-        CheckConstraint("role IN (%s)" % ", ".join(f"'{r}'" for r in ROLES), name="role_known"),
+        CheckConstraint(one_of("role", ROLES), name="role_known"),
     )
 
 

@@ -21,7 +21,7 @@ from velferdslab.extensions import db
 # argon2id with the library's RFC 9106 "low memory" defaults.
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
-TOKEN_PREFIX = "vlt_"
+TOKEN_PREFIX = "vlt_"  # noqa: S105 - a visible prefix, not a secret
 # A fixed hash to verify against when the account does not exist, so timing does not tell.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
 

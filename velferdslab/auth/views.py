@@ -10,8 +10,15 @@ from sqlalchemy import select
 
 from velferdslab.audit import services as audit
 from velferdslab.auth import services
-from velferdslab.auth.forms import AGENCY_KIND_LABELS, ROLE_LABELS, AgencyForm, LoginForm, PasswordChangeForm, \
-    TokenForm, UserForm
+from velferdslab.auth.forms import (
+    AGENCY_KIND_LABELS,
+    ROLE_LABELS,
+    AgencyForm,
+    LoginForm,
+    PasswordChangeForm,
+    TokenForm,
+    UserForm,
+)
 from velferdslab.auth.login import sign_in, sign_out
 from velferdslab.auth.models import Agency, ApiToken, User
 from velferdslab.core import navigation

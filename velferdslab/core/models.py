@@ -58,5 +58,10 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+def one_of(column: str, values) -> str:
+    """SQL for a CHECK constraint that keeps ``column`` within a fixed set of codes."""
+    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
 # Money is integer øre. BigInteger so a national installation's totals cannot overflow.
 Money = BigInteger
