@@ -100,3 +100,109 @@ def signed_in_client(app, user: User, password: str = PASSWORD) -> SignedInClien
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     page = client.get("/konto/passord")
     return SignedInClient(client, csrf_from(page.get_data(as_text=True)))
+
+
+# --- families, teams, journeys (model level; the cases services have their own tests) ----------
+
+def family(lab: Lab, *, name: str | None = None, members=None, status: str = "active", started_on=None,
+           referred_on=None, agency: Agency | None = None):
+    """A family with an enrolment and an (empty) investment team. Returns the Family.
+
+    ``members``: list of (first, last, birth_year, role); default two parents and a child.
+    """
+    from datetime import date, timedelta
+
+    from velferdslab.cases.models import Enrolment, Family, FamilyMember
+    from velferdslab.teams.models import InvestmentTeam
+
+    n = next(_counter)
+    fam = Family(lab_id=lab.id, household_name=name or f"Familien Test{n}", language="norsk")
+    db.session.add(fam)
+    db.session.flush()
+    for first, last, year, role in members or [("Anne", f"Test{n}", 1985, "parent"),
+                                               ("Per", f"Test{n}", 1983, "parent"),
+                                               ("Lise", f"Test{n}", 2012, "child")]:
+        db.session.add(FamilyMember(family_id=fam.id, first_name=first, last_name=last, birth_year=year,
+                                    role=role))
+    referred_on = referred_on or (date.today() - timedelta(days=400))
+    started_on = started_on or (referred_on + timedelta(days=14) if status != "referred" else None)
+    enrolment = Enrolment(family_id=fam.id, lab_id=lab.id, status=status, referred_on=referred_on,
+                          referred_by_agency_id=agency.id if agency else None, started_on=started_on)
+    db.session.add(enrolment)
+    db.session.flush()
+    db.session.add(InvestmentTeam(lab_id=lab.id, family_id=fam.id, enrolment_id=enrolment.id))
+    db.session.flush()
+    return fam
+
+
+def current_enrolment(fam):
+    from sqlalchemy import select
+
+    from velferdslab.cases.models import Enrolment
+
+    return db.session.scalar(select(Enrolment).where(Enrolment.family_id == fam.id)
+                             .order_by(Enrolment.referred_on.desc(), Enrolment.id.desc()).limit(1))
+
+
+def team_member(fam, user: User, role: str = "member", start=None, end=None):
+    """Put ``user`` on the family's current team (from ``start``, default a year ago)."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from velferdslab.teams.models import InvestmentTeam, TeamMembership
+
+    enrolment = current_enrolment(fam)
+    team = db.session.scalar(select(InvestmentTeam).where(InvestmentTeam.enrolment_id == enrolment.id))
+    row = TeamMembership(team_id=team.id, family_id=fam.id, user_id=user.id, agency_id=user.agency_id,
+                         role=role, start_date=start or date.today() - timedelta(days=365), end_date=end)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def consent(fam, agency: Agency, *, given_on=None, expires_on=None, withdrawn_on=None, purpose="Samarbeid i teamet"):
+    from datetime import date, timedelta
+
+    from velferdslab.cases.models import Consent, FamilyMember
+
+    adult = next(m for m in db.session.query(FamilyMember).filter_by(family_id=fam.id) if m.role == "parent")
+    row = Consent(family_id=fam.id, agency_id=agency.id, purpose=purpose, given_by_member_id=adult.id,
+                  given_on=given_on or date.today() - timedelta(days=300), expires_on=expires_on,
+                  withdrawn_on=withdrawn_on)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def assessment(fam, levels: dict[str, int], *, assessed_on=None, family_levels: dict[str, int] | None = None,
+               overall: int | None = None, kind: str = "regular"):
+    """A current journey assessment with team ratings (and family ratings if given)."""
+    from datetime import date
+
+    from velferdslab.cases.models import JourneyAssessment, ThemeRating
+    from velferdslab.cases.themes import suggest_overall_level
+
+    enrolment = current_enrolment(fam)
+    suggested = suggest_overall_level(list(levels.values()))
+    overall = overall or suggested
+    row = JourneyAssessment(family_id=fam.id, enrolment_id=enrolment.id, assessed_on=assessed_on or date.today(),
+                            kind=kind, overall_level=overall, suggested_level=suggested,
+                            override_reason=None if overall == suggested else "Teamets helhetsvurdering")
+    db.session.add(row)
+    db.session.flush()
+    for theme, level in levels.items():
+        db.session.add(ThemeRating(assessment_id=row.id, theme=theme, perspective="team", level=level))
+    for theme, level in (family_levels or {}).items():
+        db.session.add(ThemeRating(assessment_id=row.id, theme=theme, perspective="family", level=level))
+    db.session.flush()
+    return row
+
+
+def goal(fam, theme: str = "bolig", text: str = "Få en fast bolig", horizon: str = "short"):
+    from velferdslab.cases.models import Goal
+
+    row = Goal(family_id=fam.id, theme=theme, horizon=horizon, text=text, status="open")
+    db.session.add(row)
+    db.session.flush()
+    return row
