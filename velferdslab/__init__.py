@@ -61,6 +61,7 @@ def _project_migrations():
 def register_blueprints(app: Flask) -> None:
     from velferdslab.auth import api as auth_api
     from velferdslab.auth import views as auth_views
+    from velferdslab.cases import views as cases_views
     from velferdslab.core import views as core_views
     from velferdslab.core.api import api
     from velferdslab.dashboard import views as dashboard_views
@@ -68,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(core_views.blueprint)
     app.register_blueprint(auth_views.blueprint)
     app.register_blueprint(dashboard_views.blueprint)
+    app.register_blueprint(cases_views.blueprint)
     api.register_blueprint(auth_api.blueprint)
 
 
