@@ -81,11 +81,26 @@ def make_database_url(backend: str, tmp_dir: Path) -> tuple[str, callable]:
 
 
 def build_app(database_url: str, **overrides):
+    from flask.testing import FlaskClient
+
     from velferdslab import create_app
+
+    class FreshContextClient(FlaskClient):
+        """Each request gets its own app context (and so its own ``g`` and db session), as in production.
+
+        Flask reuses an app context that is already pushed, and the tests hold one open; without this,
+        ``g`` (CSRF token cache, request id, …) would leak from one test request into the next.
+        """
+
+        def open(self, *args, **kwargs):
+            with self.application.app_context():
+                return super().open(*args, **kwargs)
 
     config = {"ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
               "RATELIMIT_STORAGE_URI": "memory://", "SERVER_NAME": "localhost", **overrides}
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = FreshContextClient
+    return app
 
 
 def migrate_to_head(app) -> None:
@@ -123,7 +138,14 @@ def db_session(request, app):
     release savepoints inside the outer transaction (SQLAlchemy's "join a session into an external
     transaction" recipe).
     """
+    from flask_sqlalchemy.session import Session as FlaskSession
+
     from velferdslab.extensions import db, limiter
+
+    class ConnectionBoundSession(FlaskSession):
+        # Flask-SQLAlchemy's session picks an engine per model and would ignore ``bind``.
+        def get_bind(self, *args, **kwargs):
+            return self.bind
 
     if request.node.get_closest_marker("real_commits"):
         yield None
@@ -132,7 +154,8 @@ def db_session(request, app):
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session
-        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        db.session = db._make_scoped_session({"bind": connection, "class_": ConnectionBoundSession,
+                                              "join_transaction_mode": "create_savepoint"})
         limiter.reset()
         try:
             yield db.session

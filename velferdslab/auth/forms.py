@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from velferdslab.auth.models import AGENCY_KINDS
+from velferdslab.core.forms import choices
 from velferdslab.core.permissions import ROLES
 
 REQUIRED = _l("Feltet må fylles ut.")
@@ -54,7 +55,7 @@ class UserForm(FlaskForm):
     email = EmailField(_l("E-post"), validators=[DataRequired(REQUIRED), Length(max=254),
                                                  Email(_l("Ugyldig e-postadresse."))])
     agency_id = SelectField(_l("Etat"), coerce=int, validators=[Optional()])
-    roles = MultiCheckboxField(_l("Roller"), choices=[(r, ROLE_LABELS[r]) for r in ROLES],
+    roles = MultiCheckboxField(_l("Roller"), choices=choices((r, ROLE_LABELS[r]) for r in ROLES),
                                validators=[DataRequired(_l("Velg minst én rolle."))])
     active = BooleanField(_l("Aktiv"), default=True)
     password = PasswordField(_l("Passord (minst 12 tegn)"), validators=[
@@ -64,7 +65,7 @@ class UserForm(FlaskForm):
 
 class AgencyForm(FlaskForm):
     name = StringField(_l("Navn"), validators=[DataRequired(REQUIRED), Length(max=200)])
-    kind = SelectField(_l("Type"), choices=[(k, AGENCY_KIND_LABELS[k]) for k in AGENCY_KINDS],
+    kind = SelectField(_l("Type"), choices=choices((k, AGENCY_KIND_LABELS[k]) for k in AGENCY_KINDS),
                        validators=[DataRequired(REQUIRED)])
     active = BooleanField(_l("Aktiv"), default=True)
 

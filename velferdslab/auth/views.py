@@ -23,7 +23,7 @@ from velferdslab.auth.login import sign_in, sign_out
 from velferdslab.auth.models import Agency, ApiToken, User
 from velferdslab.core import navigation
 from velferdslab.core.errors import ServiceError
-from velferdslab.core.forms import add_error, render_form
+from velferdslab.core.forms import add_error, choices, render_form
 from velferdslab.core.permissions import LOGIN, public, requires
 from velferdslab.core.views import is_safe_redirect
 from velferdslab.extensions import db, limiter
@@ -128,7 +128,7 @@ def _lab_user(user_id: int) -> User:
 def _agency_choices():
     agencies = db.session.scalars(select(Agency).where(Agency.lab_id == current_user.lab_id)
                                   .order_by(Agency.name)).all()
-    return [(0, _("Ingen etat"))] + [(a.id, a.name) for a in agencies]
+    return choices([(0, _("Ingen etat"))] + [(a.id, a.name) for a in agencies])
 
 
 @blueprint.get("/admin/brukere")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from wtforms.fields.choices import SelectChoice
 
 
 def render_form(template: str, form, status: int | None = None, **context):
@@ -20,3 +21,8 @@ def add_error(form, error, default_field: str) -> None:
     """Attach a ServiceError to the form field it names (or ``default_field``)."""
     field = getattr(form, error.field, None) or getattr(form, default_field)
     field.errors = list(field.errors) + [error.message]
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """WTForms 3.3+ wants ``SelectChoice`` objects rather than (value, label) tuples."""
+    return [SelectChoice(value, label) for value, label in pairs]
