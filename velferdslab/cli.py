@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
+from velferdslab.audit.cli import audit as audit_commands
 from velferdslab.extensions import db
 
 
@@ -201,7 +202,7 @@ def user_reset_password(email, password):
     click.echo(f"Password for {email} changed.")
 
 
-COMMANDS: list[click.Command] = [demo, lab, agency, user]
+COMMANDS: list[click.Command] = [demo, lab, agency, user, audit_commands]
 
 
 def init_app(app: Flask) -> None:

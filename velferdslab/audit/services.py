@@ -1,20 +1,45 @@
-"""Writing audit events. Called by every domain; imports only ``core`` and its own models."""
+"""Writing audit events. Called by every domain; imports only ``core`` and its own models.
+
+Every event is inserted at once, in the caller's transaction (a failing write fails the request
+there and then, and the request rolls back and shows nothing), and sealed into the hash chain when
+that transaction commits (``audit.chain``).
+
+Summaries hold field names, codes, ids, counts and flags — never text a person wrote. That is
+enforced here, not hoped for: a string value that is not a code (lowercase letters, digits and
+``_ . : -``) or an ISO date is replaced by ``"[fjernet]"`` before it is stored, and so is a long
+run of digits (a national id number is 11 digits); keys such as ``note`` or ``password`` are
+dropped whole. The warning names the action and the key, never the value.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
+import re
 import uuid
+from datetime import date, datetime
 from typing import Any
 
 from flask import g, has_request_context, request
 from flask_login import current_user
 
+from velferdslab.audit import chain
 from velferdslab.audit.models import AuditEvent
+from velferdslab.core.models import utcnow
 from velferdslab.core.transaction import after_rollback
 from velferdslab.extensions import db
 
+log = logging.getLogger(__name__)
+
 # Keys that may never appear in an audit summary, whatever a caller passes.
 FORBIDDEN_SUMMARY_KEYS = frozenset({"password", "password_hash", "token", "note", "notes", "text",
-                                    "description", "reason_text", "national_id", "fnr"})
+                                    "description", "reason_text", "national_id", "fnr", "name", "email",
+                                    "title", "decisions", "payee", "comment", "body"})
+REDACTED = "[fjernet]"
+_CODE = re.compile(r"[a-z0-9_.:\-]{0,64}")
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?")
+_DIGIT_RUN = re.compile(r"\d{8,}")
+MAX_ITEMS = 50
 
 
 def request_id() -> str | None:
@@ -22,14 +47,51 @@ def request_id() -> str | None:
         return None
     if "request_id" not in g:
         incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if 8 <= len(incoming) <= 36 and incoming.isascii() else str(uuid.uuid4())
+        valid = 8 <= len(incoming) <= 36 and all(c.isalnum() or c == "-" for c in incoming) and incoming.isascii()
+        g.request_id = incoming if valid else str(uuid.uuid4())
     return g.request_id
 
 
-def _clean_summary(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+def _safe_value(value: Any, where: str, depth: int = 0) -> Any:
+    """The value if it carries no content, else a redaction (see the module docstring)."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, str):
+        if (_CODE.fullmatch(value) or _ISO_TIME.fullmatch(value)) and not _DIGIT_RUN.search(value):
+            return value
+        log.warning("audit summary value redacted (%s): not a code", where)
+        return REDACTED
+    if depth < 3 and isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else list(value)
+        return [_safe_value(item, where, depth + 1) for item in items[:MAX_ITEMS]]
+    if depth < 3 and isinstance(value, dict):
+        return _clean_mapping(value, where, depth + 1)
+    log.warning("audit summary value redacted (%s): unsupported type %s", where, type(value).__name__)
+    return REDACTED
+
+
+def _clean_mapping(mapping: dict, where: str, depth: int) -> dict:
+    cleaned = {}
+    for key, value in list(mapping.items())[:MAX_ITEMS]:
+        key = str(key)
+        if key.lower() in FORBIDDEN_SUMMARY_KEYS:
+            continue
+        if not _CODE.fullmatch(key):
+            log.warning("audit summary key redacted (%s)", where)
+            continue
+        cleaned[key] = _safe_value(value, f"{where}.{key}", depth)
+    return cleaned
+
+
+def clean_summary(summary: dict[str, Any] | None, action: str = "?") -> dict[str, Any] | None:
+    """What may be stored of a summary: codes, ids, counts, flags and dates; nothing a person wrote."""
     if not summary:
         return None
-    return {k: v for k, v in summary.items() if k.lower() not in FORBIDDEN_SUMMARY_KEYS}
+    return _clean_mapping(summary, action, 0) or None
 
 
 def _actor(actor):
@@ -43,6 +105,7 @@ def _actor(actor):
 def _event_fields(action: str, actor, lab_id, family_id, object_type, object_id, purpose, summary) -> dict:
     who = _actor(actor)
     return dict(
+        occurred_at=utcnow(),
         action=action,
         actor_id=who.id if who else None,
         actor_role=who.primary_role if who else None,
@@ -54,8 +117,16 @@ def _event_fields(action: str, actor, lab_id, family_id, object_type, object_id,
         purpose=purpose,
         request_id=request_id(),
         address=request.remote_addr if has_request_context() else None,
-        summary=_clean_summary(summary),
+        summary=clean_summary(summary, action),
     )
+
+
+def _write(fields: dict) -> AuditEvent:
+    audit_event = AuditEvent(**fields)
+    db.session.add(audit_event)
+    db.session.flush()
+    chain.track(db.session(), audit_event)
+    return audit_event
 
 
 def record(action: str, *, actor=None, lab_id: int | None = None, family_id: int | None = None,
@@ -64,13 +135,9 @@ def record(action: str, *, actor=None, lab_id: int | None = None, family_id: int
     """Add one audit event to the current transaction and flush it.
 
     The flush makes a failing write fail the caller now, inside the same transaction as the work
-    it describes; the request then rolls back and shows nothing.
+    it describes; the request then rolls back and shows nothing. The commit seals it into the chain.
     """
-    event = AuditEvent(**_event_fields(action, actor, lab_id, family_id, object_type, object_id,
-                                       purpose, summary))
-    db.session.add(event)
-    db.session.flush()
-    return event
+    return _write(_event_fields(action, actor, lab_id, family_id, object_type, object_id, purpose, summary))
 
 
 def record_even_if_request_fails(action: str, *, actor=None, lab_id: int | None = None,
@@ -82,9 +149,4 @@ def record_even_if_request_fails(action: str, *, actor=None, lab_id: int | None 
     The fields are captured now; the row is written after the request's own work is rolled back.
     """
     fields = _event_fields(action, actor, lab_id, family_id, object_type, object_id, purpose, summary)
-
-    def write() -> None:
-        db.session.add(AuditEvent(**fields))
-        db.session.flush()
-
-    after_rollback(write)
+    after_rollback(lambda: _write(fields))

@@ -48,6 +48,10 @@ class Family(db.Model):
     language: Mapped[str | None] = mapped_column(String(60))
     interpreter_needed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Data protection (``privacy``): a restricted (*sperret*) family is hidden from everyone but
+    # emergency access; an erased one keeps only anonymous levels and spend for the statistics.
+    restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     members: Mapped[list[FamilyMember]] = relationship(
         back_populates="family", order_by="FamilyMember.birth_year")

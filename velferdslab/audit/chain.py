@@ -1,0 +1,211 @@
+"""The hash chain: sealing events at commit, and verifying the whole trail.
+
+Sealing
+-------
+``audit.record`` inserts an event at once (so a failing write fails the request where it
+happens) with empty chain columns and notes it on the session. When the session commits, the
+``before_commit`` hook below locks the chain head (``SELECT … FOR UPDATE`` on the single
+``audit_chain_head`` row), gives the transaction's events the next sequence numbers in id order,
+computes their hashes, writes them and moves the head, and the COMMIT releases the lock. The lock
+is held only for those three statements and the commit, never while a page renders, so the
+family page's read events do not queue behind each other. Order = commit order; sequence numbers
+have no gaps because a rolled-back transaction rolls back its head move too.
+
+A row lock rather than ``pg_advisory_xact_lock``: under READ COMMITTED both serialise the same
+way, but a REPEATABLE READ or SERIALIZABLE transaction reading the head after another writer
+committed would silently see the old head with an advisory lock (a fork); with the row lock it
+gets a serialization failure (40001) that the caller's retry loop handles. On SQLite the writer
+already holds the database's write lock from its INSERT.
+
+Verifying
+---------
+:func:`verify` streams the events in ``chain_seq`` order (a server-side cursor on PostgreSQL),
+re-hashes each and compares, and names the first event where the chain breaks: an edited event
+(its hash does not match its content), a deleted one (a gap in the sequence), two swapped ones (a
+link that does not match). Signed checkpoints (``audit.checkpoints``) pin the hash at a sequence
+number outside the database, which catches a rewritten chain and a cut-off tail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import event, inspect, select, text
+from sqlalchemy.orm import Session
+
+from velferdslab.audit.canonical import GENESIS, canonical_json, chain_hash, event_bytes, timestamp
+from velferdslab.audit.models import AuditChainHead, AuditEvent
+
+PENDING_KEY = "audit_unsealed"
+
+
+def track(session: Session, audit_event: AuditEvent) -> None:
+    """Note an inserted event on its session so the commit seals it."""
+    session.info.setdefault(PENDING_KEY, []).append(audit_event)
+
+
+def canonical_fields(e: AuditEvent) -> tuple:
+    return (e.chain_seq, e.id, timestamp(e.occurred_at), e.lab_id, e.actor_id, e.actor_role, e.agency_id,
+            e.family_id, e.action, e.object_type, e.object_id, e.purpose, e.request_id, e.address,
+            canonical_json(e.summary))
+
+
+@event.listens_for(Session, "before_commit")
+def seal(session: Session) -> None:
+    """Give the events of the committing transaction their place in the chain."""
+    if session.in_nested_transaction() or not session.info.get(PENDING_KEY):
+        return  # a savepoint: the outermost commit seals, so the head stays locked only briefly
+    session.flush()
+    pending = session.info.pop(PENDING_KEY)
+    # Events of a rolled-back savepoint are no longer persistent; they were never written.
+    events = sorted((e for e in pending if inspect(e).persistent and e.chain_seq is None), key=lambda e: e.id)
+    if not events:
+        return
+    head = session.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one()
+    seq, prev = head.seq, head.hash
+    for audit_event in events:
+        seq += 1
+        audit_event.chain_seq, audit_event.prev_hash = seq, prev
+        prev = audit_event.hash = chain_hash(prev, event_bytes(canonical_fields(audit_event)))
+    head.seq, head.hash = seq, prev
+    session.flush()
+
+
+@event.listens_for(Session, "after_rollback")
+def forget(session: Session) -> None:
+    if not session.in_transaction():
+        session.info.pop(PENDING_KEY, None)
+
+
+# --- verification ------------------------------------------------------------------------------
+
+@dataclass
+class Break:
+    """Where the chain first fails to hold."""
+
+    kind: str  # "edited", "link", "gap", "order", "unsealed", "checkpoint", "truncated"
+    seq: int | None
+    event_id: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"event id {self.event_id} (seq {self.seq})" if self.event_id is not None else f"seq {self.seq}"
+        return f"{self.kind}: {where}: {self.detail}"
+
+
+@dataclass
+class Report:
+    checked: int = 0
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    unsealed: int = 0
+    checkpoints_checked: int = 0
+    breaks: list[Break] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+    @property
+    def first_break(self) -> Break | None:
+        return self.breaks[0] if self.breaks else None
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "checked": self.checked, "head_seq": self.head_seq, "head_hash": self.head_hash,
+                "unsealed": self.unsealed, "checkpoints_checked": self.checkpoints_checked,
+                "seconds": round(self.seconds, 3),
+                "breaks": [{"kind": b.kind, "seq": b.seq, "event_id": b.event_id, "detail": b.detail}
+                           for b in self.breaks]}
+
+
+# The columns in canonical order, then the stored links. PostgreSQL formats the timestamp itself
+# (cheaper than building datetime objects); SQLite stores "YYYY-MM-DD HH:MM:SS.ffffff" in UTC.
+_COLUMNS = ("chain_seq, id, {ts}, lab_id, actor_id, actor_role, agency_id, family_id, action, object_type, "
+            "object_id, purpose, request_id, address, summary, prev_hash, hash")
+_PG_TS = "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
+def _rows(connection, batch: int) -> Iterator[tuple]:
+    if connection.dialect.name == "postgresql":
+        sql = f"SELECT {_COLUMNS.format(ts=_PG_TS)} FROM audit_event ORDER BY chain_seq NULLS LAST"  # noqa: S608
+        with connection.connection.dbapi_connection.cursor(name="audit_verify") as cursor:
+            cursor.itersize = batch
+            cursor.execute(sql)
+            yield from cursor
+        return
+    sql = f"SELECT {_COLUMNS.format(ts='occurred_at')} FROM audit_event ORDER BY chain_seq IS NULL, chain_seq"  # noqa: S608
+    for row in connection.execute(text(sql)):
+        stored = row[2]
+        stamp = stored.isoformat() if hasattr(stored, "isoformat") else str(stored)
+        stamp = stamp.replace(" ", "T")
+        if "." not in stamp:
+            stamp += ".000000"
+        yield (row[0], row[1], stamp + "Z", *row[3:])
+
+
+def verify(connection, checkpoints: Iterable = (), batch: int = 10_000) -> Report:
+    """Re-hash the whole trail; ``checkpoints`` are verified :class:`~audit.checkpoints.Checkpoint` s.
+
+    Stops hashing at the first break (everything after it is suspect anyway) but still counts
+    unsealed events and checks every checkpoint against what was reached.
+    """
+    import time
+
+    started = time.perf_counter()
+    report = Report()
+    pinned = {cp.seq: cp for cp in checkpoints}
+    expected, prev, broken = 1, GENESIS, False
+    for row in _rows(connection, batch):
+        seq = row[0]
+        if seq is None:
+            report.unsealed += 1
+            if report.unsealed == 1:
+                report.breaks.append(Break("unsealed", None, row[1], "event has no place in the chain "
+                                           "(written around audit.record, or by hand)"))
+            continue
+        if broken:
+            continue
+        found = _check(row, expected, prev)
+        if found is not None:
+            report.breaks.append(found)
+            broken = True
+            continue
+        prev = row[16]
+        if seq in pinned and pinned[seq].hash != prev:
+            report.breaks.append(Break("checkpoint", seq, row[1], f"hash differs from signed checkpoint "
+                                       f"{pinned[seq].name}: the chain was rewritten up to here"))
+            broken = True
+            continue
+        report.checked += 1
+        expected += 1
+    report.head_seq, report.head_hash = expected - 1, prev
+    report.checkpoints_checked = len(pinned)
+    if not broken:
+        for cp in sorted(pinned.values(), key=lambda c: c.seq):
+            if cp.seq > report.head_seq:
+                report.breaks.append(Break("truncated", cp.seq, cp.event_id, f"the chain ends at seq "
+                                           f"{report.head_seq} but checkpoint {cp.name} attests seq {cp.seq}: "
+                                           f"events after {report.head_seq} are missing"))
+                break
+    # An unsealed event is reported, but a broken chain is the headline.
+    report.breaks.sort(key=lambda b: b.kind == "unsealed")
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _check(row: tuple, expected: int, prev: str) -> Break | None:
+    seq, event_id = row[0], row[1]
+    if seq > expected:
+        missing = f"seq {expected}" if seq == expected + 1 else f"seq {expected}–{seq - 1}"
+        return Break("gap", seq, event_id, f"{missing} missing before this event: deleted")
+    if seq < expected:
+        return Break("order", seq, event_id, f"sequence number repeats (expected {expected})")
+    if row[15] != prev:
+        return Break("link", seq, event_id, "does not link to the event before it: the event before was "
+                                            "replaced or re-hashed, or events were swapped")
+    if chain_hash(prev, event_bytes(row[:15])) != row[16]:
+        return Break("edited", seq, event_id, "content does not match its hash: the event was changed")
+    return None
