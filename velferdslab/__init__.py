@@ -61,16 +61,22 @@ def _project_migrations():
 def register_blueprints(app: Flask) -> None:
     from velferdslab.auth import api as auth_api
     from velferdslab.auth import views as auth_views
+    from velferdslab.cases import api as cases_api
     from velferdslab.cases import views as cases_views
     from velferdslab.core import views as core_views
     from velferdslab.core.api import api
     from velferdslab.dashboard import views as dashboard_views
+    from velferdslab.teams import api as teams_api
+    from velferdslab.teams import views as teams_views
 
     app.register_blueprint(core_views.blueprint)
     app.register_blueprint(auth_views.blueprint)
     app.register_blueprint(dashboard_views.blueprint)
     app.register_blueprint(cases_views.blueprint)
+    app.register_blueprint(teams_views.blueprint)
     api.register_blueprint(auth_api.blueprint)
+    api.register_blueprint(cases_api.blueprint)
+    api.register_blueprint(teams_api.blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:

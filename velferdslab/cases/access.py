@@ -16,25 +16,21 @@ Two gates, both in the queries:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, exists, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.models import EmergencyAccess
 from velferdslab.auth.models import User
 from velferdslab.cases.models import Consent, Family
 from velferdslab.core.errors import ForbiddenError
-from velferdslab.core.i18n import OSLO
+from velferdslab.core.models import today_utc
 from velferdslab.extensions import db
 from velferdslab.teams import policy
 from velferdslab.teams.models import TeamMembership
-
-
-def local_today() -> date:
-    """Today in Oslo: what a caseworker means by "today" when they type a date."""
-    return datetime.now(OSLO).date()
 
 
 def valid_consent_clause(family_id_col, agency_id_col, on: date):
@@ -56,16 +52,17 @@ class Access:
     """What the signed-in user may do with one family."""
 
     family: Family
-    membership: TeamMembership
+    membership: TeamMembership | None  # None under emergency access (``emergency`` is the grant)
     gated: bool
+    emergency: EmergencyAccess | None = None
 
     @property
     def is_lead(self) -> bool:
-        return self.membership.role == "lead"
+        return self.membership is not None and self.membership.role == "lead"
 
     @property
     def user_id(self) -> int:
-        return self.membership.user_id
+        return self.membership.user_id if self.membership is not None else self.emergency.user_id
 
     def require_consent(self) -> None:
         """Refuse (403, audited) anything beyond name, team and meeting dates for a gated member."""
@@ -86,7 +83,9 @@ def access_query(user: User, on: date):
                        valid_consent_clause(TeamMembership.family_id, TeamMembership.agency_id, on))
     return (select(Family, TeamMembership, has_consent.label("has_consent"))
             .join(TeamMembership, TeamMembership.family_id == Family.id)
-            .where(policy.current_membership_clause(user.id, on), Family.lab_id == user.lab_id)
+            .where(policy.current_membership_clause(user.id, on), Family.lab_id == user.lab_id,
+                   # A restricted (sperret) or erased family is hidden from the team (privacy).
+                   Family.restricted_at.is_(None), Family.erased_at.is_(None))
             .order_by(Family.id, TeamMembership.role))
 
 
@@ -95,7 +94,7 @@ def family_access(user: User, family_id: int, *, on: date | None = None) -> Acce
 
     With two current rows (a lead row and a member row) the lead row wins (``role`` sorts it first).
     """
-    row = db.session.execute(access_query(user, on or local_today()).where(Family.id == family_id)
+    row = db.session.execute(access_query(user, on or today_utc()).where(Family.id == family_id)
                              .limit(1)).first()
     if row is None:
         return None
@@ -106,14 +105,28 @@ def family_access(user: User, family_id: int, *, on: date | None = None) -> Acce
 def require_family(user: User, family_id: int) -> Access:
     """The user's access to the family, or the audited 404 of a family that does not exist."""
     access = family_access(user, family_id) if user.is_authenticated else None
+    if access is None and user.is_authenticated:
+        access = emergency_access(user, family_id)
     if access is None:
         policy.deny(family_id)
     return access
 
 
+def emergency_access(user: User, family_id: int) -> Access | None:
+    """Access through an active emergency-access grant (``audit.emergency``): the whole family, not
+    gated by consent — breaking the glass is for when waiting is not an option, and it is reviewed."""
+    grant = policy.emergency_grant(user, family_id)
+    if grant is None:
+        return None
+    family = db.session.get(Family, family_id)
+    if family is None or family.lab_id != user.lab_id or family.erased_at is not None:
+        return None
+    return Access(family=family, membership=None, gated=False, emergency=grant)
+
+
 def accessible_families(user: User, on: date | None = None) -> list[Access]:
     """Every family the user is on the team of, one Access each (lead row preferred)."""
     seen: dict[int, Access] = {}
-    for family, membership, has_consent in db.session.execute(access_query(user, on or local_today())):
+    for family, membership, has_consent in db.session.execute(access_query(user, on or today_utc())):
         seen.setdefault(family.id, Access(family=family, membership=membership, gated=not has_consent))
     return list(seen.values())

@@ -30,6 +30,13 @@ def today_utc() -> date:
     return utcnow().date()
 
 
+def today_local() -> date:
+    """Today in Europe/Oslo: what staff mean by "today" when they type a date into a form."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Europe/Oslo")).date()
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp stored in UTC and always returned timezone-aware.
 

@@ -19,9 +19,12 @@ START_PANELS: list = []
 @requires(LOGIN)
 def index():
     role = current_user.primary_role
-    panels = {}
+    panels: dict = {"templates": []}
     for panel in START_PANELS:
-        panels.update(panel(current_user) or {})
+        found = dict(panel(current_user) or {})
+        # Each panel brings its own templates; they are shown in registration order, not overwritten.
+        panels["templates"] += found.pop("templates", [])
+        panels.update(found)
     return render_template("dashboard/index.html", role=role, panels=panels)
 
 

@@ -7,6 +7,7 @@ Membership is the access rule: a user sees a family while on its team (see ``tea
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -14,6 +15,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from velferdslab.auth.models import Agency, User
 from velferdslab.core.models import UTCDateTime, utcnow
 from velferdslab.extensions import db
+
+if TYPE_CHECKING:  # for the annotation only; at run time the link is the string "Family"
+    from velferdslab.cases.models import Family
 
 MEMBERSHIP_ROLES = ("lead", "member")
 
@@ -29,6 +33,8 @@ class InvestmentTeam(db.Model):
 
     memberships: Mapped[list[TeamMembership]] = relationship(
         back_populates="team", order_by="(TeamMembership.role, TeamMembership.start_date)")
+    # A string link against the dependency arrow (teams may not import cases).
+    family: Mapped[Family] = relationship("Family", viewonly=True)
 
 
 class TeamMembership(db.Model):

@@ -1,0 +1,446 @@
+"""Read models for the family page and *Mine familier*, each in a fixed number of SQL statements.
+
+Whatever the length of a family's history (three years: 36 assessments × 7 themes × 2
+perspectives, 200 actions, 40 meetings), a page costs the same statements as a family of one
+month: every collection is one query, and nothing is lazy-loaded in a loop. For a gated member
+(no valid consent for their agency) the queries for assessments, goals and actions are never run
+and meeting notes are never selected: the consent gate is in the queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import joinedload, load_only
+
+from velferdslab.cases import services
+from velferdslab.cases.access import Access
+from velferdslab.cases.models import (
+    Action,
+    Consent,
+    Enrolment,
+    FamilyMember,
+    FamilyTheme,
+    Goal,
+    JourneyAssessment,
+    Meeting,
+    MeetingAttendee,
+    ThemeRating,
+)
+from velferdslab.cases.themes import THEME_BY_CODE
+from velferdslab.core.models import today_local
+from velferdslab.extensions import db
+from velferdslab.teams.models import InvestmentTeam, TeamMembership
+
+ASSESSMENT_INTERVAL_DAYS = 56  # a regular assessment is due 8 weeks after the last one
+MEETINGS_ON_PAGE = 12
+
+
+# --- journey history (also used by the progress report) -----------------------------------------
+
+@dataclass
+class AssessmentPoint:
+    id: int
+    assessed_on: date
+    kind: str
+    version: int
+    overall_level: int
+    suggested_level: int
+    override_reason: str | None
+    meeting_id: int | None
+    # (theme, perspective) -> (level, note)
+    ratings: dict[tuple[str, str], tuple[int, str | None]] = field(default_factory=dict)
+
+    def level(self, theme: str, perspective: str = "team") -> int | None:
+        found = self.ratings.get((theme, perspective))
+        return found[0] if found else None
+
+    def disagrees(self, theme: str) -> bool:
+        """The perspectives that rated this theme did not all give the same level."""
+        levels = {lvl for (t, _p), (lvl, _n) in self.ratings.items() if t == theme}
+        return len(levels) > 1
+
+
+@dataclass
+class JourneyHistory:
+    """The current version of every assessment of a family, oldest first."""
+
+    points: list[AssessmentPoint]
+    themes: list[str]
+
+    @property
+    def latest(self) -> AssessmentPoint | None:
+        return self.points[-1] if self.points else None
+
+    @property
+    def previous(self) -> AssessmentPoint | None:
+        return self.points[-2] if len(self.points) > 1 else None
+
+    def perspectives(self) -> list[str]:
+        seen = {p for point in self.points for (_t, p) in point.ratings}
+        return [p for p in ("team", "family", "young_person") if p in seen]
+
+    def series(self, theme: str, perspective: str) -> list[tuple[date, int]]:
+        return [(p.assessed_on, p.level(theme, perspective)) for p in self.points
+                if p.level(theme, perspective) is not None]
+
+    def overall_series(self) -> list[tuple[date, int]]:
+        return [(p.assessed_on, p.overall_level) for p in self.points]
+
+    def rated_themes(self) -> list[str]:
+        """The applicable themes plus any theme rated in the past (so no history disappears)."""
+        rated = {t for point in self.points for (t, _p) in point.ratings}
+        return [code for code in THEME_BY_CODE if code in rated or code in self.themes]
+
+
+def journey_history(family_id: int, themes: list[str] | None = None) -> JourneyHistory:
+    """Two statements: the current assessments, and all their ratings."""
+    rows = db.session.scalars(select(JourneyAssessment).where(JourneyAssessment.family_id == family_id,
+                                                              JourneyAssessment.is_current.is_(True))
+                              .order_by(JourneyAssessment.assessed_on, JourneyAssessment.id)).all()
+    points = {r.id: AssessmentPoint(r.id, r.assessed_on, r.kind, r.version, r.overall_level, r.suggested_level,
+                                    r.override_reason, r.meeting_id) for r in rows}
+    if points:
+        ratings = db.session.execute(
+            select(ThemeRating.assessment_id, ThemeRating.theme, ThemeRating.perspective, ThemeRating.level,
+                   ThemeRating.note)
+            .join(JourneyAssessment, JourneyAssessment.id == ThemeRating.assessment_id)
+            .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True)))
+        for assessment_id, theme, perspective, level, note in ratings:
+            points[assessment_id].ratings[(theme, perspective)] = (level, note)
+    return JourneyHistory(points=list(points.values()), themes=themes if themes is not None else [])
+
+
+def trend(history_levels: list[int]) -> str | None:
+    """'up', 'down' or 'same' from the last two overall levels; None with fewer than two."""
+    if len(history_levels) < 2:
+        return None
+    last, before = history_levels[-1], history_levels[-2]
+    return "up" if last > before else "down" if last < before else "same"
+
+
+# --- the family page -----------------------------------------------------------------------------
+
+@dataclass
+class MeetingRow:
+    meeting: Meeting
+    staff: list
+    family: list
+
+
+@dataclass
+class FamilyPage:
+    access: Access
+    members: list[FamilyMember]
+    enrolments: list[Enrolment]
+    team: list[TeamMembership]
+    consents: list[Consent]
+    superseded_consent_ids: set[int]
+    themes: list[str]
+    overrides: dict[str, bool]
+    meetings: list[MeetingRow]
+    meeting_count: int
+    history: JourneyHistory | None = None
+    goals: list[Goal] = field(default_factory=list)
+    open_actions: list[Action] = field(default_factory=list)
+    today: date = field(default_factory=today_local)
+
+    @property
+    def family(self):
+        return self.access.family
+
+    @property
+    def gated(self) -> bool:
+        return self.access.gated
+
+    @property
+    def enrolment(self) -> Enrolment | None:
+        return self.enrolments[-1] if self.enrolments else None
+
+    @property
+    def current_team(self) -> list[TeamMembership]:
+        return [m for m in self.team if m.is_current(self.today)]
+
+    @property
+    def former_team(self) -> list[TeamMembership]:
+        return [m for m in self.team if not m.is_current(self.today)]
+
+    @property
+    def current_consents(self) -> list[Consent]:
+        return [c for c in self.consents if c.id not in self.superseded_consent_ids]
+
+    def consent_valid(self, consent: Consent) -> bool:
+        return services.consent_is_valid(consent, self.today, self.superseded_consent_ids)
+
+    @property
+    def trend(self) -> str | None:
+        return trend([p.overall_level for p in self.history.points[-2:]]) if self.history else None
+
+    @property
+    def contact(self) -> FamilyMember | None:
+        return next((m for m in self.members if m.is_contact), None)
+
+    @property
+    def overdue_actions(self) -> list[Action]:
+        return [a for a in self.open_actions if services.is_overdue(a, self.today)]
+
+    def is_overdue(self, action: Action) -> bool:
+        return services.is_overdue(action, self.today)
+
+    @property
+    def next_meeting_on(self) -> date | None:
+        latest = self.meetings[0].meeting if self.meetings else None
+        return latest.next_meeting_on if latest else None
+
+    @property
+    def goals_by_theme(self) -> dict[str, dict[str, list[Goal]]]:
+        board: dict[str, dict[str, list[Goal]]] = {t: {"short": [], "long": [], "dream": []} for t in self.themes}
+        for goal in self.goals:
+            board.setdefault(goal.theme, {"short": [], "long": [], "dream": []})[goal.horizon].append(goal)
+        return board
+
+    @property
+    def assessment_due(self) -> list[tuple[str, date]]:
+        if self.gated or self.enrolment is None:
+            return []
+        return assessment_due(self.enrolment, self.history.points if self.history else [], self.today)
+
+
+def assessment_due(enrolment: Enrolment, points: list, today: date) -> list[tuple[str, date]]:
+    """Which assessments are due: (kind, due date) pairs."""
+    due = []
+    if enrolment.status == "active":
+        mine = [p for p in points if p.assessed_on >= (enrolment.started_on or enrolment.referred_on)]
+        when = (mine[-1].assessed_on + timedelta(days=ASSESSMENT_INTERVAL_DAYS)) if mine else enrolment.started_on
+        if when is not None and when <= today:
+            due.append(("regular", when))
+    elif enrolment.status == "closed":
+        done = {p.kind for p in points if enrolment.closed_on and p.assessed_on >= enrolment.closed_on}
+        for kind, when in services.follow_up_dates(enrolment).items():
+            if when <= today and kind not in done:
+                due.append((kind, when))
+    return due
+
+
+def _meetings(family_id: int, gated: bool, limit: int | None) -> list[MeetingRow]:
+    query = select(Meeting).where(Meeting.family_id == family_id).order_by(Meeting.held_on.desc(), Meeting.id.desc())
+    if gated:  # a gated member sees when the team met and who came, never what was said
+        query = query.options(load_only(Meeting.id, Meeting.family_id, Meeting.enrolment_id, Meeting.held_on,
+                                        Meeting.next_meeting_on))
+    if limit:
+        query = query.limit(limit)
+    meetings = db.session.scalars(query).all()
+    rows = {m.id: MeetingRow(m, [], []) for m in meetings}
+    if rows:
+        attendees = db.session.scalars(
+            select(MeetingAttendee).where(MeetingAttendee.meeting_id.in_(list(rows)))
+            .options(joinedload(MeetingAttendee.user), joinedload(MeetingAttendee.member))
+            .order_by(MeetingAttendee.id))
+        for attendee in attendees:
+            row = rows[attendee.meeting_id]
+            (row.staff if attendee.user_id else row.family).append(attendee.user or attendee.member)
+    return list(rows.values())
+
+
+def meetings(access: Access, limit: int | None = None) -> list[MeetingRow]:
+    return _meetings(access.family.id, access.gated, limit)
+
+
+def team_rows(family_id: int, enrolment_id: int | None) -> list[TeamMembership]:
+    if enrolment_id is None:
+        return []
+    return list(db.session.scalars(
+        select(TeamMembership).join(InvestmentTeam, InvestmentTeam.id == TeamMembership.team_id)
+        .where(InvestmentTeam.family_id == family_id, InvestmentTeam.enrolment_id == enrolment_id)
+        .options(joinedload(TeamMembership.user), joinedload(TeamMembership.agency))
+        .order_by(TeamMembership.role, TeamMembership.start_date, TeamMembership.id)))
+
+
+def family_page(access: Access) -> FamilyPage:
+    """Everything on the family page, in a fixed number of statements."""
+    family_id, gated = access.family.id, access.gated
+    members = services.family_members(family_id)
+    enrolment_query = select(Enrolment).where(Enrolment.family_id == family_id) \
+        .order_by(Enrolment.referred_on, Enrolment.id)
+    if gated:  # why the family was referred is case content
+        enrolment_query = enrolment_query.options(load_only(Enrolment.id, Enrolment.family_id, Enrolment.lab_id,
+                                                            Enrolment.status, Enrolment.referred_on,
+                                                            Enrolment.started_on, Enrolment.closed_on))
+    enrolments = list(db.session.scalars(enrolment_query))
+    consents = services.consents(family_id)
+    overrides = {r.theme: r.applicable for r in
+                 db.session.scalars(select(FamilyTheme).where(FamilyTheme.family_id == family_id))}
+    themes = services.applicable_theme_codes(members, overrides)
+    page = FamilyPage(
+        access=access, members=members, enrolments=enrolments,
+        team=team_rows(family_id, enrolments[-1].id if enrolments else None),
+        consents=consents, superseded_consent_ids={c.supersedes_id for c in consents if c.supersedes_id},
+        themes=themes, overrides=overrides, meetings=_meetings(family_id, gated, MEETINGS_ON_PAGE),
+        meeting_count=db.session.scalar(select(func.count()).select_from(Meeting)
+                                        .where(Meeting.family_id == family_id)))
+    if not gated:
+        page.history = journey_history(family_id, themes)
+        page.goals = list(db.session.scalars(select(Goal).where(Goal.family_id == family_id)
+                                             .order_by(Goal.theme, Goal.horizon, Goal.id)))
+        page.open_actions = open_actions(family_id)
+    return page
+
+
+def open_actions(family_id: int) -> list[Action]:
+    return list(db.session.scalars(
+        select(Action).where(Action.family_id == family_id, Action.status.in_(services.OPEN_ACTION_STATUSES))
+        .options(joinedload(Action.owner), joinedload(Action.goal))
+        .order_by(Action.due_on.is_(None), Action.due_on, Action.id)))
+
+
+def all_actions(family_id: int) -> list[Action]:
+    return list(db.session.scalars(
+        select(Action).where(Action.family_id == family_id)
+        .options(joinedload(Action.owner), joinedload(Action.goal))
+        .order_by(Action.status.in_(services.OPEN_ACTION_STATUSES).desc(), Action.due_on.is_(None), Action.due_on,
+                  Action.id)))
+
+
+# --- Mine familier -------------------------------------------------------------------------------
+
+@dataclass
+class FamilySummary:
+    access: Access
+    enrolment: Enrolment | None = None
+    levels: list[int] = field(default_factory=list)  # the last two overall levels, oldest first
+    last_assessed_on: date | None = None
+    last_meeting_on: date | None = None
+    next_meeting_on: date | None = None
+    overdue_actions: int = 0
+    open_actions: int = 0
+    due: list[tuple[str, date]] = field(default_factory=list)
+
+    @property
+    def family(self):
+        return self.access.family
+
+    @property
+    def level(self) -> int | None:
+        return self.levels[-1] if self.levels else None
+
+    @property
+    def trend(self) -> str | None:
+        return trend(self.levels)
+
+
+def _latest_enrolments(family_ids: list[int]) -> dict[int, Enrolment]:
+    latest: dict[int, Enrolment] = {}
+    for row in db.session.scalars(select(Enrolment).where(Enrolment.family_id.in_(family_ids))
+                                  .options(load_only(Enrolment.id, Enrolment.family_id, Enrolment.status,
+                                                     Enrolment.referred_on, Enrolment.started_on,
+                                                     Enrolment.closed_on, Enrolment.close_reason))
+                                  .order_by(Enrolment.referred_on, Enrolment.id)):
+        latest[row.family_id] = row
+    return latest
+
+
+def _latest_levels(family_ids: list[int]) -> dict[int, list[tuple[date, int, str]]]:
+    """The last two current assessments of each family: (date, overall level, kind), oldest first."""
+    rank = func.row_number().over(partition_by=JourneyAssessment.family_id,
+                                  order_by=(JourneyAssessment.assessed_on.desc(), JourneyAssessment.id.desc()))
+    inner = (select(JourneyAssessment.family_id, JourneyAssessment.assessed_on, JourneyAssessment.overall_level,
+                    JourneyAssessment.kind, rank.label("rank"))
+             .where(JourneyAssessment.family_id.in_(family_ids), JourneyAssessment.is_current.is_(True))
+             .subquery())
+    found: dict[int, list] = defaultdict(list)
+    for family_id, assessed_on, level, kind, _rank in db.session.execute(
+            select(inner).where(inner.c.rank <= 2).order_by(inner.c.family_id, inner.c.rank.desc())):
+        found[family_id].append((assessed_on, level, kind))
+    return found
+
+
+def _follow_ups_done(family_ids: list[int]) -> dict[int, list[tuple[date, str]]]:
+    done: dict[int, list] = defaultdict(list)
+    for family_id, assessed_on, kind in db.session.execute(
+            select(JourneyAssessment.family_id, JourneyAssessment.assessed_on, JourneyAssessment.kind)
+            .where(JourneyAssessment.family_id.in_(family_ids), JourneyAssessment.is_current.is_(True),
+                   JourneyAssessment.kind.in_(tuple(services.FOLLOW_UP_MONTHS)))):
+        done[family_id].append((assessed_on, kind))
+    return done
+
+
+def _latest_meetings(family_ids: list[int]) -> dict[int, tuple[date, date | None]]:
+    rank = func.row_number().over(partition_by=Meeting.family_id,
+                                  order_by=(Meeting.held_on.desc(), Meeting.id.desc()))
+    inner = (select(Meeting.family_id, Meeting.held_on, Meeting.next_meeting_on, rank.label("rank"))
+             .where(Meeting.family_id.in_(family_ids)).subquery())
+    return {family_id: (held_on, next_on) for family_id, held_on, next_on, _rank in
+            db.session.execute(select(inner).where(inner.c.rank == 1))}
+
+
+def _action_counts(family_ids: list[int], today: date) -> dict[int, tuple[int, int]]:
+    overdue = func.sum(case((Action.due_on < today, 1), else_=0))
+    return {family_id: (int(open_count or 0), int(overdue_count or 0)) for family_id, open_count, overdue_count in
+            db.session.execute(select(Action.family_id, func.count(), overdue)
+                               .where(Action.family_id.in_(family_ids),
+                                      Action.status.in_(services.OPEN_ACTION_STATUSES))
+                               .group_by(Action.family_id))}
+
+
+class _Point:  # the shape ``assessment_due`` reads
+    def __init__(self, assessed_on: date, kind: str) -> None:
+        self.assessed_on, self.kind = assessed_on, kind
+
+
+def my_families(user, today: date | None = None) -> list[FamilySummary]:
+    """*Mine familier*: the user's families with level, trend, next meeting, overdue actions and
+    assessments due — six statements whatever the number of families or the length of history.
+    Gated families show only their name and meeting dates."""
+    from velferdslab.cases.access import accessible_families
+
+    today = today or today_local()
+    summaries = [FamilySummary(access=a) for a in accessible_families(user)]
+    if not summaries:
+        return []
+    ids = [s.family.id for s in summaries]
+    open_ids = [s.family.id for s in summaries if not s.access.gated] or [-1]
+    enrolments = _latest_enrolments(ids)
+    meetings_ = _latest_meetings(ids)
+    levels = _latest_levels(open_ids)
+    follow_ups = _follow_ups_done(open_ids)
+    counts = _action_counts(open_ids, today)
+    for summary in summaries:
+        family_id = summary.family.id
+        summary.enrolment = enrolments.get(family_id)
+        summary.last_meeting_on, summary.next_meeting_on = meetings_.get(family_id, (None, None))
+        if summary.access.gated:
+            continue
+        rows = levels.get(family_id, [])
+        summary.levels = [level for _d, level, _k in rows]
+        summary.last_assessed_on = rows[-1][0] if rows else None
+        summary.open_actions, summary.overdue_actions = counts.get(family_id, (0, 0))
+        if summary.enrolment is not None:
+            points = [_Point(d, k) for d, _l, k in rows] + [_Point(d, k) for d, k in follow_ups.get(family_id, [])]
+            points.sort(key=lambda p: p.assessed_on)
+            summary.due = assessment_due(summary.enrolment, points, today)
+    status_order = {"active": 0, "referred": 1, "closed": 2}
+    summaries.sort(key=lambda s: (status_order.get(s.enrolment.status if s.enrolment else "", 3),
+                                  s.family.household_name))
+    return summaries
+
+
+def search_families(user, text: str, limit: int = 50) -> list[Access]:
+    """Families the user may see whose household name or a member's name contains ``text``."""
+    from velferdslab.cases.access import accessible_families
+
+    needle = (text or "").strip().lower()
+    if not needle:
+        return []
+    candidates = {a.family.id: a for a in accessible_families(user)}
+    if not candidates:
+        return []
+    # Matched in Python, not with SQL LIKE: SQLite lower-cases ASCII only, and names have æ, ø, å.
+    by_member = {family_id for family_id, first, last in db.session.execute(
+        select(FamilyMember.family_id, FamilyMember.first_name, FamilyMember.last_name)
+        .where(FamilyMember.family_id.in_(list(candidates)))) if needle in f"{first} {last}".lower()}
+    hits = [a for fid, a in candidates.items() if needle in a.family.household_name.lower() or fid in by_member]
+    hits.sort(key=lambda a: a.family.household_name)
+    return hits[:limit]

@@ -1,0 +1,197 @@
+"""Building and changing investment teams. Services validate, change, audit and flush; never commit.
+
+A team has one investment lead at any time. A user holds at most one membership of a team for
+any given day, so "added twice" is an overlap of periods. Ending a membership never deletes it:
+the history of who was on the team, and when, is part of the access record.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
+
+from velferdslab.audit import services as audit
+from velferdslab.auth.models import User
+from velferdslab.core.errors import ForbiddenError, ServiceError
+from velferdslab.core.models import today_utc
+from velferdslab.extensions import db
+from velferdslab.teams import policy
+from velferdslab.teams.models import MEMBERSHIP_ROLES, InvestmentTeam, TeamMembership
+
+
+def current_team(family_id: int) -> InvestmentTeam | None:
+    """The team of the family's latest enrolment (one team per enrolment)."""
+    return db.session.scalar(select(InvestmentTeam).where(InvestmentTeam.family_id == family_id)
+                             .order_by(InvestmentTeam.enrolment_id.desc()).limit(1))
+
+
+def memberships(team_id: int) -> list[TeamMembership]:
+    """Every membership of the team, past and present, with user and agency, in one statement."""
+    return list(db.session.scalars(
+        select(TeamMembership).where(TeamMembership.team_id == team_id)
+        .options(joinedload(TeamMembership.user), joinedload(TeamMembership.agency))
+        .order_by(TeamMembership.end_date.is_not(None), TeamMembership.role, TeamMembership.start_date,
+                  TeamMembership.id)))
+
+
+def current_member_ids(team_id: int, on: date | None = None) -> set[int]:
+    on = on or today_utc()
+    return set(db.session.scalars(select(TeamMembership.user_id).where(
+        TeamMembership.team_id == team_id, TeamMembership.start_date <= on,
+        or_(TeamMembership.end_date.is_(None), TeamMembership.end_date >= on))))
+
+
+def require_lead(actor: User, team: InvestmentTeam) -> None:
+    """Only the team's current investment lead changes the team."""
+    row = policy.membership(actor, team.family_id)
+    if row is None or row.team_id != team.id or row.role != "lead":
+        raise ForbiddenError(_("Bare investeringslederen for teamet kan endre teamet."), "team")
+
+
+def _check_candidate(team: InvestmentTeam, user: User | None, role: str) -> User:
+    if user is None or user.lab_id != team.lab_id:
+        raise ServiceError(_("Brukeren finnes ikke i dette laboratoriet."), "user_id")
+    if not user.active:
+        raise ServiceError(_("Brukeren er deaktivert."), "user_id")
+    if role not in MEMBERSHIP_ROLES:
+        raise ServiceError(_("Ukjent rolle i teamet."), "role")
+    if role == "lead" and not user.has_permission("teams.manage"):
+        raise ServiceError(_("Bare brukere med rollen investeringsleder kan lede et team."), "user_id")
+    return user
+
+
+def _overlapping(team_id: int, start: date, end: date | None, *, user_id: int | None = None,
+                 role: str | None = None, exclude_id: int | None = None):
+    query = select(TeamMembership).where(
+        TeamMembership.team_id == team_id,
+        or_(TeamMembership.end_date.is_(None), TeamMembership.end_date >= start))
+    if end is not None:
+        query = query.where(TeamMembership.start_date <= end)
+    if user_id is not None:
+        query = query.where(TeamMembership.user_id == user_id)
+    if role is not None:
+        query = query.where(TeamMembership.role == role)
+    if exclude_id is not None:
+        query = query.where(TeamMembership.id != exclude_id)
+    return db.session.scalars(query.limit(1)).first()
+
+
+def _check_period(start: date | None, end: date | None) -> date:
+    if start is None:
+        raise ServiceError(_("Oppgi når medlemskapet begynner."), "start_date")
+    if end is not None and end < start:
+        raise ServiceError(_("Medlemskapet kan ikke slutte før det begynte."), "end_date")
+    return start
+
+
+def add_member(team: InvestmentTeam, user: User | None, *, role: str = "member", start_date: date | None = None,
+               end_date: date | None = None, actor: User | None = None) -> TeamMembership:
+    """Put ``user`` on the team for a period. Refuses a second membership in the same period and a
+    second lead."""
+    user = _check_candidate(team, user, role)
+    start = _check_period(start_date or today_utc(), end_date)
+    if _overlapping(team.id, start, end_date, user_id=user.id):
+        raise ServiceError(_("%(name)s er allerede med i teamet i denne perioden.", name=user.name), "user_id")
+    if role == "lead" and _overlapping(team.id, start, end_date, role="lead"):
+        raise ServiceError(_("Teamet har allerede en investeringsleder i denne perioden. "
+                             "Bruk «Overlat ledelsen» for å bytte leder."), "role")
+    row = TeamMembership(team_id=team.id, family_id=team.family_id, user_id=user.id, agency_id=user.agency_id,
+                         role=role, start_date=start, end_date=end_date)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("team.member_add", actor=actor, lab_id=team.lab_id, family_id=team.family_id,
+                 object_type="team_membership", object_id=row.id,
+                 summary={"team_id": team.id, "user_id": user.id, "role": role, "agency_id": user.agency_id})
+    return row
+
+
+def end_membership(row: TeamMembership, end_date: date | None, *, actor: User | None = None) -> TeamMembership:
+    """End a membership on ``end_date`` (inclusive). The lead hands over with :func:`transfer_lead`."""
+    if end_date is None:
+        raise ServiceError(_("Oppgi når medlemskapet slutter."), "end_date")
+    if end_date < row.start_date:
+        raise ServiceError(_("Medlemskapet kan ikke slutte før det begynte."), "end_date")
+    if row.role == "lead" and not _overlapping(row.team_id, end_date + timedelta(days=1), None, role="lead",
+                                                exclude_id=row.id):
+        raise ServiceError(_("Teamet må ha en investeringsleder. Overlat ledelsen til en annen først."),
+                           "end_date")
+    row.end_date = end_date
+    db.session.flush()
+    audit.record("team.member_end", actor=actor, family_id=row.family_id, object_type="team_membership",
+                 object_id=row.id, summary={"team_id": row.team_id, "user_id": row.user_id})
+    return row
+
+
+def transfer_lead(team: InvestmentTeam, new_lead: User | None, *, on: date | None = None,
+                  keep_old_as_member: bool = True, actor: User | None = None) -> TeamMembership:
+    """Hand the team over to ``new_lead`` from ``on``: the old lead's row ends the day before (they
+    stay as a member unless told otherwise), and a member row of the new lead ends too."""
+    on = on or today_utc()
+    new_lead = _check_candidate(team, new_lead, "lead")
+    old = _overlapping(team.id, on, on, role="lead")
+    if old is None:
+        raise ServiceError(_("Teamet har ingen investeringsleder å overta fra."), "user_id")
+    if old.user_id == new_lead.id:
+        raise ServiceError(_("%(name)s leder allerede teamet.", name=new_lead.name), "user_id")
+    day_before = on - timedelta(days=1)
+    own = _overlapping(team.id, on, None, user_id=new_lead.id)
+    for row in (old, own):
+        if row is not None and row.start_date > day_before:
+            raise ServiceError(_("Lederskiftet må være etter at medlemskapet begynte."), "on")
+    old.end_date = day_before
+    if own is not None:
+        own.end_date = day_before
+    db.session.flush()
+    lead_row = TeamMembership(team_id=team.id, family_id=team.family_id, user_id=new_lead.id,
+                              agency_id=new_lead.agency_id, role="lead", start_date=on)
+    db.session.add(lead_row)
+    if keep_old_as_member:
+        db.session.add(TeamMembership(team_id=team.id, family_id=team.family_id, user_id=old.user_id,
+                                      agency_id=old.agency_id, role="member", start_date=on))
+    db.session.flush()
+    audit.record("team.lead_transfer", actor=actor, lab_id=team.lab_id, family_id=team.family_id,
+                 object_type="investment_team", object_id=team.id,
+                 summary={"from_user_id": old.user_id, "to_user_id": new_lead.id})
+    return lead_row
+
+
+def create_team(*, lab_id: int, family_id: int, enrolment_id: int, lead: User, start_date: date,
+                actor: User | None = None) -> InvestmentTeam:
+    """A new team for an enrolment, led from ``start_date`` by ``lead``."""
+    team = InvestmentTeam(lab_id=lab_id, family_id=family_id, enrolment_id=enrolment_id)
+    db.session.add(team)
+    db.session.flush()
+    audit.record("team.create", actor=actor, lab_id=lab_id, family_id=family_id, object_type="investment_team",
+                 object_id=team.id, summary={"enrolment_id": enrolment_id})
+    add_member(team, lead, role="lead", start_date=start_date, actor=actor)
+    return team
+
+
+def carry_over(old: InvestmentTeam, new: InvestmentTeam, on: date, *, actor: User | None = None) -> int:
+    """Move the current members of ``old`` to ``new`` from ``on`` (a re-enrolment keeps its team).
+
+    Each old row ends the day before (or, if it began that day, on the day itself); the lead of the
+    new team is already there and is skipped. Returns how many memberships moved.
+    """
+    moved = 0
+    present = {m.user_id for m in memberships(new.id)}
+    for row in memberships(old.id):
+        if not row.is_current(on) and not (row.start_date > on):
+            continue
+        row.end_date = max(row.start_date, on - timedelta(days=1))
+        if row.user_id in present:
+            continue
+        db.session.add(TeamMembership(team_id=new.id, family_id=new.family_id, user_id=row.user_id,
+                                      agency_id=row.agency_id, role="member" if row.role == "lead" else row.role,
+                                      start_date=on))
+        present.add(row.user_id)
+        moved += 1
+    db.session.flush()
+    if moved:
+        audit.record("team.carry_over", actor=actor, lab_id=new.lab_id, family_id=new.family_id,
+                     object_type="investment_team", object_id=new.id,
+                     summary={"from_team_id": old.id, "moved": moved})
+    return moved
