@@ -117,12 +117,14 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "LOGIN_LIMITS": env("LOGIN_LIMITS", "10 per 15 minutes"),
         "LOGIN_ADDRESS_LIMITS": env("LOGIN_ADDRESS_LIMITS", "30 per 15 minutes"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_KEY_PREFIX": env("RATELIMIT_PREFIX", "velferdslab"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, which has its own limits
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in core.security, which exempts bearer-token API calls
         "WTF_CSRF_SSL_STRICT": production,
         "AUDIT_SIGNING_KEY": env("AUDIT_SIGNING_KEY"),
         "AUDIT_CHECKPOINT_DIR": env("AUDIT_CHECKPOINT_DIR", str(instance / "audit-checkpoints")),
+        "AUDIT_MANY_FAMILIES_PER_DAY": env_int("AUDIT_MANY_FAMILIES_PER_DAY", 20),
         "API_TITLE": "Velferdslab API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

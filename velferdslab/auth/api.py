@@ -42,7 +42,8 @@ class Tokens(MethodView):
     def post(self, data):
         """Create a token. Its value is in this response only."""
         token, plain = services.create_api_token(current_user, data["name"])
-        return {**schemas.TokenSchema().dump(token), "token": plain}
+        fields = ("id", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+        return {**{name: getattr(token, name) for name in fields}, "token": plain}
 
 
 @blueprint.route("/tokens/<int:token_id>")

@@ -1,0 +1,80 @@
+"""Several gunicorn workers share failed-login limits through Redis (VELFERDSLAB_REDIS_URL).
+
+With in-memory limits each worker would count on its own and the fourth failure could get
+through; with Redis the fourth attempt is refused whichever worker answers it.
+"""
+
+import http.cookiejar
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.factories import csrf_from
+
+REDIS_URL = os.environ.get("VELFERDSLAB_TEST_REDIS_URL")
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _attempt(base: str, email: str, password: str) -> int:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + "/logg-inn", timeout=10).read().decode()
+    body = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": csrf_from(page)}).encode()
+    try:
+        return opener.open(base + "/logg-inn", data=body, timeout=10).status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.mark.real_commits
+@pytest.mark.skipif(not REDIS_URL, reason="VELFERDSLAB_TEST_REDIS_URL is not set")
+def test_two_workers_share_login_limits_through_redis(tmp_path):
+    import redis
+
+    prefix = f"vl-test-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "VELFERDSLAB_ENV": "development", "VELFERDSLAB_SECRET_KEY": "x" * 40,
+           "VELFERDSLAB_DATABASE_URL": f"sqlite:///{tmp_path / 'limits.sqlite3'}",
+           "VELFERDSLAB_REDIS_URL": REDIS_URL, "VELFERDSLAB_LOGIN_LIMITS": "3 per 15 minutes",
+           "VELFERDSLAB_LOGIN_ADDRESS_LIMITS": "100 per 15 minutes", "VELFERDSLAB_RATELIMIT_PREFIX": prefix}
+    cli = [str(BIN / "velferdslab")]
+    for args in (["db", "upgrade"],
+                 ["lab", "create", "--slug", "t", "--name", "T", "--municipality", "T"],
+                 ["user", "create", "--lab", "t", "--email", "kari@test.example", "--name", "Kari",
+                  "--role", "caseworker", "--password", "a long enough password"]):
+        subprocess.run(cli + args, env=env, cwd=ROOT, check=True, capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        statuses = [_attempt(base, "kari@test.example", "wrong password") for _ in range(4)]
+        assert statuses == [422, 422, 422, 429]
+        assert redis.Redis.from_url(REDIS_URL).keys(f"*{prefix}*"), "no limit counters in Redis"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(f"*{prefix}*"):
+            client.delete(key)

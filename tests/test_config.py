@@ -1,0 +1,74 @@
+"""Configuration: a working development default, and a production that refuses unsafe settings."""
+
+import pytest
+
+from velferdslab import config
+
+
+def _clear(monkeypatch):
+    for name in ("ENV", "DATABASE_URL", "SECRET_KEY", "REDIS_URL"):
+        monkeypatch.delenv(config.PREFIX + name, raising=False)
+
+
+def test_development_defaults_to_sqlite_and_a_secret_made_once(monkeypatch, tmp_path):
+    _clear(monkeypatch)
+    first = config.load(str(tmp_path))
+    assert first["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'velferdslab.sqlite3'}"
+    assert len(first["SECRET_KEY"]) >= 40
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert config.load(str(tmp_path))["SECRET_KEY"] == first["SECRET_KEY"]
+    assert first["SESSION_COOKIE_SECURE"] is False
+    assert first["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+@pytest.mark.parametrize("env, message", [
+    ({}, "VELFERDSLAB_DATABASE_URL is not set"),
+    ({"DATABASE_URL": "sqlite:////tmp/x.sqlite3", "SECRET_KEY": "s" * 40}, "production refuses SQLite"),
+    ({"DATABASE_URL": "postgresql://db/velferdslab"}, "VELFERDSLAB_SECRET_KEY is not set"),
+    ({"DATABASE_URL": "postgresql://db/velferdslab", "SECRET_KEY": "short"}, "too short"),
+])
+def test_production_refuses_to_start(monkeypatch, tmp_path, env, message):
+    _clear(monkeypatch)
+    monkeypatch.setenv("VELFERDSLAB_ENV", "production")
+    for name, value in env.items():
+        monkeypatch.setenv(config.PREFIX + name, value)
+    with pytest.raises(SystemExit) as raised:
+        config.load(str(tmp_path))
+    text = str(raised.value)
+    assert message in text
+    assert "\n" not in text  # one line for the operator
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_production_with_postgresql_and_a_secret(monkeypatch, tmp_path):
+    _clear(monkeypatch)
+    monkeypatch.setenv("VELFERDSLAB_ENV", "production")
+    monkeypatch.setenv("VELFERDSLAB_DATABASE_URL", "postgresql://app@db/velferdslab")
+    monkeypatch.setenv("VELFERDSLAB_SECRET_KEY", "p" * 48)
+    monkeypatch.setenv("VELFERDSLAB_REDIS_URL", "redis://cache:6379/0")
+    loaded = config.load(str(tmp_path))
+    assert loaded["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://app@db/velferdslab"
+    assert loaded["SESSION_COOKIE_SECURE"] is True
+    assert loaded["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/0"
+
+
+def test_bad_numbers_and_unknown_environment_are_refused(monkeypatch, tmp_path):
+    _clear(monkeypatch)
+    monkeypatch.setenv("VELFERDSLAB_SESSION_IDLE_MINUTES", "thirty")
+    with pytest.raises(SystemExit, match="SESSION_IDLE_MINUTES must be a whole number"):
+        config.load(str(tmp_path))
+    monkeypatch.delenv("VELFERDSLAB_SESSION_IDLE_MINUTES")
+    monkeypatch.setenv("VELFERDSLAB_ENV", "staging")
+    with pytest.raises(SystemExit, match="VELFERDSLAB_ENV must be one of"):
+        config.load(str(tmp_path))
+
+
+def test_settings_are_read_from_the_environment(monkeypatch, tmp_path):
+    _clear(monkeypatch)
+    monkeypatch.setenv("VELFERDSLAB_SESSION_IDLE_MINUTES", "15")
+    monkeypatch.setenv("VELFERDSLAB_SUPPRESSION_THRESHOLD", "10")
+    monkeypatch.setenv("VELFERDSLAB_LANGUAGE", "en")
+    loaded = config.load(str(tmp_path))
+    assert loaded["SESSION_IDLE_TIMEOUT"].total_seconds() == 15 * 60
+    assert loaded["SUPPRESSION_THRESHOLD"] == 10
+    assert loaded["BABEL_DEFAULT_LOCALE"] == "en"
