@@ -1,0 +1,226 @@
+"""Ledger mechanics: opening accounts, locking them, posting transfers, reading balances, and
+running a money operation with bounded retries.
+
+Balances are changed only by the database (the transfer trigger); this module never writes
+``ledger_account.balance``. Every operation that moves money locks all the accounts it touches,
+in id order, before it reads a balance — so two approvals against one allocation are serialised
+by the row lock on PostgreSQL, and concurrent operations on overlapping accounts cannot deadlock.
+SQLite has no row locks: there the operation takes the database's write lock first
+(:func:`claim_write_lock`), which serialises writers the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import case, func, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from velferdslab.budget.models import FAMILY_ACCOUNT_KINDS, LedgerAccount, LedgerTransfer, account_code
+from velferdslab.core.errors import ServiceError
+from velferdslab.core.models import utcnow
+from velferdslab.extensions import db
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 5
+RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+
+
+def dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+def account(lab_id: int, kind: str, year: int, agency_id: int, family_id: int | None = None) -> LedgerAccount:
+    """The account for (kind, year, agency, family), opened on first use.
+
+    Two requests may open the same account at once; the unique code lets one win and the other
+    read the winner's row (the insert runs in a savepoint so the loser's transaction survives).
+    """
+    code = account_code(kind, year, agency_id, family_id)
+    found = db.session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
+    if found is not None:
+        return found
+    row = LedgerAccount(lab_id=lab_id, kind=kind, year=year, agency_id=agency_id, family_id=family_id,
+                        code=code, balance=0)
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        found = db.session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
+        if found is None:
+            raise
+        return found
+    return row
+
+
+def lock_accounts(ids: Iterable[int]) -> dict[int, LedgerAccount]:
+    """Lock the accounts (``SELECT … FOR UPDATE`` in id order) and return them with fresh balances."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = db.session.scalars(select(LedgerAccount).where(LedgerAccount.id.in_(wanted))
+                              .order_by(LedgerAccount.id).with_for_update()
+                              .execution_options(populate_existing=True)).all()
+    return {row.id: row for row in rows}
+
+
+def family_accounts(family_id: int, year: int, kind: str) -> list[LedgerAccount]:
+    return list(db.session.scalars(select(LedgerAccount).where(
+        LedgerAccount.family_id == family_id, LedgerAccount.year == year, LedgerAccount.kind == kind)
+        .order_by(LedgerAccount.id)))
+
+
+def claim_write_lock() -> None:
+    """SQLite's stand-in for row locks: take the database write lock now, before reading.
+
+    A no-op UPDATE starts a write transaction even though it matches nothing; it waits (busy
+    timeout) while another writer holds the lock. On PostgreSQL the row locks do this job.
+    """
+    if dialect() == "sqlite":
+        db.session.execute(text("UPDATE ledger_account SET id = id WHERE 0"))
+
+
+# --- transfers -------------------------------------------------------------------------------
+
+def post(kind: str, debit: LedgerAccount, credit: LedgerAccount, amount: int, *, lab_id: int,
+         actor_id: int | None, spend_request_id: int | None = None, delegation_id: int | None = None,
+         at=None) -> LedgerTransfer:
+    """Insert one transfer. The trigger applies it to both balances; a CHECK refuses an overdraft."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValueError("a transfer moves a positive whole number of øre")
+    transfer = LedgerTransfer(lab_id=lab_id, kind=kind, debit_account_id=debit.id, credit_account_id=credit.id,
+                              amount=amount, spend_request_id=spend_request_id, delegation_id=delegation_id,
+                              created_by_id=actor_id, created_at=at or utcnow())
+    db.session.add(transfer)
+    db.session.flush()
+    # The balances changed in the database, not in these objects: read them again when next used.
+    db.session.expire(debit, ["balance"])
+    db.session.expire(credit, ["balance"])
+    return transfer
+
+
+# --- balances --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FamilyBalance:
+    """A family's budget for a year, in øre. ``allocated`` is what the family has been given
+    (net of returns); ``available`` is what is neither committed nor paid."""
+
+    allocated: int = 0
+    committed: int = 0
+    paid: int = 0
+    available: int = 0
+
+
+def family_balances(family_ids: Iterable[int], year: int) -> dict[int, FamilyBalance]:
+    """The balances of many families in one query (families with no accounts get zeros)."""
+    ids = list(set(family_ids))
+    sums: dict[int, dict[str, int]] = {i: dict.fromkeys(FAMILY_ACCOUNT_KINDS, 0) for i in ids}
+    if ids:
+        rows = db.session.execute(
+            select(LedgerAccount.family_id, LedgerAccount.kind, func.sum(LedgerAccount.balance))
+            .where(LedgerAccount.family_id.in_(ids), LedgerAccount.year == year)
+            .group_by(LedgerAccount.family_id, LedgerAccount.kind))
+        for family_id, kind, total in rows:
+            sums[family_id][kind] = int(total or 0)
+    return {i: FamilyBalance(allocated=s["allocation"] + s["committed"] + s["paid"], committed=s["committed"],
+                             paid=s["paid"], available=s["allocation"]) for i, s in sums.items()}
+
+
+def family_balance(family_id: int, year: int) -> FamilyBalance:
+    return family_balances([family_id], year)[family_id]
+
+
+def verify(lab_id: int | None = None) -> list[str]:
+    """Recompute every balance from the transfers and compare. Returns the problems found.
+
+    The maintained balance must equal credits minus debits; all balances of a lab sum to zero
+    (double entry); and no balance is outside its bounds.
+    """
+    credit = select(LedgerTransfer.credit_account_id.label("account_id"), LedgerTransfer.amount.label("amount"))
+    debit = select(LedgerTransfer.debit_account_id.label("account_id"), (-LedgerTransfer.amount).label("amount"))
+    movements = credit.union_all(debit).subquery()
+    derived = (select(movements.c.account_id, func.sum(movements.c.amount).label("total"))
+               .group_by(movements.c.account_id).subquery())
+    query = (select(LedgerAccount.id, LedgerAccount.lab_id, LedgerAccount.kind, LedgerAccount.balance,
+                    func.coalesce(derived.c.total, 0))
+             .outerjoin(derived, derived.c.account_id == LedgerAccount.id))
+    if lab_id is not None:
+        query = query.where(LedgerAccount.lab_id == lab_id)
+    problems, per_lab = [], {}
+    for account_id, lab, kind, balance, total in db.session.execute(query):
+        per_lab[lab] = per_lab.get(lab, 0) + int(balance)
+        if int(balance) != int(total):
+            problems.append(f"account {account_id}: balance {balance} but transfers sum to {total}")
+        if (kind == "delegation" and balance > 0) or (kind != "delegation" and balance < 0):
+            problems.append(f"account {account_id} ({kind}): balance {balance} is out of bounds")
+    problems.extend(f"lab {lab}: balances sum to {total}, not 0" for lab, total in per_lab.items() if total)
+    return problems
+
+
+def transfer_sums(query_filter=None) -> dict[str, int]:
+    """Σ amount per transfer kind (for reports and the agreement tests)."""
+    query = select(LedgerTransfer.kind, func.sum(LedgerTransfer.amount)).group_by(LedgerTransfer.kind)
+    if query_filter is not None:
+        query = query.where(query_filter)
+    return {kind: int(total) for kind, total in db.session.execute(query)}
+
+
+def signed(kind_in: tuple[str, ...], kind_out: tuple[str, ...]):
+    """A SQL expression: +amount for transfers of ``kind_in``, −amount for ``kind_out``, else 0."""
+    return case((LedgerTransfer.kind.in_(kind_in), LedgerTransfer.amount),
+                (LedgerTransfer.kind.in_(kind_out), -LedgerTransfer.amount), else_=0)
+
+
+# --- retries ---------------------------------------------------------------------------------
+
+def _retry_kind(error: DBAPIError) -> str | None:
+    """'savepoint' when rolling back to the savepoint is enough, 'restart' when the whole
+    transaction must start over, None when the error is not one to retry."""
+    if error.connection_invalidated:
+        return "restart"  # the connection died (e.g. killed): PostgreSQL rolled it all back
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) in RETRY_SQLSTATES:
+        return "savepoint"
+    if isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig):
+        # A read snapshot older than the last commit cannot be upgraded to a write in SQLite.
+        return "restart"
+    return None
+
+
+def run_with_retries(work: Callable[[], T], *, attempts: int = MAX_ATTEMPTS) -> T:
+    """Run a money operation, retrying serialization failures, deadlocks, SQLite's "database is
+    locked" and a lost connection a bounded number of times.
+
+    Each attempt runs in a savepoint, so a failed attempt leaves nothing behind; when the
+    transaction itself is lost (connection killed, stale SQLite snapshot) it is rolled back and
+    started afresh. After the last attempt the caller gets a 503 with a Norwegian message, never
+    an unhandled error. The work must be safe to run again: it reads everything it needs inside.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            claim_write_lock()
+            with db.session.begin_nested():
+                return work()
+        except DBAPIError as error:
+            kind = _retry_kind(error)
+            if kind is None:
+                raise
+            log.warning("money operation retried after %s (attempt %d of %d)",
+                        getattr(error.orig, "sqlstate", None) or type(error.orig).__name__, attempt, attempts)
+            if kind == "restart" or not db.session.in_transaction():
+                db.session.rollback()
+            if attempt == attempts:
+                raise ServiceError("Systemet er travelt akkurat nå. Prøv igjen om litt.", status=503) from error
+            time.sleep(min(0.2, 0.005 * 2 ** attempt) * (0.5 + random.random()))  # noqa: S311 - jitter
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,291 @@
+"""Delegated budgets: the ledger (accounts and immutable transfers), delegations, authority rules,
+spend requests and their decisions.
+
+The ledger is double-entry in the TigerBeetle sense: a transfer moves a positive integer number of
+øre from one account (debit) to another (credit), so every transfer's debits equal its credits and
+the balances of all accounts always sum to zero. ``ledger_account.balance`` is maintained by a
+database trigger on every inserted transfer (see the migration) and bounded by a CHECK constraint,
+so no statement — ORM or raw SQL — can overspend or drive a balance below zero. Transfers are never
+updated or deleted (refused by triggers); a correction is a new transfer.
+
+Money flows, per budget year and agency:
+
+    delegation(agency) → pool(agency) → allocation(family) → committed(family) → paid(family)
+                                      ←  (returned)        ← (released)
+
+``delegation`` is the agency's side of the delegation; its balance is minus what the agency has
+delegated, so it is the one kind that is bounded above (≤ 0) instead of below.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from velferdslab.auth.models import Agency, User
+from velferdslab.cases.models import THEME_CODES, Goal
+from velferdslab.core.models import Money, UTCDateTime, one_of, utcnow
+from velferdslab.extensions import db
+
+ACCOUNT_KINDS = ("delegation", "pool", "allocation", "committed", "paid")
+FAMILY_ACCOUNT_KINDS = ("allocation", "committed", "paid")
+TRANSFER_KINDS = ("delegation", "delegation_reversal", "allocation", "allocation_return", "reserve",
+                  "release", "payment")
+SPEND_CATEGORIES = ("deposit", "moving", "furniture", "debt_settlement", "course_licence", "equipment",
+                    "transport", "children_leisure", "childcare", "other")
+SPEND_STATUSES = ("draft", "requested", "approved", "rejected", "paid", "cancelled")
+ROUTES = ("team", "management")
+DECISIONS = ("approve", "reject")
+APPROVER_ROLES = ("team_lead", "manager")
+
+BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements only INTEGER keys
+
+
+def account_code(kind: str, year: int, agency_id: int, family_id: int | None) -> str:
+    """The natural key of an account; unique, so concurrent creators cannot make two."""
+    return f"{kind}:{year}:{agency_id}:{family_id or 0}"
+
+
+class LedgerAccount(db.Model):
+    __tablename__ = "ledger_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"), index=True)
+    year: Mapped[int] = mapped_column(SmallInteger)
+    kind: Mapped[str] = mapped_column(String(12))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    family_id: Mapped[int | None] = mapped_column(ForeignKey("family.id"))
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    # Written only by the transfer trigger. The application never sets it.
+    balance: Mapped[int] = mapped_column(Money, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agency: Mapped[Agency] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(one_of("kind", ACCOUNT_KINDS), name="kind_known"),
+        CheckConstraint("(family_id IS NULL) = (kind IN ('delegation', 'pool'))", name="family_when_family_kind"),
+        CheckConstraint("(kind = 'delegation' AND balance <= 0) OR (kind <> 'delegation' AND balance >= 0)",
+                        name="balance_within_bounds"),
+        CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"),
+        Index("ix_ledger_account_family_year", "family_id", "year"),
+        Index("ix_ledger_account_lab_year_kind", "lab_id", "year", "kind"),
+    )
+
+
+class Delegation(db.Model):
+    """An agency's decision to delegate an amount to the lab for a budget year."""
+
+    __tablename__ = "budget_delegation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    year: Mapped[int] = mapped_column(SmallInteger)
+    amount: Mapped[int] = mapped_column(Money)
+    decision_reference: Mapped[str] = mapped_column(String(100))
+    decided_on: Mapped[date] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agency: Mapped[Agency] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"),
+    )
+
+
+class LedgerTransfer(db.Model):
+    """One movement of money between two accounts. Never changed, never deleted."""
+
+    __tablename__ = "ledger_transfer"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    debit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"), index=True)
+    credit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"), index=True)
+    amount: Mapped[int] = mapped_column(Money)
+    spend_request_id: Mapped[int | None] = mapped_column(ForeignKey("spend_request.id"), index=True)
+    delegation_id: Mapped[int | None] = mapped_column(ForeignKey("budget_delegation.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    debit_account: Mapped[LedgerAccount] = relationship(foreign_keys=[debit_account_id])
+    credit_account: Mapped[LedgerAccount] = relationship(foreign_keys=[credit_account_id])
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
+        CheckConstraint(one_of("kind", TRANSFER_KINDS), name="kind_known"),
+        Index("ix_ledger_transfer_lab_time", "lab_id", "created_at"),
+    )
+
+
+class AuthorityRuleSet(db.Model):
+    """One version of a lab's delegated-authority rules. Versions are never edited; the newest is
+    in force, and every decision names the rule (and so the version) that allowed it."""
+
+    __tablename__ = "authority_rule_set"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(String(300))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    rules: Mapped[list[AuthorityRule]] = relationship(
+        back_populates="rule_set", order_by="(AuthorityRule.role, AuthorityRule.agency_id, AuthorityRule.id)")
+    created_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("lab_id", "version"),)
+
+
+class AuthorityRule(db.Model):
+    """Who may approve what: a role (optionally only staff of one agency) may approve one spend up
+    to ``max_per_spend`` (no limit when NULL), at most ``max_per_family_year`` for one family in a
+    budget year, and needs ``approvals_required`` distinct approvers of that role."""
+
+    __tablename__ = "authority_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_set_id: Mapped[int] = mapped_column(ForeignKey("authority_rule_set.id"), index=True)
+    role: Mapped[str] = mapped_column(String(12))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    max_per_spend: Mapped[int | None] = mapped_column(Money)
+    max_per_family_year: Mapped[int | None] = mapped_column(Money)
+    approvals_required: Mapped[int] = mapped_column(SmallInteger, default=1)
+
+    rule_set: Mapped[AuthorityRuleSet] = relationship(back_populates="rules")
+    agency: Mapped[Agency | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(one_of("role", APPROVER_ROLES), name="role_known"),
+        CheckConstraint("approvals_required BETWEEN 1 AND 2", name="approvals_range"),
+        CheckConstraint("max_per_spend IS NULL OR max_per_spend > 0", name="max_per_spend_positive"),
+        CheckConstraint("max_per_family_year IS NULL OR max_per_family_year > 0",
+                        name="max_per_family_year_positive"),
+    )
+
+
+class SpendRequest(db.Model):
+    """A team member's request to spend from the family's allocation, and its life cycle:
+    draft → requested → approved | rejected → paid | cancelled."""
+
+    __tablename__ = "spend_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"))
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id"))
+    budget_year: Mapped[int] = mapped_column(SmallInteger)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    amount: Mapped[int] = mapped_column(Money)
+    payee: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(1000))
+    category: Mapped[str] = mapped_column(String(20))
+    theme: Mapped[str] = mapped_column(String(20))
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goal.id"))
+    expected_effect: Mapped[str] = mapped_column(String(1000))
+    level_from: Mapped[int | None] = mapped_column(SmallInteger)
+    level_to: Mapped[int] = mapped_column(SmallInteger)
+    wanted_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    # Whose queue a requested spend sits in; set on submission from the authority rules in force.
+    route: Mapped[str | None] = mapped_column(String(12))
+    approved_role: Mapped[str | None] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(String(500))
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    payment_reference: Mapped[str | None] = mapped_column(String(100))
+    paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancellation_reason: Mapped[str | None] = mapped_column(String(500))
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id])
+    goal: Mapped[Goal] = relationship()
+    decisions: Mapped[list[SpendDecision]] = relationship(back_populates="spend_request",
+                                                          order_by="SpendDecision.id")
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(one_of("status", SPEND_STATUSES), name="status_known"),
+        CheckConstraint(one_of("category", SPEND_CATEGORIES), name="category_known"),
+        CheckConstraint(one_of("theme", THEME_CODES), name="theme_known"),
+        CheckConstraint("route IS NULL OR " + one_of("route", ROUTES), name="route_known"),
+        CheckConstraint("level_to BETWEEN 1 AND 4", name="level_to_range"),
+        CheckConstraint("level_from IS NULL OR (level_from BETWEEN 1 AND 4 AND level_to >= level_from)",
+                        name="level_from_range"),
+        CheckConstraint("status IN ('draft', 'cancelled') OR (submitted_at IS NOT NULL AND route IS NOT NULL)",
+                        name="submitted_has_route"),
+        CheckConstraint("status <> 'rejected' OR rejection_reason IS NOT NULL", name="rejected_has_reason"),
+        CheckConstraint("status <> 'paid' OR (paid_on IS NOT NULL AND payment_reference IS NOT NULL)",
+                        name="paid_has_date_and_reference"),
+        CheckConstraint("status <> 'cancelled' OR cancellation_reason IS NOT NULL", name="cancelled_has_reason"),
+        Index("ix_spend_request_family_year", "family_id", "budget_year"),
+        Index("ix_spend_request_queue", "lab_id", "status", "route", "submitted_at"),
+    )
+
+
+class SpendDecision(db.Model):
+    """One approval or rejection, with the authority rule that allowed it. Never changed."""
+
+    __tablename__ = "spend_decision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spend_request_id: Mapped[int] = mapped_column(ForeignKey("spend_request.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    role: Mapped[str] = mapped_column(String(12))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("authority_rule.id"))
+    rule_version: Mapped[int | None] = mapped_column(Integer)
+    # False for the first of two required approvals: the request is still waiting.
+    final: Mapped[bool] = mapped_column(Boolean, default=True)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    spend_request: Mapped[SpendRequest] = relationship(back_populates="decisions")
+    user: Mapped[User] = relationship()
+    rule: Mapped[AuthorityRule | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(one_of("decision", DECISIONS), name="decision_known"),
+        CheckConstraint(one_of("role", APPROVER_ROLES), name="role_known"),
+        CheckConstraint("decision <> 'approve' OR (rule_id IS NOT NULL AND rule_version IS NOT NULL)",
+                        name="approval_names_rule"),
+        CheckConstraint("decision <> 'reject' OR reason IS NOT NULL", name="rejection_has_reason"),
+        UniqueConstraint("spend_request_id", "user_id", "decision"),
+    )
+
+
+class IdempotencyKey(db.Model):
+    """A client's ``Idempotency-Key`` for a money operation: a replay answers without acting."""
+
+    __tablename__ = "budget_idempotency_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    key: Mapped[str] = mapped_column(String(100))
+    operation: Mapped[str] = mapped_column(String(20))
+    spend_request_id: Mapped[int] = mapped_column(ForeignKey("spend_request.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user_id", "key"),)

@@ -1,0 +1,227 @@
+"""Read side of the budget: the family's budget, the approval queues and management's overview.
+
+Every figure comes from the ledger (account balances and transfers), never from a second
+bookkeeping, so the family panel, the queues and the overview agree with it to the øre.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from velferdslab.auth.models import Agency, User
+from velferdslab.budget import ledger
+from velferdslab.budget.models import LedgerAccount, LedgerTransfer, SpendRequest
+from velferdslab.cases.models import THEME_CODES
+from velferdslab.core.models import today_utc
+from velferdslab.extensions import db
+from velferdslab.teams import policy
+from velferdslab.teams.models import TeamMembership
+
+
+def current_year() -> int:
+    return today_utc().year
+
+
+def lab_years(lab_id: int) -> list[int]:
+    """Budget years with any account in the lab, and the current year, newest first."""
+    years = set(db.session.scalars(select(LedgerAccount.year).where(LedgerAccount.lab_id == lab_id).distinct()))
+    years.add(current_year())
+    return sorted(years, reverse=True)
+
+
+def _with_details(query):
+    return query.options(selectinload(SpendRequest.goal), selectinload(SpendRequest.requester),
+                         selectinload(SpendRequest.decisions))
+
+
+def family_spends(family_id: int, year: int) -> list[SpendRequest]:
+    return list(db.session.scalars(_with_details(
+        select(SpendRequest).where(SpendRequest.family_id == family_id, SpendRequest.budget_year == year)
+        .order_by(SpendRequest.created_at.desc(), SpendRequest.id.desc()))))
+
+
+@dataclass
+class FamilyBudget:
+    year: int
+    balance: ledger.FamilyBalance
+    spends: list[SpendRequest]
+    by_agency: list[dict] = field(default_factory=list)
+
+
+def family_budget(family_id: int, year: int) -> FamilyBudget:
+    rows = db.session.execute(
+        select(Agency.name, LedgerAccount.kind, LedgerAccount.balance)
+        .join(Agency, Agency.id == LedgerAccount.agency_id)
+        .where(LedgerAccount.family_id == family_id, LedgerAccount.year == year)
+        .order_by(Agency.name))
+    agencies: dict[str, dict] = {}
+    for name, kind, balance in rows:
+        agencies.setdefault(name, {"agency": name, "allocation": 0, "committed": 0, "paid": 0})[kind] = int(balance)
+    for row in agencies.values():
+        row["allocated"] = row["allocation"] + row["committed"] + row["paid"]
+    return FamilyBudget(year=year, balance=ledger.family_balance(family_id, year),
+                        spends=family_spends(family_id, year), by_agency=list(agencies.values()))
+
+
+# --- queues --------------------------------------------------------------------------------------
+
+def _lead_family_ids(user: User):
+    return (select(TeamMembership.family_id)
+            .where(policy.current_membership_clause(user.id, today_utc()), TeamMembership.role == "lead"))
+
+
+def lead_queue(user: User) -> list[SpendRequest]:
+    """Requests waiting for this investment lead: their families, team route, not their own; oldest first."""
+    return list(db.session.scalars(_with_details(
+        select(SpendRequest).where(SpendRequest.status == "requested", SpendRequest.route == "team",
+                                   SpendRequest.family_id.in_(_lead_family_ids(user)),
+                                   SpendRequest.requester_id != user.id)
+        .order_by(SpendRequest.submitted_at, SpendRequest.id))))
+
+
+def lead_to_pay(user: User) -> list[SpendRequest]:
+    return list(db.session.scalars(_with_details(
+        select(SpendRequest).where(SpendRequest.status == "approved",
+                                   SpendRequest.family_id.in_(_lead_family_ids(user)))
+        .order_by(SpendRequest.decided_at, SpendRequest.id))))
+
+
+def management_queue(lab_id: int) -> list[SpendRequest]:
+    """Requests above the teams' limits, oldest first."""
+    return list(db.session.scalars(_with_details(
+        select(SpendRequest).where(SpendRequest.lab_id == lab_id, SpendRequest.status == "requested",
+                                   SpendRequest.route == "management")
+        .order_by(SpendRequest.submitted_at, SpendRequest.id))))
+
+
+def management_to_pay(lab_id: int) -> list[SpendRequest]:
+    return list(db.session.scalars(_with_details(
+        select(SpendRequest).where(SpendRequest.lab_id == lab_id, SpendRequest.status == "approved",
+                                   SpendRequest.route == "management")
+        .order_by(SpendRequest.decided_at, SpendRequest.id))))
+
+
+def available_for(spends: list[SpendRequest]) -> dict[tuple[int, int], int]:
+    """Available øre per (family, year) for the families and years of the given requests."""
+    result = {}
+    by_year: dict[int, set[int]] = {}
+    for family_id, year in {(s.family_id, s.budget_year) for s in spends}:
+        by_year.setdefault(year, set()).add(family_id)
+    for year, ids in by_year.items():
+        for family_id, balance in ledger.family_balances(ids, year).items():
+            result[(family_id, year)] = balance.available
+    return result
+
+
+def team_leads(family_ids) -> dict[int, list[str]]:
+    """The current investment leads' names per family (management sees no household names)."""
+    ids = list(set(family_ids))
+    names: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        on = today_utc()
+        rows = db.session.execute(
+            select(TeamMembership.family_id, User.name).join(User, User.id == TeamMembership.user_id)
+            .where(TeamMembership.family_id.in_(ids), TeamMembership.role == "lead", TeamMembership.start_date <= on,
+                   (TeamMembership.end_date.is_(None)) | (TeamMembership.end_date >= on))
+            .order_by(User.name))
+        for family_id, name in rows:
+            names[family_id].append(name)
+    return names
+
+
+# --- management's overview ---------------------------------------------------------------------------
+
+@dataclass
+class OverviewRow:
+    label: str
+    key: object = None
+    delegated: int | None = 0
+    unallocated: int | None = 0
+    allocated: int | None = 0
+    available: int | None = 0
+    committed: int = 0
+    paid: int = 0
+    waiting: int = 0
+
+
+def _add(total: OverviewRow, row: OverviewRow) -> None:
+    for name in ("delegated", "unallocated", "allocated", "available", "committed", "paid", "waiting"):
+        value = getattr(row, name)
+        if value is not None:
+            setattr(total, name, (getattr(total, name) or 0) + value)
+
+
+@dataclass
+class Overview:
+    year: int
+    agencies: list[OverviewRow]
+    agency_total: OverviewRow
+    themes: list[OverviewRow]
+    theme_total: OverviewRow
+
+
+def pool_overview(lab_id: int, year: int) -> Overview:
+    """Per agency: delegated, unallocated, allocated (available + committed + paid), committed, paid;
+    per theme: committed, paid and waiting for a decision. All from the ledger."""
+    agencies = {a.id: OverviewRow(label=a.name, key=a.id) for a in
+                db.session.scalars(select(Agency).where(Agency.lab_id == lab_id).order_by(Agency.name))}
+    sums = db.session.execute(
+        select(LedgerAccount.agency_id, LedgerAccount.kind, func.sum(LedgerAccount.balance))
+        .where(LedgerAccount.lab_id == lab_id, LedgerAccount.year == year)
+        .group_by(LedgerAccount.agency_id, LedgerAccount.kind))
+    for agency_id, kind, total in sums:
+        row, total = agencies[agency_id], int(total or 0)
+        if kind == "delegation":
+            row.delegated = -total
+        elif kind == "pool":
+            row.unallocated = total
+        elif kind == "allocation":
+            row.available = total
+        else:
+            setattr(row, kind, total)
+    for row in agencies.values():
+        row.allocated = row.available + row.committed + row.paid
+    agency_rows = [r for r in agencies.values() if r.delegated or r.allocated or r.unallocated]
+    agency_total = OverviewRow(label="")
+    for row in agency_rows:
+        _add(agency_total, row)
+
+    themes = {code: OverviewRow(label=code, key=code, delegated=None, unallocated=None, allocated=None,
+                                available=None) for code in THEME_CODES}
+    moved = db.session.execute(
+        select(SpendRequest.theme,
+               func.sum(ledger.signed(("reserve",), ("release", "payment"))),
+               func.sum(ledger.signed(("payment",), ())))
+        .join(LedgerTransfer, LedgerTransfer.spend_request_id == SpendRequest.id)
+        .where(SpendRequest.lab_id == lab_id, SpendRequest.budget_year == year)
+        .group_by(SpendRequest.theme))
+    for theme, committed, paid in moved:
+        themes[theme].committed, themes[theme].paid = int(committed or 0), int(paid or 0)
+    waiting = db.session.execute(
+        select(SpendRequest.theme, func.sum(SpendRequest.amount))
+        .where(SpendRequest.lab_id == lab_id, SpendRequest.budget_year == year, SpendRequest.status == "requested")
+        .group_by(SpendRequest.theme))
+    for theme, total in waiting:
+        themes[theme].waiting = int(total or 0)
+    theme_total = OverviewRow(label="", delegated=None, unallocated=None, allocated=None, available=None)
+    for row in themes.values():
+        _add(theme_total, row)
+    return Overview(year=year, agencies=agency_rows, agency_total=agency_total, themes=list(themes.values()),
+                    theme_total=theme_total)
+
+
+def allocation_rows(lab_id: int, year: int) -> list[dict]:
+    """Families with an open enrolment (or money this year), with their balance and leads — no names."""
+    from velferdslab.cases.models import Enrolment, Family
+
+    open_ids = set(db.session.scalars(select(Enrolment.family_id).join(Family, Family.id == Enrolment.family_id)
+                                      .where(Family.lab_id == lab_id, Enrolment.status.in_(("referred", "active")))))
+    funded = set(db.session.scalars(select(LedgerAccount.family_id).where(
+        LedgerAccount.lab_id == lab_id, LedgerAccount.year == year, LedgerAccount.family_id.is_not(None))))
+    ids = sorted(open_ids | funded)
+    balances = ledger.family_balances(ids, year)
+    leads = team_leads(ids)
+    return [{"family_id": i, "open": i in open_ids, "balance": balances[i], "leads": leads[i]} for i in ids]

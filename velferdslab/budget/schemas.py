@@ -1,0 +1,241 @@
+"""marshmallow schemas for the budget API. Money is integer øre; unknown fields are refused (422).
+
+An amount must be a JSON integer: ``18500.0``, ``"18500"``, ``true``, NaN, infinity, zero, negative
+numbers and amounts above the ceiling all answer 422 before any service runs.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from velferdslab.budget.models import APPROVER_ROLES, SPEND_CATEGORIES, SPEND_STATUSES
+from velferdslab.cases.models import THEME_CODES
+from velferdslab.core.money import MAX_AMOUNT_ORE
+
+# Plain strings: marshmallow keeps messages as given and the JSON encoder needs str, not lazy text.
+ORE_MESSAGES = {"invalid": "Beløpet må være et helt tall i øre (ikke desimaltall eller tekst).",
+                "required": "Feltet må fylles ut.", "null": "Feltet må fylles ut."}
+
+
+def Ore(**kwargs) -> fields.Integer:  # noqa: N802 - reads like a field class
+    """An amount in øre: a JSON integer from 1 up to the ceiling."""
+    return fields.Integer(strict=True, error_messages=ORE_MESSAGES, validate=validate.Range(
+        min=1, max=MAX_AMOUNT_ORE, error="Beløpet må være minst 1 øre og høyst {max} øre."),
+        metadata={"description": "Amount in øre (1 kr = 100 øre)", "example": 1850000}, **kwargs)
+
+
+def Id(**kwargs) -> fields.Integer:  # noqa: N802
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
+
+
+def Year(**kwargs) -> fields.Integer:  # noqa: N802
+    return fields.Integer(strict=True, validate=validate.Range(min=2000, max=2100), **kwargs)
+
+
+def Text(max_length: int, **kwargs) -> fields.String:  # noqa: N802
+    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+class YearQuerySchema(Schema):
+    year = Year(metadata={"description": "Budget year; the current year when left out"})
+
+
+class EmptySchema(Schema):
+    """No fields: anything sent (``approved_by``, ``status``, …) is refused with 422."""
+
+
+# --- delegations, pool, allocations ----------------------------------------------------------------
+
+class DelegationCreateSchema(Schema):
+    agency_id = Id(required=True)
+    year = Year(required=True)
+    amount = Ore(required=True)
+    decision_reference = Text(100, required=True, metadata={"description": "The agency's decision (case no.)"})
+    decided_on = fields.Date(required=True)
+
+
+class DelegationSchema(DelegationCreateSchema):
+    id = fields.Integer(dump_only=True)
+    agency_name = fields.String(dump_only=True)
+    reversed = fields.Boolean(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class AllocationCreateSchema(Schema):
+    family_id = Id(required=True)
+    agency_id = Id(required=True)
+    year = Year(required=True)
+    amount = Ore(required=True)
+
+
+class TransferSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    amount = fields.Integer(metadata={"description": "øre"})
+    debit_account = fields.String()
+    credit_account = fields.String()
+    created_at = fields.DateTime()
+
+
+class BalanceSchema(Schema):
+    allocated = fields.Integer(metadata={"description": "øre: available + committed + paid"})
+    committed = fields.Integer()
+    paid = fields.Integer()
+    available = fields.Integer()
+
+
+class AllocationRowSchema(BalanceSchema):
+    family_id = fields.Integer()
+    open = fields.Boolean(metadata={"description": "The family has an open enrolment"})
+    team_leads = fields.List(fields.String())
+
+
+class PoolRowSchema(Schema):
+    agency_id = fields.Integer()
+    agency = fields.String()
+    delegated = fields.Integer()
+    unallocated = fields.Integer()
+    allocated = fields.Integer()
+    available = fields.Integer()
+    committed = fields.Integer()
+    paid = fields.Integer()
+
+
+class ThemeRowSchema(Schema):
+    theme = fields.String()
+    committed = fields.Integer()
+    paid = fields.Integer()
+    waiting = fields.Integer(metadata={"description": "øre requested and waiting for a decision"})
+
+
+class PoolSchema(Schema):
+    year = fields.Integer()
+    agencies = fields.List(fields.Nested(PoolRowSchema))
+    totals = fields.Nested(PoolRowSchema)
+    themes = fields.List(fields.Nested(ThemeRowSchema))
+    theme_totals = fields.Nested(ThemeRowSchema)
+
+
+# --- spend requests --------------------------------------------------------------------------------
+
+def _spend_fields(required: bool) -> dict:
+    return {
+        "amount": Ore(required=required),
+        "payee": Text(200, required=required),
+        "purpose": Text(1000, required=required),
+        "category": fields.String(required=required, validate=validate.OneOf(SPEND_CATEGORIES)),
+        "theme": fields.String(required=required, validate=validate.OneOf(THEME_CODES)),
+        "goal_id": Id(required=required, metadata={"description": "A goal on the family's plan"}),
+        "expected_effect": Text(1000, required=required, metadata={"description": "The change it should bring"}),
+        "level_from": fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=4),
+                                     metadata={"description": "The theme's level now (1–4)"}),
+        "level_to": fields.Integer(strict=True, required=required, validate=validate.Range(min=1, max=4),
+                                   metadata={"description": "The level hoped for (1–4)"}),
+        "wanted_on": fields.Date(required=required),
+    }
+
+
+SpendFieldsSchema = Schema.from_dict(_spend_fields(False), name="SpendFields")
+
+
+class SpendCreateSchema(Schema.from_dict(_spend_fields(True), name="SpendCreateBase")):
+    budget_year = Year(metadata={"description": "The current year when left out"})
+    submit = fields.Boolean(load_default=False, metadata={"description": "Send for approval at once"})
+
+
+class SpendUpdateSchema(SpendFieldsSchema):
+    """Changes to a draft. On a sent request every field — ``amount`` above all — answers 422."""
+
+
+class ReasonSchema(Schema):
+    reason = Text(500, required=True)
+
+
+class PaySchema(Schema):
+    paid_on = fields.Date(required=True)
+    reference = Text(100, required=True, metadata={"description": "Payment or invoice reference"})
+
+
+class DecisionSchema(Schema):
+    decision = fields.String()
+    user_id = fields.Integer()
+    role = fields.String()
+    rule_id = fields.Integer(allow_none=True)
+    rule_version = fields.Integer(allow_none=True)
+    final = fields.Boolean()
+    reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class SpendSchema(SpendFieldsSchema):
+    id = fields.Integer()
+    family_id = fields.Integer()
+    budget_year = fields.Integer()
+    requester_id = fields.Integer()
+    status = fields.String(validate=validate.OneOf(SPEND_STATUSES))
+    route = fields.String(allow_none=True)
+    approved_role = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    submitted_at = fields.DateTime(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    rejection_reason = fields.String(allow_none=True)
+    paid_on = fields.Date(allow_none=True)
+    payment_reference = fields.String(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    cancellation_reason = fields.String(allow_none=True)
+    decisions = fields.List(fields.Nested(DecisionSchema))
+
+
+class QueueItemSchema(SpendSchema):
+    family_available = fields.Integer(metadata={"description": "øre the family has available in the year"})
+    team_leads = fields.List(fields.String())
+
+
+class SpendSummarySchema(Schema):
+    """What a team member without consent for their agency sees of a spend: no texts, no goal."""
+
+    id = fields.Integer()
+    amount = fields.Integer()
+    category = fields.String()
+    theme = fields.String()
+    status = fields.String()
+    created_at = fields.DateTime()
+
+
+class FamilyBudgetSchema(BalanceSchema):
+    family_id = fields.Integer()
+    year = fields.Integer()
+    gated = fields.Boolean(metadata={"description": "No consent for your agency: totals only"})
+    by_agency = fields.List(fields.Dict())
+    spend_requests = fields.List(fields.Nested(SpendSchema))
+    spend_summaries = fields.List(fields.Nested(SpendSummarySchema))
+
+
+# --- authority rules ----------------------------------------------------------------------------------
+
+class RuleSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    role = fields.String(required=True, validate=validate.OneOf(APPROVER_ROLES))
+    agency_id = Id(allow_none=True, load_default=None)
+    max_per_spend = Ore(allow_none=True, load_default=None)
+    max_per_family_year = Ore(allow_none=True, load_default=None)
+    approvals_required = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=2))
+
+
+class RuleSetSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    version = fields.Integer(dump_only=True)
+    note = fields.String(allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+    created_by_id = fields.Integer(dump_only=True, allow_none=True)
+    rules = fields.List(fields.Nested(RuleSchema), required=True, validate=validate.Length(min=1, max=50))
+
+
+class RuleSetCreateSchema(Schema):
+    note = fields.String(allow_none=True, validate=validate.Length(max=300))
+    rules = fields.List(fields.Nested(RuleSchema), required=True, validate=validate.Length(min=1, max=50))
+
+
+class RulesSchema(Schema):
+    current = fields.Nested(RuleSetSchema)
+    versions = fields.List(fields.Nested(RuleSetSchema))

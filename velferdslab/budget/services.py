@@ -1,0 +1,738 @@
+"""Every change to budgets: delegations, allocations, authority rules and spend requests.
+
+Services validate, change, write the audit row and flush — never commit. Operations that move
+money lock what they spend from (see ``budget.ledger``); callers run them through
+``ledger.run_with_retries`` so a deadlock or serialization failure is retried, not shown.
+
+Who may decide on a spend request (maker–checker):
+
+* never the requester, whatever other role they also hold (403, audited);
+* the family's current investment lead (a ``lead`` membership and the ``team_lead`` role), or a
+  manager of the same lab; anyone else who is not on the team gets the family's 404;
+* and only within the authority rules in force: the rule that allows the amount is recorded with
+  the decision. A rule that needs two approvers needs two different people.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from velferdslab.audit import services as audit
+from velferdslab.auth.models import Agency, Lab, User
+from velferdslab.budget import ledger
+from velferdslab.budget.models import (
+    APPROVER_ROLES,
+    SPEND_CATEGORIES,
+    AuthorityRule,
+    AuthorityRuleSet,
+    Delegation,
+    IdempotencyKey,
+    LedgerTransfer,
+    SpendDecision,
+    SpendRequest,
+)
+from velferdslab.cases import access as family_access
+from velferdslab.cases.models import THEME_CODES, Enrolment, Family, Goal
+from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
+from velferdslab.core.models import today_utc, utcnow
+from velferdslab.core.money import MAX_AMOUNT_ORE, format_nok
+from velferdslab.extensions import db
+from velferdslab.teams import policy
+from velferdslab.teams.models import TeamMembership
+
+KR = 100  # øre per krone
+
+# The lab's rules until an administrator saves others (the mission's figures).
+DEFAULT_RULES = (
+    {"role": "team_lead", "agency_id": None, "max_per_spend": 50_000 * KR, "max_per_family_year": None,
+     "approvals_required": 1},
+    {"role": "manager", "agency_id": None, "max_per_spend": 250_000 * KR, "max_per_family_year": None,
+     "approvals_required": 1},
+    {"role": "manager", "agency_id": None, "max_per_spend": None, "max_per_family_year": None,
+     "approvals_required": 2},
+)
+# The theme a category usually serves: the form's suggestion, never a rule.
+CATEGORY_THEMES = {
+    "deposit": "bolig", "moving": "bolig", "furniture": "bolig", "debt_settlement": "okonomi",
+    "course_licence": "arbeid", "equipment": "skole", "transport": "arbeid", "children_leisure": "oppvekst",
+    "childcare": "arbeid", "other": "okonomi",
+}
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,100}$")
+OPEN_ENROLMENT = ("referred", "active")
+
+
+# --- validation helpers ------------------------------------------------------------------------
+
+def check_amount(amount, field: str = "amount", maximum: int = MAX_AMOUNT_ORE) -> int:
+    """An amount is a whole number of øre, above zero and not above ``maximum``."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ServiceError(_("Beløpet må være et helt antall øre."), field)
+    if amount <= 0:
+        raise ServiceError(_("Beløpet må være større enn null."), field)
+    if amount > maximum:
+        raise ServiceError(_("Beløpet kan ikke være over %(max)s.", max=format_nok(maximum)), field)
+    return amount
+
+
+def _text(value, field: str, max_length: int, *, required: bool = True) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise ServiceError(_("Feltet må fylles ut."), field)
+        return None
+    if len(value) > max_length:
+        raise ServiceError(_("Teksten kan ha høyst %(n)s tegn.", n=max_length), field)
+    return value
+
+
+def check_year(year, field: str = "year") -> int:
+    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise ServiceError(_("Ugyldig budsjettår."), field)
+    return year
+
+
+def _check_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise ServiceError(_("Idempotency-Key må være 8–100 synlige ASCII-tegn."), "idempotency_key")
+    return key
+
+
+def _lab_agency(lab_id: int, agency_id, field: str = "agency_id") -> Agency:
+    agency = db.session.get(Agency, agency_id) if isinstance(agency_id, int) else None
+    if agency is None or agency.lab_id != lab_id:
+        raise ServiceError(_("Etaten finnes ikke i dette laboratoriet."), field)
+    return agency
+
+
+# --- authority rules ---------------------------------------------------------------------------
+
+def current_rule_set(lab_id: int) -> AuthorityRuleSet | None:
+    return db.session.scalar(select(AuthorityRuleSet).where(AuthorityRuleSet.lab_id == lab_id)
+                             .order_by(AuthorityRuleSet.version.desc()).limit(1))
+
+
+def rules_in_force(lab_id: int) -> AuthorityRuleSet:
+    """The newest rule set of the lab; version 1 (the defaults) is stored on first use."""
+    found = current_rule_set(lab_id)
+    if found is not None:
+        return found
+    try:
+        with db.session.begin_nested():
+            rule_set = _store_rule_set(lab_id, 1, DEFAULT_RULES, "Standardregler", None)
+    except IntegrityError:  # someone else stored version 1 a moment ago
+        return current_rule_set(lab_id)
+    audit.record("budget.rules_default", lab_id=lab_id, object_type="authority_rule_set", object_id=rule_set.id,
+                 summary={"version": 1})
+    return rule_set
+
+
+def _store_rule_set(lab_id: int, version: int, rules, note: str | None, actor: User | None) -> AuthorityRuleSet:
+    rule_set = AuthorityRuleSet(lab_id=lab_id, version=version, note=note,
+                                created_by_id=actor.id if actor else None)
+    db.session.add(rule_set)
+    db.session.flush()
+    for rule in rules:
+        db.session.add(AuthorityRule(rule_set_id=rule_set.id, **rule))
+    db.session.flush()
+    db.session.refresh(rule_set, ["rules"])
+    return rule_set
+
+
+def _clean_rule(lab_id: int, raw: dict, index: int) -> dict:
+    field = f"rules.{index}"
+    role = raw.get("role")
+    if role not in APPROVER_ROLES:
+        raise ServiceError(_("Ukjent rolle i regel %(n)s.", n=index + 1), field)
+    agency_id = raw.get("agency_id")
+    if agency_id is not None:
+        _lab_agency(lab_id, agency_id, field)
+    limits = {}
+    for name in ("max_per_spend", "max_per_family_year"):
+        value = raw.get(name)
+        limits[name] = None if value is None else check_amount(value, field)
+    approvals = raw.get("approvals_required", 1)
+    if approvals not in (1, 2) or isinstance(approvals, bool):
+        raise ServiceError(_("En regel krever én eller to godkjennere."), field)
+    return {"role": role, "agency_id": agency_id, "approvals_required": approvals, **limits}
+
+
+def save_rules(lab: Lab, rules: list[dict], *, note: str | None, actor: User) -> AuthorityRuleSet:
+    """Store a new version of the lab's authority rules (the old versions stay, unchanged).
+
+    Requests waiting for a decision are re-routed to the queue the new rules give them.
+    """
+    if not rules:
+        raise ServiceError(_("Reglene kan ikke være tomme."), "rules")
+    if len(rules) > 50:
+        raise ServiceError(_("For mange regler."), "rules")
+    cleaned = [_clean_rule(lab.id, raw, i) for i, raw in enumerate(rules)]
+    tiers: dict[tuple, set] = {}
+    for rule in cleaned:
+        seen = tiers.setdefault((rule["role"], rule["agency_id"]), set())
+        if rule["max_per_spend"] in seen:
+            raise ServiceError(_("To regler for samme rolle og etat har samme beløpsgrense."), "rules")
+        seen.add(rule["max_per_spend"])
+    if not any(r["role"] == "manager" and r["agency_id"] is None and r["max_per_spend"] is None
+               and r["max_per_family_year"] is None for r in cleaned):
+        raise ServiceError(_("Det må finnes en regel for ledelsen uten beløpsgrense, ellers kan store "
+                             "utgifter aldri godkjennes."), "rules")
+    note = _text(note, "note", 300, required=False)
+    version = rules_in_force(lab.id).version + 1  # the defaults stay on record as version 1
+    rule_set = _store_rule_set(lab.id, version, cleaned, note, actor)
+    audit.record("budget.rules_update", actor=actor, lab_id=lab.id, object_type="authority_rule_set",
+                 object_id=rule_set.id, summary={"version": version, "rules": len(cleaned)})
+    _reroute_waiting(lab.id, rule_set)
+    return rule_set
+
+
+def _reroute_waiting(lab_id: int, rule_set: AuthorityRuleSet) -> None:
+    waiting = db.session.scalars(select(SpendRequest).where(SpendRequest.lab_id == lab_id,
+                                                            SpendRequest.status == "requested")).all()
+    for spend in waiting:
+        route = _route(spend, rule_set)
+        if route != spend.route:
+            spend.route = route
+            db.session.flush()
+            audit.record("spend.reroute", lab_id=lab_id, family_id=spend.family_id, object_type="spend_request",
+                         object_id=spend.id, summary={"route": route, "rule_version": rule_set.version})
+
+
+def _tiers(rule_set: AuthorityRuleSet, role: str, agency_id: int | None) -> list[AuthorityRule]:
+    """The rules for a role, the approver's agency's own rules first if it has any."""
+    own = [r for r in rule_set.rules if r.role == role and agency_id is not None and r.agency_id == agency_id]
+    tiers = own or [r for r in rule_set.rules if r.role == role and r.agency_id is None]
+    return sorted(tiers, key=lambda r: (r.max_per_spend is None, r.max_per_spend or 0))
+
+
+def approved_by_role(family_id: int, year: int, role: str, *, excluding: int | None = None) -> int:
+    """What approvers of ``role`` have approved for the family this budget year (not cancelled)."""
+    query = select(func.coalesce(func.sum(SpendRequest.amount), 0)).where(
+        SpendRequest.family_id == family_id, SpendRequest.budget_year == year, SpendRequest.approved_role == role,
+        SpendRequest.status.in_(("approved", "paid")))
+    if excluding is not None:
+        query = query.where(SpendRequest.id != excluding)
+    return int(db.session.scalar(query))
+
+
+def _tier_for(tiers: list[AuthorityRule], spend: SpendRequest, role: str) -> AuthorityRule | None:
+    used = None
+    for rule in tiers:
+        if rule.max_per_spend is not None and spend.amount > rule.max_per_spend:
+            continue
+        if rule.max_per_family_year is not None:
+            if used is None:
+                used = approved_by_role(spend.family_id, spend.budget_year, role, excluding=spend.id)
+            if used + spend.amount > rule.max_per_family_year:
+                continue
+        return rule
+    return None
+
+
+@dataclass(frozen=True)
+class Authority:
+    role: str
+    rule: AuthorityRule
+    version: int
+
+
+def authority_for(user: User, spend: SpendRequest, membership: TeamMembership | None,
+                  rule_set: AuthorityRuleSet | None = None) -> Authority | None:
+    """The rule under which ``user`` may decide on ``spend``: as the family's lead, else as manager."""
+    rule_set = rule_set or rules_in_force(spend.lab_id)
+    if membership is not None and membership.role == "lead" and user.has_role("team_lead"):
+        rule = _tier_for(_tiers(rule_set, "team_lead", membership.agency_id), spend, "team_lead")
+        if rule is not None:
+            return Authority("team_lead", rule, rule_set.version)
+    if user.has_role("manager") and user.lab_id == spend.lab_id:
+        rule = _tier_for(_tiers(rule_set, "manager", user.agency_id), spend, "manager")
+        if rule is not None:
+            return Authority("manager", rule, rule_set.version)
+    return None
+
+
+def _current_leads(family_id: int) -> list[TeamMembership]:
+    on = today_utc()
+    return list(db.session.scalars(select(TeamMembership).where(
+        TeamMembership.family_id == family_id, TeamMembership.role == "lead", TeamMembership.start_date <= on,
+        (TeamMembership.end_date.is_(None)) | (TeamMembership.end_date >= on))))
+
+
+def _route(spend: SpendRequest, rule_set: AuthorityRuleSet | None = None) -> str:
+    """'team' when a current lead of the family (not the requester) may approve it alone."""
+    rule_set = rule_set or rules_in_force(spend.lab_id)
+    for lead in _current_leads(spend.family_id):
+        if lead.user_id == spend.requester_id or not lead.user.active or not lead.user.has_role("team_lead"):
+            continue
+        rule = _tier_for(_tiers(rule_set, "team_lead", lead.agency_id), spend, "team_lead")
+        if rule is not None and rule.approvals_required == 1:
+            return "team"
+    return "management"
+
+
+# --- delegations and allocations ---------------------------------------------------------------
+
+def delegate(lab: Lab, *, agency_id: int, year: int, amount: int, decision_reference: str, decided_on: date,
+             actor: User | None, at: datetime | None = None) -> Delegation:
+    """Record an agency's delegation to the lab for a budget year: delegation → pool."""
+    agency = _lab_agency(lab.id, agency_id)
+    check_year(year)
+    check_amount(amount)
+    reference = _text(decision_reference, "decision_reference", 100)
+    if not isinstance(decided_on, date) or decided_on > today_utc():
+        raise ServiceError(_("Vedtaksdatoen kan ikke være fram i tid."), "decided_on")
+    source = ledger.account(lab.id, "delegation", year, agency.id)
+    pool = ledger.account(lab.id, "pool", year, agency.id)
+    ledger.lock_accounts([source.id, pool.id])
+    row = Delegation(lab_id=lab.id, agency_id=agency.id, year=year, amount=amount, decision_reference=reference,
+                     decided_on=decided_on, created_by_id=actor.id if actor else None, created_at=at or utcnow())
+    db.session.add(row)
+    db.session.flush()
+    ledger.post("delegation", source, pool, amount, lab_id=lab.id, actor_id=row.created_by_id,
+                delegation_id=row.id, at=at)
+    audit.record("budget.delegate", actor=actor, lab_id=lab.id, object_type="delegation", object_id=row.id,
+                 summary={"agency_id": agency.id, "year": year, "amount": amount})
+    return row
+
+
+def reverse_delegation(delegation: Delegation, *, actor: User) -> LedgerTransfer:
+    """Undo a delegation entered in error, with a new transfer (pool → delegation)."""
+    pool = ledger.account(delegation.lab_id, "pool", delegation.year, delegation.agency_id)
+    source = ledger.account(delegation.lab_id, "delegation", delegation.year, delegation.agency_id)
+    locked = ledger.lock_accounts([pool.id, source.id])
+    done = db.session.scalar(select(LedgerTransfer.id).where(LedgerTransfer.delegation_id == delegation.id,
+                                                             LedgerTransfer.kind == "delegation_reversal"))
+    if done is not None:
+        raise ConflictError(_("Delegeringen er allerede reversert."), "delegation")
+    if locked[pool.id].balance < delegation.amount:
+        raise ServiceError(_("Så mye er ikke lenger ufordelt i potten (%(left)s); flytt tildelinger tilbake først.",
+                             left=format_nok(locked[pool.id].balance)), "amount")
+    transfer = ledger.post("delegation_reversal", pool, source, delegation.amount, lab_id=delegation.lab_id,
+                           actor_id=actor.id, delegation_id=delegation.id)
+    audit.record("budget.delegation_reverse", actor=actor, lab_id=delegation.lab_id, object_type="delegation",
+                 object_id=delegation.id, summary={"amount": delegation.amount})
+    return transfer
+
+
+def _lab_family(lab_id: int, family_id) -> Family:
+    family = db.session.get(Family, family_id) if isinstance(family_id, int) else None
+    if family is None or family.lab_id != lab_id:
+        raise ServiceError(_("Familien finnes ikke."), "family_id", status=404)
+    return family
+
+
+def _family_accounts(family: Family, agency_id: int, year: int):
+    """Open (if needed) the family's accounts for one agency's money in one year."""
+    return {kind: ledger.account(family.lab_id, kind, year, agency_id, family.id)
+            for kind in ("allocation", "committed", "paid")}
+
+
+def allocate(lab: Lab, *, family_id: int, agency_id: int, year: int, amount: int, actor: User | None,
+             at: datetime | None = None) -> LedgerTransfer:
+    """Give a family's team money from one agency's part of the pool: pool → allocation."""
+    family = _lab_family(lab.id, family_id)
+    agency = _lab_agency(lab.id, agency_id)
+    check_year(year)
+    check_amount(amount)
+    open_enrolment = db.session.scalar(select(Enrolment.id).where(Enrolment.family_id == family.id,
+                                                                  Enrolment.status.in_(OPEN_ENROLMENT)).limit(1))
+    if open_enrolment is None:
+        raise ServiceError(_("Familien har ingen åpen deltakelse; midler tildeles bare familier i laboratoriet."),
+                           "family_id")
+    pool = ledger.account(lab.id, "pool", year, agency.id)
+    accounts = _family_accounts(family, agency.id, year)
+    locked = ledger.lock_accounts([pool.id, accounts["allocation"].id])
+    if locked[pool.id].balance < amount:
+        raise ServiceError(_("Ikke nok ufordelte midler fra %(agency)s i %(year)s: %(left)s er igjen.",
+                             agency=agency.name, year=year, left=format_nok(locked[pool.id].balance)), "amount")
+    transfer = ledger.post("allocation", pool, accounts["allocation"], amount, lab_id=lab.id,
+                           actor_id=actor.id if actor else None, at=at)
+    audit.record("budget.allocate", actor=actor, lab_id=lab.id, family_id=family.id, object_type="ledger_transfer",
+                 object_id=transfer.id, summary={"agency_id": agency.id, "year": year, "amount": amount})
+    return transfer
+
+
+def return_allocation(lab: Lab, *, family_id: int, agency_id: int, year: int, amount: int, actor: User,
+                      at: datetime | None = None) -> LedgerTransfer:
+    """Move unused allocation back to the pool: allocation → pool. Committed money stays."""
+    family = _lab_family(lab.id, family_id)
+    agency = _lab_agency(lab.id, agency_id)
+    check_year(year)
+    check_amount(amount)
+    pool = ledger.account(lab.id, "pool", year, agency.id)
+    allocation = ledger.account(lab.id, "allocation", year, agency.id, family.id)
+    locked = ledger.lock_accounts([pool.id, allocation.id])
+    if locked[allocation.id].balance < amount:
+        raise ServiceError(_("Familien har bare %(left)s ubrukt fra %(agency)s i %(year)s.",
+                             left=format_nok(locked[allocation.id].balance), agency=agency.name, year=year),
+                           "amount")
+    transfer = ledger.post("allocation_return", allocation, pool, amount, lab_id=lab.id, actor_id=actor.id, at=at)
+    audit.record("budget.allocation_return", actor=actor, lab_id=lab.id, family_id=family.id,
+                 object_type="ledger_transfer", object_id=transfer.id,
+                 summary={"agency_id": agency.id, "year": year, "amount": amount})
+    return transfer
+
+
+# --- spend requests: making them -----------------------------------------------------------------
+
+SPEND_FIELDS = ("amount", "payee", "purpose", "category", "theme", "goal_id", "expected_effect", "level_from",
+                "level_to", "wanted_on")
+
+
+def _clean_spend(family_id: int, data: dict) -> dict:
+    clean = {"amount": check_amount(data.get("amount"))}
+    clean["payee"] = _text(data.get("payee"), "payee", 200)
+    clean["purpose"] = _text(data.get("purpose"), "purpose", 1000)
+    clean["expected_effect"] = _text(data.get("expected_effect"), "expected_effect", 1000)
+    if data.get("category") not in SPEND_CATEGORIES:
+        raise ServiceError(_("Velg en kategori."), "category")
+    clean["category"] = data["category"]
+    if data.get("theme") not in THEME_CODES:
+        raise ServiceError(_("Velg et tema."), "theme")
+    clean["theme"] = data["theme"]
+    goal_id = data.get("goal_id")
+    goal = db.session.get(Goal, goal_id) if isinstance(goal_id, int) and not isinstance(goal_id, bool) else None
+    if goal is None or goal.family_id != family_id:
+        raise ServiceError(_("Velg et av familiens mål."), "goal_id")
+    clean["goal_id"] = goal.id
+    level_to, level_from = data.get("level_to"), data.get("level_from")
+    if level_to not in (1, 2, 3, 4) or isinstance(level_to, bool):
+        raise ServiceError(_("Velg nivået dere håper på."), "level_to")
+    if level_from is not None and (level_from not in (1, 2, 3, 4) or isinstance(level_from, bool)):
+        raise ServiceError(_("Ugyldig nivå."), "level_from")
+    if level_from is not None and level_to < level_from:
+        raise ServiceError(_("Håpet nivå kan ikke være lavere enn nivået nå."), "level_to")
+    clean["level_from"], clean["level_to"] = level_from, level_to
+    wanted_on = data.get("wanted_on")
+    if not isinstance(wanted_on, date) or not 2000 <= wanted_on.year <= 2100:
+        raise ServiceError(_("Oppgi en gyldig dato."), "wanted_on")
+    clean["wanted_on"] = wanted_on
+    return clean
+
+
+def _require_member(user: User, family_id: int) -> family_access.Access:
+    """A current team member with consent for their agency, or the family's audited 404 (off the
+    team) or 403 (gated: the request names a goal, which a gated member may not see)."""
+    access = family_access.family_access(user, family_id)
+    if access is None:
+        policy.deny(family_id)
+    access.require_consent()
+    return access
+
+
+def create_spend(family_id: int, requester: User, data: dict, *, budget_year: int | None = None,
+                 submit: bool = False, at: datetime | None = None) -> SpendRequest:
+    """A team member's spend request, as a draft (or submitted at once with ``submit``)."""
+    family = _require_member(requester, family_id).family
+    unknown = set(data) - set(SPEND_FIELDS)
+    if unknown:
+        raise ServiceError(_("Ukjent felt."), sorted(unknown)[0])
+    clean = _clean_spend(family_id, data)
+    year = today_utc().year if budget_year is None else check_year(budget_year, "budget_year")
+    if abs(year - today_utc().year) > 1:
+        raise ServiceError(_("Budsjettåret må være i fjor, i år eller neste år."), "budget_year")
+    spend = SpendRequest(lab_id=family.lab_id, family_id=family_id, budget_year=year, requester_id=requester.id,
+                         status="draft", created_at=at or utcnow(), **clean)
+    db.session.add(spend)
+    db.session.flush()
+    audit.record("spend.create", actor=requester, family_id=family_id, object_type="spend_request",
+                 object_id=spend.id, summary={"amount": spend.amount, "category": spend.category,
+                                               "theme": spend.theme, "goal_id": spend.goal_id})
+    if submit:
+        submit_spend(spend.id, requester, at=at)
+    return spend
+
+
+def update_draft(spend: SpendRequest, actor: User, data: dict) -> SpendRequest:
+    """Change a draft. Once sent, a request is never edited: nothing here touches it (422)."""
+    if spend.requester_id != actor.id:
+        raise ForbiddenError(_("Bare den som laget forespørselen kan endre den."), "requester")
+    if spend.status != "draft":
+        field = "amount" if "amount" in data else (sorted(data)[0] if data else "status")
+        raise ServiceError(_("Forespørselen er sendt og kan ikke endres. Avbryt den og lag en ny."), field)
+    unknown = set(data) - set(SPEND_FIELDS)
+    if unknown:
+        raise ServiceError(_("Ukjent felt."), sorted(unknown)[0])
+    merged = {name: getattr(spend, name) for name in SPEND_FIELDS} | data
+    clean = _clean_spend(spend.family_id, merged)
+    changed = sorted(name for name, value in clean.items() if getattr(spend, name) != value)
+    for name, value in clean.items():
+        setattr(spend, name, value)
+    db.session.flush()
+    audit.record("spend.update", actor=actor, family_id=spend.family_id, object_type="spend_request",
+                 object_id=spend.id, summary={"fields": changed})
+    return spend
+
+
+def lock_spend(spend_id: int) -> SpendRequest:
+    """The spend request, locked for this transaction (``SELECT … FOR UPDATE``), or 404."""
+    spend = db.session.scalar(select(SpendRequest).where(SpendRequest.id == spend_id).with_for_update()
+                              .execution_options(populate_existing=True))
+    if spend is None:
+        policy.deny(None, "spend.denied")
+    return spend
+
+
+def submit_spend(spend_id: int, actor: User, *, at: datetime | None = None) -> SpendRequest:
+    """Send a draft for approval; the authority rules in force choose the queue."""
+    spend = lock_spend(spend_id)
+    _require_member(actor, spend.family_id)
+    if spend.requester_id != actor.id:
+        raise ForbiddenError(_("Bare den som laget forespørselen kan sende den."), "requester")
+    if spend.status != "draft":
+        raise ConflictError(_("Forespørselen er allerede sendt."), "status")
+    available = ledger.family_balance(spend.family_id, spend.budget_year).available
+    if spend.amount > available:
+        raise ServiceError(_("Familien har %(left)s tilgjengelig i %(year)s; forespørselen gjelder %(amount)s.",
+                             left=format_nok(available), year=spend.budget_year, amount=format_nok(spend.amount)),
+                           "amount")
+    spend.route = _route(spend)
+    spend.status = "requested"
+    spend.submitted_at = at or utcnow()
+    db.session.flush()
+    audit.record("spend.submit", actor=actor, family_id=spend.family_id, object_type="spend_request",
+                 object_id=spend.id, summary={"route": spend.route, "amount": spend.amount})
+    return spend
+
+
+# --- spend requests: deciding --------------------------------------------------------------------
+
+def _decider(actor: User, spend: SpendRequest) -> TeamMembership | None:
+    """The actor's membership on the family's team (None for a manager who is not on it).
+
+    Anyone else — a lead of another team, staff of another lab — gets the family's audited 404.
+    """
+    if actor.lab_id == spend.lab_id:
+        membership = policy.membership(actor, spend.family_id)
+        if membership is not None:
+            return membership
+        if actor.has_role("manager"):
+            return None
+    policy.deny(spend.family_id, "spend.denied")
+    return None  # pragma: no cover - deny() raises
+
+
+def _forbid(actor: User, spend: SpendRequest, operation: str, reason: str, message: str) -> None:
+    """403, with an audit row that survives the request's rollback."""
+    audit.record_even_if_request_fails(f"spend.{operation}_denied", actor=actor, lab_id=spend.lab_id,
+                                       family_id=spend.family_id, object_type="spend_request",
+                                       object_id=spend.id, summary={"reason": reason})
+    raise ForbiddenError(message, "approver" if operation in ("approve", "reject") else "user")
+
+
+def _replayed(actor: User, key: str | None, operation: str, spend: SpendRequest) -> bool:
+    """True when this exact operation was already done with this key (a replay: do nothing)."""
+    if key is None:
+        return False
+    row = db.session.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == actor.id,
+                                                         IdempotencyKey.key == key))
+    if row is None:
+        return False
+    if row.operation != operation or row.spend_request_id != spend.id:
+        raise ServiceError(_("Idempotency-Key er allerede brukt til en annen handling."), "idempotency_key")
+    return True
+
+
+def _remember(actor: User, key: str | None, operation: str, spend: SpendRequest, at: datetime | None) -> None:
+    if key is not None:
+        db.session.add(IdempotencyKey(user_id=actor.id, key=key, operation=operation, spend_request_id=spend.id,
+                                      created_at=at or utcnow()))
+
+
+STATUS_CONFLICTS = {
+    "draft": _l("Forespørselen er ikke sendt ennå."),
+    "requested": _l("Forespørselen venter fortsatt på godkjenning."),
+    "approved": _l("Forespørselen er allerede godkjent."),
+    "rejected": _l("Forespørselen er avslått."),
+    "paid": _l("Forespørselen er allerede betalt."),
+    "cancelled": _l("Forespørselen er avbrutt."),
+}
+
+
+def _expect_status(spend: SpendRequest, *allowed: str) -> None:
+    if spend.status not in allowed:
+        raise ConflictError(str(STATUS_CONFLICTS[spend.status]), "status")
+
+
+def _reserve_transfers(spend: SpendRequest) -> list[LedgerTransfer]:
+    return list(db.session.scalars(select(LedgerTransfer).where(LedgerTransfer.spend_request_id == spend.id,
+                                                                LedgerTransfer.kind == "reserve")
+                                   .order_by(LedgerTransfer.id)))
+
+
+def _reserve(spend: SpendRequest, actor: User, at: datetime | None) -> None:
+    """Move the amount from the family's allocation to committed, largest allocation first."""
+    year = spend.budget_year
+    allocations = ledger.family_accounts(spend.family_id, year, "allocation")
+    committed = {a.agency_id: ledger.account(spend.lab_id, "committed", year, a.agency_id, spend.family_id)
+                 for a in allocations}
+    locked = ledger.lock_accounts([a.id for a in allocations] + [c.id for c in committed.values()])
+    available = sum(locked[a.id].balance for a in allocations)
+    if available < spend.amount:
+        raise ServiceError(_("Ikke nok midler: familien har %(left)s tilgjengelig, forespørselen gjelder %(amount)s.",
+                             left=format_nok(available), amount=format_nok(spend.amount)), "amount")
+    remaining = spend.amount
+    for allocation in sorted(allocations, key=lambda a: (-locked[a.id].balance, a.agency_id)):
+        take = min(remaining, locked[allocation.id].balance)
+        if take <= 0:
+            break
+        ledger.post("reserve", allocation, committed[allocation.agency_id], take, lab_id=spend.lab_id,
+                    actor_id=actor.id, spend_request_id=spend.id, at=at)
+        remaining -= take
+
+
+def approve_spend(spend_id: int, actor: User, *, idempotency_key: str | None = None,
+                  at: datetime | None = None) -> tuple[SpendRequest, bool]:
+    """Approve a request; the final approval reserves the money (allocation → committed).
+
+    Returns ``(spend, replayed)``: a replay with the same ``idempotency_key`` changes nothing.
+    """
+    key = _check_idempotency_key(idempotency_key)
+    spend = lock_spend(spend_id)
+    membership = _decider(actor, spend)
+    if _replayed(actor, key, "approve", spend):
+        return spend, True
+    _expect_status(spend, "requested")
+    if spend.requester_id == actor.id:
+        _forbid(actor, spend, "approve", "own_request", _("Du kan ikke godkjenne din egen forespørsel."))
+    # Read from the database, not the (possibly stale) collection: the row lock makes this current.
+    earlier = db.session.scalars(select(SpendDecision).where(SpendDecision.spend_request_id == spend.id,
+                                                             SpendDecision.decision == "approve")).all()
+    if any(d.user_id == actor.id for d in earlier):
+        _forbid(actor, spend, "approve", "second_approval_same_person",
+                _("Du har allerede godkjent. En annen leder må også godkjenne."))
+    authority = authority_for(actor, spend, membership)
+    if authority is None:
+        _forbid(actor, spend, "approve", "over_authority",
+                _("Beløpet er over fullmakten din, eller du er ikke investeringsleder for familien."))
+    final = len(earlier) + 1 >= authority.rule.approvals_required
+    now = at or utcnow()
+    if final:
+        _reserve(spend, actor, at)
+        spend.status = "approved"
+        spend.decided_at = now
+        spend.approved_role = authority.role
+    spend.decisions.append(SpendDecision(decision="approve", user_id=actor.id, role=authority.role,
+                                         rule_id=authority.rule.id, rule_version=authority.version, final=final,
+                                         created_at=now))
+    _remember(actor, key, "approve", spend, at)
+    db.session.flush()
+    audit.record("spend.approve" if final else "spend.approve_first", actor=actor, family_id=spend.family_id,
+                 object_type="spend_request", object_id=spend.id,
+                 summary={"amount": spend.amount, "role": authority.role, "rule_id": authority.rule.id,
+                          "rule_version": authority.version, "final": final})
+    return spend, False
+
+
+def reject_spend(spend_id: int, actor: User, *, reason: str, idempotency_key: str | None = None,
+                 at: datetime | None = None) -> tuple[SpendRequest, bool]:
+    """Reject a waiting request with a reason. Nothing was reserved, so no money moves."""
+    key = _check_idempotency_key(idempotency_key)
+    spend = lock_spend(spend_id)
+    membership = _decider(actor, spend)
+    if _replayed(actor, key, "reject", spend):
+        return spend, True
+    _expect_status(spend, "requested")
+    reason = _text(reason, "reason", 500)
+    if spend.requester_id == actor.id:
+        _forbid(actor, spend, "reject", "own_request",
+                _("Du kan ikke avslå din egen forespørsel; avbryt den i stedet."))
+    is_lead = membership is not None and membership.role == "lead" and actor.has_role("team_lead")
+    if actor.has_role("manager"):
+        role = "manager"
+    elif is_lead and spend.route == "team":
+        role = "team_lead"
+    else:
+        _forbid(actor, spend, "reject", "not_decider",
+                _("Forespørselen avgjøres av investeringslederen eller ledelsen."))
+    now = at or utcnow()
+    spend.status = "rejected"
+    spend.rejection_reason = reason
+    spend.decided_at = now
+    spend.decisions.append(SpendDecision(decision="reject", user_id=actor.id, role=role, final=True,
+                                         reason=reason, created_at=now))
+    _remember(actor, key, "reject", spend, at)
+    db.session.flush()
+    audit.record("spend.reject", actor=actor, family_id=spend.family_id, object_type="spend_request",
+                 object_id=spend.id, summary={"role": role})
+    return spend, False
+
+
+def _may_settle(actor: User, spend: SpendRequest, membership: TeamMembership | None) -> bool:
+    is_lead = membership is not None and membership.role == "lead" and actor.has_role("team_lead")
+    return is_lead or actor.has_role("manager")
+
+
+def pay_spend(spend_id: int, actor: User, *, paid_on: date, reference: str, idempotency_key: str | None = None,
+              at: datetime | None = None) -> tuple[SpendRequest, bool]:
+    """Record that an approved spend was paid: committed → paid, agency by agency."""
+    key = _check_idempotency_key(idempotency_key)
+    spend = lock_spend(spend_id)
+    membership = _decider(actor, spend)
+    if _replayed(actor, key, "pay", spend):
+        return spend, True
+    _expect_status(spend, "approved")
+    if not _may_settle(actor, spend, membership):
+        _forbid(actor, spend, "pay", "not_settler", _("Bare investeringslederen eller ledelsen registrerer betaling."))
+    reference = _text(reference, "reference", 100)
+    if not isinstance(paid_on, date):
+        raise ServiceError(_("Oppgi betalingsdatoen."), "paid_on")
+    if paid_on > today_utc():
+        raise ServiceError(_("Betalingsdatoen kan ikke være fram i tid."), "paid_on")
+    if spend.submitted_at is not None and paid_on < spend.submitted_at.date():
+        raise ServiceError(_("Betalingsdatoen kan ikke være før forespørselen ble sendt."), "paid_on")
+    parts = _reserve_transfers(spend)
+    paid = {t.debit_account.agency_id: ledger.account(spend.lab_id, "paid", spend.budget_year,
+                                                      t.debit_account.agency_id, spend.family_id) for t in parts}
+    ledger.lock_accounts([t.credit_account_id for t in parts] + [a.id for a in paid.values()])
+    for part in parts:
+        ledger.post("payment", part.credit_account, paid[part.debit_account.agency_id], part.amount,
+                    lab_id=spend.lab_id, actor_id=actor.id, spend_request_id=spend.id, at=at)
+    spend.status = "paid"
+    spend.paid_on = paid_on
+    spend.payment_reference = reference
+    spend.paid_by_id = actor.id
+    _remember(actor, key, "pay", spend, at)
+    db.session.flush()
+    audit.record("spend.pay", actor=actor, family_id=spend.family_id, object_type="spend_request",
+                 object_id=spend.id, summary={"amount": spend.amount})
+    return spend, False
+
+
+def cancel_spend(spend_id: int, actor: User, *, reason: str, idempotency_key: str | None = None,
+                 at: datetime | None = None) -> tuple[SpendRequest, bool]:
+    """Cancel a draft, a waiting or an approved request; approved money goes back (committed → allocation)."""
+    key = _check_idempotency_key(idempotency_key)
+    spend = lock_spend(spend_id)
+    membership = _decider(actor, spend)
+    if _replayed(actor, key, "cancel", spend):
+        return spend, True
+    _expect_status(spend, "draft", "requested", "approved")
+    if spend.requester_id != actor.id and not _may_settle(actor, spend, membership):
+        _forbid(actor, spend, "cancel", "not_allowed",
+                _("Bare den som ba om utgiften, investeringslederen eller ledelsen kan avbryte den."))
+    reason = _text(reason, "reason", 500)
+    was = spend.status
+    if was == "approved":
+        parts = _reserve_transfers(spend)
+        ledger.lock_accounts([t.debit_account_id for t in parts] + [t.credit_account_id for t in parts])
+        for part in parts:
+            ledger.post("release", part.credit_account, part.debit_account, part.amount, lab_id=spend.lab_id,
+                        actor_id=actor.id, spend_request_id=spend.id, at=at)
+    spend.status = "cancelled"
+    spend.cancellation_reason = reason
+    spend.cancelled_at = at or utcnow()
+    spend.cancelled_by_id = actor.id
+    _remember(actor, key, "cancel", spend, at)
+    db.session.flush()
+    audit.record("spend.cancel", actor=actor, family_id=spend.family_id, object_type="spend_request",
+                 object_id=spend.id, summary={"was": was, "released": spend.amount if was == "approved" else 0})
+    return spend, False
