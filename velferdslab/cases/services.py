@@ -482,7 +482,7 @@ def _clean_ratings(family_id: int, ratings: Iterable[dict]) -> list[dict]:
         seen.add((theme, perspective))
         clean.append({"theme": theme, "perspective": perspective, "level": level,
                       "note": _text(rating.get("note"), field + "_note", max_length=500)})
-    missing = [t for t in themes if ("team", t) not in seen]
+    missing = [t for t in themes if (t, "team") not in seen]
     if missing:
         raise ServiceError(_("Teamet må vurdere alle temaene som gjelder. Mangler: %(themes)s.",
                              themes=", ".join(str(THEME_BY_CODE[t].name) for t in missing)), f"team_{missing[0]}")

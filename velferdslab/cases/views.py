@@ -63,11 +63,12 @@ def render_family_panels(family, user, gated: bool) -> list[Markup]:
 @blueprint.record_once
 def _labels(state) -> None:
     """Label tables as template globals, so imported macros see them too."""
-    state.app.jinja_env.globals.update({"level_names": LEVEL_NAMES, "level_codes": LEVEL_CODES, "themes_by_code": THEME_BY_CODE,
-            "member_role_labels": forms.MEMBER_ROLE_LABELS, "enrolment_status_labels": forms.ENROLMENT_STATUS_LABELS,
-            "close_reason_labels": forms.CLOSE_REASON_LABELS, "horizon_labels": forms.HORIZON_LABELS,
-            "goal_status_labels": forms.GOAL_STATUS_LABELS, "action_status_labels": forms.ACTION_STATUS_LABELS,
-            "kind_labels": forms.KIND_LABELS, "perspective_labels": forms.PERSPECTIVE_LABELS})
+    state.app.jinja_env.globals.update({
+        "level_names": LEVEL_NAMES, "level_codes": LEVEL_CODES, "themes_by_code": THEME_BY_CODE,
+        "member_role_labels": forms.MEMBER_ROLE_LABELS, "enrolment_status_labels": forms.ENROLMENT_STATUS_LABELS,
+        "close_reason_labels": forms.CLOSE_REASON_LABELS, "horizon_labels": forms.HORIZON_LABELS,
+        "goal_status_labels": forms.GOAL_STATUS_LABELS, "action_status_labels": forms.ACTION_STATUS_LABELS,
+        "kind_labels": forms.KIND_LABELS, "perspective_labels": forms.PERSPECTIVE_LABELS})
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -7,12 +7,15 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField
 from wtforms.validators import DataRequired, Optional
 
+from velferdslab.core.forms import choices
+
 REQUIRED = _l("Feltet må fylles ut.")
 
 
 class AddMemberForm(FlaskForm):
     user_id = SelectField(_l("Person"), coerce=int)
-    role = SelectField(_l("Rolle i teamet"), choices=[("member", _l("Medlem")), ("lead", _l("Investeringsleder"))])
+    role = SelectField(_l("Rolle i teamet"), choices=choices([("member", _l("Medlem")),
+                                                                   ("lead", _l("Investeringsleder"))]))
     start_date = DateField(_l("Fra"), validators=[DataRequired(REQUIRED)])
     end_date = DateField(_l("Til (valgfritt)"), validators=[Optional()])
 

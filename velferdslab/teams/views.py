@@ -26,22 +26,24 @@ from velferdslab.teams.models import TeamMembership
 blueprint = Blueprint("teams", __name__, template_folder="templates")
 
 
-def _team(family_id: int):
-    """(team, the user's membership) or the audited 404."""
+def _team(family_id: int, *, change: bool = False):
+    """(team, the user's membership) or the audited 404; with ``change``, 403 unless the lead."""
     mine = policy.membership(current_user, family_id) if current_user.is_authenticated else None
     team = services.current_team(family_id) if mine is not None else None
     if mine is None or team is None:
         policy.deny(family_id)
+    if change:
+        services.require_lead(current_user, team)
     return team, mine
 
 
-def _candidates(lab_id: int) -> list[tuple[int, str]]:
+def _candidates(lab_id: int) -> list:
     users = db.session.scalars(select(User).where(User.lab_id == lab_id, User.active.is_(True)).order_by(User.name))
     return choices((u.id, f"{u.name} ({u.agency.name if u.agency else _('ingen etat')})") for u in users
                    if u.has_permission("families.work"))
 
 
-def _leads(lab_id: int) -> list[tuple[int, str]]:
+def _leads(lab_id: int) -> list:
     users = db.session.scalars(select(User).where(User.lab_id == lab_id, User.active.is_(True)).order_by(User.name))
     return choices((u.id, u.name) for u in users if u.has_permission("teams.manage"))
 
@@ -77,17 +79,14 @@ def team(family_id: int):
 @blueprint.post("/familier/<int:family_id>/team/medlemmer")
 @requires(LOGIN)
 def add_member(family_id: int):
-    team, mine = _team(family_id)
+    team, mine = _team(family_id, change=True)
     form, _transfer = _forms(team, AddMemberForm())
     if form.validate_on_submit():
         try:
-            services.require_lead(current_user, team)
             services.add_member(team, db.session.get(User, form.user_id.data), role=form.role.data,
                                 start_date=form.start_date.data, end_date=form.end_date.data,
                                 actor=current_user._get_current_object())
         except ServiceError as error:
-            if error.status == 403:
-                raise
             add_error(form, error, "user_id")
         else:
             flash(_("Personen er lagt til i teamet."), "success")
@@ -98,18 +97,15 @@ def add_member(family_id: int):
 @blueprint.post("/familier/<int:family_id>/team/medlemmer/<int:membership_id>/avslutt")
 @requires(LOGIN)
 def end_member(family_id: int, membership_id: int):
-    team, mine = _team(family_id)
+    team, mine = _team(family_id, change=True)
     row = db.session.get(TeamMembership, membership_id)
     if row is None or row.team_id != team.id:
         abort(404)
     form = EndMembershipForm()
     if form.validate_on_submit():
         try:
-            services.require_lead(current_user, team)
             services.end_membership(row, form.end_date.data, actor=current_user._get_current_object())
         except ServiceError as error:
-            if error.status == 403:
-                raise
             form.end_date.errors = list(form.end_date.errors) + [error.message]
         else:
             flash(_("Medlemskapet er avsluttet."), "success")
@@ -120,17 +116,14 @@ def end_member(family_id: int, membership_id: int):
 @blueprint.post("/familier/<int:family_id>/team/leder")
 @requires(LOGIN)
 def transfer_lead(family_id: int):
-    team, mine = _team(family_id)
+    team, mine = _team(family_id, change=True)
     _add, form = _forms(team, None, TransferLeadForm(prefix="lead"))
     if form.validate_on_submit():
         try:
-            services.require_lead(current_user, team)
             services.transfer_lead(team, db.session.get(User, form.user_id.data), on=form.on.data,
                                    keep_old_as_member=form.keep_old_as_member.data,
                                    actor=current_user._get_current_object())
         except ServiceError as error:
-            if error.status == 403:
-                raise
             add_error(form, error, "user_id")
         else:
             flash(_("Ledelsen av teamet er overlatt."), "success")
