@@ -48,6 +48,7 @@ def _import_models() -> None:
     """Every model module, so the metadata (and Alembic) sees every table."""
     import velferdslab.audit.models  # noqa: F401
     import velferdslab.auth.models  # noqa: F401
+    import velferdslab.budget.models  # noqa: F401
     import velferdslab.cases.models  # noqa: F401
     import velferdslab.teams.models  # noqa: F401
 
@@ -61,6 +62,8 @@ def _project_migrations():
 def register_blueprints(app: Flask) -> None:
     from velferdslab.auth import api as auth_api
     from velferdslab.auth import views as auth_views
+    from velferdslab.budget import api as budget_api
+    from velferdslab.budget import views as budget_views
     from velferdslab.cases import api as cases_api
     from velferdslab.cases import views as cases_views
     from velferdslab.core import views as core_views
@@ -73,8 +76,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_views.blueprint)
     app.register_blueprint(dashboard_views.blueprint)
     app.register_blueprint(cases_views.blueprint)
+    app.register_blueprint(budget_views.blueprint)
     app.register_blueprint(teams_views.blueprint)
     api.register_blueprint(auth_api.blueprint)
+    api.register_blueprint(budget_api.blueprint)
     api.register_blueprint(cases_api.blueprint)
     api.register_blueprint(teams_api.blueprint)
 

@@ -37,7 +37,9 @@ def Text(max_length: int, **kwargs) -> fields.String:  # noqa: N802
 
 
 class YearQuerySchema(Schema):
-    year = Year(metadata={"description": "Budget year; the current year when left out"})
+    # Query strings are text, so this one integer is parsed, not strict.
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100),
+                          metadata={"description": "Budget year; the current year when left out"})
 
 
 class EmptySchema(Schema):

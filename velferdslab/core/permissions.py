@@ -24,8 +24,8 @@ ROLES = ("caseworker", "team_lead", "manager", "admin")
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "caseworker": frozenset({"families.work", "spend.request"}),
     "team_lead": frozenset({"families.work", "spend.request", "spend.approve", "teams.manage"}),
-    "manager": frozenset({"spend.approve", "budget.manage", "reports.read", "emergency.access"}),
-    "admin": frozenset({"admin.users", "admin.agencies", "admin.rules", "audit.review",
+    "manager": frozenset({"spend.approve", "budget.manage", "budget.delegate", "reports.read", "emergency.access"}),
+    "admin": frozenset({"admin.users", "admin.agencies", "admin.rules", "audit.review", "budget.delegate",
                         "reports.assumptions", "emergency.access"}),
 }
 ALL_PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values()) | {LOGIN}

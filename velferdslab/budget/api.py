@@ -1,0 +1,355 @@
+"""JSON API for budgets: delegations, the pool, allocations, spend requests, queues and rules.
+
+Thin: access and rules are in ``budget.services``; figures in ``budget.queries``. Money-moving
+calls run through ``ledger.run_with_retries``. ``approve``, ``reject``, ``pay`` and ``cancel``
+accept an ``Idempotency-Key`` header: a replay answers 200 with the request as it is now (and
+``Idempotent-Replayed: true``) and changes nothing.
+"""
+
+from __future__ import annotations
+
+from flask import abort, request
+from flask.views import MethodView
+from flask_login import current_user
+from sqlalchemy import select
+
+from velferdslab.audit import services as audit
+from velferdslab.budget import ledger, queries, schemas, services
+from velferdslab.budget.models import AuthorityRuleSet, Delegation, LedgerTransfer, SpendRequest
+from velferdslab.cases import access as family_access
+from velferdslab.core.api import Blueprint
+from velferdslab.core.permissions import LOGIN, requires
+from velferdslab.extensions import db
+from velferdslab.teams import policy
+
+blueprint = Blueprint("budget_api", __name__, url_prefix="/api/v1",
+                      description="Delegated budgets: delegations, pool, allocations, spend requests, "
+                                  "approval queues and authority rules. Amounts are integer øre.")
+
+IDEMPOTENCY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": False,
+                      "schema": {"type": "string", "minLength": 8, "maxLength": 100},
+                      "description": "Repeat the call with the same key and nothing happens twice."}
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _year(args) -> int:
+    return args.get("year") or queries.current_year()
+
+
+def _idempotency_key() -> str | None:
+    value = request.headers.get("Idempotency-Key")
+    return value if value is None else value.strip()
+
+
+def _replay_headers(replayed: bool) -> dict:
+    return {"Idempotent-Replayed": "true"} if replayed else {}
+
+
+# --- delegations ---------------------------------------------------------------------------------
+
+def _delegation_out(row: Delegation, reversed_ids: set[int]) -> dict:
+    return {"id": row.id, "agency_id": row.agency_id, "agency_name": row.agency.name, "year": row.year,
+            "amount": row.amount, "decision_reference": row.decision_reference, "decided_on": row.decided_on,
+            "reversed": row.id in reversed_ids, "created_at": row.created_at}
+
+
+def _reversed_ids(lab_id: int) -> set[int]:
+    return set(db.session.scalars(select(LedgerTransfer.delegation_id).where(
+        LedgerTransfer.lab_id == lab_id, LedgerTransfer.kind == "delegation_reversal")))
+
+
+@blueprint.route("/delegations")
+class Delegations(MethodView):
+    @requires("budget.delegate")
+    @blueprint.arguments(schemas.YearQuerySchema, location="query")
+    @blueprint.response(200, schemas.DelegationSchema(many=True))
+    def get(self, args):
+        """Delegations to your lab in a budget year."""
+        rows = db.session.scalars(select(Delegation).where(Delegation.lab_id == current_user.lab_id,
+                                                           Delegation.year == _year(args))
+                                  .order_by(Delegation.decided_on, Delegation.id)).all()
+        reversed_ids = _reversed_ids(current_user.lab_id)
+        return [_delegation_out(r, reversed_ids) for r in rows]
+
+    @requires("budget.delegate")
+    @blueprint.arguments(schemas.DelegationCreateSchema)
+    @blueprint.response(201, schemas.DelegationSchema)
+    def post(self, data):
+        """Record an agency's delegation to the lab's pool for a budget year."""
+        user = _user()
+        row = ledger.run_with_retries(lambda: services.delegate(user.lab, actor=user, **data))
+        return _delegation_out(row, set())
+
+
+@blueprint.route("/delegations/<int:delegation_id>/reversal")
+class DelegationReversal(MethodView):
+    @requires("budget.delegate")
+    @blueprint.arguments(schemas.EmptySchema)
+    @blueprint.response(201, schemas.TransferSchema)
+    def post(self, _data, delegation_id: int):
+        """Reverse a delegation entered in error (a new transfer; nothing is deleted)."""
+        row = db.session.get(Delegation, delegation_id)
+        if row is None or row.lab_id != current_user.lab_id:
+            abort(404)
+        user = _user()
+        transfer = ledger.run_with_retries(lambda: services.reverse_delegation(row, actor=user))
+        return _transfer_out(transfer)
+
+
+def _transfer_out(transfer: LedgerTransfer) -> dict:
+    return {"id": transfer.id, "kind": transfer.kind, "amount": transfer.amount,
+            "debit_account": transfer.debit_account.code, "credit_account": transfer.credit_account.code,
+            "created_at": transfer.created_at}
+
+
+# --- pool and allocations -----------------------------------------------------------------------
+
+@blueprint.route("/pool")
+class Pool(MethodView):
+    @requires("budget.manage")
+    @blueprint.arguments(schemas.YearQuerySchema, location="query")
+    @blueprint.response(200, schemas.PoolSchema)
+    def get(self, args):
+        """Per agency: delegated, unallocated, allocated, committed, paid; per theme: committed, paid."""
+        overview = queries.pool_overview(current_user.lab_id, _year(args))
+        audit.record("budget.overview_view", object_type="pool", object_id=overview.year, purpose="oversikt")
+
+        def agency_row(row):
+            return {"agency_id": row.key, "agency": row.label, "delegated": row.delegated,
+                    "unallocated": row.unallocated, "allocated": row.allocated, "available": row.available,
+                    "committed": row.committed, "paid": row.paid}
+
+        def theme_row(row):
+            return {"theme": row.key, "committed": row.committed, "paid": row.paid, "waiting": row.waiting}
+
+        return {"year": overview.year, "agencies": [agency_row(r) for r in overview.agencies],
+                "totals": agency_row(overview.agency_total), "themes": [theme_row(r) for r in overview.themes],
+                "theme_totals": theme_row(overview.theme_total)}
+
+
+@blueprint.route("/allocations")
+class Allocations(MethodView):
+    @requires("budget.manage")
+    @blueprint.arguments(schemas.YearQuerySchema, location="query")
+    @blueprint.response(200, schemas.AllocationRowSchema(many=True))
+    def get(self, args):
+        """Each family's allocation in a year (by reference and investment lead, never by name)."""
+        rows = queries.allocation_rows(current_user.lab_id, _year(args))
+        for row in rows:
+            audit.record("budget.allocations_view", family_id=row["family_id"], object_type="family",
+                         object_id=row["family_id"], purpose="tildeling")
+        return [{"family_id": r["family_id"], "open": r["open"], "team_leads": r["leads"],
+                 **vars(r["balance"])} for r in rows]
+
+    @requires("budget.manage")
+    @blueprint.arguments(schemas.AllocationCreateSchema)
+    @blueprint.response(201, schemas.TransferSchema)
+    def post(self, data):
+        """Allocate from one agency's part of the pool to a family's team."""
+        return _move(services.allocate, data)
+
+
+@blueprint.route("/allocation-returns")
+class AllocationReturns(MethodView):
+    @requires("budget.manage")
+    @blueprint.arguments(schemas.AllocationCreateSchema)
+    @blueprint.response(201, schemas.TransferSchema)
+    def post(self, data):
+        """Move unused allocation from a family back to the pool."""
+        return _move(services.return_allocation, data)
+
+
+def _move(operation, data: dict) -> dict:
+    user = _user()
+    return _transfer_out(ledger.run_with_retries(lambda: operation(user.lab, actor=user, **data)))
+
+
+# --- a family's budget and its spend requests ----------------------------------------------------
+
+@blueprint.route("/families/<int:family_id>/budget")
+class FamilyBudget(MethodView):
+    @requires(LOGIN)  # per object: off the team is the 404 of a missing family
+    @blueprint.arguments(schemas.YearQuerySchema, location="query")
+    @blueprint.response(200, schemas.FamilyBudgetSchema)
+    def get(self, args, family_id: int):
+        """The family's budget for a year: allocated, committed, paid, available and each spend."""
+        access = family_access.require_family(_user(), family_id)
+        budget = queries.family_budget(family_id, _year(args))
+        audit.record("budget.view", family_id=family_id, object_type="family", object_id=family_id,
+                     purpose="budsjett", summary={"year": budget.year, "gated": access.gated})
+        body = {"family_id": family_id, "year": budget.year, "gated": access.gated, "by_agency": budget.by_agency,
+                **vars(budget.balance)}
+        if access.gated:
+            body["spend_summaries"] = budget.spends
+        else:
+            body["spend_requests"] = budget.spends
+        return body
+
+
+@blueprint.route("/families/<int:family_id>/spend-requests")
+class FamilySpendRequests(MethodView):
+    @requires(LOGIN)  # per object: off the team is the 404 of a missing family
+    @blueprint.arguments(schemas.SpendCreateSchema)
+    @blueprint.response(201, schemas.SpendSchema)
+    def post(self, data, family_id: int):
+        """Ask for money for the family (a draft, or sent at once with `submit: true`)."""
+        family_access.require_family(_user(), family_id)
+        if not current_user.has_permission("spend.request"):
+            abort(403)
+        submit = data.pop("submit", False)
+        year = data.pop("budget_year", None)
+        spend = services.create_spend(family_id, _user(), data, budget_year=year, submit=submit)
+        return spend
+
+
+def _visible_spend(spend_id: int, *, details: bool = True) -> SpendRequest:
+    """The request if the user is on the family's team (with consent) or a manager of the lab."""
+    spend = db.session.get(SpendRequest, spend_id)
+    user = _user()
+    if spend is None or spend.lab_id != user.lab_id:
+        policy.deny(spend.family_id if spend else None, "spend.denied")
+    access = family_access.family_access(user, spend.family_id)
+    if access is None and not user.has_role("manager"):
+        policy.deny(spend.family_id, "spend.denied")
+    if access is not None and details:
+        access.require_consent()
+    return spend
+
+
+@blueprint.route("/spend-requests/<int:spend_id>")
+class SpendById(MethodView):
+    @requires(LOGIN)
+    @blueprint.response(200, schemas.SpendSchema)
+    def get(self, spend_id: int):
+        """One spend request with its decisions."""
+        spend = _visible_spend(spend_id)
+        audit.record("spend.read", family_id=spend.family_id, object_type="spend_request", object_id=spend.id,
+                     purpose="budsjett")
+        return spend
+
+    @requires("spend.request")
+    @blueprint.arguments(schemas.SpendUpdateSchema)
+    @blueprint.response(200, schemas.SpendSchema)
+    def patch(self, data, spend_id: int):
+        """Change a draft. A sent request is never changed (422)."""
+        spend = _visible_spend(spend_id)
+        return services.update_draft(spend, _user(), data)
+
+
+@blueprint.route("/spend-requests/<int:spend_id>/submit")
+class SpendSubmit(MethodView):
+    @requires("spend.request")
+    @blueprint.arguments(schemas.EmptySchema)
+    @blueprint.response(200, schemas.SpendSchema)
+    def post(self, _data, spend_id: int):
+        """Send a draft for approval; it goes to the lead's or management's queue by the rules."""
+        user = _user()
+        return ledger.run_with_retries(lambda: services.submit_spend(spend_id, user))
+
+
+def _decide(operation, spend_id: int, **kwargs):
+    user, key = _user(), _idempotency_key()
+    spend, replayed = ledger.run_with_retries(lambda: operation(spend_id, user, idempotency_key=key, **kwargs))
+    return spend, 200, _replay_headers(replayed)
+
+
+@blueprint.route("/spend-requests/<int:spend_id>/approve")
+class SpendApprove(MethodView):
+    @requires("spend.approve")
+    @blueprint.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blueprint.arguments(schemas.EmptySchema)
+    @blueprint.response(200, schemas.SpendSchema)
+    def post(self, _data, spend_id: int):
+        """Approve (and reserve the money); 403 for your own request or above your authority,
+        409 when already decided, 422 when the family lacks the money."""
+        return _decide(services.approve_spend, spend_id)
+
+
+@blueprint.route("/spend-requests/<int:spend_id>/reject")
+class SpendReject(MethodView):
+    @requires("spend.approve")
+    @blueprint.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blueprint.arguments(schemas.ReasonSchema)
+    @blueprint.response(200, schemas.SpendSchema)
+    def post(self, data, spend_id: int):
+        """Reject with a reason."""
+        return _decide(services.reject_spend, spend_id, reason=data["reason"])
+
+
+@blueprint.route("/spend-requests/<int:spend_id>/pay")
+class SpendPay(MethodView):
+    @requires("spend.approve")
+    @blueprint.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blueprint.arguments(schemas.PaySchema)
+    @blueprint.response(200, schemas.SpendSchema)
+    def post(self, data, spend_id: int):
+        """Record the payment of an approved request (date and reference)."""
+        return _decide(services.pay_spend, spend_id, paid_on=data["paid_on"], reference=data["reference"])
+
+
+@blueprint.route("/spend-requests/<int:spend_id>/cancel")
+class SpendCancel(MethodView):
+    @requires(LOGIN)
+    @blueprint.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blueprint.arguments(schemas.ReasonSchema)
+    @blueprint.response(200, schemas.SpendSchema)
+    def post(self, data, spend_id: int):
+        """Cancel with a reason; approved money goes back to the family's allocation."""
+        return _decide(services.cancel_spend, spend_id, reason=data["reason"])
+
+
+# --- queues ----------------------------------------------------------------------------------------
+
+def _queue_out(spends: list[SpendRequest], purpose: str) -> list[SpendRequest]:
+    available = queries.available_for(spends)
+    leads = queries.team_leads(s.family_id for s in spends)
+    for family_id in sorted({s.family_id for s in spends}):
+        audit.record("spend.queue_view", family_id=family_id, object_type="family", object_id=family_id,
+                     purpose=purpose)
+    for spend in spends:  # plain attributes for the response schema, never stored
+        spend.family_available = available[(spend.family_id, spend.budget_year)]
+        spend.team_leads = leads[spend.family_id]
+    return spends
+
+
+@blueprint.route("/queues/team")
+class TeamQueue(MethodView):
+    @requires("spend.approve")
+    @blueprint.response(200, schemas.QueueItemSchema(many=True))
+    def get(self):
+        """Requests waiting for you as investment lead, oldest first."""
+        return _queue_out(queries.lead_queue(_user()), "godkjenning")
+
+
+@blueprint.route("/queues/management")
+class ManagementQueue(MethodView):
+    @requires("budget.manage")
+    @blueprint.response(200, schemas.QueueItemSchema(many=True))
+    def get(self):
+        """Requests above the teams' limits, oldest first."""
+        return _queue_out(queries.management_queue(current_user.lab_id), "godkjenning")
+
+
+# --- authority rules ---------------------------------------------------------------------------------
+
+@blueprint.route("/authority-rules")
+class AuthorityRules(MethodView):
+    @requires(LOGIN)
+    @blueprint.response(200, schemas.RulesSchema)
+    def get(self):
+        """The rules in force and every earlier version."""
+        current = services.rules_in_force(current_user.lab_id)
+        versions = db.session.scalars(select(AuthorityRuleSet).where(AuthorityRuleSet.lab_id == current_user.lab_id)
+                                      .order_by(AuthorityRuleSet.version.desc())).all()
+        return {"current": current, "versions": versions}
+
+    @requires("admin.rules")
+    @blueprint.arguments(schemas.RuleSetCreateSchema)
+    @blueprint.response(201, schemas.RuleSetSchema)
+    def post(self, data):
+        """Store a new version of the rules (the whole list); waiting requests are re-routed."""
+        user = _user()
+        return services.save_rules(user.lab, data["rules"], note=data.get("note"), actor=user)

@@ -1,0 +1,142 @@
+"""Forms for the budget pages, with Norwegian labels. Amounts are typed as kroner ("18 500",
+"18 500,50") and parsed with ``core.money.parse_kroner`` into øre; the rules are in the services."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from velferdslab.budget.models import SPEND_CATEGORIES
+from velferdslab.cases.themes import LEVEL_NAMES, THEMES
+from velferdslab.core.forms import choices
+from velferdslab.core.money import parse_kroner
+
+REQUIRED = _l("Feltet må fylles ut.")
+
+CATEGORY_LABELS = {
+    "deposit": _l("Depositum"), "moving": _l("Flytting"), "furniture": _l("Møbler og innbo"),
+    "debt_settlement": _l("Gjeldsordning"), "course_licence": _l("Kurs eller førerkort"),
+    "equipment": _l("Utstyr"), "transport": _l("Transport"), "children_leisure": _l("Fritid for barna"),
+    "childcare": _l("Barnepass"), "other": _l("Annet"),
+}
+STATUS_LABELS = {
+    "draft": _l("Utkast"), "requested": _l("Til godkjenning"), "approved": _l("Godkjent"),
+    "rejected": _l("Avslått"), "paid": _l("Betalt"), "cancelled": _l("Avbrutt"),
+}
+ROUTE_LABELS = {"team": _l("Investeringsleder"), "management": _l("Ledelsen")}
+APPROVER_ROLE_LABELS = {"team_lead": _l("Investeringsleder"), "manager": _l("Ledelsen")}
+LEVEL_CHOICES = [(str(k), v) for k, v in LEVEL_NAMES.items()]
+
+
+class KronerField(StringField):
+    """Kroner as a person types them; ``ore`` holds the parsed whole øre (or None)."""
+
+    ore: int | None = None
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.ore = None
+
+    def pre_validate(self, form):
+        if not (self.data or "").strip():
+            return
+        try:
+            self.ore = parse_kroner(self.data)
+        except ValueError as error:
+            self.ore = None
+            raise ValidationError(str(error)) from None
+
+
+def _kroner(label, required: bool = True, **kwargs) -> KronerField:
+    validators = [DataRequired(REQUIRED)] if required else [Optional()]
+    return KronerField(label, validators=validators + [Length(max=30)],
+                       render_kw={"inputmode": "decimal", "autocomplete": "off"}, **kwargs)
+
+
+class SpendForm(FlaskForm):
+    amount = _kroner(_l("Beløp i kroner"), description=_l("For eksempel 18 500 eller 18 500,50."))
+    payee = StringField(_l("Mottaker"), validators=[DataRequired(REQUIRED), Length(max=200)],
+                        description=_l("Hvem pengene skal betales til, for eksempel utleier eller kursarrangør."))
+    purpose = TextAreaField(_l("Hva pengene skal brukes til"), validators=[DataRequired(REQUIRED), Length(max=1000)])
+    category = SelectField(_l("Kategori"), choices=choices((c, CATEGORY_LABELS[c]) for c in SPEND_CATEGORIES))
+    theme = SelectField(_l("Tema"), choices=choices((t.code, t.name) for t in THEMES))
+    goal_id = SelectField(_l("Målet utgiften skal hjelpe familien mot"), coerce=int,
+                          validators=[DataRequired(_l("Velg et av familiens mål."))])
+    expected_effect = TextAreaField(_l("Forventet effekt"), validators=[DataRequired(REQUIRED), Length(max=1000)],
+                                    description=_l("Hvilken endring skal utgiften gi for familien?"))
+    level_from = SelectField(_l("Nivå i temaet nå"), choices=choices([("", _l("– ikke vurdert –"))] + LEVEL_CHOICES),
+                             validators=[Optional()])
+    level_to = SelectField(_l("Nivå dere håper på"), choices=choices(LEVEL_CHOICES))
+    wanted_on = DateField(_l("Ønsket dato"), validators=[DataRequired(REQUIRED)])
+
+    def data_for_service(self) -> dict:
+        return {"amount": self.amount.ore, "payee": self.payee.data, "purpose": self.purpose.data,
+                "category": self.category.data, "theme": self.theme.data, "goal_id": self.goal_id.data,
+                "expected_effect": self.expected_effect.data,
+                "level_from": int(self.level_from.data) if self.level_from.data else None,
+                "level_to": int(self.level_to.data), "wanted_on": self.wanted_on.data}
+
+
+class ApproveForm(FlaskForm):
+    # A fresh key per rendered form: a double click or a resent form approves once.
+    idempotency_key = HiddenField()
+
+
+class ReasonForm(FlaskForm):
+    idempotency_key = HiddenField()
+    reason = TextAreaField(_l("Begrunnelse"), validators=[DataRequired(REQUIRED), Length(max=500)])
+
+
+class PayForm(FlaskForm):
+    idempotency_key = HiddenField()
+    paid_on = DateField(_l("Betalt dato"), validators=[DataRequired(REQUIRED)])
+    reference = StringField(_l("Betalingsreferanse"), validators=[DataRequired(REQUIRED), Length(max=100)],
+                            description=_l("Bilagsnummer, fakturanummer eller referanse fra økonomisystemet."))
+
+
+class DelegationForm(FlaskForm):
+    agency_id = SelectField(_l("Etat"), coerce=int)
+    year = IntegerField(_l("Budsjettår"), validators=[DataRequired(REQUIRED), NumberRange(2000, 2100)])
+    amount = _kroner(_l("Beløp i kroner"))
+    decision_reference = StringField(_l("Etatens vedtak (saksnummer)"),
+                                     validators=[DataRequired(REQUIRED), Length(max=100)])
+    decided_on = DateField(_l("Vedtaksdato"), validators=[DataRequired(REQUIRED)])
+
+
+class AllocationForm(FlaskForm):
+    direction = SelectField(_l("Hva vil du gjøre?"), choices=choices([
+        ("allocate", _l("Tildele fra potten")), ("return", _l("Flytte ubrukt tilbake til potten"))]))
+    family_id = SelectField(_l("Familie"), coerce=int)
+    agency_id = SelectField(_l("Fra/til etatens del av potten"), coerce=int)
+    amount = _kroner(_l("Beløp i kroner"))
+
+
+class RuleRowForm(Form):
+    role = SelectField(_l("Rolle"), choices=choices([("team_lead", _l("Investeringsleder")),
+                                                                ("manager", _l("Ledelsen"))]))
+    agency_id = SelectField(_l("Gjelder ansatte i"), coerce=int)
+    max_per_spend = _kroner(_l("Grense per utgift (kr)"), required=False,
+                            description=_l("Tomt betyr ingen grense."))
+    max_per_family_year = _kroner(_l("Grense per familie per år (kr)"), required=False,
+                                  description=_l("Tomt betyr ingen grense."))
+    approvals_required = SelectField(_l("Godkjennere"), coerce=int,
+                                     choices=choices([(1, _l("Én")), (2, _l("To forskjellige"))]))
+    remove = BooleanField(_l("Fjern regelen"))
+
+
+class RulesForm(FlaskForm):
+    rules = FieldList(FormField(RuleRowForm), min_entries=1, max_entries=50)
+    note = StringField(_l("Hva er endret, og hvorfor?"), validators=[Optional(), Length(max=300)])

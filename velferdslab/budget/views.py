@@ -1,0 +1,442 @@
+"""Budget pages (HTML): the family's budget and request form, the approval queues, management's
+overview and allocations, delegations, and the administrator's authority rules.
+
+Thin: rules live in ``budget.services``, figures in ``budget.queries``. Money-moving posts run
+through ``ledger.run_with_retries``; approve, reject, pay and cancel forms carry a one-time
+idempotency key, so a double click or a resent form acts once. Only ``create_app`` imports this.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from velferdslab.audit import services as audit
+from velferdslab.auth.models import Agency
+from velferdslab.budget import forms, ledger, queries, services
+from velferdslab.budget.models import AuthorityRuleSet, Delegation, LedgerTransfer, SpendRequest
+from velferdslab.cases import access as family_access
+from velferdslab.cases.models import Family, Goal, JourneyAssessment, ThemeRating
+from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE
+from velferdslab.core import navigation
+from velferdslab.core.errors import ServiceError
+from velferdslab.core.forms import add_error, choices, render_form
+from velferdslab.core.models import today_utc
+from velferdslab.core.money import format_nok
+from velferdslab.core.permissions import LOGIN, requires
+from velferdslab.extensions import db
+from velferdslab.teams import policy
+
+blueprint = Blueprint("budget", __name__, template_folder="templates")
+
+
+@blueprint.app_context_processor
+def _labels() -> dict:
+    return {"spend_status_labels": forms.STATUS_LABELS, "spend_category_labels": forms.CATEGORY_LABELS,
+            "spend_route_labels": forms.ROUTE_LABELS, "approver_role_labels": forms.APPROVER_ROLE_LABELS,
+            "budget_theme_name": lambda code: THEME_BY_CODE[code].name if code in THEME_BY_CODE else code,
+            "budget_level_name": lambda level: LEVEL_NAMES.get(level, "")}
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _year() -> int:
+    raw = request.args.get("ar", "")
+    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else queries.current_year()
+
+
+def _key() -> str:
+    return uuid.uuid4().hex
+
+
+# --- the family's budget ------------------------------------------------------------------------
+
+def family_panel(family, user, gated: bool) -> dict:
+    """The budget panel on the family page (``cases.views.FAMILY_PANELS``)."""
+    year = queries.current_year()
+    budget = queries.family_budget(family.id, year)
+    return {"template": "budget/_family_panel.html", "budget": budget,
+            "can_request": not gated and user.has_permission("spend.request"), "full_page": False}
+
+
+@blueprint.get("/budsjett")
+@requires("families.work")
+def my_budgets():
+    """The families I am on the team of, with this year's budget."""
+    year = _year()
+    accesses = family_access.accessible_families(_user())
+    balances = ledger.family_balances([a.family.id for a in accesses], year)
+    for access in accesses:
+        audit.record("budget.list_view", family_id=access.family.id, object_type="family",
+                     object_id=access.family.id, purpose="budsjett")
+    return render_template("budget/my_budgets.html", year=year, years=queries.lab_years(current_user.lab_id),
+                           rows=[(a, balances[a.family.id]) for a in accesses])
+
+
+# Family-scoped pages declare only LOGIN: whether this user may see *this* family is decided per
+# object, so everyone off the team (managers included) gets the audited 404 of a missing family.
+@blueprint.get("/familier/<int:family_id>/budsjett")
+@requires(LOGIN)
+def family_budget(family_id: int):
+    access = family_access.require_family(_user(), family_id)
+    year = _year()
+    budget = queries.family_budget(family_id, year)
+    audit.record("budget.view", family_id=family_id, object_type="family", object_id=family_id,
+                 purpose="budsjett", summary={"year": year, "gated": access.gated})
+    return render_template("budget/family_budget.html", family=access.family, access=access, budget=budget,
+                           gated=access.gated, years=queries.lab_years(current_user.lab_id),
+                           can_request=not access.gated and current_user.has_permission("spend.request"),
+                           full_page=True)
+
+
+def _current_level(family_id: int, theme: str) -> int | None:
+    """The team's level for the theme in the family's latest assessment, if any."""
+    return db.session.scalar(
+        select(ThemeRating.level).join(JourneyAssessment, JourneyAssessment.id == ThemeRating.assessment_id)
+        .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True),
+               ThemeRating.theme == theme, ThemeRating.perspective == "team")
+        .order_by(JourneyAssessment.assessed_on.desc(), JourneyAssessment.id.desc()).limit(1))
+
+
+@blueprint.route("/familier/<int:family_id>/budsjett/ny", methods=["GET", "POST"])
+@requires(LOGIN)
+def spend_new(family_id: int):
+    """The request form: a team member asks for money for the family, naming theme and goal."""
+    access = family_access.require_family(_user(), family_id)
+    if not current_user.has_permission("spend.request"):
+        abort(403)
+    access.require_consent()
+    goals = db.session.scalars(select(Goal).where(Goal.family_id == family_id, Goal.status == "open")
+                               .order_by(Goal.theme, Goal.id)).all()
+    form = forms.SpendForm()
+    form.goal_id.choices = choices([(0, _("– velg mål –"))] + [
+        (g.id, f"{THEME_BY_CODE[g.theme].name}: {g.text[:90]}") for g in goals])
+    if request.method == "GET":
+        form.wanted_on.data = today_utc()
+        theme = request.args.get("tema")
+        if theme in THEME_BY_CODE:
+            form.theme.data = theme
+        level = _current_level(family_id, form.theme.data or "bolig")
+        form.level_from.data = str(level) if level else ""
+    balance = ledger.family_balance(family_id, queries.current_year())
+    if form.validate_on_submit():
+        submit = request.form.get("action") == "submit"
+        try:
+            spend = services.create_spend(family_id, _user(), form.data_for_service(), submit=submit)
+        except ServiceError as error:
+            add_error(form, error, "amount")
+        else:
+            flash(_("Forespørselen er sendt til godkjenning.") if submit else _("Utkastet er lagret."), "success")
+            return redirect(url_for("budget.spend_detail", spend_id=spend.id))
+    return render_form("budget/spend_form.html", form, family=access.family, balance=balance, goals=goals)
+
+
+# --- one spend request ----------------------------------------------------------------------------
+
+def _visible_spend(spend_id: int) -> tuple[SpendRequest, family_access.Access | None]:
+    """The request and the user's access to its family (None for a manager not on the team)."""
+    spend = db.session.get(SpendRequest, spend_id)
+    user = _user()
+    if spend is None or spend.lab_id != user.lab_id:
+        policy.deny(spend.family_id if spend else None, "spend.denied")
+    access = family_access.family_access(user, spend.family_id)
+    if access is None and not user.has_role("manager"):
+        policy.deny(spend.family_id, "spend.denied")
+    if access is not None:
+        access.require_consent()
+    return spend, access
+
+
+def _actions(spend: SpendRequest, access) -> dict:
+    """Which buttons to offer; the services decide again on every post."""
+    user = _user()
+    is_lead = access is not None and access.is_lead and user.has_role("team_lead")
+    settler = is_lead or user.has_role("manager")
+    own = spend.requester_id == user.id
+    already = any(d.user_id == user.id and d.decision == "approve" for d in spend.decisions)
+    return {
+        "submit": spend.status == "draft" and own,
+        "decide": spend.status == "requested" and not own and not already and user.has_permission("spend.approve")
+        and (user.has_role("manager") or (is_lead and spend.route == "team")),
+        "pay": spend.status == "approved" and settler,
+        "cancel": spend.status in ("draft", "requested", "approved") and (own or settler),
+    }
+
+
+def _detail_page(spend: SpendRequest, access, status: int = 200):
+    transfers = db.session.scalars(select(LedgerTransfer).where(LedgerTransfer.spend_request_id == spend.id)
+                                   .order_by(LedgerTransfer.id)).all()
+    leads = queries.team_leads([spend.family_id])[spend.family_id]
+    return render_template("budget/spend.html", spend=spend, access=access, transfers=transfers, leads=leads,
+                           actions=_actions(spend, access), available=_available(spend)), status
+
+
+@blueprint.get("/budsjett/utgifter/<int:spend_id>")
+@requires(LOGIN)
+def spend_detail(spend_id: int):
+    spend, access = _visible_spend(spend_id)
+    audit.record("spend.read", family_id=spend.family_id, object_type="spend_request", object_id=spend.id,
+                 purpose="budsjett")
+    return _detail_page(spend, access)
+
+
+def _after_decision(spend: SpendRequest):
+    target = request.form.get("next", "")
+    if target in ("queue", "management"):
+        return redirect(url_for("budget.lead_queue" if target == "queue" else "budget.management_queue"))
+    return redirect(url_for("budget.spend_detail", spend_id=spend.id))
+
+
+@blueprint.post("/budsjett/utgifter/<int:spend_id>/send")
+@requires("spend.request")
+def spend_submit(spend_id: int):
+    user = _user()
+    try:
+        spend = ledger.run_with_retries(lambda: services.submit_spend(spend_id, user))
+    except ServiceError as error:
+        # An error status, so the request's transaction (and nothing else) is rolled back.
+        spend, access = _visible_spend(spend_id)
+        flash(error.message, "error")
+        return _detail_page(spend, access, error.status)
+    flash(_("Forespørselen er sendt til godkjenning."), "success")
+    return redirect(url_for("budget.spend_detail", spend_id=spend.id))
+
+
+def _decision_page(spend_id: int, template: str, form, operation, success: str, **fields):
+    """GET: the confirmation form. POST: run the operation (retried, idempotent) and go back."""
+    spend, access = _visible_spend(spend_id)
+    if request.method == "GET":
+        form.idempotency_key.data = _key()
+    if form.validate_on_submit():
+        user, key = _user(), form.idempotency_key.data or None
+        values = {name: getter(form) for name, getter in fields.items()}
+        try:
+            spend, replayed = ledger.run_with_retries(
+                lambda: operation(spend_id, user, idempotency_key=key, **values))
+        except ServiceError as error:
+            add_error(form, error, "idempotency_key" if "reason" not in form else "reason")
+            if error.status != 422:
+                return render_form(template, form, status=error.status, spend=spend, access=access,
+                                   next=request.form.get("next", ""), available=_available(spend))
+        else:
+            flash(success, "success")
+            return _after_decision(spend)
+    return render_form(template, form, spend=spend, access=access, next=request.values.get("next", ""),
+                       available=_available(spend))
+
+
+def _available(spend: SpendRequest) -> int:
+    return ledger.family_balance(spend.family_id, spend.budget_year).available
+
+
+@blueprint.route("/budsjett/utgifter/<int:spend_id>/godkjenn", methods=["GET", "POST"])
+@requires("spend.approve")
+def spend_approve(spend_id: int):
+    """Second click: confirm the approval shown in the queue."""
+    return _decision_page(spend_id, "budget/approve.html", forms.ApproveForm(), services.approve_spend,
+                          _("Forespørselen er godkjent, og pengene er reservert."))
+
+
+@blueprint.route("/budsjett/utgifter/<int:spend_id>/avvis", methods=["GET", "POST"])
+@requires("spend.approve")
+def spend_reject(spend_id: int):
+    return _decision_page(spend_id, "budget/reason.html", forms.ReasonForm(), services.reject_spend,
+                          _("Forespørselen er avslått."), reason=lambda f: f.reason.data)
+
+
+@blueprint.route("/budsjett/utgifter/<int:spend_id>/avbryt", methods=["GET", "POST"])
+@requires(LOGIN)
+def spend_cancel(spend_id: int):
+    return _decision_page(spend_id, "budget/reason.html", forms.ReasonForm(), services.cancel_spend,
+                          _("Forespørselen er avbrutt."), reason=lambda f: f.reason.data)
+
+
+@blueprint.route("/budsjett/utgifter/<int:spend_id>/betal", methods=["GET", "POST"])
+@requires("spend.approve")
+def spend_pay(spend_id: int):
+    form = forms.PayForm()
+    if request.method == "GET":
+        form.paid_on.data = today_utc()
+    return _decision_page(spend_id, "budget/pay.html", form, services.pay_spend, _("Betalingen er registrert."),
+                          paid_on=lambda f: f.paid_on.data, reference=lambda f: f.reference.data)
+
+
+# --- queues ------------------------------------------------------------------------------------------
+
+def _queue_context(spends: list[SpendRequest], purpose: str) -> dict:
+    for family_id in sorted({s.family_id for s in spends}):
+        audit.record("spend.queue_view", family_id=family_id, object_type="family", object_id=family_id,
+                     purpose=purpose)
+    return {"available": queries.available_for(spends), "leads": queries.team_leads(s.family_id for s in spends)}
+
+
+@blueprint.get("/budsjett/godkjenning")
+@requires("spend.approve")
+def lead_queue():
+    """The investment lead's queue: requests within the lead's authority, oldest first."""
+    user = _user()
+    waiting, to_pay = queries.lead_queue(user), queries.lead_to_pay(user)
+    if not waiting and not to_pay and user.has_role("manager") and not user.has_role("team_lead"):
+        return redirect(url_for("budget.management_queue"))
+    ids = {s.family_id for s in waiting + to_pay}
+    rows = db.session.execute(select(Family.id, Family.household_name).where(Family.id.in_(ids))) if ids else []
+    names = {family_id: name for family_id, name in rows}
+    return render_template("budget/lead_queue.html", waiting=waiting, to_pay=to_pay, names=names,
+                           **_queue_context(waiting + to_pay, "godkjenning"))
+
+
+@blueprint.get("/budsjett/ledelse")
+@requires("budget.manage")
+def management_queue():
+    """Management's queue: requests above the teams' limits, oldest first."""
+    lab_id = current_user.lab_id
+    waiting, to_pay = queries.management_queue(lab_id), queries.management_to_pay(lab_id)
+    return render_template("budget/management_queue.html", waiting=waiting, to_pay=to_pay,
+                           **_queue_context(waiting + to_pay, "godkjenning"))
+
+
+# --- management: overview and allocations ----------------------------------------------------------
+
+@blueprint.get("/budsjett/oversikt")
+@requires("budget.manage")
+def overview():
+    year = _year()
+    data = queries.pool_overview(current_user.lab_id, year)
+    audit.record("budget.overview_view", object_type="pool", object_id=year, purpose="oversikt")
+    return render_template("budget/overview.html", overview=data, year=year,
+                           years=queries.lab_years(current_user.lab_id))
+
+
+def _agency_choices(lab_id: int) -> list[tuple[int, str]]:
+    return [(a.id, a.name) for a in db.session.scalars(select(Agency).where(Agency.lab_id == lab_id)
+                                                           .order_by(Agency.name))]
+
+
+def _family_label(row: dict) -> str:
+    leads = ", ".join(row["leads"]) or _("ingen investeringsleder")
+    return _("Familie %(id)s (%(leads)s)", id=row["family_id"], leads=leads)
+
+
+@blueprint.route("/budsjett/tildeling", methods=["GET", "POST"])
+@requires("budget.manage")
+def allocations():
+    """Allocate from the pool to families' teams, or move unused allocation back."""
+    user, year = _user(), _year()
+    rows = queries.allocation_rows(user.lab_id, year)
+    form = forms.AllocationForm()
+    form.family_id.choices = choices((r["family_id"], _family_label(r)) for r in rows)
+    form.agency_id.choices = choices(_agency_choices(user.lab_id))
+    if form.validate_on_submit():
+        operation = services.allocate if form.direction.data == "allocate" else services.return_allocation
+        try:
+            ledger.run_with_retries(lambda: operation(user.lab, family_id=form.family_id.data,
+                                                      agency_id=form.agency_id.data, year=year,
+                                                      amount=form.amount.ore, actor=user))
+        except ServiceError as error:
+            add_error(form, error, "amount")
+        else:
+            flash(_("%(amount)s er %(what)s.", amount=format_nok(form.amount.ore),
+                    what=_("tildelt") if form.direction.data == "allocate" else _("flyttet tilbake til potten")),
+                  "success")
+            return redirect(url_for("budget.allocations", ar=year))
+    for row in rows:
+        audit.record("budget.allocations_view", family_id=row["family_id"], object_type="family",
+                     object_id=row["family_id"], purpose="tildeling")
+    pool = queries.pool_overview(user.lab_id, year)
+    return render_form("budget/allocations.html", form, rows=rows, year=year, pool=pool,
+                       years=queries.lab_years(user.lab_id))
+
+
+# --- delegations ---------------------------------------------------------------------------------
+
+@blueprint.route("/budsjett/delegeringer", methods=["GET", "POST"])
+@requires("budget.delegate")
+def delegations():
+    user, year = _user(), _year()
+    form = forms.DelegationForm()
+    form.agency_id.choices = choices(_agency_choices(user.lab_id))
+    if request.method == "GET":
+        form.year.data = year
+        form.decided_on.data = today_utc()
+    if form.validate_on_submit():
+        try:
+            ledger.run_with_retries(lambda: services.delegate(
+                user.lab, agency_id=form.agency_id.data, year=form.year.data, amount=form.amount.ore,
+                decision_reference=form.decision_reference.data, decided_on=form.decided_on.data, actor=user))
+        except ServiceError as error:
+            add_error(form, error, "amount")
+        else:
+            flash(_("Delegeringen er registrert."), "success")
+            return redirect(url_for("budget.delegations", ar=form.year.data))
+    rows = db.session.scalars(select(Delegation).where(Delegation.lab_id == user.lab_id, Delegation.year == year)
+                              .order_by(Delegation.decided_on, Delegation.id)).all()
+    reversed_ids = set(db.session.scalars(select(LedgerTransfer.delegation_id).where(
+        LedgerTransfer.lab_id == user.lab_id, LedgerTransfer.kind == "delegation_reversal")))
+    return render_form("budget/delegations.html", form, rows=rows, reversed_ids=reversed_ids, year=year,
+                       years=queries.lab_years(user.lab_id))
+
+
+# --- authority rules -------------------------------------------------------------------------------
+
+def _kroner_text(ore: int | None) -> str:
+    return "" if ore is None else format_nok(ore, symbol=False).replace(",00", "")
+
+
+@blueprint.route("/admin/fullmakter", methods=["GET", "POST"])
+@requires("admin.rules")
+def rules():
+    """The administrator's editor: saving stores a new version; earlier versions stay."""
+    user = _user()
+    current = services.rules_in_force(user.lab_id)
+    form = forms.RulesForm()
+    agency_choices = [(0, _("Alle etater"))] + _agency_choices(user.lab_id)
+    if request.method == "GET":
+        while form.rules.entries:
+            form.rules.pop_entry()
+        for rule in current.rules:
+            form.rules.append_entry({"role": rule.role, "agency_id": rule.agency_id or 0,
+                                     "max_per_spend": _kroner_text(rule.max_per_spend),
+                                     "max_per_family_year": _kroner_text(rule.max_per_family_year),
+                                     "approvals_required": rule.approvals_required})
+        form.rules.append_entry({"role": "team_lead", "agency_id": 0, "approvals_required": 1, "remove": True})
+    for entry in form.rules:
+        entry.form.agency_id.choices = choices(agency_choices)
+    if form.validate_on_submit():
+        wanted = [{"role": e.form.role.data, "agency_id": e.form.agency_id.data or None,
+                   "max_per_spend": e.form.max_per_spend.ore, "max_per_family_year": e.form.max_per_family_year.ore,
+                   "approvals_required": e.form.approvals_required.data}
+                  for e in form.rules if not e.form.remove.data]
+        try:
+            saved = services.save_rules(user.lab, wanted, note=form.note.data, actor=user)
+        except ServiceError as error:
+            form.note.errors = list(form.note.errors) + [error.message]
+        else:
+            flash(_("Versjon %(v)s av fullmaktsreglene er lagret.", v=saved.version), "success")
+            return redirect(url_for("budget.rules"))
+    versions = db.session.scalars(select(AuthorityRuleSet).where(AuthorityRuleSet.lab_id == user.lab_id)
+                                  .order_by(AuthorityRuleSet.version.desc())).all()
+    agencies = dict(agency_choices)
+    return render_form("budget/rules.html", form, current=current, versions=versions, agencies=agencies)
+
+
+navigation.register(_l("Budsjett"), "budget.my_budgets", "families.work", order=20)
+navigation.register(_l("Godkjenning"), "budget.lead_queue", "spend.approve", order=30)
+navigation.register(_l("Ledelsens kø"), "budget.management_queue", "budget.manage", order=31)
+navigation.register(_l("Budsjettoversikt"), "budget.overview", "budget.manage", order=32)
+navigation.register(_l("Tildeling"), "budget.allocations", "budget.manage", order=33)
+navigation.register(_l("Delegeringer"), "budget.delegations", "budget.delegate", order=34)
+navigation.register(_l("Fullmakter"), "budget.rules", "admin.rules", order=85)
+
+try:  # the family page shows the budget panel (cases owns the page, budget owns the panel)
+    from velferdslab.cases.views import FAMILY_PANELS
+except ImportError:  # pragma: no cover - cases without the hook
+    FAMILY_PANELS = None
+if FAMILY_PANELS is not None and family_panel not in FAMILY_PANELS:
+    FAMILY_PANELS.append(family_panel)
