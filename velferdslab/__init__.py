@@ -60,6 +60,7 @@ def _project_migrations():
 
 
 def register_blueprints(app: Flask) -> None:
+    from velferdslab.audit import views as audit_views
     from velferdslab.auth import api as auth_api
     from velferdslab.auth import views as auth_views
     from velferdslab.budget import api as budget_api
@@ -69,11 +70,15 @@ def register_blueprints(app: Flask) -> None:
     from velferdslab.core import views as core_views
     from velferdslab.core.api import api
     from velferdslab.dashboard import views as dashboard_views
+    from velferdslab.privacy import api as privacy_api
+    from velferdslab.privacy import views as privacy_views
     from velferdslab.teams import api as teams_api
     from velferdslab.teams import views as teams_views
 
     app.register_blueprint(core_views.blueprint)
     app.register_blueprint(auth_views.blueprint)
+    app.register_blueprint(audit_views.blueprint)
+    app.register_blueprint(privacy_views.blueprint)
     app.register_blueprint(dashboard_views.blueprint)
     app.register_blueprint(cases_views.blueprint)
     app.register_blueprint(budget_views.blueprint)
@@ -82,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(budget_api.blueprint)
     api.register_blueprint(cases_api.blueprint)
     api.register_blueprint(teams_api.blueprint)
+    api.register_blueprint(privacy_api.blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:

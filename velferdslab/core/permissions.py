@@ -23,10 +23,12 @@ ROLES = ("caseworker", "team_lead", "manager", "admin")
 # Which role grants which permission. Changing access means changing this table, nothing else.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "caseworker": frozenset({"families.work", "spend.request"}),
-    "team_lead": frozenset({"families.work", "spend.request", "spend.approve", "teams.manage"}),
-    "manager": frozenset({"spend.approve", "budget.manage", "budget.delegate", "reports.read", "emergency.access"}),
+    "team_lead": frozenset({"families.work", "spend.request", "spend.approve", "teams.manage",
+                            "privacy.requests"}),
+    "manager": frozenset({"spend.approve", "budget.manage", "budget.delegate", "reports.read", "emergency.access",
+                         "privacy.requests"}),
     "admin": frozenset({"admin.users", "admin.agencies", "admin.rules", "audit.review", "budget.delegate",
-                        "reports.assumptions", "emergency.access"}),
+                        "reports.assumptions", "emergency.access", "privacy.requests"}),
 }
 ALL_PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values()) | {LOGIN}
 

@@ -1,0 +1,186 @@
+"""The hash chain: sealed at commit in order without gaps, and verify names the first broken event
+after an edit, a deletion, a swap, a rewritten chain and a cut-off tail (item 7)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import select, text
+
+from tests.audit.conftest import events
+from velferdslab.audit import chain, checkpoints
+from velferdslab.audit import services as audit
+from velferdslab.audit.canonical import GENESIS
+from velferdslab.audit.models import AuditChainHead, AuditEvent
+from velferdslab.extensions import db
+
+
+def head() -> AuditChainHead:
+    return db.session.execute(select(AuditChainHead).execution_options(populate_existing=True)).scalar_one()
+
+
+def verify(trusted_checkpoints=()):
+    return chain.verify(db.session.connection(), trusted_checkpoints)
+
+
+def test_events_are_unsealed_until_commit_then_chained_in_order(ctx):
+    start = head().seq
+    written = [audit.record("test.event", object_id=i) for i in range(3)]
+    assert all(e.chain_seq is None and e.hash is None for e in written)
+    db.session.commit()
+    assert [e.chain_seq for e in written] == [start + 1, start + 2, start + 3]
+    assert written[1].prev_hash == written[0].hash and written[2].prev_hash == written[1].hash
+    assert (head().seq, head().hash) == (start + 3, written[2].hash)
+    stored = db.session.scalars(select(AuditEvent.hash).where(AuditEvent.id.in_([e.id for e in written]))
+                                .order_by(AuditEvent.chain_seq)).all()
+    assert stored == [e.hash for e in written]
+
+
+def test_a_rolled_back_transaction_leaves_no_gap(ctx):
+    start = head().seq
+    audit.record("test.rolled_back")
+    db.session.rollback()
+    later = events(2)
+    assert [e.chain_seq for e in later] == [start + 1, start + 2]
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "test.rolled_back")) is None
+
+
+def test_events_of_a_rolled_back_savepoint_are_not_sealed(ctx):
+    start = head().seq
+    kept = audit.record("test.kept")
+    nested = db.session.begin_nested()
+    audit.record("test.undone")
+    nested.rollback()
+    db.session.commit()
+    assert kept.chain_seq == start + 1 and head().seq == start + 1
+    assert verify().ok
+
+
+def test_the_hash_is_the_documented_canonical_form(ctx):
+    """Recompute one event's hash from the database row with json and hashlib alone (the spec an
+    outside auditor would implement), so the format cannot drift without this test noticing."""
+    [event] = events(1, action="family.view", family_id=42)
+    row = db.session.execute(text("SELECT * FROM audit_event WHERE id = :id"), {"id": event.id}).mappings().one()
+    stamp = event.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    fields = [1, row["chain_seq"], row["id"], stamp, row["lab_id"], row["actor_id"], row["actor_role"],
+              row["agency_id"], row["family_id"], row["action"], row["object_type"], row["object_id"],
+              row["purpose"], row["request_id"], row["address"], row["summary"]]
+    assert row["summary"] == '{"fields":["a","b"],"n":0}'  # stored canonical: sorted keys, compact
+    canonical = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    assert row["hash"] == hashlib.sha256(row["prev_hash"].encode() + canonical).hexdigest()
+
+
+def test_an_intact_trail_verifies(ctx):
+    events(5)
+    report = verify()
+    assert report.ok, report.breaks
+    assert report.checked == report.head_seq == head().seq >= 5
+
+
+def test_an_edited_event_is_named(ctx, tamper):
+    written = events(6)
+    target = written[2]
+    tamper("UPDATE audit_event SET object_id = 'forged' WHERE id = :id", id=target.id)
+    report = verify()
+    assert not report.ok
+    first = report.first_break
+    assert (first.kind, first.event_id, first.seq) == ("edited", target.id, target.chain_seq)
+
+
+def test_an_edited_and_rehashed_event_breaks_the_next_link(ctx, tamper):
+    written = events(4)
+    target = written[1]
+    tamper("UPDATE audit_event SET hash = :h WHERE id = :id", h="f" * 64, id=target.id)
+    report = verify()
+    # The forged hash no longer matches the event's own content: named at the event itself.
+    assert (report.first_break.kind, report.first_break.event_id) == ("edited", target.id)
+
+
+def test_a_deleted_event_is_named_by_the_gap(ctx, tamper):
+    written = events(5)
+    gone, after = written[2], written[3]
+    tamper("DELETE FROM audit_event WHERE id = :id", id=gone.id)
+    report = verify()
+    first = report.first_break
+    assert (first.kind, first.event_id, first.seq) == ("gap", after.id, after.chain_seq)
+    assert f"seq {gone.chain_seq} missing" in first.detail
+
+
+def test_two_swapped_events_are_named(ctx, tamper):
+    written = events(5)
+    a, b = written[1], written[2]
+    # Swap their places in the chain (what an ORDER BY would show).
+    tamper("UPDATE audit_event SET chain_seq = -1 WHERE id = :a", a=a.id)
+    tamper("UPDATE audit_event SET chain_seq = :s WHERE id = :b", s=a.chain_seq, b=b.id)
+    tamper("UPDATE audit_event SET chain_seq = :s WHERE id = :a", s=b.chain_seq, a=a.id)
+    report = verify()
+    first = report.first_break
+    assert (first.kind, first.seq, first.event_id) == ("link", a.chain_seq, b.id)
+
+
+def test_swapped_contents_are_named(ctx, tamper):
+    written = events(4, action="family.view")
+    a, b = written[1], written[2]
+    tamper("UPDATE audit_event SET object_id = CASE id WHEN :a THEN :ob ELSE :oa END WHERE id IN (:a, :b)",
+           a=a.id, b=b.id, oa=a.object_id, ob=b.object_id)
+    first = verify().first_break
+    assert (first.kind, first.event_id) == ("edited", a.id)
+
+
+def _rehash_from(start_seq: int) -> None:
+    """What an attacker with database access can do: recompute the chain after a forgery."""
+    rows = db.session.execute(select(AuditEvent).where(AuditEvent.chain_seq >= start_seq)
+                              .order_by(AuditEvent.chain_seq).execution_options(populate_existing=True)).scalars()
+    prev = db.session.scalar(select(AuditEvent.hash).where(AuditEvent.chain_seq == start_seq - 1)) or GENESIS
+    for row in rows:
+        digest = chain.chain_hash(prev, chain.event_bytes(chain.canonical_fields(row)))
+        db.session.execute(text("UPDATE audit_event SET prev_hash = :p, hash = :h WHERE id = :id"),
+                           {"p": prev, "h": digest, "id": row.id})
+        prev = digest
+
+
+def test_a_rewritten_chain_passes_alone_but_not_against_a_signed_checkpoint(ctx, tamper, signing_key, tmp_path):
+    written = events(5)
+    checkpoints.write(db.session.connection(), signing_key, tmp_path)
+    target = written[1]
+    tamper("UPDATE audit_event SET action = 'test.forged' WHERE id = :id", id=target.id)
+    _rehash_from(target.chain_seq)
+    assert verify().ok  # without a checkpoint a full rewrite is consistent: that is why checkpoints exist
+    report = checkpoints.verify_trail(db.session.connection(), tmp_path, [signing_key.public_key()])
+    assert not report.ok
+    assert report.first_break.kind == "checkpoint"
+    assert report.first_break.seq == written[-1].chain_seq
+
+
+def test_a_cut_off_tail_is_caught_by_the_checkpoint(ctx, tamper, signing_key, tmp_path):
+    written = events(6)
+    path = checkpoints.write(db.session.connection(), signing_key, tmp_path)
+    assert json.loads(path.read_text())["seq"] == written[-1].chain_seq
+    tamper("DELETE FROM audit_event WHERE chain_seq > :s", s=written[3].chain_seq)
+    tamper("UPDATE audit_chain_head SET seq = :s, hash = :h", s=written[3].chain_seq, h=written[3].hash)
+    assert verify().ok  # the chain that is left is consistent
+    report = checkpoints.verify_trail(db.session.connection(), tmp_path, [signing_key.public_key()])
+    first = report.first_break
+    assert (first.kind, first.seq) == ("truncated", written[-1].chain_seq)
+    assert f"ends at seq {written[3].chain_seq}" in first.detail
+
+
+def test_an_event_written_around_the_service_is_reported_unsealed(ctx):
+    events(2)
+    db.session.execute(text("INSERT INTO audit_event (occurred_at, action) VALUES (:t, 'test.raw')"),
+                       {"t": "2026-01-01 00:00:00.000000"})
+    report = verify()
+    assert report.unsealed == 1
+    assert report.first_break.kind == "unsealed"
+
+
+def test_a_forged_checkpoint_file_is_reported(ctx, signing_key, tmp_path):
+    events(2)
+    path = checkpoints.write(db.session.connection(), signing_key, tmp_path)
+    payload = json.loads(path.read_text())
+    payload["seq"] += 100
+    path.write_text(json.dumps(payload))
+    report = checkpoints.verify_trail(db.session.connection(), tmp_path, [signing_key.public_key()])
+    assert report.first_break.kind == "checkpoint-signature"
+    assert path.name in report.first_break.detail

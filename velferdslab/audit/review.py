@@ -1,0 +1,229 @@
+"""The audit review: who opened which family and why, with the accesses that need a look flagged.
+
+Everything is one SQL statement per question (page, count, per-flag totals, the "many families"
+list, the emergency grants), so a year of events is filtered and flagged by the database, never
+by a Python loop. The flags, each a SQL expression on the event row:
+
+* ``off_team`` — a family's data touched by someone who was not on its team that day (denied
+  attempts and emergency access included);
+* ``denied`` — the attempt was refused (the audited 404s, refused emergency requests);
+* ``emergency`` — an emergency-access grant, its end or review, or a read made under a grant;
+* ``many`` — the actor touched more than ``threshold`` different families that (Oslo) day;
+* ``night`` — between 22:00 and 06:00 Oslo time.
+
+``audit`` imports only ``core``: users, agencies and team memberships are read by table name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, and_, case, cast, column, distinct, exists, extract, func, or_, select, table
+from sqlalchemy.sql.elements import ColumnElement
+
+from velferdslab.audit.models import AuditEvent, EmergencyAccess
+from velferdslab.extensions import db
+
+OSLO = ZoneInfo("Europe/Oslo")
+NIGHT_START, NIGHT_END = 22, 6
+PAGE_SIZE = 50
+FLAGS = ("off_team", "denied", "emergency", "many", "night")
+
+_membership = table("team_membership", column("user_id"), column("family_id"), column("start_date"),
+                    column("end_date"))
+_user = table("user_account", column("id"), column("name"))
+_agency = table("agency", column("id"), column("name"))
+
+
+@dataclass
+class Filters:
+    lab_id: int
+    start: date
+    end: date
+    user_id: int | None = None
+    family_id: int | None = None
+    agency_id: int | None = None
+    action: str | None = None  # a prefix: "family." or "family.view"
+    flag: str | None = None  # one of FLAGS, or "any"
+    threshold: int = 20
+
+    @property
+    def since(self) -> datetime:
+        return datetime.combine(self.start, time(0), OSLO).astimezone(UTC)
+
+    @property
+    def until(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), time(0), OSLO).astimezone(UTC)
+
+
+# --- time in Oslo, in SQL --------------------------------------------------------------------------
+
+def _oslo_local(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    stamp = datetime.fromisoformat(str(value))
+    return stamp.replace(tzinfo=UTC if stamp.tzinfo is None else stamp.tzinfo).astimezone(OSLO)
+
+
+def _sqlite_functions() -> None:
+    """SQLite has no time zones: teach this connection Oslo's hour and date (DST included)."""
+    raw = db.session.connection().connection.dbapi_connection
+    raw.create_function("oslo_hour", 1, lambda v: None if v is None else _oslo_local(v).hour, deterministic=True)
+    raw.create_function("oslo_date", 1, lambda v: None if v is None else _oslo_local(v).date().isoformat(),
+                        deterministic=True)
+
+
+def _postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def oslo_hour(column_: ColumnElement) -> ColumnElement:
+    if _postgres():
+        return extract("hour", func.timezone("Europe/Oslo", column_))
+    return func.oslo_hour(column_)
+
+
+def oslo_date(column_: ColumnElement) -> ColumnElement:
+    if _postgres():
+        return cast(func.timezone("Europe/Oslo", column_), Date)
+    return func.oslo_date(column_)
+
+
+def utc_date(column_: ColumnElement) -> ColumnElement:
+    """The UTC date of a timestamp: team memberships are dated as ``teams.policy`` checks them."""
+    if _postgres():
+        return cast(func.timezone("UTC", column_), Date)
+    return func.date(column_)
+
+
+# --- the flags -----------------------------------------------------------------------------------
+
+def _many_families(filters: Filters):
+    """(actor_id, day, families) for every actor who touched more than ``threshold`` families a day."""
+    e = AuditEvent
+    day = oslo_date(e.occurred_at).label("day")
+    return (select(e.actor_id.label("actor_id"), day, func.count(distinct(e.family_id)).label("families"))
+            .where(e.lab_id == filters.lab_id, e.occurred_at >= filters.since, e.occurred_at < filters.until,
+                   e.family_id.is_not(None), e.actor_id.is_not(None))
+            .group_by(e.actor_id, day)
+            .having(func.count(distinct(e.family_id)) > filters.threshold))
+
+
+def flag_expressions(many) -> dict[str, ColumnElement]:
+    e = AuditEvent
+    on_team = exists().where(_membership.c.user_id == e.actor_id, _membership.c.family_id == e.family_id,
+                             _membership.c.start_date <= utc_date(e.occurred_at),
+                             or_(_membership.c.end_date.is_(None),
+                                 _membership.c.end_date >= utc_date(e.occurred_at)))
+    under_grant = exists().where(EmergencyAccess.user_id == e.actor_id, EmergencyAccess.family_id == e.family_id,
+                                 EmergencyAccess.granted_at <= e.occurred_at,
+                                 e.occurred_at <= func.coalesce(EmergencyAccess.ended_at, EmergencyAccess.expires_at))
+    hour = oslo_hour(e.occurred_at)
+    return {
+        "off_team": and_(e.family_id.is_not(None), e.actor_id.is_not(None), ~on_team),
+        "denied": or_(e.action.like("%denied"), e.action.like("%refused")),
+        "emergency": or_(e.action.like("emergency.%"), and_(e.family_id.is_not(None), under_grant)),
+        "many": many.c.actor_id.is_not(None),
+        "night": or_(hour >= NIGHT_START, hour < NIGHT_END),
+    }
+
+
+def _base(filters: Filters):
+    """The filtered events joined to the "many families" days, and the flag expressions."""
+    if not _postgres():
+        _sqlite_functions()
+    e = AuditEvent
+    many = _many_families(filters).subquery("many")
+    flags = flag_expressions(many)
+    conditions = [e.lab_id == filters.lab_id, e.occurred_at >= filters.since, e.occurred_at < filters.until]
+    if filters.user_id:
+        conditions.append(e.actor_id == filters.user_id)
+    if filters.family_id:
+        conditions.append(e.family_id == filters.family_id)
+    if filters.agency_id:
+        conditions.append(e.agency_id == filters.agency_id)
+    if filters.action:
+        conditions.append(e.action.like(filters.action.replace("%", "").replace("_", "\\_") + "%", escape="\\"))
+    if filters.flag == "any":
+        conditions.append(or_(*flags.values()))
+    elif filters.flag in flags:
+        conditions.append(flags[filters.flag])
+    joined = e.__table__.outerjoin(many, and_(many.c.actor_id == e.actor_id,
+                                              many.c.day == oslo_date(e.occurred_at)))
+    return joined, and_(*conditions), flags
+
+
+def _flag_columns(flags) -> list:
+    return [case((expr, 1), else_=0).label(name) for name, expr in flags.items()]
+
+
+def events_query(filters: Filters):
+    """Every matching event with the actor's name, agency name and flags, newest first."""
+    e = AuditEvent
+    joined, where, flags = _base(filters)
+    joined = joined.outerjoin(_user, _user.c.id == e.actor_id).outerjoin(_agency, _agency.c.id == e.agency_id)
+    return (select(e.id, e.occurred_at, e.actor_id, _user.c.name.label("actor_name"), e.actor_role, e.agency_id,
+                   _agency.c.name.label("agency_name"), e.family_id, e.action, e.object_type, e.object_id,
+                   e.purpose, e.address, *_flag_columns(flags))
+            .select_from(joined).where(where).order_by(e.occurred_at.desc(), e.id.desc()))
+
+
+@dataclass
+class Page:
+    rows: list
+    total: int
+    page: int
+    pages: int
+    counts: dict = field(default_factory=dict)
+
+
+def page(filters: Filters, number: int = 1, size: int = PAGE_SIZE) -> Page:
+    """One page of events, the number of matching events, and how many carry each flag."""
+    joined, where, flags = _base(filters)
+    totals = db.session.execute(
+        select(func.count(), *[func.coalesce(func.sum(case((expr, 1), else_=0)), 0).label(name)
+                               for name, expr in flags.items()])
+        .select_from(joined).where(where)).one()
+    total = totals[0]
+    pages = max(1, -(-total // size))
+    number = min(max(1, number), pages)
+    rows = db.session.execute(events_query(filters).limit(size).offset((number - 1) * size)).all()
+    return Page(rows=rows, total=total, page=number, pages=pages,
+                counts={name: totals[i + 1] for i, name in enumerate(flags)})
+
+
+def many_families(filters: Filters) -> list:
+    """Who touched more families in a day than the threshold, with their name: (name, day, families)."""
+    if not _postgres():
+        _sqlite_functions()
+    many = _many_families(filters).subquery()
+    return db.session.execute(select(many.c.actor_id, _user.c.name, many.c.day, many.c.families)
+                              .select_from(many.outerjoin(_user, _user.c.id == many.c.actor_id))
+                              .order_by(many.c.families.desc(), many.c.day.desc())).all()
+
+
+def emergency_grants(filters: Filters) -> list:
+    """Grants in force during the period, with the holder's name and how many events they wrote
+    about the family while the grant was in force."""
+    g = EmergencyAccess
+    e = AuditEvent
+    reads = (select(func.count()).where(e.actor_id == g.user_id, e.family_id == g.family_id,
+                                        e.occurred_at >= g.granted_at,
+                                        e.occurred_at <= func.coalesce(g.ended_at, g.expires_at))
+             .scalar_subquery())
+    query = (select(g, _user.c.name.label("user_name"), reads.label("events"))
+             .join(_user, _user.c.id == g.user_id)
+             .where(g.lab_id == filters.lab_id, g.granted_at < filters.until, g.expires_at >= filters.since)
+             .order_by(g.reviewed_at.is_not(None), g.granted_at.desc()))
+    if filters.user_id:
+        query = query.where(g.user_id == filters.user_id)
+    if filters.family_id:
+        query = query.where(g.family_id == filters.family_id)
+    return db.session.execute(query).all()
+
+
+def unreviewed_grants(lab_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(EmergencyAccess)
+                             .where(EmergencyAccess.lab_id == lab_id, EmergencyAccess.reviewed_at.is_(None)))

@@ -1,0 +1,167 @@
+"""The audit review (administrators) and emergency access (lab management). Only ``create_app``
+imports this module."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from velferdslab.audit import emergency, review
+from velferdslab.audit import services as audit
+from velferdslab.audit.forms import FLAG_LABELS, ConfirmForm, EmergencyForm, ReviewFilterForm
+from velferdslab.audit.labels import action_label
+from velferdslab.core import navigation
+from velferdslab.core.errors import ServiceError
+from velferdslab.core.forms import add_error, choices, render_form
+from velferdslab.core.i18n import OSLO
+from velferdslab.core.models import utcnow
+from velferdslab.core.permissions import requires
+from velferdslab.extensions import db
+
+blueprint = Blueprint("audit", __name__, template_folder="templates")
+
+DEFAULT_DAYS = 7
+
+
+def _lab_choices(table_name: str, empty) -> list:
+    from sqlalchemy import column, table
+
+    source = table(table_name, column("id"), column("name"), column("lab_id"))
+    rows = db.session.execute(select(source.c.id, source.c.name).where(source.c.lab_id == current_user.lab_id)
+                              .order_by(source.c.name)).all()
+    return choices([(0, empty)] + [(row.id, row.name) for row in rows])
+
+
+def _filters() -> tuple[ReviewFilterForm, review.Filters]:
+    form = ReviewFilterForm(request.args)
+    form.user_id.choices = _lab_choices("user_account", _("Alle brukere"))
+    form.agency_id.choices = _lab_choices("agency", _("Alle etater"))
+    form.validate()
+    today = utcnow().astimezone(OSLO).date()
+    end = form.end.data if form.end.data and not form.end.errors else today
+    start = form.start.data if form.start.data and not form.start.errors else end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        start, end = end, start
+    threshold = current_app.config.get("AUDIT_MANY_FAMILIES_PER_DAY", 20)
+    if form.threshold.data and not form.threshold.errors:
+        threshold = form.threshold.data
+    form.start.data, form.end.data, form.threshold.data = start, end, threshold
+    flag = form.flag.data if form.flag.data in ("any", *review.FLAGS) else None
+    filters = review.Filters(lab_id=current_user.lab_id, start=start, end=end,
+                             user_id=form.user_id.data or None if not form.user_id.errors else None,
+                             agency_id=form.agency_id.data or None if not form.agency_id.errors else None,
+                             family_id=form.family_id.data if not form.family_id.errors else None,
+                             action=(form.action.data or "").strip() or None, flag=flag, threshold=threshold)
+    return form, filters
+
+
+def _filter_summary(filters: review.Filters) -> dict:
+    """What was looked at, for the review's own audit event: ids and codes only."""
+    return {"start": filters.start, "end": filters.end, "user_id": filters.user_id, "family_id": filters.family_id,
+            "agency_id": filters.agency_id, "flag": filters.flag}
+
+
+@blueprint.get("/admin/revisjon")
+@requires("audit.review")
+def review_page():
+    form, filters = _filters()
+    number = request.args.get("side", 1, type=int)
+    result = review.page(filters, number)
+    audit.record("audit.review", object_type="audit_event", purpose="review",
+                 summary={**_filter_summary(filters), "page": result.page})
+    args = {k: v for k, v in request.args.items() if k != "side"}
+    return render_template("audit/review.html", form=form, filters=filters, result=result, args=args,
+                           many=review.many_families(filters), grants=review.emergency_grants(filters),
+                           flag_labels=FLAG_LABELS, action_label=action_label, confirm=ConfirmForm(),
+                           now=utcnow())
+
+
+CSV_HEADER = ["tid", "bruker_id", "bruker", "rolle", "etat", "familie", "handling", "objekt", "objekt_id",
+              "formål", "adresse", *review.FLAGS]
+
+
+@blueprint.get("/admin/revisjon.csv")
+@requires("audit.review")
+def review_csv():
+    _form, filters = _filters()
+    audit.record("audit.review_export", object_type="audit_event", purpose="review",
+                 summary=_filter_summary(filters))
+    out = io.StringIO()
+    out.write("\ufeff")  # Excel opens UTF-8 correctly only with the byte order mark
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for row in db.session.execute(review.events_query(filters).execution_options(yield_per=2000)):
+        writer.writerow([row.occurred_at.astimezone(OSLO).isoformat(timespec="seconds"), row.actor_id or "",
+                         _csv_text(row.actor_name), row.actor_role or "", _csv_text(row.agency_name),
+                         row.family_id or "", row.action, row.object_type or "", _csv_text(row.object_id),
+                         _csv_text(row.purpose), row.address or "", *[int(getattr(row, f)) for f in review.FLAGS]])
+    name = f"revisjon-{filters.start.isoformat()}-{filters.end.isoformat()}.csv"
+    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _csv_text(value) -> str:
+    """Text for a CSV cell that a spreadsheet will not run as a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@blueprint.post("/admin/revisjon/nodtilgang/<int:grant_id>/gjennomgatt")
+@requires("audit.review")
+def review_grant(grant_id: int):
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            emergency.mark_reviewed(current_user, grant_id)
+        except ServiceError as error:
+            flash(error.message, "error")
+            return redirect(url_for("audit.review_page", flag="emergency"))
+        flash(_("Nødtilgangen er merket som gjennomgått."), "success")
+    return redirect(request.referrer if _same_site(request.referrer) else url_for("audit.review_page"))
+
+
+def _same_site(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)
+
+
+@blueprint.route("/nodtilgang", methods=["GET", "POST"])
+@requires("emergency.access")
+def emergency_page():
+    form = EmergencyForm()
+    if form.validate_on_submit():
+        try:
+            row = emergency.grant(current_user, form.family_id.data, reason=form.reason.data, hours=form.hours.data)
+        except ServiceError as error:
+            add_error(form, error, "family_id")
+        else:
+            flash(_("Nødtilgang gitt til kl. %(time)s. Bruken logges og gjennomgås.",
+                    time=row.expires_at.astimezone(OSLO).strftime("%H:%M")), "success")
+            return redirect(url_for("cases.family_page", family_id=row.family_id))
+    grants = emergency.grants_of_user(current_user.id)
+    return render_form("audit/emergency.html", form, grants=grants, is_active=emergency.is_active,
+                       confirm=ConfirmForm())
+
+
+@blueprint.post("/nodtilgang/<int:grant_id>/avslutt")
+@requires("emergency.access")
+def emergency_end(grant_id: int):
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            emergency.end(current_user, grant_id)
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Nødtilgangen er avsluttet."), "success")
+    return redirect(url_for("audit.emergency_page"))
+
+
+navigation.register(_l("Nødtilgang"), "audit.emergency_page", "emergency.access", order=75)
+navigation.register(_l("Revisjon"), "audit.review_page", "audit.review", order=85)

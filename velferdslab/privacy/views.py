@@ -1,0 +1,165 @@
+"""The family's privacy page: access log (HTML, PDF), export (JSON, PDF), restriction and erasure;
+and the family-page panels (emergency-access banner, link to this page). Only ``create_app``
+imports this module."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from velferdslab.audit import emergency
+from velferdslab.audit.forms import ConfirmForm
+from velferdslab.cases.access import Access, require_family
+from velferdslab.core.errors import ServiceError
+from velferdslab.core.forms import add_error, render_form
+from velferdslab.core.models import utcnow
+from velferdslab.core.pdf import render_pdf
+from velferdslab.core.permissions import requires
+from velferdslab.privacy import services
+from velferdslab.privacy.forms import EraseForm
+from velferdslab.privacy.inventory import BY_TABLE
+from velferdslab.teams import policy
+
+blueprint = Blueprint("privacy", __name__, template_folder="templates")
+PERMISSION = "privacy.requests"
+BANNER_DAYS = 30
+
+
+def _handler(family_id: int) -> Access:
+    """The audited 404 off the team; 403 for team members who are not the lead."""
+    access = require_family(current_user, family_id)
+    services.require_handler(access)
+    return access
+
+
+@blueprint.get("/familier/<int:family_id>/personvern")
+@requires(PERMISSION)
+def overview(family_id: int):
+    access = _handler(family_id)
+    return render_template("privacy/overview.html", family=access.family, access=access,
+                           closed=services.is_closed(access.family), erase_form=EraseForm(), confirm=ConfirmForm())
+
+
+@blueprint.get("/familier/<int:family_id>/innsynslogg")
+@requires(PERMISSION)
+def access_log(family_id: int):
+    access = _handler(family_id)
+    log = services.read_access_log(access, fmt="html")
+    return render_template("privacy/access_log.html", family=access.family, log=log)
+
+
+@blueprint.get("/familier/<int:family_id>/innsynslogg.pdf")
+@requires(PERMISSION)
+def access_log_pdf(family_id: int):
+    access = _handler(family_id)
+    log = services.read_access_log(access, fmt="pdf")
+    html = render_template("privacy/access_log_pdf.html", family=access.family, log=log, printed_at=utcnow())
+    return _pdf(html, f"innsynslogg-familie-{family_id}.pdf")
+
+
+@blueprint.get("/familier/<int:family_id>/eksport.json")
+@requires(PERMISSION)
+def export_json(family_id: int):
+    data = services.export(_handler(family_id), fmt="json")
+    return Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="familie-{family_id}.json"'})
+
+
+@blueprint.get("/familier/<int:family_id>/eksport.pdf")
+@requires(PERMISSION)
+def export_pdf(family_id: int):
+    access = _handler(family_id)
+    data = services.export(access, fmt="pdf")
+    html = render_template("privacy/export_pdf.html", family=access.family, data=data, labels=BY_TABLE,
+                           printed_at=utcnow())
+    return _pdf(html, f"familie-{family_id}.pdf")
+
+
+def _pdf(html: str, name: str) -> Response:
+    return Response(render_pdf(html), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@blueprint.post("/familier/<int:family_id>/sperr")
+@requires(PERMISSION)
+def restrict(family_id: int):
+    access = _handler(family_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            services.restrict(access, current_user._get_current_object())
+        except ServiceError as error:
+            flash(error.message, "error")
+            return redirect(url_for("privacy.overview", family_id=family_id))
+        flash(_("Familien er sperret. Den er nå skjult for alle, også teamet, og kan bare nås med nødtilgang."),
+              "success")
+        return redirect(url_for("dashboard.index"))
+    return redirect(url_for("privacy.overview", family_id=family_id))
+
+
+@blueprint.post("/familier/<int:family_id>/opphev-sperring")
+@requires(PERMISSION)
+def unrestrict(family_id: int):
+    access = _handler(family_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            services.unrestrict(access, current_user._get_current_object())
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Sperringen er opphevet."), "success")
+    return redirect(url_for("privacy.overview", family_id=family_id))
+
+
+@blueprint.post("/familier/<int:family_id>/slett")
+@requires(PERMISSION)
+def erase(family_id: int):
+    access = _handler(family_id)
+    form = EraseForm()
+    if form.validate_on_submit():
+        try:
+            services.erase(access, current_user._get_current_object(), confirm_family_id=form.confirm_family_id.data,
+                           no_duty_to_keep=form.no_duty_to_keep.data)
+        except ServiceError as error:
+            add_error(form, error, "confirm_family_id")
+        else:
+            flash(_("Familiens personopplysninger er slettet. Anonyme nivåer og utgifter er beholdt for statistikken."),
+                  "success")
+            return redirect(url_for("dashboard.index"))
+    return render_form("privacy/overview.html", form, family=access.family, access=access,
+                       closed=services.is_closed(access.family), erase_form=form, confirm=ConfirmForm())
+
+
+# --- panels on the family page --------------------------------------------------------------------
+
+def emergency_panel(family, user, gated: bool) -> dict | None:
+    """Emergency access is visible on the family page: who broke the glass, when and why."""
+    grants = emergency.grants_for_family(family.id, since=utcnow() - timedelta(days=BANNER_DAYS))
+    if not grants:
+        return None
+    return {"template": "privacy/emergency_banner.html", "grants": grants, "is_active": emergency.is_active}
+
+
+def privacy_panel(family, user, gated: bool) -> dict | None:
+    """A link to the family's privacy page, for the lead and for emergency access."""
+    if not user.has_permission(PERMISSION):
+        return None
+    if policy.is_team_lead(user, family.id) or policy.emergency_grant(user, family.id) is not None:
+        return {"template": "privacy/panel.html"}
+    return None
+
+
+def _register_panels() -> None:
+    from velferdslab.cases.views import FAMILY_PANELS
+
+    for panel in (emergency_panel, privacy_panel):
+        if panel not in FAMILY_PANELS:
+            FAMILY_PANELS.append(panel)
+
+
+_register_panels()
