@@ -20,7 +20,6 @@ from velferdslab.cases import access as family_access
 from velferdslab.core.api import Blueprint
 from velferdslab.core.permissions import LOGIN, requires
 from velferdslab.extensions import db
-from velferdslab.teams import policy
 
 blueprint = Blueprint("budget_api", __name__, url_prefix="/api/v1",
                       description="Delegated budgets: delegations, pool, allocations, spend requests, "
@@ -205,18 +204,8 @@ class FamilySpendRequests(MethodView):
         return spend
 
 
-def _visible_spend(spend_id: int, *, details: bool = True) -> SpendRequest:
-    """The request if the user is on the family's team (with consent) or a manager of the lab."""
-    spend = db.session.get(SpendRequest, spend_id)
-    user = _user()
-    if spend is None or spend.lab_id != user.lab_id:
-        policy.deny(spend.family_id if spend else None, "spend.denied")
-    access = family_access.family_access(user, spend.family_id)
-    if access is None and not user.has_role("manager"):
-        policy.deny(spend.family_id, "spend.denied")
-    if access is not None and details:
-        access.require_consent()
-    return spend
+def _visible_spend(spend_id: int) -> SpendRequest:
+    return services.visible_spend(_user(), spend_id)[0]
 
 
 @blueprint.route("/spend-requests/<int:spend_id>")

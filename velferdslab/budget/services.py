@@ -472,6 +472,21 @@ def update_draft(spend: SpendRequest, actor: User, data: dict) -> SpendRequest:
     return spend
 
 
+def visible_spend(user: User, spend_id: int) -> tuple[SpendRequest, family_access.Access | None]:
+    """A request for reading: the user is on the family's team (with consent for their agency) or a
+    manager of the lab. Returns it with the user's access (None for such a manager); anyone else
+    gets the family's audited 404, a gated member the audited 403."""
+    spend = db.session.get(SpendRequest, spend_id)
+    if spend is None or spend.lab_id != user.lab_id:
+        policy.deny(spend.family_id if spend else None, "spend.denied")
+    access = family_access.family_access(user, spend.family_id)
+    if access is None and not user.has_role("manager"):
+        policy.deny(spend.family_id, "spend.denied")
+    if access is not None:
+        access.require_consent()
+    return spend, access
+
+
 def lock_spend(spend_id: int) -> SpendRequest:
     """The spend request, locked for this transaction (``SELECT … FOR UPDATE``), or 404."""
     spend = db.session.scalar(select(SpendRequest).where(SpendRequest.id == spend_id).with_for_update()

@@ -30,7 +30,6 @@ from velferdslab.core.models import today_utc
 from velferdslab.core.money import format_nok
 from velferdslab.core.permissions import LOGIN, requires
 from velferdslab.extensions import db
-from velferdslab.teams import policy
 
 blueprint = Blueprint("budget", __name__, template_folder="templates")
 
@@ -141,17 +140,7 @@ def spend_new(family_id: int):
 # --- one spend request ----------------------------------------------------------------------------
 
 def _visible_spend(spend_id: int) -> tuple[SpendRequest, family_access.Access | None]:
-    """The request and the user's access to its family (None for a manager not on the team)."""
-    spend = db.session.get(SpendRequest, spend_id)
-    user = _user()
-    if spend is None or spend.lab_id != user.lab_id:
-        policy.deny(spend.family_id if spend else None, "spend.denied")
-    access = family_access.family_access(user, spend.family_id)
-    if access is None and not user.has_role("manager"):
-        policy.deny(spend.family_id, "spend.denied")
-    if access is not None:
-        access.require_consent()
-    return spend, access
+    return services.visible_spend(_user(), spend_id)
 
 
 def _actions(spend: SpendRequest, access) -> dict:
