@@ -370,7 +370,7 @@ def consents(family_id: int):
     form.given_by_member_id.choices = _consent_members(family_id)
     if request.method == "GET":
         form.given_on.data = today_local()
-        form.agency_id.data = access.membership.agency_id
+        form.agency_id.data = access.membership.agency_id if access.membership else None
     if form.validate_on_submit():
         try:
             services.give_consent(access, actor=_user(), agency_id=form.agency_id.data, purpose=form.purpose.data,
