@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from velferdslab.core.permissions import wants_json
+from velferdslab.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,9 @@ def handle_service_error(error: ServiceError):
 
 def handle_unexpected(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
+    # A failed flush (an audit row that could not be written, say) leaves the session unusable;
+    # the request's work is void anyway, so roll it back before the error page needs the database.
+    db.session.rollback()
     return error_response(500)
 
 
