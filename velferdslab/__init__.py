@@ -50,6 +50,7 @@ def _import_models() -> None:
     import velferdslab.auth.models  # noqa: F401
     import velferdslab.budget.models  # noqa: F401
     import velferdslab.cases.models  # noqa: F401
+    import velferdslab.reports.models  # noqa: F401
     import velferdslab.teams.models  # noqa: F401
 
 

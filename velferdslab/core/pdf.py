@@ -20,8 +20,12 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
+# WeasyPrint reports each step (even parsing its own stylesheets at import) at INFO: noise in the
+# application log. Quieted before the import, hence the E402s below.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+
+from weasyprint import HTML  # noqa: E402
+from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: E402
 
 log = logging.getLogger(__name__)
 
