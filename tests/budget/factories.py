@@ -8,18 +8,18 @@ from datetime import date
 from tests import factories
 from velferdslab.auth.models import Agency, Lab, User
 from velferdslab.budget import services
-from velferdslab.core.models import today_utc
+from velferdslab.core.models import today_local
 
 KR = 100
 
 
 def year() -> int:
-    return today_utc().year
+    return today_local().year
 
 
 def delegate(lab: Lab, agency: Agency, amount: int, *, on_year: int | None = None):
     return services.delegate(lab, agency_id=agency.id, year=on_year or year(), amount=amount,
-                             decision_reference="2026/123", decided_on=date(today_utc().year, 1, 2), actor=None)
+                             decision_reference="2026/123", decided_on=date(today_local().year, 1, 2), actor=None)
 
 
 @dataclass
@@ -58,7 +58,7 @@ def spend_data(setup: Setup, amount: int, **overrides) -> dict:
     data = {"amount": amount, "payee": "Utleier AS", "purpose": "Depositum for ny leilighet",
             "category": "deposit", "theme": "bolig", "goal_id": setup.goal.id,
             "expected_effect": "Familien får en stabil bolig", "level_from": 1, "level_to": 3,
-            "wanted_on": today_utc()}
+            "wanted_on": today_local()}
     data.update(overrides)
     return data
 

@@ -132,9 +132,9 @@ def test_replaying_a_payment_pays_once(setup, login):
 
 
 def factories_today():
-    from velferdslab.core.models import today_utc
+    from velferdslab.core.models import today_local
 
-    return today_utc().isoformat()
+    return today_local().isoformat()
 
 
 def test_a_key_reused_for_another_request_gets_422(setup, login):

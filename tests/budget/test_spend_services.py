@@ -11,7 +11,7 @@ from tests.budget.factories import KR, funded_family, spend, spend_data, year
 from velferdslab.budget import ledger, services
 from velferdslab.budget.models import LedgerTransfer, SpendDecision
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
-from velferdslab.core.models import today_utc
+from velferdslab.core.models import today_local
 from velferdslab.extensions import db
 
 
@@ -30,7 +30,7 @@ def test_the_whole_life_cycle_moves_money_allocation_committed_paid(ctx, lab):
     assert request.status == "approved" and request.approved_role == "team_lead"
     assert ledger.family_balance(setup.family.id, year()) == ledger.FamilyBalance(
         allocated=100_000 * KR, committed=18_500 * KR, paid=0, available=81_500 * KR)
-    services.pay_spend(request.id, setup.lead, paid_on=today_utc(), reference="Bilag 991")
+    services.pay_spend(request.id, setup.lead, paid_on=today_local(), reference="Bilag 991")
     assert request.status == "paid" and request.payment_reference == "Bilag 991"
     assert ledger.family_balance(setup.family.id, year()) == ledger.FamilyBalance(
         allocated=100_000 * KR, committed=0, paid=18_500 * KR, available=81_500 * KR)
@@ -69,7 +69,7 @@ def test_a_second_decision_on_a_decided_request_is_a_conflict(ctx, lab, operatio
         elif operation == "reject":
             services.reject_spend(request.id, setup.manager, reason="Igjen")
         else:
-            services.pay_spend(request.id, setup.manager, paid_on=today_utc(), reference="x")
+            services.pay_spend(request.id, setup.manager, paid_on=today_local(), reference="x")
     assert request.status == "rejected" and transfers_of(request) == []
 
 
@@ -273,9 +273,9 @@ def test_paying_checks_the_date(ctx, lab):
     request = spend(setup, 1_000 * KR)
     services.approve_spend(request.id, setup.lead)
     with pytest.raises(ServiceError):
-        services.pay_spend(request.id, setup.lead, paid_on=today_utc() + timedelta(days=1), reference="x")
+        services.pay_spend(request.id, setup.lead, paid_on=today_local() + timedelta(days=1), reference="x")
     with pytest.raises(ServiceError):
-        services.pay_spend(request.id, setup.lead, paid_on=today_utc(), reference=" ")
+        services.pay_spend(request.id, setup.lead, paid_on=today_local(), reference=" ")
     assert request.status == "approved"
 
 
@@ -284,7 +284,7 @@ def test_a_member_may_not_record_payment(ctx, lab):
     request = spend(setup, 1_000 * KR)
     services.approve_spend(request.id, setup.lead)
     with pytest.raises(ForbiddenError):
-        services.pay_spend(request.id, setup.member, paid_on=today_utc(), reference="x")
+        services.pay_spend(request.id, setup.member, paid_on=today_local(), reference="x")
 
 
 def test_money_from_two_agencies_is_reserved_and_paid_agency_by_agency(ctx, lab):
@@ -298,7 +298,7 @@ def test_money_from_two_agencies_is_reserved_and_paid_agency_by_agency(ctx, lab)
     request = spend(setup, 14_000 * KR)
     services.approve_spend(request.id, setup.lead)
     assert sorted(a for _, a in transfers_of(request)) == [4_000 * KR, 10_000 * KR]
-    services.pay_spend(request.id, setup.lead, paid_on=today_utc(), reference="x")
+    services.pay_spend(request.id, setup.lead, paid_on=today_local(), reference="x")
     assert ledger.family_balance(setup.family.id, year()) == ledger.FamilyBalance(
         allocated=16_000 * KR, committed=0, paid=14_000 * KR, available=2_000 * KR)
     assert ledger.verify(lab.id) == []

@@ -15,14 +15,14 @@ from velferdslab.auth.models import Agency, User
 from velferdslab.budget import ledger
 from velferdslab.budget.models import LedgerAccount, LedgerTransfer, SpendRequest
 from velferdslab.cases.models import THEME_CODES
-from velferdslab.core.models import today_utc
+from velferdslab.core.models import today_local, today_utc
 from velferdslab.extensions import db
 from velferdslab.teams import policy
 from velferdslab.teams.models import TeamMembership
 
 
 def current_year() -> int:
-    return today_utc().year
+    return today_local().year  # budget years follow the Norwegian calendar
 
 
 def lab_years(lab_id: int) -> list[int]:

@@ -41,7 +41,7 @@ from velferdslab.budget.models import (
 from velferdslab.cases import access as family_access
 from velferdslab.cases.models import THEME_CODES, Enrolment, Family, Goal
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
-from velferdslab.core.models import today_utc, utcnow
+from velferdslab.core.models import today_local, today_utc, utcnow
 from velferdslab.core.money import MAX_AMOUNT_ORE, format_nok
 from velferdslab.extensions import db
 from velferdslab.teams import policy
@@ -287,7 +287,7 @@ def delegate(lab: Lab, *, agency_id: int, year: int, amount: int, decision_refer
     check_year(year)
     check_amount(amount)
     reference = _text(decision_reference, "decision_reference", 100)
-    if not isinstance(decided_on, date) or decided_on > today_utc():
+    if not isinstance(decided_on, date) or decided_on > today_local():
         raise ServiceError(_("Vedtaksdatoen kan ikke være fram i tid."), "decided_on")
     source = ledger.account(lab.id, "delegation", year, agency.id)
     pool = ledger.account(lab.id, "pool", year, agency.id)
@@ -436,8 +436,8 @@ def create_spend(family_id: int, requester: User, data: dict, *, budget_year: in
     if unknown:
         raise ServiceError(_("Ukjent felt."), sorted(unknown)[0])
     clean = _clean_spend(family_id, data)
-    year = today_utc().year if budget_year is None else check_year(budget_year, "budget_year")
-    if abs(year - today_utc().year) > 1:
+    year = today_local().year if budget_year is None else check_year(budget_year, "budget_year")
+    if abs(year - today_local().year) > 1:
         raise ServiceError(_("Budsjettåret må være i fjor, i år eller neste år."), "budget_year")
     spend = SpendRequest(lab_id=family.lab_id, family_id=family_id, budget_year=year, requester_id=requester.id,
                          status="draft", created_at=at or utcnow(), **clean)
@@ -700,7 +700,7 @@ def pay_spend(spend_id: int, actor: User, *, paid_on: date, reference: str, idem
     reference = _text(reference, "reference", 100)
     if not isinstance(paid_on, date):
         raise ServiceError(_("Oppgi betalingsdatoen."), "paid_on")
-    if paid_on > today_utc():
+    if paid_on > today_local():  # the date staff typed is an Oslo date
         raise ServiceError(_("Betalingsdatoen kan ikke være fram i tid."), "paid_on")
     if spend.submitted_at is not None and paid_on < spend.submitted_at.date():
         raise ServiceError(_("Betalingsdatoen kan ikke være før forespørselen ble sendt."), "paid_on")

@@ -26,7 +26,7 @@ from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE
 from velferdslab.core import navigation
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import add_error, choices, render_form
-from velferdslab.core.models import today_utc
+from velferdslab.core.models import today_local
 from velferdslab.core.money import format_nok
 from velferdslab.core.permissions import LOGIN, requires
 from velferdslab.extensions import db
@@ -118,7 +118,7 @@ def spend_new(family_id: int):
     form.goal_id.choices = choices([(0, _("– velg mål –"))] + [
         (g.id, f"{THEME_BY_CODE[g.theme].name}: {g.text[:90]}") for g in goals])
     if request.method == "GET":
-        form.wanted_on.data = today_utc()
+        form.wanted_on.data = today_local()
         theme = request.args.get("tema")
         if theme in THEME_BY_CODE:
             form.theme.data = theme
@@ -252,7 +252,7 @@ def spend_cancel(spend_id: int):
 def spend_pay(spend_id: int):
     form = forms.PayForm()
     if request.method == "GET":
-        form.paid_on.data = today_utc()
+        form.paid_on.data = today_local()
     return _decision_page(spend_id, "budget/pay.html", form, services.pay_spend, _("Betalingen er registrert."),
                           paid_on=lambda f: f.paid_on.data, reference=lambda f: f.reference.data)
 
@@ -353,7 +353,7 @@ def delegations():
     form.agency_id.choices = choices(_agency_choices(user.lab_id))
     if request.method == "GET":
         form.year.data = year
-        form.decided_on.data = today_utc()
+        form.decided_on.data = today_local()
     if form.validate_on_submit():
         try:
             ledger.run_with_retries(lambda: services.delegate(

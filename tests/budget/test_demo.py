@@ -1,0 +1,62 @@
+"""Demo step 30: delegations, allocations and spend in every state, with work for the demo logins."""
+
+import random
+import time
+
+from sqlalchemy import select
+
+from velferdslab import demo
+from velferdslab.auth.models import User
+from velferdslab.budget import demo as budget_demo
+from velferdslab.budget import ledger, queries
+from velferdslab.budget.models import SPEND_STATUSES, LedgerTransfer, SpendRequest
+from velferdslab.cases import demo as cases_demo
+from velferdslab.cases.models import Goal
+from velferdslab.extensions import db
+
+
+def _load() -> demo.DemoContext:
+    ctx = demo.DemoContext(rng=random.Random(2026), size=1)
+    demo.labs_and_staff(ctx)
+    cases_demo.families(ctx)
+    db.session.flush()
+    started = time.perf_counter()
+    budget_demo.budgets(ctx)
+    db.session.flush()
+    ctx.extra["budget_seconds"] = time.perf_counter() - started
+    return ctx
+
+
+def test_the_demo_budget_is_realistic_and_balanced(db_session):
+    ctx = _load()
+    lab, year = ctx.labs[0], queries.current_year()
+    assert ctx.extra["budget_seconds"] < 20
+    overview = queries.pool_overview(lab.id, year)
+    assert 2_000_000_00 <= overview.agency_total.delegated <= 5_000_000_00
+    assert len(overview.agencies) >= 4  # several agencies delegate
+    rows = [r for r in queries.allocation_rows(lab.id, year) if r["balance"].allocated]
+    assert len(rows) >= 20
+    assert all(50_000_00 <= r["balance"].allocated <= 250_000_00 for r in rows)
+    spends = db.session.scalars(select(SpendRequest).where(SpendRequest.lab_id == lab.id)).all()
+    assert {s.status for s in spends} == set(SPEND_STATUSES)
+    assert {s.category for s in spends} >= {"deposit", "moving", "furniture", "debt_settlement", "course_licence",
+                                            "equipment", "transport", "children_leisure", "childcare"}
+    for spend in spends:  # every krone names the theme and a goal of its own family
+        goal = db.session.get(Goal, spend.goal_id)
+        assert goal.family_id == spend.family_id and goal.theme == spend.theme
+    assert ledger.verify(lab.id) == []
+    # The ledger holds exactly what the requests' states say.
+    paid = sum(s.amount for s in spends if s.status == "paid" and s.budget_year == year)
+    assert overview.agency_total.paid == paid
+    committed = sum(s.amount for s in spends if s.status == "approved" and s.budget_year == year)
+    assert overview.agency_total.committed == committed
+    assert db.session.scalar(select(LedgerTransfer.id).where(LedgerTransfer.kind == "release").limit(1))
+
+
+def test_the_demo_lead_and_management_have_work_waiting(db_session):
+    ctx = _load()
+    lab = ctx.labs[0]
+    lead = db.session.scalar(select(User).where(User.email == f"investeringsleder@asker.{demo.DEMO_DOMAIN}"))
+    assert len(queries.lead_queue(lead)) >= 2
+    above = queries.management_queue(lab.id)
+    assert len(above) >= 2 and all(s.amount > 50_000_00 for s in above)
