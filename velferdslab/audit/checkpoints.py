@@ -110,7 +110,7 @@ def checkpoint_dir() -> Path:
 
 def public_pem(key: Ed25519PrivateKey) -> str:
     return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.SubjectPublicKeyInfo).decode()
+                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 def _head(connection) -> tuple[int, str, int | None]:
