@@ -35,6 +35,12 @@ def create(url: str) -> None:
         admin.execute(f'CREATE DATABASE "{name}"')
 
 
+def exists(url: str) -> bool:
+    name = make_url(url).database
+    with psycopg.connect(_admin_url(url), autocommit=True) as admin:
+        return admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+
+
 def drop(url: str) -> None:
     name = make_url(url).database
     with psycopg.connect(_admin_url(url), autocommit=True) as admin:

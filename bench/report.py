@@ -1,0 +1,148 @@
+"""The table: printed at the end of a run and written to docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import math
+
+
+class NotAvailable(Exception):
+    """The feature to measure is not in this version of the app; the table says so."""
+
+
+# What would fix a missed target, shown under the table only for the targets that were missed.
+FIXES = {
+    "family_api_rps": "Profile one request (py-spy): the API read runs the whole family-page read model; a "
+                      "lighter query set for the API, or more workers (gthread) per core, raises it.",
+    "family_page_p99": "With sync workers every request waits behind the ones queued on its worker: 16 "
+                       "connections on 2 workers is a queue of 8. Shorter server time (fewer statements, "
+                       "cheaper template) or `--worker-class gthread --threads 4` cut the tail; the chain-head "
+                       "lock taken at commit serialises writers briefly and shows in p99.",
+    "family_api_p99": "As for the family page: server time and queueing behind the 2 workers.",
+    "my_families_p99": "Mine familier writes one audit row per listed family (40 inserts, flushed one by one); "
+                       "one multi-row INSERT for the list (audit.record_many) would remove most of the cost.",
+    "outcome_report": "Move remaining per-row work into the aggregate SQL, add the missing index the plan "
+                      "shows (EXPLAIN ANALYZE), or materialise the per-enrolment intake/latest levels.",
+    "progress_pdf": "Cache the static CSS/fonts between renders, keep the SVG charts small (fewer points), "
+                    "and precompute the HTML data in fewer queries.",
+    "approvals_rate": "Each approval locks the family's accounts and the audit chain head at commit; with 2 "
+                      "sync workers the rate is bounded by per-request server time. More workers (on more "
+                      "cores or hosts), fewer statements per approval, or sealing the audit chain asynchronously "
+                      "would raise it.",
+    "audit_overhead": "audit.record flushes one INSERT per event and the commit seals the chain under the "
+                      "head's row lock (two more statements); batching the seal or a lighter INSERT lowers it.",
+    "audit_verify": "Verification is bound by Python's per-row work (building the canonical bytes, sha256); "
+                    "a binary cursor, hashing the stored canonical text directly, or verifying ranges in "
+                    "parallel processes (one per core, seeded by checkpoints) raises it.",
+    "sql_family_page": "A collection is loaded lazily in a loop somewhere on the page; load it with one query.",
+}
+
+
+def _number(value: float | None, unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if unit in ("statements", "problems") or (isinstance(value, int)):
+        return f"{value:,.0f}".replace(",", " ")
+    if abs(value) >= 1000:
+        return f"{value:,.0f}".replace(",", " ")
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    return f"{value:.1f}"
+
+
+def _ratio(figure) -> str:
+    if figure.ratio is None:
+        return "–"
+    if figure.ratio_label == "%":
+        return f"{figure.ratio * 100:.0f} %"
+    return f"{figure.ratio:.2f}×"
+
+
+def _verdict(figure) -> str:
+    if figure.passed is None:
+        return "n/a" if figure.value is not None else "–"
+    return "pass" if figure.passed else "**miss**"
+
+
+def rows(figures) -> list[list[str]]:
+    out = []
+    for f in figures:
+        value = f"{_number(f.value, f.unit)} {f.unit}".strip() if f.value is not None else (f.note or "–")
+        unit = f.floor_unit or f.unit
+        floor = f"{_number(f.floor, unit)} {unit} ({f.floor_label})".strip() if f.floor is not None else "–"
+        out.append([f.label, value, floor, _ratio(f), f.target or "–", _verdict(f)])
+    return out
+
+
+HEADER = ["figure", "value", "floor (same run)", "ratio", "target", "verdict"]
+
+
+def table(figures) -> str:
+    data = [HEADER] + [[c.replace("**", "") for c in r] for r in rows(figures)]
+    widths = [min(60, max(len(r[i]) for r in data)) for i in range(len(HEADER))]
+    lines = []
+    for n, r in enumerate(data):
+        lines.append("  ".join(c[:60].ljust(w) for c, w in zip(r, widths, strict=True)))
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown(ctx: dict) -> str:
+    scale, figures = ctx["scale"], ctx.get("figures", [])
+    gen, machine, facts = ctx.get("generation", {}), ctx.get("machine", {}), ctx.get("facts", {})
+    counts = gen.get("counts", {})
+    out = ["# Benchmarks", "",
+           "Written by `make bench` (`python -m bench`); do not edit by hand — run it again. Every figure sits next",
+           "to a floor measured in the same run on the same machine, because these machines are noisy and only",
+           "ratios travel.", "",
+           f"- **Date**: {ctx['started_at']:%Y-%m-%d %H:%M} UTC; run took {ctx.get('total_seconds', 0) / 60:.1f} min",
+           f"- **Machine**: {machine.get('cores')} cores ({machine.get('cpu', '?')}), "
+           f"{machine.get('memory_mib', 0) / 1024:.0f} GiB memory, {machine.get('system', '')}, "
+           f"Python {machine.get('python', '')}",
+           f"- **PostgreSQL** {facts.get('postgresql', '?')} on the same machine (settings: "
+           + ", ".join(f"{k} {v}" for k, v in sorted(facts.get("settings", {}).items())) + ")",
+           f"- **Scale**: `{scale.name}` — {scale.labs} labs, {scale.families:,} families, {scale.years} years of "
+           f"history, seed {ctx['seed']}; database {facts.get('database_bytes', 0) / 2**30:.1f} GiB",
+           f"- **Load**: {ctx.get('load_tool', '?')} on loopback, {ctx['connections']} connections, "
+           f"{ctx['seconds']:g} s per run after a 2 s warm-up; gunicorn with {ctx['workers']} sync workers "
+           "(one per core), production configuration; the load generator shares the 2 cores with the server "
+           "and PostgreSQL",
+           "", "## Figures", "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows(figures)]
+    notes = [f for f in figures if f.note and f.value is not None]
+    if notes:
+        out += ["", "Details:", ""] + [f"- *{f.label}*: {f.note}" for f in notes]
+    missed = [f for f in figures if f.passed is False]
+    if missed:
+        out += ["", "## Missed targets and what would fix them", ""]
+        out += [f"- *{f.label}*: {_number(f.value, f.unit)} {f.unit} against {f.target}. "
+                f"{FIXES.get(f.key, '')}" for f in missed]
+    absent = [f for f in figures if f.value is None]
+    if absent:
+        out += ["", "## Not measured in this run", ""] + [f"- *{f.label}*: {f.note}" for f in absent]
+    out += ["", "## The installation", "",
+            f"Generated in {gen.get('seconds', {}).get('total', 0):.0f} s with COPY "
+            f"(migrations {gen.get('seconds', {}).get('migrate', 0):.0f} s; families, teams, history and budgets "
+            f"{gen.get('seconds', {}).get('families_budgets', 0):.0f} s; audit trail "
+            f"{gen.get('seconds', {}).get('audit_trail', 0):.0f} s), dates relative to {gen.get('today', '?')}.",
+            "", "| table | rows |", "|---|---|"]
+    for table in ("lab", "user_account", "family", "family_member", "team_membership", "consent", "meeting",
+                  "journey_assessment", "theme_rating", "goal", "action", "spend_request", "spend_decision",
+                  "ledger_account", "ledger_transfer", "audit_event"):
+        if table in counts:
+            out.append(f"| {table} | {counts[table]:,} |".replace(",", " "))
+    consistency = gen.get("consistency", {})
+    ledger = "BROKEN" if consistency.get("ledger_problems") else \
+        "balanced (every balance equals its transfers, each lab sums to zero, none out of bounds)"
+    out += ["", f"Checked after loading with the app's own verifiers: ledger {ledger}; "
+            f"audit chain {'valid' if consistency.get('chain_ok') else 'BROKEN'} over "
+            f"{consistency.get('chain_checked', 0):,} events.".replace(",", " ")]
+    sizes = ctx.get("sizes", {})
+    if sizes:
+        out += ["", "Table sizes (rows, with indexes) — the basis of the estimates in `docs/scaling.md`:", "",
+                "| table | rows | size | bytes per row |", "|---|---|---|---|"]
+        for table, (n, size) in sizes.items():
+            out.append(f"| {table} | {n:,} | {size / 2**20:,.0f} MiB | {size / max(n, 1):,.0f} |".replace(",", " "))
+    out += ["", "Run it yourself: `make bench` (default scale, about 20 minutes on 2 cores), "
+            "`make bench BENCH_ARGS=--small` (about a minute). See `python -m bench --help`.", ""]
+    return "\n".join(out)

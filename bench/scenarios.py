@@ -1,0 +1,236 @@
+"""What is measured, in what order, and how each result becomes a line of the table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+
+from bench import database, load, measure
+from bench.generate import BENCH_PASSWORD
+from bench.measure import Figure
+from bench.report import NotAvailable
+
+
+@dataclass
+class Env:
+    url: str
+    sa_url: str
+    secret: str
+    app: object
+    users: dict
+    seconds: float
+    connections: int
+    workers: int
+    approval_clients: int
+    wrk: str | None
+    scale: object
+    context: dict
+    state: dict = field(default_factory=dict)
+
+    def client(self, who: str = "lead"):
+        key = f"client_{who}"
+        if key not in self.state:
+            email = self.users["lead_email"] if who == "lead" else self.users["manager_email"]
+            self.state[key] = measure.signed_in_client(self.app, email, BENCH_PASSWORD)
+        return self.state[key]
+
+    @property
+    def family_path(self) -> str:
+        return f"/familier/{self.users['showcase_family_id']}"
+
+
+def plan(env: Env, figures: list[Figure]):
+    return [
+        ("statements per page", lambda: statements_per_page(env, figures)),
+        ("audit write overhead", lambda: audit_overhead(env, figures)),
+        ("outcome report", lambda: outcome_report(env, figures)),
+        ("progress report PDF", lambda: progress_pdf(env, figures)),
+        ("pages under load", lambda: pages_under_load(env, figures)),
+        ("spend approvals", lambda: spend_approvals(env, figures)),
+        ("peak RSS", lambda: peak_rss(env, figures)),
+        ("audit verify", lambda: audit_verify(env, figures)),
+        ("ledger after the run", lambda: ledger_after(env, figures)),
+    ]
+
+
+def _newest_bench_family(env: Env) -> tuple[int, int]:
+    """The bench lead's family with the shortest history, and its number of assessments."""
+    with psycopg.connect(database.libpq_url(env.url)) as conn:
+        return conn.execute(
+            "SELECT e.family_id, (SELECT count(*) FROM journey_assessment a WHERE a.family_id = e.family_id) "
+            "FROM enrolment e WHERE e.family_id = ANY(%s) ORDER BY e.started_on DESC, e.family_id LIMIT 1",
+            (env.users["bench_family_ids"],)).fetchone()
+
+
+def statements_per_page(env: Env, figures: list[Figure]) -> None:
+    lead = env.client("lead")
+    app = env.app
+    long, _ = measure.count_statements(app, lead, env.family_path)
+    newest, assessments = _newest_bench_family(env)
+    short, _ = measure.count_statements(app, lead, f"/familier/{newest}")
+    figures.append(Figure(
+        "sql_family_page", "SQL statements: family page (3 years of history)", long, "statements", floor=short,
+        floor_label=f"same page, newest family ({assessments} assessments)", ratio=long / short, ratio_label="×",
+        target="no more than the newest family's", passed=long <= short,
+        note="counted with a SQLAlchemy before_cursor_execute listener; includes session, audit insert and "
+             "chain seal"))
+    mine, _ = measure.count_statements(app, lead, "/familier")
+    figures.append(Figure("sql_my_families", "SQL statements: Mine familier (40 families)", mine, "statements",
+                          target="fixed (independent of the number of families)", passed=None,
+                          note="includes one audit row per listed family"))
+    queue, _ = measure.count_statements(app, lead, "/budsjett/godkjenning")
+    figures.append(Figure("sql_approval_queue", "SQL statements: approval queue (team lead)", queue, "statements"))
+
+
+def audit_overhead(env: Env, figures: list[Figure]) -> None:
+    rounds, per_round = (6, 40) if env.scale.name == "default" else (4, 25)
+    on, off = measure.audit_overhead(env.client("lead"), env.family_path, rounds, per_round)
+    overhead = (on / off - 1) * 100
+    figures.append(Figure(
+        "audit_overhead", "Audit write overhead on the family page (server time)", overhead, "%", floor=off,
+        floor_unit="ms", floor_label=f"page with audit.record a no-op; with it: {on:.1f} ms", ratio=on / off,
+        ratio_label="×", target="≤ 15 %", passed=overhead <= 15,
+        note=f"median of {rounds * per_round} requests each way, alternating rounds, in-process"))
+
+
+def _outcome_path(env: Env) -> str:
+    endpoint = measure.find_endpoint(env.app, measure.OUTCOME_ENDPOINTS, with_family=False)
+    if endpoint is None:
+        raise NotAvailable("velferdslab.reports has no outcome report page yet")
+    return measure.url_for(env.app, endpoint)
+
+
+def outcome_report(env: Env, figures: list[Figure]) -> None:
+    path = _outcome_path(env)
+    env.state["outcome_path"] = path
+    result = measure.outcome_vs_floor(env.app, env.client("manager"), env.url, path, repeats=5)
+    ratio = result["report_ms"] / result["sql_ms"]
+    figures.append(Figure(
+        "outcome_report", f"Outcome report ({path}, whole lab, manager)", result["report_ms"], "ms",
+        floor=result["sql_ms"], floor_label="its own SQL replayed directly through psycopg", ratio=ratio,
+        ratio_label="×", target="≤ 2× SQL and < 2 000 ms", passed=ratio <= 2 and result["report_ms"] < 2000,
+        note=f"median of 5; {result['statements']} statements per request"))
+    count, _ = measure.count_statements(env.app, env.client("manager"), path)
+    figures.append(Figure("sql_outcome_report", "SQL statements: outcome report", count, "statements"))
+
+
+def progress_pdf(env: Env, figures: list[Figure]) -> None:
+    endpoint = measure.find_endpoint(env.app, measure.PROGRESS_PDF_ENDPOINTS, with_family=True)
+    if endpoint is None:
+        raise NotAvailable("velferdslab.reports has no progress report PDF yet")
+    path = measure.url_for(env.app, endpoint, family_id=env.users["showcase_family_id"])
+    result = measure.progress_pdf_vs_weasyprint(env.client("lead"), path, repeats=5)
+    ratio = result["pdf_ms"] / result["weasyprint_ms"]
+    figures.append(Figure(
+        "progress_pdf", "Progress report PDF (3 years of history)", result["pdf_ms"], "ms",
+        floor=result["weasyprint_ms"], floor_label="WeasyPrint rendering the same finished HTML alone", ratio=ratio,
+        ratio_label="×", target="≤ 1.3× WeasyPrint and < 1 000 ms", passed=ratio <= 1.3 and result["pdf_ms"] < 1000,
+        note=f"median of 5; {result['bytes'] // 1024} KiB PDF from {result['html_bytes'] // 1024} KiB HTML"))
+
+
+def pages_under_load(env: Env, figures: list[Figure]) -> None:
+    family_id = env.users["showcase_family_id"]
+    with load.Server(env.url, env.workers, env.secret) as server:
+        cookie = {"Cookie": load.login_cookie(server.base, env.users["lead_email"], BENCH_PASSWORD)}
+        with psycopg.connect(database.libpq_url(env.url)) as conn:
+            token = measure.make_token(conn, env.users["lead_id"])
+            conn.commit()
+        bearer = {"Authorization": f"Bearer {token}"}
+
+        def run(path, headers):
+            load.load(env.wrk, server.base, path, headers, env.connections, 2)  # warm-up
+            result = load.load(env.wrk, server.base, path, headers, env.connections, env.seconds)
+            env.context.setdefault("load_runs", []).append(result.as_dict())
+            return result
+
+        floor_a = run("/healthz", {})
+        page = run(f"/familier/{family_id}", cookie)
+        api = run(f"/api/v1/families/{family_id}", bearer)
+        mine = run("/familier", cookie)
+        floor_b = run("/healthz", {})
+    floor_rps = (floor_a.rps + floor_b.rps) / 2
+    floor_p99 = max(floor_a.p99_ms, floor_b.p99_ms)
+    c = env.connections
+    figures.append(Figure("floor_healthz", f"Floor: /healthz (one database round trip), {c} connections",
+                          floor_rps, "req/s", note=f"p50 {floor_a.p50_ms:.1f} ms, p99 {floor_p99:.1f} ms; "
+                          f"mean of a run before and after the pages ({floor_a.rps:.0f} and {floor_b.rps:.0f})"))
+    figures.append(Figure(
+        "family_api_rps", f"Family API read (GET /api/v1/families/<id>), {c} connections", api.rps, "req/s",
+        floor=floor_rps, floor_label="/healthz", ratio=api.rps / floor_rps, ratio_label="%",
+        target="≥ 25 % of the floor", passed=api.rps / floor_rps >= 0.25,
+        note=f"p50 {api.p50_ms:.1f} ms, p99 {api.p99_ms:.1f} ms; {api.errors} errors"))
+    figures.append(Figure(
+        "family_page_rps", f"Family page (HTML, 3 years of history), {c} connections", page.rps, "req/s",
+        floor=floor_rps, floor_label="/healthz", ratio=page.rps / floor_rps, ratio_label="%",
+        note=f"p50 {page.p50_ms:.1f} ms; {page.errors} errors"))
+    figures.append(Figure(
+        "family_page_p99", f"Family page p99 at {c} connections", page.p99_ms, "ms", floor=floor_p99,
+        floor_label="/healthz p99", ratio=page.p99_ms / floor_p99, ratio_label="×", target="< 100 ms",
+        passed=page.p99_ms < 100 and page.errors == 0))
+    figures.append(Figure(
+        "family_api_p99", f"Family API read p99 at {c} connections", api.p99_ms, "ms", floor=floor_p99,
+        floor_label="/healthz p99", ratio=api.p99_ms / floor_p99, ratio_label="×", target="< 100 ms",
+        passed=api.p99_ms < 100 and api.errors == 0))
+    figures.append(Figure(
+        "my_families", f"Mine familier (team lead, 40 families), {c} connections", mine.rps, "req/s",
+        floor=floor_rps, floor_label="/healthz", ratio=mine.rps / floor_rps, ratio_label="%",
+        note=f"p50 {mine.p50_ms:.1f} ms, p99 {mine.p99_ms:.1f} ms; {mine.errors} errors; "
+             "writes 40 audit events per request"))
+    figures.append(Figure(
+        "my_families_p99", f"Mine familier p99 at {c} connections", mine.p99_ms, "ms", floor=floor_p99,
+        floor_label="/healthz p99", ratio=mine.p99_ms / floor_p99, ratio_label="×", target="< 100 ms (page target)",
+        passed=mine.p99_ms < 100 and mine.errors == 0))
+
+
+def spend_approvals(env: Env, figures: list[Figure]) -> None:
+    limit = 3000 if env.scale.name == "default" else 600
+    plan = measure.prepare_approvals(env.url, limit, env.users["showcase_family_id"], contention_requests=60)
+    with load.Server(env.url, env.workers, env.secret) as server:
+        floor = load.run_python(server.base, "/healthz", {}, env.approval_clients, 3)
+        result = measure.approvals(server.base, env.url, plan, env.approval_clients)
+    env.context["approvals"] = result
+    figures.append(Figure(
+        "approvals_rate", f"Spend approvals, {env.approval_clients} concurrent API clients", result["rate"],
+        "approvals/s", floor=floor.rps, floor_label=f"/healthz from the same {env.approval_clients} Python clients",
+        ratio=result["rate"] / floor.rps if floor.rps else None, ratio_label="%", target="≥ 200 /s",
+        passed=result["rate"] >= 200,
+        note=f"{result['approved']} approved of {sum(result['statuses'].values())} in {result['seconds']:.1f} s; "
+             f"answers {result['statuses']}"))
+    figures.append(Figure(
+        "overspend", "Overspend after the approval run", result["overspend"] / 100, "kr", target="0",
+        passed=result["overspend"] == 0,
+        note=f"{result['contention_requests']} requests of {plan['each'] / 100:,.0f} kr on one family with "
+             f"{plan['available_before'] / 100:,.0f} kr available: {result['contention_approved']} approved "
+             f"({result['contention_approved_sum'] / 100:,.0f} kr), {result['contention_left'] / 100:,.0f} kr left"))
+
+
+def peak_rss(env: Env, figures: list[Figure]) -> None:
+    path = env.state.get("outcome_path") or _outcome_path(env)
+    result = measure.peak_rss(env.sa_url, env.secret, env.users["manager_email"], BENCH_PASSWORD, path)
+    figures.append(Figure(
+        "peak_rss", "Peak RSS of a worker rendering the largest outcome report", result["peak_mib"], "MiB",
+        floor=result["before_mib"], floor_label="same process before the request (app loaded, signed in)",
+        ratio=result["peak_mib"] / result["before_mib"], ratio_label="×",
+        note=f"{result['seconds'] * 1000:.0f} ms, {result['bytes'] // 1024} KiB page"))
+
+
+def audit_verify(env: Env, figures: list[Figure]) -> None:
+    result = measure.audit_verify(env.app)
+    figures.append(Figure(
+        "audit_verify", f"audit verify ({result['events']:,} events)", result["rate"], "events/s",
+        floor=result["read_rate"], floor_label="reading the same rows without hashing",
+        ratio=result["rate"] / result["read_rate"], ratio_label="%", target="≥ 100 000 events/s",
+        passed=result["rate"] >= 100_000 and result["ok"],
+        note=f"{result['seconds']:.1f} s; chain {'intact' if result['ok'] else 'BROKEN: ' + str(result['breaks'])}"))
+
+
+def ledger_after(env: Env, figures: list[Figure]) -> None:
+    from bench.checks import check
+
+    result = check(env.app, verify_chain=False)
+    figures.append(Figure(
+        "ledger_after", "Ledger problems after the whole run (budget.ledger.verify)",
+        len(result.ledger_problems) + result.overdrawn_families, "problems", target="0",
+        passed=not result.ledger_problems and not result.overdrawn_families,
+        note="; ".join(result.ledger_problems[:3])))
