@@ -147,7 +147,9 @@ def db_session(request, app):
         def get_bind(self, *args, **kwargs):
             return self.bind
 
-    if request.node.get_closest_marker("real_commits"):
+    # Browser tests talk to a live server on its own database; swapping ``db.session`` here would
+    # point that server at the test database instead.
+    if request.node.get_closest_marker("real_commits") or request.node.get_closest_marker("browser"):
         yield None
         return
     with app.app_context():
