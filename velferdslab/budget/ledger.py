@@ -218,7 +218,7 @@ def run_with_retries(work: Callable[[], T], *, attempts: int = MAX_ATTEMPTS) -> 
                 raise
             log.warning("money operation retried after %s (attempt %d of %d)",
                         getattr(error.orig, "sqlstate", None) or type(error.orig).__name__, attempt, attempts)
-            if kind == "restart" or not db.session.in_transaction():
+            if kind == "restart" or not db.session().in_transaction():
                 db.session.rollback()
             if attempt == attempts:
                 raise ServiceError("Systemet er travelt akkurat nå. Prøv igjen om litt.", status=503) from error

@@ -1,0 +1,200 @@
+"""Items 10 and 16: money stays exact under load, retries are bounded, a killed connection leaves
+all or nothing. These tests commit for real, in a database of their own."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from tests.budget.factories import KR, funded_family, spend, year
+from velferdslab.audit.models import AuditEvent
+from velferdslab.auth import services as auth_services
+from velferdslab.budget import ledger
+from velferdslab.budget.models import LedgerTransfer, SpendDecision, SpendRequest
+from velferdslab.extensions import db
+
+pytestmark = pytest.mark.real_commits
+THREADS = 40
+
+
+@dataclass
+class Scene:
+    family_id: int
+    spend_ids: list[int]
+    lead_token: str
+    manager_token: str
+    lab_id: int
+
+
+def build_scene(app, *, budget: int, amounts: list[int]) -> Scene:
+    """A funded family with ``len(amounts)`` submitted requests, committed; bearer tokens for the deciders."""
+    with app.app_context():
+        setup = funded_family(allocated=budget, pool=budget)
+        ids = [spend(setup, amount).id for amount in amounts]
+        _, lead_token = auth_services.create_api_token(setup.lead, "last")
+        _, manager_token = auth_services.create_api_token(setup.manager, "last")
+        db.session.commit()
+        return Scene(setup.family.id, ids, lead_token, manager_token, setup.lab.id)
+
+
+def post(app, url: str, token: str, key: str | None = None, json=None) -> int:
+    headers = {"Authorization": f"Bearer {token}"}
+    if key:
+        headers["Idempotency-Key"] = key
+    response = app.test_client().post(url, headers=headers, json=json)
+    return response.status_code
+
+
+def test_200_concurrent_approvals_never_exceed_a_10_000_kr_budget(committed_app):
+    """Item 10: 200 approvals of 75 kr (15 000 kr asked) against 10 000 kr, from 40 threads, plus
+    replays and rival second decisions: never more than 10 000 kr approved, never a 500."""
+    app = committed_app
+    scene = build_scene(app, budget=10_000 * KR, amounts=[75 * KR] * 200)
+    keys = {spend_id: uuid.uuid4().hex for spend_id in scene.spend_ids}
+    tasks = [(f"/api/v1/spend-requests/{i}/approve", scene.lead_token, keys[i]) for i in scene.spend_ids]
+    # The same key again (a replay) and a manager's rival decision on some of the same requests.
+    tasks += [(f"/api/v1/spend-requests/{i}/approve", scene.lead_token, keys[i]) for i in scene.spend_ids[:20]]
+    tasks += [(f"/api/v1/spend-requests/{i}/approve", scene.manager_token, None) for i in scene.spend_ids[-20:]]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        statuses = list(pool.map(lambda task: post(app, *task), tasks))
+    elapsed = time.perf_counter() - started
+
+    assert set(statuses) <= {200, 409, 422}, sorted(set(statuses))
+    with app.app_context():
+        requests = db.session.scalars(select(SpendRequest).where(SpendRequest.family_id == scene.family_id)).all()
+        approved = [r for r in requests if r.status == "approved"]
+        assert sum(r.amount for r in approved) <= 10_000 * KR
+        # Nothing lost to the race either: every request that fitted was approved (133 × 75 = 9 975 kr).
+        assert len(approved) == 10_000 // 75
+        balance = ledger.family_balance(scene.family_id, year())
+        assert balance.committed == sum(r.amount for r in approved) and balance.available == 25 * KR
+        assert ledger.verify() == []
+        per_request = dict(db.session.execute(
+            select(LedgerTransfer.spend_request_id, func.count()).where(LedgerTransfer.kind == "reserve")
+            .group_by(LedgerTransfer.spend_request_id)).all())
+        assert set(per_request) == {r.id for r in approved} and set(per_request.values()) == {1}
+        finals = db.session.scalar(select(func.count()).select_from(SpendDecision).where(SpendDecision.final))
+        audits = db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                   .where(AuditEvent.action == "spend.approve"))
+        assert finals == audits == len(approved)
+        waiting = [r.id for r in requests if r.status == "requested"]
+    assert len(waiting) == 200 - len(approved)
+
+    # The lead rejects what could not be funded, as concurrently: every request ends approved or rejected.
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        statuses = list(pool.map(lambda i: post(app, f"/api/v1/spend-requests/{i}/reject", scene.lead_token,
+                                                json={"reason": "Ikke nok midler i år"}), waiting))
+    assert set(statuses) == {200}
+    with app.app_context():
+        final = db.session.scalars(select(SpendRequest.status).where(SpendRequest.family_id == scene.family_id))
+        assert set(final) == {"approved", "rejected"}
+        assert ledger.verify() == []
+    assert elapsed < 120
+
+
+# --- item 16: a connection killed mid-approval -------------------------------------------------------
+
+def _approve_in_thread(app, scene: Scene, key: str) -> tuple[threading.Thread, dict]:
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["status"] = post(app, f"/api/v1/spend-requests/{scene.spend_ids[0]}/approve",
+                                     scene.lead_token, key)
+        except Exception as error:  # the test client re-raises what the app did not handle
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def _waiting_backend(connection, waiting_on: str, timeout: float = 20.0) -> int:
+    """The pid of the backend of this database that is running a statement on ``waiting_on`` and
+    waits for a lock. (pg_stat_activity is a per-transaction snapshot: clear it on every look.)"""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+        pid = connection.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND state = 'active' AND wait_event_type = 'Lock' AND query ILIKE :query"),
+            {"query": f"%{waiting_on}%"}).scalar()
+        if pid:
+            return pid
+        time.sleep(0.05)
+    raise AssertionError(f"the approval never waited for a lock on {waiting_on}")
+
+
+def _state(app, scene: Scene) -> tuple[str, int, int, int]:
+    spend_id = scene.spend_ids[0]
+    with app.app_context():
+        status = db.session.scalar(select(SpendRequest.status).where(SpendRequest.id == spend_id))
+        transfers = db.session.scalar(select(func.count()).select_from(LedgerTransfer)
+                                      .where(LedgerTransfer.spend_request_id == spend_id))
+        decisions = db.session.scalar(select(func.count()).select_from(SpendDecision)
+                                      .where(SpendDecision.spend_request_id == spend_id))
+        audits = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "spend.approve", AuditEvent.object_id == str(spend_id)))
+        assert ledger.verify() == []
+        db.session.remove()
+        return status, transfers, decisions, audits
+
+
+@pytest.mark.postgres
+def test_a_connection_killed_at_commit_leaves_none_of_the_approval(committed_app):
+    """All the approval's writes are flushed and it waits to commit (for the audit chain's head);
+    then its connection is killed. Nothing of it is committed; the same call again does it once."""
+    app = committed_app
+    scene = build_scene(app, budget=10_000 * KR, amounts=[2_000 * KR])
+    key = uuid.uuid4().hex
+    other = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with other.connect() as connection:
+            hold = connection.begin()
+            connection.execute(text("SELECT seq FROM audit_chain_head WHERE id = 1 FOR UPDATE"))
+            thread, outcome = _approve_in_thread(app, scene, key)
+            pid = _waiting_backend(connection, "audit_chain_head")
+            # It is mid-approval: it has written (so it has a transaction id) and not committed.
+            assert connection.execute(text("SELECT backend_xid IS NOT NULL FROM pg_stat_activity WHERE pid = :pid"),
+                                      {"pid": pid}).scalar()
+            assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+            hold.rollback()
+        thread.join(30)
+    finally:
+        other.dispose()
+    assert "error" in outcome or outcome["status"] >= 500, outcome  # the commit itself failed
+    assert _state(app, scene) == ("requested", 0, 0, 0)
+    assert post(app, f"/api/v1/spend-requests/{scene.spend_ids[0]}/approve", scene.lead_token, key) == 200
+    assert _state(app, scene) == ("approved", 1, 1, 1)
+
+
+@pytest.mark.postgres
+def test_a_connection_killed_while_waiting_for_the_money_is_retried_once(committed_app, caplog):
+    """Killed while it waits for the allocation's row lock: the attempt vanishes, the retry on a
+    new connection approves exactly once and the client gets its 200."""
+    app = committed_app
+    scene = build_scene(app, budget=10_000 * KR, amounts=[2_000 * KR])
+    other = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with other.connect() as connection:
+            hold = connection.begin()
+            connection.execute(text("SELECT id FROM ledger_account WHERE family_id = :f AND kind = 'allocation' "
+                                    "FOR UPDATE"), {"f": scene.family_id})
+            thread, outcome = _approve_in_thread(app, scene, uuid.uuid4().hex)
+            pid = _waiting_backend(connection, "ledger_account")
+            assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+            time.sleep(0.2)
+            hold.rollback()
+        thread.join(30)
+    finally:
+        other.dispose()
+    assert outcome == {"status": 200}, outcome
+    assert "money operation retried" in caplog.text  # the killed attempt was retried, not waited out
+    assert _state(app, scene) == ("approved", 1, 1, 1)
