@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from hashlib import sha256
 
 from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import Session
@@ -101,6 +102,7 @@ class Report:
     head_seq: int = 0
     head_hash: str = GENESIS
     unsealed: int = 0
+    rechecked: int = 0  # fast-path mismatches re-checked in Python (should stay 0)
     checkpoints_checked: int = 0
     breaks: list[Break] = field(default_factory=list)
     seconds: float = 0.0
@@ -115,35 +117,83 @@ class Report:
 
     def as_dict(self) -> dict:
         return {"ok": self.ok, "checked": self.checked, "head_seq": self.head_seq, "head_hash": self.head_hash,
-                "unsealed": self.unsealed, "checkpoints_checked": self.checkpoints_checked,
+                "unsealed": self.unsealed, "rechecked": self.rechecked, "checkpoints_checked": self.checkpoints_checked,
                 "seconds": round(self.seconds, 3),
                 "breaks": [{"kind": b.kind, "seq": b.seq, "event_id": b.event_id, "detail": b.detail}
                            for b in self.breaks]}
 
 
-# The columns in canonical order, then the stored links. PostgreSQL formats the timestamp itself
-# (cheaper than building datetime objects); SQLite stores "YYYY-MM-DD HH:MM:SS.ffffff" in UTC.
+# The columns in canonical order, then the stored links. SQLite stores timestamps as
+# "YYYY-MM-DD HH:MM:SS.ffffff" in UTC; PostgreSQL formats them itself.
 _COLUMNS = ("chain_seq, id, {ts}, lab_id, actor_id, actor_role, agency_id, family_id, action, object_type, "
             "object_id, purpose, request_id, address, summary, prev_hash, hash")
 _PG_TS = "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 
+def _json(column: str) -> str:
+    return f"coalesce(to_json({column})::text, 'null')"
+
+
+def _code(column: str) -> str:
+    """A code (action, role, UUID, address): quoted without escaping. Should one ever hold a quote,
+    a backslash or a control character, the fast hash misses and the Python re-check decides."""
+    return f"coalesce('\"' || {column} || '\"', 'null')"
+
+
+# The summary is canonical JSON already (no raw control characters): escaping the backslashes
+# and quotes is all ``to_json`` would do to it.
+_SUMMARY = "coalesce('\"' || replace(replace(summary, '\\', '\\\\'), '\"', '\\\"') || '\"', 'null')"
+
+
+def _number(column: str) -> str:
+    return f"coalesce({column}::text, 'null')"
+
+
+# On PostgreSQL the server builds each event's canonical text (the same compact JSON array that
+# ``audit.canonical.event_bytes`` makes: ``to_json`` escapes text as Python's encoder does; codes
+# and the already-canonical summary take cheaper quoting), so
+# Python only hashes and compares five columns per row — that is what makes verify fast. Should
+# the two ever disagree on some exotic string, a hash mismatch is re-checked with the canonical
+# form computed in Python from the row's fields, and only a real mismatch is reported.
+_PG_CANONICAL = " || ',' || ".join([
+    "'[1'", "chain_seq::text", "id::text", f"'\"' || {_PG_TS} || '\"'", _number("lab_id"), _number("actor_id"),
+    _code("actor_role"), _number("agency_id"), _number("family_id"), _code("action"), _code("object_type"),
+    _json("object_id"), _json("purpose"), _code("request_id"), _code("address"), _SUMMARY]) + " || ']'"
+_PG_FAST = (f"SELECT chain_seq, id, {_PG_CANONICAL}, prev_hash, hash FROM audit_event "  # noqa: S608
+            "ORDER BY chain_seq NULLS LAST")
+
+
 def _rows(connection, batch: int) -> Iterator[tuple]:
+    """(chain_seq, id, canonical text, prev_hash, hash) for every event, in chain order, unsealed
+    events (chain_seq NULL) last."""
     if connection.dialect.name == "postgresql":
-        sql = f"SELECT {_COLUMNS.format(ts=_PG_TS)} FROM audit_event ORDER BY chain_seq NULLS LAST"  # noqa: S608
         with connection.connection.dbapi_connection.cursor(name="audit_verify") as cursor:
             cursor.itersize = batch
-            cursor.execute(sql)
+            cursor.execute(_PG_FAST)
             yield from cursor
         return
     sql = f"SELECT {_COLUMNS.format(ts='occurred_at')} FROM audit_event ORDER BY chain_seq IS NULL, chain_seq"  # noqa: S608
     for row in connection.execute(text(sql)):
-        stored = row[2]
-        stamp = stored.isoformat() if hasattr(stored, "isoformat") else str(stored)
-        stamp = stamp.replace(" ", "T")
-        if "." not in stamp:
-            stamp += ".000000"
-        yield (row[0], row[1], stamp + "Z", *row[3:])
+        yield (row[0], row[1], _python_canonical(row), row[15], row[16])
+
+
+def _python_canonical(row) -> str:
+    """The canonical text from a row of ``_COLUMNS`` (timestamp as stored or as formatted)."""
+    stored = row[2]
+    if hasattr(stored, "isoformat"):
+        stamp = timestamp(stored)
+    else:
+        stamp = str(stored).replace(" ", "T")
+        stamp = (stamp if "." in stamp else stamp + ".000000") + ("" if stamp.endswith("Z") else "Z")
+    return event_bytes((row[0], row[1], stamp, *row[3:15])).decode()
+
+
+def _recheck(connection, event_id: int) -> str:
+    """The canonical text of one event computed in Python (the reference for the SQL fast path)."""
+    sql = f"SELECT {_COLUMNS.format(ts=_PG_TS)} FROM audit_event WHERE id = %s"  # noqa: S608
+    with connection.connection.dbapi_connection.cursor() as cursor:
+        cursor.execute(sql, (event_id,))
+        return _python_canonical(cursor.fetchone())
 
 
 def verify(connection, checkpoints: Iterable = (), batch: int = 10_000) -> Report:
@@ -168,12 +218,13 @@ def verify(connection, checkpoints: Iterable = (), batch: int = 10_000) -> Repor
             continue
         if broken:
             continue
-        found = _check(row, expected, prev)
-        if found is not None:
-            report.breaks.append(found)
-            broken = True
-            continue
-        prev = row[16]
+        if seq != expected or row[3] != prev or sha256((prev + row[2]).encode()).hexdigest() != row[4]:
+            found = _check(connection, row, expected, prev, report)
+            if found is not None:
+                report.breaks.append(found)
+                broken = True
+                continue
+        prev = row[4]
         if seq in pinned and pinned[seq].hash != prev:
             report.breaks.append(Break("checkpoint", seq, row[1], f"hash differs from signed checkpoint "
                                        f"{pinned[seq].name}: the chain was rewritten up to here"))
@@ -184,28 +235,36 @@ def verify(connection, checkpoints: Iterable = (), batch: int = 10_000) -> Repor
     report.head_seq, report.head_hash = expected - 1, prev
     report.checkpoints_checked = len(pinned)
     if not broken:
-        for cp in sorted(pinned.values(), key=lambda c: c.seq):
-            if cp.seq > report.head_seq:
-                report.breaks.append(Break("truncated", cp.seq, cp.event_id, f"the chain ends at seq "
-                                           f"{report.head_seq} but checkpoint {cp.name} attests seq {cp.seq}: "
-                                           f"events after {report.head_seq} are missing"))
-                break
+        _check_tail(report, pinned)
     # An unsealed event is reported, but a broken chain is the headline.
     report.breaks.sort(key=lambda b: b.kind == "unsealed")
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _check(row: tuple, expected: int, prev: str) -> Break | None:
+def _check_tail(report: Report, pinned: dict) -> None:
+    """A checkpoint beyond the end of the chain means its tail was cut off."""
+    for cp in sorted(pinned.values(), key=lambda c: c.seq):
+        if cp.seq > report.head_seq:
+            report.breaks.append(Break("truncated", cp.seq, cp.event_id, f"the chain ends at seq {report.head_seq} "
+                                       f"but checkpoint {cp.name} attests seq {cp.seq}: events after "
+                                       f"{report.head_seq} are missing"))
+            return
+
+
+def _check(connection, row: tuple, expected: int, prev: str, report: Report) -> Break | None:
+    """Why a row failed the fast comparison (None if the Python re-check clears it)."""
     seq, event_id = row[0], row[1]
     if seq > expected:
         missing = f"seq {expected}" if seq == expected + 1 else f"seq {expected}–{seq - 1}"
         return Break("gap", seq, event_id, f"{missing} missing before this event: deleted")
     if seq < expected:
         return Break("order", seq, event_id, f"sequence number repeats (expected {expected})")
-    if row[15] != prev:
+    if row[3] != prev:
         return Break("link", seq, event_id, "does not link to the event before it: the event before was "
                                             "replaced or re-hashed, or events were swapped")
-    if chain_hash(prev, event_bytes(row[:15])) != row[16]:
-        return Break("edited", seq, event_id, "content does not match its hash: the event was changed")
-    return None
+    if connection.dialect.name == "postgresql":
+        report.rechecked += 1
+        if chain_hash(prev, _recheck(connection, event_id).encode()) == row[4]:
+            return None
+    return Break("edited", seq, event_id, "content does not match its hash: the event was changed")
