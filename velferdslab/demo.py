@@ -98,7 +98,8 @@ def _register_domain_steps() -> None:
     """Import the modules that add demo steps, so a CLI run sees every domain."""
     import importlib
 
-    for module in ("velferdslab.cases.demo", "velferdslab.budget.demo", "velferdslab.reports.demo"):
+    for module in ("velferdslab.cases.demo", "velferdslab.budget.demo", "velferdslab.reports.demo",
+                   "velferdslab.audit.demo"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as error:
