@@ -48,6 +48,7 @@ def _import_models() -> None:
     """Every model module, so the metadata (and Alembic) sees every table."""
     import velferdslab.audit.models  # noqa: F401
     import velferdslab.auth.models  # noqa: F401
+    import velferdslab.batch.models  # noqa: F401
     import velferdslab.budget.models  # noqa: F401
     import velferdslab.cases.models  # noqa: F401
     import velferdslab.reports.models  # noqa: F401
@@ -64,6 +65,8 @@ def register_blueprints(app: Flask) -> None:
     from velferdslab.audit import views as audit_views
     from velferdslab.auth import api as auth_api
     from velferdslab.auth import views as auth_views
+    from velferdslab.batch import api as batch_api
+    from velferdslab.batch import views as batch_views
     from velferdslab.budget import api as budget_api
     from velferdslab.budget import views as budget_views
     from velferdslab.cases import api as cases_api
@@ -78,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(core_views.blueprint)
     app.register_blueprint(auth_views.blueprint)
+    app.register_blueprint(batch_views.blueprint)
     app.register_blueprint(audit_views.blueprint)
     app.register_blueprint(privacy_views.blueprint)
     app.register_blueprint(dashboard_views.blueprint)
@@ -85,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(budget_views.blueprint)
     app.register_blueprint(teams_views.blueprint)
     api.register_blueprint(auth_api.blueprint)
+    api.register_blueprint(batch_api.blueprint)
     api.register_blueprint(budget_api.blueprint)
     api.register_blueprint(cases_api.blueprint)
     api.register_blueprint(teams_api.blueprint)

@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from velferdslab.audit.cli import audit as audit_commands
+from velferdslab.batch import cli as batch_cli
 from velferdslab.extensions import db
 
 
@@ -202,7 +203,8 @@ def user_reset_password(email, password):
     click.echo(f"Password for {email} changed.")
 
 
-COMMANDS: list[click.Command] = [demo, lab, agency, user, audit_commands]
+COMMANDS: list[click.Command] = [demo, lab, agency, user, audit_commands, batch_cli.worker_command,
+                                 batch_cli.batch_commands]
 
 
 def init_app(app: Flask) -> None:
