@@ -55,11 +55,21 @@ def median(values) -> float:
 # --- the app in this process -------------------------------------------------------------------
 
 def make_app(database_url: str, secret: str):
-    os.environ.update({k: v for k, v in app_environment(database_url, secret).items() if k.startswith("VELFERDSLAB_")})
+    """The app with production settings on the bench database (the environment is set only while the
+    configuration is read). The test client speaks plain HTTP, so the cookie may not be Secure-only."""
     from velferdslab import create_app
 
-    # Production settings; the test client speaks plain HTTP, so the cookie may not be Secure-only.
-    return create_app({"SESSION_COOKIE_SECURE": False, "RATELIMIT_STORAGE_URI": "memory://"})
+    wanted = {k: v for k, v in app_environment(database_url, secret).items() if k.startswith("VELFERDSLAB_")}
+    saved = {k: os.environ.get(k) for k in wanted}
+    os.environ.update(wanted)
+    try:
+        return create_app({"SESSION_COOKIE_SECURE": False, "RATELIMIT_STORAGE_URI": "memory://"})
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def signed_in_client(app, email: str, password: str):

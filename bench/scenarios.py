@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import psycopg
 
@@ -95,10 +96,13 @@ def audit_overhead(env: Env, figures: list[Figure]) -> None:
 
 
 def _outcome_path(env: Env) -> str:
+    """The largest outcome report: the whole lab over the whole generated history."""
     endpoint = measure.find_endpoint(env.app, measure.OUTCOME_ENDPOINTS, with_family=False)
     if endpoint is None:
         raise NotAvailable("velferdslab.reports has no outcome report page yet")
-    return measure.url_for(env.app, endpoint)
+    today = date.fromisoformat(env.context["generation"]["today"])
+    start = today - timedelta(days=env.scale.years * 365 + 60)
+    return measure.url_for(env.app, endpoint, start=start.isoformat(), end=today.isoformat())
 
 
 def outcome_report(env: Env, figures: list[Figure]) -> None:
@@ -107,7 +111,7 @@ def outcome_report(env: Env, figures: list[Figure]) -> None:
     result = measure.outcome_vs_floor(env.app, env.client("manager"), env.url, path, repeats=5)
     ratio = result["report_ms"] / result["sql_ms"]
     figures.append(Figure(
-        "outcome_report", f"Outcome report ({path}, whole lab, manager)", result["report_ms"], "ms",
+        "outcome_report", "Outcome report (whole lab, whole history, manager)", result["report_ms"], "ms",
         floor=result["sql_ms"], floor_label="its own SQL replayed directly through psycopg", ratio=ratio,
         ratio_label="×", target="≤ 2× SQL and < 2 000 ms", passed=ratio <= 2 and result["report_ms"] < 2000,
         note=f"median of 5; {result['statements']} statements per request"))

@@ -1,0 +1,94 @@
+"""The benchmark's generator at a tiny scale: the data it loads is consistent by the app's own checks."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.postgres, pytest.mark.real_commits]
+
+
+@pytest.fixture(scope="module")
+def generated():
+    """A fresh PostgreSQL database, migrated and filled at the ``tiny`` scale."""
+    import secrets
+
+    import psycopg
+
+    from bench import database, measure
+    from bench.checks import check
+    from bench.generate import BENCH_PASSWORD, SCALES, Generator
+    from tests.conftest import create_pg_database, drop_pg_database, pg_url
+    from velferdslab.auth.services import hash_password
+    from velferdslab.extensions import db
+
+    name = create_pg_database()
+    url = pg_url(name)
+    try:
+        database.migrate(url)
+        with psycopg.connect(database.libpq_url(url)) as conn:
+            result = Generator(conn, SCALES["tiny"], seed=7, log=lambda *_: None).run(hash_password(BENCH_PASSWORD))
+        app = measure.make_app(url, secrets.token_urlsafe(48))
+        yield result, app, check(app)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        drop_pg_database(name)
+
+
+def test_ledger_is_balanced_and_the_audit_chain_verifies(generated):
+    result, _app, consistency = generated
+    assert consistency.ledger_problems == []
+    assert consistency.overdrawn_families == 0
+    assert consistency.chain_ok, consistency.chain_breaks
+    assert consistency.chain_checked == result.counts["audit_event"] > 0
+
+
+def test_counts_are_what_the_generator_says_it_loaded(generated):
+    result, _app, consistency = generated
+    scale = result.scale
+    for table in ("lab", "family", "theme_rating", "spend_request", "ledger_transfer", "audit_event"):
+        assert consistency.counts[table] == result.counts[table], table
+    assert consistency.counts["lab"] == scale.labs
+    assert consistency.counts["family"] == scale.families
+    # The targets are met within a fifth (the mix is random, the seed is fixed).
+    assert 0.8 * scale.spend_requests <= result.counts["spend_request"] <= 1.2 * scale.spend_requests
+    assert 0.8 * scale.audit_events <= result.counts["audit_event"] <= 1.2 * scale.audit_events
+    assert result.counts["theme_rating"] >= 0.8 * scale.theme_ratings
+
+
+def test_the_bench_users_see_what_the_measurements_need(generated):
+    from sqlalchemy import func, select
+
+    from velferdslab.auth.models import User
+    from velferdslab.cases.access import accessible_families
+    from velferdslab.cases.models import Action, JourneyAssessment, Meeting
+    from velferdslab.extensions import db
+
+    result, app, _consistency = generated
+    family_id = result.users.showcase_family_id
+    with app.app_context():
+        lead = db.session.get(User, result.users.lead_id)
+        visible = accessible_families(lead)
+        assert len(visible) == 40 and not any(a.gated for a in visible)
+        assert family_id in {a.family.id for a in visible}
+
+        def count(model):
+            return db.session.scalar(select(func.count()).select_from(model).where(model.family_id == family_id))
+
+        # The issue's three-year family: 36 assessments, 40 meetings, 200 actions.
+        assert (count(JourneyAssessment), count(Meeting), count(Action)) == (36, 40, 200)
+        db.session.rollback()
+
+
+def test_sequences_continue_after_the_generated_ids(generated):
+    from velferdslab.auth import services
+    from velferdslab.auth.models import Lab
+    from velferdslab.extensions import db
+
+    result, app, _consistency = generated
+    with app.app_context():
+        lab = services.create_lab(slug="etter-benk", name="Etter", municipality="Etter")
+        assert lab.id == result.counts["lab"] + 1
+        db.session.rollback()
+        assert db.session.get(Lab, lab.id) is None
