@@ -76,6 +76,8 @@ def register_blueprints(app: Flask) -> None:
     from velferdslab.dashboard import views as dashboard_views
     from velferdslab.privacy import api as privacy_api
     from velferdslab.privacy import views as privacy_views
+    from velferdslab.reports import api as reports_api
+    from velferdslab.reports import views as reports_views
     from velferdslab.teams import api as teams_api
     from velferdslab.teams import views as teams_views
 
@@ -88,12 +90,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cases_views.blueprint)
     app.register_blueprint(budget_views.blueprint)
     app.register_blueprint(teams_views.blueprint)
+    app.register_blueprint(reports_views.blueprint)
     api.register_blueprint(auth_api.blueprint)
     api.register_blueprint(batch_api.blueprint)
     api.register_blueprint(budget_api.blueprint)
     api.register_blueprint(cases_api.blueprint)
     api.register_blueprint(teams_api.blueprint)
     api.register_blueprint(privacy_api.blueprint)
+    api.register_blueprint(reports_api.blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -206,3 +206,15 @@ def test_bad_selection_is_refused(kwargs, field):
 def test_success_rate_outside_zero_and_one_is_refused():
     with pytest.raises(BenefitInputError):
         compute(assumptions(), Selection({(1, 2): 1}), success_rate=Fraction(-1, 10))
+
+
+def test_saving_unit_rounds_the_savings_before_the_model_uses_them():
+    # S = 1 200 000 kr exactly; Q = 1 200 000 kr; rounded to 1 M kr: 1 000 000 kr each.
+    million = 1_000_000 * KR
+    result = compute(assumptions(), Selection(transitions=MIXED, spend_paid=5_000_000 * KR), saving_unit=million)
+    assert result.yearly_saving == million and result.potential_yearly_saving == million
+    assert result.present_value == round_ore(million * F)
+    # A saves 700 000 kr (→ 1 M), B 500 000 kr (a half: away from zero → 1 M).
+    assert {row.agency: row.yearly_saving for row in result.per_agency} == {"A": million, "B": million}
+    with pytest.raises(BenefitInputError):
+        compute(assumptions(), Selection(transitions=MIXED), saving_unit=0)

@@ -220,6 +220,7 @@ class BenefitResult:
     break_even_success_rate: Fraction | None  # None: no family below target, or F = 0
     per_agency: list[AgencyRow]
     sensitivity: list[SensitivityTable]
+    saving_unit: int = 1
 
 
 def yearly_saving(assumptions: Assumptions, selection: Selection, agency=None) -> int:
@@ -233,6 +234,11 @@ def potential_saving(assumptions: Assumptions, selection: Selection) -> int:
     target_cost = assumptions.cost(assumptions.target_level)
     return sum(n * (assumptions.cost(level) - target_cost)
                for level, n in selection.now_counts().items() if level < assumptions.target_level)
+
+
+def round_to(value: int, unit: int) -> int:
+    """``value`` rounded to the nearest multiple of ``unit`` øre, halves away from zero."""
+    return round_ore(Fraction(value, unit)) * unit
 
 
 def _projected_net(assumptions: Assumptions, saving: int, potential: int, invested: int, s: Fraction) -> Fraction:
@@ -264,33 +270,40 @@ def _around(value: Fraction, step: Fraction) -> list[Fraction]:
     return sorted(set(candidates))
 
 
-def sensitivity(assumptions: Assumptions, selection: Selection, invested: int) -> list[SensitivityTable]:
+def sensitivity(assumptions: Assumptions, saving: int, potential: int, invested: int) -> list[SensitivityTable]:
+    """Projected net benefit for each success rate against r, and against d (the savings S and Q
+    do not depend on r or d; only the benefit factor does)."""
     tables = []
     for name, step in (("discount_rate", SENSITIVITY_R_STEP), ("deadweight", SENSITIVITY_D_STEP)):
         columns = _around(getattr(assumptions, name), step)
         variants = [replace(assumptions, **{name: value}) for value in columns]
-        rows = []
-        for s in SENSITIVITY_S:
-            rows.append((s, [round_ore(_projected_net(v, yearly_saving(v, selection), potential_saving(v, selection),
-                                                      invested, s)) for v in variants]))
+        rows = [(s, [round_ore(_projected_net(v, saving, potential, invested, s)) for v in variants])
+                for s in SENSITIVITY_S]
         tables.append(SensitivityTable(name, columns, rows))
     return tables
 
 
-def compute(assumptions: Assumptions, selection: Selection, success_rate=None) -> BenefitResult:
-    """Run the model for one selection. Never divides by zero: undefined figures are None."""
+def compute(assumptions: Assumptions, selection: Selection, success_rate=None, saving_unit: int = 1) -> BenefitResult:
+    """Run the model for one selection. Never divides by zero: undefined figures are None.
+
+    ``saving_unit`` (øre) rounds the yearly savings S, Q and each agency's S before anything is
+    computed from them; the outcome report uses it so the model's figures cannot be combined with
+    the transition matrix to work out a hidden cell (see ``reports.figures``).
+    """
     s = assumptions.success_rate if success_rate is None else _rate(success_rate, "success_rate")
+    if isinstance(saving_unit, bool) or not isinstance(saving_unit, int) or saving_unit < 1:
+        raise BenefitInputError("Avrundingen må være et helt antall øre.", "saving_unit")
     factor = assumptions.factor()
-    saving = yearly_saving(assumptions, selection)
+    saving = round_to(yearly_saving(assumptions, selection), saving_unit)
     staff_cost = (assumptions.staff_cost_per_family_month or 0) * selection.family_months
     invested = selection.spend_paid + staff_cost
     present_value = saving * factor
     years, payback = _payback(assumptions, saving, invested)
-    potential = potential_saving(assumptions, selection)
+    potential = round_to(potential_saving(assumptions, selection), saving_unit)
     below = sum(n for level, n in selection.now_counts().items() if level < assumptions.target_level)
     per_agency = []
     for agency in _agencies(assumptions, selection):
-        agency_saving = yearly_saving(assumptions, selection, agency)
+        agency_saving = round_to(yearly_saving(assumptions, selection, agency), saving_unit)
         agency_invested = selection.spend_paid_by_agency.get(agency, 0)
         per_agency.append(AgencyRow(agency, agency_invested, agency_saving, round_ore(agency_saving * factor),
                                     round_ore(agency_saving * factor - agency_invested)))
@@ -303,7 +316,8 @@ def compute(assumptions: Assumptions, selection: Selection, success_rate=None) -
         projected_present_value=round_ore((saving + s * potential) * factor),
         projected_net_benefit=round_ore(_projected_net(assumptions, saving, potential, invested, s)),
         break_even_success_rate=_break_even(assumptions, saving, potential, invested),
-        per_agency=per_agency, sensitivity=sensitivity(assumptions, selection, invested))
+        per_agency=per_agency, sensitivity=sensitivity(assumptions, saving, potential, invested),
+        saving_unit=saving_unit)
 
 
 def _agencies(assumptions: Assumptions, selection: Selection) -> list:

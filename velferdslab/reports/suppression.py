@@ -99,83 +99,147 @@ def _ranges(table: Table, threshold: int, status: dict) -> dict:
     return known
 
 
-def _system(table: Table, status: dict) -> list[tuple[dict, Fraction]]:
-    """Every sum as a linear equation over the hidden cells: {key: coefficient} = right-hand side."""
+@dataclass(frozen=True)
+class Published:
+    """Something else the page publishes about the cells: Σ coefficient·cell lies in [low, high].
+
+    The benefit model, for one, publishes the yearly saving Σ (cost(intake) − cost(now))·families,
+    rounded to a unit: a weighted sum of the transition matrix's cells known to within that unit.
+    """
+
+    coefficients: Mapping
+    low: Fraction
+    high: Fraction
+
+
+Equation = tuple[dict, Fraction, Fraction]  # {hidden key: coefficient}, low, high
+
+
+def _system(table: Table, status: dict, published: Iterable[Published] = ()) -> list[Equation]:
+    """Every sum (and every published constraint) as a linear relation over the hidden cells."""
+    relations = [({total: -1, **{part: 1 for part in parts}}, Fraction(0), Fraction(0))
+                 for total, parts in table.sums]
+    relations += [(dict(p.coefficients), Fraction(p.low), Fraction(p.high)) for p in published]
     rows = []
-    for total, parts in table.sums:
+    for terms, low, high in relations:
         coefs: dict = {}
-        rhs = Fraction(0)
-        for coef, key in [(-1, total)] + [(1, part) for part in parts]:
+        for key, coef in terms.items():
             if status[key] == SHOWN:
-                rhs -= coef * table.values[key]
-            else:
-                coefs[key] = coefs.get(key, 0) + coef
-        coefs = {k: Fraction(c) for k, c in coefs.items() if c}
+                low -= coef * table.values[key]
+                high -= coef * table.values[key]
+            elif coef:
+                coefs[key] = coefs.get(key, 0) + Fraction(coef)
+        coefs = {k: c for k, c in coefs.items() if c}
         if coefs:
-            rows.append((coefs, rhs))
+            rows.append((coefs, low, high))
     return rows
 
 
-def _reduced(rows: list[tuple[dict, Fraction]]) -> list[tuple[dict, Fraction]]:
-    """The same equations in reduced row echelon form (exact), so that combinations of sums —
-    "the grand total minus this row is that column" — are equations the propagation sees too."""
-    variables = sorted({k for coefs, _rhs in rows for k in coefs}, key=str)
-    matrix = [[coefs.get(v, Fraction(0)) for v in variables] + [rhs] for coefs, rhs in rows]
+def _reduced(rows: list[Equation]) -> list[Equation]:
+    """The same relations in reduced row echelon form (exact integer elimination, intervals carried
+    along soundly), so that combinations — "the grand total minus this row is that column" — are
+    relations the propagation sees too."""
+    variables = sorted({k for coefs, _lo, _hi in rows for k in coefs}, key=str)
+    matrix = []
+    for terms, low, high in _integer_rows(rows):
+        found = dict(terms)
+        matrix.append(([found.get(v, 0) for v in variables], low, high))
     pivot_row = 0
     for col in range(len(variables)):
-        found = next((r for r in range(pivot_row, len(matrix)) if matrix[r][col] != 0), None)
+        found = next((r for r in range(pivot_row, len(matrix)) if matrix[r][0][col] != 0), None)
         if found is None:
             continue
         matrix[pivot_row], matrix[found] = matrix[found], matrix[pivot_row]
-        pivot = matrix[pivot_row][col]
-        matrix[pivot_row] = [x / pivot for x in matrix[pivot_row]]
-        for r in range(len(matrix)):
-            if r != pivot_row and matrix[r][col] != 0:
-                factor = matrix[r][col]
-                matrix[r] = [a - factor * b for a, b in zip(matrix[r], matrix[pivot_row], strict=True)]
+        pivot, p_low, p_high = matrix[pivot_row]
+        p = pivot[col]
+        for r, (row, low, high) in enumerate(matrix):
+            if r == pivot_row or row[col] == 0:
+                continue
+            f = row[col]
+            # p·row − f·pivot: the column's entry cancels; the interval follows the signs.
+            new = [p * a - f * b for a, b in zip(row, pivot, strict=True)]
+            lo_a, hi_a = (p * low, p * high) if p > 0 else (p * high, p * low)
+            lo_b, hi_b = (f * p_low, f * p_high) if f > 0 else (f * p_high, f * p_low)
+            divisor = math.gcd(*new, lo_a - hi_b, hi_a - lo_b) or 1
+            matrix[r] = ([x // divisor for x in new], (lo_a - hi_b) // divisor, (hi_a - lo_b) // divisor)
         pivot_row += 1
-    reduced = []
-    for row in matrix[:pivot_row]:
-        coefs = {v: c for v, c in zip(variables, row[:-1], strict=True) if c != 0}
-        reduced.append((coefs, row[-1]))
-    return reduced
+    return [({v: Fraction(c) for v, c in zip(variables, row, strict=True) if c != 0}, Fraction(low), Fraction(high))
+            for row, low, high in matrix[:pivot_row]]
 
 
-def _tighten(coefs: dict, rhs: Fraction, key, bounds: dict) -> tuple:
-    """x_key's interval from one equation Σ a·x = rhs and the others' intervals (integers)."""
-    low = high = Fraction(0)
-    for other, a in coefs.items():
-        if other == key:
+IntRow = tuple[list[tuple[Hashable, int]], int, int]  # [(key, coefficient)], low, high — all integers
+
+
+def _integer_rows(rows: list[Equation]) -> list[IntRow]:
+    """Scale each relation to whole numbers (exact), so propagation runs on fast integer arithmetic."""
+    result = []
+    for coefs, low, high in rows:
+        scale = math.lcm(*(Fraction(c).denominator for c in coefs.values()),
+                         Fraction(low).denominator, Fraction(high).denominator)
+        terms = [(key, int(c * scale)) for key, c in coefs.items()]
+        result.append((terms, int(low * scale), int(high * scale)))
+    return result
+
+
+def _ceil_div(n: int, d: int) -> int:
+    return -((-n) // d)
+
+
+def _tighten(terms: list, low_rhs: int, high_rhs: int, index: int, bounds: dict) -> tuple:
+    """The interval of the ``index``-th term's cell from one relation Σ a·x ∈ [low, high] and the
+    others' intervals. Upper bounds may be None (unbounded); lower bounds are always finite."""
+    low, high = 0, 0  # Σ a·x over the other cells; None when unbounded that way
+    for position, (other, a) in enumerate(terms):
+        if position == index:
             continue
         lo, hi = bounds[other]
-        low, high = (low + a * lo, high + a * hi) if a > 0 else (low + a * hi, high + a * lo)
-    a = coefs[key]
-    new_lo, new_hi = ((rhs - high) / a, (rhs - low) / a) if a > 0 else ((rhs - low) / a, (rhs - high) / a)
+        if a > 0:
+            low = None if low is None else low + a * lo
+            high = None if high is None or hi is None else high + a * hi
+        else:
+            low = None if low is None or hi is None else low + a * hi
+            high = None if high is None else high + a * lo
+    key, a = terms[index]
     lo, hi = bounds[key]
-    if new_lo != -math.inf:
-        lo = max(lo, math.ceil(new_lo))
-    if new_hi != math.inf:
-        hi = min(hi, math.floor(new_hi))
+    # a·x = rhs − others, with rhs ∈ [low_rhs, high_rhs] and others ∈ [low, high].
+    span_low = None if high is None else low_rhs - high
+    span_high = None if low is None else high_rhs - low
+    if a < 0:
+        a, span_low, span_high = -a, (None if span_high is None else -span_high), \
+            (None if span_low is None else -span_low)
+    if span_low is not None:
+        lo = max(lo, _ceil_div(span_low, a))
+    if span_high is not None:
+        new_hi = span_high // a
+        hi = new_hi if hi is None else min(hi, new_hi)
     return lo, hi
 
 
-def propagate(table: Table, threshold: int, status: dict) -> dict:
-    """The tightest interval of every hidden cell that a reader can reach from the sums, one
-    equation at a time, over the sums themselves and their reduced echelon form, until stable."""
-    bounds = _ranges(table, threshold, status)
-    rows = _system(table, status)
-    rows += _reduced(rows)
+def propagate(table: Table, threshold: int, status: dict, published: Iterable[Published] = ()) -> dict:
+    """The tightest interval of every hidden cell that a reader can reach from the sums (and what
+    else is published), one relation at a time, over the relations themselves and their reduced
+    echelon form, until nothing changes."""
+    bounds = {k: (lo, None if hi == math.inf else hi) for k, (lo, hi) in _ranges(table, threshold, status).items()}
+    rows = _system(table, status, published)
+    rows = _integer_rows(rows + _reduced(rows))
     for _round in range(MAX_ROUNDS):
         changed = False
-        for coefs, rhs in rows:
-            for key in coefs:
-                tightened = _tighten(coefs, rhs, key, bounds)
+        for terms, low, high in rows:
+            for index in range(len(terms)):
+                key = terms[index][0]
+                tightened = _tighten(terms, low, high, index, bounds)
                 if tightened != bounds[key]:
                     bounds[key] = tightened
                     changed = True
         if not changed:
             break
     return bounds
+
+
+def pinned(table: Table, threshold: int, status: dict, published: Iterable[Published] = ()) -> list:
+    """The hidden cells a reader could work out exactly."""
+    bounds = propagate(table, threshold, status, published)
+    return [k for k in table.values if status[k] != SHOWN and bounds[k][0] == bounds[k][1]]
 
 
 def _primary(table: Table, threshold: int) -> dict:
@@ -201,19 +265,34 @@ def _candidate(table: Table, status: dict, pinned: Hashable):
             or pick(g for g in groups if any(status[k] != SHOWN for k in g)))
 
 
-def protect(table: Table, threshold: int) -> dict:
-    """Decide every cell's fate: {key: Figure}."""
+def decide(table: Table, threshold: int) -> dict:
+    """Every cell's status (shown, primary, secondary) after primary and secondary suppression."""
     status = _primary(table, threshold)
+    groups = [[total, *parts] for total, parts in table.sums]
     if threshold > 1:
         while True:
-            bounds = propagate(table, threshold, status)
-            pinned = next((k for k in table.values if status[k] != SHOWN and bounds[k][0] == bounds[k][1]), None)
-            if pinned is None:
+            exposed = pinned(table, threshold, status)
+            added: set = set()
+            for cell in exposed:
+                # One more hidden cell per exposed cell, unless a sum it is in already got one in
+                # this round (that may be enough; the next round checks).
+                if any(cell in group and added & set(group) for group in groups):
+                    continue
+                extra = _candidate(table, status, cell)
+                if extra is not None:
+                    status[extra] = SECONDARY
+                    added.add(extra)
+            if not added:
                 break
-            extra = _candidate(table, status, pinned)
-            if extra is None:
-                break
-            status[extra] = SECONDARY
+    return status
+
+
+def protect(table: Table, threshold: int) -> dict:
+    """Decide every cell's fate: {key: Figure}."""
+    return figures(table, threshold, decide(table, threshold))
+
+
+def figures(table: Table, threshold: int, status: dict) -> dict:
     less_than = LESS_THAN.format(threshold=threshold)
     result = {}
     for key, value in table.values.items():
@@ -236,6 +315,11 @@ def protect_list(counts: Mapping, threshold: int, total_key: Hashable = "total")
 
 def protect_matrix(cells: Mapping[tuple, int], rows: Iterable, columns: Iterable, threshold: int) -> dict:
     """A two-way table with row totals ``("row", r)``, column totals ``("col", c)`` and ``"total"``."""
+    return protect(matrix_table(cells, rows, columns), threshold)
+
+
+def matrix_table(cells: Mapping[tuple, int], rows: Iterable, columns: Iterable) -> Table:
+    """The :class:`Table` of a two-way table and its margins (see :func:`protect_matrix`)."""
     rows, columns = list(rows), list(columns)
     values = {(r, c): cells.get((r, c), 0) for r in rows for c in columns}
     for r in rows:
@@ -250,7 +334,7 @@ def protect_matrix(cells: Mapping[tuple, int], rows: Iterable, columns: Iterable
         table.add_sum(("col", c), [(r, c) for r in rows])
     table.add_sum("total", [("row", r) for r in rows])
     table.add_sum("total", [("col", c) for c in columns])
-    return protect(table, threshold)
+    return table
 
 
 def protect_money(amounts: Mapping, families: Mapping, threshold: int, total_key: Hashable = "total",

@@ -1,0 +1,93 @@
+"""Server-rendered SVG charts for the outcome report: no JavaScript, no ``style=`` attributes.
+
+Black-and-white friendly: the two series differ in fill (white with a black outline against
+solid dark grey) and every bar carries its number. A suppressed value draws no bar and shows
+its mark ("<5", "×") instead, so a chart never tells more than the table next to it.
+"""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+from velferdslab.reports.suppression import Figure
+
+INK = "#1b1f24"
+MUTED = "#5b6470"
+SERIES = ({"fill": "#ffffff", "stroke": INK}, {"fill": "#4a5360", "stroke": INK})
+
+
+def _n(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def _text(x: float, y: float, content: str, *, anchor: str = "middle", size: int = 11, fill: str = INK) -> str:
+    return (f'<text x="{_n(x)}" y="{_n(y)}" text-anchor="{anchor}" font-size="{size}" fill="{fill}">'
+            f"{escape(content)}</text>")
+
+
+def _open(chart_id: str, width: int, height: int, title: str, desc: str) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" id="{escape(chart_id)}" role="img" width="{width}" '
+            f'height="{height}" viewBox="0 0 {width} {height}" aria-labelledby="{escape(chart_id)}-title '
+            f'{escape(chart_id)}-desc" font-family="DejaVu Sans, Arial, sans-serif">'
+            f'<title id="{escape(chart_id)}-title">{escape(title)}</title>'
+            f'<desc id="{escape(chart_id)}-desc">{escape(desc)}</desc>')
+
+
+def grouped_bars(*, chart_id: str, title: str, categories: list[str], series: list[tuple[str, list[Figure]]],
+                 width: int = 560, height: int = 220) -> Markup:
+    """Vertical bars: one group per category, one bar per series (at most two)."""
+    left, right, top, bottom = 36, 10, 28, 40
+    plot_h = height - top - bottom
+    values = [f.value for _name, figures in series for f in figures if not f.hidden and f.value is not None]
+    top_value = max(values + [1])
+    group_w = (width - left - right) / max(len(categories), 1)
+    bar_w = min(36.0, group_w / (len(series) + 1))
+    desc = "; ".join(f"{cat}: " + ", ".join(f"{name} {figures[i].text}" for name, figures in series)
+                     for i, cat in enumerate(categories))
+    parts = [_open(chart_id, width, height, title, desc)]
+    base_y = top + plot_h
+    parts.append(f'<line x1="{left}" y1="{_n(base_y)}" x2="{width - right}" y2="{_n(base_y)}" stroke="{INK}"/>')
+    for s_index, (name, _figures) in enumerate(series):
+        style = SERIES[s_index % len(SERIES)]
+        x = left + s_index * 150
+        parts.append(f'<rect x="{x}" y="6" width="14" height="12" fill="{style["fill"]}" stroke="{style["stroke"]}"/>')
+        parts.append(_text(x + 20, 16, name, anchor="start"))
+    for c_index, category in enumerate(categories):
+        group_x = left + c_index * group_w
+        start_x = group_x + (group_w - bar_w * len(series)) / 2
+        for s_index, (_name, figures) in enumerate(series):
+            figure = figures[c_index]
+            style = SERIES[s_index % len(SERIES)]
+            x = start_x + s_index * bar_w
+            if figure.hidden or figure.value is None:
+                parts.append(_text(x + bar_w / 2, base_y - 4, figure.text, fill=MUTED))
+                continue
+            bar_h = plot_h * figure.value / top_value
+            parts.append(f'<rect x="{_n(x + 2)}" y="{_n(base_y - bar_h)}" width="{_n(bar_w - 4)}" '
+                         f'height="{_n(bar_h)}" fill="{style["fill"]}" stroke="{style["stroke"]}"/>')
+            parts.append(_text(x + bar_w / 2, base_y - bar_h - 3, figure.text))
+        parts.append(_text(group_x + group_w / 2, base_y + 16, category))
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
+
+
+def horizontal_bars(*, chart_id: str, title: str, rows: list[tuple[str, Figure]], width: int = 560) -> Markup:
+    """One bar per row (money), labelled with its formatted value or its suppression mark."""
+    label_w, right, row_h, top = 150, 110, 22, 6
+    height = top * 2 + row_h * max(len(rows), 1)
+    values = [f.value for _label, f in rows if not f.hidden and f.value]
+    top_value = max(values + [1])
+    plot_w = width - label_w - right
+    desc = "; ".join(f"{label}: {figure.text}" for label, figure in rows)
+    parts = [_open(chart_id, width, height, title, desc)]
+    for index, (label, figure) in enumerate(rows):
+        y = top + index * row_h
+        parts.append(_text(label_w - 6, y + 15, label, anchor="end"))
+        bar_w = 0.0 if figure.hidden or not figure.value else plot_w * figure.value / top_value
+        if bar_w:
+            parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{_n(bar_w)}" height="{row_h - 8}" '
+                         f'fill="{SERIES[1]["fill"]}" stroke="{INK}"/>')
+        parts.append(_text(label_w + bar_w + 6, y + 15, figure.text, anchor="start",
+                           fill=MUTED if figure.hidden else INK))
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text above is escaped

@@ -1,0 +1,75 @@
+"""Forms for the reports: the outcome report's filters (a GET form) and the assumption-set editor.
+
+Rates are typed as percentages (20 for d = 0.2) and costs in kroner; the services take fractions
+and øre and hold the rules.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from velferdslab.cases.models import THEME_CODES
+from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE
+from velferdslab.core.forms import choices
+
+REQUIRED = _l("Feltet må fylles ut.")
+PERCENT = NumberRange(min=0, max=100, message=_l("Må være mellom 0 og 100 %."))
+RATE_REQUIRED = InputRequired(_l("Feltet må fylles ut (0 er lov)."))
+
+
+class OutcomeFilterForm(FlaskForm):
+    """The report's filters, read from the query string (a GET form needs no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("Fra dato"), validators=[Optional()])
+    end = DateField(_l("Til dato"), validators=[Optional()])
+    cohort = IntegerField(_l("Startår (kull)"), validators=[
+        Optional(), NumberRange(min=2000, max=2100, message=_l("Oppgi et årstall."))])
+    agency_id = SelectField(_l("Etat i teamet"), coerce=int, validators=[Optional()])
+    theme = SelectField(_l("Tema"), choices=choices([("", _l("Alle temaer"))]
+                                                   + [(c, THEME_BY_CODE[c].name) for c in THEME_CODES]),
+                        validators=[Optional()])
+    assumption_set_id = SelectField(_l("Forutsetninger for gevinstmodellen"), coerce=int, validators=[Optional()])
+    success_rate = DecimalField(_l("Suksessrate for framskrivingen (%)"), places=None, validators=[Optional(), PERCENT])
+
+
+def level_cost_field_name(level: int, agency_id: int) -> str:
+    return f"cost_{level}_{agency_id}"
+
+
+class AssumptionSetFormBase(FlaskForm):
+    name = StringField(_l("Navn"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    source_note = TextAreaField(_l("Kilder og begrunnelse"), validators=[Optional(), Length(max=1000)])
+    deadweight = DecimalField(_l("Dødvekt d (%)"), places=None, default=20, validators=[RATE_REQUIRED, PERCENT])
+    drop_off = DecimalField(_l("Årlig frafall δ (%)"), places=None, default=10, validators=[RATE_REQUIRED, PERCENT])
+    discount_rate = DecimalField(_l("Diskonteringsrente r (%)"), places=None, default=4,
+                                 validators=[RATE_REQUIRED, PERCENT])
+    success_rate = DecimalField(_l("Suksessrate s for framskrivingen (%)"), places=None, default=50,
+                                validators=[RATE_REQUIRED, PERCENT])
+    horizon_years = IntegerField(_l("Horisont H (år)"), default=5, validators=[
+        DataRequired(REQUIRED), NumberRange(min=1, max=50, message=_l("Horisonten må være 1–50 år."))])
+    target_level = SelectField(_l("Målnivå"), coerce=int, default=3,
+                               choices=choices((level, LEVEL_NAMES[level]) for level in (2, 3, 4)))
+    staff_cost = StringField(_l("Personalkostnad per familie per måned (kr, valgfri)"),
+                             validators=[Optional(), Length(max=30)])
+    version = IntegerField(validators=[Optional()])
+
+
+def assumption_form_class(agencies) -> type[FlaskForm]:
+    """The editor with one cost field (kroner) per level and agency of the lab."""
+    attrs = {}
+    for level in (1, 2, 3, 4):
+        for agency in agencies:
+            attrs[level_cost_field_name(level, agency.id)] = StringField(
+                _l("%(level)s, %(agency)s (kr per år)", level=LEVEL_NAMES[level], agency=agency.name),
+                validators=[Optional(), Length(max=30)])
+    return type("AssumptionSetForm", (AssumptionSetFormBase,), attrs)
+
+
+class ConfirmForm(FlaskForm):
+    """A bare POST form: the CSRF token is the whole point."""

@@ -1,0 +1,418 @@
+"""The outcome report's aggregate SQL: every figure is computed in the database.
+
+:func:`queries` returns the statements (SQLAlchemy Core, the same on SQLite and PostgreSQL) by
+name, so the benchmark can run exactly the report's SQL on its own; :func:`run` executes them and
+returns the aggregate rows (a few dozen numbers, never a row per family). ``reports.figures``
+turns those rows into the suppressed tables the pages show.
+
+The unit is the **family**: of each family, the selection keeps its latest enrolment that
+overlaps the period and matches the filters. The journey is the **team's** perspective: the
+overall level is the team's holistic judgement and theme levels are the team's ratings, from the
+current version of each assessment. Follow-up assessments are not "now"; they have their own
+figure. Families whose data is restricted (*sperret*) are left out; erased families stay in,
+anonymous, as the erasure keeps levels, dates and amounts for statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Select, and_, case, exists, func, literal, literal_column, or_, select, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import GenericFunction
+from sqlalchemy.types import Date, Integer
+
+from velferdslab.budget.models import LedgerAccount, LedgerTransfer, SpendRequest
+from velferdslab.cases.models import Enrolment, Family, JourneyAssessment, ThemeRating
+from velferdslab.cases.themes import STABIL
+from velferdslab.extensions import db
+from velferdslab.teams.models import InvestmentTeam, TeamMembership
+
+PROGRESS_KINDS = ("intake", "regular")
+FOLLOW_UP_KINDS = ("follow_up_6", "follow_up_12")
+MILESTONE_MONTHS = (6, 12)
+DAYS_PER_MONTH_NUM, DAYS_PER_MONTH_DEN = 1461, 48  # 365.25 / 12 days: a mean calendar month
+
+
+# --- date arithmetic that means the same on both databases ----------------------------------------
+
+class add_months(GenericFunction):  # noqa: N801 - SQL function names are lower case
+    """``date + n months``, on the month's last day when it is shorter (as PostgreSQL and
+    ``cases.services.add_months`` do). ``n`` is a literal integer from the code."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(add_months)
+def _add_months_default(element, compiler, **kw):
+    day, months = list(element.clauses)
+    return f"CAST({compiler.process(day, **kw)} + make_interval(months => {compiler.process(months, **kw)}) AS DATE)"
+
+
+@compiles(add_months, "sqlite")
+def _add_months_sqlite(element, compiler, **kw):
+    day, months = (compiler.process(c, **kw) for c in element.clauses)
+    same_day = (f"date({day}, 'start of month', '+' || ({months}) || ' months', "
+                f"'+' || (CAST(strftime('%d', {day}) AS INTEGER) - 1) || ' days')")
+    month_end = f"date({day}, 'start of month', '+' || (({months}) + 1) || ' months', '-1 day')"
+    return f"min({same_day}, {month_end})"
+
+
+class days_between(GenericFunction):  # noqa: N801
+    """Whole days from the second date to the first."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(days_between)
+def _days_between_default(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({later} - {earlier})"
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
+def _smaller(a, b):
+    return case((a < b, a), else_=b)
+
+
+def _larger(a, b):
+    return case((a > b, a), else_=b)
+
+
+# --- the selection ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OutcomeFilter:
+    """What the report covers. ``end`` is inclusive. All filters are within one lab."""
+
+    lab_id: int
+    start: date
+    end: date
+    cohort: int | None = None  # the year the enrolment started (or was referred, if not started)
+    agency_id: int | None = None  # an agency that had a member on the family's team
+    theme: str | None = None  # families with the theme rated; spend on that theme only
+
+    def as_dict(self) -> dict:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "cohort": self.cohort,
+                "agency_id": self.agency_id, "theme": self.theme}
+
+
+def selection(f: OutcomeFilter):
+    """CTE ``sel``: one row per family — its latest enrolment that overlaps the period."""
+    e = Enrolment.__table__
+    conditions = [e.c.lab_id == f.lab_id, e.c.referred_on <= f.end,
+                  or_(e.c.closed_on.is_(None), e.c.closed_on >= f.start),
+                  exists(select(literal(1)).where(Family.id == e.c.family_id, Family.restricted_at.is_(None)))]
+    if f.cohort is not None:
+        conditions.append(func.coalesce(e.c.started_on, e.c.referred_on)
+                          .between(date(f.cohort, 1, 1), date(f.cohort, 12, 31)))
+    if f.agency_id is not None:
+        conditions.append(exists(
+            select(literal(1)).select_from(TeamMembership.__table__.join(
+                InvestmentTeam.__table__, InvestmentTeam.id == TeamMembership.team_id))
+            .where(InvestmentTeam.enrolment_id == e.c.id, TeamMembership.agency_id == f.agency_id)))
+    if f.theme is not None:
+        conditions.append(exists(
+            select(literal(1)).select_from(ThemeRating.__table__.join(
+                JourneyAssessment.__table__, JourneyAssessment.id == ThemeRating.assessment_id))
+            .where(JourneyAssessment.enrolment_id == e.c.id, JourneyAssessment.is_current.is_(True),
+                   ThemeRating.theme == f.theme, ThemeRating.perspective == "team")))
+    ranked = select(e.c.id, e.c.family_id, e.c.referred_on, e.c.started_on, e.c.closed_on, e.c.close_reason,
+                    func.row_number().over(partition_by=e.c.family_id,
+                                           order_by=(e.c.referred_on.desc(), e.c.id.desc())).label("rk")
+                    ).where(*conditions).subquery("candidates")
+    return (select(ranked.c.id, ranked.c.family_id, ranked.c.referred_on, ranked.c.started_on, ranked.c.closed_on,
+                   ranked.c.close_reason).where(ranked.c.rk == 1).cte("sel"))
+
+
+def _ends(f: OutcomeFilter, sel):
+    """CTE ``ends``: per family, its first assessment of the enrolment (intake) and its latest by
+    the end of the period (now), with the team's overall level at each."""
+    a = JourneyAssessment.__table__
+    ranked = (select(a.c.enrolment_id, a.c.id, a.c.overall_level,
+                     func.row_number().over(partition_by=a.c.enrolment_id,
+                                            order_by=(a.c.assessed_on, a.c.id)).label("first_rank"),
+                     func.row_number().over(partition_by=a.c.enrolment_id,
+                                            order_by=(a.c.assessed_on.desc(), a.c.id.desc())).label("last_rank"))
+              .join(sel, sel.c.id == a.c.enrolment_id)
+              .where(a.c.is_current.is_(True), a.c.kind.in_(PROGRESS_KINDS), a.c.assessed_on <= f.end)
+              .cte("ranked"))
+    first, last = ranked.alias("first_a"), ranked.alias("last_a")
+    return (select(first.c.enrolment_id, first.c.id.label("intake_id"), first.c.overall_level.label("intake_level"),
+                   last.c.id.label("now_id"), last.c.overall_level.label("now_level"))
+            .join(last, and_(last.c.enrolment_id == first.c.enrolment_id, last.c.last_rank == 1))
+            .where(first.c.first_rank == 1).cte("ends"))
+
+
+def _paid_spend(f: OutcomeFilter, sel):
+    """Paid spend of the selected families, paid within the period (one theme, if filtered)."""
+    s = SpendRequest.__table__
+    conditions = [s.c.lab_id == f.lab_id, s.c.status == "paid", s.c.paid_on.between(f.start, f.end),
+                  s.c.family_id.in_(select(sel.c.family_id))]
+    if f.theme is not None:
+        conditions.append(s.c.theme == f.theme)
+    return conditions
+
+
+# --- the statements -----------------------------------------------------------------------------
+
+def flow_query(f: OutcomeFilter) -> Select:
+    """Families by state at the end of the period (closed ones by reason), and how many were
+    referred and started within it."""
+    sel = selection(f)
+    state = case((and_(sel.c.closed_on.is_not(None), sel.c.closed_on <= f.end), "closed"),
+                 (and_(sel.c.started_on.is_not(None), sel.c.started_on <= f.end), "active"), else_="referred")
+    # Computed in a derived table first: PostgreSQL cannot match a GROUP BY expression that holds
+    # bound parameters against the same expression in the select list.
+    states = select(state.label("state"), case((state == "closed", sel.c.close_reason), else_=None).label("reason"),
+                    case((sel.c.referred_on >= f.start, 1), else_=0).label("referred"),
+                    case((sel.c.started_on.between(f.start, f.end), 1), else_=0).label("started")).subquery("states")
+    return (select(states.c.state, states.c.reason, func.count().label("families"),
+                   func.sum(states.c.referred).label("referred_in_period"),
+                   func.sum(states.c.started).label("started_in_period"))
+            .group_by(states.c.state, states.c.reason))
+
+
+def transitions_query(f: OutcomeFilter) -> Select:
+    """The overall level at intake against now: {(intake, now): families}."""
+    ends = _ends(f, selection(f))
+    return (select(ends.c.intake_level, ends.c.now_level, func.count().label("families"))
+            .group_by(ends.c.intake_level, ends.c.now_level))
+
+
+def theme_transitions_query(f: OutcomeFilter) -> Select:
+    """Per theme, the team's level in the intake assessment against the latest one."""
+    ends = _ends(f, selection(f))
+    at_intake, now = ThemeRating.__table__.alias("at_intake"), ThemeRating.__table__.alias("now")
+    query = (select(at_intake.c.theme, at_intake.c.level.label("intake_level"), now.c.level.label("now_level"),
+                    func.count().label("families"))
+             .select_from(ends)
+             .join(at_intake, and_(at_intake.c.assessment_id == ends.c.intake_id, at_intake.c.perspective == "team"))
+             .join(now, and_(now.c.assessment_id == ends.c.now_id, now.c.theme == at_intake.c.theme,
+                             now.c.perspective == "team"))
+             .group_by(at_intake.c.theme, at_intake.c.level, now.c.level))
+    if f.theme is not None:
+        query = query.where(at_intake.c.theme == f.theme)
+    return query
+
+
+def milestones_query(f: OutcomeFilter) -> Select:
+    """For 6 and 12 months after the start: families that had been in the lab that long by the end
+    of the period (and assessed by then), and how many of them were at *stabil* or better."""
+    sel = selection(f)
+    a = JourneyAssessment.__table__
+    parts = []
+    for months in MILESTONE_MONTHS:
+        mark = add_months(sel.c.started_on, literal_column(str(int(months))))
+        ranked = (select(sel.c.id, a.c.overall_level,
+                         func.row_number().over(partition_by=sel.c.id,
+                                                order_by=(a.c.assessed_on.desc(), a.c.id.desc())).label("rk"))
+                  .join(a, and_(a.c.enrolment_id == sel.c.id, a.c.is_current.is_(True), a.c.kind.in_(PROGRESS_KINDS),
+                                a.c.assessed_on <= mark))
+                  .where(sel.c.started_on.is_not(None), mark <= f.end)
+                  .subquery(f"at_{months}"))
+        parts.append(select(literal(months).label("months"), func.count().label("families"),
+                            func.coalesce(func.sum(case((ranked.c.overall_level >= STABIL, 1), else_=0)), 0)
+                            .label("stable")).where(ranked.c.rk == 1))
+    return union_all(*parts)
+
+
+def time_to_stable_query(f: OutcomeFilter) -> Select:
+    """Families that started below *stabil*: how many reached it by the end of the period, and the
+    median days from the start to the first assessment at *stabil* or better (the middle one or
+    two values, summed, and how many they are)."""
+    sel = selection(f)
+    ends = _ends(f, sel)
+    a = JourneyAssessment.__table__
+    first_stable = (select(sel.c.id, func.min(a.c.assessed_on).label("reached_on"))
+                    .join(ends, ends.c.enrolment_id == sel.c.id)
+                    .join(a, and_(a.c.enrolment_id == sel.c.id, a.c.is_current.is_(True), a.c.kind.in_(PROGRESS_KINDS),
+                                  a.c.assessed_on <= f.end, a.c.overall_level >= STABIL))
+                    .where(ends.c.intake_level < STABIL, sel.c.started_on.is_not(None))
+                    .group_by(sel.c.id).subquery("first_stable"))
+    days = (select(days_between(first_stable.c.reached_on, sel.c.started_on).label("days"))
+            .join(sel, sel.c.id == first_stable.c.id).subquery("days"))
+    ordered = select(days.c.days, func.row_number().over(order_by=days.c.days).label("rn"),
+                     func.count().over().label("cnt")).subquery("ordered")
+    middle = or_(ordered.c.rn == (ordered.c.cnt + 1) // 2, ordered.c.rn == (ordered.c.cnt + 2) // 2)
+    middle_days = select(func.coalesce(func.sum(ordered.c.days), 0)).where(middle).scalar_subquery()
+    middle_count = select(func.count()).select_from(ordered).where(middle).scalar_subquery()
+    below = (select(func.count()).select_from(ends).join(sel, sel.c.id == ends.c.enrolment_id)
+             .where(ends.c.intake_level < STABIL, sel.c.started_on.is_not(None)).scalar_subquery())
+    reached = select(func.count()).select_from(first_stable).scalar_subquery()
+    return select(below.label("started_below"), reached.label("reached"), middle_days.label("middle_days"),
+                  middle_count.label("middle_count"))
+
+
+def follow_ups_query(f: OutcomeFilter) -> Select:
+    """Closed families that were at *stabil* or better when they left: per follow-up (6 and 12
+    months after closure), how many were assessed and how many were still at *stabil* or better."""
+    sel = selection(f)
+    a = JourneyAssessment.__table__
+    at_close = (select(sel.c.id, a.c.overall_level,
+                       func.row_number().over(partition_by=sel.c.id,
+                                              order_by=(a.c.assessed_on.desc(), a.c.id.desc())).label("rk"))
+                .join(a, and_(a.c.enrolment_id == sel.c.id, a.c.is_current.is_(True), a.c.kind.in_(PROGRESS_KINDS),
+                              a.c.assessed_on <= sel.c.closed_on))
+                .where(sel.c.closed_on.is_not(None), sel.c.closed_on <= f.end).subquery("at_close"))
+    fu = JourneyAssessment.__table__.alias("fu")
+    follow_up = (select(fu.c.enrolment_id, fu.c.kind, fu.c.overall_level,
+                        func.row_number().over(partition_by=(fu.c.enrolment_id, fu.c.kind),
+                                               order_by=(fu.c.assessed_on.desc(), fu.c.id.desc())).label("rk"))
+                 .join(sel, sel.c.id == fu.c.enrolment_id)
+                 .where(fu.c.is_current.is_(True), fu.c.kind.in_(FOLLOW_UP_KINDS), fu.c.assessed_on <= f.end)
+                 .subquery("follow_up"))
+    return (select(follow_up.c.kind, func.count().label("families"),
+                   func.sum(case((follow_up.c.overall_level >= STABIL, 1), else_=0)).label("stable"))
+            .join(at_close, and_(at_close.c.id == follow_up.c.enrolment_id, at_close.c.rk == 1,
+                                 at_close.c.overall_level >= STABIL))
+            .where(follow_up.c.rk == 1)
+            .group_by(follow_up.c.kind))
+
+
+def _spend_by(f: OutcomeFilter, column_name: str) -> Select:
+    sel = selection(f)
+    s = SpendRequest.__table__
+    column = s.c[column_name]
+    return (select(column.label("key"), func.sum(s.c.amount).label("amount"),
+                    func.count(func.distinct(s.c.family_id)).label("families"))
+            .where(*_paid_spend(f, sel)).group_by(column))
+
+
+def spend_by_theme_query(f: OutcomeFilter) -> Select:
+    return _spend_by(f, "theme")
+
+
+def spend_by_category_query(f: OutcomeFilter) -> Select:
+    return _spend_by(f, "category")
+
+
+def spend_by_agency_query(f: OutcomeFilter) -> Select:
+    """Paid out of each agency's delegated money (a spend can draw on several agencies)."""
+    sel = selection(f)
+    s = SpendRequest.__table__
+    t, account = LedgerTransfer.__table__, LedgerAccount.__table__
+    return (select(account.c.agency_id.label("key"), func.sum(t.c.amount).label("amount"),
+                   func.count(func.distinct(s.c.family_id)).label("families"))
+            .select_from(s.join(t, and_(t.c.spend_request_id == s.c.id, t.c.kind == "payment"))
+                         .join(account, account.c.id == t.c.credit_account_id))
+            .where(*_paid_spend(f, sel)).group_by(account.c.agency_id))
+
+
+def totals_query(f: OutcomeFilter) -> Select:
+    """Families in the selection, paid spend and the families it went to, and family-days in the
+    lab within the period (for the staff cost)."""
+    sel = selection(f)
+    s = SpendRequest.__table__
+    paid = select(func.coalesce(func.sum(s.c.amount), 0)).where(*_paid_spend(f, sel)).scalar_subquery()
+    paid_families = select(func.count(func.distinct(s.c.family_id))).where(*_paid_spend(f, sel)).scalar_subquery()
+    stop = _smaller(func.coalesce(sel.c.closed_on, f.end), f.end)
+    begin = _larger(sel.c.started_on, f.start)
+    active_days = func.sum(case((and_(sel.c.started_on.is_not(None), sel.c.started_on <= f.end),
+                                 _larger(days_between(stop, begin) + 1, 0)), else_=0))
+    return select(func.count().label("families"), func.coalesce(active_days, 0).label("family_days"),
+                  paid.label("paid"), paid_families.label("paid_families")).select_from(sel)
+
+
+def movement_spend_query(f: OutcomeFilter) -> Select:
+    """Spend next to movement: families by how their overall level moved from intake to now
+    (worse / same / better), with the spend paid to them in the period."""
+    sel = selection(f)
+    ends = _ends(f, sel)
+    s = SpendRequest.__table__
+    per_family = (select(s.c.family_id, func.sum(s.c.amount).label("amount"))
+                  .where(*_paid_spend(f, sel)).group_by(s.c.family_id).subquery("per_family"))
+    movement = case((ends.c.now_level > ends.c.intake_level, "better"),
+                    (ends.c.now_level < ends.c.intake_level, "worse"), else_="same")
+    return (select(movement.label("movement"), func.count().label("families"),
+                   func.coalesce(func.sum(per_family.c.amount), 0).label("amount"),
+                   func.count(per_family.c.family_id).label("paid_families"))
+            .select_from(ends.join(sel, sel.c.id == ends.c.enrolment_id)
+                         .outerjoin(per_family, per_family.c.family_id == sel.c.family_id))
+            .group_by(movement))
+
+
+STATEMENTS = {
+    "flow": flow_query,
+    "transitions": transitions_query,
+    "theme_transitions": theme_transitions_query,
+    "milestones": milestones_query,
+    "time_to_stable": time_to_stable_query,
+    "follow_ups": follow_ups_query,
+    "spend_by_theme": spend_by_theme_query,
+    "spend_by_category": spend_by_category_query,
+    "spend_by_agency": spend_by_agency_query,
+    "movement_spend": movement_spend_query,
+    "totals": totals_query,
+}
+
+
+def queries(f: OutcomeFilter) -> dict[str, Select]:
+    """Every statement of the outcome report, by name (for the benchmark: ``db.session.execute``
+    each one, or ``str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))``)."""
+    return {name: build(f) for name, build in STATEMENTS.items()}
+
+
+# --- running them -------------------------------------------------------------------------------
+
+@dataclass
+class OutcomeData:
+    """The report's raw aggregates, exactly as the database returned them (not yet suppressed)."""
+
+    filter: OutcomeFilter
+    flow: list[tuple] = field(default_factory=list)
+    transitions: dict[tuple[int, int], int] = field(default_factory=dict)
+    theme_transitions: dict[str, dict[tuple[int, int], int]] = field(default_factory=dict)
+    milestones: dict[int, tuple[int, int]] = field(default_factory=dict)
+    started_below: int = 0
+    reached_stable: int = 0
+    median_days: tuple[int, int] = (0, 0)  # (sum of the middle values, how many: 1 or 2)
+    follow_ups: dict[str, tuple[int, int]] = field(default_factory=dict)
+    spend_by_theme: dict[str, tuple[int, int]] = field(default_factory=dict)
+    spend_by_category: dict[str, tuple[int, int]] = field(default_factory=dict)
+    spend_by_agency: dict[int, tuple[int, int]] = field(default_factory=dict)
+    movement_spend: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    families: int = 0
+    family_days: int = 0
+    paid: int = 0
+    paid_families: int = 0
+
+
+def _execute(statement):
+    """Run on the read replica when one is configured (``VELFERDSLAB_REPORT_DATABASE_URL``)."""
+    engine = db.engines.get("reports") if "reports" in (db.engines or {}) else None
+    if engine is None:
+        return db.session.execute(statement).all()
+    with engine.connect() as connection:
+        return connection.execute(statement).all()
+
+
+def run(f: OutcomeFilter) -> OutcomeData:
+    """Execute every statement; eleven round trips whatever the number of families."""
+    data = OutcomeData(filter=f)
+    results = {name: _execute(statement) for name, statement in queries(f).items()}
+    data.flow = [tuple(row) for row in results["flow"]]
+    data.transitions = {(r.intake_level, r.now_level): r.families for r in results["transitions"]}
+    for r in results["theme_transitions"]:
+        data.theme_transitions.setdefault(r.theme, {})[(r.intake_level, r.now_level)] = r.families
+    data.milestones = {int(r.months): (int(r.families), int(r.stable or 0)) for r in results["milestones"]}
+    ts = results["time_to_stable"][0]
+    data.started_below, data.reached_stable = int(ts.started_below), int(ts.reached)
+    data.median_days = (int(ts.middle_days or 0), int(ts.middle_count or 0))
+    data.follow_ups = {r.kind: (int(r.families), int(r.stable or 0)) for r in results["follow_ups"]}
+    for name in ("spend_by_theme", "spend_by_category", "spend_by_agency"):
+        setattr(data, name, {r.key: (int(r.amount), int(r.families)) for r in results[name]})
+    data.movement_spend = {r.movement: (int(r.families), int(r.amount), int(r.paid_families))
+                           for r in results["movement_spend"]}
+    totals = results["totals"][0]
+    data.families, data.family_days = int(totals.families), int(totals.family_days or 0)
+    data.paid, data.paid_families = int(totals.paid or 0), int(totals.paid_families or 0)
+    return data

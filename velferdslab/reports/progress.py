@@ -1,0 +1,179 @@
+"""The family's progress report (*fremdriftsrapport*): what goes into it, in a fixed number of
+statements whatever the length of the family's history.
+
+The journey comes from ``cases.queries.journey_history`` and is drawn by ``cases.chart`` — the
+same chart and table as on the family page. Access is checked by the caller (``cases.access``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask import current_app, has_request_context, render_template
+from flask_babel import force_locale
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from velferdslab.budget.models import SpendRequest
+from velferdslab.cases import chart as journey_chart
+from velferdslab.cases import queries as case_queries
+from velferdslab.cases import services as case_services
+from velferdslab.cases.access import Access
+from velferdslab.cases.models import Action, Enrolment, Goal, Meeting
+from velferdslab.cases.themes import THEME_BY_CODE
+from velferdslab.core import pdf
+from velferdslab.core.models import today_local, utcnow
+from velferdslab.extensions import db
+
+LANGUAGES = ("nb", "en")
+
+
+@dataclass
+class SpendLine:
+    spend: SpendRequest
+    goal_text: str | None
+
+    @property
+    def on(self) -> date:
+        return self.spend.paid_on or (self.spend.decided_at.date() if self.spend.decided_at else self.spend.wanted_on)
+
+
+@dataclass
+class ProgressReport:
+    access: Access
+    start: date
+    end: date
+    enrolment: Enrolment | None
+    team: list
+    history: case_queries.JourneyHistory
+    themes: list[str]
+    goals: list[Goal]
+    actions_by_goal: dict[int | None, list[Action]]
+    meetings: list[case_queries.MeetingRow]
+    spend_by_theme: dict[str, list[SpendLine]]
+    next_steps: list[Action]
+    next_meeting_on: date | None
+    today: date = field(default_factory=today_local)
+
+    @property
+    def family(self):
+        return self.access.family
+
+    @property
+    def team_by_agency(self) -> list[tuple[str, list]]:
+        """The current team grouped by the agency each member represents (lead first)."""
+        groups: dict[str, list] = defaultdict(list)
+        for m in self.team:
+            if m.is_current(self.today):
+                groups[m.agency.name if m.agency else ""].append(m)
+        return sorted(groups.items(), key=lambda item: (item[0] == "", item[0]))
+
+    @property
+    def latest(self):
+        return self.history.latest
+
+    @property
+    def first(self):
+        return self.history.points[0] if self.history.points else None
+
+    @property
+    def disagreements(self) -> list[str]:
+        """Themes where the perspectives differ in the latest assessment."""
+        point = self.latest
+        return [t for t in self.history.rated_themes() if point and point.disagrees(t)]
+
+    @property
+    def spend_total(self) -> int:
+        return sum(line.spend.amount for lines in self.spend_by_theme.values() for line in lines)
+
+    def theme_name(self, code: str) -> str:
+        return str(THEME_BY_CODE[code].name)
+
+
+def default_period(enrolment: Enrolment | None, today: date) -> tuple[date, date]:
+    """From the start of the current enrolment (or its referral) to today."""
+    if enrolment is None:
+        return today, today
+    return enrolment.started_on or enrolment.referred_on, today
+
+
+def build(access: Access, start: date | None = None, end: date | None = None) -> ProgressReport:
+    """Collect the report. ``start``/``end`` bound the meetings and the spend (the journey is shown
+    from the start of the enrolment, so the family sees where it began)."""
+    family_id = access.family.id
+    today = today_local()
+    enrolment = case_services.current_enrolment(family_id)
+    default_start, default_end = default_period(enrolment, today)
+    start, end = start or default_start, end or default_end
+    themes = case_services.applicable_themes(family_id)
+    history = case_queries.journey_history(family_id, themes)
+    history.points = [p for p in history.points if p.assessed_on <= end
+                      and (enrolment is None or p.assessed_on >= enrolment.referred_on)]
+    goals = list(db.session.scalars(select(Goal).where(Goal.family_id == family_id)
+                                    .order_by(Goal.theme, Goal.horizon, Goal.id)))
+    actions = case_queries.all_actions(family_id)
+    actions_by_goal: dict[int | None, list[Action]] = defaultdict(list)
+    for action in actions:
+        actions_by_goal[action.goal_id].append(action)
+    meetings = [row for row in case_queries.meetings(access) if start <= row.meeting.held_on <= end]
+    meetings.sort(key=lambda row: row.meeting.held_on)
+    next_meeting = db.session.scalar(select(func.max(Meeting.next_meeting_on)).where(
+        Meeting.family_id == family_id, Meeting.next_meeting_on >= today))
+    return ProgressReport(
+        access=access, start=start, end=end, enrolment=enrolment,
+        team=case_queries.team_rows(family_id, enrolment.id if enrolment else None), history=history, themes=themes,
+        goals=goals, actions_by_goal=actions_by_goal, meetings=meetings,
+        spend_by_theme=spend_in_period(family_id, start, end),
+        next_steps=[a for a in actions if a.status in case_services.OPEN_ACTION_STATUSES],
+        next_meeting_on=next_meeting, today=today)
+
+
+def spend_in_period(family_id: int, start: date, end: date) -> dict[str, list[SpendLine]]:
+    """Approved and paid spend in the period, by theme, with the goal it serves."""
+    paid_in = and_(SpendRequest.status == "paid", SpendRequest.paid_on.between(start, end))
+    approved_in = and_(SpendRequest.status == "approved", SpendRequest.wanted_on.between(start, end))
+    rows = db.session.scalars(select(SpendRequest).where(SpendRequest.family_id == family_id, or_(paid_in, approved_in))
+                              .options(joinedload(SpendRequest.goal))
+                              .order_by(SpendRequest.theme, SpendRequest.paid_on, SpendRequest.id))
+    grouped: dict[str, list[SpendLine]] = defaultdict(list)
+    for spend in rows:
+        grouped[spend.theme].append(SpendLine(spend, spend.goal.text if spend.goal else None))
+    return {code: grouped[code] for code in THEME_BY_CODE if code in grouped}
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+def context(report: ProgressReport) -> dict:
+    """The template context; the label tables (level and theme names…) are Jinja globals."""
+    history = report.history
+    return {"report": report, "history": history, "printed_at": utcnow(), "swatch": journey_chart.legend_swatch,
+            # Sized for A4 (about 640 px across, two theme charts side by side) so the text in the
+            # charts prints at its real size.
+            "charts": {"overall": journey_chart.overall_chart(history, chart_id="report-overall", width=640),
+                       "themes": journey_chart.journey_charts(history, width=320, height=130,
+                                                              id_prefix="report-journey")}}
+
+
+def render_html(report: ProgressReport, language: str = "nb") -> str:
+    with force_locale(language):
+        return render_template("reports/progress_pdf.html", lang=language, **context(report))
+
+
+def render_progress_pdf(access: Access, *, start: date | None = None, end: date | None = None,
+                        language: str = "nb", actor=None) -> bytes:
+    """The progress report as PDF bytes, through ``core.pdf``.
+
+    Access must already be checked and the caller records the audit row (the page and the API
+    record ``family.report_pdf``; the batch queue its own event). Outside a request (a queue
+    worker) a request context is made so templates can build the static URLs. ``actor`` is
+    accepted for callers that pass it; the report does not depend on who renders it.
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}")
+    scope = nullcontext() if has_request_context() else current_app.test_request_context("/")
+    with scope:
+        html = render_html(build(access, start, end), language)
+    return pdf.render_pdf(html, lang=language)

@@ -1,0 +1,192 @@
+"""Assumption sets for the benefit model: create, revise (a new version), retire, read.
+
+Every change is a new row or a flag, never an edit of a version a report may have used; every
+change writes an audit row. Services validate, change, audit and flush — the request commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from velferdslab.audit import services as audit
+from velferdslab.auth.models import Agency, Lab, User
+from velferdslab.core.errors import ConflictError, ServiceError
+from velferdslab.extensions import db
+from velferdslab.reports.benefit import MAX_HORIZON, MAX_YEARLY_COST_ORE
+from velferdslab.reports.models import BASIS_POINTS, RATE_FIELDS, AssumptionCost, AssumptionSet
+
+DEFAULTS = {"deadweight": Fraction(1, 5), "drop_off": Fraction(1, 10), "discount_rate": Fraction(1, 25),
+            "success_rate": Fraction(1, 2), "horizon_years": 5, "target_level": 3,
+            "staff_cost_per_family_month": None, "source_note": None}
+FIELDS = ("name", "source_note", *RATE_FIELDS, "horizon_years", "target_level", "staff_cost_per_family_month",
+          "costs")
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def current_sets(lab_id: int, *, include_retired: bool = False) -> list[AssumptionSet]:
+    query = select(AssumptionSet).where(AssumptionSet.lab_id == lab_id, AssumptionSet.is_current.is_(True))
+    if not include_retired:
+        query = query.where(AssumptionSet.retired.is_(False))
+    return list(db.session.scalars(query.order_by(AssumptionSet.name, AssumptionSet.id)))
+
+
+def get_set(lab_id: int, set_id: int) -> AssumptionSet | None:
+    """Any version of a set in the lab (None for another lab's)."""
+    row = db.session.get(AssumptionSet, set_id)
+    return row if row is not None and row.lab_id == lab_id else None
+
+
+def default_set(lab_id: int) -> AssumptionSet | None:
+    """The set reports use unless told otherwise: the most recently changed set in use."""
+    return db.session.scalar(select(AssumptionSet).where(
+        AssumptionSet.lab_id == lab_id, AssumptionSet.is_current.is_(True), AssumptionSet.retired.is_(False))
+        .order_by(AssumptionSet.created_at.desc(), AssumptionSet.id.desc()).limit(1))
+
+
+def versions(row: AssumptionSet) -> list[AssumptionSet]:
+    return list(db.session.scalars(select(AssumptionSet).where(AssumptionSet.series_id == row.series_id)
+                                   .order_by(AssumptionSet.version.desc())))
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+def to_basis_points(value, field: str) -> int:
+    """A rate in [0, 1] with at most four decimals (0.04 → 400). Floats are refused by the schemas;
+    here they would lose exactness, so only Decimal, Fraction, int and text are read."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ServiceError(_("Må være et tall mellom 0 og 1."), field)
+    try:
+        rate = Fraction(Decimal(value) if isinstance(value, str) else value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ServiceError(_("Må være et tall mellom 0 og 1."), field) from None
+    if not 0 <= rate <= 1:
+        raise ServiceError(_("Må være mellom 0 og 1."), field)
+    points = rate * BASIS_POINTS
+    if points.denominator != 1:
+        raise ServiceError(_("Bruk høyst fire desimaler (hele hundredels prosent)."), field)
+    return int(points)
+
+
+def _whole(value, field: str, low: int, high: int, message: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ServiceError(message, field)
+    return value
+
+
+def _costs(lab_id: int, costs: Iterable[dict]) -> list[AssumptionCost]:
+    agencies = {a.id for a in db.session.scalars(select(Agency).where(Agency.lab_id == lab_id))}
+    rows, seen = [], set()
+    for item in costs:
+        level, agency_id, amount = item.get("level"), item.get("agency_id"), item.get("yearly_cost")
+        _whole(level, "costs", 1, 4, _("Nivå må være 1–4."))
+        if agency_id not in agencies:
+            raise ServiceError(_("Ukjent etat."), "costs")
+        _whole(amount, "costs", 0, MAX_YEARLY_COST_ORE, _("Kostnader må være beløp i øre, 0 eller mer."))
+        if (level, agency_id) in seen:
+            raise ServiceError(_("Samme nivå og etat er oppgitt to ganger."), "costs")
+        seen.add((level, agency_id))
+        rows.append(AssumptionCost(level=level, agency_id=agency_id, yearly_cost=amount))
+    if not rows:
+        raise ServiceError(_("Oppgi minst én kostnad."), "costs")
+    return rows
+
+
+def _clean(lab_id: int, data: dict) -> dict:
+    unknown = set(data) - set(FIELDS)
+    if unknown:
+        raise ServiceError(_("Ukjent felt."), sorted(unknown)[0])
+    name = (data.get("name") or "").strip()
+    if not name or len(name) > 120:
+        raise ServiceError(_("Navnet må ha 1–120 tegn."), "name")
+    note = (data.get("source_note") or "").strip() or None
+    if note is not None and len(note) > 1000:
+        raise ServiceError(_("Kildenotatet kan ha høyst 1000 tegn."), "source_note")
+    clean = {"name": name, "source_note": note,
+             "horizon_years": _whole(data.get("horizon_years"), "horizon_years", 1, MAX_HORIZON,
+                                     _("Horisonten må være et helt antall år fra 1 til %(max)s.", max=MAX_HORIZON)),
+             "target_level": _whole(data.get("target_level"), "target_level", 2, 4,
+                                    _("Målnivået må være utsatt, stabil eller bærekraftig.")),
+             "costs": _costs(lab_id, data.get("costs") or [])}
+    for rate in RATE_FIELDS:
+        clean[f"{rate}_bp"] = to_basis_points(data.get(rate), rate)
+    staff = data.get("staff_cost_per_family_month")
+    clean["staff_cost_per_family_month"] = None if staff is None else _whole(
+        staff, "staff_cost_per_family_month", 0, MAX_YEARLY_COST_ORE,
+        _("Personalkostnaden må være et beløp i øre, 0 eller mer."))
+    return clean
+
+
+def as_input(row: AssumptionSet) -> dict:
+    """A version as service input (to merge partial changes into)."""
+    return {"name": row.name, "source_note": row.source_note, "horizon_years": row.horizon_years,
+            "target_level": row.target_level, "staff_cost_per_family_month": row.staff_cost_per_family_month,
+            **{rate: row.rate(rate) for rate in RATE_FIELDS},
+            "costs": [{"level": c.level, "agency_id": c.agency_id, "yearly_cost": c.yearly_cost} for c in row.costs]}
+
+
+# --- changing -----------------------------------------------------------------------------------
+
+def _summary(row: AssumptionSet) -> dict:
+    return {"series_id": row.series_id, "version": row.version}
+
+
+def create_set(lab: Lab, data: dict, *, actor: User | None) -> AssumptionSet:
+    """A new named set (version 1)."""
+    clean = _clean(lab.id, {**DEFAULTS, **data})
+    costs = clean.pop("costs")
+    row = AssumptionSet(lab_id=lab.id, version=1, is_current=True, retired=False,
+                        created_by_id=actor.id if actor else None, **clean)
+    row.costs = costs
+    db.session.add(row)
+    db.session.flush()
+    row.series_id = row.id
+    db.session.flush()
+    audit.record("reports.assumptions_created", actor=actor, lab_id=lab.id, object_type="assumption_set",
+                 object_id=row.id, summary=_summary(row))
+    return row
+
+
+def revise_set(row: AssumptionSet, changes: dict, *, actor: User, expected_version: int | None = None) -> AssumptionSet:
+    """A new version with ``changes`` applied; the old version stays, no longer current.
+
+    Two administrators revising the same version at once: one wins, the other gets 409 (the
+    unique (series, version) key decides, whatever the timing).
+    """
+    if not row.is_current or row.retired:
+        raise ConflictError(_("Dette er ikke gjeldende versjon. Last siden på nytt."), "version")
+    if expected_version is not None and expected_version != row.version:
+        raise ConflictError(_("Forutsetningene er endret av noen andre. Last siden på nytt."), "version")
+    clean = _clean(row.lab_id, {**as_input(row), **changes})
+    costs = clean.pop("costs")
+    new = AssumptionSet(lab_id=row.lab_id, series_id=row.series_id, version=row.version + 1, supersedes_id=row.id,
+                        is_current=True, retired=False, created_by_id=actor.id, **clean)
+    new.costs = costs
+    try:
+        with db.session.begin_nested():
+            row.is_current = False
+            db.session.add(new)
+    except IntegrityError:
+        raise ConflictError(_("Forutsetningene er endret av noen andre. Last siden på nytt."), "version") from None
+    audit.record("reports.assumptions_revised", actor=actor, lab_id=row.lab_id, object_type="assumption_set",
+                 object_id=new.id, summary={**_summary(new), "supersedes_id": row.id})
+    return new
+
+
+def retire_set(row: AssumptionSet, *, actor: User) -> AssumptionSet:
+    """Take a set out of use. Its versions stay, so reports that used it can still name it."""
+    if not row.is_current:
+        raise ConflictError(_("Dette er ikke gjeldende versjon. Last siden på nytt."), "version")
+    if row.retired:
+        raise ConflictError(_("Forutsetningene er allerede tatt ut av bruk."), "retired")
+    row.retired = True
+    db.session.flush()
+    audit.record("reports.assumptions_retired", actor=actor, lab_id=row.lab_id, object_type="assumption_set",
+                 object_id=row.id, summary=_summary(row))
+    return row

@@ -1,0 +1,396 @@
+"""Report pages (HTML), their PDF and CSV downloads, the assumption-set editor and the family's
+progress report. Thin: the figures come from ``reports.outcome``/``figures``, the rules from
+``reports.services``. Only ``create_app`` imports this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from types import SimpleNamespace
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from velferdslab.audit import services as audit
+from velferdslab.auth.models import Agency
+from velferdslab.cases import access as family_access
+from velferdslab.cases.themes import LEVEL_NAMES, LEVELS, THEME_BY_CODE
+from velferdslab.core import navigation
+from velferdslab.core import pdf as pdf_renderer
+from velferdslab.core.errors import ServiceError
+from velferdslab.core.forms import add_error, choices, render_form
+from velferdslab.core.models import today_local, utcnow
+from velferdslab.core.money import parse_kroner
+from velferdslab.core.permissions import LOGIN, requires
+from velferdslab.extensions import db
+from velferdslab.reports import charts, figures, outcome, progress, services
+from velferdslab.reports.forms import ConfirmForm, OutcomeFilterForm, assumption_form_class, level_cost_field_name
+from velferdslab.reports.models import RATE_FIELDS
+
+blueprint = Blueprint("reports", __name__, template_folder="templates")
+
+
+def pct(value) -> str:
+    """A rate as a Norwegian percentage: 0.2 → "20 %", 0.045 → "4,5 %"."""
+    if value is None:
+        return "–"
+    hundredths = round(Fraction(value) * 10_000)
+    whole, rest = divmod(abs(hundredths), 100)
+    text = f"{whole},{rest:02d}".rstrip("0").rstrip(",")
+    return f"{'−' if hundredths < 0 else ''}{text} %"
+
+
+def ratio(value) -> str:
+    """Return per krone: "1,72 kr" (two decimals), or "ikke definert" when nothing was invested."""
+    if value is None:
+        return _("ikke definert (ingenting investert)")
+    hundredths = round(Fraction(value) * 100)
+    sign = "−" if hundredths < 0 else ""
+    whole, rest = divmod(abs(hundredths), 100)
+    return f"{sign}{whole},{rest:02d} kr"
+
+
+def break_even(value) -> str:
+    if value is None:
+        return _("ikke definert (ingen familier under målnivået)")
+    if value <= 0:
+        return _("0 % (lønnsomt allerede uten flere som lykkes)")
+    if value > 1:
+        return _("over 100 % (ikke oppnåelig)")
+    return pct(value)
+
+
+def level_total(row, level: int) -> int:
+    return sum(c.yearly_cost for c in row.costs if c.level == level)
+
+
+@blueprint.record_once
+def _helpers(state) -> None:
+    """Formatting helpers as one Jinja global, ``rfmt``, so imported macros see them too."""
+    state.app.jinja_env.globals["rfmt"] = SimpleNamespace(pct=pct, ratio=ratio, break_even=break_even,
+                                                          cell=figures.cell_text, level_total=level_total)
+
+
+# --- the outcome report -------------------------------------------------------------------------
+
+def lab_agencies() -> list[Agency]:
+    return list(db.session.scalars(select(Agency).where(Agency.lab_id == current_user.lab_id).order_by(Agency.name)))
+
+
+def _filter_form(agencies: list[Agency]) -> OutcomeFilterForm:
+    form = OutcomeFilterForm(request.args)
+    form.agency_id.choices = choices([(0, _("Alle etater"))] + [(a.id, a.name) for a in agencies])
+    form.assumption_set_id.choices = choices(
+        [(0, _("Standard (sist endret)"))]
+        + [(s.id, _("%(name)s, versjon %(version)s", name=s.name, version=s.version))
+           for s in services.current_sets(current_user.lab_id)])
+    return form
+
+
+def outcome_from_form(form: OutcomeFilterForm):
+    """(filter, assumption set, success rate) from a validated form, or None with the form's errors set."""
+    valid = form.validate() if request.args else True
+    today = today_local()
+    start = form.start.data or date(today.year, 1, 1)
+    end = form.end.data or today
+    if start > end:
+        form.end.errors = list(form.end.errors) + [_("Perioden er tom: fra-datoen er etter til-datoen.")]
+        valid = False
+    if not valid:
+        return None
+    form.start.data, form.end.data = start, end
+    chosen = form.assumption_set_id.data or None
+    assumption_set = services.get_set(current_user.lab_id, chosen) if chosen else services.default_set(
+        current_user.lab_id)
+    success = Decimal(form.success_rate.data) / 100 if form.success_rate.data is not None else None
+    f = outcome.OutcomeFilter(lab_id=current_user.lab_id, start=start, end=end, cohort=form.cohort.data or None,
+                              agency_id=form.agency_id.data or None, theme=form.theme.data or None)
+    return f, assumption_set, success
+
+
+def build_outcome(f: outcome.OutcomeFilter, assumption_set, success_rate, agencies: list[Agency]):
+    data = outcome.run(f)
+    return figures.build(data, current_app.config["SUPPRESSION_THRESHOLD"], assumption_set=assumption_set,
+                         success_rate=success_rate, agency_names={a.id: a.name for a in agencies})
+
+
+def audit_report(action: str, f: outcome.OutcomeFilter, fmt: str) -> None:
+    audit.record(action, object_type="report", object_id="outcome", purpose=_("resultatrapport"),
+                 summary={**f.as_dict(), "format": fmt})
+
+
+def outcome_context(report, f, assumption_set) -> dict:
+    names = {level: str(LEVEL_NAMES[level]) for level in LEVELS}
+    agency = db.session.get(Agency, f.agency_id) if f.agency_id else None
+    context = {"report": report, "filter": f, "assumption_set": assumption_set, "tables": figures.tables(report),
+               "level_names": names, "themes_by_code": THEME_BY_CODE, "printed_at": utcnow(),
+               "agency_name": agency.name if agency else ""}
+    if not report.empty:
+        context["distribution_chart"] = charts.grouped_bars(
+            chart_id="chart-distribution", title=_("Samlet nivå ved inntak og nå"),
+            categories=[names[level] for level in LEVELS],
+            series=[(_("Ved inntak"), [report.overall.intake(level) for level in LEVELS]),
+                    (_("Nå"), [report.overall.now(level) for level in LEVELS])])
+        context["spend_chart"] = charts.horizontal_bars(
+            chart_id="chart-spend-theme", title=_("Utbetalt per tema"),
+            rows=[(row.label, row.amount) for row in report.spend_by_theme.rows])
+    return context
+
+
+def _outcome_request():
+    agencies = lab_agencies()
+    form = _filter_form(agencies)
+    parsed = outcome_from_form(form)
+    if parsed is None:
+        return form, None, None, None
+    f, assumption_set, success = parsed
+    return form, f, assumption_set, build_outcome(f, assumption_set, success, agencies)
+
+
+def _outcome_download(render):
+    """The report in one format: ``render(report, filter, assumption_set)`` makes the response.
+    A bad filter answers 422 with the page and its form messages, whatever the format."""
+    form, f, assumption_set, report = _outcome_request()
+    if report is None:
+        return render_template("reports/outcome.html", form=form, report=None), 422
+    return render(form, report, f, assumption_set)
+
+
+@blueprint.get("/rapporter/resultater")
+@requires("reports.read")
+def outcome_page():
+    def page(form, report, f, assumption_set):
+        audit_report("reports.outcome_view", f, "html")
+        return render_template("reports/outcome.html", form=form, query=request.query_string.decode(),
+                               **outcome_context(report, f, assumption_set))
+
+    return _outcome_download(page)
+
+
+@blueprint.get("/rapporter/resultater.pdf")
+@requires("reports.read")
+def outcome_pdf():
+    def as_pdf(_form, report, f, assumption_set):
+        audit_report("reports.outcome_pdf", f, "pdf")
+        html = render_template("reports/outcome_pdf.html", **outcome_context(report, f, assumption_set))
+        return _pdf(pdf_renderer.render_pdf(html), f"resultatrapport-{f.start}-{f.end}.pdf")
+
+    return _outcome_download(as_pdf)
+
+
+@blueprint.get("/rapporter/resultater.csv")
+@requires("reports.read")
+def outcome_csv():
+    def as_csv(_form, report, f, _assumption_set):
+        audit_report("reports.outcome_csv", f, "csv")
+        name = f"resultatrapport-{f.start}-{f.end}.csv"
+        return Response("\ufeff" + outcome_csv_text(report), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    return _outcome_download(as_csv)
+
+
+def outcome_csv_text(report) -> str:
+    """Long format, one figure a line: table;table title;row;column;value (semicolons for Excel)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["tabell", "tittel", "rad", "kolonne", "verdi"])
+    for table in figures.tables(report):
+        for _key, label, cells in table.rows:
+            for column, cell in zip(table.columns, cells, strict=True):
+                writer.writerow([table.id, table.title, label, column, figures.cell_text(cell)])
+    return out.getvalue()
+
+
+def _pdf(data: bytes, name: str) -> Response:
+    return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# --- assumption sets ----------------------------------------------------------------------------
+
+def may_read_assumptions() -> None:
+    if not (current_user.has_permission("reports.read") or current_user.has_permission("reports.assumptions")):
+        abort(403)
+
+
+def lab_set(set_id: int):
+    """A version of a set in the user's lab, or 404."""
+    row = services.get_set(current_user.lab_id, set_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+@blueprint.get("/rapporter/forutsetninger")
+@requires(LOGIN)
+def assumption_sets():
+    """Management reads the assumptions the model rests on; administrators keep them."""
+    may_read_assumptions()
+    return render_template("reports/assumption_sets.html", sets=services.current_sets(current_user.lab_id),
+                           can_edit=current_user.has_permission("reports.assumptions"))
+
+
+@blueprint.get("/rapporter/forutsetninger/<int:set_id>")
+@requires(LOGIN)
+def assumption_set(set_id: int):
+    may_read_assumptions()
+    row = lab_set(set_id)
+    return render_template("reports/assumption_set.html", row=row, versions=services.versions(row),
+                           agencies=lab_agencies(), level_names=LEVEL_NAMES,
+                           can_edit=current_user.has_permission("reports.assumptions") and row.is_current
+                           and not row.retired)
+
+
+def _fill(form, row, agencies) -> None:
+    form.name.data, form.source_note.data = row.name, row.source_note
+    for rate in RATE_FIELDS:
+        getattr(form, rate).data = row.rate(rate) * 100
+    form.horizon_years.data, form.target_level.data = row.horizon_years, row.target_level
+    form.staff_cost.data = "" if row.staff_cost_per_family_month is None else \
+        str(Decimal(row.staff_cost_per_family_month) / 100)
+    form.version.data = row.version
+    costs = {(c.level, c.agency_id): c.yearly_cost for c in row.costs}
+    for level in LEVELS:
+        for agency in agencies:
+            value = costs.get((level, agency.id))
+            getattr(form, level_cost_field_name(level, agency.id)).data = \
+                "" if value is None else str(Decimal(value) / 100)
+
+
+def _form_data(form, agencies) -> dict:
+    """The form as service input; a malformed amount raises ServiceError naming its field."""
+    data = {"name": form.name.data, "source_note": form.source_note.data,
+            "horizon_years": form.horizon_years.data, "target_level": form.target_level.data}
+    for rate in RATE_FIELDS:
+        data[rate] = Decimal(getattr(form, rate).data) / 100
+    data["staff_cost_per_family_month"] = _amount(form.staff_cost, "staff_cost") if form.staff_cost.data else None
+    data["costs"] = []
+    for level in LEVELS:
+        for agency in agencies:
+            field = getattr(form, level_cost_field_name(level, agency.id))
+            if field.data:
+                data["costs"].append({"level": level, "agency_id": agency.id,
+                                      "yearly_cost": _amount(field, field.name)})
+    return data
+
+
+def _amount(field, name: str) -> int:
+    try:
+        value = parse_kroner(field.data)
+    except ValueError as error:
+        raise ServiceError(str(error), name) from None
+    if value < 0:
+        raise ServiceError(_("Beløpet kan ikke være negativt."), name)
+    return value
+
+
+def _editor(row=None):
+    agencies = [a for a in lab_agencies() if a.active or (row and any(c.agency_id == a.id for c in row.costs))]
+    form = assumption_form_class(agencies)()
+    if request.method == "GET" and row is not None:
+        _fill(form, row, agencies)
+    if form.validate_on_submit():
+        try:
+            data = _form_data(form, agencies)
+            if row is None:
+                saved = services.create_set(current_user.lab, data, actor=current_user._get_current_object())
+            else:
+                saved = services.revise_set(row, data, actor=current_user._get_current_object(),
+                                            expected_version=form.version.data)
+        except ServiceError as error:
+            field = error.field if error.field != "costs" else "name"
+            add_error(form, ServiceError(error.message, field), "name")
+        else:
+            flash(_("Forutsetningene er lagret (versjon %(version)s).", version=saved.version), "success")
+            return redirect(url_for("reports.assumption_set", set_id=saved.id))
+    return render_form("reports/assumption_form.html", form, row=row, agencies=agencies, level_names=LEVEL_NAMES,
+                       cost_field=level_cost_field_name)
+
+
+@blueprint.route("/rapporter/forutsetninger/ny", methods=["GET", "POST"])
+@requires("reports.assumptions")
+def assumption_set_new():
+    return _editor()
+
+
+@blueprint.route("/rapporter/forutsetninger/<int:set_id>/endre", methods=["GET", "POST"])
+@requires("reports.assumptions")
+def assumption_set_edit(set_id: int):
+    return _editor(lab_set(set_id))
+
+
+@blueprint.post("/rapporter/forutsetninger/<int:set_id>/ta-ut-av-bruk")
+@requires("reports.assumptions")
+def assumption_set_retire(set_id: int):
+    row = lab_set(set_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.retire_set(row, actor=current_user._get_current_object())
+    except ServiceError as error:
+        flash(error.message, "error")
+        return redirect(url_for("reports.assumption_set", set_id=row.id), 303)
+    flash(_("Forutsetningene er tatt ut av bruk."), "success")
+    return redirect(url_for("reports.assumption_sets"))
+
+
+# --- the family's progress report ---------------------------------------------------------------
+
+def _period_arg(name: str) -> date | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ServiceError(_("Ugyldig dato; bruk ÅÅÅÅ-MM-DD."), name) from None
+
+
+def progress_pdf_response(family_id: int) -> Response:
+    """The progress report as PDF, for the API and the page alike: access checked, download audited."""
+    access = family_access.require_family(current_user._get_current_object(), family_id)
+    access.require_consent()
+    lang = request.args.get("lang", "nb")
+    if lang not in progress.LANGUAGES:
+        raise ServiceError(_("Språket må være nb eller en."), "lang")
+    start, end = _period_arg("fra"), _period_arg("til")
+    if start and end and start > end:
+        raise ServiceError(_("Perioden er tom: fra-datoen er etter til-datoen."), "til")
+    audit.record("family.report_pdf", family_id=family_id, object_type="family", object_id=family_id,
+                 purpose="fremdriftsrapport", summary={"lang": lang})
+    data = progress.render_progress_pdf(access, start=start, end=end, language=lang)
+    return _pdf(data, f"fremdriftsrapport-familie-{family_id}.pdf")
+
+
+@blueprint.get("/familier/<int:family_id>/fremdriftsrapport.pdf")
+@requires(LOGIN)
+def progress_pdf(family_id: int):
+    return progress_pdf_response(family_id)
+
+
+def progress_panel(family, user, gated: bool) -> dict | None:
+    """The "Last ned fremdriftsrapport" link on the family page (``cases.views.FAMILY_PANELS``)."""
+    if gated:
+        return None
+    return {"template": "reports/_progress_panel.html",
+            "url": url_for("reports.progress_pdf", family_id=family.id),
+            "url_en": url_for("reports.progress_pdf", family_id=family.id, lang="en")}
+
+
+def _register_panels() -> None:
+    from velferdslab.cases.views import FAMILY_PANELS
+
+    if progress_panel not in FAMILY_PANELS:
+        FAMILY_PANELS.append(progress_panel)
+
+
+_register_panels()
+navigation.register(_l("Resultater"), "reports.outcome_page", "reports.read", order=60)
+navigation.register(_l("Gevinstmodell"), "reports.assumption_sets", "reports.assumptions", order=65)
