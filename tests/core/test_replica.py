@@ -68,3 +68,35 @@ def test_without_a_report_database_reports_use_the_request_session(app, ctx):
 
     assert not replica_configured()
     assert report_session() is db.session
+
+
+@pytest.mark.real_commits
+def test_the_outcome_report_runs_its_sql_on_the_replica(two_databases):
+    outcome = pytest.importorskip("velferdslab.reports.outcome")
+    from datetime import date, timedelta
+
+    from tests import factories
+    from velferdslab.extensions import db
+
+    primary_url, replica_url = two_databases
+    replica_app = build_app(replica_url)
+    migrate_to_head(replica_app)
+    with replica_app.app_context():  # only the replica has families
+        lab = factories.lab()
+        for _ in range(3):
+            factories.family(lab)
+        lab_id = lab.id
+        db.session.commit()
+        db.engine.dispose()
+    app = build_app(primary_url, SQLALCHEMY_BINDS={"reports": replica_url})
+    migrate_to_head(app)
+    _seed(app, "bare-i-primaer")
+    try:
+        with app.app_context():
+            data = outcome.run(outcome.OutcomeFilter(lab_id=lab_id, start=date.today() - timedelta(days=800),
+                                                     end=date.today()))
+            assert data.families == 3
+    finally:
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
