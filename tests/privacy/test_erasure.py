@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import String, select, text
 
 from tests import factories
@@ -100,3 +101,26 @@ def test_erasure_needs_a_closed_family_a_confirmation_and_the_lead(ctx, lab, log
     assert login(worker).post(f"/familier/{fam.id}/slett", data=data).status_code == 403
     db.session.expire_all()
     assert db.session.get(Family, fam.id).erased_at is None
+
+
+def test_erasure_deletes_stored_report_pdfs(ctx, lab, login):
+    """A rendered progress report is a copy of the family's data: its rows go whole."""
+    if "report_batch_item" not in db.metadata.tables:
+        pytest.skip("no report batches in this build")
+    fam, lead, _worker = team(lab)
+    other, _l, _w = team(lab)
+    close(fam)
+    batch = db.metadata.tables["report_batch"]
+    item = db.metadata.tables["report_batch_item"]
+    batch_id = db.session.execute(batch.insert().values(lab_id=lab.id, requested_by_id=lead.id,
+                                                        kind="quarterly_progress", period_start=date(2026, 1, 1),
+                                                        period_end=date(2026, 3, 31), language="nb", total=2,
+                                                        created_at=fam.created_at)).inserted_primary_key[0]
+    for family in (fam, other):
+        db.session.execute(item.insert().values(batch_id=batch_id, family_id=family.id, status="done", attempts=1,
+                                                pdf=f"%PDF {SECRET}".encode(), size=10))
+    response = login(lead).post(f"/familier/{fam.id}/slett", data={"no_duty_to_keep": "y",
+                                                                   "confirm_family_id": fam.id})
+    assert response.status_code == 302
+    remaining = db.session.execute(select(item.c.family_id)).scalars().all()
+    assert remaining == [other.id]

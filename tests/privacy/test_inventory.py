@@ -30,7 +30,7 @@ def test_every_family_table_is_in_the_inventory(app):
 def test_every_text_column_is_classified(app):
     unclassified = []
     for name, entry in BY_TABLE.items():
-        if name not in db.metadata.tables:
+        if name not in db.metadata.tables or entry.delete:  # deleted whole: every column goes
             continue
         classified = set(entry.erase) | set(entry.keep) | set(entry.retained)
         unclassified += [f"{name}.{c}" for c in text_columns(db.metadata.tables[name]) if c not in classified]

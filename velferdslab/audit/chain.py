@@ -32,8 +32,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from hashlib import sha256
 
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import bindparam, event, inspect, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from velferdslab.audit.canonical import GENESIS, canonical_json, chain_hash, event_bytes, timestamp
 from velferdslab.audit.models import AuditChainHead, AuditEvent
@@ -46,15 +47,24 @@ def track(session: Session, audit_event: AuditEvent) -> None:
     session.info.setdefault(PENDING_KEY, []).append(audit_event)
 
 
-def canonical_fields(e: AuditEvent) -> tuple:
-    return (e.chain_seq, e.id, timestamp(e.occurred_at), e.lab_id, e.actor_id, e.actor_role, e.agency_id,
-            e.family_id, e.action, e.object_type, e.object_id, e.purpose, e.request_id, e.address,
-            canonical_json(e.summary))
+def canonical_fields(e: AuditEvent, seq: int | None = None) -> tuple:
+    return (e.chain_seq if seq is None else seq, e.id, timestamp(e.occurred_at), e.lab_id, e.actor_id,
+            e.actor_role, e.agency_id, e.family_id, e.action, e.object_type, e.object_id, e.purpose, e.request_id,
+            e.address, canonical_json(e.summary))
+
+
+_head = AuditChainHead.__table__
+_events = AuditEvent.__table__
+MAX_LINKS_PER_STATEMENT = 1000
 
 
 @event.listens_for(Session, "before_commit")
 def seal(session: Session) -> None:
-    """Give the events of the committing transaction their place in the chain."""
+    """Give the events of the committing transaction their place in the chain.
+
+    Two round trips: the locked read of the head, then one statement that writes the links and
+    moves the head (a data-modifying CTE on PostgreSQL), so the lock is held as briefly as can be.
+    """
     if session.in_nested_transaction() or not session.info.get(PENDING_KEY):
         return  # a savepoint: the outermost commit seals, so the head stays locked only briefly
     session.flush()
@@ -63,15 +73,35 @@ def seal(session: Session) -> None:
     events = sorted((e for e in pending if inspect(e).persistent and e.chain_seq is None), key=lambda e: e.id)
     if not events:
         return
-    head = session.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
-                           .execution_options(populate_existing=True)).scalar_one()
-    seq, prev = head.seq, head.hash
+    seq, prev = session.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1).with_for_update()).one()
+    links = []
     for audit_event in events:
         seq += 1
-        audit_event.chain_seq, audit_event.prev_hash = seq, prev
-        prev = audit_event.hash = chain_hash(prev, event_bytes(canonical_fields(audit_event)))
-    head.seq, head.hash = seq, prev
-    session.flush()
+        digest = chain_hash(prev, event_bytes(canonical_fields(audit_event, seq)))
+        links.append({"eid": audit_event.id, "seq": seq, "prev": prev, "hash": digest})
+        prev = digest
+    _write(session, links, seq, prev)
+    for audit_event, link in zip(events, links, strict=True):
+        set_committed_value(audit_event, "chain_seq", link["seq"])
+        set_committed_value(audit_event, "prev_hash", link["prev"])
+        set_committed_value(audit_event, "hash", link["hash"])
+
+
+def _write(session: Session, links: list[dict], seq: int, last: str) -> None:
+    if session.get_bind().dialect.name == "postgresql" and len(links) <= MAX_LINKS_PER_STATEMENT:
+        rows = ", ".join(f"(CAST(:eid{i} AS bigint), CAST(:seq{i} AS bigint), CAST(:prev{i} AS varchar), "
+                         f"CAST(:hash{i} AS varchar))" for i in range(len(links)))
+        params = {f"{key}{i}": value for i, link in enumerate(links) for key, value in link.items()}
+        session.execute(text(
+            "WITH head AS (UPDATE audit_chain_head SET seq = :head_seq, hash = :head_hash WHERE id = 1) "  # noqa: S608
+            "UPDATE audit_event AS e SET chain_seq = v.seq, prev_hash = v.prev, hash = v.hash "
+            f"FROM (VALUES {rows}) AS v(id, seq, prev, hash) WHERE e.id = v.id"),
+            {**params, "head_seq": seq, "head_hash": last})
+        return
+    session.execute(update(_events).where(_events.c.id == bindparam("eid"))
+                    .values(chain_seq=bindparam("seq"), prev_hash=bindparam("prev"), hash=bindparam("hash")),
+                    links, execution_options={"synchronize_session": False})
+    session.execute(update(_head).where(_head.c.id == 1).values(seq=seq, hash=last))
 
 
 @event.listens_for(Session, "after_rollback")

@@ -10,6 +10,9 @@ every text column in it is classified:
   number and date (journey levels, amounts, dates) stay for the statistics.
 * ``retained`` — content the lab must keep, with the reason.
 
+A table whose rows are copies of the family's data (a rendered progress-report PDF) is marked
+``delete``: erasure removes the family's rows whole.
+
 ``tests/privacy/test_inventory.py`` walks the metadata and fails for any table that refers to a
 family (or to one of these tables) and is missing here, and for any text column not classified.
 """
@@ -19,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, Table, case, cast, false, literal, null, select
+from sqlalchemy import LargeBinary, String, Table, case, cast, false, literal, null, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from velferdslab.extensions import db
@@ -42,6 +45,7 @@ class Entry:
     erase: dict[str, Callable[[Table], ColumnElement] | None] = field(default_factory=dict)
     keep: tuple[str, ...] = ()
     retained: dict[str, str] = field(default_factory=dict)
+    delete: bool = False
     label: str = ""
 
     def sql_table(self) -> Table:
@@ -99,6 +103,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("ledger_account", label="Budsjettkontoer", keep=("kind", "code")),
     Entry("budget_idempotency_key", via=("spend_request_id", "spend_request"), label="Tekniske nøkler",
           keep=("key", "operation")),
+    Entry("report_batch_item", label="Framdriftsrapporter (PDF) i kø", keep=("status", "error"), delete=True),
     Entry("emergency_access", label="Nødtilganger",
           erase={"reason": lambda t: case((t.c.reason.is_(None), null()), else_=literal(EMERGENCY_REASON_ERASED))}),
 )
@@ -114,5 +119,5 @@ NOT_PERSONAL = {
 
 
 def text_columns(table: Table) -> list[str]:
-    """Columns that can hold text (``Text`` is a ``String`` too)."""
-    return [c.name for c in table.columns if isinstance(c.type, String)]
+    """Columns that can hold text or a document (``Text`` is a ``String`` too)."""
+    return [c.name for c in table.columns if isinstance(c.type, String | LargeBinary)]

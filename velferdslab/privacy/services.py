@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import column, select, table, update
+from sqlalchemy import column, delete, select, table, update
 
 from velferdslab.audit import access_log
 from velferdslab.audit import services as audit
@@ -59,6 +59,8 @@ def read_access_log(access: Access, *, fmt: str) -> list[dict]:
 def _plain(value):
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, bytes | memoryview):
+        return f"[dokument, {len(value)} byte]"  # a stored PDF of data that is in the export already
     return value
 
 
@@ -141,11 +143,13 @@ def erase(access: Access, actor, *, confirm_family_id: int | None, no_duty_to_ke
     now = utcnow()
     erased = []
     for entry in ENTRIES:
-        if not entry.erase or entry.table not in db.metadata.tables:
+        if not (entry.erase or entry.delete) or entry.table not in db.metadata.tables:
             continue
-        result = db.session.execute(update(entry.sql_table()).where(entry.family_rows(family.id))
-                                    .values(entry.erase_values()).execution_options(synchronize_session=False))
-        if result.rowcount:
+        if entry.delete:
+            statement = delete(entry.sql_table()).where(entry.family_rows(family.id))
+        else:
+            statement = update(entry.sql_table()).where(entry.family_rows(family.id)).values(entry.erase_values())
+        if db.session.execute(statement.execution_options(synchronize_session=False)).rowcount:
             erased.append(entry.table)
     db.session.execute(update(EmergencyAccess).where(EmergencyAccess.family_id == family.id,
                                                      EmergencyAccess.ended_at.is_(None),
