@@ -219,3 +219,19 @@ def test_every_read_of_a_family_is_audited(world, objects, login):
         after = db.session.scalar(select(func.count()).select_from(AuditEvent)
                                   .where(AuditEvent.family_id == world.family.id))
         assert after == before + 1, url
+
+
+def test_an_emergency_grant_opens_the_family_and_its_team_read_only(world, objects, login):
+    from velferdslab.audit import emergency
+
+    emergency.grant(world.manager, world.family.id, reason="Akutt bekymring meldt fra legevakten", hours=2)
+    client = login(world.manager)
+    page = client.get(f"/familier/{world.family.id}")
+    assert page.status_code == 200 and "Hemmelig notat" not in page.get_data(as_text=True)
+    assert client.get(f"/familier/{world.family.id}/plan").status_code == 200
+    team = client.get(f"/familier/{world.family.id}/team")
+    assert team.status_code == 200 and "Legg til i teamet" not in team.get_data(as_text=True)
+    assert client.post(f"/api/v1/families/{world.family.id}/team/memberships",
+                       json={"user_id": world.outsider.id,
+                             "start_date": world.today.isoformat()}).status_code == 404
+    assert login(world.admin).get(f"/familier/{world.family.id}/team").status_code == 404

@@ -29,8 +29,11 @@ blueprint = Blueprint("teams", __name__, template_folder="templates")
 def _team(family_id: int, *, change: bool = False):
     """(team, the user's membership) or the audited 404; with ``change``, 403 unless the lead."""
     mine = policy.membership(current_user, family_id) if current_user.is_authenticated else None
-    team = services.current_team(family_id) if mine is not None else None
-    if mine is None or team is None:
+    # An active emergency-access grant shows the team (read only: ``mine`` stays None).
+    allowed = mine is not None or (current_user.is_authenticated and not change
+                                   and policy.emergency_grant(current_user, family_id) is not None)
+    team = services.current_team(family_id) if allowed else None
+    if team is None:
         policy.deny(family_id)
     if change:
         services.require_lead(current_user, team)
@@ -64,7 +67,8 @@ def _page(team, mine, add=None, transfer=None, end_errors=None, status=200):
                            current=[r for r in rows if r.is_current(today) or r.start_date > today],
                            former=[r for r in rows if r.end_date is not None and r.end_date < today],
                            add=add, transfer=transfer, end_form=EndMembershipForm(formdata=None, end_date=today),
-                           end_errors=end_errors or {}, is_lead=mine.role == "lead" and mine.team_id == team.id,
+                           end_errors=end_errors or {},
+                           is_lead=mine is not None and mine.role == "lead" and mine.team_id == team.id,
                            family_id=team.family_id), status
 
 
