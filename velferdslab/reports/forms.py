@@ -16,7 +16,7 @@ from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE
 from velferdslab.core.forms import choices
 
 REQUIRED = _l("Feltet må fylles ut.")
-PERCENT = NumberRange(min=0, max=100, message=_l("Må være mellom 0 og 100 %."))
+PERCENT = NumberRange(min=0, max=100, message=_l("Må være mellom %(min)s og %(max)s prosent."))
 RATE_REQUIRED = InputRequired(_l("Feltet må fylles ut (0 er lov)."))
 
 

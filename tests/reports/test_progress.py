@@ -1,0 +1,192 @@
+"""The family's progress report: its content, who may download it, the audit row, and the PDF
+payloads of the reliability brief (items 24 and 25)."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from pypdf import PdfReader
+
+from tests import factories
+from tests.reports import factories as rf
+from velferdslab.audit.models import AuditEvent
+from velferdslab.cases.models import Action, Meeting
+from velferdslab.core import pdf as core_pdf
+from velferdslab.extensions import db
+
+KR = 100
+
+
+def pdf_text(data: bytes) -> str:
+    assert data.startswith(b"%PDF-")
+    return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.fixture
+def family_setup(lab):
+    """A family with a journey, a plan, two meetings and a paid spend; its lead has consent."""
+    agency = factories.agency(lab, name="NAV Testby", kind="nav")
+    fam = rf.journey(lab, [(0, 1), (60, 2), (120, 3)], started=-200, name="Familien Nordmann",
+                     themes={"okonomi": [1, 1, 2]})
+    spend = rf.paid_spend(lab, fam, agency, 12_500 * KR, theme="okonomi", category="debt_settlement")
+    lead = db.session.get(type(spend.requester), spend.decisions[0].user_id)
+    enrolment = rf.enrolment_of(fam)
+    goal = factories.goal(fam, theme="bolig", text="Flytte til en større leilighet")
+    db.session.add(Action(family_id=fam.id, goal_id=goal.id, title="Søke kommunal bolig", owner_is_family=True,
+                          due_on=rf.day(20), status="planned"))
+    db.session.add(Meeting(family_id=fam.id, enrolment_id=enrolment.id, held_on=rf.day(-30),
+                           decisions="Teamet dekker depositum.", next_meeting_on=rf.day(25)))
+    db.session.flush()
+    return {"family": fam, "lead": lead, "agency": agency, "goal": goal, "spend": spend}
+
+
+def test_the_lead_downloads_a_readable_report(family_setup, login):
+    fam = family_setup["family"]
+    client = login(family_setup["lead"])
+    response = client.get(f"/familier/{fam.id}/fremdriftsrapport.pdf")
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "application/pdf"
+    assert "attachment" in response.headers["Content-Disposition"]
+    text = pdf_text(response.data)
+    for expected in ("Fremdriftsrapport", "Familien Nordmann", "Investeringsteamet", "NAV Testby",
+                     "Hvor dere startet, og hvor dere er nå", "Investeringsferden over tid",
+                     "Flytte til en større leilighet", "Søke kommunal bolig", "Teamet dekker depositum.",
+                     "Pengene i perioden", "Innkjøp", "12 500,00 kr", "Bedre hverdag", "Neste steg", "Neste møte",
+                     rf.day(25).strftime("%d.%m.%Y")):
+        assert expected in text.replace("\u00a0", " "), expected
+    # Start and now: uholdbar at the start, stabil now (the team's overall level).
+    assert "Samlet Uholdbar Stabil" in text
+    reader = PdfReader(io.BytesIO(response.data))
+    assert reader.metadata.title == "Fremdriftsrapport for Familien Nordmann"
+    assert reader.trailer["/Root"]["/Lang"] == "nb"
+    assert "/StructTreeRoot" in reader.trailer["/Root"]
+    assert "Side 1 av" in pdf_text(response.data)
+
+
+def test_downloading_is_audited(family_setup, login):
+    fam = family_setup["family"]
+    login(family_setup["lead"]).get(f"/familier/{fam.id}/fremdriftsrapport.pdf")
+    event = db.session.query(AuditEvent).filter_by(action="family.report_pdf").one()
+    assert event.family_id == fam.id and event.actor_id == family_setup["lead"].id
+    assert event.purpose == "fremdriftsrapport"
+
+
+def test_english_on_request(family_setup, login):
+    fam = family_setup["family"]
+    response = login(family_setup["lead"]).get(f"/familier/{fam.id}/fremdriftsrapport.pdf?lang=en")
+    assert response.status_code == 200
+    reader = PdfReader(io.BytesIO(response.data))
+    assert reader.trailer["/Root"]["/Lang"] == "en"
+
+
+@pytest.mark.parametrize("params, field", [("lang=de", "lang"), ("fra=i-går", "fra"),
+                                           ("fra=2026-05-01&til=2026-01-01", "til")])
+def test_bad_parameters_are_422(family_setup, login, params, field):
+    fam = family_setup["family"]
+    client = login(family_setup["lead"])
+    page = client.get(f"/familier/{fam.id}/fremdriftsrapport.pdf?{params}")
+    assert page.status_code == 422
+    api = client.get(f"/api/v1/families/{fam.id}/progress-report.pdf?{params}")
+    assert api.status_code == 422 and field in api.get_json()["errors"]
+
+
+def test_a_period_narrows_meetings_and_spend(family_setup, login):
+    fam = family_setup["family"]
+    client = login(family_setup["lead"])
+    early = client.get(f"/familier/{fam.id}/fremdriftsrapport.pdf?fra={rf.day(-200)}&til={rf.day(-100)}")
+    text = pdf_text(early.data)
+    assert "Ingen møter i perioden." in text and "Ingen utbetalinger i perioden." in text
+
+
+def test_off_the_team_gets_the_404_of_a_missing_family_and_it_is_audited(family_setup, lab, login):
+    fam = family_setup["family"]
+    for outsider in (factories.user(lab, roles=("team_lead",)), factories.user(lab, roles=("manager",))):
+        client = login(outsider)
+        assert client.get(f"/familier/{fam.id}/fremdriftsrapport.pdf").status_code == 404
+        assert client.get(f"/api/v1/families/{fam.id}/progress-report.pdf").status_code == 404
+        assert client.get("/familier/99999999/fremdriftsrapport.pdf").status_code == 404
+        denied = db.session.query(AuditEvent).filter_by(action="family.denied", actor_id=outsider.id).all()
+        assert {e.family_id for e in denied} == {fam.id, 99999999}
+    assert db.session.query(AuditEvent).filter_by(action="family.report_pdf").count() == 0
+
+
+def test_a_member_without_consent_for_their_agency_may_not(family_setup, lab, login):
+    fam = family_setup["family"]
+    gated = factories.user(lab, roles=("caseworker",), agency=factories.agency(lab, kind="barnevern"))
+    factories.team_member(fam, gated)
+    assert login(gated).get(f"/familier/{fam.id}/fremdriftsrapport.pdf").status_code == 403
+
+
+def test_the_api_serves_the_same_pdf(family_setup, login):
+    fam = family_setup["family"]
+    response = login(family_setup["lead"]).get(f"/api/v1/families/{fam.id}/progress-report.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert "Familien Nordmann" in pdf_text(response.data)
+
+
+def test_the_family_page_links_to_the_report(family_setup, lab, login):
+    fam = family_setup["family"]
+    page = login(family_setup["lead"]).get(f"/familier/{fam.id}").get_data(as_text=True)
+    assert "Last ned fremdriftsrapport" in page
+    assert f"/familier/{fam.id}/fremdriftsrapport.pdf" in page
+    gated = factories.user(lab, roles=("caseworker",), agency=factories.agency(lab, kind="skole"))
+    factories.team_member(fam, gated)
+    assert "Last ned fremdriftsrapport" not in login(gated).get(f"/familier/{fam.id}").get_data(as_text=True)
+
+
+# --- reliability items 24 and 25 ------------------------------------------------------------------
+
+SCRIPTS = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "javascript:alert(1)"]
+PAYLOADS = ["file:///etc/passwd", '<link rel="attachment" href="file:///etc/passwd">', "http://169.254.169.254/",
+            '<style>@import url("file:///etc/passwd");</style>', "/dev/urandom"]
+
+
+@pytest.fixture
+def fetched(monkeypatch):
+    """Every URL the PDF renderer is asked for."""
+    seen: list[str] = []
+    original = core_pdf.StaticOnlyFetcher.fetch
+
+    def recording(self, url, headers=None):
+        seen.append(url)
+        return original(self, url, headers)
+
+    monkeypatch.setattr(core_pdf.StaticOnlyFetcher, "fetch", recording)
+    return seen
+
+
+def _fill_user_fields(setup, text: str) -> None:
+    fam, goal = setup["family"], setup["goal"]
+    goal.text = text
+    fam.household_name = f"Familien {text}"[:200]
+    db.session.add(Action(family_id=fam.id, goal_id=goal.id, title=text[:300], owner_is_family=True,
+                          status="in_progress"))
+    meeting = db.session.query(Meeting).filter_by(family_id=fam.id).one()
+    meeting.decisions = text
+    db.session.flush()
+
+
+@pytest.mark.parametrize("text", SCRIPTS)
+def test_script_in_user_text_is_shown_as_text(family_setup, login, text):
+    _fill_user_fields(family_setup, text)
+    response = login(family_setup["lead"]).get(f"/familier/{family_setup['family'].id}/fremdriftsrapport.pdf")
+    assert response.status_code == 200
+    assert text in pdf_text(response.data)
+    assert b"/JavaScript" not in response.data and b"/JS " not in response.data
+
+
+@pytest.mark.parametrize("text", PAYLOADS)
+def test_pdf_payloads_in_user_text_fetch_nothing(family_setup, login, fetched, text):
+    _fill_user_fields(family_setup, text)
+    started = time.monotonic()
+    response = login(family_setup["lead"]).get(f"/familier/{family_setup['family'].id}/fremdriftsrapport.pdf")
+    assert time.monotonic() - started < 30
+    assert response.status_code == 200
+    assert text in pdf_text(response.data)
+    # The only thing fetched is the report's own stylesheet.
+    assert fetched and all(url.endswith("/static/css/reports-pdf.css") for url in fetched), fetched
+    reader = PdfReader(io.BytesIO(response.data))
+    assert "/EmbeddedFiles" not in (reader.trailer["/Root"].get("/Names") or {})
+    assert b"root:x:" not in response.data
