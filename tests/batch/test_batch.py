@@ -180,6 +180,16 @@ def test_a_quarterly_batch_runs_end_to_end_on_a_real_worker(queued_app):
     names = archive.namelist()
     assert len(names) == 3 and all(any(f"-{fid}-" in n for n in names) for fid in family_ids)
     assert all(archive.read(name).startswith(b"%PDF") for name in names)
+    from pypdf import PdfReader  # the reports module's progress report, with the family's name in it
+
+    with app.app_context():
+        from velferdslab.cases.models import Family
+
+        households = {fid: db.session.get(Family, fid).household_name for fid in family_ids}
+    for name in names:
+        text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(archive.read(name))).pages)
+        family_id = next(fid for fid in family_ids if f"-{fid}-" in name)
+        assert "Fremdriftsrapport" in text and households[family_id] in text
     with app.app_context():
         rendered = db.session.scalars(select(AuditEvent.family_id).where(AuditEvent.action == "report.batch_render",
                                                                          AuditEvent.actor_id == lead.id)).all()
