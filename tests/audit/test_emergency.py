@@ -148,3 +148,15 @@ def test_an_erased_family_cannot_be_opened_even_by_emergency_access(ctx, lab):
     db.session.flush()
     with pytest.raises(ServiceError):
         grant(manager(lab), fam)
+
+
+def test_the_administrators_start_page_counts_unreviewed_grants(ctx, lab, login):
+    fam, _lead, _worker = team(lab)
+    reviewer = admin(lab)
+    client = login(reviewer)
+    assert "Ingen nødtilganger venter på gjennomgang." in client.get("/").get_data(as_text=True)
+    grant(manager(lab), fam)
+    db.session.commit()
+    html = client.get("/").get_data(as_text=True)
+    assert "1 nødtilgang venter på gjennomgang" in html
+    assert "nødtilgang venter" not in login(manager(lab)).get("/").get_data(as_text=True)

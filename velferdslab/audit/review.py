@@ -224,6 +224,9 @@ def emergency_grants(filters: Filters) -> list:
     return db.session.execute(query).all()
 
 
-def unreviewed_grants(lab_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(EmergencyAccess)
-                             .where(EmergencyAccess.lab_id == lab_id, EmergencyAccess.reviewed_at.is_(None)))
+def unreviewed_grants(lab_id: int) -> tuple[int, datetime | None]:
+    """How many grants of the lab nobody has reviewed, and when the oldest of them was given."""
+    count, oldest = db.session.execute(select(func.count(), func.min(EmergencyAccess.granted_at))
+                                       .where(EmergencyAccess.lab_id == lab_id,
+                                              EmergencyAccess.reviewed_at.is_(None))).one()
+    return count, oldest

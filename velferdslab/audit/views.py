@@ -163,5 +163,22 @@ def emergency_end(grant_id: int):
     return redirect(url_for("audit.emergency_page"))
 
 
+def start_panel(user) -> dict | None:
+    """On an administrator's start page: emergency accesses nobody has reviewed yet."""
+    if not user.has_permission("audit.review"):
+        return None
+    unreviewed, oldest = review.unreviewed_grants(user.lab_id)
+    since = oldest.astimezone(OSLO).date().isoformat() if oldest else None
+    return {"templates": ["audit/_start_panel.html"], "audit_unreviewed": unreviewed, "audit_since": since}
+
+
+def _register_start_panel() -> None:
+    from velferdslab.dashboard.views import START_PANELS
+
+    if start_panel not in START_PANELS:
+        START_PANELS.append(start_panel)
+
+
+_register_start_panel()
 navigation.register(_l("Nødtilgang"), "audit.emergency_page", "emergency.access", order=75)
 navigation.register(_l("Revisjon"), "audit.review_page", "audit.review", order=85)
