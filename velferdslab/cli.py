@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from velferdslab.audit.cli import audit as audit_commands
 from velferdslab.batch import cli as batch_cli
+from velferdslab.budget.cli import budget as budget_commands
 from velferdslab.extensions import db
 
 
@@ -204,7 +205,7 @@ def user_reset_password(email, password):
 
 
 COMMANDS: list[click.Command] = [demo, lab, agency, user, audit_commands, batch_cli.worker_command,
-                                 batch_cli.batch_commands]
+                                 batch_cli.batch_commands, budget_commands]
 
 
 def init_app(app: Flask) -> None:
