@@ -160,3 +160,16 @@ def test_the_administrators_start_page_counts_unreviewed_grants(ctx, lab, login)
     html = client.get("/").get_data(as_text=True)
     assert "1 nødtilgang venter på gjennomgang" in html
     assert "nødtilgang venter" not in login(manager(lab)).get("/").get_data(as_text=True)
+
+
+def test_emergency_access_is_for_looking_not_changing(ctx, lab, login):
+    fam, _lead, _worker = team(lab)
+    boss = manager(lab)
+    grant(boss, fam)
+    db.session.commit()
+    client = login(boss)
+    assert client.get(f"/api/v1/families/{fam.id}").status_code == 200
+    response = client.post(f"/api/v1/families/{fam.id}/goals", json={"theme": "bolig", "horizon": "short",
+                                                                      "text": "Skrevet under nødtilgang"})
+    assert response.status_code == 403
+    assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "family.emergency_write_denied"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask import has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import and_, exists, literal, or_, select
 from sqlalchemy.orm import aliased
@@ -102,11 +103,21 @@ def family_access(user: User, family_id: int, *, on: date | None = None) -> Acce
     return Access(family=family, membership=membership, gated=not has_consent)
 
 
-def require_family(user: User, family_id: int) -> Access:
-    """The user's access to the family, or the audited 404 of a family that does not exist."""
+def require_family(user: User, family_id: int, *, emergency_writes: bool = False) -> Access:
+    """The user's access to the family, or the audited 404 of a family that does not exist.
+
+    Emergency access is for looking: a write through it is refused (403, audited) unless the route
+    is one of the few made for it (``emergency_writes``: lifting a restriction, erasure).
+    """
     access = family_access(user, family_id) if user.is_authenticated else None
     if access is None and user.is_authenticated:
         access = emergency_access(user, family_id)
+        if access is not None and not emergency_writes and has_request_context() \
+                and request.method not in ("GET", "HEAD", "OPTIONS"):
+            audit.record_even_if_request_fails("family.emergency_write_denied", family_id=family_id,
+                                               object_type="family", object_id=family_id, purpose="emergency",
+                                               summary={"outcome": "denied"})
+            raise ForbiddenError(_("Nødtilgang gir bare innsyn, ikke endringer."), "family")
     if access is None:
         policy.deny(family_id)
     return access

@@ -31,7 +31,7 @@ BANNER_DAYS = 30
 
 def _handler(family_id: int) -> Access:
     """The audited 404 off the team; 403 for team members who are not the lead."""
-    access = require_family(current_user, family_id)
+    access = require_family(current_user, family_id, emergency_writes=True)
     services.require_handler(access)
     return access
 
