@@ -267,3 +267,10 @@ def test_the_budget_api_is_in_the_openapi_document(client):
         assert path in paths, path
     approve = paths["/api/v1/spend-requests/{spend_id}/approve"]["post"]
     assert any(p["name"] == "Idempotency-Key" for p in approve["parameters"])
+
+
+@pytest.mark.parametrize("url", ["/api/v1/spend-requests/{big}", "/api/v1/families/{big}/budget",
+                                 "/familier/{big}/budsjett", "/budsjett/utgifter/{big}"])
+def test_ids_beyond_the_database_are_a_plain_404(setup, login, url):
+    response = login(setup.member).get(url.format(big=2**63))
+    assert response.status_code == 404

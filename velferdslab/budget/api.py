@@ -25,6 +25,13 @@ blueprint = Blueprint("budget_api", __name__, url_prefix="/api/v1",
                       description="Delegated budgets: delegations, pool, allocations, spend requests, "
                                   "approval queues and authority rules. Amounts are integer øre.")
 
+
+
+@blueprint.before_request
+def _ids_in_range():
+    services.refuse_impossible_ids(request.view_args)
+
+
 IDEMPOTENCY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": False,
                       "schema": {"type": "string", "minLength": 8, "maxLength": 100},
                       "description": "Repeat the call with the same key and nothing happens twice."}
