@@ -104,9 +104,10 @@ def _write(session: Session, links: list[dict], seq: int, last: str) -> None:
     session.execute(update(_head).where(_head.c.id == 1).values(seq=seq, hash=last))
 
 
-@event.listens_for(Session, "after_rollback")
-def forget(session: Session) -> None:
-    if not session.in_transaction():
+@event.listens_for(Session, "after_transaction_end")
+def forget(session: Session, transaction) -> None:
+    """A rolled-back transaction's events were never written: drop them when the outermost ends."""
+    if transaction.parent is None:
         session.info.pop(PENDING_KEY, None)
 
 

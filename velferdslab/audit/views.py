@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import column, select, table
 
 from velferdslab.audit import emergency, review
 from velferdslab.audit import services as audit
@@ -31,8 +31,6 @@ DEFAULT_DAYS = 7
 
 
 def _lab_choices(table_name: str, empty) -> list:
-    from sqlalchemy import column, table
-
     source = table(table_name, column("id"), column("name"), column("lab_id"))
     rows = db.session.execute(select(source.c.id, source.c.name).where(source.c.lab_id == current_user.lab_id)
                               .order_by(source.c.name)).all()
