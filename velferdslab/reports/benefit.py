@@ -30,6 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
+from flask_babel import gettext as _
+
 LEVELS = (1, 2, 3, 4)
 MAX_HORIZON = 50
 MAX_YEARLY_COST_ORE = 100_000_000_00  # 100 million kroner per family, level and agency
@@ -62,9 +64,9 @@ def _rate(value, name: str) -> Fraction:
     try:
         rate = Fraction(value)
     except (TypeError, ValueError, ZeroDivisionError):
-        raise BenefitInputError("Må være et tall mellom 0 og 1.", name) from None
+        raise BenefitInputError(_("Må være et tall mellom 0 og 1."), name) from None
     if not 0 <= rate <= 1:
-        raise BenefitInputError("Må være mellom 0 og 1.", name)
+        raise BenefitInputError(_("Må være mellom 0 og 1."), name)
     return rate
 
 
@@ -90,20 +92,20 @@ class Assumptions:
             object.__setattr__(self, name, _rate(getattr(self, name), name))
         if isinstance(self.horizon_years, bool) or not isinstance(self.horizon_years, int) \
                 or not 1 <= self.horizon_years <= MAX_HORIZON:
-            raise BenefitInputError(f"Horisonten må være et helt antall år fra 1 til {MAX_HORIZON}.",
+            raise BenefitInputError(_("Horisonten må være et helt antall år fra 1 til %(max)s.", max=MAX_HORIZON),
                                     "horizon_years")
         if self.target_level not in LEVELS[1:]:
-            raise BenefitInputError("Målnivået må være utsatt, stabil eller bærekraftig.", "target_level")
+            raise BenefitInputError(_("Målnivået må være utsatt, stabil eller bærekraftig."), "target_level")
         staff = self.staff_cost_per_family_month
         if staff is not None and not _is_amount(staff):
-            raise BenefitInputError("Personalkostnaden må være et beløp i øre, 0 eller mer.",
+            raise BenefitInputError(_("Personalkostnaden må være et beløp i øre, 0 eller mer."),
                                     "staff_cost_per_family_month")
         for level, by_agency in self.yearly_cost.items():
             if level not in LEVELS:
-                raise BenefitInputError("Nivå må være 1–4.", "costs")
+                raise BenefitInputError(_("Nivå må være 1–4."), "costs")
             for amount in by_agency.values():
                 if not _is_amount(amount):
-                    raise BenefitInputError("Kostnader må være beløp i øre, 0 eller mer.", "costs")
+                    raise BenefitInputError(_("Kostnader må være beløp i øre, 0 eller mer."), "costs")
 
     @property
     def agencies(self) -> list:
@@ -151,15 +153,15 @@ class Selection:
     def __post_init__(self) -> None:
         for (before, after), families in self.transitions.items():
             if before not in LEVELS or after not in LEVELS:
-                raise BenefitInputError("Nivå må være 1–4.", "transitions")
+                raise BenefitInputError(_("Nivå må være 1–4."), "transitions")
             if isinstance(families, bool) or not isinstance(families, int) or families < 0:
-                raise BenefitInputError("Antall familier må være et helt tall, 0 eller mer.", "transitions")
+                raise BenefitInputError(_("Antall familier må være et helt tall, 0 eller mer."), "transitions")
         for name in ("spend_paid", "family_months"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise BenefitInputError("Må være et helt tall, 0 eller mer.", name)
+                raise BenefitInputError(_("Må være et helt tall, 0 eller mer."), name)
         if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in self.spend_paid_by_agency.values()):
-            raise BenefitInputError("Må være et helt tall, 0 eller mer.", "spend_paid_by_agency")
+            raise BenefitInputError(_("Må være et helt tall, 0 eller mer."), "spend_paid_by_agency")
 
     @property
     def families(self) -> int:
@@ -292,7 +294,7 @@ def compute(assumptions: Assumptions, selection: Selection, success_rate=None, s
     """
     s = assumptions.success_rate if success_rate is None else _rate(success_rate, "success_rate")
     if isinstance(saving_unit, bool) or not isinstance(saving_unit, int) or saving_unit < 1:
-        raise BenefitInputError("Avrundingen må være et helt antall øre.", "saving_unit")
+        raise BenefitInputError(_("Avrundingen må være et helt antall øre."), "saving_unit")
     factor = assumptions.factor()
     saving = round_to(yearly_saving(assumptions, selection), saving_unit)
     staff_cost = (assumptions.staff_cost_per_family_month or 0) * selection.family_months

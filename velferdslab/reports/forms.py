@@ -6,9 +6,11 @@ and øre and hold the rules.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from velferdslab.cases.models import THEME_CODES
@@ -18,6 +20,35 @@ from velferdslab.core.forms import choices
 REQUIRED = _l("Feltet må fylles ut.")
 PERCENT = NumberRange(min=0, max=100, message=_l("Må være mellom %(min)s og %(max)s prosent."))
 RATE_REQUIRED = InputRequired(_l("Feltet må fylles ut (0 er lov)."))
+
+
+class PercentField(StringField):
+    """A percentage as people type it here: "3,5" or "3.5" (a text field: a number field would
+    refuse the Norwegian decimal comma in some browsers). ``data`` is a Decimal, or None."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.raw = valuelist[0].strip() if valuelist else ""
+        self.data = None
+        if not self.raw:
+            return
+        try:
+            value = Decimal(self.raw.replace(",", ".").replace("\u00a0", "").replace(" ", "").rstrip("%"))
+        except InvalidOperation:
+            raise ValueError(_l("Skriv et tall, for eksempel 4 eller 3,5.")) from None
+        if not value.is_finite():
+            raise ValueError(_l("Skriv et tall, for eksempel 4 eller 3,5."))
+        self.data = value
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return format(Decimal(self.data).normalize(), "f").replace(".", ",")
 
 
 class OutcomeFilterForm(FlaskForm):
@@ -35,7 +66,7 @@ class OutcomeFilterForm(FlaskForm):
                                                    + [(c, THEME_BY_CODE[c].name) for c in THEME_CODES]),
                         validators=[Optional()])
     assumption_set_id = SelectField(_l("Forutsetninger for gevinstmodellen"), coerce=int, validators=[Optional()])
-    success_rate = DecimalField(_l("Suksessrate for framskrivingen (%)"), places=None, validators=[Optional(), PERCENT])
+    success_rate = PercentField(_l("Suksessrate for framskrivingen (%)"), validators=[Optional(), PERCENT])
 
 
 def level_cost_field_name(level: int, agency_id: int) -> str:
@@ -45,11 +76,11 @@ def level_cost_field_name(level: int, agency_id: int) -> str:
 class AssumptionSetFormBase(FlaskForm):
     name = StringField(_l("Navn"), validators=[DataRequired(REQUIRED), Length(max=120)])
     source_note = TextAreaField(_l("Kilder og begrunnelse"), validators=[Optional(), Length(max=1000)])
-    deadweight = DecimalField(_l("Dødvekt d (%)"), places=None, default=20, validators=[RATE_REQUIRED, PERCENT])
-    drop_off = DecimalField(_l("Årlig frafall δ (%)"), places=None, default=10, validators=[RATE_REQUIRED, PERCENT])
-    discount_rate = DecimalField(_l("Diskonteringsrente r (%)"), places=None, default=4,
+    deadweight = PercentField(_l("Dødvekt d (%)"), default=Decimal(20), validators=[RATE_REQUIRED, PERCENT])
+    drop_off = PercentField(_l("Årlig frafall δ (%)"), default=Decimal(10), validators=[RATE_REQUIRED, PERCENT])
+    discount_rate = PercentField(_l("Diskonteringsrente r (%)"), default=Decimal(4),
                                  validators=[RATE_REQUIRED, PERCENT])
-    success_rate = DecimalField(_l("Suksessrate s for framskrivingen (%)"), places=None, default=50,
+    success_rate = PercentField(_l("Suksessrate s for framskrivingen (%)"), default=Decimal(50),
                                 validators=[RATE_REQUIRED, PERCENT])
     horizon_years = IntegerField(_l("Horisont H (år)"), default=5, validators=[
         DataRequired(REQUIRED), NumberRange(min=1, max=50, message=_l("Horisonten må være 1–50 år."))])

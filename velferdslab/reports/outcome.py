@@ -105,9 +105,8 @@ class OutcomeFilter:
                 "agency_id": self.agency_id, "theme": self.theme}
 
 
-def selection(f: OutcomeFilter):
-    """CTE ``sel``: one row per family — its latest enrolment that overlaps the period."""
-    e = Enrolment.__table__
+def _conditions(f: OutcomeFilter, e) -> list:
+    """The filters, on an alias ``e`` of the enrolment table."""
     conditions = [e.c.lab_id == f.lab_id, e.c.referred_on <= f.end,
                   or_(e.c.closed_on.is_(None), e.c.closed_on >= f.start),
                   exists(select(literal(1)).where(Family.id == e.c.family_id, Family.restricted_at.is_(None)))]
@@ -125,17 +124,24 @@ def selection(f: OutcomeFilter):
                 JourneyAssessment.__table__, JourneyAssessment.id == ThemeRating.assessment_id))
             .where(JourneyAssessment.enrolment_id == e.c.id, JourneyAssessment.is_current.is_(True),
                    ThemeRating.theme == f.theme, ThemeRating.perspective == "team")))
-    ranked = select(e.c.id, e.c.family_id, e.c.referred_on, e.c.started_on, e.c.closed_on, e.c.close_reason,
-                    func.row_number().over(partition_by=e.c.family_id,
-                                           order_by=(e.c.referred_on.desc(), e.c.id.desc())).label("rk")
-                    ).where(*conditions).subquery("candidates")
-    return (select(ranked.c.id, ranked.c.family_id, ranked.c.referred_on, ranked.c.started_on, ranked.c.closed_on,
-                   ranked.c.close_reason).where(ranked.c.rk == 1).cte("sel"))
+    return conditions
+
+
+def selection(f: OutcomeFilter):
+    """CTE ``sel``: one row per family — its latest matching enrolment that overlaps the period
+    (the latest is the one created last, the highest id: a family re-enrols after it left)."""
+    e = Enrolment.__table__.alias("e")
+    latest = Enrolment.__table__.alias("latest")
+    newest = select(func.max(latest.c.id)).where(*_conditions(f, latest)).group_by(latest.c.family_id)
+    # MATERIALIZED: computed once per statement, never re-run inside a join (SQLite ≥ 3.35 and
+    # PostgreSQL ≥ 12 both take the keyword).
+    return (select(e.c.id, e.c.family_id, e.c.referred_on, e.c.started_on, e.c.closed_on, e.c.close_reason)
+            .where(e.c.id.in_(newest)).cte("sel").prefix_with("MATERIALIZED"))
 
 
 def _ends(f: OutcomeFilter, sel):
     """CTE ``ends``: per family, its first assessment of the enrolment (intake) and its latest by
-    the end of the period (now), with the team's overall level at each."""
+    the end of the period (now), with the team's overall level at each — one pass, no self-join."""
     a = JourneyAssessment.__table__
     ranked = (select(a.c.enrolment_id, a.c.id, a.c.overall_level,
                      func.row_number().over(partition_by=a.c.enrolment_id,
@@ -144,22 +150,30 @@ def _ends(f: OutcomeFilter, sel):
                                             order_by=(a.c.assessed_on.desc(), a.c.id.desc())).label("last_rank"))
               .join(sel, sel.c.id == a.c.enrolment_id)
               .where(a.c.is_current.is_(True), a.c.kind.in_(PROGRESS_KINDS), a.c.assessed_on <= f.end)
-              .cte("ranked"))
-    first, last = ranked.alias("first_a"), ranked.alias("last_a")
-    return (select(first.c.enrolment_id, first.c.id.label("intake_id"), first.c.overall_level.label("intake_level"),
-                   last.c.id.label("now_id"), last.c.overall_level.label("now_level"))
-            .join(last, and_(last.c.enrolment_id == first.c.enrolment_id, last.c.last_rank == 1))
-            .where(first.c.first_rank == 1).cte("ends"))
+              .subquery("ranked"))
+
+    def at(rank, column):
+        return func.max(case((rank == 1, column), else_=None))
+
+    return (select(ranked.c.enrolment_id,
+                   at(ranked.c.first_rank, ranked.c.id).label("intake_id"),
+                   at(ranked.c.first_rank, ranked.c.overall_level).label("intake_level"),
+                   at(ranked.c.last_rank, ranked.c.id).label("now_id"),
+                   at(ranked.c.last_rank, ranked.c.overall_level).label("now_level"))
+            .where(or_(ranked.c.first_rank == 1, ranked.c.last_rank == 1))
+            .group_by(ranked.c.enrolment_id).cte("ends").prefix_with("MATERIALIZED"))
 
 
 def _paid_spend(f: OutcomeFilter, sel):
-    """Paid spend of the selected families, paid within the period (one theme, if filtered)."""
+    """Paid spend of the selected families, paid within the period (one theme, if filtered): a
+    derived table of (family_id, spend id, amount, theme, category), joined to ``sel`` by family
+    (one row per family there, so nothing is counted twice)."""
     s = SpendRequest.__table__
-    conditions = [s.c.lab_id == f.lab_id, s.c.status == "paid", s.c.paid_on.between(f.start, f.end),
-                  s.c.family_id.in_(select(sel.c.family_id))]
+    conditions = [s.c.lab_id == f.lab_id, s.c.status == "paid", s.c.paid_on.between(f.start, f.end)]
     if f.theme is not None:
         conditions.append(s.c.theme == f.theme)
-    return conditions
+    return (select(s.c.id, s.c.family_id, s.c.amount, s.c.theme, s.c.category)
+            .join(sel, sel.c.family_id == s.c.family_id).where(*conditions).subquery("paid"))
 
 
 # --- the statements -----------------------------------------------------------------------------
@@ -252,39 +266,45 @@ def time_to_stable_query(f: OutcomeFilter) -> Select:
                   middle_count.label("middle_count"))
 
 
+def _first_of(query, name: str):
+    """A MATERIALIZED CTE of the rows of ``query`` whose ``rk`` is 1 (filtered inside, so the CTE
+    holds one row per group and later joins stay small)."""
+    ranked = query.subquery(f"{name}_ranked")
+    return (select(*[c for c in ranked.c if c.name != "rk"]).where(ranked.c.rk == 1)
+            .cte(name).prefix_with("MATERIALIZED"))
+
+
 def follow_ups_query(f: OutcomeFilter) -> Select:
     """Closed families that were at *stabil* or better when they left: per follow-up (6 and 12
     months after closure), how many were assessed and how many were still at *stabil* or better."""
     sel = selection(f)
     a = JourneyAssessment.__table__
-    at_close = (select(sel.c.id, a.c.overall_level,
-                       func.row_number().over(partition_by=sel.c.id,
-                                              order_by=(a.c.assessed_on.desc(), a.c.id.desc())).label("rk"))
-                .join(a, and_(a.c.enrolment_id == sel.c.id, a.c.is_current.is_(True), a.c.kind.in_(PROGRESS_KINDS),
-                              a.c.assessed_on <= sel.c.closed_on))
-                .where(sel.c.closed_on.is_not(None), sel.c.closed_on <= f.end).subquery("at_close"))
+    at_close = _first_of(
+        select(sel.c.id, a.c.overall_level,
+               func.row_number().over(partition_by=sel.c.id,
+                                      order_by=(a.c.assessed_on.desc(), a.c.id.desc())).label("rk"))
+        .join(a, and_(a.c.enrolment_id == sel.c.id, a.c.is_current.is_(True), a.c.kind.in_(PROGRESS_KINDS),
+                      a.c.assessed_on <= sel.c.closed_on))
+        .where(sel.c.closed_on.is_not(None), sel.c.closed_on <= f.end), "at_close")
     fu = JourneyAssessment.__table__.alias("fu")
-    follow_up = (select(fu.c.enrolment_id, fu.c.kind, fu.c.overall_level,
-                        func.row_number().over(partition_by=(fu.c.enrolment_id, fu.c.kind),
-                                               order_by=(fu.c.assessed_on.desc(), fu.c.id.desc())).label("rk"))
-                 .join(sel, sel.c.id == fu.c.enrolment_id)
-                 .where(fu.c.is_current.is_(True), fu.c.kind.in_(FOLLOW_UP_KINDS), fu.c.assessed_on <= f.end)
-                 .subquery("follow_up"))
+    follow_up = _first_of(
+        select(fu.c.enrolment_id, fu.c.kind, fu.c.overall_level,
+               func.row_number().over(partition_by=(fu.c.enrolment_id, fu.c.kind),
+                                      order_by=(fu.c.assessed_on.desc(), fu.c.id.desc())).label("rk"))
+        .join(sel, sel.c.id == fu.c.enrolment_id)
+        .where(fu.c.is_current.is_(True), fu.c.kind.in_(FOLLOW_UP_KINDS), fu.c.assessed_on <= f.end), "follow_up")
     return (select(follow_up.c.kind, func.count().label("families"),
                    func.sum(case((follow_up.c.overall_level >= STABIL, 1), else_=0)).label("stable"))
-            .join(at_close, and_(at_close.c.id == follow_up.c.enrolment_id, at_close.c.rk == 1,
-                                 at_close.c.overall_level >= STABIL))
-            .where(follow_up.c.rk == 1)
+            .join(at_close, and_(at_close.c.id == follow_up.c.enrolment_id, at_close.c.overall_level >= STABIL))
             .group_by(follow_up.c.kind))
 
 
 def _spend_by(f: OutcomeFilter, column_name: str) -> Select:
-    sel = selection(f)
-    s = SpendRequest.__table__
-    column = s.c[column_name]
-    return (select(column.label("key"), func.sum(s.c.amount).label("amount"),
-                    func.count(func.distinct(s.c.family_id)).label("families"))
-            .where(*_paid_spend(f, sel)).group_by(column))
+    paid = _paid_spend(f, selection(f))
+    column = paid.c[column_name]
+    return (select(column.label("key"), func.sum(paid.c.amount).label("amount"),
+                   func.count(func.distinct(paid.c.family_id)).label("families"))
+            .group_by(column))
 
 
 def spend_by_theme_query(f: OutcomeFilter) -> Select:
@@ -297,23 +317,22 @@ def spend_by_category_query(f: OutcomeFilter) -> Select:
 
 def spend_by_agency_query(f: OutcomeFilter) -> Select:
     """Paid out of each agency's delegated money (a spend can draw on several agencies)."""
-    sel = selection(f)
-    s = SpendRequest.__table__
+    paid = _paid_spend(f, selection(f))
     t, account = LedgerTransfer.__table__, LedgerAccount.__table__
     return (select(account.c.agency_id.label("key"), func.sum(t.c.amount).label("amount"),
-                   func.count(func.distinct(s.c.family_id)).label("families"))
-            .select_from(s.join(t, and_(t.c.spend_request_id == s.c.id, t.c.kind == "payment"))
+                   func.count(func.distinct(paid.c.family_id)).label("families"))
+            .select_from(paid.join(t, and_(t.c.spend_request_id == paid.c.id, t.c.kind == "payment"))
                          .join(account, account.c.id == t.c.credit_account_id))
-            .where(*_paid_spend(f, sel)).group_by(account.c.agency_id))
+            .group_by(account.c.agency_id))
 
 
 def totals_query(f: OutcomeFilter) -> Select:
     """Families in the selection, paid spend and the families it went to, and family-days in the
     lab within the period (for the staff cost)."""
     sel = selection(f)
-    s = SpendRequest.__table__
-    paid = select(func.coalesce(func.sum(s.c.amount), 0)).where(*_paid_spend(f, sel)).scalar_subquery()
-    paid_families = select(func.count(func.distinct(s.c.family_id))).where(*_paid_spend(f, sel)).scalar_subquery()
+    spend = _paid_spend(f, sel)
+    paid = select(func.coalesce(func.sum(spend.c.amount), 0)).scalar_subquery()
+    paid_families = select(func.count(func.distinct(spend.c.family_id))).scalar_subquery()
     stop = _smaller(func.coalesce(sel.c.closed_on, f.end), f.end)
     begin = _larger(sel.c.started_on, f.start)
     active_days = func.sum(case((and_(sel.c.started_on.is_not(None), sel.c.started_on <= f.end),
@@ -327,9 +346,9 @@ def movement_spend_query(f: OutcomeFilter) -> Select:
     (worse / same / better), with the spend paid to them in the period."""
     sel = selection(f)
     ends = _ends(f, sel)
-    s = SpendRequest.__table__
-    per_family = (select(s.c.family_id, func.sum(s.c.amount).label("amount"))
-                  .where(*_paid_spend(f, sel)).group_by(s.c.family_id).subquery("per_family"))
+    spend = _paid_spend(f, sel)
+    per_family = (select(spend.c.family_id, func.sum(spend.c.amount).label("amount"))
+                  .group_by(spend.c.family_id).subquery("per_family"))
     movement = case((ends.c.now_level > ends.c.intake_level, "better"),
                     (ends.c.now_level < ends.c.intake_level, "worse"), else_="same")
     return (select(movement.label("movement"), func.count().label("families"),

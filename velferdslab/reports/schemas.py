@@ -7,14 +7,16 @@ protect another is "×".
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from velferdslab.cases.models import THEME_CODES
 from velferdslab.core.money import MAX_AMOUNT_ORE
 from velferdslab.reports.benefit import MAX_HORIZON, MAX_YEARLY_COST_ORE
 
-RATE = validate.Range(min=0, max=1, error="Må være mellom 0 og 1.")
-ORE = validate.Range(min=0, max=MAX_YEARLY_COST_ORE, error="Må være et beløp i øre, 0 eller mer.")
+RATE = validate.Range(min=0, max=1, error=_l("Må være mellom 0 og 1."))
+ORE = validate.Range(min=0, max=MAX_YEARLY_COST_ORE, error=_l("Må være et beløp i øre, 0 eller mer."))
 
 
 def _rate(**kwargs):
@@ -22,7 +24,8 @@ def _rate(**kwargs):
 
 
 class CostSchema(Schema):
-    level = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=4, error="Nivå må være 1–4."))
+    level = fields.Integer(required=True, strict=True,
+                           validate=validate.Range(min=1, max=4, error=_l("Nivå må være 1–4.")))
     agency_id = fields.Integer(required=True, strict=True)
     yearly_cost = fields.Integer(required=True, strict=True, validate=ORE,
                                  metadata={"description": "Yearly public cost of one family, in øre."})
@@ -37,7 +40,7 @@ class AssumptionSetInputSchema(Schema):
     discount_rate = _rate(load_default=None, metadata={"description": "r: discount rate (default 0.04)."})
     success_rate = _rate(load_default=None, metadata={"description": "s for the projection (default 0.5)."})
     horizon_years = fields.Integer(strict=True, load_default=None,
-                                   validate=validate.Range(min=1, max=MAX_HORIZON, error="Må være 1–50 år."))
+                                   validate=validate.Range(min=1, max=MAX_HORIZON, error=_l("Må være 1–50 år.")))
     target_level = fields.Integer(strict=True, load_default=None, validate=validate.OneOf([2, 3, 4]))
     staff_cost_per_family_month = fields.Integer(strict=True, allow_none=True, validate=ORE)
     costs = fields.List(fields.Nested(CostSchema), required=True, validate=validate.Length(min=1, max=400))
@@ -87,7 +90,7 @@ class OutcomeQuerySchema(Schema):
     @validates_schema
     def period_not_empty(self, data, **kwargs):
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
-            raise ValidationError("Perioden er tom: fra-datoen er etter til-datoen.", "end")
+            raise ValidationError(_("Perioden er tom: fra-datoen er etter til-datoen."), "end")
 
 
 class TransitionSchema(Schema):
@@ -120,13 +123,13 @@ class BenefitInputSchema(Schema):
     @validates_schema
     def consistent(self, data, **kwargs):
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
-            raise ValidationError("Perioden er tom: fra-datoen er etter til-datoen.", "end")
+            raise ValidationError(_("Perioden er tom: fra-datoen er etter til-datoen."), "end")
         own = {"spend_paid", "family_months", "spend_paid_by_agency"} & set(data)
         if own and "transitions" not in data:
-            raise ValidationError("Oppgi overgangene (transitions) når du gir egne tall.", "transitions")
+            raise ValidationError(_("Oppgi overgangene (transitions) når du gir egne tall."), "transitions")
         filters = {"start", "end", "cohort", "agency_id", "theme"} & set(data)
         if filters and "transitions" in data:
-            raise ValidationError("Gi enten filtre eller egne tall, ikke begge.", "transitions")
+            raise ValidationError(_("Gi enten filtre eller egne tall, ikke begge."), "transitions")
 
 
 class YearSchema(Schema):

@@ -122,7 +122,7 @@ def build_outcome(f: outcome.OutcomeFilter, assumption_set, success_rate, agenci
 
 
 def audit_report(action: str, f: outcome.OutcomeFilter, fmt: str) -> None:
-    audit.record(action, object_type="report", object_id="outcome", purpose=_("resultatrapport"),
+    audit.record(action, object_type="report", object_id="outcome", purpose="resultatrapport",
                  summary={**f.as_dict(), "format": fmt})
 
 
@@ -251,7 +251,7 @@ def assumption_set(set_id: int):
 def _fill(form, row, agencies) -> None:
     form.name.data, form.source_note.data = row.name, row.source_note
     for rate in RATE_FIELDS:
-        getattr(form, rate).data = row.rate(rate) * 100
+        getattr(form, rate).data = Decimal(getattr(row, f"{rate}_bp")) / 100
     form.horizon_years.data, form.target_level.data = row.horizon_years, row.target_level
     form.staff_cost.data = "" if row.staff_cost_per_family_month is None else \
         str(Decimal(row.staff_cost_per_family_month) / 100)

@@ -1,0 +1,42 @@
+"""The team lead downloads a family's progress report from the family page and reads it back."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from pypdf import PdfReader
+
+from tests.browser.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def _open_family_with_report(page) -> str:
+    page.goto("/familier")
+    links = page.locator("section.my-families tbody tr a")
+    for i in range(links.count()):
+        page.goto("/familier")
+        link = page.locator("section.my-families tbody tr a").nth(i)
+        name = link.inner_text()
+        link.click()
+        page.wait_for_url(re.compile(r"/familier/\d+$"))
+        if page.get_by_role("link", name="Last ned fremdriftsrapport").count():
+            return name
+    raise AssertionError("the demo lead has no family with a progress report link")
+
+
+def test_the_lead_downloads_the_progress_report(page):
+    sign_in(page, "team_lead")
+    name = _open_family_with_report(page)
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Last ned fremdriftsrapport").click()
+    download = info.value
+    assert download.suggested_filename.startswith("fremdriftsrapport-familie-")
+    reader = PdfReader(io.BytesIO(open(download.path(), "rb").read()))
+    text = " ".join(" ".join(p.extract_text().split()) for p in reader.pages)
+    assert "Fremdriftsrapport" in text and name in text
+    assert "Investeringsteamet" in text and "Neste steg" in text
+    assert reader.metadata.title == f"Fremdriftsrapport for {name}"
+    assert reader.trailer["/Root"]["/Lang"] == "nb"
