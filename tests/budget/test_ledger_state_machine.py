@@ -33,7 +33,6 @@ LEAD_LIMIT, MANAGER_LIMIT = 50_000 * KR, 250_000 * KR
 class LedgerMachine(RuleBasedStateMachine):
     # Bundles only steer which request a rule picks (a sent one to approve, an approved one to pay);
     # the model below still judges every outcome from the request's real status.
-    drafts = Bundle("drafts")
     sent = Bundle("sent")
     approved = Bundle("approved")
 
@@ -90,7 +89,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(target=sent, amount=st.one_of(st.integers(min_value=1, max_value=60_000 * KR),
                                         st.integers(min_value=240_000 * KR, max_value=300_000 * KR)),
-          send=st.sampled_from([True, True, True, False]))
+          send=st.sampled_from([True, True, True, False]))  # sometimes left as a draft
     def request(self, amount, send):
         created = spend(self.setup, amount, submit=False)
         self.spends[created.id] = {"status": "draft", "amount": amount, "approvers": set()}
@@ -98,13 +97,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.submit(created.id)
         return created.id
 
-    @rule(target=drafts, amount=st.integers(min_value=1, max_value=60_000 * KR))
-    def draft(self, amount):
-        created = spend(self.setup, amount, submit=False)
-        self.spends[created.id] = {"status": "draft", "amount": amount, "approvers": set()}
-        return created.id
-
-    @rule(spend_id=st.one_of(drafts, sent))
+    @rule(spend_id=sent)
     def submit(self, spend_id):
         state = self.spends[spend_id]
         ok = self.attempt(lambda: services.submit_spend(spend_id, self.setup.member), "submit", spend_id)
@@ -154,7 +147,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if ok:
             state["status"] = "rejected"
 
-    @rule(spend_id=st.one_of(drafts, sent, approved, approved))
+    @rule(spend_id=st.one_of(sent, approved, approved))
     def cancel(self, spend_id):
         state = self.spends[spend_id]
         ok = self.attempt(lambda: services.cancel_spend(spend_id, self.setup.member, reason="Trengs ikke"), "cancel",
@@ -200,7 +193,7 @@ class LedgerMachine(RuleBasedStateMachine):
 def test_the_ledger_always_balances(ctx):
     SEEN.clear()
     run_state_machine_as_test(LedgerMachine, settings=settings(
-        max_examples=60, stateful_step_count=25, deadline=None, database=None, derandomize=True,
+        max_examples=80, stateful_step_count=20, deadline=None, database=None, derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
     # The run went through every transition that moves money, so the invariants were put to work.
     assert SEEN >= {("allocate", ""), ("return", ""), ("submit", "draft"), ("approve", "requested"),
