@@ -70,8 +70,8 @@ def server_facts(url: str) -> dict:
     with psycopg.connect(libpq_url(url)) as conn:
         version = conn.execute("SHOW server_version").fetchone()[0]
         size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
-        settings = dict(conn.execute("SELECT name, setting FROM pg_settings WHERE name IN "
-                                     "('shared_buffers', 'work_mem', 'max_connections', 'synchronous_commit')"))
+        settings = {name: conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
+                    for name in ("shared_buffers", "work_mem", "max_connections", "synchronous_commit")}
     return {"postgresql": version, "database_bytes": size, "settings": settings}
 
 

@@ -280,7 +280,7 @@ def prepare_approvals(url: str, limit: int, contention_family: int, contention_r
             "SELECT s.id, m.user_id FROM spend_request s JOIN team_membership m ON m.family_id = s.family_id "
             "AND m.role = 'lead' AND m.end_date IS NULL WHERE s.status = 'requested' AND s.route = 'team' "
             "AND s.budget_year = %s AND s.family_id <> %s AND s.requester_id <> m.user_id ORDER BY s.id LIMIT %s",
-            (year, contention_family, limit)).fetchall()
+            (year, contention_family, limit + 1)).fetchall()
         lead = conn.execute("SELECT user_id FROM team_membership WHERE family_id = %s AND role = 'lead' "
                             "AND end_date IS NULL", (contention_family,)).fetchone()[0]
         requester, goal = conn.execute(
@@ -305,7 +305,8 @@ def prepare_approvals(url: str, limit: int, contention_family: int, contention_r
                 (lab_id, contention_family, year, requester, each, goal, now.date(), now, now)).fetchone()[0])
         tokens = {uid: make_token(conn, uid) for uid in {r[1] for r in rows} | {lead}}
         conn.commit()
-    return {"items": [(sid, tokens[uid]) for sid, uid in rows],
+    items = [(sid, tokens[uid]) for sid, uid in rows]
+    return {"items": items[1:], "probe": items[0] if items else None,
             "contention": [(sid, tokens[lead]) for sid in contention],
             "contention_family": contention_family, "available_before": available, "each": each, "year": year}
 
@@ -355,6 +356,15 @@ def approve_all(base: str, items: list[tuple[int, str]], clients: int) -> dict:
     for status in statuses:
         counts[status] = counts.get(status, 0) + 1
     return {"seconds": elapsed, "statuses": counts, "approved": counts.get(200, 0)}
+
+
+def approval_statements(app, spend_id: int, token: str) -> tuple[int, int]:
+    """(status, SQL statements) of one approval through the API, in-process."""
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"bench-{uuid.uuid4().hex}"}
+    with statements(app) as seen:
+        response = client.post(f"/api/v1/spend-requests/{spend_id}/approve", json={}, headers=headers)
+    return response.status_code, len(seen)
 
 
 def approvals(base: str, url: str, plan: dict, clients: int) -> dict:

@@ -52,6 +52,10 @@ def _number(value: float | None, unit: str = "") -> str:
     return f"{value:.1f}"
 
 
+def _count(n: int) -> str:
+    return f"{n:,}".replace(",", " ")
+
+
 def _ratio(figure) -> str:
     if figure.ratio is None:
         return "–"
@@ -98,14 +102,17 @@ def markdown(ctx: dict) -> str:
            "Written by `make bench` (`python -m bench`); do not edit by hand — run it again. Every figure sits next",
            "to a floor measured in the same run on the same machine, because these machines are noisy and only",
            "ratios travel.", "",
-           f"- **Date**: {ctx['started_at']:%Y-%m-%d %H:%M} UTC; run took {ctx.get('total_seconds', 0) / 60:.1f} min",
+           f"- **Date**: {ctx['started_at']:%Y-%m-%d %H:%M} UTC; run took {ctx.get('total_seconds', 0) / 60:.1f} min"
+           + (" (measurements only: the installation was built by an earlier `--keep` run, described below)"
+              if ctx.get("reused") else ""),
            f"- **Machine**: {machine.get('cores')} cores ({machine.get('cpu', '?')}), "
            f"{machine.get('memory_mib', 0) / 1024:.0f} GiB memory, {machine.get('system', '')}, "
            f"Python {machine.get('python', '')}",
            f"- **PostgreSQL** {facts.get('postgresql', '?')} on the same machine (settings: "
            + ", ".join(f"{k} {v}" for k, v in sorted(facts.get("settings", {}).items())) + ")",
-           f"- **Scale**: `{scale.name}` — {scale.labs} labs, {scale.families:,} families, {scale.years} years of "
-           f"history, seed {ctx['seed']}; database {facts.get('database_bytes', 0) / 2**30:.1f} GiB",
+           f"- **Scale**: `{scale.name}` — {scale.labs} labs, {_count(scale.families)} families, "
+           f"{scale.years} years of history, seed {ctx['seed']}; "
+           f"database {facts.get('database_bytes', 0) / 2**30:.1f} GiB",
            f"- **Load**: {ctx.get('load_tool', '?')} on loopback, {ctx['connections']} connections, "
            f"{ctx['seconds']:g} s per run after a 2 s warm-up; gunicorn with {ctx['workers']} sync workers "
            "(one per core), production configuration; the load generator shares the 2 cores with the server "
@@ -139,7 +146,7 @@ def markdown(ctx: dict) -> str:
         "balanced (every balance equals its transfers, each lab sums to zero, none out of bounds)"
     out += ["", f"Checked after loading with the app's own verifiers: ledger {ledger}; "
             f"audit chain {'valid' if consistency.get('chain_ok') else 'BROKEN'} over "
-            f"{consistency.get('chain_checked', 0):,} events.".replace(",", " ")]
+            f"{_count(consistency.get('chain_checked', 0))} events."]
     sizes = ctx.get("sizes", {})
     if sizes:
         out += ["", "Table sizes (rows, with indexes) — the basis of the estimates in `docs/scaling.md`:", "",

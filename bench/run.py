@@ -91,6 +91,7 @@ def build(url: str, scale, args, own_database: bool, context: dict):
             raise SystemExit(f"bench: --reuse needs {users_file} from the --keep run that built the installation")
         saved = json.loads(users_file.read_text())
         context["generation"] = saved["generation"]
+        context["reused"] = True
         return saved["users"]
     if own_database:
         database.create(url)

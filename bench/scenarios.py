@@ -168,14 +168,16 @@ def pages_under_load(env: Env, figures: list[Figure]) -> None:
         "family_page_rps", f"Family page (HTML, 3 years of history), {c} connections", page.rps, "req/s",
         floor=floor_rps, floor_label="/healthz", ratio=page.rps / floor_rps, ratio_label="%",
         note=f"p50 {page.p50_ms:.1f} ms; {page.errors} errors"))
+    bound = (f"the one-round-trip floor's own p99 is {floor_p99:.0f} ms on this machine in this run, so no page "
+             "can meet the target here" if floor_p99 >= 100 else "")
     figures.append(Figure(
         "family_page_p99", f"Family page p99 at {c} connections", page.p99_ms, "ms", floor=floor_p99,
         floor_label="/healthz p99", ratio=page.p99_ms / floor_p99, ratio_label="×", target="< 100 ms",
-        passed=page.p99_ms < 100 and page.errors == 0))
+        passed=page.p99_ms < 100 and page.errors == 0, note=bound))
     figures.append(Figure(
         "family_api_p99", f"Family API read p99 at {c} connections", api.p99_ms, "ms", floor=floor_p99,
         floor_label="/healthz p99", ratio=api.p99_ms / floor_p99, ratio_label="×", target="< 100 ms",
-        passed=api.p99_ms < 100 and api.errors == 0))
+        passed=api.p99_ms < 100 and api.errors == 0, note=bound))
     figures.append(Figure(
         "my_families", f"Mine familier (team lead, 40 families), {c} connections", mine.rps, "req/s",
         floor=floor_rps, floor_label="/healthz", ratio=mine.rps / floor_rps, ratio_label="%",
@@ -184,12 +186,17 @@ def pages_under_load(env: Env, figures: list[Figure]) -> None:
     figures.append(Figure(
         "my_families_p99", f"Mine familier p99 at {c} connections", mine.p99_ms, "ms", floor=floor_p99,
         floor_label="/healthz p99", ratio=mine.p99_ms / floor_p99, ratio_label="×", target="< 100 ms (page target)",
-        passed=mine.p99_ms < 100 and mine.errors == 0))
+        passed=mine.p99_ms < 100 and mine.errors == 0, note=bound))
 
 
 def spend_approvals(env: Env, figures: list[Figure]) -> None:
     limit = 3000 if env.scale.name == "default" else 600
     plan = measure.prepare_approvals(env.url, limit, env.users["showcase_family_id"], contention_requests=60)
+    if plan["probe"] is not None:
+        status, count = measure.approval_statements(env.app, *plan["probe"])
+        figures.append(Figure("sql_approval", "SQL statements: one spend approval (API)", count, "statements",
+                              passed=None if status == 200 else False,
+                              note=f"answered {status}; includes token lookup, locks, ledger transfer, audit seal"))
     with load.Server(env.url, env.workers, env.secret) as server:
         floor = load.run_python(server.base, "/healthz", {}, env.approval_clients, 3)
         result = measure.approvals(server.base, env.url, plan, env.approval_clients)
@@ -222,7 +229,7 @@ def peak_rss(env: Env, figures: list[Figure]) -> None:
 def audit_verify(env: Env, figures: list[Figure]) -> None:
     result = measure.audit_verify(env.app)
     figures.append(Figure(
-        "audit_verify", f"audit verify ({result['events']:,} events)", result["rate"], "events/s",
+        "audit_verify", f"audit verify ({result['events']:,} events)".replace(",", " "), result["rate"], "events/s",
         floor=result["read_rate"], floor_label="reading the same rows without hashing",
         ratio=result["rate"] / result["read_rate"], ratio_label="%", target="≥ 100 000 events/s",
         passed=result["rate"] >= 100_000 and result["ok"],
