@@ -611,6 +611,7 @@ class Generator:
                             summary = '{"gated":false}' if action.startswith("family.") else None
                             events.append((moment, lab_id, actor, role, agency, family_id, action, "family",
                                            str(family_id), purpose, summary))
+                    carry += n - len(events)  # a day with too few active families passes its share on
                     events.sort(key=lambda e: e[0])
                     for moment, lab_id, actor, role, agency, family_id, action, object_type, object_id, purpose, \
                             summary in events:
