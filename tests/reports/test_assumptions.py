@@ -244,3 +244,25 @@ def test_the_editor_refuses_bad_input_with_422(lab, agency, admin, login, change
     assert response.status_code == 422
     assert 'class="error"' in response.get_data(as_text=True)
     assert count_sets() == 0
+
+
+@pytest.mark.parametrize("path", ["/api/v1/assumption-sets/9223372036854775808",
+                                  "/api/v1/assumption-sets/2147483648/versions",
+                                  "/rapporter/forutsetninger/9223372036854775808",
+                                  "/api/v1/reports/outcome?assumption_set_id=9223372036854775808",
+                                  "/api/v1/reports/outcome?agency_id=9223372036854775808",
+                                  "/api/v1/reports/outcome?cohort=99999999999999999999",
+                                  "/rapporter/resultater?agency_id=9223372036854775808",
+                                  "/rapporter/resultater?assumption_set_id=9223372036854775808"])
+def test_ids_no_key_can_hold_are_not_found_not_500(lab, login, path):
+    client = login(factories.user(lab, roles=("manager",)))
+    assert client.get(path).status_code in (404, 422)
+
+
+def test_benefit_with_huge_numbers_is_not_500(lab, agency, login):
+    rf.assumption_set(lab, agency)
+    client = login(factories.user(lab, roles=("manager",)))
+    response = client.post("/api/v1/reports/benefit", json={
+        "transitions": [{"intake_level": 1, "now_level": 4, "families": 1_000_000}],
+        "spend_paid": 0, "family_months": 100_000_000, "assumption_set_id": 2**63})
+    assert response.status_code == 422

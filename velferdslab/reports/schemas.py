@@ -19,8 +19,22 @@ RATE = validate.Range(min=0, max=1, error=_l("Må være mellom 0 og 1."))
 ORE = validate.Range(min=0, max=MAX_YEARLY_COST_ORE, error=_l("Må være et beløp i øre, 0 eller mer."))
 
 
+class Rate(fields.Decimal):
+    """A rate in [0, 1], read as an exact decimal. The range is checked here rather than by a
+    validator so the OpenAPI document states it as numbers (apispec would write decimals as text)."""
+
+    def _validated(self, value):
+        number = super()._validated(value)
+        if number is not None and not 0 <= number <= 1:
+            raise self.make_error("range")
+        return number
+
+    default_error_messages = {"range": "Må være mellom 0 og 1."}
+
+
 def _rate(**kwargs):
-    return fields.Decimal(validate=RATE, places=None, allow_nan=False, as_string=False, **kwargs)
+    metadata = {"minimum": 0, "maximum": 1, **kwargs.pop("metadata", {})}
+    return Rate(places=None, allow_nan=False, as_string=False, metadata=metadata, **kwargs)
 
 
 class CostSchema(Schema):

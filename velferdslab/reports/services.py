@@ -38,7 +38,9 @@ def current_sets(lab_id: int, *, include_retired: bool = False) -> list[Assumpti
 
 
 def get_set(lab_id: int, set_id: int) -> AssumptionSet | None:
-    """Any version of a set in the lab (None for another lab's)."""
+    """Any version of a set in the lab (None for another lab's, or for an id no key can hold)."""
+    if isinstance(set_id, bool) or not isinstance(set_id, int) or not 0 < set_id < 2**31:
+        return None
     row = db.session.get(AssumptionSet, set_id)
     return row if row is not None and row.lab_id == lab_id else None
 

@@ -201,7 +201,7 @@ def outcome_csv_text(report) -> str:
     """Long format, one figure a line: table;table title;row;column;value (semicolons for Excel)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["tabell", "tittel", "rad", "kolonne", "verdi"])
+    writer.writerow([_("tabell"), _("tittel"), _("rad"), _("kolonne"), _("verdi")])
     for table in figures.tables(report):
         for _key, label, cells in table.rows:
             for column, cell in zip(table.columns, cells, strict=True):
