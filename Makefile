@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := velferdslab
 
-.PHONY: run test lint bench install translations clean
+.PHONY: run test lint bench install translations translations-update clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,13 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 
 install: $(STAMP) translations
 
+## make translations: compile the catalogues (.po) into .mo files; a broken catalogue fails the build
 translations: $(STAMP)
-	@$(BIN)/pybabel compile --use-fuzzy -d velferdslab/translations -f -q 2>/dev/null || true
+	@$(BIN)/pybabel compile -d velferdslab/translations --statistics
+
+## make translations-update: re-extract the strings, merge them into the catalogues, report what is left
+translations-update: $(STAMP)
+	scripts/update_translations.sh
 
 ## make run: migrate the embedded SQLite database, load the demo lab if empty, serve on :5000
 run: install

@@ -9,6 +9,7 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from velferdslab.audit import services as audit
@@ -36,9 +37,9 @@ def hash_password(password: str) -> str:
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ServiceError(f"Passordet må ha minst {MIN_PASSWORD_LENGTH} tegn.", "password")
+        raise ServiceError(_("Passordet må ha minst %(count)s tegn.", count=MIN_PASSWORD_LENGTH), "password")
     if len(password) > 200:
-        raise ServiceError("Passordet kan ha høyst 200 tegn.", "password")
+        raise ServiceError(_("Passordet kan ha høyst 200 tegn."), "password")
 
 
 def normalise_email(email: str) -> str:
@@ -49,7 +50,7 @@ def normalise_email(email: str) -> str:
 
 def create_lab(*, slug: str, name: str, municipality: str, consent_age: int = 15) -> Lab:
     if db.session.scalar(select(Lab).where(Lab.slug == slug)):
-        raise ConflictError("Det finnes allerede et lab med denne kortnavnet.", "slug")
+        raise ConflictError(_("Det finnes allerede et lab med denne kortnavnet."), "slug")
     lab = Lab(slug=slug, name=name, municipality=municipality, consent_age=consent_age)
     db.session.add(lab)
     db.session.flush()
@@ -59,10 +60,10 @@ def create_lab(*, slug: str, name: str, municipality: str, consent_age: int = 15
 
 def create_agency(lab: Lab, *, name: str, kind: str, actor: User | None = None) -> Agency:
     if kind not in AGENCY_KINDS:
-        raise ServiceError("Ukjent etatstype.", "kind")
+        raise ServiceError(_("Ukjent etatstype."), "kind")
     name = name.strip()
     if db.session.scalar(select(Agency).where(Agency.lab_id == lab.id, Agency.name == name)):
-        raise ConflictError("Det finnes allerede en etat med dette navnet.", "name")
+        raise ConflictError(_("Det finnes allerede en etat med dette navnet."), "name")
     agency = Agency(lab=lab, name=name, kind=kind, active=True)
     db.session.add(agency)
     db.session.flush()
@@ -72,12 +73,12 @@ def create_agency(lab: Lab, *, name: str, kind: str, actor: User | None = None) 
 
 def update_agency(agency: Agency, *, name: str, kind: str, active: bool, actor: User | None = None) -> Agency:
     if kind not in AGENCY_KINDS:
-        raise ServiceError("Ukjent etatstype.", "kind")
+        raise ServiceError(_("Ukjent etatstype."), "kind")
     name = name.strip()
     clash = db.session.scalar(select(Agency).where(Agency.lab_id == agency.lab_id, Agency.name == name,
                                                   Agency.id != agency.id))
     if clash:
-        raise ConflictError("Det finnes allerede en etat med dette navnet.", "name")
+        raise ConflictError(_("Det finnes allerede en etat med dette navnet."), "name")
     changed = [f for f, v in (("name", name), ("kind", kind), ("active", active)) if getattr(agency, f) != v]
     agency.name, agency.kind, agency.active = name, kind, active
     db.session.flush()
@@ -91,10 +92,10 @@ def update_agency(agency: Agency, *, name: str, kind: str, active: bool, actor: 
 def _check_roles(roles) -> set[str]:
     roles = set(roles)
     if not roles:
-        raise ServiceError("Velg minst én rolle.", "roles")
+        raise ServiceError(_("Velg minst én rolle."), "roles")
     unknown = roles - set(ROLES)
     if unknown:
-        raise ServiceError("Ukjent rolle.", "roles")
+        raise ServiceError(_("Ukjent rolle."), "roles")
     return roles
 
 
@@ -103,14 +104,14 @@ def _check_agency(lab: Lab, agency_id: int | None) -> None:
         return
     agency = db.session.get(Agency, agency_id)
     if agency is None or agency.lab_id != lab.id:
-        raise ServiceError("Etaten finnes ikke i dette laboratoriet.", "agency_id")
+        raise ServiceError(_("Etaten finnes ikke i dette laboratoriet."), "agency_id")
 
 
 def create_user(lab: Lab, *, name: str, email: str, password: str, roles, agency_id: int | None = None,
                 actor: User | None = None) -> User:
     email = normalise_email(email)
     if db.session.scalar(select(User).where(func.lower(User.email) == email)):
-        raise ConflictError("E-postadressen er allerede i bruk.", "email")
+        raise ConflictError(_("E-postadressen er allerede i bruk."), "email")
     check_password_strength(password)
     roles = _check_roles(roles)
     _check_agency(lab, agency_id)
@@ -129,11 +130,11 @@ def update_user(user: User, *, name: str, email: str, roles, agency_id: int | No
     email = normalise_email(email)
     clash = db.session.scalar(select(User).where(func.lower(User.email) == email, User.id != user.id))
     if clash:
-        raise ConflictError("E-postadressen er allerede i bruk.", "email")
+        raise ConflictError(_("E-postadressen er allerede i bruk."), "email")
     roles = _check_roles(roles)
     _check_agency(user.lab, agency_id)
     if actor is not None and actor.id == user.id and (not active or "admin" not in roles):
-        raise ServiceError("Du kan ikke fjerne din egen administratortilgang.", "roles")
+        raise ServiceError(_("Du kan ikke fjerne din egen administratortilgang."), "roles")
     changed = [f for f, v in (("name", name.strip()), ("email", email), ("agency_id", agency_id),
                               ("active", active)) if getattr(user, f) != v]
     if set(user.roles) != roles:
@@ -159,7 +160,7 @@ def _deactivate(user: User) -> None:
 
 def set_active(user: User, active: bool, *, actor: User | None = None) -> User:
     if actor is not None and actor.id == user.id and not active:
-        raise ServiceError("Du kan ikke deaktivere deg selv.", "active")
+        raise ServiceError(_("Du kan ikke deaktivere deg selv."), "active")
     if not active:
         _deactivate(user)
     user.active = active
@@ -181,9 +182,9 @@ def set_password(user: User, password: str, *, actor: User | None = None) -> Non
 
 def change_own_password(user: User, current: str, new: str) -> None:
     if not verify_password(user, current):
-        raise ServiceError("Nåværende passord er feil.", "current_password")
+        raise ServiceError(_("Nåværende passord er feil."), "current_password")
     if current == new:
-        raise ServiceError("Det nye passordet må være forskjellig fra det gamle.", "new_password")
+        raise ServiceError(_("Det nye passordet må være forskjellig fra det gamle."), "new_password")
     set_password(user, new, actor=user)
 
 
@@ -260,9 +261,9 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token; the plain value is returned once and never stored."""
     name = (name or "").strip()
     if not name:
-        raise ServiceError("Gi nøkkelen et navn.", "name")
+        raise ServiceError(_("Gi nøkkelen et navn."), "name")
     if len(name) > 100:
-        raise ServiceError("Navnet kan ha høyst 100 tegn.", "name")
+        raise ServiceError(_("Navnet kan ha høyst 100 tegn."), "name")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name, prefix=plain[:12], token_hash=hash_token(plain))
     db.session.add(token)
@@ -274,7 +275,7 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
 def revoke_api_token(user: User, token_id: int) -> ApiToken:
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
-        raise ServiceError("Nøkkelen finnes ikke.", "id", status=404)
+        raise ServiceError(_("Nøkkelen finnes ikke."), "id", status=404)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.flush()

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -221,6 +222,6 @@ def run_with_retries(work: Callable[[], T], *, attempts: int = MAX_ATTEMPTS) -> 
             if kind == "restart" or not db.session().in_transaction():
                 db.session.rollback()
             if attempt == attempts:
-                raise ServiceError("Systemet er travelt akkurat nå. Prøv igjen om litt.", status=503) from error
+                raise ServiceError(_("Systemet er travelt akkurat nå. Prøv igjen om litt."), status=503) from error
             time.sleep(min(0.2, 0.005 * 2 ** attempt) * (0.5 + random.random()))  # noqa: S311 - jitter
     raise AssertionError("unreachable")  # pragma: no cover

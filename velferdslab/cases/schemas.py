@@ -8,6 +8,7 @@ services', which answer 422 with the same ``{field: [message]}`` body.
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
 from velferdslab.cases.models import (
@@ -21,11 +22,12 @@ from velferdslab.cases.models import (
 )
 from velferdslab.cases.services import ASSESSMENT_KINDS
 
-LEVEL = validate.Range(min=1, max=4, error="Nivået må være 1 (uholdbar), 2 (utsatt), 3 (stabil) eller 4 (bærekraftig).")
-THEME = validate.OneOf(THEME_CODES, error="Ukjent tema.")
+LEVEL = validate.Range(
+    min=1, max=4, error=_l("Nivået må være 1 (uholdbar), 2 (utsatt), 3 (stabil) eller 4 (bærekraftig)."))
+THEME = validate.OneOf(THEME_CODES, error=_l("Ukjent tema."))
 
 
-def _one_of(values, message: str = "Ugyldig verdi."):
+def _one_of(values, message=_l("Ugyldig verdi.")):
     return validate.OneOf(values, error=message)
 
 
@@ -40,7 +42,7 @@ class MemberSchema(Schema):
     first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     birth_year = fields.Integer(required=True, strict=True)
-    role = fields.String(required=True, validate=_one_of(MEMBER_ROLES, "Ukjent rolle i familien."))
+    role = fields.String(required=True, validate=_one_of(MEMBER_ROLES, _l("Ukjent rolle i familien.")))
     is_contact = fields.Boolean(load_default=False)
 
 
@@ -48,7 +50,7 @@ class MemberUpdateSchema(Schema):
     first_name = fields.String(validate=validate.Length(min=1, max=100))
     last_name = fields.String(validate=validate.Length(min=1, max=100))
     birth_year = fields.Integer(strict=True)
-    role = fields.String(validate=_one_of(MEMBER_ROLES, "Ukjent rolle i familien."))
+    role = fields.String(validate=_one_of(MEMBER_ROLES, _l("Ukjent rolle i familien.")))
     is_contact = fields.Boolean()
 
 
@@ -166,7 +168,7 @@ class EnrolmentActivateSchema(Schema):
 
 class EnrolmentCloseSchema(Schema):
     closed_on = fields.Date(required=True)
-    reason = fields.String(required=True, validate=_one_of(CLOSE_REASONS, "Ukjent grunn for avslutning."))
+    reason = fields.String(required=True, validate=_one_of(CLOSE_REASONS, _l("Ukjent grunn for avslutning.")))
 
 
 class ReferralSchema(Schema):
@@ -179,7 +181,7 @@ class ReferralSchema(Schema):
 
 class RatingSchema(Schema):
     theme = fields.String(required=True, validate=THEME)
-    perspective = fields.String(required=True, validate=_one_of(PERSPECTIVES, "Ukjent perspektiv."))
+    perspective = fields.String(required=True, validate=_one_of(PERSPECTIVES, _l("Ukjent perspektiv.")))
     level = fields.Integer(required=True, strict=True, validate=LEVEL)
     note = _text(500, allow_none=True, load_default=None)
 
@@ -193,7 +195,7 @@ class AssessmentInputSchema(Schema):
 
 class AssessmentCreateSchema(AssessmentInputSchema):
     assessed_on = fields.Date(required=True)
-    kind = fields.String(load_default="regular", validate=_one_of(ASSESSMENT_KINDS, "Ukjent type vurdering."))
+    kind = fields.String(load_default="regular", validate=_one_of(ASSESSMENT_KINDS, _l("Ukjent type vurdering.")))
 
 
 class AssessmentCorrectionSchema(AssessmentInputSchema):
@@ -223,15 +225,15 @@ class AssessmentSchema(Schema):
 class GoalSchema(Schema):
     id = fields.Integer(dump_only=True)
     theme = fields.String(required=True, validate=THEME)
-    horizon = fields.String(required=True, validate=_one_of(GOAL_HORIZONS, "Velg kort sikt, lang sikt eller drøm."))
+    horizon = fields.String(required=True, validate=_one_of(GOAL_HORIZONS, _l("Velg kort sikt, lang sikt eller drøm.")))
     text = fields.String(required=True, validate=validate.Length(min=1, max=1000))
     status = fields.String(dump_only=True)
 
 
 class GoalUpdateSchema(Schema):
     text = fields.String(validate=validate.Length(min=1, max=1000))
-    horizon = fields.String(validate=_one_of(GOAL_HORIZONS, "Velg kort sikt, lang sikt eller drøm."))
-    status = fields.String(validate=_one_of(GOAL_STATUSES, "Ukjent status for målet."))
+    horizon = fields.String(validate=_one_of(GOAL_HORIZONS, _l("Velg kort sikt, lang sikt eller drøm.")))
+    status = fields.String(validate=_one_of(GOAL_STATUSES, _l("Ukjent status for målet.")))
 
 
 class ActionSchema(Schema):
@@ -242,7 +244,7 @@ class ActionSchema(Schema):
     due_on = fields.Date(allow_none=True, load_default=None)
     review_on = fields.Date(allow_none=True, load_default=None)
     goal_id = fields.Integer(allow_none=True, load_default=None)
-    status = fields.String(load_default="planned", validate=_one_of(ACTION_STATUSES, "Ukjent status for tiltaket."))
+    status = fields.String(load_default="planned", validate=_one_of(ACTION_STATUSES, _l("Ukjent status for tiltaket.")))
     meeting_id = fields.Integer(dump_only=True, allow_none=True)
     overdue = fields.Boolean(dump_only=True)
 
@@ -254,7 +256,7 @@ class ActionUpdateSchema(Schema):
     due_on = fields.Date(allow_none=True)
     review_on = fields.Date(allow_none=True)
     goal_id = fields.Integer(allow_none=True)
-    status = fields.String(validate=_one_of(ACTION_STATUSES, "Ukjent status for tiltaket."))
+    status = fields.String(validate=_one_of(ACTION_STATUSES, _l("Ukjent status for tiltaket.")))
 
 
 class MeetingActionUpdateSchema(ActionUpdateSchema):

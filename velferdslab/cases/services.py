@@ -206,7 +206,7 @@ def _member_fields(family_id: int, first_name, last_name, birth_year, role, *, e
         clash = clash.where(FamilyMember.id != exclude_id)
     if db.session.scalar(clash.limit(1)) is not None:
         raise ServiceError(_("%(name)s (født %(year)s) er allerede med i familien.",
-                              name=f"{first} {last}", year=birth_year), "first_name")
+                              name=" ".join((first, last)), year=birth_year), "first_name")
     return {"first_name": first, "last_name": last, "birth_year": birth_year, "role": role}
 
 

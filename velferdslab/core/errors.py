@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -43,16 +44,16 @@ class ForbiddenError(ServiceError):
 
 
 MESSAGES = {
-    400: "Forespørselen kunne ikke behandles.",
-    401: "Du må logge inn.",
-    403: "Du har ikke tilgang til dette.",
-    404: "Siden finnes ikke.",
-    405: "Metoden er ikke tillatt her.",
-    409: "Dette er allerede endret av noen andre.",
-    413: "Forespørselen er for stor.",
-    422: "Noen av feltene er ikke gyldige.",
-    429: "For mange forsøk. Vent litt og prøv igjen.",
-    500: "Noe gikk galt hos oss. Feilen er logget.",
+    400: _l("Forespørselen kunne ikke behandles."),
+    401: _l("Du må logge inn."),
+    403: _l("Du har ikke tilgang til dette."),
+    404: _l("Siden finnes ikke."),
+    405: _l("Metoden er ikke tillatt her."),
+    409: _l("Dette er allerede endret av noen andre."),
+    413: _l("Forespørselen er for stor."),
+    422: _l("Noen av feltene er ikke gyldige."),
+    429: _l("For mange forsøk. Vent litt og prøv igjen."),
+    500: _l("Noe gikk galt hos oss. Feilen er logget."),
 }
 
 
@@ -68,8 +69,18 @@ def flatten_errors(messages) -> dict:
     return messages
 
 
+def translate_messages(errors):
+    """Schema messages are bokmål msgids marked with ``N_`` (marshmallow needs plain str at import
+    time); they are translated here, in the request's language. Other text passes unchanged."""
+    if isinstance(errors, dict):
+        return {key: translate_messages(value) for key, value in errors.items()}
+    if isinstance(errors, list | tuple):
+        return [translate_messages(value) for value in errors]
+    return _(errors) if isinstance(errors, str) and errors else errors
+
+
 def error_response(code: int, errors: dict | None = None, message: str | None = None, headers=None):
-    message = message or _(MESSAGES.get(code, MESSAGES[500]))
+    message = message or str(MESSAGES.get(code, MESSAGES[500]))
     if wants_json():
         body = {"status": code, "message": message}
         if errors:
@@ -93,7 +104,7 @@ def handle_http_exception(error: HTTPException):
     if "errors" in data:
         errors = data["errors"]
     elif "messages" in data:
-        errors = flatten_errors(data["messages"])
+        errors = translate_messages(flatten_errors(data["messages"]))
     message = None
     if code == 400 and isinstance(error, CSRFError):
         message = _("Skjemaet er utløpt eller mangler sikkerhetsnøkkel. Last siden på nytt og prøv igjen.")

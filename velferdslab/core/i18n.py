@@ -15,6 +15,15 @@ from velferdslab.extensions import babel
 OSLO = ZoneInfo("Europe/Oslo")
 
 
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+    """Mark a bokmål msgid for extraction without translating it (pybabel's default keyword).
+
+    For text fixed at import time where lazy text will not do (marshmallow keeps error messages as
+    given); whoever shows it translates it then, e.g. ``core.errors.translate_messages``.
+    """
+    return message
+
+
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # CLI and background jobs speak the configured language

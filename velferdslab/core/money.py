@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import gettext as _
+
 NBSP = "\u00a0"
 MAX_AMOUNT_ORE = 100_000_000_00  # 100 million kroner: far above any single delegation
 
@@ -28,18 +30,18 @@ _KRONER = re.compile(r"^\s*(-)?\s*(\d{1,3}(?:[ \u00a0.]\d{3})+|\d+)(?:[,.](\d{1,
 def parse_kroner(text: str) -> int:
     """Parse what a person types in a form ('18 500', '18500,50', '18.500,5 kr') into øre.
 
-    Raises ValueError with a Norwegian message for anything that is not an exact amount.
+    Raises ValueError with a message in the current language for anything that is not an exact amount.
     """
     if text is None or not str(text).strip():
-        raise ValueError("Beløp mangler.")
+        raise ValueError(_("Beløp mangler."))
     match = _KRONER.match(str(text))
     if not match:
-        raise ValueError("Beløpet må være et tall i kroner, med høyst to desimaler.")
+        raise ValueError(_("Beløpet må være et tall i kroner, med høyst to desimaler."))
     negative, whole, fraction = match.groups()
     whole = re.sub(r"[ \u00a0.]", "", whole)
     try:
         value = Decimal(whole) * 100 + Decimal((fraction or "0").ljust(2, "0"))
     except InvalidOperation:  # pragma: no cover - the regex admits only digits
-        raise ValueError("Beløpet må være et tall i kroner.") from None
+        raise ValueError(_("Beløpet må være et tall i kroner.")) from None
     ore = int(value)
     return -ore if negative else ore

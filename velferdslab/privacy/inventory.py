@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import LargeBinary, String, Table, case, cast, false, literal, null, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -46,7 +47,7 @@ class Entry:
     keep: tuple[str, ...] = ()
     retained: dict[str, str] = field(default_factory=dict)
     delete: bool = False
-    label: str = ""
+    label: object = ""  # lazy text: the export shows it in the reader's language
 
     def sql_table(self) -> Table:
         return db.metadata.tables[self.table]
@@ -67,44 +68,44 @@ class Entry:
 
 
 ENTRIES: tuple[Entry, ...] = (
-    Entry("family", family_column="id", label="Familien", erase={
+    Entry("family", family_column="id", label=_l("Familien"), erase={
         "household_name": lambda t: literal("Slettet familie ") + cast(t.c.id, String),
         "language": lambda t: null(),
         "interpreter_needed": lambda t: false(),
     }),
-    Entry("family_member", label="Familiemedlemmer", erase={
+    Entry("family_member", label=_l("Familiemedlemmer"), erase={
         "first_name": None,
         # Unique per family together with the birth year: the member's id keeps it so.
         "last_name": lambda t: cast(t.c.id, String),
         "birth_year": lambda t: (t.c.birth_year // 10) * 10,  # the decade stays for the statistics
         "is_contact": lambda t: false(),
     }, keep=("role",)),
-    Entry("enrolment", label="Deltakelse", erase={"referral_reason": None}, keep=("status", "close_reason")),
-    Entry("consent", label="Samtykker", erase={"purpose": None}),
-    Entry("family_theme", label="Temaer", keep=("theme",)),
-    Entry("investment_team", label="Investeringsteam"),
-    Entry("team_membership", label="Teammedlemskap", keep=("role",)),
-    Entry("meeting", label="Møter", erase={"notes": None, "decisions": None}),
-    Entry("meeting_attendee", via=("meeting_id", "meeting"), label="Møtedeltakere"),
-    Entry("journey_assessment", label="Vurderinger",
+    Entry("enrolment", label=_l("Deltakelse"), erase={"referral_reason": None}, keep=("status", "close_reason")),
+    Entry("consent", label=_l("Samtykker"), erase={"purpose": None}),
+    Entry("family_theme", label=_l("Temaer"), keep=("theme",)),
+    Entry("investment_team", label=_l("Investeringsteam")),
+    Entry("team_membership", label=_l("Teammedlemskap"), keep=("role",)),
+    Entry("meeting", label=_l("Møter"), erase={"notes": None, "decisions": None}),
+    Entry("meeting_attendee", via=("meeting_id", "meeting"), label=_l("Møtedeltakere")),
+    Entry("journey_assessment", label=_l("Vurderinger"),
           erase={"override_reason": None, "correction_reason": None}, keep=("kind",)),
-    Entry("theme_rating", via=("assessment_id", "journey_assessment"), label="Nivå per tema",
+    Entry("theme_rating", via=("assessment_id", "journey_assessment"), label=_l("Nivå per tema"),
           erase={"note": None}, keep=("theme", "perspective")),
-    Entry("goal", label="Mål", erase={"text": None}, keep=("theme", "horizon", "status")),
-    Entry("action", label="Tiltak", erase={"title": None}, keep=("status",)),
-    Entry("spend_request", label="Utgifter", erase={
+    Entry("goal", label=_l("Mål"), erase={"text": None}, keep=("theme", "horizon", "status")),
+    Entry("action", label=_l("Tiltak"), erase={"title": None}, keep=("status",)),
+    Entry("spend_request", label=_l("Utgifter"), erase={
         "payee": None, "purpose": None, "expected_effect": None, "rejection_reason": None,
         "payment_reference": None, "cancellation_reason": None,
     }, keep=("category", "theme", "status", "route", "approved_role")),
-    Entry("spend_decision", via=("spend_request_id", "spend_request"), label="Beslutninger om utgifter",
+    Entry("spend_decision", via=("spend_request_id", "spend_request"), label=_l("Beslutninger om utgifter"),
           keep=("decision", "role"),
           retained={"reason": "Godkjenninger og avslag er bilag i regnskapet; tabellen er bare-tilføy "
                               "(budsjett), og begrunnelsen oppbevares så lenge bokføringsplikten gjelder."}),
-    Entry("ledger_account", label="Budsjettkontoer", keep=("kind", "code")),
-    Entry("budget_idempotency_key", via=("spend_request_id", "spend_request"), label="Tekniske nøkler",
+    Entry("ledger_account", label=_l("Budsjettkontoer"), keep=("kind", "code")),
+    Entry("budget_idempotency_key", via=("spend_request_id", "spend_request"), label=_l("Tekniske nøkler"),
           keep=("key", "operation")),
-    Entry("report_batch_item", label="Framdriftsrapporter (PDF) i kø", keep=("status", "error"), delete=True),
-    Entry("emergency_access", label="Nødtilganger",
+    Entry("report_batch_item", label=_l("Framdriftsrapporter (PDF) i kø"), keep=("status", "error"), delete=True),
+    Entry("emergency_access", label=_l("Nødtilganger"),
           erase={"reason": lambda t: case((t.c.reason.is_(None), null()), else_=literal(EMERGENCY_REASON_ERASED))}),
 )
 BY_TABLE = {entry.table: entry for entry in ENTRIES}

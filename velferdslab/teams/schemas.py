@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
 from velferdslab.teams.models import MEMBERSHIP_ROLES
@@ -13,7 +14,7 @@ class MembershipSchema(Schema):
     name = fields.String(dump_only=True)
     agency_id = fields.Integer(dump_only=True, allow_none=True)
     agency = fields.String(dump_only=True, allow_none=True)
-    role = fields.String(load_default="member", validate=validate.OneOf(MEMBERSHIP_ROLES, error="Ukjent rolle."))
+    role = fields.String(load_default="member", validate=validate.OneOf(MEMBERSHIP_ROLES, error=_l("Ukjent rolle.")))
     start_date = fields.Date(required=True)
     end_date = fields.Date(allow_none=True, load_default=None)
     current = fields.Boolean(dump_only=True)
