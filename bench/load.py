@@ -225,6 +225,18 @@ def run_python(base: str, path: str, headers: dict, connections: int, seconds: f
                       statistics.median(flat), flat[min(len(flat) - 1, int(len(flat) * 0.99))], sum(errors))
 
 
+def drain(base: str, workers: int) -> None:
+    """Wait until the server has worked off what an earlier run left queued.
+
+    When wrk stops, the requests it had sent are still in the listen backlog and the sync workers
+    answer them all; a run started at once would measure that leftover work. Sequential health
+    checks queue behind it and come back only when it is done.
+    """
+    for _ in range(workers * 2):
+        request(base, "GET", "/healthz")
+    time.sleep(0.5)
+
+
 def load(wrk: str | None, base: str, path: str, headers: dict, connections: int, seconds: float) -> LoadResult:
     if wrk:
         return run_wrk(wrk, base, path, headers, connections, seconds)
