@@ -174,6 +174,19 @@ def test_signed_in_start_page_follows_the_chosen_language(login, lab, in_catalog
     assert '<html lang="nb">' in page and "Hei, Kari Nordmann" in page
 
 
+def test_chosen_language_survives_sign_in_and_sign_out(client, lab, in_catalogue):
+    user = factories.user(lab, roles=("caseworker",), name="Ola Nordmann")
+    client.get("/sprak/en")
+    assert factories.login_client(client, user.email, factories.PASSWORD).status_code == 302
+    start = client.get("/").get_data(as_text=True)
+    assert "Hello, Ola Nordmann" in start
+
+    token = factories.csrf_from(start)
+    response = client.post("/logg-ut", data={"csrf_token": token}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert '<html lang="en">' in page and "You are signed out." in page and "Sign in" in page
+
+
 def test_unknown_language_is_refused(client):
     assert client.get("/sprak/xx").status_code == 404
 

@@ -69,7 +69,10 @@ def login():
 @requires(LOGIN)
 def logout():
     audit.record("auth.logout", object_type="user", object_id=current_user.id)
+    lang = session.get("lang")
     sign_out()
+    if lang:  # the chosen language outlives the session, as it does at sign-in
+        session["lang"] = lang
     flash(_("Du er logget ut."), "info")
     return redirect(url_for("auth.login"))
 
