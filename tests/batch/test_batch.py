@@ -68,15 +68,30 @@ def test_a_bad_quarter_is_refused_and_creates_nothing(app, lab, login, quarter):
     assert db.session.scalar(select(func.count()).select_from(ReportBatch)) == 0
 
 
-def test_without_redis_the_api_answers_503_and_creates_nothing(app, lab, login):
+def test_without_redis_the_api_answers_503_and_creates_nothing(app, lab, login, monkeypatch):
     from velferdslab.batch.models import ReportBatch
     from velferdslab.extensions import db
 
-    assert not app.config.get("REDIS_URL")
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
     lead, _families, _ = _team(lab, 1)
     response = login(lead).post("/api/v1/report-batches", json={"quarter": _last_full_quarter()})
     assert response.status_code == 503
     assert "VELFERDSLAB_REDIS_URL" in response.get_json()["message"]
+    assert db.session.scalar(select(func.count()).select_from(ReportBatch)) == 0
+
+
+def test_with_redis_down_the_page_says_so_and_creates_nothing(app, lab, login, monkeypatch):
+    from velferdslab.batch.models import ReportBatch
+    from velferdslab.extensions import db
+
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    lead, _families, _ = _team(lab, 1)
+    client = login(lead)
+    page = client.get("/rapporter/kvartal")
+    response = client.post("/rapporter/kvartal", data={"quarter": _last_full_quarter(), "language": "nb",
+                                                       "csrf_token": factories.csrf_from(page.get_data(as_text=True))})
+    assert response.status_code == 422
+    assert "Køen for bakgrunnsjobber svarer ikke" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(ReportBatch)) == 0
 
 
