@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp  # context "table": a table of the export ("Mål" = goals)
 from sqlalchemy import LargeBinary, String, Table, case, cast, false, literal, null, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -80,10 +81,11 @@ ENTRIES: tuple[Entry, ...] = (
         "birth_year": lambda t: (t.c.birth_year // 10) * 10,  # the decade stays for the statistics
         "is_contact": lambda t: false(),
     }, keep=("role",)),
-    Entry("enrolment", label=_l("Deltakelse"), erase={"referral_reason": None}, keep=("status", "close_reason")),
+    Entry("enrolment", label=_lp("table", "Deltakelse"), erase={"referral_reason": None},
+          keep=("status", "close_reason")),
     Entry("consent", label=_l("Samtykker"), erase={"purpose": None}),
     Entry("family_theme", label=_l("Temaer"), keep=("theme",)),
-    Entry("investment_team", label=_l("Investeringsteam")),
+    Entry("investment_team", label=_lp("table", "Investeringsteam")),
     Entry("team_membership", label=_l("Teammedlemskap"), keep=("role",)),
     Entry("meeting", label=_l("Møter"), erase={"notes": None, "decisions": None}),
     Entry("meeting_attendee", via=("meeting_id", "meeting"), label=_l("Møtedeltakere")),
@@ -91,8 +93,8 @@ ENTRIES: tuple[Entry, ...] = (
           erase={"override_reason": None, "correction_reason": None}, keep=("kind",)),
     Entry("theme_rating", via=("assessment_id", "journey_assessment"), label=_l("Nivå per tema"),
           erase={"note": None}, keep=("theme", "perspective")),
-    Entry("goal", label=_l("Mål"), erase={"text": None}, keep=("theme", "horizon", "status")),
-    Entry("action", label=_l("Tiltak"), erase={"title": None}, keep=("status",)),
+    Entry("goal", label=_lp("table", "Mål"), erase={"text": None}, keep=("theme", "horizon", "status")),
+    Entry("action", label=_lp("table", "Tiltak"), erase={"title": None}, keep=("status",)),
     Entry("spend_request", label=_l("Utgifter"), erase={
         "payee": None, "purpose": None, "expected_effect": None, "rejection_reason": None,
         "payment_reference": None, "cancellation_reason": None,
