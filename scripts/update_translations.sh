@@ -18,9 +18,17 @@ CHECK=0
 [ "${1:-}" = "--check" ] && CHECK=1
 
 # Keywords are also listed in babel.cfg (pybabel merges both); tests/test_i18n.py reads babel.cfg.
+NEW_POT=$(mktemp)
+trap 'rm -f "$NEW_POT"' EXIT
 "$BIN/pybabel" -q extract -F babel.cfg -k _l -k lazy_gettext --add-comments=TRANSLATORS: \
     --add-location=file --sort-by-file --project=Velferdslab --copyright-holder="Velferdslab" \
-    --msgid-bugs-address="" -o "$POT" .
+    --msgid-bugs-address="" -o "$NEW_POT" .
+# Keep the old template when only its creation date would change (no churn in git).
+if [ -e "$POT" ] && [ "$(grep -v '^"POT-Creation-Date' "$POT")" = "$(grep -v '^"POT-Creation-Date' "$NEW_POT")" ]; then
+    :
+else
+    cp "$NEW_POT" "$POT"
+fi
 
 for po in "$DIR"/*/LC_MESSAGES/messages.po; do
     [ -e "$po" ] || continue
