@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from velferdslab.cases.models import THEME_CODES
+from velferdslab.core.i18n import N_
 from velferdslab.core.money import MAX_AMOUNT_ORE
 from velferdslab.reports.benefit import MAX_HORIZON, MAX_YEARLY_COST_ORE
 
@@ -29,7 +30,8 @@ class Rate(fields.Decimal):
             raise self.make_error("range")
         return number
 
-    default_error_messages = {"range": "Må være mellom 0 og 1."}
+    # N_: marshmallow needs plain str here; core.errors.translate_messages translates it in the 422
+    default_error_messages = {"range": N_("Må være mellom 0 og 1.")}
 
 
 def _rate(**kwargs):
