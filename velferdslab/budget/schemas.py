@@ -96,8 +96,8 @@ class AllocationRowSchema(BalanceSchema):
 
 
 class PoolRowSchema(Schema):
-    agency_id = fields.Integer()
-    agency = fields.String()
+    agency_id = fields.Integer(allow_none=True, metadata={"description": "null on the totals row"})
+    agency = fields.String(allow_none=True)
     delegated = fields.Integer()
     unallocated = fields.Integer()
     allocated = fields.Integer()
@@ -107,7 +107,7 @@ class PoolRowSchema(Schema):
 
 
 class ThemeRowSchema(Schema):
-    theme = fields.String()
+    theme = fields.String(allow_none=True, metadata={"description": "null on the totals row"})
     committed = fields.Integer()
     paid = fields.Integer()
     waiting = fields.Integer(metadata={"description": "øre requested and waiting for a decision"})
