@@ -149,3 +149,39 @@ def test_title_language_and_tags_are_set():
 def test_render_refuses_another_base_url():
     with pytest.raises(ValueError):
         render_pdf("<p>x</p>", base_url="file:///")
+
+
+def test_fetcher_serves_inlined_images_and_nothing_else_from_data_urls():
+    import base64
+
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4"/></svg>'
+    response = StaticOnlyFetcher().fetch("data:image/svg+xml;base64," + base64.b64encode(svg).decode())
+    assert response.read() == svg and response.content_type == "image/svg+xml"
+    for url in ("data:text/html;base64,PHNjcmlwdD4=", "data:application/pdf,x", "data:image/svg+xml;base64,@@@",
+                "data:image/svg+xml", "data:," + "x"):
+        with pytest.raises(pdfmod.RefusedURL):
+            StaticOnlyFetcher().fetch(url)
+
+
+def test_an_inlined_svg_cannot_reach_out_either(no_network):
+    """A chart image's own references go through the same fetcher."""
+    from velferdslab.core.pdf import svg_image
+
+    evil = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="20" '
+            'height="20"><title>T</title><desc>D</desc><image xlink:href="file:///etc/passwd" width="9" height="9"/>'
+            '<image href="http://169.254.169.254/" width="9" height="9"/></svg>')
+    html = f'<!doctype html><html lang="nb"><head><title>T</title></head><body>{svg_image(evil)}</body></html>'
+    fetcher = StaticOnlyFetcher()
+    reader = _reader(render_pdf(html, fetcher=fetcher))
+    assert any("file:///etc/passwd" in url for url in fetcher.refused)
+    assert any("169.254.169.254" in url for url in fetcher.refused)
+    assert no_network == [] and not _has_attachment(reader)
+
+
+def test_svg_image_takes_its_size_and_alternative_text_from_the_chart():
+    from velferdslab.core.pdf import svg_image
+
+    markup = str(svg_image('<svg width="320" height="130"><title>Bolig &amp; mer</title><desc>Stabil nå</desc></svg>'))
+    assert 'width="320" height="130"' in markup
+    assert 'alt="Bolig &amp; mer. Stabil nå"' in markup
+    assert markup.startswith('<img class="chart-image" src="data:image/svg+xml;base64,')

@@ -185,8 +185,10 @@ def test_pdf_payloads_in_user_text_fetch_nothing(family_setup, login, fetched, t
     assert time.monotonic() - started < 30
     assert response.status_code == 200
     assert text in pdf_text(response.data)
-    # The only thing fetched is the report's own stylesheet.
-    assert fetched and all(url.endswith("/static/css/reports-pdf.css") for url in fetched), fetched
+    # The only things fetched are the report's own stylesheet and its charts (inlined SVG images).
+    assert any(url.endswith("/static/css/reports-pdf.css") for url in fetched)
+    assert all(url.endswith("/static/css/reports-pdf.css") or url.startswith("data:image/svg+xml;base64,")
+               for url in fetched), fetched
     reader = PdfReader(io.BytesIO(response.data))
     assert "/EmbeddedFiles" not in (reader.trailer["/Root"].get("/Names") or {})
     assert b"root:x:" not in response.data

@@ -6,6 +6,11 @@ whatever a template or a user's text manages to put into the HTML or CSS (``file
 ``http://169.254.169.254/``, ``@import``, ``<link rel="attachment">``, ``/dev/urandom``), WeasyPrint
 can load nothing but the regular files under ``velferdslab/static/``, and it embeds no attachment.
 
+Charts may be embedded as ``data:image/svg+xml`` images (:func:`svg_image`): that costs WeasyPrint
+a fraction of an inline ``<svg>`` (no CSS cascade over every shape) and tags the chart as a figure
+with its description as alternative text. ``data:`` URLs of any other type are refused; an SVG
+image's own references go through the same fetcher.
+
 The HTML is rendered against a virtual origin, ``https://pdf.velferdslab.invalid/`` (the ``.invalid``
 top-level domain never resolves), so the same ``url_for('static', ...)`` paths work in a page and in
 its PDF. The fetcher never opens a socket or a path outside the static folder: it maps
@@ -14,9 +19,13 @@ its PDF. The fetcher never opens a socket or a path outside the static folder: i
 
 from __future__ import annotations
 
+import base64
+import binascii
+import html as html_lib
 import logging
 import mimetypes
 import os
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -24,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 # application log. Quieted before the import, hence the E402s below.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
+from markupsafe import Markup, escape  # noqa: E402
 from weasyprint import HTML  # noqa: E402
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: E402
 
@@ -34,6 +44,8 @@ PDF_ORIGIN = "https://pdf.velferdslab.invalid"
 BASE_URL = PDF_ORIGIN + "/"
 STATIC_PREFIX = "/static/"
 MAX_STATIC_BYTES = 5 * 1024 * 1024  # a stylesheet, a logo or a font; nothing the app ships is bigger
+DATA_IMAGE_TYPES = ("image/svg+xml", "image/png")
+MAX_DATA_BYTES = 2 * 1024 * 1024
 
 # The rendering options every PDF uses. PDF/UA-1 makes WeasyPrint tag the structure (headings,
 # tables, lists) and write the title and language into the document, so screen readers can read
@@ -59,6 +71,8 @@ class StaticOnlyFetcher(URLFetcher):
         self.refused: list[str] = []
 
     def fetch(self, url, headers=None):
+        if url[:5].lower() == "data:":
+            return self._data_image(url)
         path = self._static_path(url)
         data = path.read_bytes()
         mime, _encoding = mimetypes.guess_type(path.name)
@@ -86,11 +100,42 @@ class StaticOnlyFetcher(URLFetcher):
             return self._refuse(url)
         return candidate
 
+    def _data_image(self, url: str):
+        """An image the app generated and inlined (a chart); no other ``data:`` content."""
+        header, comma, payload = url[5:].partition(",")
+        parts = [p.strip().lower() for p in header.split(";")]
+        if not comma or parts[0] not in DATA_IMAGE_TYPES or len(payload) > MAX_DATA_BYTES * 2:
+            return self._refuse(url)
+        try:
+            body = base64.b64decode(payload, validate=True) if "base64" in parts[1:] else \
+                unquote(payload).encode("utf-8")
+        except (binascii.Error, ValueError):
+            return self._refuse(url)
+        if len(body) > MAX_DATA_BYTES:
+            return self._refuse(url)
+        return URLFetcherResponse("data:" + parts[0], body=body, headers={"Content-Type": parts[0]})
+
     def _refuse(self, url: str):
         shown = url[:120]  # a URL may come from user text; keep the log line short
         self.refused.append(shown)
         log.warning("PDF renderer refused to fetch %r", shown)
         raise RefusedURL(f"not a static file of the application: {shown}")
+
+
+_SVG_SIZE = re.compile(r'<svg\b[^>]*?\swidth="(\d+(?:\.\d+)?)"[^>]*?\sheight="(\d+(?:\.\d+)?)"')
+_SVG_TEXT = re.compile(r"<(title|desc)\b[^>]*>(.*?)</\1>", re.S)
+
+
+def svg_image(svg: str, alt: str | None = None, css_class: str = "chart-image") -> Markup:
+    """An ``<img>`` carrying an SVG the app generated, for a PDF. The alternative text is ``alt``, or
+    the SVG's own ``<title>`` and ``<desc>``."""
+    size = _SVG_SIZE.search(svg)
+    if alt is None:
+        alt = ". ".join(html_lib.unescape(text).strip() for _tag, text in _SVG_TEXT.findall(svg))
+    data = base64.b64encode(str(svg).encode("utf-8")).decode("ascii")
+    dimensions = f' width="{size.group(1)}" height="{size.group(2)}"' if size else ""
+    return Markup(f'<img class="{escape(css_class)}" src="data:image/svg+xml;base64,{data}" '  # noqa: S704
+                  f'alt="{escape(alt)}"{dimensions}>')
 
 
 def render_pdf(html: str, *, base_url: str = BASE_URL, lang: str | None = None,

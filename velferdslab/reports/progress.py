@@ -149,12 +149,16 @@ def spend_in_period(family_id: int, start: date, end: date) -> dict[str, list[Sp
 def context(report: ProgressReport) -> dict:
     """The template context; the label tables (level and theme names…) are Jinja globals."""
     history = report.history
+    # The family page's own charts, sized for A4 (two theme charts side by side, so their text
+    # prints at its real size) and embedded as images: far cheaper for WeasyPrint than inline SVG,
+    # and tagged as figures with the chart's description as alternative text.
+    themes = journey_chart.journey_charts(history, width=320, height=130, id_prefix="report-journey")
+    for item in themes:
+        item["svg"] = pdf.svg_image(item["svg"])
     return {"report": report, "history": history, "printed_at": utcnow(), "swatch": journey_chart.legend_swatch,
-            # Sized for A4 (about 640 px across, two theme charts side by side) so the text in the
-            # charts prints at its real size.
-            "charts": {"overall": journey_chart.overall_chart(history, chart_id="report-overall", width=640),
-                       "themes": journey_chart.journey_charts(history, width=320, height=130,
-                                                              id_prefix="report-journey")}}
+            "charts": {"overall": pdf.svg_image(journey_chart.overall_chart(history, chart_id="report-overall",
+                                                                            width=640)),
+                       "themes": themes}}
 
 
 def render_html(report: ProgressReport, language: str = "nb") -> str:

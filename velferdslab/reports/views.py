@@ -126,7 +126,7 @@ def audit_report(action: str, f: outcome.OutcomeFilter, fmt: str) -> None:
                  summary={**f.as_dict(), "format": fmt})
 
 
-def outcome_context(report, f, assumption_set) -> dict:
+def outcome_context(report, f, assumption_set, *, for_pdf: bool = False) -> dict:
     names = {level: str(LEVEL_NAMES[level]) for level in LEVELS}
     agency = db.session.get(Agency, f.agency_id) if f.agency_id else None
     context = {"report": report, "filter": f, "assumption_set": assumption_set, "tables": figures.tables(report),
@@ -141,6 +141,9 @@ def outcome_context(report, f, assumption_set) -> dict:
         context["spend_chart"] = charts.horizontal_bars(
             chart_id="chart-spend-theme", title=_("Utbetalt per tema"),
             rows=[(row.label, row.amount) for row in report.spend_by_theme.rows])
+        if for_pdf:
+            for name in ("distribution_chart", "spend_chart"):
+                context[name] = pdf_renderer.svg_image(context[name])
     return context
 
 
@@ -179,7 +182,7 @@ def outcome_page():
 def outcome_pdf():
     def as_pdf(_form, report, f, assumption_set):
         audit_report("reports.outcome_pdf", f, "pdf")
-        html = render_template("reports/outcome_pdf.html", **outcome_context(report, f, assumption_set))
+        html = render_template("reports/outcome_pdf.html", **outcome_context(report, f, assumption_set, for_pdf=True))
         return _pdf(pdf_renderer.render_pdf(html), f"resultatrapport-{f.start}-{f.end}.pdf")
 
     return _outcome_download(as_pdf)
