@@ -189,3 +189,26 @@ def test_a_manager_allocates_and_delegates_in_the_browser(setup, login):
         "csrf_token": factories.csrf_from(page), "agency_id": str(setup.agency.id), "year": str(year()),
         "amount": "1 000 000", "decision_reference": "Vedtak 2026/7", "decided_on": "2026-01-10"})
     assert response.status_code == 302, page_text(response)[:2000]
+
+
+def test_the_start_page_shows_work_waiting(setup, login):
+    spend(setup, 1_000 * KR)
+    spend(setup, 70_000 * KR)
+    lead_page = page_text(login(setup.lead).get("/"))
+    assert "1 forespørsel venter på deg" in lead_page
+    manager_page = page_text(login(setup.manager).get("/"))
+    assert "1 forespørsel over teamenes grenser" in manager_page
+    assert "venter på deg" not in page_text(login(setup.member).get("/"))
+
+
+def test_approving_without_money_shows_why_and_changes_nothing(setup, login):
+    first, second = spend(setup, 60_000 * KR), spend(setup, 45_000 * KR)
+    client = login(setup.manager)
+    for request, expected in ((first, 302), (second, 422)):
+        url = f"/budsjett/utgifter/{request.id}/godkjenn"
+        page = page_text(client.get(url))
+        response = client.post(url, data={"csrf_token": factories.csrf_from(page),
+                                          "idempotency_key": hidden(page, "idempotency_key")})
+        assert response.status_code == expected
+    assert "Beslutningen: Ikke nok midler" in page_text(response)
+    assert fresh(second.id).status == "requested"

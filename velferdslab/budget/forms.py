@@ -90,18 +90,22 @@ class SpendForm(FlaskForm):
                 "level_to": int(self.level_to.data), "wanted_on": self.wanted_on.data}
 
 
+# A fresh key per rendered form: a double click or a resent form acts once. Its label names the
+# decision, since a refusal (no money left, over the authority) is reported on this field.
+DECISION = _l("Beslutningen")
+
+
 class ApproveForm(FlaskForm):
-    # A fresh key per rendered form: a double click or a resent form approves once.
-    idempotency_key = HiddenField()
+    idempotency_key = HiddenField(DECISION)
 
 
 class ReasonForm(FlaskForm):
-    idempotency_key = HiddenField()
+    idempotency_key = HiddenField(DECISION)
     reason = TextAreaField(_l("Begrunnelse"), validators=[DataRequired(REQUIRED), Length(max=500)])
 
 
 class PayForm(FlaskForm):
-    idempotency_key = HiddenField()
+    idempotency_key = HiddenField(DECISION)
     paid_on = DateField(_l("Betalt dato"), validators=[DataRequired(REQUIRED)])
     reference = StringField(_l("Betalingsreferanse"), validators=[DataRequired(REQUIRED), Length(max=100)],
                             description=_l("Bilagsnummer, fakturanummer eller referanse fra økonomisystemet."))

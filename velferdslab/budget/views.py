@@ -428,6 +428,22 @@ navigation.register(_l("Tildeling"), "budget.allocations", "budget.manage", orde
 navigation.register(_l("Delegeringer"), "budget.delegations", "budget.delegate", order=34)
 navigation.register(_l("Fullmakter"), "budget.rules", "admin.rules", order=85)
 
+def start_panel(user) -> dict | None:
+    """Work waiting on the start page: the lead's queue, management's queue (counts only)."""
+    lead = user.has_role("team_lead")
+    manager = user.has_permission("budget.manage")
+    if not lead and not manager:
+        return None
+    return {"templates": ["budget/_start_panel.html"], "budget_year": queries.current_year(),
+            "budget_waiting_lead": len(queries.lead_queue(user)) if lead else None,
+            "budget_waiting_management": len(queries.management_queue(user.lab_id)) if manager else None}
+
+
+from velferdslab.dashboard.views import START_PANELS  # noqa: E402 - only create_app imports this module
+
+if start_panel not in START_PANELS:
+    START_PANELS.append(start_panel)
+
 try:  # the family page shows the budget panel (cases owns the page, budget owns the panel)
     from velferdslab.cases.views import FAMILY_PANELS
 except ImportError:  # pragma: no cover - cases without the hook
