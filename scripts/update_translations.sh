@@ -48,8 +48,8 @@ for po in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
     with po.open("rb") as handle:
         catalog = read_po(handle)
     messages = [m for m in catalog if m.id]
-    untranslated = [m for m in messages if not (all(m.string) if isinstance(m.string, tuple) else m.string)]
     fuzzy = [m for m in messages if m.fuzzy]
+    untranslated = [m for m in messages if not m.fuzzy and not (all(m.string) if isinstance(m.string, tuple) else m.string)]
     todo += len(untranslated) + len(fuzzy)
     print(f"{po}: {len(messages)} messages, {len(untranslated)} untranslated, {len(fuzzy)} fuzzy")
     for message in (untranslated + fuzzy)[:20]:
