@@ -149,3 +149,20 @@ def test_agency_names_are_unique_per_lab(lab, login, db_session):
     assert again.status_code == 409
     count = len(db_session.scalars(select(Agency).where(Agency.name == "NAV Test")).all())
     assert count == 1
+
+
+@pytest.mark.parametrize("value", [10**20, -1, 0, 1.5, "3", True])
+def test_id_fields_outside_what_a_column_holds_get_422(lab, login, value):
+    signed_in = login(factories.user(lab, roles=("admin",)))
+    response = signed_in.post("/api/v1/users", json={
+        "name": "X", "email": "x@test.example", "password": "a long enough password",
+        "roles": ["caseworker"], "agency_id": value})
+    assert response.status_code == 422
+    assert "agency_id" in response.get_json()["errors"]
+
+
+def test_path_ids_beyond_32_bits_are_404(lab, login):
+    signed_in = login(factories.user(lab, roles=("admin",)))
+    assert signed_in.get(f"/api/v1/users/{2**31}").status_code == 404
+    assert signed_in.get(f"/api/v1/users/{10**20}").status_code == 404
+    assert signed_in.get("/admin/brukere/99999999999999999999").status_code == 404

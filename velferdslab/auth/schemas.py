@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from velferdslab.auth.models import AGENCY_KINDS
+from velferdslab.core.schemas import Id
 from velferdslab.core.permissions import ROLES
 
 NAME = validate.Length(min=1, max=200)
@@ -27,7 +28,7 @@ class UserSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=NAME)
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    agency_id = fields.Integer(allow_none=True, load_default=None)
+    agency_id = Id(allow_none=True, load_default=None)
     lab_id = fields.Integer(dump_only=True)
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), required=True,
                         validate=validate.Length(min=1, max=len(ROLES)))
@@ -41,7 +42,7 @@ class UserCreateSchema(UserSchema):
 class UserUpdateSchema(Schema):
     name = fields.String(validate=NAME)
     email = fields.Email(validate=validate.Length(max=254))
-    agency_id = fields.Integer(allow_none=True)
+    agency_id = Id(allow_none=True)
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), validate=validate.Length(min=1))
     active = fields.Boolean()
 
@@ -55,8 +56,8 @@ class TokenSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     prefix = fields.String(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
-    last_used_at = fields.DateTime(dump_only=True)
-    revoked_at = fields.DateTime(dump_only=True)
+    last_used_at = fields.DateTime(dump_only=True, allow_none=True)
+    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class TokenCreatedSchema(TokenSchema):

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint  # noqa: F401 - re-exported for the domains
 
 from velferdslab.core.errors import flatten_errors
+
+
+class ErrorSchema(ma.Schema):
+    """What every API error looks like (see ``core.errors.error_response``)."""
+
+    status = ma.fields.Integer(required=True, metadata={"description": "HTTP status code"})
+    message = ma.fields.String(required=True, metadata={"description": "What went wrong, in Norwegian"})
+    errors = ma.fields.Dict(metadata={"description": "Per field: a list of messages (422)"})
 
 
 class Api(_Api):
@@ -13,6 +22,8 @@ class Api(_Api):
 
     flask-smorest would register its own handler for every HTTPException, HTML pages included.
     """
+
+    ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self):
         pass
