@@ -25,8 +25,11 @@ FIXES = {
                        "one multi-row INSERT for the list (audit.record_many) would remove most of the cost.",
     "outcome_report": "Move remaining per-row work into the aggregate SQL, add the missing index the plan "
                       "shows (EXPLAIN ANALYZE), or materialise the per-enrolment intake/latest levels.",
-    "progress_pdf": "Cache the static CSS/fonts between renders, keep the SVG charts small (fewer points), "
-                    "and precompute the HTML data in fewer queries.",
+    "progress_pdf": "The time is WeasyPrint's, not the app's (the ratio to WeasyPrint alone holds): a three-year "
+                    "family's report is a long document (every assessment in the tables, 200 actions, 40 "
+                    "meetings), and layout time grows with the table cells. To get under a second: show "
+                    "the journey table per quarter rather than per assessment, list only the period's "
+                    "actions and meetings (a quarter, as the batch does), and keep the charts' points few.",
     "approvals_rate": "Each approval locks the family's accounts and the audit chain head at commit; with 2 "
                       "sync workers the rate is bounded by per-request server time. More workers (on more "
                       "cores or hosts), fewer statements per approval, or sealing the audit chain asynchronously "
@@ -105,6 +108,9 @@ def markdown(ctx: dict) -> str:
            f"- **Date**: {ctx['started_at']:%Y-%m-%d %H:%M} UTC; run took {ctx.get('total_seconds', 0) / 60:.1f} min"
            + (" (measurements only: the installation was built by an earlier `--keep` run, described below)"
               if ctx.get("reused") else ""),
+           f"- **Other work on the machine**: load average {ctx.get('load_before', '?')} when the run started, "
+           f"{ctx.get('load_after', '?')} when it ended (on {machine.get('cores')} cores: the excess is other "
+           "processes, which slows every figure and its floor alike)",
            f"- **Machine**: {machine.get('cores')} cores ({machine.get('cpu', '?')}), "
            f"{machine.get('memory_mib', 0) / 1024:.0f} GiB memory, {machine.get('system', '')}, "
            f"Python {machine.get('python', '')}",

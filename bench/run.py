@@ -61,12 +61,13 @@ def main(argv=None) -> None:
     own_database = args.database_url is None or not (args.reuse or database.exists(url))
     started = time.perf_counter()
     context: dict = {"scale": scale, "seed": args.seed, "started_at": datetime.now(UTC), "seconds": seconds,
-                     "connections": args.connections, "workers": args.workers}
+                     "connections": args.connections, "workers": args.workers, "load_before": _load()}
     try:
         users = build(url, scale, args, own_database, context)
         if not args.generate_only:
             context["figures"] = run_measurements(url, users, scale, args, seconds, context)
         context["total_seconds"] = time.perf_counter() - started
+        context["load_after"] = _load()
         context["facts"] = database.server_facts(url)
         context["sizes"] = database.table_sizes(url, ["audit_event", "theme_rating", "journey_assessment",
                                                       "spend_request", "ledger_transfer", "family"])
@@ -167,6 +168,13 @@ def run_measurements(url: str, users: dict, scale, args, seconds: float, context
         _step(name, figures, work)
     context["machine"] = machine()
     return figures
+
+
+def _load() -> str:
+    try:
+        return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
 
 
 def machine() -> dict:
