@@ -169,14 +169,6 @@ def verify(lab_id: int | None = None) -> list[str]:
     return problems
 
 
-def transfer_sums(query_filter=None) -> dict[str, int]:
-    """Σ amount per transfer kind (for reports and the agreement tests)."""
-    query = select(LedgerTransfer.kind, func.sum(LedgerTransfer.amount)).group_by(LedgerTransfer.kind)
-    if query_filter is not None:
-        query = query.where(query_filter)
-    return {kind: int(total) for kind, total in db.session.execute(query)}
-
-
 def signed(kind_in: tuple[str, ...], kind_out: tuple[str, ...]):
     """A SQL expression: +amount for transfers of ``kind_in``, −amount for ``kind_out``, else 0."""
     return case((LedgerTransfer.kind.in_(kind_in), LedgerTransfer.amount),

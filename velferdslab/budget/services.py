@@ -58,12 +58,6 @@ DEFAULT_RULES = (
     {"role": "manager", "agency_id": None, "max_per_spend": None, "max_per_family_year": None,
      "approvals_required": 2},
 )
-# The theme a category usually serves: the form's suggestion, never a rule.
-CATEGORY_THEMES = {
-    "deposit": "bolig", "moving": "bolig", "furniture": "bolig", "debt_settlement": "okonomi",
-    "course_licence": "arbeid", "equipment": "skole", "transport": "arbeid", "children_leisure": "oppvekst",
-    "childcare": "arbeid", "other": "okonomi",
-}
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,100}$")
 OPEN_ENROLMENT = ("referred", "active")
 
