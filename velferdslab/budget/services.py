@@ -100,16 +100,6 @@ def _check_idempotency_key(key: str | None) -> str | None:
     return key
 
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
-
-
-def refuse_impossible_ids(view_args: dict | None) -> None:
-    """A path id beyond what the database can hold names nothing: the 404 of a missing family,
-    before a query overflows (a ``before_request`` hook of the budget blueprints)."""
-    if any(isinstance(v, int) and not 0 < v <= MAX_ID for v in (view_args or {}).values()):
-        policy.deny(None, "spend.denied")
-
-
 def _lab_agency(lab_id: int, agency_id, field: str = "agency_id") -> Agency:
     agency = db.session.get(Agency, agency_id) if isinstance(agency_id, int) else None
     if agency is None or agency.lab_id != lab_id:

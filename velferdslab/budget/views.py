@@ -34,11 +34,6 @@ from velferdslab.extensions import db
 blueprint = Blueprint("budget", __name__, template_folder="templates")
 
 
-@blueprint.before_request
-def _ids_in_range():
-    services.refuse_impossible_ids(request.view_args)
-
-
 @blueprint.app_context_processor
 def _labels() -> dict:
     return {"spend_status_labels": forms.STATUS_LABELS, "spend_category_labels": forms.CATEGORY_LABELS,
