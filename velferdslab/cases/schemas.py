@@ -21,6 +21,7 @@ from velferdslab.cases.models import (
     THEME_CODES,
 )
 from velferdslab.cases.services import ASSESSMENT_KINDS
+from velferdslab.core.schemas import Id
 
 LEVEL = validate.Range(
     min=1, max=4, error=_l("Nivået må være 1 (uholdbar), 2 (utsatt), 3 (stabil) eller 4 (bærekraftig)."))
@@ -59,7 +60,7 @@ class FamilyCreateSchema(Schema):
     language = _text(60, allow_none=True, load_default=None)
     interpreter_needed = fields.Boolean(load_default=False)
     referred_on = fields.Date(required=True)
-    referred_by_agency_id = fields.Integer(allow_none=True, load_default=None)
+    referred_by_agency_id = Id(allow_none=True, load_default=None)
     referral_reason = _text(2000, allow_none=True, load_default=None)
     members = fields.List(fields.Nested(MemberSchema), load_default=list, validate=validate.Length(max=30))
 
@@ -96,9 +97,9 @@ class MembershipBriefSchema(Schema):
 
 class ConsentSchema(Schema):
     id = fields.Integer(dump_only=True)
-    agency_id = fields.Integer(required=True)
+    agency_id = Id(required=True)
     purpose = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    given_by_member_id = fields.Integer(required=True)
+    given_by_member_id = Id(required=True)
     given_on = fields.Date(required=True)
     expires_on = fields.Date(allow_none=True, load_default=None)
     withdrawn_on = fields.Date(dump_only=True, allow_none=True)
@@ -109,7 +110,7 @@ class ConsentSchema(Schema):
 
 class ConsentWithdrawSchema(Schema):
     withdrawn_on = fields.Date(required=True)
-    by_member_id = fields.Integer(required=True)
+    by_member_id = Id(required=True)
 
 
 class ThemeSchema(Schema):
@@ -173,7 +174,7 @@ class EnrolmentCloseSchema(Schema):
 
 class ReferralSchema(Schema):
     referred_on = fields.Date(required=True)
-    referred_by_agency_id = fields.Integer(allow_none=True, load_default=None)
+    referred_by_agency_id = Id(allow_none=True, load_default=None)
     referral_reason = _text(2000, allow_none=True, load_default=None)
 
 
@@ -239,11 +240,11 @@ class GoalUpdateSchema(Schema):
 class ActionSchema(Schema):
     id = fields.Integer(dump_only=True)
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    owner_user_id = fields.Integer(allow_none=True, load_default=None)
+    owner_user_id = Id(allow_none=True, load_default=None)
     owner_is_family = fields.Boolean(load_default=False)
     due_on = fields.Date(allow_none=True, load_default=None)
     review_on = fields.Date(allow_none=True, load_default=None)
-    goal_id = fields.Integer(allow_none=True, load_default=None)
+    goal_id = Id(allow_none=True, load_default=None)
     status = fields.String(load_default="planned", validate=_one_of(ACTION_STATUSES, _l("Ukjent status for tiltaket.")))
     meeting_id = fields.Integer(dump_only=True, allow_none=True)
     overdue = fields.Boolean(dump_only=True)
@@ -251,24 +252,24 @@ class ActionSchema(Schema):
 
 class ActionUpdateSchema(Schema):
     title = fields.String(validate=validate.Length(min=1, max=300))
-    owner_user_id = fields.Integer(allow_none=True)
+    owner_user_id = Id(allow_none=True)
     owner_is_family = fields.Boolean()
     due_on = fields.Date(allow_none=True)
     review_on = fields.Date(allow_none=True)
-    goal_id = fields.Integer(allow_none=True)
+    goal_id = Id(allow_none=True)
     status = fields.String(validate=_one_of(ACTION_STATUSES, _l("Ukjent status for tiltaket.")))
 
 
 class MeetingActionUpdateSchema(ActionUpdateSchema):
-    id = fields.Integer(required=True)
+    id = Id(required=True)
 
 
 # --- meetings ------------------------------------------------------------------------------------
 
 class MeetingInputSchema(Schema):
     held_on = fields.Date(required=True)
-    attendee_user_ids = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=50))
-    attendee_member_ids = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=50))
+    attendee_user_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=50))
+    attendee_member_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=50))
     notes = _text(20000, allow_none=True, load_default=None)
     decisions = _text(20000, allow_none=True, load_default=None)
     next_meeting_on = fields.Date(allow_none=True, load_default=None)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
+from velferdslab.core.schemas import Id
 from velferdslab.teams.models import MEMBERSHIP_ROLES
 
 
 class MembershipSchema(Schema):
     id = fields.Integer(dump_only=True)
-    user_id = fields.Integer(required=True)
+    user_id = Id(required=True)
     name = fields.String(dump_only=True)
     agency_id = fields.Integer(dump_only=True, allow_none=True)
     agency = fields.String(dump_only=True, allow_none=True)
@@ -32,6 +33,6 @@ class EndMembershipSchema(Schema):
 
 
 class TransferLeadSchema(Schema):
-    user_id = fields.Integer(required=True)
+    user_id = Id(required=True)
     on = fields.Date(required=True)
     keep_old_as_member = fields.Boolean(load_default=True)
