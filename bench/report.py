@@ -16,11 +16,14 @@ FIXES = {
                       "load a user's roles with the user (User.role_rows is selectin-loaded, so every user "
                       "on the page costs its own SELECT), fold members, enrolments, consents and team into "
                       "one or two queries, and skip the family-page read model parts the API does not return.",
-    "family_page_p99": "With sync workers every request waits behind the ones queued on its worker: 16 "
-                       "connections on 2 workers is a queue of 8. Shorter server time (fewer statements, "
-                       "cheaper template) or `--worker-class gthread --threads 4` cut the tail; the chain-head "
-                       "lock taken at commit serialises writers briefly and shows in p99.",
-    "family_api_p99": "As for the family page: server time and queueing behind the 2 workers.",
+    "family_page_p99": "At 16 busy connections a request waits for the ones queued before it, so p99 is about "
+                       "16 ÷ throughput: under 100 ms needs some 160 pages/s from these two cores, roughly "
+                       "10 ms of server time per page against the ~75 ms measured in-process (the audit "
+                       "overhead row). Fewer statements (32 now, mostly one-row lookups), a lighter page "
+                       "(the SVG charts of every theme), and more cores or hosts are what moves it; "
+                       "gthread workers only move the queue.",
+    "family_api_p99": "As for the family page: p99 is queueing behind the throughput; the API read does less "
+                      "template work, so fewer round trips (see the API read row) are the lever.",
     "my_families_p99": "Mine familier writes one audit row per listed family (40 inserts, flushed one by one); "
                        "one multi-row INSERT for the list (audit.record_many) would remove most of the cost.",
     "outcome_report": "Move remaining per-row work into the aggregate SQL, add the missing index the plan "
