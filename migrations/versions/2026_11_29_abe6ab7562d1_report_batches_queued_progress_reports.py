@@ -8,9 +8,8 @@ Revises: 9a3dd8fe46d7
 Create Date: 2026-11-29 06:13:08.569357
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'abe6ab7562d1'

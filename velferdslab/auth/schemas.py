@@ -5,8 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from velferdslab.auth.models import AGENCY_KINDS
-from velferdslab.core.schemas import Id
 from velferdslab.core.permissions import ROLES
+from velferdslab.core.schemas import Id
 
 NAME = validate.Length(min=1, max=200)
 
