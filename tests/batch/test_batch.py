@@ -134,12 +134,35 @@ def queued_app(backend, tmp_path):
     try:
         yield app
     finally:
-        for key in connection.scan_iter(f"*{queue}*"):
-            connection.delete(key)
+        _clean_queue(connection, queue)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
         remove()
+
+
+def _clean_queue(connection, name: str) -> None:
+    """Delete this test's queue, its registries and every job it ran (job keys do not name the queue)."""
+    from rq import Queue
+    from rq.registry import (
+        CanceledJobRegistry,
+        DeferredJobRegistry,
+        FailedJobRegistry,
+        FinishedJobRegistry,
+        ScheduledJobRegistry,
+        StartedJobRegistry,
+    )
+
+    queue = Queue(name, connection=connection)
+    job_ids = set(queue.get_job_ids())
+    for registry in (FinishedJobRegistry, FailedJobRegistry, StartedJobRegistry, ScheduledJobRegistry,
+                     DeferredJobRegistry, CanceledJobRegistry):
+        job_ids |= set(registry(queue=queue).get_job_ids())
+    for job_id in job_ids:
+        connection.delete(f"rq:job:{job_id}", f"rq:results:{job_id}", f"rq:job:{job_id}:dependents")
+    for key in connection.scan_iter(f"*{name}*"):
+        connection.delete(key)
+    connection.srem("rq:queues", f"rq:queue:{name}")  # worker keys expire on their own
 
 
 def _work(app) -> None:
