@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from velferdslab.audit import services as audit
 from velferdslab.auth.models import Agency, Lab, User
 from velferdslab.core.errors import ConflictError, ServiceError
+from velferdslab.core.routing import MAX_ID
 from velferdslab.extensions import db
 from velferdslab.reports.benefit import MAX_HORIZON, MAX_YEARLY_COST_ORE
 from velferdslab.reports.models import BASIS_POINTS, RATE_FIELDS, AssumptionCost, AssumptionSet
@@ -39,7 +40,7 @@ def current_sets(lab_id: int, *, include_retired: bool = False) -> list[Assumpti
 
 def get_set(lab_id: int, set_id: int) -> AssumptionSet | None:
     """Any version of a set in the lab (None for another lab's, or for an id no key can hold)."""
-    if isinstance(set_id, bool) or not isinstance(set_id, int) or not 0 < set_id < 2**31:
+    if isinstance(set_id, bool) or not isinstance(set_id, int) or not 0 < set_id <= MAX_ID:
         return None
     row = db.session.get(AssumptionSet, set_id)
     return row if row is not None and row.lab_id == lab_id else None
