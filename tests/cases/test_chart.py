@@ -67,3 +67,34 @@ def test_the_family_page_has_charts_and_a_table_alternative(world, login):
     assert "Vis investeringsferden som tabell" in page and "<caption>Nivå per tema" in page
     history = queries.journey_history(world.family.id)
     assert history.latest.level("bolig") == 1
+
+
+def test_date_labels_do_not_collide_in_a_narrow_chart(app):
+    """The report's small multiples are 320 px wide: fewer date labels there, each with room to spare."""
+    import re
+
+    series = [("team", [(date(2023, 11, 30), 1), (date(2026, 10, 30), 3)])]
+    with app.test_request_context():
+        wide = str(chart.line_chart(chart_id="w", title="t", series=series, width=560))
+        narrow = str(chart.line_chart(chart_id="n", title="t", series=series, width=320))
+    label = re.compile(r'<text x="([\d.]+)" y="\d+" text-anchor="(start|middle|end)"[^>]*>([a-zæøå]+\.? \d{4})</text>')
+    assert len(label.findall(wide)) == 4
+    spans = []
+    for x, anchor, text in label.findall(narrow):
+        width = len(text) * 6.5  # 11 px text: at most ~6.5 px a character
+        left = float(x) - {"start": 0, "middle": width / 2, "end": width}[anchor]
+        spans.append((left, left + width))
+    assert len(spans) >= 2
+    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:], strict=False)), spans
+
+
+def test_a_dense_series_keeps_markers_only_at_its_ends(app):
+    from datetime import timedelta
+
+    monthly = [(date(2023, 11, 30) + timedelta(days=30 * i), 1 + i % 3) for i in range(36)]
+    with app.test_request_context():
+        wide = str(chart.line_chart(chart_id="w", title="t", series=[("team", monthly)], width=640))
+        narrow = str(chart.line_chart(chart_id="n", title="t", series=[("team", monthly)], width=320))
+    assert wide.count("<circle") == 36  # 536 px for 35 gaps: room for every marker
+    assert narrow.count("<circle") == 2  # 216 px: markers would overlap
+    assert narrow.count("<polyline") == 1 and len(narrow.split('<polyline points="')[1].split('"')[0].split()) == 36

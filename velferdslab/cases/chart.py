@@ -80,6 +80,10 @@ def _marker(kind: str, x: float, y: float, color: str) -> str:
     return f'<circle cx="{_n(x)}" cy="{_n(y)}" r="3.5" fill="{color}"/>'
 
 
+MARKER_SPACING = 10  # px: closer than this on average, markers would overlap; only the ends get one
+TICK_SPACING = 80  # px per date label ("nov. 2025" at 11 px is about 55 px wide) so neighbours never touch
+
+
 def _ticks(start: date, end: date, count: int = 4) -> list[date]:
     span = (end - start).days
     if span <= 0:
@@ -106,6 +110,8 @@ def line_chart(*, chart_id: str, title: str, series: list[tuple[str, list[tuple[
 
     ``series`` is ``[(perspective_code, [(date, level), ...]), ...]``; styles come from
     :data:`PERSPECTIVE_STYLES`. ``start``/``end`` fix the time axis so small multiples line up.
+    Every assessment gets a marker unless they would overlap (a long history in a narrow chart):
+    then only the first and the last do, and the dashed or dotted line tells the perspectives apart.
     """
     frame = Frame(width, height)
     days = [d for _p, points in series for d, _l in points]
@@ -127,7 +133,8 @@ def line_chart(*, chart_id: str, title: str, series: list[tuple[str, list[tuple[
     out.append(f'<line x1="{frame.left}" y1="{baseline}" x2="{width - frame.right}" y2="{baseline}" '
                f'stroke="#4a5563" stroke-width="1"/>')
     if start is not None:
-        for i, tick in enumerate(_ticks(start, end)):
+        count = max(2, min(4, int(frame.plot_width // TICK_SPACING) + 1))
+        for i, tick in enumerate(_ticks(start, end, count)):
             x = frame.x(tick, start, end)
             anchor = "start" if i == 0 and start != end else "end" if tick == end and start != end else "middle"
             out.append(f'<text x="{_n(x)}" y="{height - 8}" text-anchor="{anchor}" font-size="11" '
@@ -143,6 +150,8 @@ def line_chart(*, chart_id: str, title: str, series: list[tuple[str, list[tuple[
             path = " ".join(f"{_n(x)},{_n(y)}" for x, y in coords)
             out.append(f'<polyline points="{path}" fill="none" stroke="{style["color"]}" '
                        f'stroke-width="{width_attr}"{dash}/>')
+        if len(coords) > 2 and (coords[-1][0] - coords[0][0]) / (len(coords) - 1) < MARKER_SPACING:
+            coords = [coords[0], coords[-1]]  # dense: the line carries the shape, the ends the legend's marker
         out.extend(_marker(style["marker"], x, y, style["color"]) for x, y in coords)
     out.append("</svg>")
     return Markup("".join(out))  # noqa: S704 - every piece of text above is escaped
