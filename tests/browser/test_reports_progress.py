@@ -40,3 +40,25 @@ def test_the_lead_downloads_the_progress_report(page):
     assert "Investeringsteamet" in text and "Neste steg" in text
     assert reader.metadata.title == f"Fremdriftsrapport for {name}"
     assert reader.trailer["/Root"]["/Lang"] == "nb"
+
+
+def test_the_lead_chooses_a_period_and_english(page):
+    """The *Velg periode* form: dates typed into the date fields and English chosen end up in the PDF."""
+    from datetime import date
+
+    from tests.browser.conftest import axe_serious
+
+    sign_in(page, "team_lead")
+    name = _open_family_with_report(page)
+    assert axe_serious(page) == []
+    today = date.today()
+    start = date(today.year - 1, 1, 1)
+    page.get_by_label("Fra", exact=True).fill(start.isoformat())
+    page.get_by_label("Til", exact=True).fill(today.isoformat())
+    page.get_by_label("Språk").select_option("en")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Last ned for perioden").click()
+    reader = PdfReader(io.BytesIO(open(info.value.path(), "rb").read()))
+    text = " ".join(" ".join(p.extract_text().split()) for p in reader.pages)
+    assert reader.trailer["/Root"]["/Lang"] == "en"
+    assert f"The period {start:%d.%m.%Y}–" in text and name in text

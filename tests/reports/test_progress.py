@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import UTC, datetime
 
 import pytest
 from pypdf import PdfReader
@@ -12,9 +13,11 @@ from pypdf import PdfReader
 from tests import factories
 from tests.reports import factories as rf
 from velferdslab.audit.models import AuditEvent
+from velferdslab.cases import services as case_services
 from velferdslab.cases.models import Action, Meeting
 from velferdslab.core import pdf as core_pdf
 from velferdslab.extensions import db
+from velferdslab.reports import progress
 
 KR = 100
 
@@ -131,6 +134,72 @@ def test_a_period_narrows_meetings_and_spend(family_setup, login):
     assert "Ingen møter i perioden." in text and "Ingen utbetalinger i perioden." in text
 
 
+@pytest.fixture
+def long_family(lab):
+    """A family 400 days into its enrolment: assessments before and within the last half-year, a
+    goal reached long ago, a done action from long ago, an old action still open, a fresh one."""
+    agency = factories.agency(lab, name="NAV Langtid", kind="nav")
+    fam = rf.journey(lab, [(0, 1), (100, 2), (300, 2), (380, 3)], started=-400, name="Familien Langtid")
+    spend = rf.paid_spend(lab, fam, agency, 1_000 * KR)
+    lead = db.session.get(type(spend.requester), spend.decisions[0].user_id)
+    long_ago = datetime.combine(rf.day(-300), datetime.min.time().replace(hour=12), tzinfo=UTC)
+    reached = factories.goal(fam, theme="arbeid", text="Fullføre norskkurset")
+    reached.status, reached.updated_at = "reached", long_ago
+    open_goal = factories.goal(fam, theme="helse", text="Få fastlege")
+    for title, status, due in (("Melde seg på kurset", "done", -310), ("Bestille legetime", "in_progress", -290),
+                               ("Gå til time hos fastlegen", "planned", 14)):
+        db.session.add(Action(family_id=fam.id, goal_id=(reached if status == "done" else open_goal).id, title=title,
+                              owner_is_family=True, due_on=rf.day(due), status=status,
+                              created_at=long_ago, updated_at=long_ago))
+    db.session.add(Action(family_id=fam.id, goal_id=None, title="Rydde i papirene", owner_is_family=True,
+                          due_on=rf.day(-10), status="done"))
+    db.session.flush()
+    return {"family": fam, "lead": lead}
+
+
+def test_the_default_period_is_the_last_half_year(long_family, login):
+    client = login(long_family["lead"])
+    text = pdf_text(client.get(f"/familier/{long_family['family'].id}/fremdriftsrapport.pdf").data)
+    start = case_services.add_months(rf.day(0), -progress.PERIOD_MONTHS)
+    assert f"Perioden {start:%d.%m.%Y}–{rf.day(0):%d.%m.%Y}" in text
+    # The journey table: where they started, then the period's assessments; not the one in between.
+    assert "ved start og ved hver vurdering i perioden" in text
+    for shown in (-400, -100, -20):
+        assert rf.day(shown).strftime("%d.%m.%Y") in text, shown
+    assert rf.day(-300).strftime("%d.%m.%Y") not in text
+    # An action still open is listed however old; one done before the period is counted, not listed.
+    assert "Bestille legetime" in text and "Gå til time hos fastlegen" in text and "Få fastlege" in text
+    assert "Melde seg på kurset" not in text and "Fullføre norskkurset" not in text
+    assert "1 mål som ble nådd eller lagt bort før perioden, er ikke tatt med." in text
+    assert "1 tiltak som ble avsluttet før perioden, er ikke tatt med." in text
+    # An action done in the period without a goal has its own block.
+    assert "Tiltak uten mål" in text and "Rydde i papirene" in text
+    # Next steps: what is due from today; the overdue open action is counted and stays under its goal.
+    next_steps = text[text.index("Neste steg"):]
+    assert "Gå til time hos fastlegen" in next_steps and "Bestille legetime" not in next_steps
+    assert "1 åpent tiltak har passert fristen; det står under målet sitt over." in next_steps
+
+
+def test_a_period_from_the_start_lists_everything(long_family, login):
+    client = login(long_family["lead"])
+    fam = long_family["family"]
+    text = pdf_text(client.get(f"/familier/{fam.id}/fremdriftsrapport.pdf?fra={rf.day(-400)}").data)
+    assert f"Perioden {rf.day(-400):%d.%m.%Y}–" in text
+    for shown in (-400, -300, -100, -20):
+        assert rf.day(shown).strftime("%d.%m.%Y") in text, shown
+    assert "Melde seg på kurset" in text and "Fullføre norskkurset" in text
+    assert "er ikke tatt med" not in text
+
+
+def test_a_family_younger_than_the_period_is_reported_from_its_start(family_setup, login):
+    fam = family_setup["family"]  # started 200 days ago: longer than six months
+    enrolment = rf.enrolment_of(fam)
+    enrolment.started_on = rf.day(-40)
+    db.session.flush()
+    text = pdf_text(login(family_setup["lead"]).get(f"/familier/{fam.id}/fremdriftsrapport.pdf").data)
+    assert f"Perioden {rf.day(-40):%d.%m.%Y}–{rf.day(0):%d.%m.%Y}" in text
+
+
 def test_off_the_team_gets_the_404_of_a_missing_family_and_it_is_audited(family_setup, lab, login):
     fam = family_setup["family"]
     for outsider in (factories.user(lab, roles=("team_lead",)), factories.user(lab, roles=("manager",))):
@@ -162,6 +231,8 @@ def test_the_family_page_links_to_the_report(family_setup, lab, login):
     page = login(family_setup["lead"]).get(f"/familier/{fam.id}").get_data(as_text=True)
     assert "Last ned fremdriftsrapport" in page
     assert f"/familier/{fam.id}/fremdriftsrapport.pdf" in page
+    # A period and a language can be chosen before downloading.
+    assert 'name="fra"' in page and 'name="til"' in page and 'name="lang"' in page
     gated = factories.user(lab, roles=("caseworker",), agency=factories.agency(lab, kind="skole"))
     factories.team_member(fam, gated)
     assert "Last ned fremdriftsrapport" not in login(gated).get(f"/familier/{fam.id}").get_data(as_text=True)

@@ -25,10 +25,12 @@ from velferdslab.cases.access import Access
 from velferdslab.cases.models import Action, Enrolment, Goal, Meeting
 from velferdslab.cases.themes import THEME_BY_CODE
 from velferdslab.core import pdf
+from velferdslab.core.i18n import OSLO
 from velferdslab.core.models import today_local, utcnow
 from velferdslab.extensions import db
 
 LANGUAGES = ("nb", "en")
+PERIOD_MONTHS = 6  # the default period: the last half-year, what a family can take in before a meeting
 
 
 @dataclass
@@ -52,9 +54,12 @@ class ProgressReport:
     themes: list[str]
     goals: list[Goal]
     actions_by_goal: dict[int | None, list[Action]]
+    goals_left_out: int
+    actions_left_out: int
     meetings: list[case_queries.MeetingRow]
     spend_by_theme: dict[str, list[SpendLine]]
     next_steps: list[Action]
+    overdue: int
     next_meeting_on: date | None
     today: date = field(default_factory=today_local)
 
@@ -80,6 +85,14 @@ class ProgressReport:
         return self.history.points[0] if self.history.points else None
 
     @property
+    def table_points(self) -> list:
+        """The rows of the journey table: the first assessment (where they started) and every
+        assessment in the period, newest first. The charts show the whole enrolment."""
+        points = self.history.points
+        rows = [p for p in points[1:] if self.start <= p.assessed_on <= self.end]
+        return list(reversed(points[:1] + rows))
+
+    @property
     def disagreements(self) -> list[str]:
         """Themes where the perspectives differ in the latest assessment."""
         point = self.latest
@@ -94,15 +107,33 @@ class ProgressReport:
 
 
 def default_period(enrolment: Enrolment | None, today: date) -> tuple[date, date]:
-    """From the start of the current enrolment (or its referral) to today."""
+    """The last ``PERIOD_MONTHS`` months up to today, from the start of the current enrolment (or
+    its referral) when that is later."""
     if enrolment is None:
         return today, today
-    return enrolment.started_on or enrolment.referred_on, today
+    began = enrolment.started_on or enrolment.referred_on
+    return min(max(began, case_services.add_months(today, -PERIOD_MONTHS)), today), today
+
+
+def _local_day(stamp) -> date:
+    return stamp.astimezone(OSLO).date()
+
+
+def in_period(action: Action, start: date, end: date) -> bool:
+    """An action belongs in the period's report when it is still open, fell due in the period, or
+    was last changed in it (done, dropped, moved)."""
+    return (action.status in case_services.OPEN_ACTION_STATUSES
+            or (action.due_on is not None and start <= action.due_on <= end)
+            or start <= _local_day(action.updated_at) <= end)
 
 
 def build(access: Access, start: date | None = None, end: date | None = None) -> ProgressReport:
-    """Collect the report. ``start``/``end`` bound the meetings and the spend (the journey is shown
-    from the start of the enrolment, so the family sees where it began)."""
+    """Collect the report. ``start``/``end`` bound the journey table, the actions, the meetings and
+    the spend; the charts and the start-and-now table cover the whole enrolment, so the family sees
+    where it began. Goals are listed while open or when something happened to them in the period;
+    the report says how many earlier ones it leaves out. The next steps are the open actions due
+    from today on (or without a date); open actions past their date are counted there and listed
+    under their goal."""
     family_id = access.family.id
     today = today_local()
     enrolment = case_services.current_enrolment(family_id)
@@ -112,12 +143,16 @@ def build(access: Access, start: date | None = None, end: date | None = None) ->
     history = case_queries.journey_history(family_id, themes)
     history.points = [p for p in history.points if p.assessed_on <= end
                       and (enrolment is None or p.assessed_on >= enrolment.referred_on)]
-    goals = list(db.session.scalars(select(Goal).where(Goal.family_id == family_id)
-                                    .order_by(Goal.theme, Goal.horizon, Goal.id)))
+    all_goals = list(db.session.scalars(select(Goal).where(Goal.family_id == family_id)
+                                        .order_by(Goal.theme, Goal.horizon, Goal.id)))
     actions = case_queries.all_actions(family_id)
+    shown = [a for a in actions if in_period(a, start, end)]
     actions_by_goal: dict[int | None, list[Action]] = defaultdict(list)
-    for action in actions:
+    for action in shown:
         actions_by_goal[action.goal_id].append(action)
+    goals = [g for g in all_goals if g.status == "open" or g.id in actions_by_goal
+             or start <= _local_day(g.updated_at) <= end]
+    open_actions = [a for a in actions if a.status in case_services.OPEN_ACTION_STATUSES]
     meetings = [row for row in case_queries.meetings(access) if start <= row.meeting.held_on <= end]
     meetings.sort(key=lambda row: row.meeting.held_on)
     next_meeting = db.session.scalar(select(func.max(Meeting.next_meeting_on)).where(
@@ -125,9 +160,11 @@ def build(access: Access, start: date | None = None, end: date | None = None) ->
     return ProgressReport(
         access=access, start=start, end=end, enrolment=enrolment,
         team=case_queries.team_rows(family_id, enrolment.id if enrolment else None), history=history, themes=themes,
-        goals=goals, actions_by_goal=actions_by_goal, meetings=meetings,
-        spend_by_theme=spend_in_period(family_id, start, end),
-        next_steps=[a for a in actions if a.status in case_services.OPEN_ACTION_STATUSES],
+        goals=goals, actions_by_goal=actions_by_goal, goals_left_out=len(all_goals) - len(goals),
+        actions_left_out=len(actions) - len(shown),
+        meetings=meetings, spend_by_theme=spend_in_period(family_id, start, end),
+        next_steps=[a for a in open_actions if a.due_on is None or a.due_on >= today],
+        overdue=sum(1 for a in open_actions if a.due_on is not None and a.due_on < today),
         next_meeting_on=next_meeting, today=today)
 
 
