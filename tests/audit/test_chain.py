@@ -37,6 +37,25 @@ def test_events_are_unsealed_until_commit_then_chained_in_order(ctx):
     assert stored == [e.hash for e in written]
 
 
+def test_events_for_a_list_of_families_are_one_insert_and_sealed_like_the_others(ctx, count_queries):
+    start = head().seq
+    with count_queries() as counter:
+        written = audit.record_for_families("test.list", {7: {"gated": True}, 3: None, 5: {"status": "Ola Nordmann"}},
+                                            purpose="mine familier")
+    inserts = [s for s in counter.statements if s.lstrip().upper().startswith("INSERT")]
+    # PostgreSQL: one multi-row INSERT … RETURNING. SQLite: SQLAlchemy's ORM inserts row by row there.
+    assert len(inserts) == (1 if db.engine.dialect.name == "postgresql" else 3), counter.statements
+    assert [(e.family_id, e.object_type, e.object_id, e.purpose) for e in written] == [
+        (7, "family", "7", "mine familier"), (3, "family", "3", "mine familier"), (5, "family", "5", "mine familier")]
+    # The summary is cleaned as for audit.record: free text never reaches the row.
+    assert written[0].summary == {"gated": True} and written[1].summary is None
+    assert written[2].summary == {"status": audit.REDACTED}
+    assert audit.record_for_families("test.list", []) == []
+    db.session.commit()
+    assert sorted(e.chain_seq for e in written) == [start + 1, start + 2, start + 3]
+    assert verify().ok
+
+
 def test_a_rolled_back_transaction_leaves_no_gap(ctx):
     start = head().seq
     audit.record("test.rolled_back")

@@ -139,9 +139,7 @@ class Allocations(MethodView):
     def get(self, args):
         """Each family's allocation in a year (by reference and investment lead, never by name)."""
         rows = queries.allocation_rows(current_user.lab_id, _year(args))
-        for row in rows:
-            audit.record("budget.allocations_view", family_id=row["family_id"], object_type="family",
-                         object_id=row["family_id"], purpose="tildeling")
+        audit.record_for_families("budget.allocations_view", [row["family_id"] for row in rows], purpose="tildeling")
         return [{"family_id": r["family_id"], "open": r["open"], "team_leads": r["leads"],
                  **vars(r["balance"])} for r in rows]
 
@@ -297,9 +295,7 @@ class SpendCancel(MethodView):
 def _queue_out(spends: list[SpendRequest], purpose: str) -> list[SpendRequest]:
     available = queries.available_for(spends)
     leads = queries.team_leads(s.family_id for s in spends)
-    for family_id in sorted({s.family_id for s in spends}):
-        audit.record("spend.queue_view", family_id=family_id, object_type="family", object_id=family_id,
-                     purpose=purpose)
+    audit.record_for_families("spend.queue_view", sorted({s.family_id for s in spends}), purpose=purpose)
     for spend in spends:  # plain attributes for the response schema, never stored
         spend.family_available = available[(spend.family_id, spend.budget_year)]
         spend.team_leads = leads[spend.family_id]

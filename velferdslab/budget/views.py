@@ -72,9 +72,7 @@ def my_budgets():
     year = _year()
     accesses = family_access.accessible_families(_user())
     balances = ledger.family_balances([a.family.id for a in accesses], year)
-    for access in accesses:
-        audit.record("budget.list_view", family_id=access.family.id, object_type="family",
-                     object_id=access.family.id, purpose="budsjett")
+    audit.record_for_families("budget.list_view", [a.family.id for a in accesses], purpose="budsjett")
     return render_template("budget/my_budgets.html", year=year, years=queries.lab_years(current_user.lab_id),
                            rows=[(a, balances[a.family.id]) for a in accesses])
 
@@ -260,9 +258,7 @@ def spend_pay(spend_id: int):
 # --- queues ------------------------------------------------------------------------------------------
 
 def _queue_context(spends: list[SpendRequest], purpose: str) -> dict:
-    for family_id in sorted({s.family_id for s in spends}):
-        audit.record("spend.queue_view", family_id=family_id, object_type="family", object_id=family_id,
-                     purpose=purpose)
+    audit.record_for_families("spend.queue_view", sorted({s.family_id for s in spends}), purpose=purpose)
     return {"available": queries.available_for(spends), "leads": queries.team_leads(s.family_id for s in spends)}
 
 
@@ -335,9 +331,7 @@ def allocations():
                     what=_("tildelt") if form.direction.data == "allocate" else _("flyttet tilbake til potten")),
                   "success")
             return redirect(url_for("budget.allocations", ar=year))
-    for row in rows:
-        audit.record("budget.allocations_view", family_id=row["family_id"], object_type="family",
-                     object_id=row["family_id"], purpose="tildeling")
+    audit.record_for_families("budget.allocations_view", [row["family_id"] for row in rows], purpose="tildeling")
     pool = queries.pool_overview(user.lab_id, year)
     return render_form("budget/allocations.html", form, rows=rows, year=year, pool=pool,
                        years=queries.lab_years(user.lab_id))

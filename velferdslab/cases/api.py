@@ -138,10 +138,10 @@ class Families(MethodView):
         if args.get("q"):
             hits = {a.family.id for a in queries.search_families(current_user, args["q"])}
             summaries = [s for s in summaries if s.family.id in hits]
+        audit.record_for_families("family.list", {s.family.id: {"gated": s.access.gated} for s in summaries},
+                                  purpose="api")
         out = []
         for s in summaries:
-            audit.record("family.list", family_id=s.family.id, object_type="family", object_id=s.family.id,
-                         purpose="api", summary={"gated": s.access.gated})
             row = {"id": s.family.id, "household_name": s.family.household_name, "gated": s.access.gated,
                    "is_lead": s.access.is_lead, "status": s.enrolment.status if s.enrolment else None,
                    "next_meeting_on": s.next_meeting_on}

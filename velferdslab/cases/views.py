@@ -160,9 +160,8 @@ def my_families_panel(user) -> dict | None:
     if not user.has_permission("families.work"):
         return None
     summaries = queries.my_families(user)
-    for summary in summaries:
-        audit.record("family.list", family_id=summary.family.id, object_type="family", object_id=summary.family.id,
-                     purpose="mine familier", summary={"gated": summary.access.gated})
+    audit.record_for_families("family.list", {s.family.id: {"gated": s.access.gated} for s in summaries},
+                              purpose="mine familier")
     return {"templates": ["cases/_my_families.html"], "my_families": summaries}
 
 
@@ -173,9 +172,7 @@ def families():
     q = request.args.get("q", "").strip()[:100]
     if q:
         hits = queries.search_families(current_user, q)
-        for hit in hits:
-            audit.record("family.search_hit", family_id=hit.family.id, object_type="family",
-                         object_id=hit.family.id, purpose="søk")
+        audit.record_for_families("family.search_hit", [hit.family.id for hit in hits], purpose="søk")
         return render_template("cases/families.html", q=q, hits=hits, summaries=None)
     panel = my_families_panel(current_user) or {}
     return render_template("cases/families.html", q="", hits=None, summaries=panel.get("my_families", []))
