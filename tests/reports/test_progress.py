@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pypdf import PdfReader
@@ -144,8 +144,9 @@ def long_family(lab):
     lead = db.session.get(type(spend.requester), spend.decisions[0].user_id)
     long_ago = datetime.combine(rf.day(-300), datetime.min.time().replace(hour=12), tzinfo=UTC)
     reached = factories.goal(fam, theme="arbeid", text="Fullføre norskkurset")
-    reached.status, reached.updated_at = "reached", long_ago
+    reached.status, reached.created_at, reached.updated_at = "reached", long_ago, long_ago
     open_goal = factories.goal(fam, theme="helse", text="Få fastlege")
+    open_goal.created_at = long_ago
     for title, status, due in (("Melde seg på kurset", "done", -310), ("Bestille legetime", "in_progress", -290),
                                ("Gå til time hos fastlegen", "planned", 14)):
         db.session.add(Action(family_id=fam.id, goal_id=(reached if status == "done" else open_goal).id, title=title,
@@ -153,6 +154,9 @@ def long_family(lab):
                               created_at=long_ago, updated_at=long_ago))
     db.session.add(Action(family_id=fam.id, goal_id=None, title="Rydde i papirene", owner_is_family=True,
                           due_on=rf.day(-10), status="done"))
+    db.session.add(Action(family_id=fam.id, goal_id=open_goal.id, title="Søke om frikort", owner_is_family=True,
+                          due_on=rf.day(-60), status="done", created_at=long_ago,
+                          updated_at=long_ago + timedelta(days=250)))
     db.session.flush()
     return {"family": fam, "lead": lead}
 
@@ -189,6 +193,21 @@ def test_a_period_from_the_start_lists_everything(long_family, login):
         assert rf.day(shown).strftime("%d.%m.%Y") in text, shown
     assert "Melde seg på kurset" in text and "Fullføre norskkurset" in text
     assert "er ikke tatt med" not in text
+
+
+def test_a_past_period_lists_what_was_open_then(long_family, login):
+    """A quarter long ago (as the batch renders): what was open in it, even if finished since; not
+    what came later, nor what was finished before it."""
+    fam = long_family["family"]
+    text = pdf_text(login(long_family["lead"]).get(
+        f"/familier/{fam.id}/fremdriftsrapport.pdf?fra={rf.day(-200)}&til={rf.day(-100)}").data)
+    goals = text[text.index("Målene deres"):text.index("Møter i perioden")]
+    assert "Bestille legetime" in goals  # open since before the period
+    assert "Søke om frikort" in goals  # open in the period, done 50 days ago
+    assert "Rydde i papirene" not in goals  # came after the period
+    assert "Melde seg på kurset" not in goals and "Fullføre norskkurset" not in goals  # finished before it
+    assert "1 mål som ble nådd eller lagt bort før perioden, er ikke tatt med." in goals
+    assert "1 tiltak som ble avsluttet før perioden, er ikke tatt med." in goals
 
 
 def test_a_family_younger_than_the_period_is_reported_from_its_start(family_setup, login):

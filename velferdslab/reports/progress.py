@@ -119,21 +119,27 @@ def _local_day(stamp) -> date:
     return stamp.astimezone(OSLO).date()
 
 
-def in_period(action: Action, start: date, end: date) -> bool:
-    """An action belongs in the period's report when it is still open, fell due in the period, or
-    was last changed in it (done, dropped, moved)."""
-    return (action.status in case_services.OPEN_ACTION_STATUSES
-            or (action.due_on is not None and start <= action.due_on <= end)
-            or start <= _local_day(action.updated_at) <= end)
+def in_period(item: Action | Goal, start: date, end: date,
+              open_statuses: tuple[str, ...] = case_services.OPEN_ACTION_STATUSES) -> bool:
+    """An action (or goal) belongs in the period's report when it existed by the period's end and
+    was not finished before it began: still open, or done or dropped (its last change) in the
+    period or after it."""
+    if _local_day(item.created_at) > end:
+        return False
+    return item.status in open_statuses or _local_day(item.updated_at) >= start
+
+
+def _existed_by(item: Action | Goal, end: date) -> bool:
+    return _local_day(item.created_at) <= end
 
 
 def build(access: Access, start: date | None = None, end: date | None = None) -> ProgressReport:
     """Collect the report. ``start``/``end`` bound the journey table, the actions, the meetings and
     the spend; the charts and the start-and-now table cover the whole enrolment, so the family sees
-    where it began. Goals are listed while open or when something happened to them in the period;
-    the report says how many earlier ones it leaves out. The next steps are the open actions due
-    from today on (or without a date); open actions past their date are counted there and listed
-    under their goal."""
+    where it began. Goals and actions are listed when they were open at some time in the period
+    (``in_period``); the report says how many it leaves out because they were finished before.
+    The next steps are the open actions due from today on (or without a date); open actions past
+    their date are counted there and listed under their goal."""
     family_id = access.family.id
     today = today_local()
     enrolment = case_services.current_enrolment(family_id)
@@ -150,8 +156,7 @@ def build(access: Access, start: date | None = None, end: date | None = None) ->
     actions_by_goal: dict[int | None, list[Action]] = defaultdict(list)
     for action in shown:
         actions_by_goal[action.goal_id].append(action)
-    goals = [g for g in all_goals if g.status == "open" or g.id in actions_by_goal
-             or start <= _local_day(g.updated_at) <= end]
+    goals = [g for g in all_goals if g.id in actions_by_goal or in_period(g, start, end, ("open",))]
     open_actions = [a for a in actions if a.status in case_services.OPEN_ACTION_STATUSES]
     meetings = [row for row in case_queries.meetings(access) if start <= row.meeting.held_on <= end]
     meetings.sort(key=lambda row: row.meeting.held_on)
@@ -160,8 +165,9 @@ def build(access: Access, start: date | None = None, end: date | None = None) ->
     return ProgressReport(
         access=access, start=start, end=end, enrolment=enrolment,
         team=case_queries.team_rows(family_id, enrolment.id if enrolment else None), history=history, themes=themes,
-        goals=goals, actions_by_goal=actions_by_goal, goals_left_out=len(all_goals) - len(goals),
-        actions_left_out=len(actions) - len(shown),
+        goals=goals, actions_by_goal=actions_by_goal,
+        goals_left_out=sum(1 for g in all_goals if _existed_by(g, end) and g not in goals),
+        actions_left_out=sum(1 for a in actions if _existed_by(a, end)) - len(shown),
         meetings=meetings, spend_by_theme=spend_in_period(family_id, start, end),
         next_steps=[a for a in open_actions if a.due_on is None or a.due_on >= today],
         overdue=sum(1 for a in open_actions if a.due_on is not None and a.due_on < today),
