@@ -11,11 +11,13 @@ class NotAvailable(Exception):
 
 # What would fix a missed target, shown under the table only for the targets that were missed.
 FIXES = {
-    "family_api_rps": "The read is bound by database round trips, not Python: about 27 statements per request "
-                      "against the floor's one (see the statement counts). Fewer round trips would fix it: "
-                      "load a user's roles with the user (User.role_rows is selectin-loaded, so every user "
-                      "on the page costs its own SELECT), fold members, enrolments, consents and team into "
-                      "one or two queries, and skip the family-page read model parts the API does not return.",
+    "family_api_rps": "The read returns the whole family with three years of history (43 assessments with "
+                      "every rating, 200 actions, 43 meetings): about 22 statements and some 30 ms of server "
+                      "time per request in-process, half of it building and serialising the objects. A quarter "
+                      "of the floor needs a few milliseconds. Levers: page the history in the API (latest "
+                      "assessments and open actions, links for the rest), load a user's roles only where they "
+                      "are used (User.role_rows is selectin-loaded: one SELECT per group of users shown), and "
+                      "more cores or hosts.",
     "family_page_p99": "At 16 busy connections a request waits for the ones queued before it, so p99 is about "
                        "16 ÷ throughput: under 100 ms needs some 160 pages/s from these two cores, roughly "
                        "10 ms of server time per page against the ~75 ms measured in-process (the audit "
@@ -24,15 +26,16 @@ FIXES = {
                        "gthread workers only move the queue.",
     "family_api_p99": "As for the family page: p99 is queueing behind the throughput; the API read does less "
                       "template work, so fewer round trips (see the API read row) are the lever.",
-    "my_families_p99": "Mine familier writes one audit row per listed family (40 inserts, flushed one by one); "
-                       "one multi-row INSERT for the list (audit.record_many) would remove most of the cost.",
+    "my_families_p99": "The list's audit events are one multi-row INSERT (audit.record_for_families), so the "
+                       "page is a fixed 13 statements; p99 is queueing behind the throughput, as for the family "
+                       "page. Less server time per page (the summaries' per-family levels and due dates in one "
+                       "aggregate query) and more cores or hosts are what moves it.",
     "outcome_report": "Move remaining per-row work into the aggregate SQL, add the missing index the plan "
                       "shows (EXPLAIN ANALYZE), or materialise the per-enrolment intake/latest levels.",
-    "progress_pdf": "The time is WeasyPrint's, not the app's (the ratio to WeasyPrint alone holds): a three-year "
-                    "family's report is a long document (every assessment in the tables, 200 actions, 40 "
-                    "meetings), and layout time grows with the table cells. To get under a second: show "
-                    "the journey table per quarter rather than per assessment, list only the period's "
-                    "actions and meetings (a quarter, as the batch does), and keep the charts' points few.",
+    "progress_pdf": "The time is WeasyPrint's, not the app's (the ratio to WeasyPrint alone holds), and it grows "
+                    "with the table cells. The report covers the last six months by default; trim what it "
+                    "lists in that period (the actions, the journey table's perspectives) or render it ahead "
+                    "of the meeting on the batch queue.",
     "approvals_rate": "Each approval locks the family's accounts and the audit chain head at commit; with 2 "
                       "sync workers the rate is bounded by per-request server time. More workers (on more "
                       "cores or hosts), fewer statements per approval, or sealing the audit chain asynchronously "

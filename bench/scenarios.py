@@ -88,7 +88,7 @@ def statements_per_page(env: Env, figures: list[Figure]) -> None:
     mine, _ = measure.count_statements(app, lead, "/familier")
     figures.append(Figure("sql_my_families", "SQL statements: Mine familier (40 families)", mine, "statements",
                           target="fixed (independent of the number of families)", passed=None,
-                          note="includes one audit row per listed family"))
+                          note="includes the audit rows of the listed families (one multi-row INSERT)"))
     queue, _ = measure.count_statements(app, lead, "/budsjett/godkjenning")
     figures.append(Figure("sql_approval_queue", "SQL statements: approval queue (team lead)", queue, "statements"))
 
@@ -199,7 +199,7 @@ def pages_under_load(env: Env, figures: list[Figure]) -> None:
         "my_families", f"Mine familier (team lead, 40 families), {c} connections", mine.rps, "req/s",
         floor=floor_rps, floor_label="/healthz", ratio=mine.rps / floor_rps, ratio_label="%",
         note=f"p50 {mine.p50_ms:.1f} ms, p99 {mine.p99_ms:.1f} ms; {mine.errors} errors; "
-             "writes 40 audit events per request"))
+             "writes 40 audit events per request (one INSERT)"))
     figures.append(Figure(
         "my_families_p99", f"Mine familier p99 at {c} connections", mine.p99_ms, "ms", floor=floor_p99,
         floor_label="/healthz p99", ratio=mine.p99_ms / floor_p99, ratio_label="×", target="< 100 ms (page target)",
