@@ -270,17 +270,20 @@ def family_available(conn, family_id: int, year: int) -> int:
                             "AND kind = 'allocation'", (family_id, year)).fetchone()[0])
 
 
-def prepare_approvals(url: str, limit: int, contention_family: int, contention_requests: int) -> dict:
+def prepare_approvals(url: str, limit: int, contention_family: int, contention_requests: int,
+                      spare: tuple[int, ...] = ()) -> dict:
     """Requests to approve: waiting team-route requests of this budget year (each with a token for
     its family's lead), plus ``contention_requests`` new requests on one family that together ask
-    for half again as much as it has — so some of them must be refused, and none may overspend."""
+    for half again as much as it has — so some of them must be refused, and none may overspend.
+    The ``spare`` families are left alone (the showcase family, whose reports the bench measures:
+    a ``--reuse`` run must find it as the installation made it)."""
     year = datetime.now(UTC).year
     with psycopg.connect(database.libpq_url(url)) as conn:
         rows = conn.execute(
             "SELECT s.id, m.user_id FROM spend_request s JOIN team_membership m ON m.family_id = s.family_id "
             "AND m.role = 'lead' AND m.end_date IS NULL WHERE s.status = 'requested' AND s.route = 'team' "
-            "AND s.budget_year = %s AND s.family_id <> %s AND s.requester_id <> m.user_id ORDER BY s.id LIMIT %s",
-            (year, contention_family, limit + 1)).fetchall()
+            "AND s.budget_year = %s AND s.family_id <> ALL(%s) AND s.requester_id <> m.user_id ORDER BY s.id LIMIT %s",
+            (year, [contention_family, *spare], limit + 1)).fetchall()
         lead = conn.execute("SELECT user_id FROM team_membership WHERE family_id = %s AND role = 'lead' "
                             "AND end_date IS NULL", (contention_family,)).fetchone()[0]
         requester, goal = conn.execute(

@@ -218,7 +218,9 @@ def _few(result, connections: int) -> str:
 
 def spend_approvals(env: Env, figures: list[Figure]) -> None:
     limit = 3000 if env.full else 300
-    plan = measure.prepare_approvals(env.url, limit, env.users["showcase_family_id"], contention_requests=60)
+    showcase = env.users["showcase_family_id"]
+    contention = next(f for f in reversed(env.users["bench_family_ids"]) if f != showcase)
+    plan = measure.prepare_approvals(env.url, limit, contention, contention_requests=60, spare=(showcase,))
     if plan["probe"] is not None:
         status, count = measure.approval_statements(env.app, *plan["probe"])
         figures.append(Figure("sql_approval", "SQL statements: one spend approval (API)", count, "statements",
