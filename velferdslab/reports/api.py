@@ -203,7 +203,8 @@ class AssumptionSetVersions(MethodView):
 class ProgressReport(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, content_type="application/pdf",
-                        description="The progress report (A4 PDF). Query: lang=nb|en, fra, til (YYYY-MM-DD).")
+                        description="The progress report (A4 PDF). Query: lang=nb|en, fra, til (YYYY-MM-DD; "
+                                    "default: the last six months, or since the family started if shorter).")
     def get(self, family_id: int):
         """The family's progress report as PDF; the same rules as the family page, and audited."""
         return views.progress_pdf_response(family_id)
