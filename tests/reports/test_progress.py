@@ -71,12 +71,55 @@ def test_the_lead_downloads_a_readable_report(family_setup, login):
     assert "Side 1 av" in pdf_text(response.data)
 
 
+def _table_cells(data: bytes) -> list[tuple[str, str | None, list[str]]]:
+    """(role, id, headers) of every TH and TD in the PDF's structure tree."""
+    cells = []
+
+    def walk(node):
+        node = node.get_object()
+        if not hasattr(node, "keys"):
+            return
+        if node.get("/S") in ("/TH", "/TD"):
+            attributes = node.get("/A")
+            attributes = attributes.get_object() if attributes is not None else {}
+            cells.append((node["/S"], node.get("/ID"), [str(h) for h in attributes.get("/Headers", [])]))
+        kids = node.get("/K")
+        kids = kids.get_object() if kids is not None else []
+        for kid in kids if isinstance(kids, list) else [kids]:
+            if hasattr(kid, "get_object"):
+                walk(kid)
+
+    walk(PdfReader(io.BytesIO(data)).trailer["/Root"]["/StructTreeRoot"])
+    return cells
+
+
+def test_table_cells_are_tagged_with_their_own_headers(family_setup, login):
+    """Screen readers announce a cell with its headers: its column's and at most one row header,
+    never every goal of the report (a th per goal made WeasyPrint tag each as a header of column 0)."""
+    fam = family_setup["family"]
+    data = login(family_setup["lead"]).get(f"/familier/{fam.id}/fremdriftsrapport.pdf").data
+    cells = _table_cells(data)
+    headers = {cell_id for role, cell_id, _h in cells if role == "/TH"}
+    data_cells = [h for role, _id, h in cells if role == "/TD"]
+    assert data_cells and all(set(h) <= headers for h in data_cells)
+
+    def row_headers(cell_headers):  # ids are "<table>-<row>-<column>"; row 0 holds the column headers
+        return [h for h in cell_headers if h.split("-")[1] != "0"]
+
+    assert [h for h in data_cells if len(row_headers(h)) > 1] == []
+    # The actions are row headers: a status cell is announced with its action.
+    assert sum(1 for h in data_cells if len(row_headers(h)) == 1) >= 3
+
+
 def test_downloading_is_audited(family_setup, login):
     fam = family_setup["family"]
     login(family_setup["lead"]).get(f"/familier/{fam.id}/fremdriftsrapport.pdf")
     event = db.session.query(AuditEvent).filter_by(action="family.report_pdf").one()
     assert event.family_id == fam.id and event.actor_id == family_setup["lead"].id
     assert event.purpose == "fremdriftsrapport"
+    # What was disclosed: the language and the period (the default one, filled in).
+    start = case_services.add_months(rf.day(0), -progress.PERIOD_MONTHS)
+    assert event.summary == {"lang": "nb", "period_start": start.isoformat(), "period_end": rf.day(0).isoformat()}
 
 
 @pytest.fixture
@@ -140,7 +183,7 @@ def test_a_period_narrows_meetings_and_spend(family_setup, login):
 @pytest.fixture
 def long_family(lab):
     """A family 400 days into its enrolment: assessments before and within the last half-year, a
-    goal reached long ago, a done action from long ago, an old action still open, a fresh one."""
+    goal reached long ago, a done action from long ago, an old action still open, fresh ones."""
     agency = factories.agency(lab, name="NAV Langtid", kind="nav")
     fam = rf.journey(lab, [(0, 1), (100, 2), (300, 2), (380, 3)], started=-400, name="Familien Langtid")
     spend = rf.paid_spend(lab, fam, agency, 1_000 * KR)
@@ -157,11 +200,24 @@ def long_family(lab):
                               created_at=long_ago, updated_at=long_ago))
     db.session.add(Action(family_id=fam.id, goal_id=None, title="Rydde i papirene", owner_is_family=True,
                           due_on=rf.day(-10), status="done"))
+    db.session.add(Action(family_id=fam.id, goal_id=None, title="Ringe NAV", owner_is_family=True,
+                          due_on=rf.day(-5), status="in_progress"))
     db.session.add(Action(family_id=fam.id, goal_id=open_goal.id, title="Søke om frikort", owner_is_family=True,
                           due_on=rf.day(-60), status="done", created_at=long_ago,
                           updated_at=long_ago + timedelta(days=250)))
     db.session.flush()
     return {"family": fam, "lead": lead}
+
+
+def journey_table(text: str) -> str:
+    """The journey table's text in the report (its caption to the next section)."""
+    start = text.index("Nivå per tema ved start")
+    ends = [i for i in (text.find("Der vi ser", start), text.find("Målene deres", start)) if i > 0]
+    return text[start:min(ends)]
+
+
+def dates(*offsets: int) -> list[str]:
+    return [rf.day(offset).strftime("%d.%m.%Y") for offset in offsets]
 
 
 def test_the_default_period_is_the_last_half_year(long_family, login):
@@ -170,21 +226,22 @@ def test_the_default_period_is_the_last_half_year(long_family, login):
     start = case_services.add_months(rf.day(0), -progress.PERIOD_MONTHS)
     assert f"Perioden {start:%d.%m.%Y}–{rf.day(0):%d.%m.%Y}" in text
     # The journey table: where they started, then the period's assessments; not the one in between.
-    assert "ved start og ved hver vurdering i perioden" in text
-    for shown in (-400, -100, -20):
-        assert rf.day(shown).strftime("%d.%m.%Y") in text, shown
-    assert rf.day(-300).strftime("%d.%m.%Y") not in text
+    table = journey_table(text)
+    assert all(day in table for day in dates(-400, -100, -20)), table
+    assert dates(-300)[0] not in table
     # An action still open is listed however old; one done before the period is counted, not listed.
-    assert "Bestille legetime" in text and "Gå til time hos fastlegen" in text and "Få fastlege" in text
+    goals = text[text.index("Målene deres"):text.index("Møter i perioden")]
+    assert "Bestille legetime" in goals and "Gå til time hos fastlegen" in goals and "Få fastlege" in goals
     assert "Melde seg på kurset" not in text and "Fullføre norskkurset" not in text
-    assert "1 mål som ble nådd eller lagt bort før perioden, er ikke tatt med." in text
-    assert "1 tiltak som ble avsluttet før perioden, er ikke tatt med." in text
-    # An action done in the period without a goal has its own block.
-    assert "Tiltak uten mål" in text and "Rydde i papirene" in text
-    # Next steps: what is due from today; the overdue open action is counted and stays under its goal.
+    assert "1 mål som ble nådd eller lagt bort før perioden, er ikke tatt med." in goals
+    assert "1 tiltak som ble avsluttet før perioden, er ikke tatt med." in goals
+    # Actions in the period without a goal have their own rows.
+    assert "Tiltak uten mål" in goals and "Rydde i papirene" in goals and "Ringe NAV" in goals
+    # Next steps: what is due today or later; the overdue open actions are counted and stay in the table.
     next_steps = text[text.index("Neste steg"):]
-    assert "Gå til time hos fastlegen" in next_steps and "Bestille legetime" not in next_steps
-    assert "1 åpent tiltak har passert fristen; det står under målet sitt over." in next_steps
+    assert "Gå til time hos fastlegen" in next_steps
+    assert "Bestille legetime" not in next_steps and "Ringe NAV" not in next_steps
+    assert "2 åpne tiltak har passert fristen; de står i tabellen over målene og tiltakene." in next_steps
 
 
 def test_a_period_from_the_start_lists_everything(long_family, login):
@@ -192,8 +249,8 @@ def test_a_period_from_the_start_lists_everything(long_family, login):
     fam = long_family["family"]
     text = pdf_text(client.get(f"/familier/{fam.id}/fremdriftsrapport.pdf?fra={rf.day(-400)}").data)
     assert f"Perioden {rf.day(-400):%d.%m.%Y}–" in text
-    for shown in (-400, -300, -100, -20):
-        assert rf.day(shown).strftime("%d.%m.%Y") in text, shown
+    table = journey_table(text)
+    assert all(day in table for day in dates(-400, -300, -100, -20)), table
     assert "Melde seg på kurset" in text and "Fullføre norskkurset" in text
     assert "er ikke tatt med" not in text
 
@@ -207,10 +264,66 @@ def test_a_past_period_lists_what_was_open_then(long_family, login):
     goals = text[text.index("Målene deres"):text.index("Møter i perioden")]
     assert "Bestille legetime" in goals  # open since before the period
     assert "Søke om frikort" in goals  # open in the period, done 50 days ago
-    assert "Rydde i papirene" not in goals  # came after the period
+    assert "Rydde i papirene" not in goals and "Ringe NAV" not in goals  # came after the period
     assert "Melde seg på kurset" not in goals and "Fullføre norskkurset" not in goals  # finished before it
     assert "1 mål som ble nådd eller lagt bort før perioden, er ikke tatt med." in goals
     assert "1 tiltak som ble avsluttet før perioden, er ikke tatt med." in goals
+    # The journey table: the start and the period's assessment (day -100), which is also where
+    # they were at its end; nothing from before or after it.
+    table = journey_table(text)
+    assert all(day in table for day in dates(-400, -100)), table
+    assert dates(-300)[0] not in table and dates(-20)[0] not in table
+    # Next steps are today's: the overdue action the table does not list is there; the listed one is counted.
+    next_steps = text[text.index("Neste steg"):]
+    assert "Ringe NAV" in next_steps and "Bestille legetime" not in next_steps
+    assert "1 åpent tiltak har passert fristen; det står i tabellen over målene og tiltakene." in next_steps
+
+
+def test_only_an_end_date_moves_the_whole_period(long_family, login):
+    client = login(long_family["lead"])
+    fam = long_family["family"]
+    text = pdf_text(client.get(f"/familier/{fam.id}/fremdriftsrapport.pdf?til={rf.day(-250)}").data)
+    # Six months before day -250 is before the start of the enrolment: the period starts there.
+    assert f"Perioden {rf.day(-400):%d.%m.%Y}–{rf.day(-250):%d.%m.%Y}" in text
+    future = client.get(f"/familier/{fam.id}/fremdriftsrapport.pdf?fra={rf.day(30)}")
+    assert future.status_code == 422
+    api = client.get(f"/api/v1/families/{fam.id}/progress-report.pdf?fra={rf.day(30)}")
+    assert api.status_code == 422 and "fra" in api.get_json()["errors"]
+
+
+def test_nothing_open_in_the_period_is_said_so(long_family, login):
+    from sqlalchemy import update
+
+    from velferdslab.cases.models import Goal
+
+    fam = long_family["family"]
+    long_ago = datetime.combine(rf.day(-300), datetime.min.time().replace(hour=12), tzinfo=UTC)
+    db.session.execute(update(Action).where(Action.family_id == fam.id)
+                       .values(status="done", created_at=long_ago, updated_at=long_ago))
+    db.session.execute(update(Goal).where(Goal.family_id == fam.id)
+                       .values(status="reached", created_at=long_ago, updated_at=long_ago))
+    db.session.flush()
+    db.session.expire_all()
+    text = pdf_text(login(long_family["lead"]).get(f"/familier/{fam.id}/fremdriftsrapport.pdf").data)
+    assert "Ingen mål eller tiltak var åpne i perioden." in text
+    assert "Ingen mål er skrevet ned ennå." not in text
+
+
+def test_a_closed_family_is_reported_on_its_last_months_and_after(lab, login):
+    agency = factories.agency(lab, kind="nav")
+    fam = rf.journey(lab, [(0, 1), (200, 2), (380, 3)], started=-900, closed=-500,
+                     follow_ups={"follow_up_6": 3}, name="Familien Avsluttet")
+    factories.consent(fam, agency)
+    lead = factories.user(lab, roles=("team_lead",), agency=agency)
+    factories.team_member(fam, lead, role="lead")
+    text = pdf_text(login(lead).get(f"/familier/{fam.id}/fremdriftsrapport.pdf").data)
+    start = case_services.add_months(rf.day(-500), -progress.PERIOD_MONTHS)
+    assert f"Perioden {start:%d.%m.%Y}–{rf.day(0):%d.%m.%Y}" in text
+    # The last assessment in the lab (day -520) and the follow-up after closure are in the table.
+    table = journey_table(text)
+    follow_up = rf.enrolment_of(fam).closed_on + timedelta(days=31 * 6)
+    assert all(day in table for day in dates(-900, -520)) and f"{follow_up:%d.%m.%Y}" in table, table
+    assert dates(-700)[0] not in table
 
 
 def test_a_family_younger_than_the_period_is_reported_from_its_start(family_setup, login):

@@ -14,6 +14,7 @@ from datetime import date
 
 from flask import current_app, has_request_context, render_template
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -25,6 +26,7 @@ from velferdslab.cases.access import Access
 from velferdslab.cases.models import Action, Enrolment, Goal, Meeting
 from velferdslab.cases.themes import THEME_BY_CODE
 from velferdslab.core import pdf
+from velferdslab.core.errors import ServiceError
 from velferdslab.core.i18n import OSLO
 from velferdslab.core.models import today_local, utcnow
 from velferdslab.extensions import db
@@ -86,11 +88,12 @@ class ProgressReport:
 
     @property
     def table_points(self) -> list:
-        """The rows of the journey table: the first assessment (where they started) and every
-        assessment in the period, newest first. The charts show the whole enrolment."""
+        """The rows of the journey table: the first assessment (where they started), every
+        assessment in the period and the latest (where they are now), newest first. The charts
+        show the whole enrolment."""
         points = self.history.points
-        rows = [p for p in points[1:] if self.start <= p.assessed_on <= self.end]
-        return list(reversed(points[:1] + rows))
+        rows = [p for p in points[1:-1] if self.start <= p.assessed_on <= self.end]
+        return list(reversed(points[:1] + rows + points[1:][-1:]))
 
     @property
     def disagreements(self) -> list[str]:
@@ -106,13 +109,27 @@ class ProgressReport:
         return str(THEME_BY_CODE[code].name)
 
 
-def default_period(enrolment: Enrolment | None, today: date) -> tuple[date, date]:
-    """The last ``PERIOD_MONTHS`` months up to today, from the start of the current enrolment (or
-    its referral) when that is later."""
+def default_period(enrolment: Enrolment | None, today: date, end: date | None = None) -> tuple[date, date]:
+    """The ``PERIOD_MONTHS`` months up to ``end`` (default today), from the start of the current
+    enrolment (or its referral) when that is later. For a closed enrolment the months are the
+    last ones in the lab, and the period runs on to ``end`` so the follow-ups after closure are in it."""
+    end = end or today
     if enrolment is None:
-        return today, today
+        return end, end
     began = enrolment.started_on or enrolment.referred_on
-    return min(max(began, case_services.add_months(today, -PERIOD_MONTHS)), today), today
+    anchor = min(end, enrolment.closed_on) if enrolment.status == "closed" and enrolment.closed_on else end
+    return min(max(began, case_services.add_months(anchor, -PERIOD_MONTHS)), end), end
+
+
+def resolve_period(family_id: int, start: date | None, end: date | None) -> tuple[date, date]:
+    """The period a request asks for, the missing end(s) filled in as the report does; an empty
+    period (start after end) is a ``ServiceError`` on the field that was given."""
+    default_start, default_end = default_period(case_services.current_enrolment(family_id), today_local(), end)
+    field = "til" if end is not None else "fra"
+    start, end = start or default_start, end or default_end
+    if start > end:
+        raise ServiceError(_("Perioden er tom: fra-datoen er etter til-datoen."), field)
+    return start, end
 
 
 def _local_day(stamp) -> date:
@@ -133,17 +150,22 @@ def _existed_by(item: Action | Goal, end: date) -> bool:
     return _local_day(item.created_at) <= end
 
 
+def _overdue(action: Action, today: date) -> bool:
+    return action.due_on is not None and action.due_on < today
+
+
 def build(access: Access, start: date | None = None, end: date | None = None) -> ProgressReport:
     """Collect the report. ``start``/``end`` bound the journey table, the actions, the meetings and
     the spend; the charts and the start-and-now table cover the whole enrolment, so the family sees
     where it began. Goals and actions are listed when they were open at some time in the period
     (``in_period``); the report says how many it leaves out because they were finished before.
-    The next steps are the open actions due from today on (or without a date); open actions past
-    their date are counted there and listed under their goal."""
+    The next steps are the open actions due today or later (or without a date); open actions past
+    their date are counted there and stay in the goals' table (or, when the table does not list
+    them — a past period — are among the next steps)."""
     family_id = access.family.id
     today = today_local()
     enrolment = case_services.current_enrolment(family_id)
-    default_start, default_end = default_period(enrolment, today)
+    default_start, default_end = default_period(enrolment, today, end)
     start, end = start or default_start, end or default_end
     themes = case_services.applicable_themes(family_id)
     history = case_queries.journey_history(family_id, themes)
@@ -158,6 +180,7 @@ def build(access: Access, start: date | None = None, end: date | None = None) ->
         actions_by_goal[action.goal_id].append(action)
     goals = [g for g in all_goals if g.id in actions_by_goal or in_period(g, start, end, ("open",))]
     open_actions = [a for a in actions if a.status in case_services.OPEN_ACTION_STATUSES]
+    listed = {a.id for a in shown}
     meetings = [row for row in case_queries.meetings(access) if start <= row.meeting.held_on <= end]
     meetings.sort(key=lambda row: row.meeting.held_on)
     next_meeting = db.session.scalar(select(func.max(Meeting.next_meeting_on)).where(
@@ -169,8 +192,8 @@ def build(access: Access, start: date | None = None, end: date | None = None) ->
         goals_left_out=sum(1 for g in all_goals if _existed_by(g, end) and g not in goals),
         actions_left_out=sum(1 for a in actions if _existed_by(a, end)) - len(shown),
         meetings=meetings, spend_by_theme=spend_in_period(family_id, start, end),
-        next_steps=[a for a in open_actions if a.due_on is None or a.due_on >= today],
-        overdue=sum(1 for a in open_actions if a.due_on is not None and a.due_on < today),
+        next_steps=[a for a in open_actions if not _overdue(a, today) or a.id not in listed],
+        overdue=sum(1 for a in open_actions if _overdue(a, today) and a.id in listed),
         next_meeting_on=next_meeting, today=today)
 
 

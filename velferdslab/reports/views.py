@@ -363,11 +363,9 @@ def progress_pdf_response(family_id: int) -> Response:
     lang = request.args.get("lang", "nb")
     if lang not in progress.LANGUAGES:
         raise ServiceError(_("Språket må være nb eller en."), "lang")
-    start, end = _period_arg("fra"), _period_arg("til")
-    if start and end and start > end:
-        raise ServiceError(_("Perioden er tom: fra-datoen er etter til-datoen."), "til")
+    start, end = progress.resolve_period(family_id, _period_arg("fra"), _period_arg("til"))
     audit.record("family.report_pdf", family_id=family_id, object_type="family", object_id=family_id,
-                 purpose="fremdriftsrapport", summary={"lang": lang})
+                 purpose="fremdriftsrapport", summary={"lang": lang, "period_start": start, "period_end": end})
     data = progress.render_progress_pdf(access, start=start, end=end, language=lang)
     return _pdf(data, f"fremdriftsrapport-familie-{family_id}.pdf")
 
