@@ -216,6 +216,14 @@ def journey_table(text: str) -> str:
     return text[start:min(ends)]
 
 
+def goals_part(text: str) -> str:
+    return text[text.index("Målene deres"):text.index("Møter i perioden")]
+
+
+def next_steps_part(text: str) -> str:
+    return text[text.index("Neste steg"):]
+
+
 def dates(*offsets: int) -> list[str]:
     return [rf.day(offset).strftime("%d.%m.%Y") for offset in offsets]
 
@@ -230,7 +238,7 @@ def test_the_default_period_is_the_last_half_year(long_family, login):
     assert all(day in table for day in dates(-400, -100, -20)), table
     assert dates(-300)[0] not in table
     # An action still open is listed however old; one done before the period is counted, not listed.
-    goals = text[text.index("Målene deres"):text.index("Møter i perioden")]
+    goals = goals_part(text)
     assert "Bestille legetime" in goals and "Gå til time hos fastlegen" in goals and "Få fastlege" in goals
     assert "Melde seg på kurset" not in text and "Fullføre norskkurset" not in text
     assert "1 mål som ble nådd eller lagt bort før perioden, er ikke tatt med." in goals
@@ -238,7 +246,7 @@ def test_the_default_period_is_the_last_half_year(long_family, login):
     # Actions in the period without a goal have their own rows.
     assert "Tiltak uten mål" in goals and "Rydde i papirene" in goals and "Ringe NAV" in goals
     # Next steps: what is due today or later; the overdue open actions are counted and stay in the table.
-    next_steps = text[text.index("Neste steg"):]
+    next_steps = next_steps_part(text)
     assert "Gå til time hos fastlegen" in next_steps
     assert "Bestille legetime" not in next_steps and "Ringe NAV" not in next_steps
     assert "2 åpne tiltak har passert fristen; de står i tabellen over målene og tiltakene." in next_steps
@@ -261,7 +269,7 @@ def test_a_past_period_lists_what_was_open_then(long_family, login):
     fam = long_family["family"]
     text = pdf_text(login(long_family["lead"]).get(
         f"/familier/{fam.id}/fremdriftsrapport.pdf?fra={rf.day(-200)}&til={rf.day(-100)}").data)
-    goals = text[text.index("Målene deres"):text.index("Møter i perioden")]
+    goals = goals_part(text)
     assert "Bestille legetime" in goals  # open since before the period
     assert "Søke om frikort" in goals  # open in the period, done 50 days ago
     assert "Rydde i papirene" not in goals and "Ringe NAV" not in goals  # came after the period
@@ -274,7 +282,7 @@ def test_a_past_period_lists_what_was_open_then(long_family, login):
     assert all(day in table for day in dates(-400, -100)), table
     assert dates(-300)[0] not in table and dates(-20)[0] not in table
     # Next steps are today's: the overdue action the table does not list is there; the listed one is counted.
-    next_steps = text[text.index("Neste steg"):]
+    next_steps = next_steps_part(text)
     assert "Ringe NAV" in next_steps and "Bestille legetime" not in next_steps
     assert "1 åpent tiltak har passert fristen; det står i tabellen over målene og tiltakene." in next_steps
 
