@@ -161,15 +161,22 @@ def test_english_on_request(family_setup, login, english):
     assert "Flytte til en større leilighet" in text
 
 
-@pytest.mark.parametrize("params, field", [("lang=de", "lang"), ("fra=i-går", "fra"),
-                                           ("fra=2026-05-01&til=2026-01-01", "til")])
-def test_bad_parameters_are_422(family_setup, login, params, field):
+@pytest.mark.parametrize("params, field, message", [
+    ("lang=de", "lang", "Språket må være nb eller en."), ("fra=i-går", "fra", "Ugyldig dato; bruk ÅÅÅÅ-MM-DD."),
+    ("fra=2026-05-01&til=2026-01-01", "til", "Perioden er tom: fra-datoen er etter til-datoen.")])
+def test_bad_parameters_are_422_in_the_api_and_a_message_on_the_family_page(family_setup, login, params, field,
+                                                                             message):
     fam = family_setup["family"]
     client = login(family_setup["lead"])
-    page = client.get(f"/familier/{fam.id}/fremdriftsrapport.pdf?{params}")
-    assert page.status_code == 422
     api = client.get(f"/api/v1/families/{fam.id}/progress-report.pdf?{params}")
-    assert api.status_code == 422 and field in api.get_json()["errors"]
+    assert api.status_code == 422 and api.get_json()["errors"][field] == [message]
+    page = client.get(f"/familier/{fam.id}/fremdriftsrapport.pdf?{params}")
+    assert page.status_code == 303
+    assert page.headers["Location"].endswith(f"/familier/{fam.id}#progress-report-heading")
+    shown = client.get(page.headers["Location"]).get_data(as_text=True)
+    assert message in shown
+    # Nothing was disclosed, so nothing is logged as downloaded.
+    assert db.session.query(AuditEvent).filter_by(action="family.report_pdf").count() == 0
 
 
 def test_a_period_narrows_meetings_and_spend(family_setup, login):

@@ -370,10 +370,21 @@ def progress_pdf_response(family_id: int) -> Response:
     return _pdf(data, f"fremdriftsrapport-familie-{family_id}.pdf")
 
 
+PERIOD_FIELDS = ("fra", "til", "lang")
+
+
 @blueprint.get("/familier/<int:family_id>/fremdriftsrapport.pdf")
 @requires(LOGIN)
 def progress_pdf(family_id: int):
-    return progress_pdf_response(family_id)
+    """The download from the family page. A bad period or language (the *Velg periode* form) goes
+    back to the family page with the reason; the API answers 422 for the same input."""
+    try:
+        return progress_pdf_response(family_id)
+    except ServiceError as error:
+        if error.field not in PERIOD_FIELDS:
+            raise
+        flash(error.message, "error")
+        return redirect(url_for("cases.family_page", family_id=family_id, _anchor="progress-report-heading"), 303)
 
 
 def progress_panel(family, user, gated: bool) -> dict | None:
