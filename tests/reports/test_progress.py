@@ -62,7 +62,7 @@ def test_the_lead_downloads_a_readable_report(family_setup, login):
     # Start and now: uholdbar at the start, stabil now (the team's overall level).
     assert "Samlet Uholdbar Stabil" in text
     # Every goal heads its own rows; one without actions in the period says so.
-    assert "Bolig: Flytte til en større leilighet (Kort sikt · Åpent) Søke kommunal bolig Familien" in text
+    assert "Mål for bolig: Flytte til en større leilighet (Kort sikt · Åpent) Søke kommunal bolig Familien" in text
     assert "Ingen tiltak i perioden." in text
     reader = PdfReader(io.BytesIO(response.data))
     assert reader.metadata.title == "Fremdriftsrapport for Familien Nordmann"
