@@ -194,6 +194,34 @@ def login(app):
     return sign_in
 
 
+@pytest.fixture(scope="session")
+def compiled(tmp_path_factory) -> Path:
+    """The English catalogue compiled from the ``.po`` in the tree, in a directory of its own."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    source = Path(__file__).resolve().parent.parent / "velferdslab/translations/en/LC_MESSAGES/messages.po"
+    directory = tmp_path_factory.mktemp("translations")
+    target = directory / "en" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with source.open("rb") as po, (target / "messages.mo").open("wb") as mo:
+        write_mo(mo, read_po(po, locale="en"))
+    return directory
+
+
+@pytest.fixture
+def in_catalogue(app, compiled, monkeypatch):
+    """The app reads the catalogue compiled from the ``.po`` in the tree (not a stale ``.mo``)."""
+    from velferdslab.extensions import babel
+
+    with app.app_context():
+        domain = babel.domain_instance
+    monkeypatch.setattr(app.extensions["babel"], "translation_directories", [str(compiled)])
+    domain.cache.clear()
+    yield
+    domain.cache.clear()
+
+
 @pytest.fixture
 def count_queries(app):
     """``with count_queries() as counter: ...`` then ``counter.count`` = SQL statements executed."""

@@ -13,7 +13,6 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
@@ -55,29 +54,6 @@ def _translated(message) -> bool:
 @pytest.fixture(scope="module")
 def english() -> Catalog:
     return read_english()
-
-
-@pytest.fixture(scope="module")
-def compiled(tmp_path_factory, english) -> Path:
-    directory = tmp_path_factory.mktemp("translations")
-    target = directory / "en" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with (target / "messages.mo").open("wb") as handle:
-        write_mo(handle, english)
-    return directory
-
-
-@pytest.fixture
-def in_catalogue(app, compiled, monkeypatch):
-    """The app reads the catalogue compiled from the ``.po`` in the tree (not a stale ``.mo``)."""
-    from velferdslab.extensions import babel
-
-    with app.app_context():
-        domain = babel.domain_instance
-    monkeypatch.setattr(app.extensions["babel"], "translation_directories", [str(compiled)])
-    domain.cache.clear()
-    yield
-    domain.cache.clear()
 
 
 # --- the catalogue --------------------------------------------------------------------------------

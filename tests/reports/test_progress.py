@@ -122,32 +122,7 @@ def test_downloading_is_audited(family_setup, login):
     assert event.summary == {"lang": "nb", "period_start": start.isoformat(), "period_end": rf.day(0).isoformat()}
 
 
-@pytest.fixture
-def english(app, tmp_path, monkeypatch):
-    """The English catalogue compiled from the ``.po`` in the tree (not a possibly stale ``.mo``)."""
-    from pathlib import Path
-
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    from velferdslab.extensions import babel
-
-    source = Path(__file__).resolve().parents[2] / "velferdslab/translations/en/LC_MESSAGES/messages.po"
-    if not source.exists():
-        pytest.skip("no English catalogue yet")
-    target = tmp_path / "en" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with source.open("rb") as po, (target / "messages.mo").open("wb") as mo:
-        write_mo(mo, read_po(po, locale="en"))
-    with app.app_context():
-        domain = babel.domain_instance
-    monkeypatch.setattr(app.extensions["babel"], "translation_directories", [str(tmp_path)])
-    domain.cache.clear()
-    yield
-    domain.cache.clear()
-
-
-def test_english_on_request(family_setup, login, english):
+def test_english_on_request(family_setup, login, in_catalogue):
     fam = family_setup["family"]
     response = login(family_setup["lead"]).get(f"/familier/{fam.id}/fremdriftsrapport.pdf?lang=en")
     assert response.status_code == 200
