@@ -25,8 +25,6 @@ blueprint = Blueprint("budget_api", __name__, url_prefix="/api/v1",
                       description="Delegated budgets: delegations, pool, allocations, spend requests, "
                                   "approval queues and authority rules. Amounts are integer øre.")
 
-
-
 IDEMPOTENCY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": False,
                       "schema": {"type": "string", "minLength": 8, "maxLength": 100},
                       "description": "Repeat the call with the same key and nothing happens twice."}
