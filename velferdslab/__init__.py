@@ -27,7 +27,7 @@ def configure(app: Flask, overrides: dict | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     from velferdslab.auth import login
-    from velferdslab.core import database, i18n, navigation, routing, security, transaction
+    from velferdslab.core import database, i18n, navigation, policy, routing, security, transaction
     from velferdslab.core.api import api
     from velferdslab.extensions import db, limiter, migrate
 
@@ -38,6 +38,7 @@ def register_extensions(app: Flask) -> None:
     login.init_app(app)
     i18n.init_app(app)
     navigation.init_app(app)
+    policy.init_app(app)
     security.init_app(app)
     transaction.init_app(app)
     limiter.init_app(app)

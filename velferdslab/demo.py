@@ -8,26 +8,16 @@ The generator is a list of steps over one shared context, so later domains add t
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
 from velferdslab.auth import services as auth
 from velferdslab.auth.models import Agency, Lab, User
+from velferdslab.core.demo import FIRST_NAMES, LAST_NAMES, STEPS, DemoContext, step
 from velferdslab.extensions import db
 
 DEMO_PASSWORD = "velferdslab-demo"  # noqa: S105 - printed to the user; demo data is refused in production
 DEMO_DOMAIN = "demo.velferdslab.no"
-
-FIRST_NAMES = ["Kari", "Ola", "Ingrid", "Lars", "Sofie", "Magnus", "Nora", "Jonas", "Emma", "Henrik", "Sara",
-               "Aksel", "Ida", "Mathias", "Thea", "Sander", "Maja", "Elias", "Hanna", "Tobias", "Amalie",
-               "Filip", "Julie", "Kristian", "Live", "Omar", "Amina", "Ali", "Fatima", "Mohammed", "Leah",
-               "Jakob", "Selma", "Noah", "Ella", "William", "Aisha", "Tiril", "Eirik", "Mari"]
-LAST_NAMES = ["Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Kristiansen",
-              "Jensen", "Karlsen", "Johnsen", "Pettersen", "Eriksen", "Berg", "Haugen", "Hagen", "Johannessen",
-              "Andreassen", "Jacobsen", "Dahl", "Jørgensen", "Halvorsen", "Henriksen", "Lund", "Sørensen",
-              "Ali", "Ahmed", "Hussain", "Nguyen", "Khan", "Lie", "Moen", "Strand", "Solberg", "Bakken"]
 
 AGENCIES = [
     ("NAV Asker", "nav"),
@@ -48,36 +38,6 @@ NAMED_STAFF = [
     ("teammedlem", "Tina Teammedlem", {"caseworker"}, "barnevern"),
 ]
 ROLE_LOGIN_ORDER = ("caseworker", "team_lead", "manager", "admin")
-
-
-@dataclass
-class DemoContext:
-    rng: random.Random
-    size: int
-    labs: list[Lab] = field(default_factory=list)
-    agencies: dict[int, list[Agency]] = field(default_factory=dict)
-    staff: dict[int, list[User]] = field(default_factory=dict)
-    logins: dict[str, str] = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)
-
-    def staff_with_role(self, lab: Lab, role: str) -> list[User]:
-        return [u for u in self.staff[lab.id] if role in u.roles]
-
-
-Step = Callable[[DemoContext], None]
-STEPS: list[tuple[int, Step]] = []
-
-
-def step(order: int) -> Callable[[Step], Step]:
-    """Register a demo step; lower ``order`` runs first (staff is 10, families 20, budgets 30)."""
-
-    def decorator(func: Step) -> Step:
-        if all(f is not func for _, f in STEPS):
-            STEPS.append((order, func))
-            STEPS.sort(key=lambda item: item[0])
-        return func
-
-    return decorator
 
 
 def is_empty() -> bool:
@@ -161,7 +121,7 @@ def _user(lab: Lab, email: str, name: str, roles: set[str], agency: Agency | Non
 
 def logins_text(lab_slug: str = "asker") -> str:
     """The printed demo logins: one per role, from the database, with the shared password."""
-    from velferdslab.auth.forms import ROLE_LABELS
+    from velferdslab.core.permissions import Role
 
     lab = db.session.scalar(select(Lab).where(Lab.slug == lab_slug))
     if lab is None:
@@ -172,5 +132,5 @@ def logins_text(lab_slug: str = "asker") -> str:
     for role in ROLE_LOGIN_ORDER:
         user = next((u for u in users if role in u.roles), None)
         if user:
-            lines.append(f"  {str(ROLE_LABELS[role]):<18} {user.email}")
+            lines.append(f"  {Role(role).label:<18} {user.email}")
     return "\n".join(lines)

@@ -8,20 +8,20 @@ user ids, addresses and request ids are left out of the family's copy.
 
 from __future__ import annotations
 
-from sqlalchemy import column, select, table
+from sqlalchemy import select
 
+from velferdslab.audit.directory import source
 from velferdslab.audit.labels import action_label, purpose_label
 from velferdslab.audit.models import AuditEvent
 from velferdslab.core.i18n import OSLO
-from velferdslab.core.navigation import ROLE_LABELS
+from velferdslab.core.navigation import role_label
 from velferdslab.extensions import db
-
-_agency = table("agency", column("id"), column("name"))
 
 
 def entries(family_id: int) -> list[dict]:
     """The log, oldest first. Each entry names its audit event (``id``), so it can be checked."""
     e = AuditEvent
+    _agency = source("agencies")
     rows = db.session.execute(
         select(e.id, e.occurred_at, e.actor_role, _agency.c.name.label("agency"), e.action, e.purpose)
         .select_from(e).outerjoin(_agency, _agency.c.id == e.agency_id)
@@ -35,7 +35,7 @@ def entries(family_id: int) -> list[dict]:
             "date": local.date().isoformat(),
             "local_time": local.strftime("%H:%M"),
             "agency": row.agency,
-            "role": str(ROLE_LABELS[row.actor_role]) if row.actor_role in ROLE_LABELS else None,
+            "role": role_label(row.actor_role) or None,
             "action": row.action,
             "what": action_label(row.action),
             "purpose": purpose_label(row.purpose, row.action),

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from velferdslab import demo
 from velferdslab.audit import chain
 from velferdslab.audit.models import AuditEvent, EmergencyAccess
+from velferdslab.core import demo
 from velferdslab.core.models import utcnow
 from velferdslab.extensions import db
 

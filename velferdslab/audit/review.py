@@ -11,7 +11,8 @@ by a Python loop. The flags, each a SQL expression on the event row:
 * ``many`` — the actor touched more than ``threshold`` different families that (Oslo) day;
 * ``night`` — between 22:00 and 06:00 Oslo time.
 
-``audit`` imports only ``core``: users, agencies and team memberships are read by table name.
+``audit`` imports only ``core``: users, agencies and team memberships come through the narrow
+interface of ``audit.directory``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, and_, case, cast, column, distinct, exists, extract, func, or_, select, table
+from sqlalchemy import Date, and_, case, cast, distinct, exists, extract, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from velferdslab.audit.directory import source
 from velferdslab.audit.models import AuditEvent, EmergencyAccess
 from velferdslab.extensions import db
 
@@ -31,10 +33,6 @@ NIGHT_START, NIGHT_END = 22, 6
 PAGE_SIZE = 50
 FLAGS = ("off_team", "denied", "emergency", "many", "night")
 
-_membership = table("team_membership", column("user_id"), column("family_id"), column("start_date"),
-                    column("end_date"))
-_user = table("user_account", column("id"), column("name"))
-_agency = table("agency", column("id"), column("name"))
 
 
 @dataclass
@@ -113,6 +111,7 @@ def _many_families(filters: Filters):
 
 def flag_expressions(many) -> dict[str, ColumnElement]:
     e = AuditEvent
+    _membership = source("memberships")
     on_team = exists().where(_membership.c.user_id == e.actor_id, _membership.c.family_id == e.family_id,
                              _membership.c.start_date <= utc_date(e.occurred_at),
                              or_(_membership.c.end_date.is_(None),
@@ -162,6 +161,7 @@ def _flag_columns(flags) -> list:
 def events_query(filters: Filters):
     """Every matching event with the actor's name, agency name and flags, newest first."""
     e = AuditEvent
+    _user, _agency = source("people"), source("agencies")
     joined, where, flags = _base(filters)
     joined = joined.outerjoin(_user, _user.c.id == e.actor_id).outerjoin(_agency, _agency.c.id == e.agency_id)
     return (select(e.id, e.occurred_at, e.actor_id, _user.c.name.label("actor_name"), e.actor_role, e.agency_id,
@@ -199,6 +199,7 @@ def many_families(filters: Filters) -> list:
     if not _postgres():
         _sqlite_functions()
     many = _many_families(filters).subquery()
+    _user = source("people")
     return db.session.execute(select(many.c.actor_id, _user.c.name, many.c.day, many.c.families)
                               .select_from(many.outerjoin(_user, _user.c.id == many.c.actor_id))
                               .order_by(many.c.families.desc(), many.c.day.desc())).all()
@@ -209,6 +210,7 @@ def emergency_grants(filters: Filters) -> list:
     about the family while the grant was in force."""
     g = EmergencyAccess
     e = AuditEvent
+    _user = source("people")
     reads = (select(func.count()).where(e.actor_id == g.user_id, e.family_id == g.family_id,
                                         e.occurred_at >= g.granted_at,
                                         e.occurred_at <= func.coalesce(g.ended_at, g.expires_at))

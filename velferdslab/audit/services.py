@@ -25,6 +25,7 @@ from flask import g, has_request_context, request
 from flask_login import current_user
 
 from velferdslab.audit import chain
+from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.audit.models import AuditEvent
 from velferdslab.core.models import utcnow
 from velferdslab.core.transaction import after_rollback
@@ -103,11 +104,14 @@ def _actor(actor):
     return None
 
 
-def _event_fields(action: str, actor, lab_id, family_id, object_type, object_id, purpose, summary) -> dict:
+def _event_fields(action: AuditAction, actor, lab_id, family_id, object_type, object_id,
+                  purpose: Purpose | None, summary) -> dict:
+    """The event's columns. ``action`` and ``purpose`` are members of their closed vocabularies
+    (``audit.actions``; mypy holds every caller to that), stored as their codes."""
     who = _actor(actor)
     return dict(
         occurred_at=utcnow(),
-        action=action,
+        action=str(action),
         actor_id=who.id if who else None,
         actor_role=who.primary_role if who else None,
         agency_id=who.agency_id if who else None,
@@ -115,7 +119,7 @@ def _event_fields(action: str, actor, lab_id, family_id, object_type, object_id,
         family_id=family_id,
         object_type=object_type,
         object_id=str(object_id) if object_id is not None else None,
-        purpose=purpose,
+        purpose=str(purpose) if purpose is not None else None,
         request_id=request_id(),
         address=request.remote_addr if has_request_context() else None,
         summary=clean_summary(summary, action),
@@ -130,8 +134,8 @@ def _write(fields: dict) -> AuditEvent:
     return audit_event
 
 
-def record(action: str, *, actor=None, lab_id: int | None = None, family_id: int | None = None,
-           object_type: str | None = None, object_id: Any = None, purpose: str | None = None,
+def record(action: AuditAction, *, actor=None, lab_id: int | None = None, family_id: int | None = None,
+           object_type: str | None = None, object_id: Any = None, purpose: Purpose | None = None,
            summary: dict[str, Any] | None = None) -> AuditEvent:
     """Add one audit event to the current transaction and flush it.
 
@@ -141,8 +145,8 @@ def record(action: str, *, actor=None, lab_id: int | None = None, family_id: int
     return _write(_event_fields(action, actor, lab_id, family_id, object_type, object_id, purpose, summary))
 
 
-def record_for_families(action: str, families: Iterable[int] | Mapping[int, dict | None], *, actor=None,
-                        purpose: str | None = None) -> list[AuditEvent]:
+def record_for_families(action: AuditAction, families: Iterable[int] | Mapping[int, dict | None], *, actor=None,
+                        purpose: Purpose | None = None) -> list[AuditEvent]:
     """One event per family (the family as its object) for a list or queue that shows several,
     written with one multi-row INSERT instead of one round trip each. ``families`` is the family
     ids, or a mapping of each id to its event's summary. Sealed at commit like :func:`record`."""
@@ -160,9 +164,9 @@ def record_for_families(action: str, families: Iterable[int] | Mapping[int, dict
     return events
 
 
-def record_even_if_request_fails(action: str, *, actor=None, lab_id: int | None = None,
+def record_even_if_request_fails(action: AuditAction, *, actor=None, lab_id: int | None = None,
                                  family_id: int | None = None, object_type: str | None = None,
-                                 object_id: Any = None, purpose: str | None = None,
+                                 object_id: Any = None, purpose: Purpose | None = None,
                                  summary: dict[str, Any] | None = None) -> None:
     """For facts that must survive a failed request (denied access, failed sign-in).
 

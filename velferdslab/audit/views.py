@@ -7,13 +7,12 @@ import csv
 import io
 from datetime import timedelta
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import column, select, table
 
-from velferdslab.audit import emergency, review
+from velferdslab.audit import directory, emergency, review
 from velferdslab.audit import services as audit
 from velferdslab.audit.forms import FLAG_LABELS, ConfirmForm, EmergencyForm, ReviewFilterForm
 from velferdslab.audit.labels import action_label
@@ -22,6 +21,7 @@ from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import add_error, choices, render_form
 from velferdslab.core.i18n import OSLO
 from velferdslab.core.models import utcnow
+from velferdslab.core.pdf import attachment
 from velferdslab.core.permissions import requires
 from velferdslab.extensions import db
 
@@ -30,17 +30,15 @@ blueprint = Blueprint("audit", __name__, template_folder="templates")
 DEFAULT_DAYS = 7
 
 
-def _lab_choices(table_name: str, empty) -> list:
-    source = table(table_name, column("id"), column("name"), column("lab_id"))
-    rows = db.session.execute(select(source.c.id, source.c.name).where(source.c.lab_id == current_user.lab_id)
-                              .order_by(source.c.name)).all()
+def _lab_choices(name: str, empty) -> list:
+    rows = directory.lab_names(name, current_user.lab_id)
     return choices([(0, empty)] + [(row.id, row.name) for row in rows])
 
 
 def _filters() -> tuple[ReviewFilterForm, review.Filters]:
     form = ReviewFilterForm(request.args)
-    form.user_id.choices = _lab_choices("user_account", _("Alle brukere"))
-    form.agency_id.choices = _lab_choices("agency", _("Alle etater"))
+    form.user_id.choices = _lab_choices("people", _("Alle brukere"))
+    form.agency_id.choices = _lab_choices("agencies", _("Alle etater"))
     form.validate()
     today = utcnow().astimezone(OSLO).date()
     end = form.end.data if form.end.data and not form.end.errors else today
@@ -101,8 +99,7 @@ def review_csv():
                          row.family_id or "", row.action, row.object_type or "", _csv_text(row.object_id),
                          _csv_text(row.purpose), row.address or "", *[int(getattr(row, f)) for f in review.FLAGS]])
     name = f"revisjon-{filters.start.isoformat()}-{filters.end.isoformat()}.csv"
-    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return attachment(out.getvalue(), name, "text/csv; charset=utf-8")
 
 
 def _csv_text(value) -> str:

@@ -8,23 +8,12 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, Select
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from velferdslab.auth.models import AGENCY_KINDS
+from velferdslab.auth.models import AgencyKind
 from velferdslab.core.forms import choices
-from velferdslab.core.permissions import ROLES
+from velferdslab.core.permissions import Role
 
 REQUIRED = _l("Feltet må fylles ut.")
 
-ROLE_LABELS = {
-    "caseworker": _l("Teammedlem"),
-    "team_lead": _l("Investeringsleder"),
-    "manager": _l("Ledelse"),
-    "admin": _l("Administrator"),
-}
-AGENCY_KIND_LABELS = {
-    "nav": _l("NAV"), "barnevern": _l("Barnevern"), "bolig": _l("Bolig"), "skole": _l("Skole/PPT"),
-    "helse": _l("Helse"), "rus": _l("Rus"), "politi": _l("Politi"), "okonomi": _l("Økonomi"),
-    "annet": _l("Annet"),
-}
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -55,7 +44,7 @@ class UserForm(FlaskForm):
     email = EmailField(_l("E-post"), validators=[DataRequired(REQUIRED), Length(max=254),
                                                  Email(_l("Ugyldig e-postadresse."))])
     agency_id = SelectField(_l("Etat"), coerce=int, validators=[Optional()])
-    roles = MultiCheckboxField(_l("Roller"), choices=choices((r, ROLE_LABELS[r]) for r in ROLES),
+    roles = MultiCheckboxField(_l("Roller"), choices=choices(Role.choices()),
                                validators=[DataRequired(_l("Velg minst én rolle."))])
     active = BooleanField(_l("Aktiv"), default=True)
     password = PasswordField(_l("Passord (minst 12 tegn)"), validators=[
@@ -65,7 +54,7 @@ class UserForm(FlaskForm):
 
 class AgencyForm(FlaskForm):
     name = StringField(_l("Navn"), validators=[DataRequired(REQUIRED), Length(max=200)])
-    kind = SelectField(_l("Type"), choices=choices((k, AGENCY_KIND_LABELS[k]) for k in AGENCY_KINDS),
+    kind = SelectField(_l("Type"), choices=choices(AgencyKind.choices()),
                        validators=[DataRequired(REQUIRED)])
     active = BooleanField(_l("Aktiv"), default=True)
 

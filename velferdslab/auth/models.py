@@ -4,15 +4,31 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from velferdslab.audit import directory
 from velferdslab.core.models import UTCDateTime, one_of, utcnow
-from velferdslab.core.permissions import ROLES, permissions_for
+from velferdslab.core.permissions import ROLES, Permission, permissions_for, primary_role
+from velferdslab.core.vocabulary import Vocabulary
 from velferdslab.extensions import db
 
-AGENCY_KINDS = ("nav", "barnevern", "bolig", "skole", "helse", "rus", "politi", "okonomi", "annet")
+
+class AgencyKind(Vocabulary):
+    NAV = "nav", _l("NAV")
+    BARNEVERN = "barnevern", _l("Barnevern")
+    BOLIG = "bolig", _l("Bolig")
+    SKOLE = "skole", _l("Skole/PPT")
+    HELSE = "helse", _l("Helse")
+    RUS = "rus", _l("Rus")
+    POLITI = "politi", _l("Politi")
+    OKONOMI = "okonomi", _l("Økonomi")
+    ANNET = "annet", _l("Annet")
+
+
+AGENCY_KINDS = AgencyKind.codes()
 
 
 class Lab(db.Model):
@@ -93,10 +109,7 @@ class User(UserMixin, db.Model):
         have = {r.role for r in self.role_rows}
         self.role_rows.extend(UserRole(role=r) for r in sorted(wanted - have))
 
-    def has_role(self, role: str) -> bool:
-        return role in self.roles
-
-    def has_permission(self, permission: str) -> bool:
+    def has_permission(self, permission: Permission | str) -> bool:
         return self.active and permission in permissions_for(self.roles)
 
     @property
@@ -106,10 +119,7 @@ class User(UserMixin, db.Model):
     @property
     def primary_role(self) -> str:
         """The role shown in the audit trail and used to pick the start page."""
-        for role in ("admin", "manager", "team_lead", "caseworker"):
-            if role in self.roles:
-                return role
-        return "caseworker"
+        return primary_role(self.roles).value
 
 
 class AuthSession(db.Model):
@@ -145,3 +155,8 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+# What the audit review and the family's access log may read of staff and agencies.
+directory.provide("people", User.__table__)
+directory.provide("agencies", Agency.__table__)

@@ -16,7 +16,7 @@ from velferdslab.audit import services as audit
 from velferdslab.auth.models import AGENCY_KINDS, Agency, ApiToken, AuthSession, Lab, User
 from velferdslab.core.errors import ConflictError, ServiceError
 from velferdslab.core.models import utcnow
-from velferdslab.core.permissions import ROLES
+from velferdslab.core.permissions import ROLES, Permission, permissions_for
 from velferdslab.extensions import db
 
 # argon2id with the library's RFC 9106 "low memory" defaults.
@@ -133,7 +133,8 @@ def update_user(user: User, *, name: str, email: str, roles, agency_id: int | No
         raise ConflictError(_("E-postadressen er allerede i bruk."), "email")
     roles = _check_roles(roles)
     _check_agency(user.lab, agency_id)
-    if actor is not None and actor.id == user.id and (not active or "admin" not in roles):
+    keeps_admin = Permission.ADMIN_USERS in permissions_for(roles)
+    if actor is not None and actor.id == user.id and (not active or not keeps_admin):
         raise ServiceError(_("Du kan ikke fjerne din egen administratortilgang."), "roles")
     changed = [f for f, v in (("name", name.strip()), ("email", email), ("agency_id", agency_id),
                               ("active", active)) if getattr(user, f) != v]

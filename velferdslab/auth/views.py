@@ -11,8 +11,6 @@ from sqlalchemy import select
 from velferdslab.audit import services as audit
 from velferdslab.auth import services
 from velferdslab.auth.forms import (
-    AGENCY_KIND_LABELS,
-    ROLE_LABELS,
     AgencyForm,
     LoginForm,
     PasswordChangeForm,
@@ -20,11 +18,11 @@ from velferdslab.auth.forms import (
     UserForm,
 )
 from velferdslab.auth.login import sign_in, sign_out
-from velferdslab.auth.models import Agency, ApiToken, User
+from velferdslab.auth.models import Agency, AgencyKind, ApiToken, User
 from velferdslab.core import navigation
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import add_error, choices, render_form
-from velferdslab.core.permissions import LOGIN, public, requires
+from velferdslab.core.permissions import LOGIN, Role, public, requires
 from velferdslab.core.views import is_safe_redirect
 from velferdslab.extensions import db, limiter
 
@@ -139,7 +137,7 @@ def _agency_choices():
 def users():
     rows = db.session.scalars(select(User).where(User.lab_id == current_user.lab_id)
                               .order_by(User.active.desc(), User.name)).all()
-    return render_template("auth/users.html", users=rows, role_labels=ROLE_LABELS)
+    return render_template("auth/users.html", users=rows, role_labels=Role.labels())
 
 
 @blueprint.route("/admin/brukere/ny", methods=["GET", "POST"])
@@ -192,7 +190,7 @@ def user_edit(user_id: int):
 def agencies():
     rows = db.session.scalars(select(Agency).where(Agency.lab_id == current_user.lab_id)
                               .order_by(Agency.name)).all()
-    return render_template("auth/agencies.html", agencies=rows, kind_labels=AGENCY_KIND_LABELS)
+    return render_template("auth/agencies.html", agencies=rows, kind_labels=AgencyKind.labels())
 
 
 @blueprint.route("/admin/etater/ny", methods=["GET", "POST"])

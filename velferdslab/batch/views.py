@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -11,6 +11,7 @@ from velferdslab.batch import forms, services
 from velferdslab.core import navigation
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import add_error, choices, render_form
+from velferdslab.core.pdf import attachment
 from velferdslab.core.permissions import requires
 
 blueprint = Blueprint("batch", __name__, template_folder="templates")
@@ -77,8 +78,7 @@ def download(batch_id: int):
     if not count:
         raise ServiceError(_("Ingen rapporter er ferdige ennå."), "batch", status=404)
     name = f"fremdriftsrapporter-{services.quarter_code(batch)}.zip"
-    return Response(data, mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return attachment(data, name, "application/zip")
 
 
 navigation.register(_l("Kvartalsrapporter"), "batch.index", "families.work", order=40)

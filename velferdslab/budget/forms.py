@@ -19,25 +19,17 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from velferdslab.budget.models import SPEND_CATEGORIES
+from velferdslab.budget.models import SPEND_CATEGORIES, ApproverRole, Route, SpendCategory, SpendStatus
 from velferdslab.cases.themes import LEVEL_NAMES, THEMES
 from velferdslab.core.forms import choices
 from velferdslab.core.money import parse_kroner
 
 REQUIRED = _l("Feltet må fylles ut.")
 
-CATEGORY_LABELS = {
-    "deposit": _l("Depositum"), "moving": _l("Flytting"), "furniture": _l("Møbler og innbo"),
-    "debt_settlement": _l("Gjeldsordning"), "course_licence": _l("Kurs eller førerkort"),
-    "equipment": _l("Utstyr"), "transport": _l("Transport"), "children_leisure": _l("Fritid for barna"),
-    "childcare": _l("Barnepass"), "other": _l("Annet"),
-}
-STATUS_LABELS = {
-    "draft": _l("Utkast"), "requested": _l("Til godkjenning"), "approved": _l("Godkjent"),
-    "rejected": _l("Avslått"), "paid": _l("Betalt"), "cancelled": _l("Avbrutt"),
-}
-ROUTE_LABELS = {"team": _l("Investeringsleder"), "management": _l("Ledelsen")}
-APPROVER_ROLE_LABELS = {"team_lead": _l("Investeringsleder"), "manager": _l("Ledelsen")}
+CATEGORY_LABELS = SpendCategory.lazy_labels()
+STATUS_LABELS = SpendStatus.lazy_labels()
+ROUTE_LABELS = Route.lazy_labels()
+APPROVER_ROLE_LABELS = ApproverRole.lazy_labels()
 LEVEL_CHOICES = [(str(k), v) for k, v in LEVEL_NAMES.items()]
 
 
@@ -129,8 +121,7 @@ class AllocationForm(FlaskForm):
 
 
 class RuleRowForm(Form):
-    role = SelectField(_l("Rolle"), choices=choices([("team_lead", _l("Investeringsleder")),
-                                                                ("manager", _l("Ledelsen"))]))
+    role = SelectField(_l("Rolle"), choices=choices(ApproverRole.choices()))
     agency_id = SelectField(_l("Gjelder ansatte i"), coerce=int)
     max_per_spend = _kroner(_l("Grense per utgift (kr)"), required=False,
                             description=_l("Tomt betyr ingen grense."))

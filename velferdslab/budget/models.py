@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -38,18 +39,58 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from velferdslab.auth.models import Agency, User
 from velferdslab.cases.models import THEME_CODES, Goal
 from velferdslab.core.models import Money, UTCDateTime, one_of, utcnow
+from velferdslab.core.permissions import Role
+from velferdslab.core.vocabulary import Vocabulary
 from velferdslab.extensions import db
 
 ACCOUNT_KINDS = ("delegation", "pool", "allocation", "committed", "paid")
 FAMILY_ACCOUNT_KINDS = ("allocation", "committed", "paid")
 TRANSFER_KINDS = ("delegation", "delegation_reversal", "allocation", "allocation_return", "reserve",
                   "release", "payment")
-SPEND_CATEGORIES = ("deposit", "moving", "furniture", "debt_settlement", "course_licence", "equipment",
-                    "transport", "children_leisure", "childcare", "other")
-SPEND_STATUSES = ("draft", "requested", "approved", "rejected", "paid", "cancelled")
-ROUTES = ("team", "management")
+
+
+class SpendCategory(Vocabulary):
+    DEPOSIT = "deposit", _l("Depositum")
+    MOVING = "moving", _l("Flytting")
+    FURNITURE = "furniture", _l("Møbler og innbo")
+    DEBT_SETTLEMENT = "debt_settlement", _l("Gjeldsordning")
+    COURSE_LICENCE = "course_licence", _l("Kurs eller førerkort")
+    EQUIPMENT = "equipment", _l("Utstyr")
+    TRANSPORT = "transport", _l("Transport")
+    CHILDREN_LEISURE = "children_leisure", _l("Fritid for barna")
+    CHILDCARE = "childcare", _l("Barnepass")
+    OTHER = "other", _l("Annet")
+
+
+class SpendStatus(Vocabulary):
+    DRAFT = "draft", _l("Utkast")
+    REQUESTED = "requested", _l("Til godkjenning")
+    APPROVED = "approved", _l("Godkjent")
+    REJECTED = "rejected", _l("Avslått")
+    PAID = "paid", _l("Betalt")
+    CANCELLED = "cancelled", _l("Avbrutt")
+
+
+class Route(Vocabulary):
+    """Who decides a submitted request: the family's investment lead, or management."""
+
+    TEAM = "team", _l("Investeringsleder")
+    MANAGEMENT = "management", _l("Ledelsen")
+
+
+class ApproverRole(Vocabulary):
+    """The capacity a decision was made in (the code of the role that holds it; see
+    ``core.permissions.DECISION_CAPACITIES``)."""
+
+    TEAM_LEAD = Role.TEAM_LEAD.value, _l("Investeringsleder")
+    MANAGER = Role.MANAGER.value, _l("Ledelsen")
+
+
+SPEND_CATEGORIES = SpendCategory.codes()
+SPEND_STATUSES = SpendStatus.codes()
+ROUTES = Route.codes()
 DECISIONS = ("approve", "reject")
-APPROVER_ROLES = ("team_lead", "manager")
+APPROVER_ROLES = ApproverRole.codes()
 
 BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements only INTEGER keys
 

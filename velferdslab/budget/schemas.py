@@ -6,29 +6,16 @@ numbers and amounts above the ceiling all answer 422 before any service runs.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
 from velferdslab.budget.models import APPROVER_ROLES, SPEND_CATEGORIES, SPEND_STATUSES
 from velferdslab.cases.models import THEME_CODES
-from velferdslab.core.i18n import N_
-from velferdslab.core.money import MAX_AMOUNT_ORE
-
-# Plain strings marked with N_: marshmallow keeps these messages as given (lazy text would not be a
-# list of str); core.errors.translate_messages translates them when the 422 is answered.
-ORE_MESSAGES = {"invalid": N_("Beløpet må være et helt tall i øre (ikke desimaltall eller tekst)."),
-                "required": N_("Feltet må fylles ut."), "null": N_("Feltet må fylles ut.")}
+from velferdslab.core.schemas import AMOUNT_DOC, Id, Money
 
 
 def Ore(**kwargs) -> fields.Integer:  # noqa: N802 - reads like a field class
     """An amount in øre: a JSON integer from 1 up to the ceiling."""
-    return fields.Integer(strict=True, error_messages=ORE_MESSAGES, validate=validate.Range(
-        min=1, max=MAX_AMOUNT_ORE, error=_l("Beløpet må være minst 1 øre og høyst {max} øre.")),
-        metadata={"description": "Amount in øre (1 kr = 100 øre)", "example": 1850000}, **kwargs)
-
-
-def Id(**kwargs) -> fields.Integer:  # noqa: N802
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
+    return Money(metadata=AMOUNT_DOC, **kwargs)
 
 
 def Year(**kwargs) -> fields.Integer:  # noqa: N802

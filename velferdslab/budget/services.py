@@ -6,9 +6,9 @@ money lock what they spend from (see ``budget.ledger``); callers run them throug
 
 Who may decide on a spend request (maker–checker):
 
-* never the requester, whatever other role they also hold (403, audited);
-* the family's current investment lead (a ``lead`` membership and the ``team_lead`` role), or a
-  manager of the same lab; anyone else who is not on the team gets the family's 404;
+* who may decide at all is ``core.policy.can`` (rules in ``budget.policy``): never the requester,
+  whatever other role they also hold (403, audited); the family's current investment lead, or
+  management of the same lab; anyone else who is not on the team gets the family's 404;
 * and only within the authority rules in force: the rule that allows the amount is recorded with
   the decision. A rule that needs two approvers needs two different people.
 """
@@ -25,27 +25,32 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import Agency, Lab, User
 from velferdslab.budget import ledger
+from velferdslab.budget import policy as spend_policy
 from velferdslab.budget.models import (
     APPROVER_ROLES,
     SPEND_CATEGORIES,
+    ApproverRole,
     AuthorityRule,
     AuthorityRuleSet,
     Delegation,
     IdempotencyKey,
     LedgerTransfer,
+    Route,
     SpendDecision,
     SpendRequest,
 )
 from velferdslab.cases import access as family_access
 from velferdslab.cases.models import THEME_CODES, Enrolment, Family, Goal
+from velferdslab.core import policy
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
-from velferdslab.core.models import today_local, today_utc, utcnow
+from velferdslab.core.models import today_local, utcnow
 from velferdslab.core.money import MAX_AMOUNT_ORE, format_nok
+from velferdslab.core.permissions import Permission
 from velferdslab.extensions import db
-from velferdslab.teams import policy
-from velferdslab.teams.models import TeamMembership
+from velferdslab.teams import policy as team_policy
 
 KR = 100  # øre per krone
 
@@ -238,38 +243,33 @@ class Authority:
     version: int
 
 
-def authority_for(user: User, spend: SpendRequest, membership: TeamMembership | None,
-                  rule_set: AuthorityRuleSet | None = None) -> Authority | None:
-    """The rule under which ``user`` may decide on ``spend``: as the family's lead, else as manager."""
+def authority_for(user: User, spend: SpendRequest, rule_set: AuthorityRuleSet | None = None) -> Authority | None:
+    """The rule under which ``user`` may decide on ``spend``, trying each capacity they hold in
+    turn (``budget.policy.capacities``: as the family's lead first, then as management). A lead's
+    agency is the one they represent on the team; management's, their own."""
     rule_set = rule_set or rules_in_force(spend.lab_id)
-    if membership is not None and membership.role == "lead" and user.has_role("team_lead"):
-        rule = _tier_for(_tiers(rule_set, "team_lead", membership.agency_id), spend, "team_lead")
+    for capacity in spend_policy.capacities(user, spend):
+        if capacity is ApproverRole.TEAM_LEAD:
+            access = spend_policy.relation(user, spend.family_id)
+            agency_id = access.membership.agency_id if access is not None and access.membership else None
+        else:
+            agency_id = user.agency_id
+        rule = _tier_for(_tiers(rule_set, capacity, agency_id), spend, capacity)
         if rule is not None:
-            return Authority("team_lead", rule, rule_set.version)
-    if user.has_role("manager") and user.lab_id == spend.lab_id:
-        rule = _tier_for(_tiers(rule_set, "manager", user.agency_id), spend, "manager")
-        if rule is not None:
-            return Authority("manager", rule, rule_set.version)
+            return Authority(capacity, rule, rule_set.version)
     return None
-
-
-def _current_leads(family_id: int) -> list[TeamMembership]:
-    on = today_utc()
-    return list(db.session.scalars(select(TeamMembership).where(
-        TeamMembership.family_id == family_id, TeamMembership.role == "lead", TeamMembership.start_date <= on,
-        (TeamMembership.end_date.is_(None)) | (TeamMembership.end_date >= on))))
 
 
 def _route(spend: SpendRequest, rule_set: AuthorityRuleSet | None = None) -> str:
     """'team' when a current lead of the family (not the requester) may approve it alone."""
     rule_set = rule_set or rules_in_force(spend.lab_id)
-    for lead in _current_leads(spend.family_id):
-        if lead.user_id == spend.requester_id or not lead.user.active or not lead.user.has_role("team_lead"):
+    for lead in team_policy.current_leads(spend.family_id):
+        if lead.user_id == spend.requester_id or not lead.user.has_permission(Permission.SPEND_DECIDE_AS_LEAD):
             continue
-        rule = _tier_for(_tiers(rule_set, "team_lead", lead.agency_id), spend, "team_lead")
+        rule = _tier_for(_tiers(rule_set, ApproverRole.TEAM_LEAD, lead.agency_id), spend, ApproverRole.TEAM_LEAD)
         if rule is not None and rule.approvals_required == 1:
-            return "team"
-    return "management"
+            return Route.TEAM
+    return Route.MANAGEMENT
 
 
 # --- delegations and allocations ---------------------------------------------------------------
@@ -417,7 +417,7 @@ def _require_member(user: User, family_id: int) -> family_access.Access:
     team) or 403 (gated: the request names a goal, which a gated member may not see)."""
     access = family_access.family_access(user, family_id)
     if access is None:
-        policy.deny(family_id)
+        team_policy.deny(family_id)
     access.require_consent()
     return access
 
@@ -447,7 +447,7 @@ def create_spend(family_id: int, requester: User, data: dict, *, budget_year: in
 
 def update_draft(spend: SpendRequest, actor: User, data: dict) -> SpendRequest:
     """Change a draft. Once sent, a request is never edited: nothing here touches it (422)."""
-    if spend.requester_id != actor.id:
+    if not policy.can(actor, "edit", spend):
         raise ForbiddenError(_("Bare den som laget forespørselen kan endre den."), "requester")
     if spend.status != "draft":
         field = "amount" if "amount" in data else (sorted(data)[0] if data else "status")
@@ -472,10 +472,10 @@ def visible_spend(user: User, spend_id: int) -> tuple[SpendRequest, family_acces
     gets the family's audited 404, a gated member the audited 403."""
     spend = db.session.get(SpendRequest, spend_id)
     if spend is None or spend.lab_id != user.lab_id:
-        policy.deny(spend.family_id if spend else None, "spend.denied")
-    access = family_access.family_access(user, spend.family_id)
-    if access is None and not user.has_role("manager"):
-        policy.deny(spend.family_id, "spend.denied")
+        team_policy.deny(spend.family_id if spend else None, "spend.denied")
+    if not policy.can(user, "see", spend):
+        team_policy.deny(spend.family_id, "spend.denied")
+    access = spend_policy.relation(user, spend.family_id)
     if access is not None:
         access.require_consent()
     return spend, access
@@ -486,7 +486,7 @@ def lock_spend(spend_id: int) -> SpendRequest:
     spend = db.session.scalar(select(SpendRequest).where(SpendRequest.id == spend_id).with_for_update()
                               .execution_options(populate_existing=True))
     if spend is None:
-        policy.deny(None, "spend.denied")
+        team_policy.deny(None, "spend.denied")
     return spend
 
 
@@ -494,7 +494,7 @@ def submit_spend(spend_id: int, actor: User, *, at: datetime | None = None) -> S
     """Send a draft for approval; the authority rules in force choose the queue."""
     spend = lock_spend(spend_id)
     _require_member(actor, spend.family_id)
-    if spend.requester_id != actor.id:
+    if not policy.can(actor, "submit", spend):
         raise ForbiddenError(_("Bare den som laget forespørselen kan sende den."), "requester")
     if spend.status != "draft":
         raise ConflictError(_("Forespørselen er allerede sendt."), "status")
@@ -514,27 +514,42 @@ def submit_spend(spend_id: int, actor: User, *, at: datetime | None = None) -> S
 
 # --- spend requests: deciding --------------------------------------------------------------------
 
-def _decider(actor: User, spend: SpendRequest) -> TeamMembership | None:
-    """The actor's membership on the family's team (None for a manager who is not on it).
-
-    Anyone else — a lead of another team, staff of another lab — gets the family's audited 404.
-    """
-    if actor.lab_id == spend.lab_id:
-        membership = policy.membership(actor, spend.family_id)
-        if membership is not None:
-            return membership
-        if actor.has_role("manager"):
-            return None
-    policy.deny(spend.family_id, "spend.denied")
-    return None  # pragma: no cover - deny() raises
+def _in_reach(actor: User, spend: SpendRequest) -> None:
+    """Anyone who may not even see the request — a lead of another team, staff of another lab —
+    gets the family's audited 404 before anything else is said about it."""
+    if not policy.can(actor, "see", spend):
+        team_policy.deny(spend.family_id, AuditAction.SPEND_DENIED)
 
 
-def _forbid(actor: User, spend: SpendRequest, operation: str, reason: str, message: str) -> None:
-    """403, with an audit row that survives the request's rollback."""
-    audit.record_even_if_request_fails(f"spend.{operation}_denied", actor=actor, lab_id=spend.lab_id,
+DENIED_ACTIONS = {"approve": AuditAction.SPEND_APPROVE_DENIED, "reject": AuditAction.SPEND_REJECT_DENIED,
+                  "pay": AuditAction.SPEND_PAY_DENIED, "cancel": AuditAction.SPEND_CANCEL_DENIED}
+REFUSALS = {
+    ("approve", "own_request"): _l("Du kan ikke godkjenne din egen forespørsel."),
+    ("approve", "second_approval_same_person"): _l("Du har allerede godkjent. En annen leder må også godkjenne."),
+    ("approve", "not_decider"): _l("Beløpet er over fullmakten din, eller du er ikke investeringsleder for familien."),
+    ("approve", "over_authority"): _l("Beløpet er over fullmakten din, eller du er ikke investeringsleder for "
+                                      "familien."),
+    ("reject", "own_request"): _l("Du kan ikke avslå din egen forespørsel; avbryt den i stedet."),
+    ("reject", "not_decider"): _l("Forespørselen avgjøres av investeringslederen eller ledelsen."),
+    ("pay", "not_settler"): _l("Bare investeringslederen eller ledelsen registrerer betaling."),
+    ("cancel", "not_allowed"): _l("Bare den som ba om utgiften, investeringslederen eller ledelsen kan avbryte den."),
+}
+
+
+def _require(actor: User, operation: str, spend: SpendRequest) -> None:
+    """The policy's answer for ``operation``; a no is a 403 with an audit row that survives the
+    request's rollback."""
+    decision = policy.check(actor, operation, spend)
+    if not decision:
+        _forbid(actor, spend, operation, decision.reason)
+
+
+def _forbid(actor: User, spend: SpendRequest, operation: str, reason: str) -> None:
+    audit.record_even_if_request_fails(DENIED_ACTIONS[operation], actor=actor, lab_id=spend.lab_id,
                                        family_id=spend.family_id, object_type="spend_request",
                                        object_id=spend.id, summary={"reason": reason})
-    raise ForbiddenError(message, "approver" if operation in ("approve", "reject") else "user")
+    raise ForbiddenError(str(REFUSALS[(operation, reason)]), "approver" if operation in ("approve", "reject")
+                         else "user")
 
 
 def _replayed(actor: User, key: str | None, operation: str, spend: SpendRequest) -> bool:
@@ -606,22 +621,18 @@ def approve_spend(spend_id: int, actor: User, *, idempotency_key: str | None = N
     """
     key = _check_idempotency_key(idempotency_key)
     spend = lock_spend(spend_id)
-    membership = _decider(actor, spend)
+    _in_reach(actor, spend)
     if _replayed(actor, key, "approve", spend):
         return spend, True
     _expect_status(spend, "requested")
-    if spend.requester_id == actor.id:
-        _forbid(actor, spend, "approve", "own_request", _("Du kan ikke godkjenne din egen forespørsel."))
-    # Read from the database, not the (possibly stale) collection: the row lock makes this current.
-    earlier = db.session.scalars(select(SpendDecision).where(SpendDecision.spend_request_id == spend.id,
-                                                             SpendDecision.decision == "approve")).all()
-    if any(d.user_id == actor.id for d in earlier):
-        _forbid(actor, spend, "approve", "second_approval_same_person",
-                _("Du har allerede godkjent. En annen leder må også godkjenne."))
-    authority = authority_for(actor, spend, membership)
+    # The policy reads the decisions: from the database, not a (possibly stale) collection — the
+    # row lock makes them current.
+    db.session.expire(spend, ["decisions"])
+    _require(actor, "approve", spend)
+    earlier = [d for d in spend.decisions if d.decision == "approve"]
+    authority = authority_for(actor, spend)
     if authority is None:
-        _forbid(actor, spend, "approve", "over_authority",
-                _("Beløpet er over fullmakten din, eller du er ikke investeringsleder for familien."))
+        _forbid(actor, spend, "approve", "over_authority")
     final = len(earlier) + 1 >= authority.rule.approvals_required
     now = at or utcnow()
     if final:
@@ -634,8 +645,8 @@ def approve_spend(spend_id: int, actor: User, *, idempotency_key: str | None = N
                                          created_at=now))
     _remember(actor, key, "approve", spend, at)
     db.session.flush()
-    audit.record("spend.approve" if final else "spend.approve_first", actor=actor, family_id=spend.family_id,
-                 object_type="spend_request", object_id=spend.id,
+    audit.record(AuditAction.SPEND_APPROVE if final else AuditAction.SPEND_APPROVE_FIRST, actor=actor,
+                 family_id=spend.family_id, object_type="spend_request", object_id=spend.id,
                  summary={"amount": spend.amount, "role": authority.role, "rule_id": authority.rule.id,
                           "rule_version": authority.version, "final": final})
     return spend, False
@@ -646,22 +657,13 @@ def reject_spend(spend_id: int, actor: User, *, reason: str, idempotency_key: st
     """Reject a waiting request with a reason. Nothing was reserved, so no money moves."""
     key = _check_idempotency_key(idempotency_key)
     spend = lock_spend(spend_id)
-    membership = _decider(actor, spend)
+    _in_reach(actor, spend)
     if _replayed(actor, key, "reject", spend):
         return spend, True
     _expect_status(spend, "requested")
     reason = _text(reason, "reason", 500)
-    if spend.requester_id == actor.id:
-        _forbid(actor, spend, "reject", "own_request",
-                _("Du kan ikke avslå din egen forespørsel; avbryt den i stedet."))
-    is_lead = membership is not None and membership.role == "lead" and actor.has_role("team_lead")
-    if actor.has_role("manager"):
-        role = "manager"
-    elif is_lead and spend.route == "team":
-        role = "team_lead"
-    else:
-        _forbid(actor, spend, "reject", "not_decider",
-                _("Forespørselen avgjøres av investeringslederen eller ledelsen."))
+    _require(actor, "reject", spend)
+    role = spend_policy.reject_capacity(actor, spend)
     now = at or utcnow()
     spend.status = "rejected"
     spend.rejection_reason = reason
@@ -675,22 +677,16 @@ def reject_spend(spend_id: int, actor: User, *, reason: str, idempotency_key: st
     return spend, False
 
 
-def _may_settle(actor: User, spend: SpendRequest, membership: TeamMembership | None) -> bool:
-    is_lead = membership is not None and membership.role == "lead" and actor.has_role("team_lead")
-    return is_lead or actor.has_role("manager")
-
-
 def pay_spend(spend_id: int, actor: User, *, paid_on: date, reference: str, idempotency_key: str | None = None,
               at: datetime | None = None) -> tuple[SpendRequest, bool]:
     """Record that an approved spend was paid: committed → paid, agency by agency."""
     key = _check_idempotency_key(idempotency_key)
     spend = lock_spend(spend_id)
-    membership = _decider(actor, spend)
+    _in_reach(actor, spend)
     if _replayed(actor, key, "pay", spend):
         return spend, True
     _expect_status(spend, "approved")
-    if not _may_settle(actor, spend, membership):
-        _forbid(actor, spend, "pay", "not_settler", _("Bare investeringslederen eller ledelsen registrerer betaling."))
+    _require(actor, "pay", spend)
     reference = _text(reference, "reference", 100)
     if not isinstance(paid_on, date):
         raise ServiceError(_("Oppgi betalingsdatoen."), "paid_on")
@@ -721,13 +717,11 @@ def cancel_spend(spend_id: int, actor: User, *, reason: str, idempotency_key: st
     """Cancel a draft, a waiting or an approved request; approved money goes back (committed → allocation)."""
     key = _check_idempotency_key(idempotency_key)
     spend = lock_spend(spend_id)
-    membership = _decider(actor, spend)
+    _in_reach(actor, spend)
     if _replayed(actor, key, "cancel", spend):
         return spend, True
     _expect_status(spend, "draft", "requested", "approved")
-    if spend.requester_id != actor.id and not _may_settle(actor, spend, membership):
-        _forbid(actor, spend, "cancel", "not_allowed",
-                _("Bare den som ba om utgiften, investeringslederen eller ledelsen kan avbryte den."))
+    _require(actor, "cancel", spend)
     reason = _text(reason, "reason", 500)
     was = spend.status
     if was == "approved":

@@ -17,18 +17,20 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency
 from velferdslab.budget import forms, ledger, queries, services
+from velferdslab.budget import policy as spend_policy
 from velferdslab.budget.models import AuthorityRuleSet, Delegation, LedgerTransfer, SpendRequest
 from velferdslab.cases import access as family_access
 from velferdslab.cases.models import Family, Goal, JourneyAssessment, ThemeRating
 from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE
-from velferdslab.core import navigation
+from velferdslab.core import navigation, policy
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import add_error, choices, render_form
 from velferdslab.core.models import today_local
 from velferdslab.core.money import format_nok
-from velferdslab.core.permissions import LOGIN, requires
+from velferdslab.core.permissions import LOGIN, Permission, requires
 from velferdslab.extensions import db
 
 blueprint = Blueprint("budget", __name__, template_folder="templates")
@@ -144,16 +146,12 @@ def _visible_spend(spend_id: int) -> tuple[SpendRequest, family_access.Access | 
 def _actions(spend: SpendRequest, access) -> dict:
     """Which buttons to offer; the services decide again on every post."""
     user = _user()
-    is_lead = access is not None and access.is_lead and user.has_role("team_lead")
-    settler = is_lead or user.has_role("manager")
-    own = spend.requester_id == user.id
-    already = any(d.user_id == user.id and d.decision == "approve" for d in spend.decisions)
     return {
-        "submit": spend.status == "draft" and own,
-        "decide": spend.status == "requested" and not own and not already and user.has_permission("spend.approve")
-        and (user.has_role("manager") or (is_lead and spend.route == "team")),
-        "pay": spend.status == "approved" and settler,
-        "cancel": spend.status in ("draft", "requested", "approved") and (own or settler),
+        "submit": spend.status == "draft" and policy.can(user, "submit", spend),
+        "decide": spend.status == "requested" and policy.can(user, "approve", spend)
+        and policy.can(user, "reject", spend),
+        "pay": spend.status == "approved" and policy.can(user, "pay", spend),
+        "cancel": spend.status in ("draft", "requested", "approved") and policy.can(user, "cancel", spend),
     }
 
 
@@ -257,8 +255,9 @@ def spend_pay(spend_id: int):
 
 # --- queues ------------------------------------------------------------------------------------------
 
-def _queue_context(spends: list[SpendRequest], purpose: str) -> dict:
-    audit.record_for_families("spend.queue_view", sorted({s.family_id for s in spends}), purpose=purpose)
+def _queue_context(spends: list[SpendRequest], purpose: Purpose) -> dict:
+    audit.record_for_families(AuditAction.SPEND_QUEUE_VIEW, sorted({s.family_id for s in spends}), purpose=purpose)
+    spend_policy.prime(_user(), {s.family_id for s in spends})
     return {"available": queries.available_for(spends), "leads": queries.team_leads(s.family_id for s in spends)}
 
 
@@ -268,13 +267,14 @@ def lead_queue():
     """The investment lead's queue: requests within the lead's authority, oldest first."""
     user = _user()
     waiting, to_pay = queries.lead_queue(user), queries.lead_to_pay(user)
-    if not waiting and not to_pay and user.has_role("manager") and not user.has_role("team_lead"):
+    if not waiting and not to_pay and user.has_permission(Permission.SPEND_DECIDE_AS_MANAGEMENT) \
+            and not user.has_permission(Permission.SPEND_DECIDE_AS_LEAD):
         return redirect(url_for("budget.management_queue"))
     ids = {s.family_id for s in waiting + to_pay}
     rows = db.session.execute(select(Family.id, Family.household_name).where(Family.id.in_(ids))) if ids else []
     names = {family_id: name for family_id, name in rows}
     return render_template("budget/lead_queue.html", waiting=waiting, to_pay=to_pay, names=names,
-                           **_queue_context(waiting + to_pay, "godkjenning"))
+                           **_queue_context(waiting + to_pay, Purpose.APPROVAL))
 
 
 @blueprint.get("/budsjett/ledelse")
@@ -284,7 +284,7 @@ def management_queue():
     lab_id = current_user.lab_id
     waiting, to_pay = queries.management_queue(lab_id), queries.management_to_pay(lab_id)
     return render_template("budget/management_queue.html", waiting=waiting, to_pay=to_pay,
-                           **_queue_context(waiting + to_pay, "godkjenning"))
+                           **_queue_context(waiting + to_pay, Purpose.APPROVAL))
 
 
 # --- management: overview and allocations ----------------------------------------------------------
@@ -419,7 +419,7 @@ navigation.register(_l("Fullmakter"), "budget.rules", "admin.rules", order=85)
 
 def start_panel(user) -> dict | None:
     """Work waiting on the start page: the lead's queue, management's queue (counts only)."""
-    lead = user.has_role("team_lead")
+    lead = user.has_permission(Permission.SPEND_DECIDE_AS_LEAD)
     manager = user.has_permission("budget.manage")
     if not lead and not manager:
         return None

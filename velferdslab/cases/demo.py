@@ -24,7 +24,6 @@ from datetime import date, timedelta
 
 from sqlalchemy import insert
 
-from velferdslab import demo
 from velferdslab.auth.models import Lab, User
 from velferdslab.cases.models import (
     Action,
@@ -40,6 +39,7 @@ from velferdslab.cases.models import (
 )
 from velferdslab.cases.services import add_months
 from velferdslab.cases.themes import THEMES, suggest_overall_level
+from velferdslab.core import demo
 from velferdslab.core.models import today_local
 from velferdslab.extensions import db
 from velferdslab.teams.models import InvestmentTeam, TeamMembership

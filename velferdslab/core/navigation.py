@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+
+from velferdslab.core.permissions import Role
 
 
 @dataclass(frozen=True)
@@ -19,12 +20,9 @@ class NavEntry:
 
 ENTRIES: list[NavEntry] = []
 
-ROLE_LABELS = {
-    "caseworker": _l("Teammedlem"),
-    "team_lead": _l("Investeringsleder"),
-    "manager": _l("Ledelse"),
-    "admin": _l("Administrator"),
-}
+def role_label(role: str | None) -> str:
+    member = Role.get(role)
+    return member.label if member is not None else ""
 
 
 def register(label, endpoint: str, permission: str, order: int = 50) -> None:
@@ -47,4 +45,4 @@ def nav_items() -> list[dict]:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["nav_items"] = nav_items
-    app.jinja_env.globals["role_label"] = lambda role: ROLE_LABELS.get(role, role)
+    app.jinja_env.globals["role_label"] = role_label

@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 # application log. Quieted before the import, hence the E402s below.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
+from flask import Response  # noqa: E402
 from markupsafe import Markup, escape  # noqa: E402
 from weasyprint import HTML  # noqa: E402
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: E402
@@ -158,3 +159,13 @@ def render_pdf(html: str, *, base_url: str = BASE_URL, lang: str | None = None,
         page.links = [(("external" if kind == "attachment" else kind), target, rect, box)
                       for kind, target, rect, box in page.links]
     return document.write_pdf(**PDF_OPTIONS)
+
+
+def attachment(body: bytes | str, filename: str, mimetype: str) -> Response:
+    """A download: ``body`` sent as a file named ``filename`` (never cached: see core.security)."""
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def pdf_download(pdf: bytes, filename: str) -> Response:
+    """Rendered PDF bytes as a download."""
+    return attachment(pdf, filename, "application/pdf")

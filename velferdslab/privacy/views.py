@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -17,7 +17,7 @@ from velferdslab.cases.access import Access, require_family
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import add_error, render_form
 from velferdslab.core.models import utcnow
-from velferdslab.core.pdf import render_pdf
+from velferdslab.core.pdf import attachment, pdf_download, render_pdf
 from velferdslab.core.permissions import requires
 from velferdslab.privacy import services
 from velferdslab.privacy.forms import EraseForm
@@ -58,15 +58,14 @@ def access_log_pdf(family_id: int):
     access = _handler(family_id)
     log = services.read_access_log(access, fmt="pdf")
     html = render_template("privacy/access_log_pdf.html", family=access.family, log=log, printed_at=utcnow())
-    return _pdf(html, f"innsynslogg-familie-{family_id}.pdf")
+    return pdf_download(render_pdf(html), f"innsynslogg-familie-{family_id}.pdf")
 
 
 @blueprint.get("/familier/<int:family_id>/eksport.json")
 @requires(PERMISSION)
 def export_json(family_id: int):
     data = services.export(_handler(family_id), fmt="json")
-    return Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="familie-{family_id}.json"'})
+    return attachment(json.dumps(data, ensure_ascii=False, indent=2), f"familie-{family_id}.json", "application/json")
 
 
 @blueprint.get("/familier/<int:family_id>/eksport.pdf")
@@ -76,12 +75,7 @@ def export_pdf(family_id: int):
     data = services.export(access, fmt="pdf")
     html = render_template("privacy/export_pdf.html", family=access.family, data=data, labels=BY_TABLE,
                            printed_at=utcnow())
-    return _pdf(html, f"familie-{family_id}.pdf")
-
-
-def _pdf(html: str, name: str) -> Response:
-    return Response(render_pdf(html), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return pdf_download(render_pdf(html), f"familie-{family_id}.pdf")
 
 
 @blueprint.post("/familier/<int:family_id>/sperr")

@@ -7,7 +7,7 @@ work and school costs 620 000 kr a year), split over the agencies that carry it.
 
 from __future__ import annotations
 
-from velferdslab import demo
+from velferdslab.core import demo
 from velferdslab.reports import services
 
 KR = 100

@@ -14,10 +14,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from velferdslab.cases.models import THEME_CODES
 from velferdslab.core.i18n import N_
 from velferdslab.core.money import MAX_AMOUNT_ORE
+from velferdslab.core.schemas import Id, Money
 from velferdslab.reports.benefit import MAX_HORIZON, MAX_YEARLY_COST_ORE
 
 RATE = validate.Range(min=0, max=1, error=_l("Må være mellom 0 og 1."))
-ORE = validate.Range(min=0, max=MAX_YEARLY_COST_ORE, error=_l("Må være et beløp i øre, 0 eller mer."))
 
 
 class Rate(fields.Decimal):
@@ -42,8 +42,8 @@ def _rate(**kwargs):
 class CostSchema(Schema):
     level = fields.Integer(required=True, strict=True,
                            validate=validate.Range(min=1, max=4, error=_l("Nivå må være 1–4.")))
-    agency_id = fields.Integer(required=True, strict=True)
-    yearly_cost = fields.Integer(required=True, strict=True, validate=ORE,
+    agency_id = Id(required=True)
+    yearly_cost = Money(required=True, minimum=0, maximum=MAX_YEARLY_COST_ORE,
                                  metadata={"description": "Yearly public cost of one family, in øre."})
 
 
@@ -58,7 +58,7 @@ class AssumptionSetInputSchema(Schema):
     horizon_years = fields.Integer(strict=True, load_default=None,
                                    validate=validate.Range(min=1, max=MAX_HORIZON, error=_l("Må være 1–50 år.")))
     target_level = fields.Integer(strict=True, load_default=None, validate=validate.OneOf([2, 3, 4]))
-    staff_cost_per_family_month = fields.Integer(strict=True, allow_none=True, validate=ORE)
+    staff_cost_per_family_month = Money(allow_none=True, minimum=0, maximum=MAX_YEARLY_COST_ORE)
     costs = fields.List(fields.Nested(CostSchema), required=True, validate=validate.Length(min=1, max=400))
 
 
@@ -116,23 +116,23 @@ class TransitionSchema(Schema):
 
 
 class AgencyAmountSchema(Schema):
-    agency_id = fields.Integer(required=True, strict=True)
-    amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_AMOUNT_ORE * 1000))
+    agency_id = Id(required=True)
+    amount = Money(required=True, minimum=0, maximum=MAX_AMOUNT_ORE * 1000)
 
 
 class BenefitInputSchema(Schema):
     """Run the model: on the outcome report's selection (give filters), or on your own numbers
     (give ``transitions``; then ``spend_paid``, ``family_months`` and ``spend_paid_by_agency``)."""
 
-    assumption_set_id = fields.Integer(strict=True, metadata={"description": "Default: the lab's current set."})
+    assumption_set_id = Id(metadata={"description": "Default: the lab's current set."})
     success_rate = _rate()
     start = fields.Date()
     end = fields.Date()
     cohort = fields.Integer(strict=True, validate=validate.Range(min=2000, max=2100))
-    agency_id = fields.Integer(strict=True)
+    agency_id = Id()
     theme = fields.String(validate=validate.OneOf(THEME_CODES))
     transitions = fields.List(fields.Nested(TransitionSchema), validate=validate.Length(max=16))
-    spend_paid = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_AMOUNT_ORE * 1000))
+    spend_paid = Money(minimum=0, maximum=MAX_AMOUNT_ORE * 1000)
     family_months = fields.Integer(strict=True, validate=validate.Range(min=0, max=100_000_000))
     spend_paid_by_agency = fields.List(fields.Nested(AgencyAmountSchema), validate=validate.Length(max=100))
 

@@ -183,7 +183,7 @@ def outcome_pdf():
     def as_pdf(_form, report, f, assumption_set):
         audit_report("reports.outcome_pdf", f, "pdf")
         html = render_template("reports/outcome_pdf.html", **outcome_context(report, f, assumption_set, for_pdf=True))
-        return _pdf(pdf_renderer.render_pdf(html), f"resultatrapport-{f.start}-{f.end}.pdf")
+        return pdf_renderer.pdf_download(pdf_renderer.render_pdf(html), f"resultatrapport-{f.start}-{f.end}.pdf")
 
     return _outcome_download(as_pdf)
 
@@ -194,8 +194,7 @@ def outcome_csv():
     def as_csv(_form, report, f, _assumption_set):
         audit_report("reports.outcome_csv", f, "csv")
         name = f"resultatrapport-{f.start}-{f.end}.csv"
-        return Response("\ufeff" + outcome_csv_text(report), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return pdf_renderer.attachment("\ufeff" + outcome_csv_text(report), name, "text/csv")
 
     return _outcome_download(as_csv)
 
@@ -210,10 +209,6 @@ def outcome_csv_text(report) -> str:
             for column, cell in zip(table.columns, cells, strict=True):
                 writer.writerow([table.id, table.title, label, column, figures.cell_text(cell)])
     return out.getvalue()
-
-
-def _pdf(data: bytes, name: str) -> Response:
-    return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # --- assumption sets ----------------------------------------------------------------------------
@@ -367,7 +362,7 @@ def progress_pdf_response(family_id: int) -> Response:
     audit.record("family.report_pdf", family_id=family_id, object_type="family", object_id=family_id,
                  purpose="fremdriftsrapport", summary={"lang": lang, "period_start": start, "period_end": end})
     data = progress.render_progress_pdf(access, start=start, end=end, language=lang)
-    return _pdf(data, f"fremdriftsrapport-familie-{family_id}.pdf")
+    return pdf_renderer.pdf_download(data, f"fremdriftsrapport-familie-{family_id}.pdf")
 
 
 PERIOD_FIELDS = ("fra", "til", "lang")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from velferdslab.audit import directory
 from velferdslab.auth.models import Agency, User
 from velferdslab.core.models import UTCDateTime, utcnow
 from velferdslab.extensions import db
@@ -67,3 +68,7 @@ class TeamMembership(db.Model):
 
     def is_current(self, on: date) -> bool:
         return self.start_date <= on and (self.end_date is None or self.end_date >= on)
+
+
+# Whether an audited read came from the team that day (the audit review's "off team" flag).
+directory.provide("memberships", TeamMembership.__table__)

@@ -14,6 +14,7 @@ from datetime import date
 
 from flask import abort
 from sqlalchemy import Select, and_, column, exists, or_, select, table
+from sqlalchemy.orm import joinedload
 
 from velferdslab.audit import emergency
 from velferdslab.audit import services as audit
@@ -49,6 +50,16 @@ def membership(user: User, family_id: int, on: date | None = None) -> TeamMember
     return db.session.scalar(
         select(TeamMembership).where(TeamMembership.family_id == family_id, current_membership_clause(user.id, on))
         .order_by(TeamMembership.role).limit(1))
+
+
+def current_leads(family_id: int, on: date | None = None) -> list[TeamMembership]:
+    """The family's current investment lead rows (one, or two on the day of a hand-over), with users."""
+    on = on or today_utc()
+    return list(db.session.scalars(
+        select(TeamMembership).where(TeamMembership.family_id == family_id, TeamMembership.role == "lead",
+                                     TeamMembership.start_date <= on,
+                                     or_(TeamMembership.end_date.is_(None), TeamMembership.end_date >= on))
+        .options(joinedload(TeamMembership.user))))
 
 
 def emergency_grant(user: User, family_id: int):
