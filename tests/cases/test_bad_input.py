@@ -8,7 +8,11 @@ from sqlalchemy import func, select
 from tests import factories
 from tests.cases.world import ratings
 from velferdslab.cases import services
-from velferdslab.cases.models import Action, Consent, FamilyMember, JourneyAssessment, Meeting, ThemeRating
+from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.household.models import FamilyMember
+from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
+from velferdslab.cases.meetings.models import Meeting
+from velferdslab.cases.plan.models import Action
 from velferdslab.extensions import db
 from velferdslab.teams.models import TeamMembership
 

@@ -11,15 +11,12 @@ from tests.cases.world import ratings
 from velferdslab.audit.models import AuditEvent
 from velferdslab.cases import queries, services
 from velferdslab.cases.access import family_access
-from velferdslab.cases.models import (
-    Action,
-    Consent,
-    Enrolment,
-    FamilyMember,
-    JourneyAssessment,
-    Meeting,
-    ThemeRating,
-)
+from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.household.models import FamilyMember
+from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
+from velferdslab.cases.meetings.models import Meeting
+from velferdslab.cases.plan.models import Action
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
 from velferdslab.extensions import db
 from velferdslab.teams.models import InvestmentTeam, TeamMembership

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from velferdslab.cases import services
-from velferdslab.cases.models import FamilyMember
+from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.themes import THEMES, suggest_overall_level
 
 

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
 from velferdslab.budget.models import APPROVER_ROLES, SPEND_CATEGORIES, SPEND_STATUSES
-from velferdslab.cases.models import THEME_CODES
+from velferdslab.cases.themes import THEME_CODES
 from velferdslab.core.i18n import N_
 from velferdslab.core.money import MAX_AMOUNT_ORE
 

@@ -21,7 +21,9 @@ from velferdslab.auth.models import Agency
 from velferdslab.budget import forms, ledger, queries, services
 from velferdslab.budget.models import AuthorityRuleSet, Delegation, LedgerTransfer, SpendRequest
 from velferdslab.cases import access as family_access
-from velferdslab.cases.models import Family, Goal, JourneyAssessment, ThemeRating
+from velferdslab.cases.household.models import Family
+from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
+from velferdslab.cases.plan.models import Goal
 from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE
 from velferdslab.core import navigation
 from velferdslab.core.errors import ServiceError

@@ -14,7 +14,12 @@ from sqlalchemy import select
 from velferdslab.audit import services as audit
 from velferdslab.cases import queries, schemas, services
 from velferdslab.cases.access import Access, require_family
-from velferdslab.cases.models import Action, Consent, Enrolment, FamilyMember, Goal, JourneyAssessment, Meeting
+from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.household.models import FamilyMember
+from velferdslab.cases.journey.models import JourneyAssessment
+from velferdslab.cases.meetings.models import Meeting
+from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.cases.themes import THEMES
 from velferdslab.core.api import Blueprint
 from velferdslab.core.models import today_local

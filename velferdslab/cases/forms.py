@@ -10,7 +10,9 @@ from wtforms import BooleanField, DateField, IntegerField, SelectField, StringFi
 from wtforms.validators import DataRequired, Length, Optional
 
 from velferdslab.auth.forms import MultiCheckboxField
-from velferdslab.cases.models import ACTION_STATUSES, CLOSE_REASONS, GOAL_HORIZONS, GOAL_STATUSES, MEMBER_ROLES
+from velferdslab.cases.enrolment.models import CLOSE_REASONS
+from velferdslab.cases.household.models import MEMBER_ROLES
+from velferdslab.cases.plan.models import ACTION_STATUSES, GOAL_HORIZONS, GOAL_STATUSES
 from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE
 from velferdslab.core.forms import choices
 

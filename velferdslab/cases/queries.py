@@ -18,18 +18,12 @@ from sqlalchemy.orm import joinedload, load_only
 
 from velferdslab.cases import services
 from velferdslab.cases.access import Access
-from velferdslab.cases.models import (
-    Action,
-    Consent,
-    Enrolment,
-    FamilyMember,
-    FamilyTheme,
-    Goal,
-    JourneyAssessment,
-    Meeting,
-    MeetingAttendee,
-    ThemeRating,
-)
+from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.household.models import FamilyMember
+from velferdslab.cases.journey.models import FamilyTheme, JourneyAssessment, ThemeRating
+from velferdslab.cases.meetings.models import Meeting, MeetingAttendee
+from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.cases.themes import THEME_BY_CODE
 from velferdslab.core.models import today_local
 from velferdslab.extensions import db

@@ -11,16 +11,12 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-from velferdslab.cases.models import (
-    ACTION_STATUSES,
-    CLOSE_REASONS,
-    GOAL_HORIZONS,
-    GOAL_STATUSES,
-    MEMBER_ROLES,
-    PERSPECTIVES,
-    THEME_CODES,
-)
+from velferdslab.cases.enrolment.models import CLOSE_REASONS
+from velferdslab.cases.household.models import MEMBER_ROLES
+from velferdslab.cases.journey.models import PERSPECTIVES
+from velferdslab.cases.plan.models import ACTION_STATUSES, GOAL_HORIZONS, GOAL_STATUSES
 from velferdslab.cases.services import ASSESSMENT_KINDS
+from velferdslab.cases.themes import THEME_CODES
 from velferdslab.core.schemas import Id
 
 LEVEL = validate.Range(

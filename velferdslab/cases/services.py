@@ -22,25 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from velferdslab.audit import services as audit
 from velferdslab.auth.models import Agency, Lab, User
 from velferdslab.cases.access import Access
-from velferdslab.cases.models import (
-    ACTION_STATUSES,
-    CLOSE_REASONS,
-    GOAL_HORIZONS,
-    GOAL_STATUSES,
-    MEMBER_ROLES,
-    PERSPECTIVES,
-    Action,
-    Consent,
-    Enrolment,
-    Family,
-    FamilyMember,
-    FamilyTheme,
-    Goal,
-    JourneyAssessment,
-    Meeting,
-    MeetingAttendee,
-    ThemeRating,
-)
+from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.enrolment.models import CLOSE_REASONS, Enrolment
+from velferdslab.cases.household.models import MEMBER_ROLES, Family, FamilyMember
+from velferdslab.cases.journey.models import PERSPECTIVES, FamilyTheme, JourneyAssessment, ThemeRating
+from velferdslab.cases.meetings.models import Meeting, MeetingAttendee
+from velferdslab.cases.plan.models import ACTION_STATUSES, GOAL_HORIZONS, GOAL_STATUSES, Action, Goal
 from velferdslab.cases.themes import LEVELS, THEME_BY_CODE, THEMES, suggest_overall_level
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
 from velferdslab.core.models import today_local

@@ -31,7 +31,11 @@ from velferdslab.audit import services as audit
 from velferdslab.auth.models import Agency
 from velferdslab.cases import access as family_access
 from velferdslab.cases import chart, forms, queries, services
-from velferdslab.cases.models import Action, Consent, FamilyMember, Goal, JourneyAssessment, Meeting
+from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.household.models import FamilyMember
+from velferdslab.cases.journey.models import JourneyAssessment
+from velferdslab.cases.meetings.models import Meeting
+from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.cases.themes import LEVEL_CODES, LEVEL_NAMES, THEME_BY_CODE, THEMES
 from velferdslab.core import navigation
 from velferdslab.core.errors import ServiceError
@@ -299,7 +303,7 @@ def enrolment(family_id: int):
 @blueprint.post("/familier/<int:family_id>/deltakelse/<int:enrolment_id>/start")
 @requires(LOGIN)
 def enrolment_start(family_id: int, enrolment_id: int):
-    from velferdslab.cases.models import Enrolment
+    from velferdslab.cases.enrolment.models import Enrolment
 
     access = _content(family_id)
     form = forms.StartForm()
@@ -317,7 +321,7 @@ def enrolment_start(family_id: int, enrolment_id: int):
 @blueprint.post("/familier/<int:family_id>/deltakelse/<int:enrolment_id>/avslutt")
 @requires(LOGIN)
 def enrolment_close(family_id: int, enrolment_id: int):
-    from velferdslab.cases.models import Enrolment
+    from velferdslab.cases.enrolment.models import Enrolment
 
     access = _content(family_id)
     form = forms.CloseForm()

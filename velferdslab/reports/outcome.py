@@ -24,7 +24,9 @@ from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import Date, Integer
 
 from velferdslab.budget.models import LedgerAccount, LedgerTransfer, SpendRequest
-from velferdslab.cases.models import Enrolment, Family, JourneyAssessment, ThemeRating
+from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.household.models import Family
+from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.themes import STABIL
 from velferdslab.extensions import db
 from velferdslab.teams.models import InvestmentTeam, TeamMembership

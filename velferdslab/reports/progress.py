@@ -23,7 +23,9 @@ from velferdslab.cases import chart as journey_chart
 from velferdslab.cases import queries as case_queries
 from velferdslab.cases import services as case_services
 from velferdslab.cases.access import Access
-from velferdslab.cases.models import Action, Enrolment, Goal, Meeting
+from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.meetings.models import Meeting
+from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.cases.themes import THEME_BY_CODE
 from velferdslab.core import pdf
 from velferdslab.core.errors import ServiceError
