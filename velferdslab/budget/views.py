@@ -60,7 +60,7 @@ def _key() -> str:
 # --- the family's budget ------------------------------------------------------------------------
 
 def family_panel(family, user, gated: bool) -> dict:
-    """The budget panel on the family page (``cases.views.FAMILY_PANELS``)."""
+    """The budget panel on the family page (``cases.panels.FAMILY_PANELS``)."""
     year = queries.current_year()
     budget = queries.family_budget(family.id, year)
     return {"template": "budget/_family_panel.html", "budget": budget,
@@ -436,7 +436,7 @@ if start_panel not in START_PANELS:
     START_PANELS.append(start_panel)
 
 try:  # the family page shows the budget panel (cases owns the page, budget owns the panel)
-    from velferdslab.cases.views import FAMILY_PANELS
+    from velferdslab.cases.panels import FAMILY_PANELS
 except ImportError:  # pragma: no cover - cases without the hook
     FAMILY_PANELS = None
 if FAMILY_PANELS is not None and family_panel not in FAMILY_PANELS:
