@@ -5,7 +5,8 @@ from datetime import date
 from markupsafe import Markup
 
 from tests.cases.world import ratings
-from velferdslab.cases import chart, queries, services
+from velferdslab.cases import chart, queries
+from velferdslab.cases.journey import services
 from velferdslab.cases.queries import AssessmentPoint, JourneyHistory
 
 

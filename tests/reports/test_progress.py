@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from tests import factories
 from tests.reports import factories as rf
 from velferdslab.audit.models import AuditEvent
-from velferdslab.cases import services as case_services
+from velferdslab.cases import rules as case_services
 from velferdslab.cases.meetings.models import Meeting
 from velferdslab.cases.plan.models import Action
 from velferdslab.core import pdf as core_pdf

@@ -32,7 +32,7 @@ from velferdslab.cases.household.models import Family, FamilyMember
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.meetings.models import Meeting, MeetingAttendee
 from velferdslab.cases.plan.models import Action, Goal
-from velferdslab.cases.services import add_months
+from velferdslab.cases.rules import add_months
 from velferdslab.cases.themes import THEMES, suggest_overall_level
 from velferdslab.core.models import today_local
 from velferdslab.extensions import db

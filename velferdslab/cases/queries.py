@@ -16,13 +16,17 @@ from datetime import date, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload, load_only
 
-from velferdslab.cases import services
 from velferdslab.cases.access import Access
+from velferdslab.cases.consent import services as consent_services
 from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.household import services as household_services
 from velferdslab.cases.household.models import FamilyMember
+from velferdslab.cases.journey import services as journey_services
 from velferdslab.cases.journey.models import FamilyTheme, JourneyAssessment, ThemeRating
 from velferdslab.cases.meetings.models import Meeting, MeetingAttendee
+from velferdslab.cases.plan import services as plan_services
 from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.cases.themes import THEME_BY_CODE
 from velferdslab.core.models import today_local
@@ -167,7 +171,7 @@ class FamilyPage:
         return [c for c in self.consents if c.id not in self.superseded_consent_ids]
 
     def consent_valid(self, consent: Consent) -> bool:
-        return services.consent_is_valid(consent, self.today, self.superseded_consent_ids)
+        return consent_services.consent_is_valid(consent, self.today, self.superseded_consent_ids)
 
     @property
     def trend(self) -> str | None:
@@ -179,10 +183,10 @@ class FamilyPage:
 
     @property
     def overdue_actions(self) -> list[Action]:
-        return [a for a in self.open_actions if services.is_overdue(a, self.today)]
+        return [a for a in self.open_actions if plan_services.is_overdue(a, self.today)]
 
     def is_overdue(self, action: Action) -> bool:
-        return services.is_overdue(action, self.today)
+        return plan_services.is_overdue(action, self.today)
 
     @property
     def next_meeting_on(self) -> date | None:
@@ -213,7 +217,7 @@ def assessment_due(enrolment: Enrolment, points: list, today: date) -> list[tupl
             due.append(("regular", when))
     elif enrolment.status == "closed":
         done = {p.kind for p in points if enrolment.closed_on and p.assessed_on >= enrolment.closed_on}
-        for kind, when in services.follow_up_dates(enrolment).items():
+        for kind, when in enrolment_services.follow_up_dates(enrolment).items():
             if when <= today and kind not in done:
                 due.append((kind, when))
     return due
@@ -256,7 +260,7 @@ def team_rows(family_id: int, enrolment_id: int | None) -> list[TeamMembership]:
 def family_page(access: Access) -> FamilyPage:
     """Everything on the family page, in a fixed number of statements."""
     family_id, gated = access.family.id, access.gated
-    members = services.family_members(family_id)
+    members = household_services.family_members(family_id)
     enrolment_query = select(Enrolment).where(Enrolment.family_id == family_id) \
         .order_by(Enrolment.referred_on, Enrolment.id)
     if gated:  # why the family was referred is case content
@@ -264,10 +268,10 @@ def family_page(access: Access) -> FamilyPage:
                                                             Enrolment.status, Enrolment.referred_on,
                                                             Enrolment.started_on, Enrolment.closed_on))
     enrolments = list(db.session.scalars(enrolment_query))
-    consents = services.consents(family_id)
+    consents = consent_services.consents(family_id)
     overrides = {r.theme: r.applicable for r in
                  db.session.scalars(select(FamilyTheme).where(FamilyTheme.family_id == family_id))}
-    themes = services.applicable_theme_codes(members, overrides)
+    themes = journey_services.applicable_theme_codes(members, overrides)
     page = FamilyPage(
         access=access, members=members, enrolments=enrolments,
         team=team_rows(family_id, enrolments[-1].id if enrolments else None),
@@ -285,7 +289,7 @@ def family_page(access: Access) -> FamilyPage:
 
 def open_actions(family_id: int) -> list[Action]:
     return list(db.session.scalars(
-        select(Action).where(Action.family_id == family_id, Action.status.in_(services.OPEN_ACTION_STATUSES))
+        select(Action).where(Action.family_id == family_id, Action.status.in_(plan_services.OPEN_ACTION_STATUSES))
         .options(joinedload(Action.owner), joinedload(Action.goal))
         .order_by(Action.due_on.is_(None), Action.due_on, Action.id)))
 
@@ -294,7 +298,7 @@ def all_actions(family_id: int) -> list[Action]:
     return list(db.session.scalars(
         select(Action).where(Action.family_id == family_id)
         .options(joinedload(Action.owner), joinedload(Action.goal))
-        .order_by(Action.status.in_(services.OPEN_ACTION_STATUSES).desc(), Action.due_on.is_(None), Action.due_on,
+        .order_by(Action.status.in_(plan_services.OPEN_ACTION_STATUSES).desc(), Action.due_on.is_(None), Action.due_on,
                   Action.id)))
 
 
@@ -356,7 +360,7 @@ def _follow_ups_done(family_ids: list[int]) -> dict[int, list[tuple[date, str]]]
     for family_id, assessed_on, kind in db.session.execute(
             select(JourneyAssessment.family_id, JourneyAssessment.assessed_on, JourneyAssessment.kind)
             .where(JourneyAssessment.family_id.in_(family_ids), JourneyAssessment.is_current.is_(True),
-                   JourneyAssessment.kind.in_(tuple(services.FOLLOW_UP_MONTHS)))):
+                   JourneyAssessment.kind.in_(tuple(enrolment_services.FOLLOW_UP_MONTHS)))):
         done[family_id].append((assessed_on, kind))
     return done
 
@@ -375,7 +379,7 @@ def _action_counts(family_ids: list[int], today: date) -> dict[int, tuple[int, i
     return {family_id: (int(open_count or 0), int(overdue_count or 0)) for family_id, open_count, overdue_count in
             db.session.execute(select(Action.family_id, func.count(), overdue)
                                .where(Action.family_id.in_(family_ids),
-                                      Action.status.in_(services.OPEN_ACTION_STATUSES))
+                                      Action.status.in_(plan_services.OPEN_ACTION_STATUSES))
                                .group_by(Action.family_id))}
 
 

@@ -14,8 +14,8 @@ from marshmallow import Schema, fields, validate
 from velferdslab.cases.enrolment.models import CLOSE_REASONS
 from velferdslab.cases.household.models import MEMBER_ROLES
 from velferdslab.cases.journey.models import PERSPECTIVES
+from velferdslab.cases.journey.services import ASSESSMENT_KINDS
 from velferdslab.cases.plan.models import ACTION_STATUSES, GOAL_HORIZONS, GOAL_STATUSES
-from velferdslab.cases.services import ASSESSMENT_KINDS
 from velferdslab.cases.themes import THEME_CODES
 from velferdslab.core.schemas import Id
 

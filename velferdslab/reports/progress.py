@@ -21,10 +21,13 @@ from sqlalchemy.orm import joinedload
 from velferdslab.budget.models import SpendRequest
 from velferdslab.cases import chart as journey_chart
 from velferdslab.cases import queries as case_queries
-from velferdslab.cases import services as case_services
+from velferdslab.cases import rules
 from velferdslab.cases.access import Access
+from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.journey import services as journey_services
 from velferdslab.cases.meetings.models import Meeting
+from velferdslab.cases.plan import services as plan_services
 from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.cases.themes import THEME_BY_CODE
 from velferdslab.core import pdf
@@ -120,13 +123,13 @@ def default_period(enrolment: Enrolment | None, today: date, end: date | None = 
         return end, end
     began = enrolment.started_on or enrolment.referred_on
     anchor = min(end, enrolment.closed_on) if enrolment.status == "closed" and enrolment.closed_on else end
-    return min(max(began, case_services.add_months(anchor, -PERIOD_MONTHS)), end), end
+    return min(max(began, rules.add_months(anchor, -PERIOD_MONTHS)), end), end
 
 
 def resolve_period(family_id: int, start: date | None, end: date | None) -> tuple[date, date]:
     """The period a request asks for, the missing end(s) filled in as the report does; an empty
     period (start after end) is a ``ServiceError`` on the field that was given."""
-    default_start, default_end = default_period(case_services.current_enrolment(family_id), today_local(), end)
+    default_start, default_end = default_period(enrolment_services.current_enrolment(family_id), today_local(), end)
     field = "til" if end is not None else "fra"
     start, end = start or default_start, end or default_end
     if start > end:
@@ -139,7 +142,7 @@ def _local_day(stamp) -> date:
 
 
 def in_period(item: Action | Goal, start: date, end: date,
-              open_statuses: tuple[str, ...] = case_services.OPEN_ACTION_STATUSES) -> bool:
+              open_statuses: tuple[str, ...] = plan_services.OPEN_ACTION_STATUSES) -> bool:
     """An action (or goal) belongs in the period's report when it existed by the period's end and
     was not finished before it began: still open, or done or dropped (its last change) in the
     period or after it."""
@@ -166,10 +169,10 @@ def build(access: Access, start: date | None = None, end: date | None = None) ->
     them — a past period — are among the next steps)."""
     family_id = access.family.id
     today = today_local()
-    enrolment = case_services.current_enrolment(family_id)
+    enrolment = enrolment_services.current_enrolment(family_id)
     default_start, default_end = default_period(enrolment, today, end)
     start, end = start or default_start, end or default_end
-    themes = case_services.applicable_themes(family_id)
+    themes = journey_services.applicable_themes(family_id)
     history = case_queries.journey_history(family_id, themes)
     history.points = [p for p in history.points if p.assessed_on <= end
                       and (enrolment is None or p.assessed_on >= enrolment.referred_on)]
@@ -181,7 +184,7 @@ def build(access: Access, start: date | None = None, end: date | None = None) ->
     for action in shown:
         actions_by_goal[action.goal_id].append(action)
     goals = [g for g in all_goals if g.id in actions_by_goal or in_period(g, start, end, ("open",))]
-    open_actions = [a for a in actions if a.status in case_services.OPEN_ACTION_STATUSES]
+    open_actions = [a for a in actions if a.status in plan_services.OPEN_ACTION_STATUSES]
     listed = {a.id for a in shown}
     meetings = [row for row in case_queries.meetings(access) if start <= row.meeting.held_on <= end]
     meetings.sort(key=lambda row: row.meeting.held_on)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from velferdslab.cases import services
+from velferdslab.cases.consent import services
 from velferdslab.cases.consent.models import Consent
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import request, url_for
 from flask_babel import gettext as _
 
-from velferdslab.cases import forms, services
+from velferdslab.cases import forms
+from velferdslab.cases.consent import services
 from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.household import services as household_services
 from velferdslab.cases.web import _access, _agency_choices, _attach, _done, _own, _read, _user, blueprint
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import choices, render_form
@@ -15,7 +17,7 @@ from velferdslab.core.permissions import LOGIN, requires
 
 
 def _consent_members(family_id: int) -> list:
-    return choices((m.id, m.full_name) for m in services.family_members(family_id))
+    return choices((m.id, m.full_name) for m in household_services.family_members(family_id))
 
 
 @blueprint.route("/familier/<int:family_id>/samtykke", methods=["GET", "POST"])

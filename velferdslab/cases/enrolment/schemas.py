@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from velferdslab.cases import services
+from velferdslab.cases.enrolment import services
 from velferdslab.cases.enrolment.models import Enrolment
 
 

@@ -6,7 +6,9 @@ from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from velferdslab.cases import forms, services
+from velferdslab.cases import forms
+from velferdslab.cases.enrolment import services as enrolment_services
+from velferdslab.cases.household import services
 from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.web import (
     _access,
@@ -37,7 +39,7 @@ def family_new():
         form.referred_on.data = today_local()
     if form.validate_on_submit():
         try:
-            family = services.create_family(
+            family = enrolment_services.create_family(
                 current_user.lab, actor=_user(), household_name=form.household_name.data,
                 language=form.language.data, interpreter_needed=form.interpreter_needed.data,
                 referred_on=form.referred_on.data, referred_by_agency_id=form.referred_by_agency_id.data or None,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from velferdslab.cases import queries, schemas, services
+from velferdslab.cases import queries, schemas
+from velferdslab.cases.household import services as household_services
+from velferdslab.cases.journey import services
 from velferdslab.cases.journey.models import JourneyAssessment
 from velferdslab.cases.themes import THEMES
 from velferdslab.cases.web import _access, _own, _read, _user
@@ -13,7 +15,7 @@ from velferdslab.core.permissions import LOGIN, requires
 
 
 def _themes_out(family_id: int) -> list[dict]:
-    members = services.family_members(family_id)
+    members = household_services.family_members(family_id)
     applicable = set(services.applicable_theme_codes(members, services.theme_overrides(family_id)))
     return [{"code": t.code, "name": str(t.name), "description": str(t.description),
              "applicable": t.code in applicable, "default": services.default_applicable(t.code, members)}

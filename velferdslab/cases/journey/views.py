@@ -6,7 +6,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from velferdslab.cases import forms, services
+from velferdslab.cases import forms
+from velferdslab.cases.household import services as household_services
+from velferdslab.cases.journey import services
 from velferdslab.cases.journey.models import JourneyAssessment
 from velferdslab.cases.themes import THEMES
 from velferdslab.cases.web import _attach, _content, _done, _own, _read, _user, blueprint, template_globals
@@ -24,7 +26,7 @@ template_globals(kind_labels=forms.KIND_LABELS, perspective_labels=forms.PERSPEC
 def themes(family_id: int):
     access = _content(family_id)
     form = forms.ThemesForm()
-    members = services.family_members(family_id)
+    members = household_services.family_members(family_id)
     if request.method == "GET":
         form.themes.data = services.applicable_themes(family_id)
         _read(access, "family.themes_view")
@@ -48,7 +50,7 @@ def _perspectives(members) -> list[str]:
 
 
 def _assessment_context(family_id: int):
-    members = services.family_members(family_id)
+    members = household_services.family_members(family_id)
     themes = services.applicable_theme_codes(members, services.theme_overrides(family_id))
     return themes, _perspectives(members)
 

@@ -7,10 +7,12 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from velferdslab.cases import forms, queries, services
+from velferdslab.cases import forms, queries
 from velferdslab.cases.consent.views import _consent_members
+from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.journey.models import JourneyAssessment
 from velferdslab.cases.journey.views import _assessment_context
+from velferdslab.cases.meetings import services
 from velferdslab.cases.meetings.models import Meeting
 from velferdslab.cases.plan.models import Action
 from velferdslab.cases.plan.views import _goal_choices, _owner_values, _team_choices
@@ -36,7 +38,8 @@ def _meeting_form(access, open_actions):
     family_id = access.family.id
     themes, perspectives = _assessment_context(family_id)
     form = forms.meeting_form_class(themes, perspectives, [a.id for a in open_actions])()
-    team_rows = [m for m in queries.team_rows(family_id, getattr(services.current_enrolment(family_id), "id", None))
+    team_rows = [m for m in queries.team_rows(family_id,
+                                              getattr(enrolment_services.current_enrolment(family_id), "id", None))
                  if m.is_current(today_local())]
     form.attendee_user_ids.choices = choices(dict.fromkeys((m.user_id, m.user.name) for m in team_rows))
     form.attendee_member_ids.choices = _consent_members(family_id)

@@ -7,9 +7,11 @@ from flask.views import MethodView
 from flask_login import current_user
 
 from velferdslab.audit import services as audit
-from velferdslab.cases import queries, schemas, services
+from velferdslab.cases import queries, schemas
 from velferdslab.cases.consent.schemas import _consent_out
+from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.enrolment.schemas import _enrolment_out
+from velferdslab.cases.household import services as household_services
 from velferdslab.cases.household.schemas import _member_out
 from velferdslab.cases.web import _access, _read, _user
 from velferdslab.cases.web import api_blueprint as blueprint
@@ -66,7 +68,7 @@ class Families(MethodView):
     @blueprint.response(201, schemas.FamilySchema)
     def post(self, data):
         """Register a referred family; you become the lead of its investment team."""
-        family = services.create_family(current_user.lab, actor=_user(), **data)
+        family = enrolment_services.create_family(current_user.lab, actor=_user(), **data)
         return _family_out(queries.family_page(_access(family.id)))
 
 
@@ -89,5 +91,5 @@ class FamilyById(MethodView):
         family = access.family
         merged = {"household_name": family.household_name, "language": family.language,
                   "interpreter_needed": family.interpreter_needed, **data}
-        services.update_family(access, actor=_user(), **merged)
+        household_services.update_family(access, actor=_user(), **merged)
         return _family_out(queries.family_page(access))

@@ -6,7 +6,10 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from velferdslab.cases import forms, queries, services
+from velferdslab.cases import forms, queries
+from velferdslab.cases.enrolment import services as enrolment_services
+from velferdslab.cases.journey import services as journey_services
+from velferdslab.cases.plan import services
 from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.cases.themes import THEME_BY_CODE
 from velferdslab.cases.web import _attach, _content, _done, _own, _read, _user, blueprint, template_globals
@@ -21,7 +24,8 @@ template_globals(horizon_labels=forms.HORIZON_LABELS, goal_status_labels=forms.G
 
 
 def _team_choices(family_id: int) -> list:
-    rows = [m for m in queries.team_rows(family_id, getattr(services.current_enrolment(family_id), "id", None))
+    rows = [m for m in queries.team_rows(family_id,
+                                         getattr(enrolment_services.current_enrolment(family_id), "id", None))
             if m.is_current(today_local())]
     seen, pairs = set(), [("", _("– velg –")), ("family", _("Familien selv"))]
     for m in rows:
@@ -45,7 +49,7 @@ def _owner_values(value: str | None) -> dict:
 
 def _plan_page(access, goal_form=None, action_form=None, status=200):
     family_id = access.family.id
-    themes = services.applicable_themes(family_id)
+    themes = journey_services.applicable_themes(family_id)
     goal_form = goal_form or forms.GoalForm(formdata=None)
     goal_form.theme.choices = choices((t, THEME_BY_CODE[t].name) for t in themes)
     action_form = action_form or forms.ActionForm(formdata=None)
@@ -76,7 +80,7 @@ def plan(family_id: int):
 def goal_new(family_id: int):
     access = _content(family_id)
     form = forms.GoalForm()
-    form.theme.choices = choices((t, THEME_BY_CODE[t].name) for t in services.applicable_themes(family_id))
+    form.theme.choices = choices((t, THEME_BY_CODE[t].name) for t in journey_services.applicable_themes(family_id))
     if form.validate_on_submit():
         try:
             services.create_goal(access, actor=_user(), theme=form.theme.data, horizon=form.horizon.data,
