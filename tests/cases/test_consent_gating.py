@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 
 from tests.cases.world import ratings
-from velferdslab.cases import queries
 from velferdslab.cases.household.services import add_member
 from velferdslab.cases.journey.services import create_assessment, set_theme_applicability
 from velferdslab.cases.meetings.services import record_meeting
+from velferdslab.cases.overview import queries
 from velferdslab.cases.plan.services import create_action, create_goal
 from velferdslab.core.errors import ForbiddenError
 

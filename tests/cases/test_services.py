@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from tests import factories
 from tests.cases.world import ratings
 from velferdslab.audit.models import AuditEvent
-from velferdslab.cases import queries
 from velferdslab.cases.access import family_access
 from velferdslab.cases.consent.models import Consent
 from velferdslab.cases.consent.services import give_consent, withdraw_consent
@@ -26,9 +25,11 @@ from velferdslab.cases.enrolment.services import (
 from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.household.services import add_member, family_members, update_member
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
+from velferdslab.cases.journey.queries import assessment_due, journey_history
 from velferdslab.cases.journey.services import assessment_versions, correct_assessment, create_assessment
 from velferdslab.cases.meetings.models import Meeting
 from velferdslab.cases.meetings.services import record_meeting, update_meeting
+from velferdslab.cases.overview.queries import family_page
 from velferdslab.cases.plan.models import Action
 from velferdslab.cases.plan.services import create_action, create_goal, is_overdue, update_action
 from velferdslab.cases.rules import add_months
@@ -120,7 +121,7 @@ def test_enrolment_life_cycle_with_follow_ups_and_re_enrolment(world):
     assert enrolment.status == "closed"
     assert follow_up_dates(enrolment) == {"follow_up_6": add_months(closed_on, 6),
                                           "follow_up_12": add_months(closed_on, 12)}
-    due = queries.assessment_due(enrolment, [], world.today)
+    due = assessment_due(enrolment, [], world.today)
     assert [kind for kind, _when in due] == ["follow_up_6", "follow_up_12"]
 
     add_member(access, actor=world.lead, first_name="Ny", last_name="S", birth_year=1990, role="other")
@@ -288,7 +289,7 @@ def test_a_correction_is_a_new_version_and_the_history_stays(world):
     assert (second.version, second.supersedes_id, second.correction_reason) == (2, first.id, "Feil tema")
     assert {r.level for r in first.ratings if r.theme == "bolig"} == {1}  # the old version is unchanged
     assert [v.id for v in assessment_versions(first)] == [second.id, first.id]
-    history = queries.journey_history(world.family.id)
+    history = journey_history(world.family.id)
     assert [p.id for p in history.points] == [second.id]
     with pytest.raises(ConflictError):
         correct_assessment(access, first, actor=world.member, correction_reason="Igjen",
@@ -352,7 +353,7 @@ def test_a_whole_meeting_in_one_call(world):
     assert old.status == "done"
     assert [a.title for a in db.session.scalars(select(Action).where(Action.meeting_id == meeting.id))] == \
         ["Søke depositum"]
-    page = queries.family_page(world.access(world.member))
+    page = family_page(world.access(world.member))
     assert page.next_meeting_on == world.today + timedelta(days=42)
     assert page.history.latest.disagrees("bolig") and not page.history.latest.disagrees("arbeid")
 

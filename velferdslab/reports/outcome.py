@@ -41,7 +41,7 @@ DAYS_PER_MONTH_NUM, DAYS_PER_MONTH_DEN = 1461, 48  # 365.25 / 12 days: a mean ca
 
 class add_months(GenericFunction):  # noqa: N801 - SQL function names are lower case
     """``date + n months``, on the month's last day when it is shorter (as PostgreSQL and
-    ``cases.services.add_months`` do). ``n`` is a literal integer from the code."""
+    ``cases.rules.add_months`` do). ``n`` is a literal integer from the code."""
 
     type = Date()
     inherit_cache = True

@@ -7,13 +7,16 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from velferdslab.cases import forms, queries
+from velferdslab.cases import forms
 from velferdslab.cases.consent.views import _consent_members
+from velferdslab.cases.enrolment import queries as enrolment_queries
 from velferdslab.cases.enrolment import services as enrolment_services
+from velferdslab.cases.journey import queries as journey_queries
 from velferdslab.cases.journey.models import JourneyAssessment
 from velferdslab.cases.journey.views import _assessment_context
-from velferdslab.cases.meetings import services
+from velferdslab.cases.meetings import queries, services
 from velferdslab.cases.meetings.models import Meeting
+from velferdslab.cases.plan import queries as plan_queries
 from velferdslab.cases.plan.models import Action
 from velferdslab.cases.plan.views import _goal_choices, _owner_values, _team_choices
 from velferdslab.cases.web import _access, _attach, _content, _done, _own, _read, _user, blueprint
@@ -38,8 +41,8 @@ def _meeting_form(access, open_actions):
     family_id = access.family.id
     themes, perspectives = _assessment_context(family_id)
     form = forms.meeting_form_class(themes, perspectives, [a.id for a in open_actions])()
-    team_rows = [m for m in queries.team_rows(family_id,
-                                              getattr(enrolment_services.current_enrolment(family_id), "id", None))
+    enrolment = enrolment_services.current_enrolment(family_id)
+    team_rows = [m for m in enrolment_queries.team_rows(family_id, getattr(enrolment, "id", None))
                  if m.is_current(today_local())]
     form.attendee_user_ids.choices = choices(dict.fromkeys((m.user_id, m.user.name) for m in team_rows))
     form.attendee_member_ids.choices = _consent_members(family_id)
@@ -78,7 +81,7 @@ def meeting_new(family_id: int):
     """The meeting form: attendees, notes, decisions, that day's assessment of every applicable
     theme from each perspective, and new or updated actions — one submit, all or nothing."""
     access = _content(family_id)
-    open_actions = queries.open_actions(family_id)
+    open_actions = plan_queries.open_actions(family_id)
     form, themes, perspectives = _meeting_form(access, open_actions)
     if request.method == "GET":
         form.held_on.data = today_local()
@@ -93,7 +96,7 @@ def meeting_new(family_id: int):
             _attach(form, error, "held_on")
         else:
             return _done(_("Møtet er registrert."), family_id, "cases.meeting_detail", meeting_id=meeting.id)
-    history = queries.journey_history(family_id, themes)
+    history = journey_queries.journey_history(family_id, themes)
     return render_form("cases/meeting_form.html", form, family=access.family, themes=themes,
                        perspectives=perspectives, open_actions=open_actions, latest=history.latest,
                        new_rows=range(forms.NEW_ACTION_ROWS))
@@ -121,8 +124,8 @@ def meeting_edit(family_id: int, meeting_id: int):
     access = _content(family_id)
     meeting = _own(Meeting, meeting_id, family_id)
     form = forms.MeetingEditForm()
-    team_rows = [m for m in queries.team_rows(family_id, meeting.enrolment_id) if m.is_current(meeting.held_on)
-                 or m.is_current(today_local())]
+    team_rows = [m for m in enrolment_queries.team_rows(family_id, meeting.enrolment_id)
+                 if m.is_current(meeting.held_on) or m.is_current(today_local())]
     form.attendee_user_ids.choices = choices(dict.fromkeys(
         [(m.user_id, m.user.name) for m in team_rows]
         + [(a.user_id, a.user.name) for a in meeting.attendees if a.user_id]))

@@ -7,7 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from velferdslab.audit import services as audit
-from velferdslab.cases import chart, queries
+from velferdslab.cases import chart
+from velferdslab.cases.overview import queries
 from velferdslab.cases.panels import render_family_panels
 from velferdslab.cases.web import _access, _user, blueprint
 from velferdslab.core import navigation

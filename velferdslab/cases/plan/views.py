@@ -6,10 +6,11 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from velferdslab.cases import forms, queries
+from velferdslab.cases import forms
+from velferdslab.cases.enrolment import queries as enrolment_queries
 from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.journey import services as journey_services
-from velferdslab.cases.plan import services
+from velferdslab.cases.plan import queries, services
 from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.cases.themes import THEME_BY_CODE
 from velferdslab.cases.web import _attach, _content, _done, _own, _read, _user, blueprint, template_globals
@@ -24,8 +25,8 @@ template_globals(horizon_labels=forms.HORIZON_LABELS, goal_status_labels=forms.G
 
 
 def _team_choices(family_id: int) -> list:
-    rows = [m for m in queries.team_rows(family_id,
-                                         getattr(enrolment_services.current_enrolment(family_id), "id", None))
+    enrolment = enrolment_services.current_enrolment(family_id)
+    rows = [m for m in enrolment_queries.team_rows(family_id, getattr(enrolment, "id", None))
             if m.is_current(today_local())]
     seen, pairs = set(), [("", _("– velg –")), ("family", _("Familien selv"))]
     for m in rows:
