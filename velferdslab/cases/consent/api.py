@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from velferdslab.cases import schemas
-from velferdslab.cases.consent import services
+from velferdslab.cases.consent import schemas, services
 from velferdslab.cases.consent.models import Consent
 from velferdslab.cases.consent.schemas import _consent_out
 from velferdslab.cases.web import _access, _own, _read, _user

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import request, url_for
 from flask_babel import gettext as _
 
-from velferdslab.cases import forms
-from velferdslab.cases.consent import services
+from velferdslab.cases.consent import forms, services
 from velferdslab.cases.consent.models import Consent
 from velferdslab.cases.household import services as household_services
 from velferdslab.cases.web import _access, _agency_choices, _attach, _done, _own, _read, _user, blueprint

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from velferdslab.cases import schemas
-from velferdslab.cases.enrolment import services
+from velferdslab.cases.enrolment import schemas, services
 from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.enrolment.schemas import _enrolment_out
 from velferdslab.cases.web import _access, _own, _read, _user

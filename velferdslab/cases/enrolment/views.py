@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_babel import gettext as _
 
-from velferdslab.cases import forms
-from velferdslab.cases.enrolment import services
+from velferdslab.cases.enrolment import forms, services
 from velferdslab.cases.web import (
     _agency_choices,
     _attach,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from velferdslab.cases import schemas
-from velferdslab.cases.household import services
+from velferdslab.cases.household import schemas, services
 from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.household.schemas import _member_out
 from velferdslab.cases.web import _access, _own, _read, _user

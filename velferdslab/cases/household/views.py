@@ -6,9 +6,8 @@ from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from velferdslab.cases import forms
 from velferdslab.cases.enrolment import services as enrolment_services
-from velferdslab.cases.household import services
+from velferdslab.cases.household import forms, services
 from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.web import (
     _access,

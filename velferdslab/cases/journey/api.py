@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from velferdslab.cases import schemas
 from velferdslab.cases.household import services as household_services
-from velferdslab.cases.journey import queries, services
+from velferdslab.cases.journey import queries, schemas, services
 from velferdslab.cases.journey.models import JourneyAssessment
 from velferdslab.cases.themes import THEMES
 from velferdslab.cases.web import _access, _own, _read, _user

@@ -6,9 +6,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from velferdslab.cases import forms
 from velferdslab.cases.household import services as household_services
-from velferdslab.cases.journey import services
+from velferdslab.cases.journey import forms, services
 from velferdslab.cases.journey.models import JourneyAssessment
 from velferdslab.cases.themes import THEMES
 from velferdslab.cases.web import _attach, _content, _done, _own, _read, _user, blueprint, template_globals

@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
-from velferdslab.cases import schemas
 from velferdslab.cases.access import Access
 from velferdslab.cases.journey.models import JourneyAssessment
-from velferdslab.cases.meetings import queries, services
+from velferdslab.cases.meetings import queries, schemas, services
 from velferdslab.cases.meetings.models import Meeting
 from velferdslab.cases.plan.models import Action
 from velferdslab.cases.web import _access, _own, _read, _user

@@ -7,14 +7,14 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from velferdslab.cases import forms
 from velferdslab.cases.consent.views import _consent_members
 from velferdslab.cases.enrolment import queries as enrolment_queries
 from velferdslab.cases.enrolment import services as enrolment_services
+from velferdslab.cases.journey import forms as journey_forms
 from velferdslab.cases.journey import queries as journey_queries
 from velferdslab.cases.journey.models import JourneyAssessment
 from velferdslab.cases.journey.views import _assessment_context
-from velferdslab.cases.meetings import queries, services
+from velferdslab.cases.meetings import forms, queries, services
 from velferdslab.cases.meetings.models import Meeting
 from velferdslab.cases.plan import queries as plan_queries
 from velferdslab.cases.plan.models import Action
@@ -54,10 +54,10 @@ def _meeting_form(access, open_actions):
 
 
 def _meeting_input(form, themes, perspectives, open_actions) -> dict:
-    ratings = forms.ratings_from(form, themes, perspectives)
+    ratings = journey_forms.ratings_from(form, themes, perspectives)
     assessment = None
     if ratings:
-        overall, reason = forms.overall_from(form)
+        overall, reason = journey_forms.overall_from(form)
         assessment = {"ratings": ratings, "overall_level": overall, "override_reason": reason}
     updates = [{"id": a.id, "status": form[f"action_{a.id}_status"].data} for a in open_actions
                if form[f"action_{a.id}_status"].data != a.status]

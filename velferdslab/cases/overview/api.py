@@ -7,13 +7,12 @@ from flask.views import MethodView
 from flask_login import current_user
 
 from velferdslab.audit import services as audit
-from velferdslab.cases import schemas
 from velferdslab.cases.consent.schemas import _consent_out
 from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.enrolment.schemas import _enrolment_out
 from velferdslab.cases.household import services as household_services
 from velferdslab.cases.household.schemas import _member_out
-from velferdslab.cases.overview import queries
+from velferdslab.cases.overview import queries, schemas
 from velferdslab.cases.web import _access, _read, _user
 from velferdslab.cases.web import api_blueprint as blueprint
 from velferdslab.core.permissions import LOGIN, requires

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
-from velferdslab.cases import schemas
-from velferdslab.cases.plan import queries, services
+from velferdslab.cases.plan import queries, schemas, services
 from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.cases.web import _access, _own, _read, _user
 from velferdslab.cases.web import api_blueprint as blueprint

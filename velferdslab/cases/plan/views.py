@@ -6,11 +6,10 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from velferdslab.cases import forms
 from velferdslab.cases.enrolment import queries as enrolment_queries
 from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.journey import services as journey_services
-from velferdslab.cases.plan import queries, services
+from velferdslab.cases.plan import forms, queries, services
 from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.cases.themes import THEME_BY_CODE
 from velferdslab.cases.web import _attach, _content, _done, _own, _read, _user, blueprint, template_globals
