@@ -112,7 +112,8 @@ def family(lab: Lab, *, name: str | None = None, members=None, status: str = "ac
     """
     from datetime import date, timedelta
 
-    from velferdslab.cases.models import Enrolment, Family, FamilyMember
+    from velferdslab.cases.enrolment.models import Enrolment
+    from velferdslab.cases.household.models import Family, FamilyMember
     from velferdslab.teams.models import InvestmentTeam
 
     n = next(_counter)
@@ -138,7 +139,7 @@ def family(lab: Lab, *, name: str | None = None, members=None, status: str = "ac
 def current_enrolment(fam):
     from sqlalchemy import select
 
-    from velferdslab.cases.models import Enrolment
+    from velferdslab.cases.enrolment.models import Enrolment
 
     return db.session.scalar(select(Enrolment).where(Enrolment.family_id == fam.id)
                              .order_by(Enrolment.referred_on.desc(), Enrolment.id.desc()).limit(1))
@@ -164,7 +165,8 @@ def team_member(fam, user: User, role: str = "member", start=None, end=None):
 def consent(fam, agency: Agency, *, given_on=None, expires_on=None, withdrawn_on=None, purpose="Samarbeid i teamet"):
     from datetime import date, timedelta
 
-    from velferdslab.cases.models import Consent, FamilyMember
+    from velferdslab.cases.consent.models import Consent
+    from velferdslab.cases.household.models import FamilyMember
 
     adult = next(m for m in db.session.query(FamilyMember).filter_by(family_id=fam.id) if m.role == "parent")
     row = Consent(family_id=fam.id, agency_id=agency.id, purpose=purpose, given_by_member_id=adult.id,
@@ -180,7 +182,7 @@ def assessment(fam, levels: dict[str, int], *, assessed_on=None, family_levels: 
     """A current journey assessment with team ratings (and family ratings if given)."""
     from datetime import date
 
-    from velferdslab.cases.models import JourneyAssessment, ThemeRating
+    from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
     from velferdslab.cases.themes import suggest_overall_level
 
     enrolment = current_enrolment(fam)
@@ -200,7 +202,7 @@ def assessment(fam, levels: dict[str, int], *, assessed_on=None, family_levels: 
 
 
 def goal(fam, theme: str = "bolig", text: str = "Få en fast bolig", horizon: str = "short"):
-    from velferdslab.cases.models import Goal
+    from velferdslab.cases.plan.models import Goal
 
     row = Goal(family_id=fam.id, theme=theme, horizon=horizon, text=text, status="open")
     db.session.add(row)

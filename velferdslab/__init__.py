@@ -52,7 +52,12 @@ def _import_models() -> None:
     import velferdslab.auth.models  # noqa: F401
     import velferdslab.batch.models  # noqa: F401
     import velferdslab.budget.models  # noqa: F401
-    import velferdslab.cases.models  # noqa: F401
+    import velferdslab.cases.consent.models  # noqa: F401
+    import velferdslab.cases.enrolment.models  # noqa: F401
+    import velferdslab.cases.household.models  # noqa: F401
+    import velferdslab.cases.journey.models  # noqa: F401
+    import velferdslab.cases.meetings.models  # noqa: F401
+    import velferdslab.cases.plan.models  # noqa: F401
     import velferdslab.reports.models  # noqa: F401
     import velferdslab.teams.models  # noqa: F401
 

@@ -52,7 +52,7 @@ def test_no_sentinel_reaches_logs_or_audit_rows(ctx, lab, login, caplog, app, mo
     assert client.post(f"{api}/goals", json={"theme": "helse", "horizon": "x", "text": HEALTH_NOTE,
                                              "fnr": NATIONAL_ID}).status_code == 422
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
-    from velferdslab.cases import queries
+    from velferdslab.cases.overview import queries
 
     def explode(*args, **kwargs):
         raise RuntimeError("boom while reading the family")

@@ -221,7 +221,7 @@ def test_a_quarterly_batch_runs_end_to_end_on_a_real_worker(queued_app):
     from pypdf import PdfReader  # the reports module's progress report, with the family's name in it
 
     with app.app_context():
-        from velferdslab.cases.models import Family
+        from velferdslab.cases.household.models import Family
 
         households = {fid: db.session.get(Family, fid).household_name for fid in family_ids}
     for name in names:

@@ -62,7 +62,9 @@ def test_the_bench_users_see_what_the_measurements_need(generated):
 
     from velferdslab.auth.models import User
     from velferdslab.cases.access import accessible_families
-    from velferdslab.cases.models import Action, JourneyAssessment, Meeting
+    from velferdslab.cases.journey.models import JourneyAssessment
+    from velferdslab.cases.meetings.models import Meeting
+    from velferdslab.cases.plan.models import Action
     from velferdslab.extensions import db
 
     result, app, _consistency = generated

@@ -11,7 +11,7 @@ from velferdslab.budget import demo as budget_demo
 from velferdslab.budget import ledger, queries
 from velferdslab.budget.models import SPEND_STATUSES, LedgerTransfer, SpendRequest
 from velferdslab.cases import demo as cases_demo
-from velferdslab.cases.models import Goal
+from velferdslab.cases.plan.models import Goal
 from velferdslab.extensions import db
 
 

@@ -14,7 +14,11 @@ from sqlalchemy import func, select
 from tests import factories
 from tests.cases.world import ratings
 from velferdslab.audit.models import AuditEvent
-from velferdslab.cases import services
+from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.enrolment.services import current_enrolment
+from velferdslab.cases.journey.services import create_assessment
+from velferdslab.cases.meetings.services import record_meeting
+from velferdslab.cases.plan.services import create_action, create_goal
 from velferdslab.extensions import db
 from velferdslab.teams.models import TeamMembership
 
@@ -37,18 +41,18 @@ def objects(world):
     """One of everything in the family, so every route has a real object to point at."""
     access = world.access(world.lead)
     members = world.members()
-    meeting = services.record_meeting(access, actor=world.lead, held_on=world.today - timedelta(days=2),
-                                      attendee_user_ids=[world.lead.id], attendee_member_ids=[members["Anne"].id],
-                                      notes="Hemmelig notat", decisions="Beslutning")
-    assessment = services.create_assessment(access, actor=world.lead, assessed_on=world.today - timedelta(days=2),
-                                            ratings=ratings(), meeting_id=meeting.id)
-    goal = services.create_goal(access, actor=world.lead, theme="bolig", horizon="short", text="Egen leilighet")
-    action = services.create_action(access, actor=world.lead, title="Søke bolig", owner_is_family=True)
-    consent = db.session.scalar(select(services.Consent).where(services.Consent.family_id == world.family.id))
+    meeting = record_meeting(access, actor=world.lead, held_on=world.today - timedelta(days=2),
+                             attendee_user_ids=[world.lead.id], attendee_member_ids=[members["Anne"].id],
+                             notes="Hemmelig notat", decisions="Beslutning")
+    assessment = create_assessment(access, actor=world.lead, assessed_on=world.today - timedelta(days=2),
+                                   ratings=ratings(), meeting_id=meeting.id)
+    goal = create_goal(access, actor=world.lead, theme="bolig", horizon="short", text="Egen leilighet")
+    action = create_action(access, actor=world.lead, title="Søke bolig", owner_is_family=True)
+    consent = db.session.scalar(select(Consent).where(Consent.family_id == world.family.id))
     membership = db.session.scalar(select(TeamMembership).where(TeamMembership.user_id == world.member.id,
                                                                 TeamMembership.family_id == world.family.id))
     return {"family_id": world.family.id, "member_id": members["Anne"].id,
-            "enrolment_id": services.current_enrolment(world.family.id).id, "consent_id": consent.id,
+            "enrolment_id": current_enrolment(world.family.id).id, "consent_id": consent.id,
             "assessment_id": assessment.id, "meeting_id": meeting.id, "goal_id": goal.id, "action_id": action.id,
             "membership_id": membership.id, "theme": "bolig"}
 

@@ -5,7 +5,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tests.cases.world import ratings
-from velferdslab.cases.models import Action, JourneyAssessment
+from velferdslab.cases.journey.models import JourneyAssessment
+from velferdslab.cases.plan.models import Action
 from velferdslab.extensions import db
 
 

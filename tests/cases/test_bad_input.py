@@ -7,8 +7,14 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tests.cases.world import ratings
-from velferdslab.cases import services
-from velferdslab.cases.models import Action, Consent, FamilyMember, JourneyAssessment, Meeting, ThemeRating
+from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.enrolment.services import current_enrolment
+from velferdslab.cases.household.models import FamilyMember
+from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
+from velferdslab.cases.journey.services import create_assessment, set_theme_applicability
+from velferdslab.cases.meetings.models import Meeting
+from velferdslab.cases.plan.models import Action
+from velferdslab.core.errors import ServiceError
 from velferdslab.extensions import db
 from velferdslab.teams.models import TeamMembership
 
@@ -50,9 +56,9 @@ def test_api_level_outside_the_scale(world, login, level):
 def test_service_level_outside_the_scale(world):
     bad = ratings()
     bad[2]["level"] = 7
-    with pytest.raises(services.ServiceError) as error:
-        services.create_assessment(world.access(world.member), actor=world.member, assessed_on=world.today,
-                                   ratings=bad)
+    with pytest.raises(ServiceError) as error:
+        create_assessment(world.access(world.member), actor=world.member, assessed_on=world.today,
+                          ratings=bad)
     assert error.value.field == "team_skole" and "uholdbar" in error.value.message
 
 
@@ -66,7 +72,7 @@ def test_form_level_outside_the_scale(world, login):
 
 
 def test_theme_not_applicable(world, login):
-    services.set_theme_applicability(world.access(world.lead), "arbeid", False, actor=world.lead)
+    set_theme_applicability(world.access(world.lead), "arbeid", False, actor=world.lead)
     client = login(world.member)
     response = client.post(f"/api/v1/families/{world.family.id}/assessments",
                            json={"assessed_on": world.today.isoformat(), "ratings": ratings()})
@@ -83,7 +89,7 @@ def test_theme_not_applicable(world, login):
     ("before_start", "før deltakelsen startet"),
 ])
 def test_assessment_dates(world, login, when, message):
-    enrolment = services.current_enrolment(world.family.id)
+    enrolment = current_enrolment(world.family.id)
     day = world.today + timedelta(days=2) if when == "future" else enrolment.started_on - timedelta(days=1)
     client = login(world.member)
     response = client.post(f"/api/v1/families/{world.family.id}/assessments",

@@ -5,8 +5,9 @@ from datetime import date
 from markupsafe import Markup
 
 from tests.cases.world import ratings
-from velferdslab.cases import chart, queries, services
-from velferdslab.cases.queries import AssessmentPoint, JourneyHistory
+from velferdslab.cases import chart
+from velferdslab.cases.journey import queries, services
+from velferdslab.cases.journey.queries import AssessmentPoint, JourneyHistory
 
 
 def _history():

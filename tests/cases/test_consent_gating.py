@@ -5,18 +5,22 @@ from datetime import timedelta
 import pytest
 
 from tests.cases.world import ratings
-from velferdslab.cases import queries, services
+from velferdslab.cases.household.services import add_member
+from velferdslab.cases.journey.services import create_assessment, set_theme_applicability
+from velferdslab.cases.meetings.services import record_meeting
+from velferdslab.cases.overview import queries
+from velferdslab.cases.plan.services import create_action, create_goal
 from velferdslab.core.errors import ForbiddenError
 
 
 @pytest.fixture
 def history(world):
     access = world.access(world.lead)
-    services.record_meeting(access, actor=world.lead, held_on=world.today - timedelta(days=1),
-                            attendee_user_ids=[world.gated.id], notes="Notat om helse", decisions="Vedtak",
-                            assessment={"ratings": ratings()},
-                            new_actions=[{"title": "Tiltak", "owner_is_family": True}])
-    services.create_goal(access, actor=world.lead, theme="bolig", horizon="dream", text="Drøm")
+    record_meeting(access, actor=world.lead, held_on=world.today - timedelta(days=1),
+                   attendee_user_ids=[world.gated.id], notes="Notat om helse", decisions="Vedtak",
+                   assessment={"ratings": ratings()},
+                   new_actions=[{"title": "Tiltak", "owner_is_family": True}])
+    create_goal(access, actor=world.lead, theme="bolig", horizon="dream", text="Drøm")
 
 
 def test_the_gated_page_model_holds_no_case_content(world, history):
@@ -42,13 +46,13 @@ def test_no_statement_of_the_gated_page_reads_case_content(world, history, count
 
 
 @pytest.mark.parametrize("call", [
-    lambda w, a: services.create_assessment(a, actor=w.gated, assessed_on=w.today, ratings=ratings()),
-    lambda w, a: services.create_goal(a, actor=w.gated, theme="bolig", horizon="short", text="x"),
-    lambda w, a: services.create_action(a, actor=w.gated, title="x", owner_is_family=True),
-    lambda w, a: services.record_meeting(a, actor=w.gated, held_on=w.today),
-    lambda w, a: services.add_member(a, actor=w.gated, first_name="A", last_name="B", birth_year=2000,
-                                     role="other"),
-    lambda w, a: services.set_theme_applicability(a, "arbeid", False, actor=w.gated),
+    lambda w, a: create_assessment(a, actor=w.gated, assessed_on=w.today, ratings=ratings()),
+    lambda w, a: create_goal(a, actor=w.gated, theme="bolig", horizon="short", text="x"),
+    lambda w, a: create_action(a, actor=w.gated, title="x", owner_is_family=True),
+    lambda w, a: record_meeting(a, actor=w.gated, held_on=w.today),
+    lambda w, a: add_member(a, actor=w.gated, first_name="A", last_name="B", birth_year=2000,
+                            role="other"),
+    lambda w, a: set_theme_applicability(a, "arbeid", False, actor=w.gated),
 ])
 def test_gated_services_refuse(world, call):
     with pytest.raises(ForbiddenError):

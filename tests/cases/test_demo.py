@@ -9,9 +9,13 @@ from sqlalchemy import func, select
 from velferdslab import demo
 from velferdslab.auth.models import User
 from velferdslab.cases import demo as cases_demo
-from velferdslab.cases import queries
 from velferdslab.cases.access import accessible_families
-from velferdslab.cases.models import Action, Consent, Family, JourneyAssessment, Meeting
+from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.household.models import Family
+from velferdslab.cases.journey.models import JourneyAssessment
+from velferdslab.cases.meetings.models import Meeting
+from velferdslab.cases.overview import queries
+from velferdslab.cases.plan.models import Action
 from velferdslab.core.models import today_local
 from velferdslab.extensions import db
 

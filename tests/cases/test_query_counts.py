@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 
 from tests import factories
-from velferdslab.cases.models import Action, FamilyMember, Goal, Meeting, MeetingAttendee
+from velferdslab.cases.household.models import FamilyMember
+from velferdslab.cases.meetings.models import Meeting, MeetingAttendee
+from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.cases.themes import THEMES
 from velferdslab.extensions import db
 

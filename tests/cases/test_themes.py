@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from velferdslab.cases import services
-from velferdslab.cases.models import FamilyMember
+from velferdslab.cases.household.models import FamilyMember
+from velferdslab.cases.journey import services
 from velferdslab.cases.themes import THEMES, suggest_overall_level
 
 

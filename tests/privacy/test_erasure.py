@@ -12,7 +12,9 @@ from tests import factories
 from tests.audit.factories import close, grant, manager, team
 from velferdslab.audit import chain
 from velferdslab.audit.models import AuditEvent
-from velferdslab.cases.models import Family, FamilyMember, JourneyAssessment, Meeting, ThemeRating
+from velferdslab.cases.household.models import Family, FamilyMember
+from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
+from velferdslab.cases.meetings.models import Meeting
 from velferdslab.extensions import db
 from velferdslab.privacy.inventory import BY_TABLE
 

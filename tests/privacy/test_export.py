@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tests import factories
 from tests.audit.factories import team
 from velferdslab.audit.models import AuditEvent
-from velferdslab.cases.models import FamilyMember
+from velferdslab.cases.household.models import FamilyMember
 from velferdslab.extensions import db
 from velferdslab.privacy.inventory import ENTRIES
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from tests.audit.factories import close, grant, manager, team
 from velferdslab.audit.models import AuditEvent
-from velferdslab.cases.models import Family
+from velferdslab.cases.household.models import Family
 from velferdslab.extensions import db
 from velferdslab.teams import policy
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from tests import factories
 from velferdslab.budget import services as budget
-from velferdslab.cases.models import Enrolment
+from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.core.models import today_local
 from velferdslab.extensions import db
 from velferdslab.reports import services as report_services

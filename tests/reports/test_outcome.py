@@ -89,7 +89,7 @@ def test_a_period_with_nobody_in_it_is_empty_not_an_error(lab_data):
 
 
 def test_a_family_enrolled_twice_counts_once_with_its_latest_enrolment(lab):
-    from velferdslab.cases.models import Enrolment
+    from velferdslab.cases.enrolment.models import Enrolment
     from velferdslab.extensions import db
 
     fam = rf.journey(lab, [(0, 1), (100, 2)], started=-500, closed=-300)

@@ -13,8 +13,9 @@ from pypdf import PdfReader
 from tests import factories
 from tests.reports import factories as rf
 from velferdslab.audit.models import AuditEvent
-from velferdslab.cases import services as case_services
-from velferdslab.cases.models import Action, Meeting
+from velferdslab.cases import rules as case_services
+from velferdslab.cases.meetings.models import Meeting
+from velferdslab.cases.plan.models import Action
 from velferdslab.core import pdf as core_pdf
 from velferdslab.extensions import db
 from velferdslab.reports import progress
@@ -284,7 +285,7 @@ def test_only_an_end_date_moves_the_whole_period(long_family, login):
 def test_nothing_open_in_the_period_is_said_so(long_family, login):
     from sqlalchemy import update
 
-    from velferdslab.cases.models import Goal
+    from velferdslab.cases.plan.models import Goal
 
     fam = long_family["family"]
     long_ago = datetime.combine(rf.day(-300), datetime.min.time().replace(hour=12), tzinfo=UTC)

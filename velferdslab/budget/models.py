@@ -37,7 +37,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from velferdslab.auth.models import Agency, User
-from velferdslab.cases.models import THEME_CODES, Goal
+from velferdslab.cases.plan.models import Goal
+from velferdslab.cases.themes import THEME_CODES
 from velferdslab.core.models import Money, UTCDateTime, one_of, utcnow
 from velferdslab.core.permissions import Role
 from velferdslab.core.vocabulary import Vocabulary

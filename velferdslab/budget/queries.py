@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from velferdslab.auth.models import Agency, User
 from velferdslab.budget import ledger
 from velferdslab.budget.models import LedgerAccount, LedgerTransfer, SpendRequest
-from velferdslab.cases.models import THEME_CODES
+from velferdslab.cases.themes import THEME_CODES
 from velferdslab.core.models import today_local, today_utc
 from velferdslab.extensions import db
 from velferdslab.teams import policy
@@ -215,7 +215,8 @@ def pool_overview(lab_id: int, year: int) -> Overview:
 
 def allocation_rows(lab_id: int, year: int) -> list[dict]:
     """Families with an open enrolment (or money this year), with their balance and leads — no names."""
-    from velferdslab.cases.models import Enrolment, Family
+    from velferdslab.cases.enrolment.models import Enrolment
+    from velferdslab.cases.household.models import Family
 
     open_ids = set(db.session.scalars(select(Enrolment.family_id).join(Family, Family.id == Enrolment.family_id)
                                       .where(Family.lab_id == lab_id, Enrolment.status.in_(("referred", "active")))))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from velferdslab.budget.models import APPROVER_ROLES, SPEND_CATEGORIES, SPEND_STATUSES
-from velferdslab.cases.models import THEME_CODES
+from velferdslab.cases.themes import THEME_CODES
 from velferdslab.core.schemas import AMOUNT_DOC, Id, Money
 
 

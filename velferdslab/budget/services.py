@@ -43,7 +43,10 @@ from velferdslab.budget.models import (
     SpendRequest,
 )
 from velferdslab.cases import access as family_access
-from velferdslab.cases.models import THEME_CODES, Enrolment, Family, Goal
+from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.household.models import Family
+from velferdslab.cases.plan.models import Goal
+from velferdslab.cases.themes import THEME_CODES
 from velferdslab.core import policy
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
 from velferdslab.core.models import today_local, utcnow

@@ -23,7 +23,9 @@ from velferdslab.budget import forms, ledger, queries, services
 from velferdslab.budget import policy as spend_policy
 from velferdslab.budget.models import AuthorityRuleSet, Delegation, LedgerTransfer, SpendRequest
 from velferdslab.cases import access as family_access
-from velferdslab.cases.models import Family, Goal, JourneyAssessment, ThemeRating
+from velferdslab.cases.household.models import Family
+from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
+from velferdslab.cases.plan.models import Goal
 from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE
 from velferdslab.core import navigation, policy
 from velferdslab.core.errors import ServiceError
@@ -60,7 +62,7 @@ def _key() -> str:
 # --- the family's budget ------------------------------------------------------------------------
 
 def family_panel(family, user, gated: bool) -> dict:
-    """The budget panel on the family page (``cases.views.FAMILY_PANELS``)."""
+    """The budget panel on the family page (``cases.panels.FAMILY_PANELS``)."""
     year = queries.current_year()
     budget = queries.family_budget(family.id, year)
     return {"template": "budget/_family_panel.html", "budget": budget,
@@ -434,7 +436,7 @@ if start_panel not in START_PANELS:
     START_PANELS.append(start_panel)
 
 try:  # the family page shows the budget panel (cases owns the page, budget owns the panel)
-    from velferdslab.cases.views import FAMILY_PANELS
+    from velferdslab.cases.panels import FAMILY_PANELS
 except ImportError:  # pragma: no cover - cases without the hook
     FAMILY_PANELS = None
 if FAMILY_PANELS is not None and family_panel not in FAMILY_PANELS:

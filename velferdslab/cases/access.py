@@ -26,7 +26,8 @@ from sqlalchemy.orm import aliased
 from velferdslab.audit import services as audit
 from velferdslab.audit.models import EmergencyAccess
 from velferdslab.auth.models import User
-from velferdslab.cases.models import Consent, Family
+from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.household.models import Family
 from velferdslab.core.errors import ForbiddenError
 from velferdslab.core.models import today_utc
 from velferdslab.extensions import db

@@ -7,7 +7,8 @@ to its table alternative (``cases/_journey.html``).
 
 Use::
 
-    from velferdslab.cases import chart, queries
+    from velferdslab.cases import chart
+    from velferdslab.cases.journey import queries
     history = queries.journey_history(family_id, themes)
     chart.overall_chart(history)                  # Markup: the overall level over time
     for item in chart.journey_charts(history):    # one small chart per theme

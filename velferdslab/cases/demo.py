@@ -25,19 +25,13 @@ from datetime import date, timedelta
 from sqlalchemy import insert
 
 from velferdslab.auth.models import Lab, User
-from velferdslab.cases.models import (
-    Action,
-    Consent,
-    Enrolment,
-    Family,
-    FamilyMember,
-    Goal,
-    JourneyAssessment,
-    Meeting,
-    MeetingAttendee,
-    ThemeRating,
-)
-from velferdslab.cases.services import add_months
+from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.household.models import Family, FamilyMember
+from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
+from velferdslab.cases.meetings.models import Meeting, MeetingAttendee
+from velferdslab.cases.plan.models import Action, Goal
+from velferdslab.cases.rules import add_months
 from velferdslab.cases.themes import THEMES, suggest_overall_level
 from velferdslab.core import demo
 from velferdslab.core.models import today_local

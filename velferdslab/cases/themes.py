@@ -31,6 +31,7 @@ THEMES = (
           needs_children=True),
 )
 THEME_BY_CODE = {t.code: t for t in THEMES}
+THEME_CODES = tuple(t.code for t in THEMES)
 
 
 def suggest_overall_level(levels: list[int]) -> int:

@@ -16,7 +16,8 @@ from velferdslab.audit import access_log
 from velferdslab.audit import services as audit
 from velferdslab.audit.models import EmergencyAccess
 from velferdslab.cases.access import Access
-from velferdslab.cases.models import Enrolment, Family
+from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.household.models import Family
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
 from velferdslab.core.models import utcnow
 from velferdslab.extensions import db

@@ -149,7 +149,7 @@ def privacy_panel(family, user, gated: bool) -> dict | None:
 
 
 def _register_panels() -> None:
-    from velferdslab.cases.views import FAMILY_PANELS
+    from velferdslab.cases.panels import FAMILY_PANELS
 
     for panel in (emergency_panel, privacy_panel):
         if panel not in FAMILY_PANELS:

@@ -17,9 +17,9 @@ from flask_babel import gettext as _
 
 from velferdslab.budget.forms import CATEGORY_LABELS
 from velferdslab.budget.models import SPEND_CATEGORIES
-from velferdslab.cases.forms import CLOSE_REASON_LABELS
-from velferdslab.cases.models import CLOSE_REASONS, THEME_CODES
-from velferdslab.cases.themes import LEVELS, THEME_BY_CODE
+from velferdslab.cases.enrolment.forms import CLOSE_REASON_LABELS
+from velferdslab.cases.enrolment.models import CLOSE_REASONS
+from velferdslab.cases.themes import LEVELS, THEME_BY_CODE, THEME_CODES
 from velferdslab.reports import benefit, suppression
 from velferdslab.reports.models import AssumptionSet
 from velferdslab.reports.outcome import DAYS_PER_MONTH_DEN, DAYS_PER_MONTH_NUM, MILESTONE_MONTHS, OutcomeData

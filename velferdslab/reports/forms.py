@@ -13,8 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from velferdslab.cases.models import THEME_CODES
-from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE
+from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE, THEME_CODES
 from velferdslab.core.forms import choices
 
 REQUIRED = _l("Feltet må fylles ut.")

@@ -24,7 +24,9 @@ from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import Date, Integer
 
 from velferdslab.budget.models import LedgerAccount, LedgerTransfer, SpendRequest
-from velferdslab.cases.models import Enrolment, Family, JourneyAssessment, ThemeRating
+from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.household.models import Family
+from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.themes import STABIL
 from velferdslab.extensions import db
 from velferdslab.teams.models import InvestmentTeam, TeamMembership
@@ -39,7 +41,7 @@ DAYS_PER_MONTH_NUM, DAYS_PER_MONTH_DEN = 1461, 48  # 365.25 / 12 days: a mean ca
 
 class add_months(GenericFunction):  # noqa: N801 - SQL function names are lower case
     """``date + n months``, on the month's last day when it is shorter (as PostgreSQL and
-    ``cases.services.add_months`` do). ``n`` is a literal integer from the code."""
+    ``cases.rules.add_months`` do). ``n`` is a literal integer from the code."""
 
     type = Date()
     inherit_cache = True

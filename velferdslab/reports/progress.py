@@ -1,7 +1,7 @@
 """The family's progress report (*fremdriftsrapport*): what goes into it, in a fixed number of
 statements whatever the length of the family's history.
 
-The journey comes from ``cases.queries.journey_history`` and is drawn by ``cases.chart`` — the
+The journey comes from ``cases.journey.queries.journey_history`` and is drawn by ``cases.chart`` — the
 same chart and table as on the family page. Access is checked by the caller (``cases.access``).
 """
 
@@ -20,10 +20,18 @@ from sqlalchemy.orm import joinedload
 
 from velferdslab.budget.models import SpendRequest
 from velferdslab.cases import chart as journey_chart
-from velferdslab.cases import queries as case_queries
-from velferdslab.cases import services as case_services
+from velferdslab.cases import rules
 from velferdslab.cases.access import Access
-from velferdslab.cases.models import Action, Enrolment, Goal, Meeting
+from velferdslab.cases.enrolment import queries as enrolment_queries
+from velferdslab.cases.enrolment import services as enrolment_services
+from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.journey import queries as journey_queries
+from velferdslab.cases.journey import services as journey_services
+from velferdslab.cases.meetings import queries as meeting_queries
+from velferdslab.cases.meetings.models import Meeting
+from velferdslab.cases.plan import queries as plan_queries
+from velferdslab.cases.plan import services as plan_services
+from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.cases.themes import THEME_BY_CODE
 from velferdslab.core import pdf
 from velferdslab.core.errors import ServiceError
@@ -52,13 +60,13 @@ class ProgressReport:
     end: date
     enrolment: Enrolment | None
     team: list
-    history: case_queries.JourneyHistory
+    history: journey_queries.JourneyHistory
     themes: list[str]
     goals: list[Goal]
     actions_by_goal: dict[int | None, list[Action]]
     goals_left_out: int
     actions_left_out: int
-    meetings: list[case_queries.MeetingRow]
+    meetings: list[meeting_queries.MeetingRow]
     spend_by_theme: dict[str, list[SpendLine]]
     next_steps: list[Action]
     overdue: int
@@ -118,13 +126,13 @@ def default_period(enrolment: Enrolment | None, today: date, end: date | None = 
         return end, end
     began = enrolment.started_on or enrolment.referred_on
     anchor = min(end, enrolment.closed_on) if enrolment.status == "closed" and enrolment.closed_on else end
-    return min(max(began, case_services.add_months(anchor, -PERIOD_MONTHS)), end), end
+    return min(max(began, rules.add_months(anchor, -PERIOD_MONTHS)), end), end
 
 
 def resolve_period(family_id: int, start: date | None, end: date | None) -> tuple[date, date]:
     """The period a request asks for, the missing end(s) filled in as the report does; an empty
     period (start after end) is a ``ServiceError`` on the field that was given."""
-    default_start, default_end = default_period(case_services.current_enrolment(family_id), today_local(), end)
+    default_start, default_end = default_period(enrolment_services.current_enrolment(family_id), today_local(), end)
     field = "til" if end is not None else "fra"
     start, end = start or default_start, end or default_end
     if start > end:
@@ -137,7 +145,7 @@ def _local_day(stamp) -> date:
 
 
 def in_period(item: Action | Goal, start: date, end: date,
-              open_statuses: tuple[str, ...] = case_services.OPEN_ACTION_STATUSES) -> bool:
+              open_statuses: tuple[str, ...] = plan_services.OPEN_ACTION_STATUSES) -> bool:
     """An action (or goal) belongs in the period's report when it existed by the period's end and
     was not finished before it began: still open, or done or dropped (its last change) in the
     period or after it."""
@@ -164,31 +172,31 @@ def build(access: Access, start: date | None = None, end: date | None = None) ->
     them — a past period — are among the next steps)."""
     family_id = access.family.id
     today = today_local()
-    enrolment = case_services.current_enrolment(family_id)
+    enrolment = enrolment_services.current_enrolment(family_id)
     default_start, default_end = default_period(enrolment, today, end)
     start, end = start or default_start, end or default_end
-    themes = case_services.applicable_themes(family_id)
-    history = case_queries.journey_history(family_id, themes)
+    themes = journey_services.applicable_themes(family_id)
+    history = journey_queries.journey_history(family_id, themes)
     history.points = [p for p in history.points if p.assessed_on <= end
                       and (enrolment is None or p.assessed_on >= enrolment.referred_on)]
     all_goals = list(db.session.scalars(select(Goal).where(Goal.family_id == family_id)
                                         .order_by(Goal.theme, Goal.horizon, Goal.id)))
-    actions = case_queries.all_actions(family_id)
+    actions = plan_queries.all_actions(family_id)
     shown = [a for a in actions if in_period(a, start, end)]
     actions_by_goal: dict[int | None, list[Action]] = defaultdict(list)
     for action in shown:
         actions_by_goal[action.goal_id].append(action)
     goals = [g for g in all_goals if g.id in actions_by_goal or in_period(g, start, end, ("open",))]
-    open_actions = [a for a in actions if a.status in case_services.OPEN_ACTION_STATUSES]
+    open_actions = [a for a in actions if a.status in plan_services.OPEN_ACTION_STATUSES]
     listed = {a.id for a in shown}
-    meetings = [row for row in case_queries.meetings(access) if start <= row.meeting.held_on <= end]
+    meetings = [row for row in meeting_queries.meetings(access) if start <= row.meeting.held_on <= end]
     meetings.sort(key=lambda row: row.meeting.held_on)
     next_meeting = db.session.scalar(select(func.max(Meeting.next_meeting_on)).where(
         Meeting.family_id == family_id, Meeting.next_meeting_on >= today))
     return ProgressReport(
         access=access, start=start, end=end, enrolment=enrolment,
-        team=case_queries.team_rows(family_id, enrolment.id if enrolment else None), history=history, themes=themes,
-        goals=goals, actions_by_goal=actions_by_goal,
+        team=enrolment_queries.team_rows(family_id, enrolment.id if enrolment else None), history=history,
+        themes=themes, goals=goals, actions_by_goal=actions_by_goal,
         goals_left_out=sum(1 for g in all_goals if _existed_by(g, end) and g not in goals),
         actions_left_out=sum(1 for a in actions if _existed_by(a, end)) - len(shown),
         meetings=meetings, spend_by_theme=spend_in_period(family_id, start, end),

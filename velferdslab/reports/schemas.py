@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from velferdslab.cases.models import THEME_CODES
+from velferdslab.cases.themes import THEME_CODES
 from velferdslab.core.i18n import N_
 from velferdslab.core.money import MAX_AMOUNT_ORE
 from velferdslab.core.schemas import Id, Money

@@ -383,7 +383,7 @@ def progress_pdf(family_id: int):
 
 
 def progress_panel(family, user, gated: bool) -> dict | None:
-    """The "Last ned fremdriftsrapport" link on the family page (``cases.views.FAMILY_PANELS``)."""
+    """The "Last ned fremdriftsrapport" link on the family page (``cases.panels.FAMILY_PANELS``)."""
     if gated:
         return None
     return {"template": "reports/_progress_panel.html",
@@ -392,7 +392,7 @@ def progress_panel(family, user, gated: bool) -> dict | None:
 
 
 def _register_panels() -> None:
-    from velferdslab.cases.views import FAMILY_PANELS
+    from velferdslab.cases.panels import FAMILY_PANELS
 
     if progress_panel not in FAMILY_PANELS:
         FAMILY_PANELS.append(progress_panel)

@@ -18,7 +18,7 @@ from velferdslab.core.models import UTCDateTime, utcnow
 from velferdslab.extensions import db
 
 if TYPE_CHECKING:  # for the annotation only; at run time the link is the string "Family"
-    from velferdslab.cases.models import Family
+    from velferdslab.cases.household.models import Family
 
 MEMBERSHIP_ROLES = ("lead", "member")
 

@@ -11,124 +11,34 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import joinedload, load_only
+from sqlalchemy.orm import load_only
 
-from velferdslab.cases import services
 from velferdslab.cases.access import Access
-from velferdslab.cases.models import (
-    Action,
-    Consent,
-    Enrolment,
-    FamilyMember,
-    FamilyTheme,
-    Goal,
-    JourneyAssessment,
-    Meeting,
-    MeetingAttendee,
-    ThemeRating,
-)
-from velferdslab.cases.themes import THEME_BY_CODE
+from velferdslab.cases.consent import services as consent_services
+from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.enrolment import queries as enrolment_queries
+from velferdslab.cases.enrolment import services as enrolment_services
+from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.household import services as household_services
+from velferdslab.cases.household.models import FamilyMember
+from velferdslab.cases.journey import queries as journey_queries
+from velferdslab.cases.journey import services as journey_services
+from velferdslab.cases.journey.models import FamilyTheme, JourneyAssessment
+from velferdslab.cases.journey.queries import JourneyHistory
+from velferdslab.cases.meetings import queries as meeting_queries
+from velferdslab.cases.meetings.models import Meeting
+from velferdslab.cases.meetings.queries import MeetingRow
+from velferdslab.cases.plan import queries as plan_queries
+from velferdslab.cases.plan import services as plan_services
+from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.core.models import today_local
 from velferdslab.extensions import db
-from velferdslab.teams.models import InvestmentTeam, TeamMembership
+from velferdslab.teams.models import TeamMembership
 
-ASSESSMENT_INTERVAL_DAYS = 56  # a regular assessment is due 8 weeks after the last one
 MEETINGS_ON_PAGE = 12
-
-
-# --- journey history (also used by the progress report) -----------------------------------------
-
-@dataclass
-class AssessmentPoint:
-    id: int
-    assessed_on: date
-    kind: str
-    version: int
-    overall_level: int
-    suggested_level: int
-    override_reason: str | None
-    meeting_id: int | None
-    # (theme, perspective) -> (level, note)
-    ratings: dict[tuple[str, str], tuple[int, str | None]] = field(default_factory=dict)
-
-    def level(self, theme: str, perspective: str = "team") -> int | None:
-        found = self.ratings.get((theme, perspective))
-        return found[0] if found else None
-
-    def disagrees(self, theme: str) -> bool:
-        """The perspectives that rated this theme did not all give the same level."""
-        levels = {lvl for (t, _p), (lvl, _n) in self.ratings.items() if t == theme}
-        return len(levels) > 1
-
-
-@dataclass
-class JourneyHistory:
-    """The current version of every assessment of a family, oldest first."""
-
-    points: list[AssessmentPoint]
-    themes: list[str]
-
-    @property
-    def latest(self) -> AssessmentPoint | None:
-        return self.points[-1] if self.points else None
-
-    @property
-    def previous(self) -> AssessmentPoint | None:
-        return self.points[-2] if len(self.points) > 1 else None
-
-    def perspectives(self) -> list[str]:
-        seen = {p for point in self.points for (_t, p) in point.ratings}
-        return [p for p in ("team", "family", "young_person") if p in seen]
-
-    def series(self, theme: str, perspective: str) -> list[tuple[date, int]]:
-        return [(p.assessed_on, p.level(theme, perspective)) for p in self.points
-                if p.level(theme, perspective) is not None]
-
-    def overall_series(self) -> list[tuple[date, int]]:
-        return [(p.assessed_on, p.overall_level) for p in self.points]
-
-    def rated_themes(self) -> list[str]:
-        """The applicable themes plus any theme rated in the past (so no history disappears)."""
-        rated = {t for point in self.points for (t, _p) in point.ratings}
-        return [code for code in THEME_BY_CODE if code in rated or code in self.themes]
-
-
-def journey_history(family_id: int, themes: list[str] | None = None) -> JourneyHistory:
-    """Two statements: the current assessments, and all their ratings."""
-    rows = db.session.scalars(select(JourneyAssessment).where(JourneyAssessment.family_id == family_id,
-                                                              JourneyAssessment.is_current.is_(True))
-                              .order_by(JourneyAssessment.assessed_on, JourneyAssessment.id)).all()
-    points = {r.id: AssessmentPoint(r.id, r.assessed_on, r.kind, r.version, r.overall_level, r.suggested_level,
-                                    r.override_reason, r.meeting_id) for r in rows}
-    if points:
-        ratings = db.session.execute(
-            select(ThemeRating.assessment_id, ThemeRating.theme, ThemeRating.perspective, ThemeRating.level,
-                   ThemeRating.note)
-            .join(JourneyAssessment, JourneyAssessment.id == ThemeRating.assessment_id)
-            .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True)))
-        for assessment_id, theme, perspective, level, note in ratings:
-            points[assessment_id].ratings[(theme, perspective)] = (level, note)
-    return JourneyHistory(points=list(points.values()), themes=themes if themes is not None else [])
-
-
-def trend(history_levels: list[int]) -> str | None:
-    """'up', 'down' or 'same' from the last two overall levels; None with fewer than two."""
-    if len(history_levels) < 2:
-        return None
-    last, before = history_levels[-1], history_levels[-2]
-    return "up" if last > before else "down" if last < before else "same"
-
-
-# --- the family page -----------------------------------------------------------------------------
-
-@dataclass
-class MeetingRow:
-    meeting: Meeting
-    staff: list
-    family: list
 
 
 @dataclass
@@ -173,11 +83,11 @@ class FamilyPage:
         return [c for c in self.consents if c.id not in self.superseded_consent_ids]
 
     def consent_valid(self, consent: Consent) -> bool:
-        return services.consent_is_valid(consent, self.today, self.superseded_consent_ids)
+        return consent_services.consent_is_valid(consent, self.today, self.superseded_consent_ids)
 
     @property
     def trend(self) -> str | None:
-        return trend([p.overall_level for p in self.history.points[-2:]]) if self.history else None
+        return journey_queries.trend([p.overall_level for p in self.history.points[-2:]]) if self.history else None
 
     @property
     def contact(self) -> FamilyMember | None:
@@ -185,10 +95,10 @@ class FamilyPage:
 
     @property
     def overdue_actions(self) -> list[Action]:
-        return [a for a in self.open_actions if services.is_overdue(a, self.today)]
+        return [a for a in self.open_actions if plan_services.is_overdue(a, self.today)]
 
     def is_overdue(self, action: Action) -> bool:
-        return services.is_overdue(action, self.today)
+        return plan_services.is_overdue(action, self.today)
 
     @property
     def next_meeting_on(self) -> date | None:
@@ -206,63 +116,13 @@ class FamilyPage:
     def assessment_due(self) -> list[tuple[str, date]]:
         if self.gated or self.enrolment is None:
             return []
-        return assessment_due(self.enrolment, self.history.points if self.history else [], self.today)
-
-
-def assessment_due(enrolment: Enrolment, points: list, today: date) -> list[tuple[str, date]]:
-    """Which assessments are due: (kind, due date) pairs."""
-    due = []
-    if enrolment.status == "active":
-        mine = [p for p in points if p.assessed_on >= (enrolment.started_on or enrolment.referred_on)]
-        when = (mine[-1].assessed_on + timedelta(days=ASSESSMENT_INTERVAL_DAYS)) if mine else enrolment.started_on
-        if when is not None and when <= today:
-            due.append(("regular", when))
-    elif enrolment.status == "closed":
-        done = {p.kind for p in points if enrolment.closed_on and p.assessed_on >= enrolment.closed_on}
-        for kind, when in services.follow_up_dates(enrolment).items():
-            if when <= today and kind not in done:
-                due.append((kind, when))
-    return due
-
-
-def _meetings(family_id: int, gated: bool, limit: int | None) -> list[MeetingRow]:
-    query = select(Meeting).where(Meeting.family_id == family_id).order_by(Meeting.held_on.desc(), Meeting.id.desc())
-    if gated:  # a gated member sees when the team met and who came, never what was said
-        query = query.options(load_only(Meeting.id, Meeting.family_id, Meeting.enrolment_id, Meeting.held_on,
-                                        Meeting.next_meeting_on))
-    if limit:
-        query = query.limit(limit)
-    meetings = db.session.scalars(query).all()
-    rows = {m.id: MeetingRow(m, [], []) for m in meetings}
-    if rows:
-        attendees = db.session.scalars(
-            select(MeetingAttendee).where(MeetingAttendee.meeting_id.in_(list(rows)))
-            .options(joinedload(MeetingAttendee.user), joinedload(MeetingAttendee.member))
-            .order_by(MeetingAttendee.id))
-        for attendee in attendees:
-            row = rows[attendee.meeting_id]
-            (row.staff if attendee.user_id else row.family).append(attendee.user or attendee.member)
-    return list(rows.values())
-
-
-def meetings(access: Access, limit: int | None = None) -> list[MeetingRow]:
-    return _meetings(access.family.id, access.gated, limit)
-
-
-def team_rows(family_id: int, enrolment_id: int | None) -> list[TeamMembership]:
-    if enrolment_id is None:
-        return []
-    return list(db.session.scalars(
-        select(TeamMembership).join(InvestmentTeam, InvestmentTeam.id == TeamMembership.team_id)
-        .where(InvestmentTeam.family_id == family_id, InvestmentTeam.enrolment_id == enrolment_id)
-        .options(joinedload(TeamMembership.user), joinedload(TeamMembership.agency))
-        .order_by(TeamMembership.role, TeamMembership.start_date, TeamMembership.id)))
+        return journey_queries.assessment_due(self.enrolment, self.history.points if self.history else [], self.today)
 
 
 def family_page(access: Access) -> FamilyPage:
     """Everything on the family page, in a fixed number of statements."""
     family_id, gated = access.family.id, access.gated
-    members = services.family_members(family_id)
+    members = household_services.family_members(family_id)
     enrolment_query = select(Enrolment).where(Enrolment.family_id == family_id) \
         .order_by(Enrolment.referred_on, Enrolment.id)
     if gated:  # why the family was referred is case content
@@ -270,41 +130,24 @@ def family_page(access: Access) -> FamilyPage:
                                                             Enrolment.status, Enrolment.referred_on,
                                                             Enrolment.started_on, Enrolment.closed_on))
     enrolments = list(db.session.scalars(enrolment_query))
-    consents = services.consents(family_id)
+    consents = consent_services.consents(family_id)
     overrides = {r.theme: r.applicable for r in
                  db.session.scalars(select(FamilyTheme).where(FamilyTheme.family_id == family_id))}
-    themes = services.applicable_theme_codes(members, overrides)
+    themes = journey_services.applicable_theme_codes(members, overrides)
     page = FamilyPage(
         access=access, members=members, enrolments=enrolments,
-        team=team_rows(family_id, enrolments[-1].id if enrolments else None),
+        team=enrolment_queries.team_rows(family_id, enrolments[-1].id if enrolments else None),
         consents=consents, superseded_consent_ids={c.supersedes_id for c in consents if c.supersedes_id},
-        themes=themes, overrides=overrides, meetings=_meetings(family_id, gated, MEETINGS_ON_PAGE),
+        themes=themes, overrides=overrides, meetings=meeting_queries.meetings(access, MEETINGS_ON_PAGE),
         meeting_count=db.session.scalar(select(func.count()).select_from(Meeting)
                                         .where(Meeting.family_id == family_id)))
     if not gated:
-        page.history = journey_history(family_id, themes)
+        page.history = journey_queries.journey_history(family_id, themes)
         page.goals = list(db.session.scalars(select(Goal).where(Goal.family_id == family_id)
                                              .order_by(Goal.theme, Goal.horizon, Goal.id)))
-        page.open_actions = open_actions(family_id)
+        page.open_actions = plan_queries.open_actions(family_id)
     return page
 
-
-def open_actions(family_id: int) -> list[Action]:
-    return list(db.session.scalars(
-        select(Action).where(Action.family_id == family_id, Action.status.in_(services.OPEN_ACTION_STATUSES))
-        .options(joinedload(Action.owner), joinedload(Action.goal))
-        .order_by(Action.due_on.is_(None), Action.due_on, Action.id)))
-
-
-def all_actions(family_id: int) -> list[Action]:
-    return list(db.session.scalars(
-        select(Action).where(Action.family_id == family_id)
-        .options(joinedload(Action.owner), joinedload(Action.goal))
-        .order_by(Action.status.in_(services.OPEN_ACTION_STATUSES).desc(), Action.due_on.is_(None), Action.due_on,
-                  Action.id)))
-
-
-# --- Mine familier -------------------------------------------------------------------------------
 
 @dataclass
 class FamilySummary:
@@ -328,7 +171,7 @@ class FamilySummary:
 
     @property
     def trend(self) -> str | None:
-        return trend(self.levels)
+        return journey_queries.trend(self.levels)
 
 
 def _latest_enrolments(family_ids: list[int]) -> dict[int, Enrolment]:
@@ -362,7 +205,7 @@ def _follow_ups_done(family_ids: list[int]) -> dict[int, list[tuple[date, str]]]
     for family_id, assessed_on, kind in db.session.execute(
             select(JourneyAssessment.family_id, JourneyAssessment.assessed_on, JourneyAssessment.kind)
             .where(JourneyAssessment.family_id.in_(family_ids), JourneyAssessment.is_current.is_(True),
-                   JourneyAssessment.kind.in_(tuple(services.FOLLOW_UP_MONTHS)))):
+                   JourneyAssessment.kind.in_(tuple(enrolment_services.FOLLOW_UP_MONTHS)))):
         done[family_id].append((assessed_on, kind))
     return done
 
@@ -381,7 +224,7 @@ def _action_counts(family_ids: list[int], today: date) -> dict[int, tuple[int, i
     return {family_id: (int(open_count or 0), int(overdue_count or 0)) for family_id, open_count, overdue_count in
             db.session.execute(select(Action.family_id, func.count(), overdue)
                                .where(Action.family_id.in_(family_ids),
-                                      Action.status.in_(services.OPEN_ACTION_STATUSES))
+                                      Action.status.in_(plan_services.OPEN_ACTION_STATUSES))
                                .group_by(Action.family_id))}
 
 
@@ -420,7 +263,7 @@ def my_families(user, today: date | None = None) -> list[FamilySummary]:
         if summary.enrolment is not None:
             points = [_Point(d, k) for d, _l, k in rows] + [_Point(d, k) for d, k in follow_ups.get(family_id, [])]
             points.sort(key=lambda p: p.assessed_on)
-            summary.due = assessment_due(summary.enrolment, points, today)
+            summary.due = journey_queries.assessment_due(summary.enrolment, points, today)
     status_order = {"active": 0, "referred": 1, "closed": 2}
     summaries.sort(key=lambda s: (status_order.get(s.enrolment.status if s.enrolment else "", 3),
                                   s.family.household_name))

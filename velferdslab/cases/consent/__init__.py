@@ -1,0 +1,1 @@
+"""Consent to share between agencies: given, renewed and withdrawn, never edited."""

@@ -1,0 +1,111 @@
+"""Consent: given (or renewed) and withdrawn as new rows that supersede the old; whether one is valid.
+
+Each service validates, changes, writes its audit row and flushes — it never commits (the request
+does); a refusal is a :class:`ServiceError` naming the input at fault (see ``velferdslab.cases``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from velferdslab.audit import services as audit
+from velferdslab.auth.models import Lab, User
+from velferdslab.cases.access import Access
+from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.household.models import Family, FamilyMember
+from velferdslab.cases.rules import _check_agency, _not_future, _text
+from velferdslab.core.errors import ConflictError, ServiceError
+from velferdslab.extensions import db
+
+
+def consent_is_valid(consent: Consent, on: date, superseded_ids: set[int] = frozenset()) -> bool:
+    return (consent.id not in superseded_ids and consent.given_on <= on and consent.withdrawn_on is None
+            and (consent.expires_on is None or consent.expires_on >= on))
+
+
+def consents(family_id: int) -> list[Consent]:
+    """Every consent row of the family, oldest first (the history, superseded rows included)."""
+    from sqlalchemy.orm import joinedload
+
+    return list(db.session.scalars(select(Consent).where(Consent.family_id == family_id)
+                                   .options(joinedload(Consent.agency), joinedload(Consent.given_by))
+                                   .order_by(Consent.recorded_at, Consent.id)))
+
+
+def _consenting_member(family: Family, member_id: int | None, on: date, field: str) -> FamilyMember:
+    member = db.session.get(FamilyMember, member_id) if member_id is not None else None
+    if member is None or member.family_id != family.id:
+        raise ServiceError(_("Velg hvem i familien som gir samtykket."), field)
+    consent_age = db.session.get(Lab, family.lab_id).consent_age
+    # Only the birth year is stored, so the age is the one the member reaches this calendar year.
+    if on.year - member.birth_year < consent_age:
+        raise ServiceError(_("%(name)s er under %(age)s år og kan ikke gi eller trekke samtykke selv.",
+                             name=member.full_name, age=consent_age), field)
+    return member
+
+
+def _current_consent(family_id: int, agency_id: int, purpose: str) -> Consent | None:
+    newer = select(Consent.supersedes_id).where(Consent.supersedes_id.is_not(None))
+    return db.session.scalar(select(Consent).where(Consent.family_id == family_id, Consent.agency_id == agency_id,
+                                                   Consent.purpose == purpose, Consent.id.not_in(newer))
+                             .order_by(Consent.id.desc()).limit(1))
+
+
+def _insert_consent(row: Consent) -> Consent:
+    """Insert a consent row; a second row superseding the same one (a race) is a conflict."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        raise ConflictError(_("Samtykket er allerede endret av noen andre. Last siden på nytt."),
+                            "supersedes_id") from None
+    return row
+
+
+def give_consent(access: Access, *, actor: User, agency_id: int | None, purpose: str | None,
+                 given_by_member_id: int | None, given_on: date | None, expires_on: date | None = None) -> Consent:
+    """Record a consent for an agency and purpose. A consent for the same agency and purpose that
+    is already there is superseded (a renewal); consent rows are never edited."""
+    family = access.family
+    if agency_id is None:
+        raise ServiceError(_("Velg etaten samtykket gjelder."), "agency_id")
+    agency_id = _check_agency(family.lab_id, agency_id, "agency_id")
+    purpose = _text(purpose, "purpose", max_length=200, required=True, label_missing=_("Oppgi formålet."))
+    given_on = _not_future(given_on, "given_on", _("Samtykket kan ikke være gitt fram i tid."))
+    member = _consenting_member(family, given_by_member_id, given_on, "given_by_member_id")
+    if expires_on is not None and expires_on < given_on:
+        raise ServiceError(_("Samtykket kan ikke utløpe før det er gitt."), "expires_on")
+    previous = _current_consent(family.id, agency_id, purpose)
+    row = _insert_consent(Consent(family_id=family.id, agency_id=agency_id, purpose=purpose,
+                                  given_by_member_id=member.id, given_on=given_on, expires_on=expires_on,
+                                  supersedes_id=previous.id if previous else None, recorded_by_id=actor.id))
+    audit.record("consent.give", actor=actor, family_id=family.id, object_type="consent", object_id=row.id,
+                 summary={"agency_id": agency_id, "supersedes_id": row.supersedes_id})
+    return row
+
+
+def withdraw_consent(access: Access, consent: Consent, *, actor: User, withdrawn_on: date | None,
+                     by_member_id: int | None) -> Consent:
+    """The family withdraws a consent: a new row with the withdrawal date supersedes the current one."""
+    family = access.family
+    if consent.family_id != family.id:
+        raise ServiceError(_("Samtykket hører ikke til familien."), "consent_id", status=404)
+    if _current_consent(family.id, consent.agency_id, consent.purpose) is not consent:
+        raise ConflictError(_("Dette samtykket er allerede erstattet av et nyere."), "consent_id")
+    if consent.withdrawn_on is not None:
+        raise ConflictError(_("Samtykket er allerede trukket tilbake."), "consent_id")
+    withdrawn_on = _not_future(withdrawn_on, "withdrawn_on", _("Tilbaketrekningen kan ikke være fram i tid."))
+    if withdrawn_on < consent.given_on:
+        raise ServiceError(_("Samtykket kan ikke trekkes tilbake før det ble gitt."), "withdrawn_on")
+    member = _consenting_member(family, by_member_id, withdrawn_on, "by_member_id")
+    row = _insert_consent(Consent(family_id=family.id, agency_id=consent.agency_id, purpose=consent.purpose,
+                                  given_by_member_id=member.id, given_on=consent.given_on,
+                                  expires_on=consent.expires_on, withdrawn_on=withdrawn_on, supersedes_id=consent.id,
+                                  recorded_by_id=actor.id))
+    audit.record("consent.withdraw", actor=actor, family_id=family.id, object_type="consent", object_id=row.id,
+                 summary={"agency_id": consent.agency_id, "supersedes_id": consent.id})
+    return row

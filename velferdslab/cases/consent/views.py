@@ -1,0 +1,71 @@
+"""Consents per agency and purpose: record, renew, withdraw."""
+
+from __future__ import annotations
+
+from flask import request, url_for
+from flask_babel import gettext as _
+
+from velferdslab.cases.consent import forms, services
+from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.household import services as household_services
+from velferdslab.cases.web import _access, _agency_choices, _attach, _done, _own, _read, _user, blueprint
+from velferdslab.core.errors import ServiceError
+from velferdslab.core.forms import choices, render_form
+from velferdslab.core.models import today_local
+from velferdslab.core.permissions import LOGIN, requires
+
+
+def _consent_members(family_id: int) -> list:
+    return choices((m.id, m.full_name) for m in household_services.family_members(family_id))
+
+
+@blueprint.route("/familier/<int:family_id>/samtykke", methods=["GET", "POST"])
+@requires(LOGIN)
+def consents(family_id: int):
+    """Consents per agency and purpose. Any team member may record one: that is how the gate opens."""
+    access = _access(family_id)
+    form = forms.ConsentForm()
+    form.agency_id.choices = _agency_choices(access.family.lab_id, None)
+    form.given_by_member_id.choices = _consent_members(family_id)
+    if request.method == "GET":
+        form.given_on.data = today_local()
+        form.agency_id.data = access.membership.agency_id if access.membership else None
+    if form.validate_on_submit():
+        try:
+            services.give_consent(access, actor=_user(), agency_id=form.agency_id.data, purpose=form.purpose.data,
+                                  given_by_member_id=form.given_by_member_id.data, given_on=form.given_on.data,
+                                  expires_on=form.expires_on.data)
+        except ServiceError as error:
+            _attach(form, error, "agency_id")
+        else:
+            return _done(_("Samtykket er registrert."), family_id, "cases.consents")
+    else:
+        _read(access, "consent.view")
+    rows = services.consents(family_id)
+    superseded = {c.supersedes_id for c in rows if c.supersedes_id}
+    return render_form("cases/consents.html", form, family=access.family, access=access, consents=rows,
+                       superseded=superseded, today=today_local(), is_valid=services.consent_is_valid)
+
+
+@blueprint.route("/familier/<int:family_id>/samtykke/<int:consent_id>/trekk", methods=["GET", "POST"])
+@requires(LOGIN)
+def consent_withdraw(family_id: int, consent_id: int):
+    access = _access(family_id)
+    consent = _own(Consent, consent_id, family_id)
+    form = forms.WithdrawForm()
+    form.by_member_id.choices = _consent_members(family_id)
+    if request.method == "GET":
+        form.withdrawn_on.data = today_local()
+        form.by_member_id.data = consent.given_by_member_id
+    if form.validate_on_submit():
+        try:
+            services.withdraw_consent(access, consent, actor=_user(), withdrawn_on=form.withdrawn_on.data,
+                                      by_member_id=form.by_member_id.data)
+        except ServiceError as error:
+            _attach(form, error, "withdrawn_on")
+        else:
+            return _done(_("Samtykket er trukket tilbake."), family_id, "cases.consents")
+    title = _("Trekk tilbake samtykke for %(agency)s", agency=consent.agency.name)
+    return render_form("cases/simple_form.html", form, family=access.family, title=title,
+                       fields=["withdrawn_on", "by_member_id"], back=url_for("cases.consents", family_id=family_id),
+                       submit=_("Trekk tilbake"))

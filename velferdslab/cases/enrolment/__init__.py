@@ -1,0 +1,1 @@
+"""Enrolment: a family's stays in the lab (referred → active → closed), registration and re-referral."""

@@ -1,0 +1,100 @@
+"""The enrolment page: start, close, refer again."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_babel import gettext as _
+
+from velferdslab.cases.enrolment import forms, services
+from velferdslab.cases.web import (
+    _agency_choices,
+    _attach,
+    _content,
+    _done,
+    _own,
+    _read,
+    _user,
+    blueprint,
+    template_globals,
+)
+from velferdslab.core.errors import ServiceError
+from velferdslab.core.models import today_local
+from velferdslab.core.permissions import LOGIN, requires
+
+template_globals(enrolment_status_labels=forms.ENROLMENT_STATUS_LABELS,
+                 close_reason_labels=forms.CLOSE_REASON_LABELS)
+
+
+def _enrolment_page(access, start=None, close=None, again=None, status=200):
+    enrolments = services.enrolments(access.family.id)
+    current = enrolments[-1] if enrolments else None
+    start = start or forms.StartForm(formdata=None, started_on=today_local())
+    close = close or forms.CloseForm(formdata=None, closed_on=today_local())
+    again = again or forms.ReEnrolForm(formdata=None, referred_on=today_local())
+    again.referred_by_agency_id.choices = _agency_choices(access.family.lab_id, _("Ikke oppgitt"))
+    follow_ups = services.follow_up_dates(current) if current else {}
+    return render_template("cases/enrolment.html", family=access.family, access=access, enrolments=enrolments,
+                           current=current, start=start, close=close, again=again, follow_ups=follow_ups), status
+
+
+@blueprint.get("/familier/<int:family_id>/deltakelse")
+@requires(LOGIN)
+def enrolment(family_id: int):
+    access = _content(family_id)
+    _read(access, "enrolment.view")
+    return _enrolment_page(access)
+
+
+@blueprint.post("/familier/<int:family_id>/deltakelse/<int:enrolment_id>/start")
+@requires(LOGIN)
+def enrolment_start(family_id: int, enrolment_id: int):
+    from velferdslab.cases.enrolment.models import Enrolment
+
+    access = _content(family_id)
+    form = forms.StartForm()
+    if form.validate_on_submit():
+        try:
+            services.activate_enrolment(access, _own(Enrolment, enrolment_id, family_id), actor=_user(),
+                                        started_on=form.started_on.data)
+        except ServiceError as error:
+            _attach(form, error, "started_on")
+        else:
+            return _done(_("Familien har startet i laben."), family_id, "cases.enrolment")
+    return _enrolment_page(access, start=form, status=422)
+
+
+@blueprint.post("/familier/<int:family_id>/deltakelse/<int:enrolment_id>/avslutt")
+@requires(LOGIN)
+def enrolment_close(family_id: int, enrolment_id: int):
+    from velferdslab.cases.enrolment.models import Enrolment
+
+    access = _content(family_id)
+    form = forms.CloseForm()
+    if form.validate_on_submit():
+        try:
+            services.close_enrolment(access, _own(Enrolment, enrolment_id, family_id), actor=_user(),
+                                     closed_on=form.closed_on.data, reason=form.reason.data)
+        except ServiceError as error:
+            _attach(form, error, "closed_on")
+        else:
+            return _done(_("Deltakelsen er avsluttet. Oppfølging etter 6 og 12 måneder er planlagt."), family_id,
+                         "cases.enrolment")
+    return _enrolment_page(access, close=form, status=422)
+
+
+@blueprint.post("/familier/<int:family_id>/deltakelse/ny")
+@requires(LOGIN)
+def enrolment_new(family_id: int):
+    access = _content(family_id)
+    form = forms.ReEnrolForm()
+    form.referred_by_agency_id.choices = _agency_choices(access.family.lab_id, _("Ikke oppgitt"))
+    if form.validate_on_submit():
+        try:
+            services.re_enrol(access, actor=_user(), referred_on=form.referred_on.data,
+                              referred_by_agency_id=form.referred_by_agency_id.data or None,
+                              referral_reason=form.referral_reason.data)
+        except ServiceError as error:
+            _attach(form, error, "referred_on")
+        else:
+            return _done(_("Familien er henvist på nytt. Historikken er beholdt."), family_id, "cases.enrolment")
+    return _enrolment_page(access, again=form, status=422)

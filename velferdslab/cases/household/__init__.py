@@ -1,0 +1,1 @@
+"""The household: a family (or a single young person) and its members."""

@@ -1,0 +1,1 @@
+"""The journey: which themes apply to a family, its assessments (with their versions) and their history."""

@@ -1,0 +1,104 @@
+"""Which themes apply to a family, and its journey assessments."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from velferdslab.cases.household import services as household_services
+from velferdslab.cases.journey import queries, schemas, services
+from velferdslab.cases.journey.models import JourneyAssessment
+from velferdslab.cases.themes import THEMES
+from velferdslab.cases.web import _access, _own, _read, _user
+from velferdslab.cases.web import api_blueprint as blueprint
+from velferdslab.core.permissions import LOGIN, requires
+
+
+def _themes_out(family_id: int) -> list[dict]:
+    members = household_services.family_members(family_id)
+    applicable = set(services.applicable_theme_codes(members, services.theme_overrides(family_id)))
+    return [{"code": t.code, "name": str(t.name), "description": str(t.description),
+             "applicable": t.code in applicable, "default": services.default_applicable(t.code, members)}
+            for t in THEMES]
+
+
+@blueprint.route("/families/<int:family_id>/themes")
+class Themes(MethodView):
+    @requires(LOGIN)
+    @blueprint.response(200, schemas.ThemeSchema(many=True))
+    def get(self, family_id: int):
+        """The seven themes and whether each applies to this family."""
+        access = _access(family_id, content=True)
+        _read(access, "family.themes_view", purpose="api")
+        return _themes_out(family_id)
+
+
+@blueprint.route("/families/<int:family_id>/themes/<string:theme>")
+class ThemeByCode(MethodView):
+    @requires(LOGIN)
+    @blueprint.arguments(schemas.ThemeApplicabilitySchema)
+    @blueprint.response(200, schemas.ThemeSchema(many=True))
+    def put(self, data, family_id: int, theme: str):
+        """Override whether a theme applies to the family."""
+        access = _access(family_id, content=True)
+        services.set_theme_applicability(access, theme, data["applicable"], actor=_user())
+        return _themes_out(family_id)
+
+
+def _assessment_out(row: JourneyAssessment, versions: list[int] | None = None) -> dict:
+    out = {k: getattr(row, k) for k in ("id", "assessed_on", "kind", "version", "is_current", "supersedes_id",
+                                        "meeting_id", "overall_level", "suggested_level", "override_reason",
+                                        "correction_reason", "created_at")}
+    out["ratings"] = [{"theme": r.theme, "perspective": r.perspective, "level": r.level, "note": r.note}
+                      for r in row.ratings]
+    if versions is not None:
+        out["versions"] = versions
+    return out
+
+
+@blueprint.route("/families/<int:family_id>/assessments")
+class Assessments(MethodView):
+    @requires(LOGIN)
+    @blueprint.response(200, schemas.AssessmentSchema(many=True))
+    def get(self, family_id: int):
+        """The current version of every assessment, oldest first, with all ratings."""
+        access = _access(family_id, content=True)
+        history = queries.journey_history(family_id)
+        _read(access, "assessment.list", count=len(history.points), purpose="api")
+        return [{"id": p.id, "assessed_on": p.assessed_on, "kind": p.kind, "version": p.version, "is_current": True,
+                 "meeting_id": p.meeting_id, "overall_level": p.overall_level, "suggested_level": p.suggested_level,
+                 "override_reason": p.override_reason,
+                 "ratings": [{"theme": t, "perspective": pp, "level": lvl, "note": note}
+                             for (t, pp), (lvl, note) in p.ratings.items()]} for p in history.points]
+
+    @requires(LOGIN)
+    @blueprint.arguments(schemas.AssessmentCreateSchema)
+    @blueprint.response(201, schemas.AssessmentSchema)
+    def post(self, data, family_id: int):
+        """A new assessment of every applicable theme; omit `overall_level` to take the suggestion."""
+        access = _access(family_id, content=True)
+        return _assessment_out(services.create_assessment(access, actor=_user(), **data))
+
+
+@blueprint.route("/families/<int:family_id>/assessments/<int:assessment_id>")
+class AssessmentById(MethodView):
+    @requires(LOGIN)
+    @blueprint.response(200, schemas.AssessmentSchema)
+    def get(self, family_id: int, assessment_id: int):
+        """One version of an assessment, with the ids of all its versions (the history)."""
+        access = _access(family_id, content=True)
+        row = _own(JourneyAssessment, assessment_id, family_id)
+        _read(access, "assessment.view", "journey_assessment", row.id, purpose="api")
+        return _assessment_out(row, [v.id for v in services.assessment_versions(row)])
+
+
+@blueprint.route("/families/<int:family_id>/assessments/<int:assessment_id>/corrections")
+class AssessmentCorrections(MethodView):
+    @requires(LOGIN)
+    @blueprint.arguments(schemas.AssessmentCorrectionSchema)
+    @blueprint.response(201, schemas.AssessmentSchema)
+    def post(self, data, family_id: int, assessment_id: int):
+        """Correct the current version: a new version supersedes it (409 if it is not current)."""
+        access = _access(family_id, content=True)
+        row = _own(JourneyAssessment, assessment_id, family_id)
+        new = services.correct_assessment(access, row, actor=_user(), **data)
+        return _assessment_out(new, [v.id for v in services.assessment_versions(new)])

@@ -1,0 +1,72 @@
+"""Forms for the themes that apply and for assessments, built per family (one rating per
+applicable theme and perspective)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from velferdslab.auth.forms import MultiCheckboxField
+from velferdslab.cases.fields import REQUIRED, _date
+from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE
+from velferdslab.core.forms import choices
+
+KIND_LABELS = {"regular": _l("Vanlig vurdering"), "intake": _l("Oppstartsvurdering"),
+               "follow_up_6": _l("Oppfølging etter 6 måneder"), "follow_up_12": _l("Oppfølging etter 12 måneder")}
+PERSPECTIVE_LABELS = {"team": _l("Teamet"), "family": _l("Familien"), "young_person": _l("Ungdommen")}
+LEVEL_PAIRS = [(str(k), v) for k, v in LEVEL_NAMES.items()]
+
+
+class ThemesForm(FlaskForm):
+    themes = MultiCheckboxField(_l("Temaer som gjelder for familien"),
+                                choices=choices((code, theme.name) for code, theme in THEME_BY_CODE.items()))
+
+
+def rating_field_names(theme: str, perspective: str) -> tuple[str, str]:
+    return f"{perspective}_{theme}", f"{perspective}_{theme}_note"
+
+
+def _add_rating_fields(attrs: dict, themes: list[str], perspectives: list[str]) -> None:
+    for theme in themes:
+        for perspective in perspectives:
+            level, note = rating_field_names(theme, perspective)
+            attrs[level] = SelectField(_l("%(who)s: nivå", who=PERSPECTIVE_LABELS[perspective]),
+                                       choices=choices([("", _l("– ikke vurdert –"))] + LEVEL_PAIRS),
+                                       validators=[Optional()])
+            attrs[note] = StringField(_l("%(who)s: kort merknad", who=PERSPECTIVE_LABELS[perspective]),
+                                      validators=[Optional(), Length(max=500)])
+    attrs["overall_level"] = SelectField(_l("Samlet nivå"), choices=choices([("", _l("Bruk forslaget"))] + LEVEL_PAIRS),
+                                         validators=[Optional()])
+    attrs["override_reason"] = TextAreaField(_l("Hvorfor teamet velger et annet samlet nivå enn forslaget"),
+                                             validators=[Optional(), Length(max=500)])
+
+
+def assessment_form_class(themes: list[str], perspectives: list[str], *, correction: bool) -> type[FlaskForm]:
+    attrs: dict = {"assessed_on": _date(_l("Vurderingsdato"), required=True)}
+    if correction:
+        attrs["correction_reason"] = TextAreaField(_l("Hva rettes, og hvorfor"),
+                                                   validators=[DataRequired(REQUIRED), Length(max=500)])
+    else:
+        attrs["kind"] = SelectField(_l("Type vurdering"), choices=choices(KIND_LABELS.items()))
+    _add_rating_fields(attrs, themes, perspectives)
+    return type("AssessmentForm", (FlaskForm,), attrs)
+
+
+def ratings_from(form, themes: list[str], perspectives: list[str]) -> list[dict]:
+    """The ratings a person filled in (a blank level means "not rated from this perspective")."""
+    ratings = []
+    for theme in themes:
+        for perspective in perspectives:
+            level_name, note_name = rating_field_names(theme, perspective)
+            level = form[level_name].data
+            if level:
+                ratings.append({"theme": theme, "perspective": perspective, "level": int(level),
+                                "note": form[note_name].data})
+    return ratings
+
+
+def overall_from(form) -> tuple[int | None, str | None]:
+    level = form.overall_level.data
+    return (int(level) if level else None), form.override_reason.data

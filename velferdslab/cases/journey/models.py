@@ -1,0 +1,101 @@
+"""Which themes apply to a family, and its journey assessments with their ratings per theme.
+
+Levels are stored as integers 1–4 (uholdbar, utsatt, stabil, bærekraftig) so reports aggregate
+them in SQL; the names live in ``cases.themes``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from velferdslab.cases.themes import THEME_CODES
+from velferdslab.core.models import UTCDateTime, one_of, utcnow
+from velferdslab.extensions import db
+
+PERSPECTIVES = ("team", "family", "young_person")
+
+
+class FamilyTheme(db.Model):
+    """Whether a theme applies to a family, where it differs from the default rule."""
+
+    __tablename__ = "family_theme"
+
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id"), primary_key=True)
+    theme: Mapped[str] = mapped_column(String(20), primary_key=True)
+    applicable: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (CheckConstraint(one_of("theme", THEME_CODES), name="theme_known"),)
+
+
+class JourneyAssessment(db.Model):
+    """Where the family stands on a date: the team's overall level and ratings per theme.
+
+    A correction is a new version that supersedes the old one; ``is_current`` marks the latest
+    version of each assessment, and earlier versions stay for the history.
+    """
+
+    __tablename__ = "journey_assessment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id"))
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id"))
+    # The meeting it was made at: a link to ``meetings`` (built on the journey) by table name only.
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id"))
+    assessed_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(12), default="regular")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("journey_assessment.id"), unique=True)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    overall_level: Mapped[int] = mapped_column(SmallInteger)
+    suggested_level: Mapped[int] = mapped_column(SmallInteger)
+    override_reason: Mapped[str | None] = mapped_column(String(500))
+    correction_reason: Mapped[str | None] = mapped_column(String(500))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ratings: Mapped[list[ThemeRating]] = relationship(back_populates="assessment", order_by="ThemeRating.id")
+
+    __table_args__ = (
+        CheckConstraint("overall_level BETWEEN 1 AND 4", name="overall_level_range"),
+        CheckConstraint("suggested_level BETWEEN 1 AND 4", name="suggested_level_range"),
+        CheckConstraint("kind IN ('regular', 'intake', 'follow_up_6', 'follow_up_12')", name="kind_known"),
+        CheckConstraint("overall_level = suggested_level OR override_reason IS NOT NULL",
+                        name="override_has_reason"),
+        Index("ix_journey_assessment_family_current", "family_id", "is_current", "assessed_on"),
+        Index("ix_journey_assessment_enrolment", "enrolment_id", "assessed_on"),
+    )
+
+
+class ThemeRating(db.Model):
+    """One theme's level in one assessment, from one perspective, with a short note."""
+
+    __tablename__ = "theme_rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("journey_assessment.id"))
+    theme: Mapped[str] = mapped_column(String(20))
+    perspective: Mapped[str] = mapped_column(String(15))
+    level: Mapped[int] = mapped_column(SmallInteger)
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    assessment: Mapped[JourneyAssessment] = relationship(back_populates="ratings")
+
+    __table_args__ = (
+        CheckConstraint("level BETWEEN 1 AND 4", name="level_range"),
+        CheckConstraint(one_of("theme", THEME_CODES), name="theme_known"),
+        CheckConstraint(one_of("perspective", PERSPECTIVES), name="perspective_known"),
+        UniqueConstraint("assessment_id", "theme", "perspective"),
+    )

@@ -1,0 +1,114 @@
+"""The journey history: the current version of every assessment of a family with its ratings, in
+two statements (also read by the progress report), the trend, and which assessments are due."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from velferdslab.cases.enrolment import services as enrolment_services
+from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
+from velferdslab.cases.themes import THEME_BY_CODE
+from velferdslab.extensions import db
+
+ASSESSMENT_INTERVAL_DAYS = 56  # a regular assessment is due 8 weeks after the last one
+
+
+@dataclass
+class AssessmentPoint:
+    id: int
+    assessed_on: date
+    kind: str
+    version: int
+    overall_level: int
+    suggested_level: int
+    override_reason: str | None
+    meeting_id: int | None
+    # (theme, perspective) -> (level, note)
+    ratings: dict[tuple[str, str], tuple[int, str | None]] = field(default_factory=dict)
+
+    def level(self, theme: str, perspective: str = "team") -> int | None:
+        found = self.ratings.get((theme, perspective))
+        return found[0] if found else None
+
+    def disagrees(self, theme: str) -> bool:
+        """The perspectives that rated this theme did not all give the same level."""
+        levels = {lvl for (t, _p), (lvl, _n) in self.ratings.items() if t == theme}
+        return len(levels) > 1
+
+
+@dataclass
+class JourneyHistory:
+    """The current version of every assessment of a family, oldest first."""
+
+    points: list[AssessmentPoint]
+    themes: list[str]
+
+    @property
+    def latest(self) -> AssessmentPoint | None:
+        return self.points[-1] if self.points else None
+
+    @property
+    def previous(self) -> AssessmentPoint | None:
+        return self.points[-2] if len(self.points) > 1 else None
+
+    def perspectives(self) -> list[str]:
+        seen = {p for point in self.points for (_t, p) in point.ratings}
+        return [p for p in ("team", "family", "young_person") if p in seen]
+
+    def series(self, theme: str, perspective: str) -> list[tuple[date, int]]:
+        return [(p.assessed_on, p.level(theme, perspective)) for p in self.points
+                if p.level(theme, perspective) is not None]
+
+    def overall_series(self) -> list[tuple[date, int]]:
+        return [(p.assessed_on, p.overall_level) for p in self.points]
+
+    def rated_themes(self) -> list[str]:
+        """The applicable themes plus any theme rated in the past (so no history disappears)."""
+        rated = {t for point in self.points for (t, _p) in point.ratings}
+        return [code for code in THEME_BY_CODE if code in rated or code in self.themes]
+
+
+def journey_history(family_id: int, themes: list[str] | None = None) -> JourneyHistory:
+    """Two statements: the current assessments, and all their ratings."""
+    rows = db.session.scalars(select(JourneyAssessment).where(JourneyAssessment.family_id == family_id,
+                                                              JourneyAssessment.is_current.is_(True))
+                              .order_by(JourneyAssessment.assessed_on, JourneyAssessment.id)).all()
+    points = {r.id: AssessmentPoint(r.id, r.assessed_on, r.kind, r.version, r.overall_level, r.suggested_level,
+                                    r.override_reason, r.meeting_id) for r in rows}
+    if points:
+        ratings = db.session.execute(
+            select(ThemeRating.assessment_id, ThemeRating.theme, ThemeRating.perspective, ThemeRating.level,
+                   ThemeRating.note)
+            .join(JourneyAssessment, JourneyAssessment.id == ThemeRating.assessment_id)
+            .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True)))
+        for assessment_id, theme, perspective, level, note in ratings:
+            points[assessment_id].ratings[(theme, perspective)] = (level, note)
+    return JourneyHistory(points=list(points.values()), themes=themes if themes is not None else [])
+
+
+def trend(history_levels: list[int]) -> str | None:
+    """'up', 'down' or 'same' from the last two overall levels; None with fewer than two."""
+    if len(history_levels) < 2:
+        return None
+    last, before = history_levels[-1], history_levels[-2]
+    return "up" if last > before else "down" if last < before else "same"
+
+
+def assessment_due(enrolment: Enrolment, points: list, today: date) -> list[tuple[str, date]]:
+    """Which assessments are due: (kind, due date) pairs."""
+    due = []
+    if enrolment.status == "active":
+        mine = [p for p in points if p.assessed_on >= (enrolment.started_on or enrolment.referred_on)]
+        when = (mine[-1].assessed_on + timedelta(days=ASSESSMENT_INTERVAL_DAYS)) if mine else enrolment.started_on
+        if when is not None and when <= today:
+            due.append(("regular", when))
+    elif enrolment.status == "closed":
+        done = {p.kind for p in points if enrolment.closed_on and p.assessed_on >= enrolment.closed_on}
+        for kind, when in enrolment_services.follow_up_dates(enrolment).items():
+            if when <= today and kind not in done:
+                due.append((kind, when))
+    return due

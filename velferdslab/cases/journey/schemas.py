@@ -1,0 +1,63 @@
+"""marshmallow schemas for themes and journey assessments."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, fields, validate
+
+from velferdslab.cases.fields import LEVEL, THEME, _one_of, _text
+from velferdslab.cases.journey.models import PERSPECTIVES
+from velferdslab.cases.journey.services import ASSESSMENT_KINDS
+
+
+class ThemeSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    description = fields.String()
+    applicable = fields.Boolean()
+    default = fields.Boolean()
+
+
+class ThemeApplicabilitySchema(Schema):
+    applicable = fields.Boolean(required=True)
+
+
+class RatingSchema(Schema):
+    theme = fields.String(required=True, validate=THEME)
+    perspective = fields.String(required=True, validate=_one_of(PERSPECTIVES, _l("Ukjent perspektiv.")))
+    level = fields.Integer(required=True, strict=True, validate=LEVEL)
+    note = _text(500, allow_none=True, load_default=None)
+
+
+class AssessmentInputSchema(Schema):
+    ratings = fields.List(fields.Nested(RatingSchema), required=True, validate=validate.Length(min=1, max=21))
+    overall_level = fields.Integer(strict=True, allow_none=True, load_default=None, validate=LEVEL,
+                                   metadata={"description": "Omit to accept the suggested level."})
+    override_reason = _text(500, allow_none=True, load_default=None)
+
+
+class AssessmentCreateSchema(AssessmentInputSchema):
+    assessed_on = fields.Date(required=True)
+    kind = fields.String(load_default="regular", validate=_one_of(ASSESSMENT_KINDS, _l("Ukjent type vurdering.")))
+
+
+class AssessmentCorrectionSchema(AssessmentInputSchema):
+    assessed_on = fields.Date(required=True)
+    correction_reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class AssessmentSchema(Schema):
+    id = fields.Integer()
+    assessed_on = fields.Date()
+    kind = fields.String()
+    version = fields.Integer()
+    is_current = fields.Boolean()
+    supersedes_id = fields.Integer(allow_none=True)
+    meeting_id = fields.Integer(allow_none=True)
+    overall_level = fields.Integer()
+    suggested_level = fields.Integer()
+    override_reason = fields.String(allow_none=True)
+    correction_reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    ratings = fields.List(fields.Nested(RatingSchema))
+    versions = fields.List(fields.Integer(), metadata={"description": "Ids of every version, newest first."})

@@ -1,0 +1,228 @@
+"""Which themes apply to a family, and its journey assessments: create, correct (a new version),
+and every version of one.
+
+Services that touch the case content take an :class:`~velferdslab.cases.access.Access` and call
+``access.require_consent()``: the consent gate holds here, not only in the templates.
+
+Each service validates, changes, writes its audit row and flushes — it never commits (the request
+does); a refusal is a :class:`ServiceError` naming the input at fault (see ``velferdslab.cases``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from velferdslab.audit import services as audit
+from velferdslab.auth.models import User
+from velferdslab.cases.access import Access
+from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.enrolment.services import FOLLOW_UP_MONTHS, current_enrolment
+from velferdslab.cases.household.models import CHILD_ROLES, FamilyMember
+from velferdslab.cases.household.services import family_members
+from velferdslab.cases.journey.models import PERSPECTIVES, FamilyTheme, JourneyAssessment, ThemeRating
+from velferdslab.cases.rules import _not_future, _text
+from velferdslab.cases.themes import LEVELS, THEME_BY_CODE, THEMES, suggest_overall_level
+from velferdslab.core.errors import ConflictError, ServiceError
+from velferdslab.extensions import db
+
+ASSESSMENT_KINDS = ("regular", "intake", "follow_up_6", "follow_up_12")
+
+
+def default_applicable(theme_code: str, members: Iterable[FamilyMember]) -> bool:
+    """By default every theme applies, except that *skole* and *barnas oppvekstsvilkår* need a
+    child or young person in the family."""
+    theme = THEME_BY_CODE[theme_code]
+    return not theme.needs_children or any(m.role in CHILD_ROLES for m in members)
+
+
+def applicable_theme_codes(members: Iterable[FamilyMember], overrides: dict[str, bool]) -> list[str]:
+    """The family's themes in the canonical order: the default rule, with overrides on top."""
+    members = list(members)
+    return [t.code for t in THEMES if overrides.get(t.code, default_applicable(t.code, members))]
+
+
+def theme_overrides(family_id: int) -> dict[str, bool]:
+    return {row.theme: row.applicable for row in
+            db.session.scalars(select(FamilyTheme).where(FamilyTheme.family_id == family_id))}
+
+
+def applicable_themes(family_id: int) -> list[str]:
+    return applicable_theme_codes(family_members(family_id), theme_overrides(family_id))
+
+
+def set_theme_applicability(access: Access, theme: str, applicable: bool, *, actor: User) -> None:
+    """Override whether a theme applies; an override equal to the default rule is removed."""
+    access.require_consent()
+    if theme not in THEME_BY_CODE:
+        raise ServiceError(_("Ukjent tema."), "theme")
+    family_id = access.family.id
+    row = db.session.get(FamilyTheme, (family_id, theme))
+    if applicable == default_applicable(theme, family_members(family_id)):
+        if row is not None:
+            db.session.delete(row)
+    elif row is None:
+        db.session.add(FamilyTheme(family_id=family_id, theme=theme, applicable=applicable))
+    else:
+        row.applicable = applicable
+    db.session.flush()
+    audit.record("family.theme", actor=actor, family_id=family_id, object_type="family", object_id=family_id,
+                 summary={"theme": theme, "applicable": applicable})
+
+
+def _perspectives_allowed(members: list[FamilyMember]) -> tuple[str, ...]:
+    if any(m.role == "young_person" for m in members):
+        return PERSPECTIVES
+    return ("team", "family")
+
+
+def _clean_ratings(family_id: int, ratings: Iterable[dict]) -> list[dict]:
+    """Check every rating: a known, applicable theme; a perspective the family has; a level 1–4.
+
+    The team's perspective must rate every applicable theme; the family's and a young person's
+    own ratings may cover some themes only.
+    """
+    members = family_members(family_id)
+    themes = applicable_theme_codes(members, theme_overrides(family_id))
+    perspectives = _perspectives_allowed(members)
+    seen: set[tuple[str, str]] = set()
+    clean = []
+    for rating in ratings:
+        theme, perspective, level = rating.get("theme"), rating.get("perspective"), rating.get("level")
+        field = f"{perspective}_{theme}"
+        if theme not in THEME_BY_CODE:
+            raise ServiceError(_("Ukjent tema."), "ratings")
+        if perspective not in perspectives:
+            raise ServiceError(_("Ukjent perspektiv, eller familien har ingen ungdom som kan vurdere selv."),
+                               "ratings" if perspective not in PERSPECTIVES else field)
+        if theme not in themes:
+            raise ServiceError(_("Temaet «%(theme)s» gjelder ikke for denne familien.",
+                                 theme=THEME_BY_CODE[theme].name), field)
+        if isinstance(level, bool) or level not in LEVELS:
+            raise ServiceError(_("Nivået må være 1 (uholdbar), 2 (utsatt), 3 (stabil) eller 4 (bærekraftig)."),
+                               field)
+        if (theme, perspective) in seen:
+            raise ServiceError(_("Temaet er vurdert to ganger fra samme perspektiv."), field)
+        seen.add((theme, perspective))
+        clean.append({"theme": theme, "perspective": perspective, "level": level,
+                      "note": _text(rating.get("note"), field + "_note", max_length=500)})
+    missing = [t for t in themes if (t, "team") not in seen]
+    if missing:
+        raise ServiceError(_("Teamet må vurdere alle temaene som gjelder. Mangler: %(themes)s.",
+                             themes=", ".join(str(THEME_BY_CODE[t].name) for t in missing)), f"team_{missing[0]}")
+    return clean
+
+
+def _check_assessment_date(enrolment: Enrolment, assessed_on: date | None, kind: str) -> date:
+    if kind not in ASSESSMENT_KINDS:
+        raise ServiceError(_("Ukjent type vurdering."), "kind")
+    assessed_on = _not_future(assessed_on, "assessed_on", _("Vurderingen kan ikke dateres fram i tid."))
+    if enrolment.started_on is None or assessed_on < enrolment.started_on:
+        raise ServiceError(_("Vurderingen kan ikke dateres før deltakelsen startet."), "assessed_on")
+    if kind in FOLLOW_UP_MONTHS:
+        if enrolment.status != "closed":
+            raise ServiceError(_("Oppfølgingsvurderinger gjøres etter at deltakelsen er avsluttet."), "kind")
+    elif enrolment.closed_on is not None and assessed_on > enrolment.closed_on:
+        raise ServiceError(_("Etter avslutning gjøres bare oppfølgingsvurderinger (6 og 12 måneder)."), "kind")
+    return assessed_on
+
+
+def _overall(ratings: list[dict], overall_level: int | None,
+             override_reason: str | None) -> tuple[int, int, str | None]:
+    suggested = suggest_overall_level([r["level"] for r in ratings if r["perspective"] == "team"])
+    if overall_level is None:
+        return suggested, suggested, None
+    if isinstance(overall_level, bool) or overall_level not in LEVELS:
+        raise ServiceError(_("Nivået må være 1 (uholdbar), 2 (utsatt), 3 (stabil) eller 4 (bærekraftig)."),
+                           "overall_level")
+    if overall_level == suggested:
+        return overall_level, suggested, None
+    reason = _text(override_reason, "override_reason", max_length=500, required=True,
+                   label_missing=_("Teamet har valgt et annet samlet nivå enn forslaget. Skriv hvorfor."))
+    return overall_level, suggested, reason
+
+
+def _add_ratings(assessment: JourneyAssessment, ratings: list[dict]) -> None:
+    db.session.add_all([ThemeRating(assessment_id=assessment.id, **r) for r in ratings])
+    db.session.flush()
+
+
+def _assessment_summary(row: JourneyAssessment, ratings: list[dict]) -> dict:
+    return {"kind": row.kind, "version": row.version, "overall_level": row.overall_level,
+            "suggested_level": row.suggested_level, "overridden": row.overall_level != row.suggested_level,
+            "ratings": len(ratings), "perspectives": sorted({r["perspective"] for r in ratings})}
+
+
+def create_assessment(access: Access, *, actor: User, assessed_on: date | None, ratings: Iterable[dict],
+                      overall_level: int | None = None, override_reason: str | None = None,
+                      kind: str = "regular", meeting_id: int | None = None) -> JourneyAssessment:
+    """A new journey assessment of every applicable theme. The system suggests the overall level by
+    the documented rule; a different choice needs a reason, which is kept."""
+    access.require_consent()
+    family = access.family
+    enrolment = current_enrolment(family.id)
+    if enrolment is None:
+        raise ServiceError(_("Familien har ingen deltakelse."), "assessed_on")
+    assessed_on = _check_assessment_date(enrolment, assessed_on, kind)
+    clean = _clean_ratings(family.id, ratings)
+    overall, suggested, reason = _overall(clean, overall_level, override_reason)
+    row = JourneyAssessment(family_id=family.id, enrolment_id=enrolment.id, meeting_id=meeting_id,
+                            assessed_on=assessed_on, kind=kind, version=1, is_current=True, overall_level=overall,
+                            suggested_level=suggested, override_reason=reason, created_by_id=actor.id)
+    db.session.add(row)
+    db.session.flush()
+    _add_ratings(row, clean)
+    audit.record("assessment.create", actor=actor, family_id=family.id, object_type="journey_assessment",
+                 object_id=row.id, summary=_assessment_summary(row, clean))
+    return row
+
+
+def correct_assessment(access: Access, assessment: JourneyAssessment, *, actor: User, correction_reason: str | None,
+                       assessed_on: date | None, ratings: Iterable[dict], overall_level: int | None = None,
+                       override_reason: str | None = None) -> JourneyAssessment:
+    """A correction is a new version; the old one stays in the history, no longer current."""
+    access.require_consent()
+    if assessment.family_id != access.family.id:
+        raise ServiceError(_("Vurderingen hører ikke til familien."), "assessment_id", status=404)
+    reason = _text(correction_reason, "correction_reason", max_length=500, required=True,
+                   label_missing=_("Skriv hva som rettes og hvorfor."))
+    enrolment = db.session.get(Enrolment, assessment.enrolment_id)
+    assessed_on = _check_assessment_date(enrolment, assessed_on, assessment.kind)
+    clean = _clean_ratings(access.family.id, ratings)
+    overall, suggested, override = _overall(clean, overall_level, override_reason)
+    # Only the current version may be corrected; the conditional update makes a concurrent
+    # correction of the same version lose cleanly instead of forking the history.
+    done = db.session.execute(update(JourneyAssessment).where(JourneyAssessment.id == assessment.id,
+                                                              JourneyAssessment.is_current.is_(True))
+                              .values(is_current=False).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise ConflictError(_("Vurderingen er allerede rettet. Rett den nyeste versjonen."), "assessment_id")
+    db.session.expire(assessment, ["is_current"])
+    row = JourneyAssessment(family_id=assessment.family_id, enrolment_id=assessment.enrolment_id,
+                            meeting_id=assessment.meeting_id, assessed_on=assessed_on, kind=assessment.kind,
+                            version=assessment.version + 1, supersedes_id=assessment.id, is_current=True,
+                            overall_level=overall, suggested_level=suggested, override_reason=override,
+                            correction_reason=reason, created_by_id=actor.id)
+    db.session.add(row)
+    db.session.flush()
+    _add_ratings(row, clean)
+    audit.record("assessment.correct", actor=actor, family_id=row.family_id, object_type="journey_assessment",
+                 object_id=row.id, summary={**_assessment_summary(row, clean), "supersedes_id": assessment.id})
+    return row
+
+
+def assessment_versions(assessment: JourneyAssessment) -> list[JourneyAssessment]:
+    """Every version of one assessment, newest first (one statement: the family's rows, walked here)."""
+    rows = {r.id: r for r in db.session.scalars(select(JourneyAssessment)
+                                                .where(JourneyAssessment.family_id == assessment.family_id))}
+    by_parent = {r.supersedes_id: r for r in rows.values() if r.supersedes_id is not None}
+    root = assessment
+    while root.supersedes_id is not None and root.supersedes_id in rows:
+        root = rows[root.supersedes_id]
+    chain = [root]
+    while chain[-1].id in by_parent:
+        chain.append(by_parent[chain[-1].id])
+    return list(reversed(chain))

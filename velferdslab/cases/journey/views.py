@@ -1,0 +1,145 @@
+"""Which themes apply, and the journey assessments: list, one with its versions, new, correct."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from velferdslab.cases.household import services as household_services
+from velferdslab.cases.journey import forms, services
+from velferdslab.cases.journey.models import JourneyAssessment
+from velferdslab.cases.themes import THEMES
+from velferdslab.cases.web import _attach, _content, _done, _own, _read, _user, blueprint, template_globals
+from velferdslab.core.errors import ServiceError
+from velferdslab.core.forms import render_form
+from velferdslab.core.models import today_local
+from velferdslab.core.permissions import LOGIN, requires
+from velferdslab.extensions import db
+
+template_globals(kind_labels=forms.KIND_LABELS, perspective_labels=forms.PERSPECTIVE_LABELS)
+
+
+@blueprint.route("/familier/<int:family_id>/tema", methods=["GET", "POST"])
+@requires(LOGIN)
+def themes(family_id: int):
+    access = _content(family_id)
+    form = forms.ThemesForm()
+    members = household_services.family_members(family_id)
+    if request.method == "GET":
+        form.themes.data = services.applicable_themes(family_id)
+        _read(access, "family.themes_view")
+    if form.validate_on_submit():
+        wanted = set(form.themes.data or [])
+        if not wanted:
+            form.themes.errors = [_("Minst ett tema må gjelde.")]
+        else:
+            current = set(services.applicable_themes(family_id))
+            for theme in THEMES:
+                if (theme.code in wanted) != (theme.code in current):
+                    services.set_theme_applicability(access, theme.code, theme.code in wanted, actor=_user())
+            return _done(_("Temaene er oppdatert."), family_id)
+    defaults = {t.code: services.default_applicable(t.code, members) for t in THEMES}
+    return render_form("cases/themes.html", form, family=access.family, defaults=defaults)
+
+
+def _perspectives(members) -> list[str]:
+    return ["team", "family", "young_person"] if any(m.role == "young_person" for m in members) \
+        else ["team", "family"]
+
+
+def _assessment_context(family_id: int):
+    members = household_services.family_members(family_id)
+    themes = services.applicable_theme_codes(members, services.theme_overrides(family_id))
+    return themes, _perspectives(members)
+
+
+@blueprint.get("/familier/<int:family_id>/vurderinger")
+@requires(LOGIN)
+def assessments(family_id: int):
+    """Every assessment with all its versions: corrections never hide what was there before."""
+    access = _content(family_id)
+    rows = db.session.scalars(select(JourneyAssessment).where(JourneyAssessment.family_id == family_id)
+                              .order_by(JourneyAssessment.assessed_on.desc(), JourneyAssessment.version.desc(),
+                                        JourneyAssessment.id.desc())).all()
+    _read(access, "assessment.list", count=len(rows))
+    return render_template("cases/assessments.html", family=access.family, rows=rows)
+
+
+@blueprint.get("/familier/<int:family_id>/vurderinger/<int:assessment_id>")
+@requires(LOGIN)
+def assessment_detail(family_id: int, assessment_id: int):
+    access = _content(family_id)
+    assessment = _own(JourneyAssessment, assessment_id, family_id)
+    versions = services.assessment_versions(assessment)
+    ratings = {v.id: {(r.theme, r.perspective): r for r in v.ratings} for v in versions}
+    _read(access, "assessment.view", "journey_assessment", assessment.id)
+    return render_template("cases/assessment.html", family=access.family, assessment=assessment,
+                           versions=versions, ratings=ratings, perspectives=["team", "family", "young_person"])
+
+
+def _fill_ratings(form, assessment: JourneyAssessment) -> None:
+    for rating in assessment.ratings:
+        level_name, note_name = forms.rating_field_names(rating.theme, rating.perspective)
+        if level_name in form:
+            form[level_name].data = str(rating.level)
+            form[note_name].data = rating.note
+    form.overall_level.data = str(assessment.overall_level) if assessment.overall_level != \
+        assessment.suggested_level else ""
+    form.override_reason.data = assessment.override_reason
+
+
+@blueprint.route("/familier/<int:family_id>/vurderinger/ny", methods=["GET", "POST"])
+@requires(LOGIN)
+def assessment_new(family_id: int):
+    """An assessment outside a meeting, e.g. the follow-ups 6 and 12 months after closure."""
+    access = _content(family_id)
+    themes, perspectives = _assessment_context(family_id)
+    form = forms.assessment_form_class(themes, perspectives, correction=False)()
+    if request.method == "GET":
+        form.assessed_on.data = today_local()
+        form.kind.data = request.args.get("type", "regular")
+    if form.validate_on_submit():
+        overall, reason = forms.overall_from(form)
+        try:
+            services.create_assessment(access, actor=_user(), assessed_on=form.assessed_on.data, kind=form.kind.data,
+                                       ratings=forms.ratings_from(form, themes, perspectives),
+                                       overall_level=overall, override_reason=reason)
+        except ServiceError as error:
+            _attach(form, error, "assessed_on")
+        else:
+            return _done(_("Vurderingen er lagret."), family_id)
+    return render_form("cases/assessment_form.html", form, family=access.family, themes=themes,
+                       perspectives=perspectives, title=_("Ny vurdering"), correction=False)
+
+
+@blueprint.route("/familier/<int:family_id>/vurderinger/<int:assessment_id>/rett", methods=["GET", "POST"])
+@requires(LOGIN)
+def assessment_correct(family_id: int, assessment_id: int):
+    access = _content(family_id)
+    assessment = _own(JourneyAssessment, assessment_id, family_id)
+    if not assessment.is_current:
+        flash(_("Denne versjonen er allerede rettet. Du retter nå den nyeste versjonen."), "info")
+        newest = services.assessment_versions(assessment)[0]
+        return redirect(url_for("cases.assessment_correct", family_id=family_id, assessment_id=newest.id))
+    themes, perspectives = _assessment_context(family_id)
+    form = forms.assessment_form_class(themes, perspectives, correction=True)()
+    if request.method == "GET":
+        form.assessed_on.data = assessment.assessed_on
+        _fill_ratings(form, assessment)
+        _read(access, "assessment.view", "journey_assessment", assessment.id)
+    if form.validate_on_submit():
+        overall, reason = forms.overall_from(form)
+        try:
+            row = services.correct_assessment(access, assessment, actor=_user(),
+                                              correction_reason=form.correction_reason.data,
+                                              assessed_on=form.assessed_on.data,
+                                              ratings=forms.ratings_from(form, themes, perspectives),
+                                              overall_level=overall, override_reason=reason)
+        except ServiceError as error:
+            _attach(form, error, "correction_reason")
+        else:
+            return _done(_("Rettelsen er lagret som en ny versjon."), family_id, "cases.assessment_detail",
+                         assessment_id=row.id)
+    return render_form("cases/assessment_form.html", form, family=access.family, themes=themes,
+                       perspectives=perspectives, title=_("Rett vurderingen"), correction=True)

@@ -1,0 +1,1 @@
+"""Meetings: who came, notes and decisions, and a meeting's work (assessment, actions) in one go."""

@@ -1,0 +1,86 @@
+"""Meetings: the list, a whole meeting in one call, one meeting, and editing it."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from sqlalchemy import select
+
+from velferdslab.cases.access import Access
+from velferdslab.cases.journey.models import JourneyAssessment
+from velferdslab.cases.meetings import queries, schemas, services
+from velferdslab.cases.meetings.models import Meeting
+from velferdslab.cases.plan.models import Action
+from velferdslab.cases.web import _access, _own, _read, _user
+from velferdslab.cases.web import api_blueprint as blueprint
+from velferdslab.core.permissions import LOGIN, requires
+from velferdslab.extensions import db
+
+
+def _meeting_out(meeting: Meeting, staff_ids, member_ids, gated: bool, assessment_id=None, action_ids=()) -> dict:
+    out = {"id": meeting.id, "held_on": meeting.held_on, "next_meeting_on": meeting.next_meeting_on,
+           "attendee_user_ids": list(staff_ids), "attendee_member_ids": list(member_ids)}
+    if not gated:
+        out.update(notes=meeting.notes, decisions=meeting.decisions, assessment_id=assessment_id,
+                   action_ids=list(action_ids))
+    return out
+
+
+@blueprint.route("/families/<int:family_id>/meetings")
+class Meetings(MethodView):
+    @requires(LOGIN)
+    @blueprint.response(200, schemas.MeetingSchema(many=True))
+    def get(self, family_id: int):
+        """Every meeting, newest first. A gated member gets dates and attendees only."""
+        access = _access(family_id)
+        rows = queries.meetings(access)
+        _read(access, "meeting.list", count=len(rows), purpose="api")
+        return [_meeting_out(r.meeting, [u.id for u in r.staff], [m.id for m in r.family], access.gated)
+                for r in rows]
+
+    @requires(LOGIN)
+    @blueprint.arguments(schemas.MeetingCreateSchema)
+    @blueprint.response(201, schemas.MeetingSchema)
+    def post(self, data, family_id: int):
+        """A whole meeting in one call: attendees, notes, decisions, that day's assessment, and new or
+        updated actions. Any error (422) leaves nothing behind."""
+        access = _access(family_id, content=True)
+        meeting = services.record_meeting(access, actor=_user(), **data)
+        return _meeting_detail(meeting, access)
+
+
+def _meeting_detail(meeting: Meeting, access: Access) -> dict:
+    assessment_id = None
+    action_ids: list[int] = []
+    if not access.gated:
+        assessment_id = db.session.scalar(select(JourneyAssessment.id).where(
+            JourneyAssessment.meeting_id == meeting.id, JourneyAssessment.is_current.is_(True)))
+        action_ids = list(db.session.scalars(select(Action.id).where(Action.meeting_id == meeting.id)
+                                             .order_by(Action.id)))
+    return _meeting_out(meeting, [a.user_id for a in meeting.attendees if a.user_id],
+                        [a.member_id for a in meeting.attendees if a.member_id], access.gated,
+                        assessment_id, action_ids)
+
+
+@blueprint.route("/families/<int:family_id>/meetings/<int:meeting_id>")
+class MeetingById(MethodView):
+    @requires(LOGIN)
+    @blueprint.response(200, schemas.MeetingSchema)
+    def get(self, family_id: int, meeting_id: int):
+        access = _access(family_id)
+        _own(Meeting, meeting_id, family_id)
+        row = next(r for r in queries.meetings(access) if r.meeting.id == meeting_id)
+        _read(access, "meeting.view", "meeting", meeting_id, gated=access.gated, purpose="api")
+        return _meeting_detail(row.meeting, access)
+
+    @requires(LOGIN)
+    @blueprint.arguments(schemas.MeetingInputSchema(partial=True))
+    @blueprint.response(200, schemas.MeetingSchema)
+    def patch(self, data, family_id: int, meeting_id: int):
+        access = _access(family_id, content=True)
+        meeting = _own(Meeting, meeting_id, family_id)
+        merged = {"held_on": meeting.held_on, "notes": meeting.notes, "decisions": meeting.decisions,
+                  "next_meeting_on": meeting.next_meeting_on,
+                  "attendee_user_ids": [a.user_id for a in meeting.attendees if a.user_id],
+                  "attendee_member_ids": [a.member_id for a in meeting.attendees if a.member_id], **data}
+        services.update_meeting(access, meeting, actor=_user(), **merged)
+        return _meeting_detail(meeting, access)

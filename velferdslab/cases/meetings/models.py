@@ -1,0 +1,51 @@
+"""A meeting of the family and its team, and who was there."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from velferdslab.auth.models import User
+from velferdslab.cases.household.models import FamilyMember
+from velferdslab.core.models import UTCDateTime, utcnow
+from velferdslab.extensions import db
+
+
+class Meeting(db.Model):
+    __tablename__ = "meeting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id"))
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id"))
+    held_on: Mapped[date] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    decisions: Mapped[str | None] = mapped_column(Text)
+    next_meeting_on: Mapped[date | None] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    attendees: Mapped[list[MeetingAttendee]] = relationship(back_populates="meeting", cascade="all, delete-orphan")
+
+    __table_args__ = (Index("ix_meeting_family_held", "family_id", "held_on"),)
+
+
+class MeetingAttendee(db.Model):
+    """Someone at a meeting: a staff user or a family member (exactly one of the two)."""
+
+    __tablename__ = "meeting_attendee"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("family_member.id"))
+
+    meeting: Mapped[Meeting] = relationship(back_populates="attendees")
+    user: Mapped[User | None] = relationship()
+    member: Mapped[FamilyMember | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (member_id IS NULL)", name="exactly_one_person"),
+        UniqueConstraint("meeting_id", "user_id", "member_id"),
+    )

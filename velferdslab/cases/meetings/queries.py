@@ -1,0 +1,44 @@
+"""The family's meetings with their attendees, in two statements. For a gated member meeting notes
+and decisions are never selected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, load_only
+
+from velferdslab.cases.access import Access
+from velferdslab.cases.meetings.models import Meeting, MeetingAttendee
+from velferdslab.extensions import db
+
+
+@dataclass
+class MeetingRow:
+    meeting: Meeting
+    staff: list
+    family: list
+
+
+def _meetings(family_id: int, gated: bool, limit: int | None) -> list[MeetingRow]:
+    query = select(Meeting).where(Meeting.family_id == family_id).order_by(Meeting.held_on.desc(), Meeting.id.desc())
+    if gated:  # a gated member sees when the team met and who came, never what was said
+        query = query.options(load_only(Meeting.id, Meeting.family_id, Meeting.enrolment_id, Meeting.held_on,
+                                        Meeting.next_meeting_on))
+    if limit:
+        query = query.limit(limit)
+    meetings = db.session.scalars(query).all()
+    rows = {m.id: MeetingRow(m, [], []) for m in meetings}
+    if rows:
+        attendees = db.session.scalars(
+            select(MeetingAttendee).where(MeetingAttendee.meeting_id.in_(list(rows)))
+            .options(joinedload(MeetingAttendee.user), joinedload(MeetingAttendee.member))
+            .order_by(MeetingAttendee.id))
+        for attendee in attendees:
+            row = rows[attendee.meeting_id]
+            (row.staff if attendee.user_id else row.family).append(attendee.user or attendee.member)
+    return list(rows.values())
+
+
+def meetings(access: Access, limit: int | None = None) -> list[MeetingRow]:
+    return _meetings(access.family.id, access.gated, limit)

@@ -1,0 +1,125 @@
+"""Meetings: record one (with that day's assessment and the actions agreed) in one call, or edit one.
+
+Each service validates, changes, writes its audit row and flushes — it never commits (the request
+does); a refusal is a :class:`ServiceError` naming the input at fault (see ``velferdslab.cases``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import contextmanager
+from datetime import date
+
+from flask_babel import gettext as _
+
+from velferdslab.audit import services as audit
+from velferdslab.auth.models import User
+from velferdslab.cases.access import Access
+from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.enrolment.services import current_enrolment
+from velferdslab.cases.household.services import family_members
+from velferdslab.cases.journey.services import create_assessment
+from velferdslab.cases.meetings.models import Meeting, MeetingAttendee
+from velferdslab.cases.plan.models import Action
+from velferdslab.cases.plan.services import create_action, update_action
+from velferdslab.cases.rules import _not_future, _text
+from velferdslab.core.errors import ServiceError
+from velferdslab.core.models import today_local
+from velferdslab.extensions import db
+from velferdslab.teams import services as teams
+
+
+def _attendees(family_id: int, team_user_ids: set[int], user_ids: Iterable[int], member_ids: Iterable[int]):
+    user_ids, member_ids = list(dict.fromkeys(user_ids or ())), list(dict.fromkeys(member_ids or ()))
+    if set(user_ids) - team_user_ids:
+        raise ServiceError(_("Bare medlemmer av teamet kan føres opp som deltakere fra teamet."), "attendee_user_ids")
+    family_member_ids = {m.id for m in family_members(family_id)}
+    if set(member_ids) - family_member_ids:
+        raise ServiceError(_("Deltakeren hører ikke til familien."), "attendee_member_ids")
+    return ([MeetingAttendee(user_id=u) for u in user_ids] + [MeetingAttendee(member_id=m) for m in member_ids])
+
+
+def _meeting_fields(enrolment: Enrolment, held_on, notes, decisions, next_meeting_on) -> dict:
+    held_on = _not_future(held_on, "held_on", _("Møtedatoen kan ikke være fram i tid."))
+    if held_on < enrolment.referred_on:
+        raise ServiceError(_("Møtet kan ikke være før familien ble henvist."), "held_on")
+    if next_meeting_on is not None and next_meeting_on <= held_on:
+        raise ServiceError(_("Neste møte må være etter dette møtet."), "next_meeting_on")
+    return {"held_on": held_on, "notes": _text(notes, "notes", max_length=20000),
+            "decisions": _text(decisions, "decisions", max_length=20000), "next_meeting_on": next_meeting_on}
+
+
+def _team_user_ids(family_id: int, on: date) -> set[int]:
+    team = teams.current_team(family_id)
+    return teams.current_member_ids(team.id, on) | teams.current_member_ids(team.id, today_local()) if team else set()
+
+
+def record_meeting(access: Access, *, actor: User, held_on: date | None, attendee_user_ids: Iterable[int] = (),
+                   attendee_member_ids: Iterable[int] = (), notes: str | None = None, decisions: str | None = None,
+                   next_meeting_on: date | None = None, assessment: dict | None = None,
+                   action_updates: Iterable[dict] = (), new_actions: Iterable[dict] = ()) -> Meeting:
+    """A meeting's whole work in one call: who came, notes and decisions, that day's assessment, and
+    new or updated actions. Any refusal undoes all of it (the request rolls back)."""
+    access.require_consent()
+    family_id = access.family.id
+    enrolment = current_enrolment(family_id)
+    if enrolment is None:
+        raise ServiceError(_("Familien har ingen deltakelse."), "held_on")
+    fields = _meeting_fields(enrolment, held_on, notes, decisions, next_meeting_on)
+    attendees = _attendees(family_id, _team_user_ids(family_id, fields["held_on"]), attendee_user_ids,
+                           attendee_member_ids)
+    meeting = Meeting(family_id=family_id, enrolment_id=enrolment.id, created_by_id=actor.id, **fields)
+    meeting.attendees = attendees
+    db.session.add(meeting)
+    db.session.flush()
+    audit.record("meeting.create", actor=actor, family_id=family_id, object_type="meeting", object_id=meeting.id,
+                 summary={"attendees": len(attendees), "has_notes": bool(fields["notes"]),
+                          "has_decisions": bool(fields["decisions"])})
+    if assessment:
+        create_assessment(access, actor=actor, assessed_on=fields["held_on"], meeting_id=meeting.id, **assessment)
+    for change in action_updates:
+        change = dict(change)
+        action_id = change.pop("id", None)
+        action = db.session.get(Action, action_id) if action_id is not None else None
+        if action is None or action.family_id != family_id:
+            raise ServiceError(_("Tiltaket finnes ikke i familiens plan."), "action_updates")
+        with _row_errors(f"actions.{action.id}"):
+            update_action(access, action, actor=actor, **change)
+    for index, spec in enumerate(new_actions):
+        with _row_errors(f"new_actions.{index}"):
+            create_action(access, actor=actor, meeting_id=meeting.id, **spec)
+    return meeting
+
+
+@contextmanager
+def _row_errors(prefix: str):
+    """Name the row a refusal belongs to: ``new_actions.1.owner`` rather than ``owner``."""
+    try:
+        yield
+    except ServiceError as error:
+        error.field = f"{prefix}.{error.field}"
+        raise
+
+
+def update_meeting(access: Access, meeting: Meeting, *, actor: User, held_on: date | None,
+                   attendee_user_ids: Iterable[int] = (), attendee_member_ids: Iterable[int] = (),
+                   notes: str | None = None, decisions: str | None = None,
+                   next_meeting_on: date | None = None) -> Meeting:
+    access.require_consent()
+    if meeting.family_id != access.family.id:
+        raise ServiceError(_("Møtet hører ikke til familien."), "meeting_id", status=404)
+    enrolment = db.session.get(Enrolment, meeting.enrolment_id)
+    fields = _meeting_fields(enrolment, held_on, notes, decisions, next_meeting_on)
+    attendees = _attendees(meeting.family_id, _team_user_ids(meeting.family_id, fields["held_on"]) |
+                           {a.user_id for a in meeting.attendees if a.user_id}, attendee_user_ids,
+                           attendee_member_ids)
+    changed = [k for k, v in fields.items() if getattr(meeting, k) != v]
+    for key, value in fields.items():
+        setattr(meeting, key, value)
+    meeting.attendees.clear()
+    db.session.flush()
+    meeting.attendees.extend(attendees)
+    db.session.flush()
+    audit.record("meeting.update", actor=actor, family_id=meeting.family_id, object_type="meeting",
+                 object_id=meeting.id, summary={"fields": changed, "attendees": len(attendees)})
+    return meeting

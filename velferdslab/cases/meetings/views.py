@@ -1,0 +1,152 @@
+"""Meetings: the list, the meeting form (attendees, notes, that day's assessment, actions), one
+meeting, and editing it."""
+
+from __future__ import annotations
+
+from flask import render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from velferdslab.cases.consent.views import _consent_members
+from velferdslab.cases.enrolment import queries as enrolment_queries
+from velferdslab.cases.enrolment import services as enrolment_services
+from velferdslab.cases.journey import forms as journey_forms
+from velferdslab.cases.journey import queries as journey_queries
+from velferdslab.cases.journey.models import JourneyAssessment
+from velferdslab.cases.journey.views import _assessment_context
+from velferdslab.cases.meetings import forms, queries, services
+from velferdslab.cases.meetings.models import Meeting
+from velferdslab.cases.plan import queries as plan_queries
+from velferdslab.cases.plan.models import Action
+from velferdslab.cases.plan.views import _goal_choices, _owner_values, _team_choices
+from velferdslab.cases.web import _access, _attach, _content, _done, _own, _read, _user, blueprint
+from velferdslab.core.errors import ServiceError
+from velferdslab.core.forms import choices, render_form
+from velferdslab.core.models import today_local
+from velferdslab.core.permissions import LOGIN, requires
+from velferdslab.extensions import db
+
+
+@blueprint.get("/familier/<int:family_id>/moter")
+@requires(LOGIN)
+def meetings(family_id: int):
+    """All meetings. A gated member sees dates and attendees only (notes are not even selected)."""
+    access = _access(family_id)
+    rows = queries.meetings(access)
+    _read(access, "meeting.list", count=len(rows))
+    return render_template("cases/meetings.html", family=access.family, access=access, rows=rows)
+
+
+def _meeting_form(access, open_actions):
+    family_id = access.family.id
+    themes, perspectives = _assessment_context(family_id)
+    form = forms.meeting_form_class(themes, perspectives, [a.id for a in open_actions])()
+    enrolment = enrolment_services.current_enrolment(family_id)
+    team_rows = [m for m in enrolment_queries.team_rows(family_id, getattr(enrolment, "id", None))
+                 if m.is_current(today_local())]
+    form.attendee_user_ids.choices = choices(dict.fromkeys((m.user_id, m.user.name) for m in team_rows))
+    form.attendee_member_ids.choices = _consent_members(family_id)
+    owners, goals = _team_choices(family_id), _goal_choices(family_id)
+    for i in range(forms.NEW_ACTION_ROWS):
+        form[f"new_{i}_owner"].choices = owners
+        form[f"new_{i}_goal_id"].choices = goals
+    return form, themes, perspectives
+
+
+def _meeting_input(form, themes, perspectives, open_actions) -> dict:
+    ratings = journey_forms.ratings_from(form, themes, perspectives)
+    assessment = None
+    if ratings:
+        overall, reason = journey_forms.overall_from(form)
+        assessment = {"ratings": ratings, "overall_level": overall, "override_reason": reason}
+    updates = [{"id": a.id, "status": form[f"action_{a.id}_status"].data} for a in open_actions
+               if form[f"action_{a.id}_status"].data != a.status]
+    new = []
+    for i in range(forms.NEW_ACTION_ROWS):
+        title = (form[f"new_{i}_title"].data or "").strip()
+        if not title:
+            continue
+        new.append({"title": title, **_owner_values(form[f"new_{i}_owner"].data),
+                    "due_on": form[f"new_{i}_due_on"].data, "review_on": form[f"new_{i}_review_on"].data,
+                    "goal_id": form[f"new_{i}_goal_id"].data or None})
+    return {"held_on": form.held_on.data, "attendee_user_ids": form.attendee_user_ids.data or [],
+            "attendee_member_ids": form.attendee_member_ids.data or [], "notes": form.notes.data,
+            "decisions": form.decisions.data, "next_meeting_on": form.next_meeting_on.data,
+            "assessment": assessment, "action_updates": updates, "new_actions": new}
+
+
+@blueprint.route("/familier/<int:family_id>/moter/ny", methods=["GET", "POST"])
+@requires(LOGIN)
+def meeting_new(family_id: int):
+    """The meeting form: attendees, notes, decisions, that day's assessment of every applicable
+    theme from each perspective, and new or updated actions — one submit, all or nothing."""
+    access = _content(family_id)
+    open_actions = plan_queries.open_actions(family_id)
+    form, themes, perspectives = _meeting_form(access, open_actions)
+    if request.method == "GET":
+        form.held_on.data = today_local()
+        for action in open_actions:
+            form[f"action_{action.id}_status"].data = action.status
+        _read(access, "meeting.form")
+    if form.validate_on_submit():
+        try:
+            meeting = services.record_meeting(access, actor=_user(),
+                                              **_meeting_input(form, themes, perspectives, open_actions))
+        except ServiceError as error:
+            _attach(form, error, "held_on")
+        else:
+            return _done(_("Møtet er registrert."), family_id, "cases.meeting_detail", meeting_id=meeting.id)
+    history = journey_queries.journey_history(family_id, themes)
+    return render_form("cases/meeting_form.html", form, family=access.family, themes=themes,
+                       perspectives=perspectives, open_actions=open_actions, latest=history.latest,
+                       new_rows=range(forms.NEW_ACTION_ROWS))
+
+
+@blueprint.get("/familier/<int:family_id>/moter/<int:meeting_id>")
+@requires(LOGIN)
+def meeting_detail(family_id: int, meeting_id: int):
+    access = _access(family_id)
+    _own(Meeting, meeting_id, family_id)
+    row = next((r for r in queries.meetings(access) if r.meeting.id == meeting_id), None)
+    assessment = actions = None
+    if not access.gated:
+        assessment = db.session.scalar(select(JourneyAssessment).where(JourneyAssessment.meeting_id == meeting_id,
+                                                                       JourneyAssessment.is_current.is_(True)))
+        actions = db.session.scalars(select(Action).where(Action.meeting_id == meeting_id).order_by(Action.id)).all()
+    _read(access, "meeting.view", "meeting", meeting_id, gated=access.gated)
+    return render_template("cases/meeting.html", family=access.family, access=access, row=row,
+                           assessment=assessment, actions=actions)
+
+
+@blueprint.route("/familier/<int:family_id>/moter/<int:meeting_id>/endre", methods=["GET", "POST"])
+@requires(LOGIN)
+def meeting_edit(family_id: int, meeting_id: int):
+    access = _content(family_id)
+    meeting = _own(Meeting, meeting_id, family_id)
+    form = forms.MeetingEditForm()
+    team_rows = [m for m in enrolment_queries.team_rows(family_id, meeting.enrolment_id)
+                 if m.is_current(meeting.held_on) or m.is_current(today_local())]
+    form.attendee_user_ids.choices = choices(dict.fromkeys(
+        [(m.user_id, m.user.name) for m in team_rows]
+        + [(a.user_id, a.user.name) for a in meeting.attendees if a.user_id]))
+    form.attendee_member_ids.choices = _consent_members(family_id)
+    if request.method == "GET":
+        for name in ("held_on", "notes", "decisions", "next_meeting_on"):
+            form[name].data = getattr(meeting, name)
+        form.attendee_user_ids.data = [a.user_id for a in meeting.attendees if a.user_id]
+        form.attendee_member_ids.data = [a.member_id for a in meeting.attendees if a.member_id]
+        _read(access, "meeting.view", "meeting", meeting_id)
+    if form.validate_on_submit():
+        try:
+            services.update_meeting(access, meeting, actor=_user(), held_on=form.held_on.data,
+                                    attendee_user_ids=form.attendee_user_ids.data or [],
+                                    attendee_member_ids=form.attendee_member_ids.data or [], notes=form.notes.data,
+                                    decisions=form.decisions.data, next_meeting_on=form.next_meeting_on.data)
+        except ServiceError as error:
+            _attach(form, error, "held_on")
+        else:
+            return _done(_("Møtet er oppdatert."), family_id, "cases.meeting_detail", meeting_id=meeting_id)
+    return render_form("cases/simple_form.html", form, family=access.family, title=_("Endre møte"),
+                       fields=["held_on", "attendee_user_ids", "attendee_member_ids", "notes", "decisions",
+                               "next_meeting_on"],
+                       back=url_for("cases.meeting_detail", family_id=family_id, meeting_id=meeting_id))

@@ -1,0 +1,1 @@
+"""The read side that composes the others: *Mine familier*, the family search and the family page."""

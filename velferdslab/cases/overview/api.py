@@ -1,0 +1,95 @@
+"""The families resources: *Mine familier* and the search (list), registration (create), one
+family (get) and its own fields (patch)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_login import current_user
+
+from velferdslab.audit import services as audit
+from velferdslab.cases.consent.schemas import _consent_out
+from velferdslab.cases.enrolment import services as enrolment_services
+from velferdslab.cases.enrolment.schemas import _enrolment_out
+from velferdslab.cases.household import services as household_services
+from velferdslab.cases.household.schemas import _member_out
+from velferdslab.cases.overview import queries, schemas
+from velferdslab.cases.web import _access, _read, _user
+from velferdslab.cases.web import api_blueprint as blueprint
+from velferdslab.core.permissions import LOGIN, requires
+
+
+def _membership_out(m) -> dict:
+    return {"id": m.id, "user_id": m.user_id, "name": m.user.name, "agency_id": m.agency_id,
+            "agency": m.agency.name if m.agency else None, "role": m.role, "start_date": m.start_date,
+            "end_date": m.end_date}
+
+
+def _family_out(page: queries.FamilyPage) -> dict:
+    access, gated = page.access, page.gated
+    out = {"id": access.family.id, "household_name": access.family.household_name,
+           "language": access.family.language, "interpreter_needed": access.family.interpreter_needed,
+           "gated": gated, "is_lead": access.is_lead, "members": [_member_out(m, gated) for m in page.members],
+           "enrolment": _enrolment_out(page.enrolment, gated), "team": [_membership_out(m) for m in page.current_team],
+           "consents": [_consent_out(c, page.superseded_consent_ids, page.today) for c in page.current_consents],
+           "next_meeting_on": page.next_meeting_on}
+    if not gated:
+        latest = page.history.latest if page.history else None
+        out.update(themes=page.themes, overall_level=latest.overall_level if latest else None, trend=page.trend,
+                   overdue_actions=len(page.overdue_actions))
+    return out
+
+
+@blueprint.route("/families")
+class Families(MethodView):
+    @requires("families.work")
+    @blueprint.arguments(schemas.FamilyQuerySchema, location="query")
+    @blueprint.response(200, schemas.FamilyListItemSchema(many=True))
+    def get(self, args):
+        """The families you are on the team of (*Mine familier*), or those whose name matches `q`."""
+        summaries = queries.my_families(current_user)
+        if args.get("q"):
+            hits = {a.family.id for a in queries.search_families(current_user, args["q"])}
+            summaries = [s for s in summaries if s.family.id in hits]
+        audit.record_for_families("family.list", {s.family.id: {"gated": s.access.gated} for s in summaries},
+                                  purpose="api")
+        out = []
+        for s in summaries:
+            row = {"id": s.family.id, "household_name": s.family.household_name, "gated": s.access.gated,
+                   "is_lead": s.access.is_lead, "status": s.enrolment.status if s.enrolment else None,
+                   "next_meeting_on": s.next_meeting_on}
+            if not s.access.gated:
+                row.update(overall_level=s.level, trend=s.trend, open_actions=s.open_actions,
+                           overdue_actions=s.overdue_actions, assessment_due=[kind for kind, _when in s.due])
+            out.append(row)
+        return out
+
+    @requires("teams.manage")
+    @blueprint.arguments(schemas.FamilyCreateSchema)
+    @blueprint.response(201, schemas.FamilySchema)
+    def post(self, data):
+        """Register a referred family; you become the lead of its investment team."""
+        family = enrolment_services.create_family(current_user.lab, actor=_user(), **data)
+        return _family_out(queries.family_page(_access(family.id)))
+
+
+@blueprint.route("/families/<int:family_id>")
+class FamilyById(MethodView):
+    @requires(LOGIN)
+    @blueprint.response(200, schemas.FamilySchema)
+    def get(self, family_id: int):
+        """One family: members, enrolment, team, consent and (with consent) the journey's latest level."""
+        access = _access(family_id)
+        page = queries.family_page(access)
+        _read(access, "family.view", gated=access.gated, purpose="api")
+        return _family_out(page)
+
+    @requires(LOGIN)
+    @blueprint.arguments(schemas.FamilyUpdateSchema)
+    @blueprint.response(200, schemas.FamilySchema)
+    def patch(self, data, family_id: int):
+        access = _access(family_id, content=True)
+        family = access.family
+        merged = {"household_name": family.household_name, "language": family.language,
+                  "interpreter_needed": family.interpreter_needed, **data}
+        household_services.update_family(access, actor=_user(), **merged)
+        return _family_out(queries.family_page(access))

@@ -1,0 +1,25 @@
+"""The family's actions, open ones or all, with their owners and goals, in one statement."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from velferdslab.cases.plan import services
+from velferdslab.cases.plan.models import Action
+from velferdslab.extensions import db
+
+
+def open_actions(family_id: int) -> list[Action]:
+    return list(db.session.scalars(
+        select(Action).where(Action.family_id == family_id, Action.status.in_(services.OPEN_ACTION_STATUSES))
+        .options(joinedload(Action.owner), joinedload(Action.goal))
+        .order_by(Action.due_on.is_(None), Action.due_on, Action.id)))
+
+
+def all_actions(family_id: int) -> list[Action]:
+    return list(db.session.scalars(
+        select(Action).where(Action.family_id == family_id)
+        .options(joinedload(Action.owner), joinedload(Action.goal))
+        .order_by(Action.status.in_(services.OPEN_ACTION_STATUSES).desc(), Action.due_on.is_(None), Action.due_on,
+                  Action.id)))

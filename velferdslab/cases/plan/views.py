@@ -1,0 +1,165 @@
+"""The plan (*duken*): goals per theme and horizon, and actions."""
+
+from __future__ import annotations
+
+from flask import render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from velferdslab.cases.enrolment import queries as enrolment_queries
+from velferdslab.cases.enrolment import services as enrolment_services
+from velferdslab.cases.journey import services as journey_services
+from velferdslab.cases.plan import forms, queries, services
+from velferdslab.cases.plan.models import Action, Goal
+from velferdslab.cases.themes import THEME_BY_CODE
+from velferdslab.cases.web import _attach, _content, _done, _own, _read, _user, blueprint, template_globals
+from velferdslab.core.errors import ServiceError
+from velferdslab.core.forms import choices, render_form
+from velferdslab.core.models import today_local
+from velferdslab.core.permissions import LOGIN, requires
+from velferdslab.extensions import db
+
+template_globals(horizon_labels=forms.HORIZON_LABELS, goal_status_labels=forms.GOAL_STATUS_LABELS,
+                 action_status_labels=forms.ACTION_STATUS_LABELS)
+
+
+def _team_choices(family_id: int) -> list:
+    enrolment = enrolment_services.current_enrolment(family_id)
+    rows = [m for m in enrolment_queries.team_rows(family_id, getattr(enrolment, "id", None))
+            if m.is_current(today_local())]
+    seen, pairs = set(), [("", _("– velg –")), ("family", _("Familien selv"))]
+    for m in rows:
+        if m.user_id not in seen:
+            seen.add(m.user_id)
+            pairs.append((str(m.user_id), f"{m.user.name} ({m.agency.name if m.agency else _('ingen etat')})"))
+    return choices(pairs)
+
+
+def _goal_choices(family_id: int) -> list:
+    goals = db.session.scalars(select(Goal).where(Goal.family_id == family_id, Goal.status == "open")
+                               .order_by(Goal.theme, Goal.id)).all()
+    return choices([(0, _("Uten mål"))] + [(g.id, f"{THEME_BY_CODE[g.theme].name}: {g.text[:60]}") for g in goals])
+
+
+def _owner_values(value: str | None) -> dict:
+    if value == "family":
+        return {"owner_user_id": None, "owner_is_family": True}
+    return {"owner_user_id": int(value) if value and value.isdigit() else None, "owner_is_family": False}
+
+
+def _plan_page(access, goal_form=None, action_form=None, status=200):
+    family_id = access.family.id
+    themes = journey_services.applicable_themes(family_id)
+    goal_form = goal_form or forms.GoalForm(formdata=None)
+    goal_form.theme.choices = choices((t, THEME_BY_CODE[t].name) for t in themes)
+    action_form = action_form or forms.ActionForm(formdata=None)
+    action_form.owner.choices = _team_choices(family_id)
+    action_form.goal_id.choices = _goal_choices(family_id)
+    goals = db.session.scalars(select(Goal).where(Goal.family_id == family_id)
+                               .order_by(Goal.theme, Goal.horizon, Goal.id)).all()
+    board = {t: {"short": [], "long": [], "dream": []} for t in themes}
+    for goal in goals:
+        board.setdefault(goal.theme, {"short": [], "long": [], "dream": []})[goal.horizon].append(goal)
+    actions = queries.all_actions(family_id)
+    return render_template("cases/plan.html", family=access.family, board=board, actions=actions,
+                           goal_form=goal_form, action_form=action_form, today=today_local(),
+                           is_overdue=services.is_overdue), status
+
+
+@blueprint.get("/familier/<int:family_id>/plan")
+@requires(LOGIN)
+def plan(family_id: int):
+    """Duken: the family's goals per theme (short term, long term, dreams) and every action."""
+    access = _content(family_id)
+    _read(access, "plan.view")
+    return _plan_page(access)
+
+
+@blueprint.post("/familier/<int:family_id>/plan/mal")
+@requires(LOGIN)
+def goal_new(family_id: int):
+    access = _content(family_id)
+    form = forms.GoalForm()
+    form.theme.choices = choices((t, THEME_BY_CODE[t].name) for t in journey_services.applicable_themes(family_id))
+    if form.validate_on_submit():
+        try:
+            services.create_goal(access, actor=_user(), theme=form.theme.data, horizon=form.horizon.data,
+                                 text=form.text.data)
+        except ServiceError as error:
+            _attach(form, error, "text")
+        else:
+            return _done(_("Målet er lagt til."), family_id, "cases.plan")
+    return _plan_page(access, goal_form=form, status=422)
+
+
+@blueprint.route("/familier/<int:family_id>/plan/mal/<int:goal_id>", methods=["GET", "POST"])
+@requires(LOGIN)
+def goal_edit(family_id: int, goal_id: int):
+    access = _content(family_id)
+    goal = _own(Goal, goal_id, family_id)
+    form = forms.GoalEditForm(obj=goal)
+    if form.validate_on_submit():
+        try:
+            services.update_goal(access, goal, actor=_user(), text=form.text.data, status=form.status.data,
+                                 horizon=form.horizon.data)
+        except ServiceError as error:
+            _attach(form, error, "text")
+        else:
+            return _done(_("Målet er oppdatert."), family_id, "cases.plan")
+    elif request.method == "GET":
+        _read(access, "goal.view", "goal", goal.id)
+    return render_form("cases/simple_form.html", form, family=access.family,
+                       title=_("Mål: %(theme)s", theme=THEME_BY_CODE[goal.theme].name),
+                       fields=["text", "horizon", "status"], back=url_for("cases.plan", family_id=family_id))
+
+
+def _action_values(form) -> dict:
+    return {"title": form.title.data, **_owner_values(form.owner.data), "due_on": form.due_on.data,
+            "review_on": form.review_on.data, "goal_id": form.goal_id.data or None, "status": form.status.data}
+
+
+@blueprint.post("/familier/<int:family_id>/plan/tiltak")
+@requires(LOGIN)
+def action_new(family_id: int):
+    access = _content(family_id)
+    form = forms.ActionForm()
+    form.owner.choices = _team_choices(family_id)
+    form.goal_id.choices = _goal_choices(family_id)
+    if form.validate_on_submit():
+        try:
+            services.create_action(access, actor=_user(), **_action_values(form))
+        except ServiceError as error:
+            _attach(form, error, "title")
+        else:
+            return _done(_("Tiltaket er lagt til."), family_id, "cases.plan")
+    return _plan_page(access, action_form=form, status=422)
+
+
+@blueprint.route("/familier/<int:family_id>/plan/tiltak/<int:action_id>", methods=["GET", "POST"])
+@requires(LOGIN)
+def action_edit(family_id: int, action_id: int):
+    access = _content(family_id)
+    action = _own(Action, action_id, family_id)
+    form = forms.ActionForm(obj=action)
+    form.owner.choices = _team_choices(family_id)
+    if action.owner_user_id and str(action.owner_user_id) not in {c.value for c in form.owner.choices}:
+        form.owner.choices += choices([(str(action.owner_user_id), _("%(name)s (ikke lenger i teamet)",
+                                                                     name=action.owner.name))])
+    form.goal_id.choices = _goal_choices(family_id)
+    if action.goal_id and action.goal_id not in {c.value for c in form.goal_id.choices}:
+        form.goal_id.choices += choices([(action.goal_id, _("Tidligere mål"))])
+    if request.method == "GET":
+        form.owner.data = "family" if action.owner_is_family else str(action.owner_user_id)
+        form.goal_id.data = action.goal_id or 0
+        _read(access, "action.view", "action", action.id)
+    if form.validate_on_submit():
+        values = _action_values(form)
+        try:
+            services.update_action(access, action, actor=_user(), **values)
+        except ServiceError as error:
+            _attach(form, error, "title")
+        else:
+            return _done(_("Tiltaket er oppdatert."), family_id, "cases.plan")
+    return render_form("cases/simple_form.html", form, family=access.family, title=_("Endre tiltak"),
+                       fields=["title", "owner", "due_on", "review_on", "goal_id", "status"],
+                       back=url_for("cases.plan", family_id=family_id))

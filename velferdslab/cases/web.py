@@ -1,0 +1,111 @@
+"""The one HTML blueprint (``cases``) and the one API blueprint (``cases_api``) that every
+sub-package's ``views`` and ``api`` add their routes to, and the helpers their handlers share.
+
+Family-scoped routes declare only ``LOGIN``: whether a user may see *this* family is decided per
+object (team membership), so everyone off the team — managers and administrators included — gets
+the same audited 404 as for a family that does not exist.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask_login import current_user
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
+from sqlalchemy import select
+
+from velferdslab.audit import services as audit
+from velferdslab.auth.models import Agency
+from velferdslab.cases import access as family_access
+from velferdslab.cases.themes import LEVEL_CODES, LEVEL_NAMES, THEME_BY_CODE
+from velferdslab.core import api as core_api
+from velferdslab.core.errors import ServiceError
+from velferdslab.core.forms import add_error, choices
+from velferdslab.extensions import db
+
+# Each keeps its templates in its own templates/cases/; the shared partials are in cases/templates/cases/.
+SUBPACKAGES = ("household", "enrolment", "consent", "journey", "plan", "meetings", "overview")
+
+
+class CasesBlueprint(Blueprint):
+    """A blueprint that finds its templates in every sub-package's ``templates/`` folder, then in the
+    shared ``cases/templates/``; a template keeps its name (``cases/meeting_form.html``) wherever it lives."""
+
+    @cached_property
+    def jinja_loader(self) -> BaseLoader:
+        root = Path(self.root_path)
+        return ChoiceLoader([FileSystemLoader(root / name / "templates") for name in SUBPACKAGES]
+                            + [FileSystemLoader(root / "templates")])
+
+
+blueprint = CasesBlueprint("cases", __name__)
+api_blueprint = core_api.Blueprint(
+    "cases_api", __name__, url_prefix="/api/v1",
+    description="Families, members, enrolment, consent, journey assessments, plan and meetings")
+
+
+def template_globals(**tables) -> None:
+    """Label tables as template globals, so imported macros see them too."""
+    blueprint.record_once(lambda state: state.app.jinja_env.globals.update(tables))
+
+
+template_globals(level_names=LEVEL_NAMES, level_codes=LEVEL_CODES, themes_by_code=THEME_BY_CODE)
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _access(family_id: int, *, content: bool = False) -> family_access.Access:
+    access = family_access.require_family(current_user, family_id)
+    if content:
+        access.require_consent()
+    return access
+
+
+def _content(family_id: int) -> family_access.Access:
+    """Access to the case content: 404 off the team, 403 (audited) without consent."""
+    return _access(family_id, content=True)
+
+
+def _read(access, action: str, object_type: str = "family", object_id=None, *, purpose: str | None = None,
+          **summary) -> None:
+    """Audit a read of the family's data (the API reads with ``purpose="api"``)."""
+    audit.record(action, family_id=access.family.id, object_type=object_type,
+                 object_id=object_id if object_id is not None else access.family.id, purpose=purpose,
+                 summary=summary or None)
+
+
+def _own(model, object_id: int, family_id: int):
+    row = db.session.get(model, object_id)
+    if row is None or row.family_id != family_id:
+        abort(404)
+    return row
+
+
+_DOTTED = re.compile(r"^(new_actions|actions)\.(\d+)\.(\w+)$")
+
+
+def _attach(form, error: ServiceError, default: str) -> None:
+    """Put a service's message on the form field it names; nested API-style names map to rows."""
+    match = _DOTTED.match(error.field or "")
+    if match:
+        group, index, name = match.groups()
+        name = {"owner_user_id": "owner", "owner_is_family": "owner"}.get(name, name)
+        error = ServiceError(error.message, f"new_{index}_{name}" if group == "new_actions"
+                             else f"action_{index}_{name}")
+    add_error(form, error, default)
+
+
+def _done(message: str, family_id: int, endpoint: str = "cases.family_page", **values):
+    flash(message, "success")
+    return redirect(url_for(endpoint, family_id=family_id, **values))
+
+
+def _agency_choices(lab_id: int, blank: str | None) -> list:
+    agencies = db.session.scalars(select(Agency).where(Agency.lab_id == lab_id, Agency.active.is_(True))
+                                  .order_by(Agency.name)).all()
+    return choices(([(0, blank)] if blank else []) + [(a.id, a.name) for a in agencies])
