@@ -30,11 +30,11 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from velferdslab.audit.canonical import GENESIS, chain_hash, event_bytes
 from velferdslab.budget.models import account_code
 from velferdslab.cases.themes import THEMES, suggest_overall_level
+from velferdslab.core.models import today_local
 
 BENCH_PASSWORD = "benkemerke-passord-2026"  # noqa: S105 - synthetic bench users only
 EMAIL_DOMAIN = "bench.velferdslab.invalid"
@@ -150,7 +150,7 @@ class Generator:
         self.conn = connection
         self.scale = scale
         self.seed = seed
-        self.today = today or datetime.now(ZoneInfo("Europe/Oslo")).date()
+        self.today = today or today_local()
         self.rng = random.Random(seed)
         self.ids: Counter = Counter()
         self.counts: Counter = Counter()

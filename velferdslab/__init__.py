@@ -78,6 +78,9 @@ def register_blueprints(app: Flask) -> None:
     from velferdslab.budget import views as budget_views
     from velferdslab.cases import api as cases_api
     from velferdslab.cases import views as cases_views
+    from velferdslab.cases.emergency import views as emergency_views
+    from velferdslab.cases.team import api as teams_api
+    from velferdslab.cases.team import views as teams_views
     from velferdslab.core import views as core_views
     from velferdslab.core.api import api
     from velferdslab.dashboard import views as dashboard_views
@@ -85,13 +88,12 @@ def register_blueprints(app: Flask) -> None:
     from velferdslab.privacy import views as privacy_views
     from velferdslab.reports import api as reports_api
     from velferdslab.reports import views as reports_views
-    from velferdslab.teams import api as teams_api
-    from velferdslab.teams import views as teams_views
 
     app.register_blueprint(core_views.blueprint)
     app.register_blueprint(auth_views.blueprint)
     app.register_blueprint(batch_views.blueprint)
     app.register_blueprint(audit_views.blueprint)
+    app.register_blueprint(emergency_views.blueprint)
     app.register_blueprint(privacy_views.blueprint)
     app.register_blueprint(dashboard_views.blueprint)
     app.register_blueprint(cases_views.blueprint)

@@ -39,6 +39,6 @@ def admin(lab):
 
 
 def grant(user, fam, hours: int = 2, reason: str = "Akutt situasjon, teamleder er ikke tilgjengelig i dag"):
-    from velferdslab.audit import emergency
+    from velferdslab.cases.emergency import services as emergency
 
     return emergency.grant(user, fam.id, reason=reason, hours=hours)

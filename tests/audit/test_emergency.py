@@ -12,10 +12,10 @@ from tests import factories
 from tests.audit.factories import admin, close, grant, manager, team
 from velferdslab.audit import emergency
 from velferdslab.audit.models import AuditEvent, EmergencyAccess
+from velferdslab.cases import gate as policy
 from velferdslab.core.errors import ForbiddenError, ServiceError
 from velferdslab.core.models import utcnow
 from velferdslab.extensions import db
-from velferdslab.teams import policy
 
 
 def test_a_manager_breaks_the_glass_for_one_family(ctx, lab):

@@ -61,7 +61,7 @@ def test_the_bench_users_see_what_the_measurements_need(generated):
     from sqlalchemy import func, select
 
     from velferdslab.auth.models import User
-    from velferdslab.cases.access import accessible_families
+    from velferdslab.cases.gate import accessible_families
     from velferdslab.cases.journey.models import JourneyAssessment
     from velferdslab.cases.meetings.models import Meeting
     from velferdslab.cases.plan.models import Action

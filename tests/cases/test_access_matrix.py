@@ -226,7 +226,7 @@ def test_every_read_of_a_family_is_audited(world, objects, login):
 
 
 def test_an_emergency_grant_opens_the_family_and_its_team_read_only(world, objects, login):
-    from velferdslab.audit import emergency
+    from velferdslab.cases.emergency import services as emergency
 
     emergency.grant(world.manager, world.family.id, reason="Akutt bekymring meldt fra legevakten", hours=2)
     client = login(world.manager)

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from velferdslab import demo
 from velferdslab.auth.models import User
 from velferdslab.cases import demo as cases_demo
-from velferdslab.cases.access import accessible_families
 from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.gate import accessible_families
 from velferdslab.cases.household.models import Family
 from velferdslab.cases.journey.models import JourneyAssessment
 from velferdslab.cases.meetings.models import Meeting

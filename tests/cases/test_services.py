@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from tests import factories
 from tests.cases.world import ratings
 from velferdslab.audit.models import AuditEvent
-from velferdslab.cases.access import family_access
 from velferdslab.cases.consent.models import Consent
 from velferdslab.cases.consent.services import give_consent, withdraw_consent
 from velferdslab.cases.enrolment.models import Enrolment
@@ -22,6 +21,7 @@ from velferdslab.cases.enrolment.services import (
     follow_up_dates,
     re_enrol,
 )
+from velferdslab.cases.gate import family_access
 from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.household.services import add_member, family_members, update_member
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating

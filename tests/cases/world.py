@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from tests import factories
 from velferdslab.auth.models import Agency, Lab, User
-from velferdslab.cases.access import family_access
+from velferdslab.cases.gate import family_access
 from velferdslab.cases.household.models import Family, FamilyMember
 from velferdslab.core.models import today_local
 from velferdslab.extensions import db

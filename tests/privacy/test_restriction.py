@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from tests.audit.factories import close, grant, manager, team
 from velferdslab.audit.models import AuditEvent
+from velferdslab.cases import gate as policy
 from velferdslab.cases.household.models import Family
 from velferdslab.extensions import db
-from velferdslab.teams import policy
 
 
 def test_the_lead_restricts_a_closed_family_and_the_team_loses_it(ctx, lab, login):

@@ -7,9 +7,10 @@ from sqlalchemy import select
 
 from tests import factories
 from velferdslab.audit.models import AuditEvent
+from velferdslab.cases import gate as policy
 from velferdslab.core.errors import ForbiddenError, ServiceError
 from velferdslab.extensions import db
-from velferdslab.teams import policy, services
+from velferdslab.teams import services
 from velferdslab.teams.models import TeamMembership
 
 

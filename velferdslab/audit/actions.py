@@ -16,6 +16,7 @@ from velferdslab.core.vocabulary import Vocabulary
 class AuditAction(Vocabulary):
     # families and their members
     FAMILY_VIEW = "family.view", _l("Åpnet familiesiden")
+    FAMILY_FORM = "family.form", _l("Åpnet et skjema for familien")
     FAMILY_LIST = "family.list", _l("Familien vist i en liste")
     FAMILY_SEARCH_HIT = "family.search_hit", _l("Familien vist i et søkeresultat")
     FAMILY_DENIED = "family.denied", _l("Forsøk på tilgang avvist")
@@ -25,6 +26,7 @@ class AuditAction(Vocabulary):
     FAMILY_UPDATE = "family.update", _l("Familiens opplysninger endret")
     FAMILY_THEMES_VIEW = "family.themes_view", _l("Så temaene")
     FAMILY_THEME = "family.theme", _l("Endret hvilke temaer som gjelder")
+    FAMILY_PRIVACY_VIEW = "family.privacy_view", _l("Åpnet familiens personvernside")
     FAMILY_ACCESS_LOG = "family.access_log", _l("Innsynslogg hentet")
     FAMILY_EXPORT = "family.export", _l("Alle opplysninger hentet ut (innsyn)")
     FAMILY_RESTRICT = "family.restrict", _l("Familien sperret")

@@ -7,8 +7,9 @@ it is the *only* way into a restricted (*sperret*) family. Every grant, its earl
 read made under it are in the audit trail and flagged in the review until an administrator has
 looked at them.
 
-This module knows families only by id (``audit`` imports only ``core``); it reads the ``family``
-table by name to check that the family exists in the user's lab and has not been erased.
+This module knows families only by id (``audit`` imports only ``core``): whether the family exists
+in the user's lab and may still be seen is checked by the caller (``cases.emergency``), which knows
+families, before it opens a grant here.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, column, select, table
+from sqlalchemy import and_, select
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.audit.models import MAX_EMERGENCY_HOURS, MIN_REASON_LENGTH, EmergencyAccess
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
 from velferdslab.core.models import utcnow
@@ -26,10 +28,7 @@ from velferdslab.extensions import db
 
 PERMISSION = "emergency.access"
 MAX_REASON_LENGTH = 1000
-PURPOSE = "emergency"
-
-_family = table("family", column("id"), column("lab_id"), column("erased_at"))
-
+PURPOSE = Purpose.EMERGENCY
 
 def active_clause(user_id: int, now: datetime | None = None):
     """SQL: the grant belongs to ``user_id`` and is in force at ``now``."""
@@ -51,18 +50,9 @@ def active_grant(user, family_id: int, now: datetime | None = None) -> Emergency
                              .order_by(EmergencyAccess.expires_at.desc()).limit(1))
 
 
-def _check_family(user, family_id) -> None:
-    row = db.session.execute(select(_family.c.lab_id, _family.c.erased_at).where(_family.c.id == family_id)).first()
-    if row is None or row.lab_id != user.lab_id:
-        audit.record_even_if_request_fails("emergency.refused", family_id=family_id, object_type="family",
-                                           object_id=family_id, purpose=PURPOSE, summary={"outcome": "no_family"})
-        raise ServiceError(_("Det finnes ingen familie med dette nummeret i laboratoriet."), "family_id")
-    if row.erased_at is not None:
-        raise ServiceError(_("Familiens personopplysninger er slettet; det er ingenting å se."), "family_id")
-
-
-def grant(user, family_id: int, *, reason: str, hours: int) -> EmergencyAccess:
-    """Break the glass for one family. Raises ServiceError (422) / ForbiddenError (403)."""
+def check_request(user, *, reason: str, hours: int) -> str:
+    """The request's own rules: the permission, a reason, a time limit. Returns the clean reason.
+    Raises ServiceError (422) / ForbiddenError (403)."""
     if not user.has_permission(PERMISSION):
         raise ForbiddenError(_("Du har ikke tilgang til nødtilgang."), "family_id")
     reason = (reason or "").strip()
@@ -72,7 +62,12 @@ def grant(user, family_id: int, *, reason: str, hours: int) -> EmergencyAccess:
         raise ServiceError(_("Begrunnelsen kan ha høyst %(n)d tegn.", n=MAX_REASON_LENGTH), "reason")
     if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= MAX_EMERGENCY_HOURS:
         raise ServiceError(_("Velg en varighet mellom 1 og %(n)d timer.", n=MAX_EMERGENCY_HOURS), "hours")
-    _check_family(user, family_id)
+    return reason
+
+
+def open_grant(user, family_id: int, *, reason: str, hours: int) -> EmergencyAccess:
+    """Break the glass for one family, once the request passed :func:`check_request` and the caller
+    has checked the family exists in ``user``'s lab and is not erased (``cases.emergency.grant``)."""
     if active_grant(user, family_id) is not None:
         raise ConflictError(_("Du har allerede nødtilgang til denne familien."), "family_id")
     now = utcnow()
@@ -80,8 +75,8 @@ def grant(user, family_id: int, *, reason: str, hours: int) -> EmergencyAccess:
                           granted_at=now, expires_at=now + timedelta(hours=hours))
     db.session.add(row)
     db.session.flush()
-    audit.record("emergency.grant", actor=user, family_id=family_id, object_type="emergency_access",
-                 object_id=row.id, purpose=PURPOSE, summary={"hours": hours, "expires_at": row.expires_at})
+    audit.record(AuditAction.EMERGENCY_GRANT, actor=user, family_id=family_id, object_type="emergency_access",
+                 object_id=row.id, purpose=Purpose.EMERGENCY, summary={"hours": hours, "expires_at": row.expires_at})
     return row
 
 
@@ -93,7 +88,7 @@ def end(user, grant_id: int) -> EmergencyAccess:
     if row.ended_at is None and row.expires_at > utcnow():
         row.ended_at = utcnow()
         db.session.flush()
-        audit.record("emergency.end", actor=user, family_id=row.family_id, object_type="emergency_access",
+        audit.record(AuditAction.EMERGENCY_END, actor=user, family_id=row.family_id, object_type="emergency_access",
                      object_id=row.id, purpose=PURPOSE)
     return row
 
@@ -110,8 +105,9 @@ def mark_reviewed(reviewer, grant_id: int) -> EmergencyAccess:
     if row.reviewed_at is None:
         row.reviewed_at, row.reviewed_by_id = utcnow(), reviewer.id
         db.session.flush()
-        audit.record("emergency.review", actor=reviewer, family_id=row.family_id, object_type="emergency_access",
-                     object_id=row.id, purpose="review")
+        audit.record(AuditAction.EMERGENCY_REVIEW, actor=reviewer, family_id=row.family_id,
+                     object_type="emergency_access",
+                     object_id=row.id, purpose=Purpose.REVIEW)
     return row
 
 

@@ -19,16 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, and_, case, cast, distinct, exists, extract, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from velferdslab.audit.directory import source
 from velferdslab.audit.models import AuditEvent, EmergencyAccess
+from velferdslab.core.models import OSLO
 from velferdslab.extensions import db
 
-OSLO = ZoneInfo("Europe/Oslo")
 NIGHT_START, NIGHT_END = 22, 6
 PAGE_SIZE = 50
 FLAGS = ("off_team", "denied", "emergency", "many", "night")
@@ -89,13 +88,6 @@ def oslo_date(column_: ColumnElement) -> ColumnElement:
     return func.oslo_date(column_)
 
 
-def utc_date(column_: ColumnElement) -> ColumnElement:
-    """The UTC date of a timestamp: team memberships are dated as ``teams.policy`` checks them."""
-    if _postgres():
-        return cast(func.timezone("UTC", column_), Date)
-    return func.date(column_)
-
-
 # --- the flags -----------------------------------------------------------------------------------
 
 def _many_families(filters: Filters):
@@ -113,9 +105,9 @@ def flag_expressions(many) -> dict[str, ColumnElement]:
     e = AuditEvent
     _membership = source("memberships")
     on_team = exists().where(_membership.c.user_id == e.actor_id, _membership.c.family_id == e.family_id,
-                             _membership.c.start_date <= utc_date(e.occurred_at),
+                             _membership.c.start_date <= oslo_date(e.occurred_at),
                              or_(_membership.c.end_date.is_(None),
-                                 _membership.c.end_date >= utc_date(e.occurred_at)))
+                                 _membership.c.end_date >= oslo_date(e.occurred_at)))
     under_grant = exists().where(EmergencyAccess.user_id == e.actor_id, EmergencyAccess.family_id == e.family_id,
                                  EmergencyAccess.granted_at <= e.occurred_at,
                                  e.occurred_at <= func.coalesce(EmergencyAccess.ended_at, EmergencyAccess.expires_at))

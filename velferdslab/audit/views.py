@@ -14,11 +14,12 @@ from flask_login import current_user
 
 from velferdslab.audit import directory, emergency, review
 from velferdslab.audit import services as audit
-from velferdslab.audit.forms import FLAG_LABELS, ConfirmForm, EmergencyForm, ReviewFilterForm
+from velferdslab.audit.actions import AuditAction, Purpose
+from velferdslab.audit.forms import FLAG_LABELS, ConfirmForm, ReviewFilterForm
 from velferdslab.audit.labels import action_label
 from velferdslab.core import navigation
 from velferdslab.core.errors import ServiceError
-from velferdslab.core.forms import add_error, choices, render_form
+from velferdslab.core.forms import choices
 from velferdslab.core.i18n import OSLO
 from velferdslab.core.models import utcnow
 from velferdslab.core.pdf import attachment
@@ -70,7 +71,7 @@ def review_page():
     form, filters = _filters()
     number = request.args.get("side", 1, type=int)
     result = review.page(filters, number)
-    audit.record("audit.review", object_type="audit_event", purpose="review",
+    audit.record(AuditAction.AUDIT_REVIEW, object_type="audit_event", purpose=Purpose.REVIEW,
                  summary={**_filter_summary(filters), "page": result.page})
     args = {k: v for k, v in request.args.items() if k != "side"}
     return render_template("audit/review.html", form=form, filters=filters, result=result, args=args,
@@ -87,7 +88,7 @@ CSV_HEADER = ["tid", "bruker_id", "bruker", "rolle", "etat", "familie", "handlin
 @requires("audit.review")
 def review_csv():
     _form, filters = _filters()
-    audit.record("audit.review_export", object_type="audit_event", purpose="review",
+    audit.record(AuditAction.AUDIT_REVIEW_EXPORT, object_type="audit_event", purpose=Purpose.REVIEW,
                  summary=_filter_summary(filters))
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 correctly only with the byte order mark
@@ -126,38 +127,6 @@ def _same_site(url: str | None) -> bool:
     return bool(url) and url.startswith(request.host_url)
 
 
-@blueprint.route("/nodtilgang", methods=["GET", "POST"])
-@requires("emergency.access")
-def emergency_page():
-    form = EmergencyForm()
-    if form.validate_on_submit():
-        try:
-            row = emergency.grant(current_user, form.family_id.data, reason=form.reason.data, hours=form.hours.data)
-        except ServiceError as error:
-            add_error(form, error, "family_id")
-        else:
-            flash(_("Nødtilgang gitt til kl. %(time)s. Bruken logges og gjennomgås.",
-                    time=row.expires_at.astimezone(OSLO).strftime("%H:%M")), "success")
-            return redirect(url_for("cases.family_page", family_id=row.family_id))
-    grants = emergency.grants_of_user(current_user.id)
-    return render_form("audit/emergency.html", form, grants=grants, is_active=emergency.is_active,
-                       confirm=ConfirmForm())
-
-
-@blueprint.post("/nodtilgang/<int:grant_id>/avslutt")
-@requires("emergency.access")
-def emergency_end(grant_id: int):
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        try:
-            emergency.end(current_user, grant_id)
-        except ServiceError as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Nødtilgangen er avsluttet."), "success")
-    return redirect(url_for("audit.emergency_page"))
-
-
 def start_panel(user) -> dict | None:
     """On an administrator's start page: emergency accesses nobody has reviewed yet."""
     if not user.has_permission("audit.review"):
@@ -167,13 +136,5 @@ def start_panel(user) -> dict | None:
     return {"templates": ["audit/_start_panel.html"], "audit_unreviewed": unreviewed, "audit_since": since}
 
 
-def _register_start_panel() -> None:
-    from velferdslab.dashboard.views import START_PANELS
-
-    if start_panel not in START_PANELS:
-        START_PANELS.append(start_panel)
-
-
-_register_start_panel()
-navigation.register(_l("Nødtilgang"), "audit.emergency_page", "emergency.access", order=75)
+navigation.register_start_panel(start_panel, order=10)
 navigation.register(_l("Revisjon"), "audit.review_page", "audit.review", order=85)

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import AGENCY_KINDS, Agency, ApiToken, AuthSession, Lab, User
 from velferdslab.core.errors import ConflictError, ServiceError
 from velferdslab.core.models import utcnow
@@ -54,7 +55,7 @@ def create_lab(*, slug: str, name: str, municipality: str, consent_age: int = 15
     lab = Lab(slug=slug, name=name, municipality=municipality, consent_age=consent_age)
     db.session.add(lab)
     db.session.flush()
-    audit.record("lab.create", lab_id=lab.id, object_type="lab", object_id=lab.id)
+    audit.record(AuditAction.LAB_CREATE, lab_id=lab.id, object_type="lab", object_id=lab.id)
     return lab
 
 
@@ -67,7 +68,7 @@ def create_agency(lab: Lab, *, name: str, kind: str, actor: User | None = None) 
     agency = Agency(lab=lab, name=name, kind=kind, active=True)
     db.session.add(agency)
     db.session.flush()
-    audit.record("agency.create", actor=actor, lab_id=lab.id, object_type="agency", object_id=agency.id)
+    audit.record(AuditAction.AGENCY_CREATE, actor=actor, lab_id=lab.id, object_type="agency", object_id=agency.id)
     return agency
 
 
@@ -82,7 +83,7 @@ def update_agency(agency: Agency, *, name: str, kind: str, active: bool, actor: 
     changed = [f for f, v in (("name", name), ("kind", kind), ("active", active)) if getattr(agency, f) != v]
     agency.name, agency.kind, agency.active = name, kind, active
     db.session.flush()
-    audit.record("agency.update", actor=actor, lab_id=agency.lab_id, object_type="agency",
+    audit.record(AuditAction.AGENCY_UPDATE, actor=actor, lab_id=agency.lab_id, object_type="agency",
                  object_id=agency.id, summary={"fields": changed})
     return agency
 
@@ -120,7 +121,7 @@ def create_user(lab: Lab, *, name: str, email: str, password: str, roles, agency
     user.set_roles(roles)
     db.session.add(user)
     db.session.flush()
-    audit.record("user.create", actor=actor, lab_id=lab.id, object_type="user", object_id=user.id,
+    audit.record(AuditAction.USER_CREATE, actor=actor, lab_id=lab.id, object_type="user", object_id=user.id,
                  summary={"roles": sorted(roles)})
     return user
 
@@ -147,7 +148,7 @@ def update_user(user: User, *, name: str, email: str, roles, agency_id: int | No
         _deactivate(user)
     user.active = active
     db.session.flush()
-    audit.record("user.update", actor=actor, lab_id=user.lab_id, object_type="user", object_id=user.id,
+    audit.record(AuditAction.USER_UPDATE, actor=actor, lab_id=user.lab_id, object_type="user", object_id=user.id,
                  summary={"fields": changed, "roles": sorted(roles)})
     return user
 
@@ -166,7 +167,7 @@ def set_active(user: User, active: bool, *, actor: User | None = None) -> User:
         _deactivate(user)
     user.active = active
     db.session.flush()
-    audit.record("user.enable" if active else "user.disable", actor=actor, lab_id=user.lab_id,
+    audit.record(AuditAction.USER_ENABLE if active else "user.disable", actor=actor, lab_id=user.lab_id,
                  object_type="user", object_id=user.id)
     return user
 
@@ -178,7 +179,7 @@ def set_password(user: User, password: str, *, actor: User | None = None) -> Non
     user.password_changed_at = utcnow()
     revoke_all_sessions(user)
     db.session.flush()
-    audit.record("user.password", actor=actor, lab_id=user.lab_id, object_type="user", object_id=user.id)
+    audit.record(AuditAction.USER_PASSWORD, actor=actor, lab_id=user.lab_id, object_type="user", object_id=user.id)
 
 
 def change_own_password(user: User, current: str, new: str) -> None:
@@ -269,7 +270,7 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
     token = ApiToken(user_id=user.id, name=name, prefix=plain[:12], token_hash=hash_token(plain))
     db.session.add(token)
     db.session.flush()
-    audit.record("token.create", actor=user, object_type="api_token", object_id=token.id)
+    audit.record(AuditAction.TOKEN_CREATE, actor=user, object_type="api_token", object_id=token.id)
     return token, plain
 
 
@@ -280,7 +281,7 @@ def revoke_api_token(user: User, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.flush()
-        audit.record("token.revoke", actor=user, object_type="api_token", object_id=token.id)
+        audit.record(AuditAction.TOKEN_REVOKE, actor=user, object_type="api_token", object_id=token.id)
     return token
 
 

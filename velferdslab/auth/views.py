@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction
 from velferdslab.auth import services
 from velferdslab.auth.forms import (
     AgencyForm,
@@ -54,11 +55,11 @@ def login():
             sign_in(user)
             if lang:
                 session["lang"] = lang
-            audit.record("auth.login", actor=user, object_type="user", object_id=user.id)
+            audit.record(AuditAction.AUTH_LOGIN, actor=user, object_type="user", object_id=user.id)
             target = request.args.get("next", "")
             return redirect(target if is_safe_redirect(target) else url_for("dashboard.index"))
         # The e-mail is not stored: a mistyped password in the e-mail field must not land in the trail.
-        audit.record_even_if_request_fails("auth.login_failed", summary={"reason": "bad_credentials"})
+        audit.record_even_if_request_fails(AuditAction.AUTH_LOGIN_FAILED, summary={"reason": "bad_credentials"})
         form.password.errors = list(form.password.errors) + [_("Feil e-post eller passord.")]
     return render_form("auth/login.html", form)
 
@@ -66,7 +67,7 @@ def login():
 @blueprint.post("/logg-ut")
 @requires(LOGIN)
 def logout():
-    audit.record("auth.logout", object_type="user", object_id=current_user.id)
+    audit.record(AuditAction.AUTH_LOGOUT, object_type="user", object_id=current_user.id)
     lang = session.get("lang")
     sign_out()
     if lang:  # the chosen language outlives the session, as it does at sign-in

@@ -7,6 +7,8 @@ from datetime import timedelta
 import click
 from flask.cli import with_appcontext
 
+from velferdslab.audit.actions import AuditAction
+
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Run the jobs that are queued now, then stop.")
@@ -59,6 +61,7 @@ def purge_command(days: int):
     if ids:
         db.session.execute(delete(ReportBatchItem).where(ReportBatchItem.batch_id.in_(ids)))
         db.session.execute(delete(ReportBatch).where(ReportBatch.id.in_(ids)))
-        audit.record("report.batch_purge", object_type="report_batch", summary={"batches": len(ids), "days": days})
+        audit.record(AuditAction.REPORT_BATCH_PURGE, object_type="report_batch", summary={"batches": len(ids),
+                                                                                          "days": days})
     db.session.commit()
     click.echo(f"Deleted {len(ids)} batch(es) older than {days} days.")

@@ -11,6 +11,7 @@ import logging
 
 from flask import has_app_context
 
+from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.extensions import db
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def _render(item_id: int) -> str:
     from velferdslab.auth.models import User
     from velferdslab.batch import render, services
     from velferdslab.batch.models import ReportBatchItem
-    from velferdslab.cases.access import family_access
+    from velferdslab.cases.gate import family_access
     from velferdslab.core.models import utcnow
 
     item = db.session.get(ReportBatchItem, item_id)
@@ -81,8 +82,8 @@ def _render(item_id: int) -> str:
     item.attempts += 1
     item.finished_at = utcnow()
     db.session.flush()
-    audit.record("report.batch_render", actor=user, lab_id=batch.lab_id, family_id=item.family_id,
-                 object_type="report_batch", object_id=batch.id, purpose="kvartalsrapport",
+    audit.record(AuditAction.REPORT_BATCH_RENDER, actor=user, lab_id=batch.lab_id, family_id=item.family_id,
+                 object_type="report_batch", object_id=batch.id, purpose=Purpose.QUARTERLY_REPORT,
                  summary={"bytes": len(pdf), "period_start": batch.period_start, "period_end": batch.period_end})
     services.mark_finished_if_complete(batch.id)
     db.session.commit()

@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session, undefer
 
 from velferdslab import config
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import User
 from velferdslab.batch.models import ReportBatch, ReportBatchItem
-from velferdslab.cases.access import accessible_families
+from velferdslab.cases.gate import accessible_families
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.models import today_local, utcnow
 from velferdslab.extensions import db
@@ -134,8 +135,8 @@ def start_quarterly_batch(user: User, quarter: str, *, language: str = "nb") -> 
              for family_id in family_ids]
     db.session.add_all(items)
     db.session.flush()
-    audit.record("report.batch_start", actor=user, lab_id=user.lab_id, object_type="report_batch",
-                 object_id=batch.id, purpose="kvartalsrapport",
+    audit.record(AuditAction.REPORT_BATCH_START, actor=user, lab_id=user.lab_id, object_type="report_batch",
+                 object_id=batch.id, purpose=Purpose.QUARTERLY_REPORT,
                  summary={"families": len(family_ids), "period_start": start, "period_end": end})
     enqueue_after_commit([item.id for item in items])
     return batch
@@ -176,7 +177,7 @@ def requeue(user: User, batch: ReportBatch) -> int:
     db.session.flush()
     if items:
         _check_queue()
-        audit.record("report.batch_requeue", actor=user, lab_id=batch.lab_id, object_type="report_batch",
+        audit.record(AuditAction.REPORT_BATCH_REQUEUE, actor=user, lab_id=batch.lab_id, object_type="report_batch",
                      object_id=batch.id, summary={"items": len(items)})
         enqueue_after_commit([item.id for item in items])
     return len(items)
@@ -239,8 +240,9 @@ def zip_archive(user: User, batch: ReportBatch) -> tuple[bytes, int]:
             if family is None:
                 continue
             archive.writestr(f"fremdriftsrapport-{code}-{item.family_id}-{_slug(family.household_name)}.pdf", item.pdf)
-            audit.record("report.batch_download", actor=user, family_id=item.family_id, object_type="report_batch",
-                         object_id=batch.id, purpose="kvartalsrapport", summary={"quarter": code.lower()})
+            audit.record(AuditAction.REPORT_BATCH_DOWNLOAD, actor=user, family_id=item.family_id,
+                         object_type="report_batch",
+                         object_id=batch.id, purpose=Purpose.QUARTERLY_REPORT, summary={"quarter": code.lower()})
             count += 1
     return buffer.getvalue(), count
 

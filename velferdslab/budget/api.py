@@ -14,13 +14,16 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.budget import ledger, queries, schemas, services
 from velferdslab.budget.models import AuthorityRuleSet, Delegation, LedgerTransfer, SpendRequest
-from velferdslab.cases import access as family_access
+from velferdslab.cases.access import Access
+from velferdslab.cases.gate import family_route, note
 from velferdslab.core.api import Blueprint
-from velferdslab.core.permissions import LOGIN, requires
+from velferdslab.core.permissions import LOGIN, Permission, requires
 from velferdslab.extensions import db
 
+SPEND = ("spend", SpendRequest)  # routes that name a spend request reach its family through it
 blueprint = Blueprint("budget_api", __name__, url_prefix="/api/v1",
                       description="Delegated budgets: delegations, pool, allocations, spend requests, "
                                   "approval queues and authority rules. Amounts are integer øre.")
@@ -114,7 +117,8 @@ class Pool(MethodView):
     def get(self, args):
         """Per agency: delegated, unallocated, allocated, committed, paid; per theme: committed, paid."""
         overview = queries.pool_overview(current_user.lab_id, _year(args))
-        audit.record("budget.overview_view", object_type="pool", object_id=overview.year, purpose="oversikt")
+        audit.record(AuditAction.BUDGET_OVERVIEW_VIEW, object_type="pool", object_id=overview.year,
+                     purpose=Purpose.OVERVIEW)
 
         def agency_row(row):
             return {"agency_id": row.key, "agency": row.label, "delegated": row.delegated,
@@ -136,8 +140,7 @@ class Allocations(MethodView):
     @blueprint.response(200, schemas.AllocationRowSchema(many=True))
     def get(self, args):
         """Each family's allocation in a year (by reference and investment lead, never by name)."""
-        rows = queries.allocation_rows(current_user.lab_id, _year(args))
-        audit.record_for_families("budget.allocations_view", [row["family_id"] for row in rows], purpose="tildeling")
+        rows = queries.read_allocations(current_user.lab_id, _year(args))
         return [{"family_id": r["family_id"], "open": r["open"], "team_leads": r["leads"],
                  **vars(r["balance"])} for r in rows]
 
@@ -171,12 +174,12 @@ class FamilyBudget(MethodView):
     @requires(LOGIN)  # per object: off the team is the 404 of a missing family
     @blueprint.arguments(schemas.YearQuerySchema, location="query")
     @blueprint.response(200, schemas.FamilyBudgetSchema)
-    def get(self, args, family_id: int):
+    @family_route(AuditAction.BUDGET_VIEW, purpose=Purpose.BUDGET, content=False)
+    def get(self, args, access: Access):
         """The family's budget for a year: allocated, committed, paid, available and each spend."""
-        access = family_access.require_family(_user(), family_id)
+        family_id = access.family.id
         budget = queries.family_budget(family_id, _year(args))
-        audit.record("budget.view", family_id=family_id, object_type="family", object_id=family_id,
-                     purpose="budsjett", summary={"year": budget.year, "gated": access.gated})
+        note(year=budget.year)
         body = {"family_id": family_id, "year": budget.year, "gated": access.gated, "by_agency": budget.by_agency,
                 **vars(budget.balance)}
         if access.gated:
@@ -191,38 +194,32 @@ class FamilySpendRequests(MethodView):
     @requires(LOGIN)  # per object: off the team is the 404 of a missing family
     @blueprint.arguments(schemas.SpendCreateSchema)
     @blueprint.response(201, schemas.SpendSchema)
-    def post(self, data, family_id: int):
+    @family_route(content=False)
+    def post(self, data, access: Access):
         """Ask for money for the family (a draft, or sent at once with `submit: true`)."""
-        family_access.require_family(_user(), family_id)
-        if not current_user.has_permission("spend.request"):
+        if not current_user.has_permission(Permission.SPEND_REQUEST):
             abort(403)
         submit = data.pop("submit", False)
         year = data.pop("budget_year", None)
-        spend = services.create_spend(family_id, _user(), data, budget_year=year, submit=submit)
+        spend = services.create_spend(access.family.id, _user(), data, budget_year=year, submit=submit)
         return spend
-
-
-def _visible_spend(spend_id: int) -> SpendRequest:
-    return services.visible_spend(_user(), spend_id)[0]
 
 
 @blueprint.route("/spend-requests/<int:spend_id>")
 class SpendById(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.SpendSchema)
-    def get(self, spend_id: int):
+    @family_route(AuditAction.SPEND_READ, purpose=Purpose.BUDGET, via=SPEND)
+    def get(self, access: Access | None, spend: SpendRequest):
         """One spend request with its decisions."""
-        spend = _visible_spend(spend_id)
-        audit.record("spend.read", family_id=spend.family_id, object_type="spend_request", object_id=spend.id,
-                     purpose="budsjett")
         return spend
 
     @requires("spend.request")
     @blueprint.arguments(schemas.SpendUpdateSchema)
     @blueprint.response(200, schemas.SpendSchema)
-    def patch(self, data, spend_id: int):
+    @family_route(via=SPEND)
+    def patch(self, data, access: Access | None, spend: SpendRequest):
         """Change a draft. A sent request is never changed (422)."""
-        spend = _visible_spend(spend_id)
         return services.update_draft(spend, _user(), data)
 
 
@@ -231,14 +228,15 @@ class SpendSubmit(MethodView):
     @requires("spend.request")
     @blueprint.arguments(schemas.EmptySchema)
     @blueprint.response(200, schemas.SpendSchema)
-    def post(self, _data, spend_id: int):
+    @family_route(via=SPEND)
+    def post(self, _data, access: Access | None, spend: SpendRequest):
         """Send a draft for approval; it goes to the lead's or management's queue by the rules."""
         user = _user()
-        return ledger.run_with_retries(lambda: services.submit_spend(spend_id, user))
+        return ledger.run_with_retries(lambda: services.submit_spend(spend.id, user))
 
 
-def _decide(operation, spend_id: int, **kwargs):
-    user, key = _user(), _idempotency_key()
+def _decide(operation, spend: SpendRequest, **kwargs):
+    user, key, spend_id = _user(), _idempotency_key(), spend.id
     spend, replayed = ledger.run_with_retries(lambda: operation(spend_id, user, idempotency_key=key, **kwargs))
     return spend, 200, _replay_headers(replayed)
 
@@ -249,10 +247,11 @@ class SpendApprove(MethodView):
     @blueprint.doc(parameters=[IDEMPOTENCY_HEADER])
     @blueprint.arguments(schemas.EmptySchema)
     @blueprint.response(200, schemas.SpendSchema)
-    def post(self, _data, spend_id: int):
+    @family_route(via=SPEND)
+    def post(self, _data, access: Access | None, spend: SpendRequest):
         """Approve (and reserve the money); 403 for your own request or above your authority,
         409 when already decided, 422 when the family lacks the money."""
-        return _decide(services.approve_spend, spend_id)
+        return _decide(services.approve_spend, spend)
 
 
 @blueprint.route("/spend-requests/<int:spend_id>/reject")
@@ -261,9 +260,10 @@ class SpendReject(MethodView):
     @blueprint.doc(parameters=[IDEMPOTENCY_HEADER])
     @blueprint.arguments(schemas.ReasonSchema)
     @blueprint.response(200, schemas.SpendSchema)
-    def post(self, data, spend_id: int):
+    @family_route(via=SPEND)
+    def post(self, data, access: Access | None, spend: SpendRequest):
         """Reject with a reason."""
-        return _decide(services.reject_spend, spend_id, reason=data["reason"])
+        return _decide(services.reject_spend, spend, reason=data["reason"])
 
 
 @blueprint.route("/spend-requests/<int:spend_id>/pay")
@@ -272,9 +272,10 @@ class SpendPay(MethodView):
     @blueprint.doc(parameters=[IDEMPOTENCY_HEADER])
     @blueprint.arguments(schemas.PaySchema)
     @blueprint.response(200, schemas.SpendSchema)
-    def post(self, data, spend_id: int):
+    @family_route(via=SPEND)
+    def post(self, data, access: Access | None, spend: SpendRequest):
         """Record the payment of an approved request (date and reference)."""
-        return _decide(services.pay_spend, spend_id, paid_on=data["paid_on"], reference=data["reference"])
+        return _decide(services.pay_spend, spend, paid_on=data["paid_on"], reference=data["reference"])
 
 
 @blueprint.route("/spend-requests/<int:spend_id>/cancel")
@@ -283,20 +284,19 @@ class SpendCancel(MethodView):
     @blueprint.doc(parameters=[IDEMPOTENCY_HEADER])
     @blueprint.arguments(schemas.ReasonSchema)
     @blueprint.response(200, schemas.SpendSchema)
-    def post(self, data, spend_id: int):
+    @family_route(via=SPEND)
+    def post(self, data, access: Access | None, spend: SpendRequest):
         """Cancel with a reason; approved money goes back to the family's allocation."""
-        return _decide(services.cancel_spend, spend_id, reason=data["reason"])
+        return _decide(services.cancel_spend, spend, reason=data["reason"])
 
 
 # --- queues ----------------------------------------------------------------------------------------
 
-def _queue_out(spends: list[SpendRequest], purpose: str) -> list[SpendRequest]:
-    available = queries.available_for(spends)
-    leads = queries.team_leads(s.family_id for s in spends)
-    audit.record_for_families("spend.queue_view", sorted({s.family_id for s in spends}), purpose=purpose)
+def _queue_out(spends: list[SpendRequest]) -> list[SpendRequest]:
+    shown = queries.read_queue(_user(), spends)
     for spend in spends:  # plain attributes for the response schema, never stored
-        spend.family_available = available[(spend.family_id, spend.budget_year)]
-        spend.team_leads = leads[spend.family_id]
+        spend.family_available = shown.available[(spend.family_id, spend.budget_year)]
+        spend.team_leads = shown.leads[spend.family_id]
     return spends
 
 
@@ -306,7 +306,7 @@ class TeamQueue(MethodView):
     @blueprint.response(200, schemas.QueueItemSchema(many=True))
     def get(self):
         """Requests waiting for you as investment lead, oldest first."""
-        return _queue_out(queries.lead_queue(_user()), "godkjenning")
+        return _queue_out(queries.lead_queue(_user()))
 
 
 @blueprint.route("/queues/management")
@@ -315,7 +315,7 @@ class ManagementQueue(MethodView):
     @blueprint.response(200, schemas.QueueItemSchema(many=True))
     def get(self):
         """Requests above the teams' limits, oldest first."""
-        return _queue_out(queries.management_queue(current_user.lab_id), "godkjenning")
+        return _queue_out(queries.management_queue(current_user.lab_id))
 
 
 # --- authority rules ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 from velferdslab.auth.models import Agency, Lab, User
 from velferdslab.budget import ledger, services
-from velferdslab.cases import access as family_access
+from velferdslab.cases import gate as family_access
 from velferdslab.core import demo
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.models import today_local, utcnow

@@ -18,9 +18,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from velferdslab.budget.models import ApproverRole, Route, SpendRequest
-from velferdslab.cases import access as family_access
+from velferdslab.cases import gate as family_access
+from velferdslab.cases.access import Access
 from velferdslab.core import policy
 from velferdslab.core.permissions import Permission
+
+# A spend request is the family's data: routes that name one go through the family gate.
+family_access.family_key("spend_id")
 
 # Capacity → the permission that grants it, in the order a decision tries them.
 CAPACITIES: tuple[tuple[ApproverRole, Permission], ...] = (
@@ -29,7 +33,7 @@ CAPACITIES: tuple[tuple[ApproverRole, Permission], ...] = (
 )
 
 
-def relation(user: Any, family_id: int) -> family_access.Access | None:
+def relation(user: Any, family_id: int) -> Access | None:
     """The user's access to the family (None off the team), looked up once per request."""
     return policy.remember(("family_access", user.id, family_id),
                            lambda: family_access.family_access(user, family_id))

@@ -11,14 +11,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency, User
 from velferdslab.budget import ledger
+from velferdslab.budget import policy as spend_policy
 from velferdslab.budget.models import LedgerAccount, LedgerTransfer, SpendRequest
+from velferdslab.cases.gate import accessible_families, team_family_ids
 from velferdslab.cases.themes import THEME_CODES
-from velferdslab.core.models import today_local, today_utc
+from velferdslab.core.models import today_local
 from velferdslab.extensions import db
-from velferdslab.teams import policy
-from velferdslab.teams.models import TeamMembership
+from velferdslab.teams.models import TeamMembership, TeamRole
 
 
 def current_year() -> int:
@@ -66,11 +69,19 @@ def family_budget(family_id: int, year: int) -> FamilyBudget:
                         spends=family_spends(family_id, year), by_agency=list(agencies.values()))
 
 
+def read_my_budgets(user: User, year: int) -> list[tuple]:
+    """The families the user is on the team of, each with its balance for ``year``, as *Budsjett*
+    shows them: one audit event per family listed."""
+    accesses = accessible_families(user)
+    balances = ledger.family_balances([a.family.id for a in accesses], year)
+    audit.record_for_families(AuditAction.BUDGET_LIST_VIEW, [a.family.id for a in accesses], purpose=Purpose.BUDGET)
+    return [(a, balances[a.family.id]) for a in accesses]
+
+
 # --- queues --------------------------------------------------------------------------------------
 
 def _lead_family_ids(user: User):
-    return (select(TeamMembership.family_id)
-            .where(policy.current_membership_clause(user.id, today_utc()), TeamMembership.role == "lead"))
+    return team_family_ids(user, led=True)
 
 
 def lead_queue(user: User) -> list[SpendRequest]:
@@ -121,15 +132,42 @@ def team_leads(family_ids) -> dict[int, list[str]]:
     ids = list(set(family_ids))
     names: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
-        on = today_utc()
+        on = today_local()
         rows = db.session.execute(
             select(TeamMembership.family_id, User.name).join(User, User.id == TeamMembership.user_id)
-            .where(TeamMembership.family_id.in_(ids), TeamMembership.role == "lead", TeamMembership.start_date <= on,
+            .where(TeamMembership.family_id.in_(ids), TeamMembership.role == TeamRole.LEAD,
+                   TeamMembership.start_date <= on,
                    (TeamMembership.end_date.is_(None)) | (TeamMembership.end_date >= on))
             .order_by(User.name))
         for family_id, name in rows:
             names[family_id].append(name)
     return names
+
+
+@dataclass
+class QueueView:
+    """A queue as shown: the requests, what each family has available, and its current leads."""
+
+    spends: list[SpendRequest]
+    available: dict[tuple[int, int], int]
+    leads: dict[int, list[str]]
+
+
+def read_queue(user: User, spends: list[SpendRequest]) -> QueueView:
+    """What an approval queue shows, with one audit event per family in it; the policy's facts
+    about the user and those families are looked up once for all rows (``budget.policy.prime``)."""
+    families = sorted({s.family_id for s in spends})
+    audit.record_for_families(AuditAction.SPEND_QUEUE_VIEW, families, purpose=Purpose.APPROVAL)
+    spend_policy.prime(user, families)
+    return QueueView(spends=spends, available=available_for(spends), leads=team_leads(families))
+
+
+def read_allocations(lab_id: int, year: int) -> list[dict]:
+    """Each family's allocation in a year, as management sees it (ids, never names), audited."""
+    rows = allocation_rows(lab_id, year)
+    audit.record_for_families(AuditAction.BUDGET_ALLOCATIONS_VIEW, [row["family_id"] for row in rows],
+                              purpose=Purpose.ALLOCATION)
+    return rows
 
 
 # --- management's overview ---------------------------------------------------------------------------

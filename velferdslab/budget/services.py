@@ -42,7 +42,8 @@ from velferdslab.budget.models import (
     SpendDecision,
     SpendRequest,
 )
-from velferdslab.cases import access as family_access
+from velferdslab.cases import gate
+from velferdslab.cases.access import Access
 from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.household.models import Family
 from velferdslab.cases.plan.models import Goal
@@ -132,7 +133,8 @@ def rules_in_force(lab_id: int) -> AuthorityRuleSet:
             rule_set = _store_rule_set(lab_id, 1, DEFAULT_RULES, "Standardregler", None)
     except IntegrityError:  # someone else stored version 1 a moment ago
         return current_rule_set(lab_id)
-    audit.record("budget.rules_default", lab_id=lab_id, object_type="authority_rule_set", object_id=rule_set.id,
+    audit.record(AuditAction.BUDGET_RULES_DEFAULT, lab_id=lab_id, object_type="authority_rule_set",
+                 object_id=rule_set.id,
                  summary={"version": 1})
     return rule_set
 
@@ -190,7 +192,7 @@ def save_rules(lab: Lab, rules: list[dict], *, note: str | None, actor: User) ->
     note = _text(note, "note", 300, required=False)
     version = rules_in_force(lab.id).version + 1  # the defaults stay on record as version 1
     rule_set = _store_rule_set(lab.id, version, cleaned, note, actor)
-    audit.record("budget.rules_update", actor=actor, lab_id=lab.id, object_type="authority_rule_set",
+    audit.record(AuditAction.BUDGET_RULES_UPDATE, actor=actor, lab_id=lab.id, object_type="authority_rule_set",
                  object_id=rule_set.id, summary={"version": version, "rules": len(cleaned)})
     _reroute_waiting(lab.id, rule_set)
     return rule_set
@@ -204,7 +206,8 @@ def _reroute_waiting(lab_id: int, rule_set: AuthorityRuleSet) -> None:
         if route != spend.route:
             spend.route = route
             db.session.flush()
-            audit.record("spend.reroute", lab_id=lab_id, family_id=spend.family_id, object_type="spend_request",
+            audit.record(AuditAction.SPEND_REROUTE, lab_id=lab_id, family_id=spend.family_id,
+                         object_type="spend_request",
                          object_id=spend.id, summary={"route": route, "rule_version": rule_set.version})
 
 
@@ -295,7 +298,7 @@ def delegate(lab: Lab, *, agency_id: int, year: int, amount: int, decision_refer
     db.session.flush()
     ledger.post("delegation", source, pool, amount, lab_id=lab.id, actor_id=row.created_by_id,
                 delegation_id=row.id, at=at)
-    audit.record("budget.delegate", actor=actor, lab_id=lab.id, object_type="delegation", object_id=row.id,
+    audit.record(AuditAction.BUDGET_DELEGATE, actor=actor, lab_id=lab.id, object_type="delegation", object_id=row.id,
                  summary={"agency_id": agency.id, "year": year, "amount": amount})
     return row
 
@@ -314,7 +317,7 @@ def reverse_delegation(delegation: Delegation, *, actor: User) -> LedgerTransfer
                              left=format_nok(locked[pool.id].balance)), "amount")
     transfer = ledger.post("delegation_reversal", pool, source, delegation.amount, lab_id=delegation.lab_id,
                            actor_id=actor.id, delegation_id=delegation.id)
-    audit.record("budget.delegation_reverse", actor=actor, lab_id=delegation.lab_id, object_type="delegation",
+    audit.record(AuditAction.BUDGET_DELEGATION_REVERSE, actor=actor, lab_id=delegation.lab_id, object_type="delegation",
                  object_id=delegation.id, summary={"amount": delegation.amount})
     return transfer
 
@@ -352,7 +355,8 @@ def allocate(lab: Lab, *, family_id: int, agency_id: int, year: int, amount: int
                              agency=agency.name, year=year, left=format_nok(locked[pool.id].balance)), "amount")
     transfer = ledger.post("allocation", pool, accounts["allocation"], amount, lab_id=lab.id,
                            actor_id=actor.id if actor else None, at=at)
-    audit.record("budget.allocate", actor=actor, lab_id=lab.id, family_id=family.id, object_type="ledger_transfer",
+    audit.record(AuditAction.BUDGET_ALLOCATE, actor=actor, lab_id=lab.id, family_id=family.id,
+                 object_type="ledger_transfer",
                  object_id=transfer.id, summary={"agency_id": agency.id, "year": year, "amount": amount})
     return transfer
 
@@ -372,7 +376,7 @@ def return_allocation(lab: Lab, *, family_id: int, agency_id: int, year: int, am
                              left=format_nok(locked[allocation.id].balance), agency=agency.name, year=year),
                            "amount")
     transfer = ledger.post("allocation_return", allocation, pool, amount, lab_id=lab.id, actor_id=actor.id, at=at)
-    audit.record("budget.allocation_return", actor=actor, lab_id=lab.id, family_id=family.id,
+    audit.record(AuditAction.BUDGET_ALLOCATION_RETURN, actor=actor, lab_id=lab.id, family_id=family.id,
                  object_type="ledger_transfer", object_id=transfer.id,
                  summary={"agency_id": agency.id, "year": year, "amount": amount})
     return transfer
@@ -415,12 +419,12 @@ def _clean_spend(family_id: int, data: dict) -> dict:
     return clean
 
 
-def _require_member(user: User, family_id: int) -> family_access.Access:
+def _require_member(user: User, family_id: int) -> Access:
     """A current team member with consent for their agency, or the family's audited 404 (off the
     team) or 403 (gated: the request names a goal, which a gated member may not see)."""
-    access = family_access.family_access(user, family_id)
+    access = gate.family_access(user, family_id)
     if access is None:
-        team_policy.deny(family_id)
+        gate.deny(family_id)
     access.require_consent()
     return access
 
@@ -440,7 +444,7 @@ def create_spend(family_id: int, requester: User, data: dict, *, budget_year: in
                          status="draft", created_at=at or utcnow(), **clean)
     db.session.add(spend)
     db.session.flush()
-    audit.record("spend.create", actor=requester, family_id=family_id, object_type="spend_request",
+    audit.record(AuditAction.SPEND_CREATE, actor=requester, family_id=family_id, object_type="spend_request",
                  object_id=spend.id, summary={"amount": spend.amount, "category": spend.category,
                                                "theme": spend.theme, "goal_id": spend.goal_id})
     if submit:
@@ -464,24 +468,9 @@ def update_draft(spend: SpendRequest, actor: User, data: dict) -> SpendRequest:
     for name, value in clean.items():
         setattr(spend, name, value)
     db.session.flush()
-    audit.record("spend.update", actor=actor, family_id=spend.family_id, object_type="spend_request",
+    audit.record(AuditAction.SPEND_UPDATE, actor=actor, family_id=spend.family_id, object_type="spend_request",
                  object_id=spend.id, summary={"fields": changed})
     return spend
-
-
-def visible_spend(user: User, spend_id: int) -> tuple[SpendRequest, family_access.Access | None]:
-    """A request for reading: the user is on the family's team (with consent for their agency) or a
-    manager of the lab. Returns it with the user's access (None for such a manager); anyone else
-    gets the family's audited 404, a gated member the audited 403."""
-    spend = db.session.get(SpendRequest, spend_id)
-    if spend is None or spend.lab_id != user.lab_id:
-        team_policy.deny(spend.family_id if spend else None, "spend.denied")
-    if not policy.can(user, "see", spend):
-        team_policy.deny(spend.family_id, "spend.denied")
-    access = spend_policy.relation(user, spend.family_id)
-    if access is not None:
-        access.require_consent()
-    return spend, access
 
 
 def lock_spend(spend_id: int) -> SpendRequest:
@@ -489,7 +478,7 @@ def lock_spend(spend_id: int) -> SpendRequest:
     spend = db.session.scalar(select(SpendRequest).where(SpendRequest.id == spend_id).with_for_update()
                               .execution_options(populate_existing=True))
     if spend is None:
-        team_policy.deny(None, "spend.denied")
+        gate.deny(None, AuditAction.SPEND_DENIED)
     return spend
 
 
@@ -510,7 +499,7 @@ def submit_spend(spend_id: int, actor: User, *, at: datetime | None = None) -> S
     spend.status = "requested"
     spend.submitted_at = at or utcnow()
     db.session.flush()
-    audit.record("spend.submit", actor=actor, family_id=spend.family_id, object_type="spend_request",
+    audit.record(AuditAction.SPEND_SUBMIT, actor=actor, family_id=spend.family_id, object_type="spend_request",
                  object_id=spend.id, summary={"route": spend.route, "amount": spend.amount})
     return spend
 
@@ -521,7 +510,7 @@ def _in_reach(actor: User, spend: SpendRequest) -> None:
     """Anyone who may not even see the request — a lead of another team, staff of another lab —
     gets the family's audited 404 before anything else is said about it."""
     if not policy.can(actor, "see", spend):
-        team_policy.deny(spend.family_id, AuditAction.SPEND_DENIED)
+        gate.deny(spend.family_id, AuditAction.SPEND_DENIED)
 
 
 DENIED_ACTIONS = {"approve": AuditAction.SPEND_APPROVE_DENIED, "reject": AuditAction.SPEND_REJECT_DENIED,
@@ -675,7 +664,7 @@ def reject_spend(spend_id: int, actor: User, *, reason: str, idempotency_key: st
                                          reason=reason, created_at=now))
     _remember(actor, key, "reject", spend, at)
     db.session.flush()
-    audit.record("spend.reject", actor=actor, family_id=spend.family_id, object_type="spend_request",
+    audit.record(AuditAction.SPEND_REJECT, actor=actor, family_id=spend.family_id, object_type="spend_request",
                  object_id=spend.id, summary={"role": role})
     return spend, False
 
@@ -710,7 +699,7 @@ def pay_spend(spend_id: int, actor: User, *, paid_on: date, reference: str, idem
     spend.paid_by_id = actor.id
     _remember(actor, key, "pay", spend, at)
     db.session.flush()
-    audit.record("spend.pay", actor=actor, family_id=spend.family_id, object_type="spend_request",
+    audit.record(AuditAction.SPEND_PAY, actor=actor, family_id=spend.family_id, object_type="spend_request",
                  object_id=spend.id, summary={"amount": spend.amount})
     return spend, False
 
@@ -739,6 +728,6 @@ def cancel_spend(spend_id: int, actor: User, *, reason: str, idempotency_key: st
     spend.cancelled_by_id = actor.id
     _remember(actor, key, "cancel", spend, at)
     db.session.flush()
-    audit.record("spend.cancel", actor=actor, family_id=spend.family_id, object_type="spend_request",
+    audit.record(AuditAction.SPEND_CANCEL, actor=actor, family_id=spend.family_id, object_type="spend_request",
                  object_id=spend.id, summary={"was": was, "released": spend.amount if was == "approved" else 0})
     return spend, False

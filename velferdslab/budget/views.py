@@ -20,9 +20,9 @@ from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency
 from velferdslab.budget import forms, ledger, queries, services
-from velferdslab.budget import policy as spend_policy
 from velferdslab.budget.models import AuthorityRuleSet, Delegation, LedgerTransfer, SpendRequest
-from velferdslab.cases import access as family_access
+from velferdslab.cases.access import Access
+from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.household.models import Family
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.plan.models import Goal
@@ -34,6 +34,9 @@ from velferdslab.core.models import today_local
 from velferdslab.core.money import format_nok
 from velferdslab.core.permissions import LOGIN, Permission, requires
 from velferdslab.extensions import db
+
+# Routes that name a spend request reach its family through it (``cases.gate``, ``via``).
+SPEND = ("spend", SpendRequest)
 
 blueprint = Blueprint("budget", __name__, template_folder="templates")
 
@@ -74,23 +77,19 @@ def family_panel(family, user, gated: bool) -> dict:
 def my_budgets():
     """The families I am on the team of, with this year's budget."""
     year = _year()
-    accesses = family_access.accessible_families(_user())
-    balances = ledger.family_balances([a.family.id for a in accesses], year)
-    audit.record_for_families("budget.list_view", [a.family.id for a in accesses], purpose="budsjett")
     return render_template("budget/my_budgets.html", year=year, years=queries.lab_years(current_user.lab_id),
-                           rows=[(a, balances[a.family.id]) for a in accesses])
+                           rows=queries.read_my_budgets(_user(), year))
 
 
 # Family-scoped pages declare only LOGIN: whether this user may see *this* family is decided per
-# object, so everyone off the team (managers included) gets the audited 404 of a missing family.
+# object by the family gate, so everyone off the team (managers included) gets the audited 404.
 @blueprint.get("/familier/<int:family_id>/budsjett")
 @requires(LOGIN)
-def family_budget(family_id: int):
-    access = family_access.require_family(_user(), family_id)
+@family_route(AuditAction.BUDGET_VIEW, purpose=Purpose.BUDGET, content=False)
+def family_budget(access: Access):
     year = _year()
-    budget = queries.family_budget(family_id, year)
-    audit.record("budget.view", family_id=family_id, object_type="family", object_id=family_id,
-                 purpose="budsjett", summary={"year": year, "gated": access.gated})
+    budget = queries.family_budget(access.family.id, year)
+    note(year=year)
     return render_template("budget/family_budget.html", family=access.family, access=access, budget=budget,
                            gated=access.gated, years=queries.lab_years(current_user.lab_id),
                            can_request=not access.gated and current_user.has_permission("spend.request"),
@@ -108,12 +107,12 @@ def _current_level(family_id: int, theme: str) -> int | None:
 
 @blueprint.route("/familier/<int:family_id>/budsjett/ny", methods=["GET", "POST"])
 @requires(LOGIN)
-def spend_new(family_id: int):
+@family_route(AuditAction.FAMILY_FORM, purpose=Purpose.BUDGET)
+def spend_new(access: Access):
     """The request form: a team member asks for money for the family, naming theme and goal."""
-    access = family_access.require_family(_user(), family_id)
-    if not current_user.has_permission("spend.request"):
+    if not current_user.has_permission(Permission.SPEND_REQUEST):
         abort(403)
-    access.require_consent()
+    family_id = access.family.id
     goals = db.session.scalars(select(Goal).where(Goal.family_id == family_id, Goal.status == "open")
                                .order_by(Goal.theme, Goal.id)).all()
     form = forms.SpendForm()
@@ -141,10 +140,6 @@ def spend_new(family_id: int):
 
 # --- one spend request ----------------------------------------------------------------------------
 
-def _visible_spend(spend_id: int) -> tuple[SpendRequest, family_access.Access | None]:
-    return services.visible_spend(_user(), spend_id)
-
-
 def _actions(spend: SpendRequest, access) -> dict:
     """Which buttons to offer; the services decide again on every post."""
     user = _user()
@@ -167,10 +162,8 @@ def _detail_page(spend: SpendRequest, access, status: int = 200):
 
 @blueprint.get("/budsjett/utgifter/<int:spend_id>")
 @requires(LOGIN)
-def spend_detail(spend_id: int):
-    spend, access = _visible_spend(spend_id)
-    audit.record("spend.read", family_id=spend.family_id, object_type="spend_request", object_id=spend.id,
-                 purpose="budsjett")
+@family_route(AuditAction.SPEND_READ, purpose=Purpose.BUDGET, via=SPEND)
+def spend_detail(access: Access | None, spend: SpendRequest):
     return _detail_page(spend, access)
 
 
@@ -183,22 +176,23 @@ def _after_decision(spend: SpendRequest):
 
 @blueprint.post("/budsjett/utgifter/<int:spend_id>/send")
 @requires("spend.request")
-def spend_submit(spend_id: int):
+@family_route(via=SPEND)
+def spend_submit(access: Access | None, spend: SpendRequest):
     user = _user()
     try:
-        spend = ledger.run_with_retries(lambda: services.submit_spend(spend_id, user))
+        spend = ledger.run_with_retries(lambda: services.submit_spend(spend.id, user))
     except ServiceError as error:
         # An error status, so the request's transaction (and nothing else) is rolled back.
-        spend, access = _visible_spend(spend_id)
         flash(error.message, "error")
         return _detail_page(spend, access, error.status)
     flash(_("Forespørselen er sendt til godkjenning."), "success")
     return redirect(url_for("budget.spend_detail", spend_id=spend.id))
 
 
-def _decision_page(spend_id: int, template: str, form, operation, success: str, **fields):
+def _decision_page(spend: SpendRequest, access: Access | None, template: str, form, operation, success: str,
+                   **fields):
     """GET: the confirmation form. POST: run the operation (retried, idempotent) and go back."""
-    spend, access = _visible_spend(spend_id)
+    spend_id = spend.id
     if request.method == "GET":
         form.idempotency_key.data = _key()
     if form.validate_on_submit():
@@ -225,42 +219,45 @@ def _available(spend: SpendRequest) -> int:
 
 @blueprint.route("/budsjett/utgifter/<int:spend_id>/godkjenn", methods=["GET", "POST"])
 @requires("spend.approve")
-def spend_approve(spend_id: int):
+@family_route(AuditAction.SPEND_READ, purpose=Purpose.APPROVAL, via=SPEND)
+def spend_approve(access: Access | None, spend: SpendRequest):
     """Second click: confirm the approval shown in the queue."""
-    return _decision_page(spend_id, "budget/approve.html", forms.ApproveForm(), services.approve_spend,
+    return _decision_page(spend, access, "budget/approve.html", forms.ApproveForm(), services.approve_spend,
                           _("Forespørselen er godkjent, og pengene er reservert."))
 
 
 @blueprint.route("/budsjett/utgifter/<int:spend_id>/avvis", methods=["GET", "POST"])
 @requires("spend.approve")
-def spend_reject(spend_id: int):
-    return _decision_page(spend_id, "budget/reason.html", forms.ReasonForm(), services.reject_spend,
+@family_route(AuditAction.SPEND_READ, purpose=Purpose.APPROVAL, via=SPEND)
+def spend_reject(access: Access | None, spend: SpendRequest):
+    return _decision_page(spend, access, "budget/reason.html", forms.ReasonForm(), services.reject_spend,
                           _("Forespørselen er avslått."), reason=lambda f: f.reason.data)
 
 
 @blueprint.route("/budsjett/utgifter/<int:spend_id>/avbryt", methods=["GET", "POST"])
 @requires(LOGIN)
-def spend_cancel(spend_id: int):
-    return _decision_page(spend_id, "budget/reason.html", forms.ReasonForm(), services.cancel_spend,
+@family_route(AuditAction.SPEND_READ, purpose=Purpose.BUDGET, via=SPEND)
+def spend_cancel(access: Access | None, spend: SpendRequest):
+    return _decision_page(spend, access, "budget/reason.html", forms.ReasonForm(), services.cancel_spend,
                           _("Forespørselen er avbrutt."), reason=lambda f: f.reason.data)
 
 
 @blueprint.route("/budsjett/utgifter/<int:spend_id>/betal", methods=["GET", "POST"])
 @requires("spend.approve")
-def spend_pay(spend_id: int):
+@family_route(AuditAction.SPEND_READ, purpose=Purpose.BUDGET, via=SPEND)
+def spend_pay(access: Access | None, spend: SpendRequest):
     form = forms.PayForm()
     if request.method == "GET":
         form.paid_on.data = today_local()
-    return _decision_page(spend_id, "budget/pay.html", form, services.pay_spend, _("Betalingen er registrert."),
+    return _decision_page(spend, access, "budget/pay.html", form, services.pay_spend, _("Betalingen er registrert."),
                           paid_on=lambda f: f.paid_on.data, reference=lambda f: f.reference.data)
 
 
 # --- queues ------------------------------------------------------------------------------------------
 
-def _queue_context(spends: list[SpendRequest], purpose: Purpose) -> dict:
-    audit.record_for_families(AuditAction.SPEND_QUEUE_VIEW, sorted({s.family_id for s in spends}), purpose=purpose)
-    spend_policy.prime(_user(), {s.family_id for s in spends})
-    return {"available": queries.available_for(spends), "leads": queries.team_leads(s.family_id for s in spends)}
+def _queue_context(spends: list[SpendRequest]) -> dict:
+    shown = queries.read_queue(_user(), spends)
+    return {"available": shown.available, "leads": shown.leads}
 
 
 @blueprint.get("/budsjett/godkjenning")
@@ -276,7 +273,7 @@ def lead_queue():
     rows = db.session.execute(select(Family.id, Family.household_name).where(Family.id.in_(ids))) if ids else []
     names = {family_id: name for family_id, name in rows}
     return render_template("budget/lead_queue.html", waiting=waiting, to_pay=to_pay, names=names,
-                           **_queue_context(waiting + to_pay, Purpose.APPROVAL))
+                           **_queue_context(waiting + to_pay))
 
 
 @blueprint.get("/budsjett/ledelse")
@@ -286,7 +283,7 @@ def management_queue():
     lab_id = current_user.lab_id
     waiting, to_pay = queries.management_queue(lab_id), queries.management_to_pay(lab_id)
     return render_template("budget/management_queue.html", waiting=waiting, to_pay=to_pay,
-                           **_queue_context(waiting + to_pay, Purpose.APPROVAL))
+                           **_queue_context(waiting + to_pay))
 
 
 # --- management: overview and allocations ----------------------------------------------------------
@@ -296,7 +293,7 @@ def management_queue():
 def overview():
     year = _year()
     data = queries.pool_overview(current_user.lab_id, year)
-    audit.record("budget.overview_view", object_type="pool", object_id=year, purpose="oversikt")
+    audit.record(AuditAction.BUDGET_OVERVIEW_VIEW, object_type="pool", object_id=year, purpose=Purpose.OVERVIEW)
     return render_template("budget/overview.html", overview=data, year=year,
                            years=queries.lab_years(current_user.lab_id))
 
@@ -316,7 +313,7 @@ def _family_label(row: dict) -> str:
 def allocations():
     """Allocate from the pool to families' teams, or move unused allocation back."""
     user, year = _user(), _year()
-    rows = queries.allocation_rows(user.lab_id, year)
+    rows = queries.read_allocations(user.lab_id, year)
     form = forms.AllocationForm()
     form.family_id.choices = choices((r["family_id"], _family_label(r)) for r in rows)
     form.agency_id.choices = choices(_agency_choices(user.lab_id))
@@ -333,7 +330,6 @@ def allocations():
                     what=_("tildelt") if form.direction.data == "allocate" else _("flyttet tilbake til potten")),
                   "success")
             return redirect(url_for("budget.allocations", ar=year))
-    audit.record_for_families("budget.allocations_view", [row["family_id"] for row in rows], purpose="tildeling")
     pool = queries.pool_overview(user.lab_id, year)
     return render_form("budget/allocations.html", form, rows=rows, year=year, pool=pool,
                        years=queries.lab_years(user.lab_id))
@@ -430,10 +426,7 @@ def start_panel(user) -> dict | None:
             "budget_waiting_management": len(queries.management_queue(user.lab_id)) if manager else None}
 
 
-from velferdslab.dashboard.views import START_PANELS  # noqa: E402 - only create_app imports this module
-
-if start_panel not in START_PANELS:
-    START_PANELS.append(start_panel)
+navigation.register_start_panel(start_panel, order=30)
 
 try:  # the family page shows the budget panel (cases owns the page, budget owns the panel)
     from velferdslab.cases.panels import FAMILY_PANELS

@@ -2,8 +2,8 @@
 sub-package's ``views`` and ``api`` add their routes to, and the helpers their handlers share.
 
 Family-scoped routes declare only ``LOGIN``: whether a user may see *this* family is decided per
-object (team membership), so everyone off the team — managers and administrators included — gets
-the same audited 404 as for a family that does not exist.
+object by the family gate (``cases.gate.family_route``), so everyone off the team — managers and
+administrators included — gets the same audited 404 as for a family that does not exist.
 """
 
 from __future__ import annotations
@@ -12,19 +12,18 @@ import re
 from functools import cached_property
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 from sqlalchemy import select
 
-from velferdslab.audit import services as audit
 from velferdslab.auth.models import Agency
-from velferdslab.cases import access as family_access
 from velferdslab.cases.themes import LEVEL_CODES, LEVEL_NAMES, THEME_BY_CODE
 from velferdslab.core import api as core_api
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import add_error, choices
 from velferdslab.extensions import db
+from velferdslab.teams.models import TeamRole
 
 # Each keeps its templates in its own templates/cases/; the shared partials are in cases/templates/cases/.
 SUBPACKAGES = ("household", "enrolment", "consent", "journey", "plan", "meetings", "overview")
@@ -52,38 +51,12 @@ def template_globals(**tables) -> None:
     blueprint.record_once(lambda state: state.app.jinja_env.globals.update(tables))
 
 
-template_globals(level_names=LEVEL_NAMES, level_codes=LEVEL_CODES, themes_by_code=THEME_BY_CODE)
+template_globals(level_names=LEVEL_NAMES, level_codes=LEVEL_CODES, themes_by_code=THEME_BY_CODE,
+                 team_role_labels=TeamRole.lazy_labels())
 
 
 def _user():
     return current_user._get_current_object()
-
-
-def _access(family_id: int, *, content: bool = False) -> family_access.Access:
-    access = family_access.require_family(current_user, family_id)
-    if content:
-        access.require_consent()
-    return access
-
-
-def _content(family_id: int) -> family_access.Access:
-    """Access to the case content: 404 off the team, 403 (audited) without consent."""
-    return _access(family_id, content=True)
-
-
-def _read(access, action: str, object_type: str = "family", object_id=None, *, purpose: str | None = None,
-          **summary) -> None:
-    """Audit a read of the family's data (the API reads with ``purpose="api"``)."""
-    audit.record(action, family_id=access.family.id, object_type=object_type,
-                 object_id=object_id if object_id is not None else access.family.id, purpose=purpose,
-                 summary=summary or None)
-
-
-def _own(model, object_id: int, family_id: int):
-    row = db.session.get(model, object_id)
-    if row is None or row.family_id != family_id:
-        abort(404)
-    return row
 
 
 _DOTTED = re.compile(r"^(new_actions|actions)\.(\d+)\.(\w+)$")

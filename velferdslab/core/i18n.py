@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_request_context, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
+from velferdslab.core.models import OSLO
 from velferdslab.core.money import format_nok
 from velferdslab.extensions import babel
-
-OSLO = ZoneInfo("Europe/Oslo")
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, DateTime, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
@@ -17,6 +18,10 @@ NAMING_CONVENTION = {
 }
 
 
+# The lab's time zone: stored times are UTC; dates people type and read are Oslo dates.
+OSLO = ZoneInfo("Europe/Oslo")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -26,15 +31,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def today_utc() -> date:
-    return utcnow().date()
-
-
 def today_local() -> date:
-    """Today in Europe/Oslo: what staff mean by "today" when they type a date into a form."""
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo("Europe/Oslo")).date()
+    """Today in Europe/Oslo: what staff mean by "today" when they type a date, and so the one
+    "today" every date rule compares with (memberships, consent, due dates). There is no UTC today."""
+    return datetime.now(OSLO).date()
 
 
 class UTCDateTime(TypeDecorator):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, request, url_for
 from flask_login import current_user
@@ -29,6 +31,27 @@ def register(label, endpoint: str, permission: str, order: int = 50) -> None:
     if not any(e.endpoint == endpoint for e in ENTRIES):
         ENTRIES.append(NavEntry(label, endpoint, permission, order))
         ENTRIES.sort(key=lambda e: e.order)
+
+
+@dataclass(frozen=True)
+class StartPanel:
+    panel: Callable[[Any], dict[str, Any] | None]
+    order: int
+
+
+START_PANELS: list[StartPanel] = []
+
+
+def register_start_panel(panel: Callable[[Any], dict[str, Any] | None], order: int = 50) -> None:
+    """Add a panel to the start page: ``panel(user)`` returns ``None`` (nothing for this user) or
+    ``{"templates": [...], **context}``. Panels show in ``order``; each domain registers its own."""
+    if not any(p.panel is panel for p in START_PANELS):
+        START_PANELS.append(StartPanel(panel, order))
+        START_PANELS.sort(key=lambda p: p.order)
+
+
+def start_panels() -> list[Callable[[Any], dict[str, Any] | None]]:
+    return [p.panel for p in START_PANELS]
 
 
 def nav_items() -> list[dict]:

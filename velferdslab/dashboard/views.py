@@ -1,4 +1,5 @@
-"""Start page per role. Only create_app imports this module."""
+"""Start page per role: the panels each domain registered with ``core.navigation.register_start_panel``.
+Only create_app imports this module."""
 
 from __future__ import annotations
 
@@ -11,16 +12,12 @@ from velferdslab.core.permissions import LOGIN, requires
 
 blueprint = Blueprint("dashboard", __name__, template_folder="templates")
 
-# Other domains add panels to the start page by registering a function here: (role) -> context.
-START_PANELS: list = []
-
-
 @blueprint.get("/")
 @requires(LOGIN)
 def index():
     role = current_user.primary_role
     panels: dict = {"templates": []}
-    for panel in START_PANELS:
+    for panel in navigation.start_panels():
         found = dict(panel(current_user) or {})
         # Each panel brings its own templates; they are shown in registration order, not overwritten.
         panels["templates"] += found.pop("templates", [])

@@ -10,30 +10,32 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import column, delete, select, table, update
+from sqlalchemy import delete, select, update
 
 from velferdslab.audit import access_log
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.audit.models import EmergencyAccess
+from velferdslab.auth.models import Agency, Lab, User
 from velferdslab.cases.access import Access
 from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.household.models import Family
+from velferdslab.core import policy
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
 from velferdslab.core.models import utcnow
 from velferdslab.extensions import db
 from velferdslab.privacy.inventory import ENTRIES
 
 EXPORT_FORMAT = "velferdslab-family-export/1"
-REQUEST_PURPOSE = "family_request"
-CHANGE_PURPOSE = "data_protection"
-
-_agency = table("agency", column("id"), column("name"), column("lab_id"))
-_lab = table("lab", column("id"), column("name"))
+REQUEST_PURPOSE = Purpose.FAMILY_REQUEST
+CHANGE_PURPOSE = Purpose.DATA_PROTECTION
 
 
-def require_handler(access: Access) -> None:
-    """The family's investment lead, or an emergency-access holder, handles its requests."""
-    if not (access.is_lead or access.emergency is not None):
+
+def require_handler(actor: User, access: Access) -> None:
+    """The family's investment lead, or an emergency-access holder, handles its requests
+    (``cases.policy``: ``handle_privacy``)."""
+    if not policy.can(actor, "handle_privacy", access):
         raise ForbiddenError(_("Bare familiens investeringsleder (eller nødtilgang) kan gjøre dette."), "family")
 
 
@@ -49,10 +51,11 @@ def is_closed(family: Family) -> bool:
 
 # --- the access log and the export -----------------------------------------------------------------
 
-def read_access_log(access: Access, *, fmt: str) -> list[dict]:
+def read_access_log(access: Access, actor: User, *, fmt: str) -> list[dict]:
     """Record the read, then return the log (which so includes this very read)."""
-    require_handler(access)
-    audit.record("family.access_log", family_id=access.family.id, object_type="family", object_id=access.family.id,
+    require_handler(actor, access)
+    audit.record(AuditAction.FAMILY_ACCESS_LOG, family_id=access.family.id, object_type="family",
+                 object_id=access.family.id,
                  purpose=REQUEST_PURPOSE, summary={"format": fmt})
     return access_log.entries(access.family.id)
 
@@ -65,14 +68,14 @@ def _plain(value):
     return value
 
 
-def export(access: Access, *, fmt: str) -> dict:
+def export(access: Access, actor: User, *, fmt: str) -> dict:
     """Everything stored about the family, table by table (``privacy.inventory``), its access log,
     and the names of the agencies its rows refer to."""
-    require_handler(access)
+    require_handler(actor, access)
     if access.gated:
         raise ForbiddenError(_("Din etat har ikke samtykke til å se familiens opplysninger."), "consent")
     family = access.family
-    audit.record("family.export", family_id=family.id, object_type="family", object_id=family.id,
+    audit.record(AuditAction.FAMILY_EXPORT, family_id=family.id, object_type="family", object_id=family.id,
                  purpose=REQUEST_PURPOSE, summary={"format": fmt})
     tables: dict[str, list[dict]] = {}
     for entry in ENTRIES:
@@ -81,9 +84,9 @@ def export(access: Access, *, fmt: str) -> dict:
         tbl = entry.sql_table()
         rows = db.session.execute(select(tbl).where(entry.family_rows(family.id)).order_by(*tbl.primary_key.columns))
         tables[entry.table] = [{k: _plain(v) for k, v in row.items()} for row in rows.mappings()]
-    agencies = db.session.execute(select(_agency.c.id, _agency.c.name).where(_agency.c.lab_id == family.lab_id)
-                                  .order_by(_agency.c.id)).all()
-    lab_name = db.session.scalar(select(_lab.c.name).where(_lab.c.id == family.lab_id))
+    agencies = db.session.execute(select(Agency.id, Agency.name).where(Agency.lab_id == family.lab_id)
+                                  .order_by(Agency.id)).all()
+    lab_name = db.session.scalar(select(Lab.name).where(Lab.id == family.lab_id))
     return {"format": EXPORT_FORMAT, "family_id": family.id, "lab": lab_name, "exported_at": utcnow().isoformat(),
             "agencies": {str(a.id): a.name for a in agencies}, "tables": tables,
             "access_log": access_log.entries(family.id)}
@@ -96,22 +99,23 @@ def _require_closed(family: Family) -> None:
         raise ServiceError(_("Bare familier som har avsluttet deltakelsen kan sperres eller slettes."), "family")
 
 
-def restrict(access: Access, actor) -> Family:
+def restrict(access: Access, actor: User) -> Family:
     """Restrict (*sperre*) a closed family: hidden from everyone, its team included; only emergency
     access reaches it from now on."""
-    require_handler(access)
+    require_handler(actor, access)
     family = access.family
     _require_closed(family)
     if family.restricted_at is not None:
         raise ConflictError(_("Familien er allerede sperret."), "family")
     family.restricted_at = utcnow()
     db.session.flush()
-    audit.record("family.restrict", actor=actor, family_id=family.id, object_type="family", object_id=family.id,
+    audit.record(AuditAction.FAMILY_RESTRICT, actor=actor, family_id=family.id, object_type="family",
+                 object_id=family.id,
                  purpose=CHANGE_PURPOSE)
     return family
 
 
-def unrestrict(access: Access, actor) -> Family:
+def unrestrict(access: Access, actor: User) -> Family:
     """Lift a restriction; only through emergency access, since nobody else can reach the family."""
     if access.emergency is None:
         raise ForbiddenError(_("Sperringen kan bare oppheves med nødtilgang."), "family")
@@ -120,19 +124,20 @@ def unrestrict(access: Access, actor) -> Family:
         raise ConflictError(_("Familien er ikke sperret."), "family")
     family.restricted_at = None
     db.session.flush()
-    audit.record("family.unrestrict", actor=actor, family_id=family.id, object_type="family", object_id=family.id,
+    audit.record(AuditAction.FAMILY_UNRESTRICT, actor=actor, family_id=family.id, object_type="family",
+                 object_id=family.id,
                  purpose=CHANGE_PURPOSE)
     return family
 
 
-def erase(access: Access, actor, *, confirm_family_id: int | None, no_duty_to_keep: bool) -> Family:
+def erase(access: Access, actor: User, *, confirm_family_id: int | None, no_duty_to_keep: bool) -> Family:
     """Erase the family's personal data where the lab has no duty to keep it.
 
     Every text classified ``erase`` in ``privacy.inventory`` is overwritten in place (rows stay, so
     journey levels, dates and amounts remain for the statistics, anonymous); emergency grants end;
     the family is hidden from everyone. The audit trail stays as it is: it never held content.
     """
-    require_handler(access)
+    require_handler(actor, access)
     family = access.family
     _require_closed(family)
     if family.erased_at is not None:
@@ -160,6 +165,6 @@ def erase(access: Access, actor, *, confirm_family_id: int | None, no_duty_to_ke
     family = db.session.get(Family, family.id)
     family.erased_at = now
     db.session.flush()
-    audit.record("family.erase", actor=actor, family_id=family.id, object_type="family", object_id=family.id,
+    audit.record(AuditAction.FAMILY_ERASE, actor=actor, family_id=family.id, object_type="family", object_id=family.id,
                  purpose=CHANGE_PURPOSE, summary={"tables": sorted(erased), "basis": "no_duty_to_keep"})
     return family

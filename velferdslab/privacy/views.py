@@ -12,67 +12,79 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from velferdslab.audit import emergency
+from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.audit.forms import ConfirmForm
-from velferdslab.cases.access import Access, require_family
+from velferdslab.cases import gate
+from velferdslab.cases.access import Access
+from velferdslab.cases.gate import family_route
+from velferdslab.core import policy
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import add_error, render_form
 from velferdslab.core.models import utcnow
 from velferdslab.core.pdf import attachment, pdf_download, render_pdf
-from velferdslab.core.permissions import requires
+from velferdslab.core.permissions import Permission, requires
 from velferdslab.privacy import services
 from velferdslab.privacy.forms import EraseForm
 from velferdslab.privacy.inventory import BY_TABLE
-from velferdslab.teams import policy
 
 blueprint = Blueprint("privacy", __name__, template_folder="templates")
-PERMISSION = "privacy.requests"
+PERMISSION = Permission.PRIVACY_REQUESTS
 BANNER_DAYS = 30
 
 
-def _handler(family_id: int) -> Access:
-    """The audited 404 off the team; 403 for team members who are not the lead."""
-    access = require_family(current_user, family_id, emergency_writes=True)
-    services.require_handler(access)
+def _handler(access: Access) -> Access:
+    """403 for those who see the family but do not handle its requests (the gate gave the 404)."""
+    services.require_handler(current_user, access)
     return access
+
+
+# The family's rights are handled on the family's behalf, also through emergency access, and
+# also once the family is restricted; each service audits its own read or change.
+handler_route = family_route(content=False, emergency="write")
 
 
 @blueprint.get("/familier/<int:family_id>/personvern")
 @requires(PERMISSION)
-def overview(family_id: int):
-    access = _handler(family_id)
+@family_route(AuditAction.FAMILY_PRIVACY_VIEW, purpose=Purpose.FAMILY_REQUEST, content=False, emergency="write")
+def overview(access: Access):
+    _handler(access)
     return render_template("privacy/overview.html", family=access.family, access=access,
                            closed=services.is_closed(access.family), erase_form=EraseForm(), confirm=ConfirmForm())
 
 
 @blueprint.get("/familier/<int:family_id>/innsynslogg")
 @requires(PERMISSION)
-def access_log(family_id: int):
-    access = _handler(family_id)
-    log = services.read_access_log(access, fmt="html")
+@handler_route
+def access_log(access: Access):
+    log = services.read_access_log(access, current_user, fmt="html")
     return render_template("privacy/access_log.html", family=access.family, log=log)
 
 
 @blueprint.get("/familier/<int:family_id>/innsynslogg.pdf")
 @requires(PERMISSION)
-def access_log_pdf(family_id: int):
-    access = _handler(family_id)
-    log = services.read_access_log(access, fmt="pdf")
+@handler_route
+def access_log_pdf(access: Access):
+    family_id = access.family.id
+    log = services.read_access_log(access, current_user, fmt="pdf")
     html = render_template("privacy/access_log_pdf.html", family=access.family, log=log, printed_at=utcnow())
     return pdf_download(render_pdf(html), f"innsynslogg-familie-{family_id}.pdf")
 
 
 @blueprint.get("/familier/<int:family_id>/eksport.json")
 @requires(PERMISSION)
-def export_json(family_id: int):
-    data = services.export(_handler(family_id), fmt="json")
+@handler_route
+def export_json(access: Access):
+    family_id = access.family.id
+    data = services.export(access, current_user, fmt="json")
     return attachment(json.dumps(data, ensure_ascii=False, indent=2), f"familie-{family_id}.json", "application/json")
 
 
 @blueprint.get("/familier/<int:family_id>/eksport.pdf")
 @requires(PERMISSION)
-def export_pdf(family_id: int):
-    access = _handler(family_id)
-    data = services.export(access, fmt="pdf")
+@handler_route
+def export_pdf(access: Access):
+    family_id = access.family.id
+    data = services.export(access, current_user, fmt="pdf")
     html = render_template("privacy/export_pdf.html", family=access.family, data=data, labels=BY_TABLE,
                            printed_at=utcnow())
     return pdf_download(render_pdf(html), f"familie-{family_id}.pdf")
@@ -80,8 +92,9 @@ def export_pdf(family_id: int):
 
 @blueprint.post("/familier/<int:family_id>/sperr")
 @requires(PERMISSION)
-def restrict(family_id: int):
-    access = _handler(family_id)
+@handler_route
+def restrict(access: Access):
+    family_id = access.family.id
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
@@ -97,8 +110,9 @@ def restrict(family_id: int):
 
 @blueprint.post("/familier/<int:family_id>/opphev-sperring")
 @requires(PERMISSION)
-def unrestrict(family_id: int):
-    access = _handler(family_id)
+@handler_route
+def unrestrict(access: Access):
+    family_id = access.family.id
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
@@ -112,8 +126,8 @@ def unrestrict(family_id: int):
 
 @blueprint.post("/familier/<int:family_id>/slett")
 @requires(PERMISSION)
-def erase(family_id: int):
-    access = _handler(family_id)
+@handler_route
+def erase(access: Access):
     form = EraseForm()
     if form.validate_on_submit():
         try:
@@ -143,7 +157,8 @@ def privacy_panel(family, user, gated: bool) -> dict | None:
     """A link to the family's privacy page, for the lead and for emergency access."""
     if not user.has_permission(PERMISSION):
         return None
-    if policy.is_team_lead(user, family.id) or policy.emergency_grant(user, family.id) is not None:
+    access = gate.family_access(user, family.id) or gate.emergency_access(user, family.id)
+    if access is not None and policy.can(user, "handle_privacy", access):
         return {"template": "privacy/panel.html"}
     return None
 

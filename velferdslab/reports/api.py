@@ -11,6 +11,8 @@ from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from velferdslab.audit.actions import AuditAction
+from velferdslab.cases.access import Access
 from velferdslab.core.api import Blueprint
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.models import today_local
@@ -112,7 +114,7 @@ class Outcome(MethodView):
         f = _filter(args)
         assumption_set = _assumption_set(args.get("assumption_set_id"))
         report = views.build_outcome(f, assumption_set, args.get("success_rate"), views.lab_agencies())
-        views.audit_report("reports.outcome_view", f, "json")
+        views.audit_report(AuditAction.REPORT_OUTCOME_VIEW, f, "json")
         return outcome_out(report, assumption_set)
 
 
@@ -130,7 +132,7 @@ class BenefitModel(MethodView):
         if "transitions" not in data:
             f = _filter(data)
             report = views.build_outcome(f, assumption_set, data.get("success_rate"), views.lab_agencies())
-            views.audit_report("reports.benefit_view", f, "json")
+            views.audit_report(AuditAction.REPORT_BENEFIT_VIEW, f, "json")
             return result_out(report.benefit, report.benefit.result, assumption_set,
                               families=report.overall.total.json)
         try:
@@ -205,6 +207,7 @@ class ProgressReport(MethodView):
     @blueprint.response(200, content_type="application/pdf",
                         description="The progress report (A4 PDF). Query: lang=nb|en, fra, til (YYYY-MM-DD; "
                                     "default: the last six months, or since the family started if shorter).")
-    def get(self, family_id: int):
+    @views.progress_route
+    def get(self, access: Access):
         """The family's progress report as PDF; the same rules as the family page, and audited."""
-        return views.progress_pdf_response(family_id)
+        return views.progress_pdf_response(access)

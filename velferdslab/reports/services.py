@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import Agency, Lab, User
 from velferdslab.core.errors import ConflictError, ServiceError
 from velferdslab.core.routing import MAX_ID
@@ -151,7 +152,7 @@ def create_set(lab: Lab, data: dict, *, actor: User | None) -> AssumptionSet:
     db.session.flush()
     row.series_id = row.id
     db.session.flush()
-    audit.record("reports.assumptions_created", actor=actor, lab_id=lab.id, object_type="assumption_set",
+    audit.record(AuditAction.REPORT_ASSUMPTIONS_CREATED, actor=actor, lab_id=lab.id, object_type="assumption_set",
                  object_id=row.id, summary=_summary(row))
     return row
 
@@ -177,7 +178,7 @@ def revise_set(row: AssumptionSet, changes: dict, *, actor: User, expected_versi
             db.session.add(new)
     except IntegrityError:
         raise ConflictError(_("Forutsetningene er endret av noen andre. Last siden på nytt."), "version") from None
-    audit.record("reports.assumptions_revised", actor=actor, lab_id=row.lab_id, object_type="assumption_set",
+    audit.record(AuditAction.REPORT_ASSUMPTIONS_REVISED, actor=actor, lab_id=row.lab_id, object_type="assumption_set",
                  object_id=new.id, summary={**_summary(new), "supersedes_id": row.id})
     return new
 
@@ -190,6 +191,6 @@ def retire_set(row: AssumptionSet, *, actor: User) -> AssumptionSet:
         raise ConflictError(_("Forutsetningene er allerede tatt ut av bruk."), "retired")
     row.retired = True
     db.session.flush()
-    audit.record("reports.assumptions_retired", actor=actor, lab_id=row.lab_id, object_type="assumption_set",
+    audit.record(AuditAction.REPORT_ASSUMPTIONS_RETIRED, actor=actor, lab_id=row.lab_id, object_type="assumption_set",
                  object_id=row.id, summary=_summary(row))
     return row

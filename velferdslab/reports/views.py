@@ -19,8 +19,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency
-from velferdslab.cases import access as family_access
+from velferdslab.cases.access import Access
+from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.themes import LEVEL_NAMES, LEVELS, THEME_BY_CODE
 from velferdslab.core import navigation
 from velferdslab.core import pdf as pdf_renderer
@@ -122,7 +124,7 @@ def build_outcome(f: outcome.OutcomeFilter, assumption_set, success_rate, agenci
 
 
 def audit_report(action: str, f: outcome.OutcomeFilter, fmt: str) -> None:
-    audit.record(action, object_type="report", object_id="outcome", purpose="resultatrapport",
+    audit.record(action, object_type="report", object_id="outcome", purpose=Purpose.OUTCOME_REPORT,
                  summary={**f.as_dict(), "format": fmt})
 
 
@@ -170,7 +172,7 @@ def _outcome_download(render):
 @requires("reports.read")
 def outcome_page():
     def page(form, report, f, assumption_set):
-        audit_report("reports.outcome_view", f, "html")
+        audit_report(AuditAction.REPORT_OUTCOME_VIEW, f, "html")
         return render_template("reports/outcome.html", form=form, query=request.query_string.decode(),
                                **outcome_context(report, f, assumption_set))
 
@@ -181,7 +183,7 @@ def outcome_page():
 @requires("reports.read")
 def outcome_pdf():
     def as_pdf(_form, report, f, assumption_set):
-        audit_report("reports.outcome_pdf", f, "pdf")
+        audit_report(AuditAction.REPORT_OUTCOME_PDF, f, "pdf")
         html = render_template("reports/outcome_pdf.html", **outcome_context(report, f, assumption_set, for_pdf=True))
         return pdf_renderer.pdf_download(pdf_renderer.render_pdf(html), f"resultatrapport-{f.start}-{f.end}.pdf")
 
@@ -192,7 +194,7 @@ def outcome_pdf():
 @requires("reports.read")
 def outcome_csv():
     def as_csv(_form, report, f, _assumption_set):
-        audit_report("reports.outcome_csv", f, "csv")
+        audit_report(AuditAction.REPORT_OUTCOME_CSV, f, "csv")
         name = f"resultatrapport-{f.start}-{f.end}.csv"
         return pdf_renderer.attachment("\ufeff" + outcome_csv_text(report), name, "text/csv")
 
@@ -351,16 +353,18 @@ def _period_arg(name: str) -> date | None:
         raise ServiceError(_("Ugyldig dato; bruk ÅÅÅÅ-MM-DD."), name) from None
 
 
-def progress_pdf_response(family_id: int) -> Response:
-    """The progress report as PDF, for the API and the page alike: access checked, download audited."""
-    access = family_access.require_family(current_user._get_current_object(), family_id)
-    access.require_consent()
+# The progress report's download, on the page and in the API: the gate checks access and audits it.
+progress_route = family_route(AuditAction.FAMILY_REPORT_PDF, purpose=Purpose.PROGRESS_REPORT)
+
+
+def progress_pdf_response(access: Access) -> Response:
+    """The progress report as PDF, for the API and the page alike (behind ``progress_route``)."""
+    family_id = access.family.id
     lang = request.args.get("lang", "nb")
     if lang not in progress.LANGUAGES:
         raise ServiceError(_("Språket må være nb eller en."), "lang")
     start, end = progress.resolve_period(family_id, _period_arg("fra"), _period_arg("til"))
-    audit.record("family.report_pdf", family_id=family_id, object_type="family", object_id=family_id,
-                 purpose="fremdriftsrapport", summary={"lang": lang, "period_start": start, "period_end": end})
+    note(lang=lang, period_start=start, period_end=end)
     data = progress.render_progress_pdf(access, start=start, end=end, language=lang)
     return pdf_renderer.pdf_download(data, f"fremdriftsrapport-familie-{family_id}.pdf")
 
@@ -370,16 +374,18 @@ PERIOD_FIELDS = ("fra", "til", "lang")
 
 @blueprint.get("/familier/<int:family_id>/fremdriftsrapport.pdf")
 @requires(LOGIN)
-def progress_pdf(family_id: int):
+@progress_route
+def progress_pdf(access: Access):
     """The download from the family page. A bad period or language (the *Velg periode* form) goes
     back to the family page with the reason; the API answers 422 for the same input."""
     try:
-        return progress_pdf_response(family_id)
+        return progress_pdf_response(access)
     except ServiceError as error:
         if error.field not in PERIOD_FIELDS:
             raise
         flash(error.message, "error")
-        return redirect(url_for("cases.family_page", family_id=family_id, _anchor="progress-report-heading"), 303)
+        return redirect(url_for("cases.family_page", family_id=access.family.id, _anchor="progress-report-heading"),
+                        303)
 
 
 def progress_panel(family, user, gated: bool) -> dict | None:

@@ -1,26 +1,32 @@
 """Investment teams: one per enrolment, a lead and members from the agencies, each with dates.
 
-Membership is the access rule: a user sees a family while on its team (see ``teams.policy``).
-``teams`` may not import ``cases``; links to families and enrolments are strings.
+Membership is one input of the family gate (``cases.gate``): a user sees a family while on its
+team. ``teams`` sits below ``cases`` and knows families and enrolments only by id (foreign keys).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from velferdslab.audit import directory
 from velferdslab.auth.models import Agency, User
 from velferdslab.core.models import UTCDateTime, utcnow
+from velferdslab.core.vocabulary import Vocabulary
 from velferdslab.extensions import db
 
-if TYPE_CHECKING:  # for the annotation only; at run time the link is the string "Family"
-    from velferdslab.cases.household.models import Family
 
-MEMBERSHIP_ROLES = ("lead", "member")
+class TeamRole(Vocabulary):
+    """A person's place on an investment team (not a user role: see ``core.permissions``)."""
+
+    LEAD = "lead", _l("Investeringsleder")
+    MEMBER = "member", _l("Medlem")
+
+
+MEMBERSHIP_ROLES = TeamRole.codes()
 
 
 class InvestmentTeam(db.Model):
@@ -34,8 +40,6 @@ class InvestmentTeam(db.Model):
 
     memberships: Mapped[list[TeamMembership]] = relationship(
         back_populates="team", order_by="(TeamMembership.role, TeamMembership.start_date)")
-    # A string link against the dependency arrow (teams may not import cases).
-    family: Mapped[Family] = relationship("Family", viewonly=True)
 
 
 class TeamMembership(db.Model):
@@ -65,6 +69,10 @@ class TeamMembership(db.Model):
         Index("ix_team_membership_user_family", "user_id", "family_id"),
         Index("ix_team_membership_family", "family_id"),
     )
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == TeamRole.LEAD
 
     def is_current(self, on: date) -> bool:
         return self.start_date <= on and (self.end_date is None or self.end_date >= on)

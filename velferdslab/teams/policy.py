@@ -1,52 +1,35 @@
-"""Who may see a family: its current team members, and audited emergency access.
+"""Team membership as facts, and who may do what to a team: the rules ``core.policy.can`` asks for
+``InvestmentTeam``.
 
-A restricted (*sperret*) or erased family is hidden from its team too; a restricted one is
-reachable only through an active emergency-access grant (``audit.emergency``).
-
-Every family query goes through :func:`visible_family_ids` or :func:`family_for`, so the rule is
-in the queries, not in the templates. A family the user may not see answers exactly like one
-that does not exist (404), and the attempt is audit-logged.
+Whether a user may see a *family* is the family gate's question (``cases.gate``): membership is one
+of its inputs, with emergency access, restriction and consent. This module knows families only by
+id, and knows nothing of them but their team.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from flask import abort
-from sqlalchemy import Select, and_, column, exists, or_, select, table
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import joinedload
 
-from velferdslab.audit import emergency
-from velferdslab.audit import services as audit
-from velferdslab.auth.models import User
-from velferdslab.core.models import today_utc
+from velferdslab.core import policy
+from velferdslab.core.models import today_local
+from velferdslab.core.permissions import Permission
 from velferdslab.extensions import db
-from velferdslab.teams.models import TeamMembership
-
-# ``teams`` may not import ``cases``: the two privacy columns are read by table name.
-_family = table("family", column("id"), column("restricted_at"), column("erased_at"))
+from velferdslab.teams.models import InvestmentTeam, TeamMembership, TeamRole
 
 
-def current_membership_clause(user_id: int, on: date):
-    """A current membership of a family that is neither restricted nor erased."""
-    hidden = exists().where(_family.c.id == TeamMembership.family_id,
-                            or_(_family.c.restricted_at.is_not(None), _family.c.erased_at.is_not(None)))
+def current_membership_clause(user_id: int, on: date) -> ColumnElement[bool]:
+    """SQL: a membership of ``user_id`` that is current on ``on`` (inclusive dates)."""
     return and_(TeamMembership.user_id == user_id, TeamMembership.start_date <= on,
-                or_(TeamMembership.end_date.is_(None), TeamMembership.end_date >= on), ~hidden)
+                or_(TeamMembership.end_date.is_(None), TeamMembership.end_date >= on))
 
 
-def visible_family_ids(user: User, on: date | None = None) -> Select:
-    """A subquery of the ids of the families ``user`` may see today."""
-    on = on or today_utc()
-    team = select(TeamMembership.family_id).where(current_membership_clause(user.id, on))
-    if user.has_permission(emergency.PERMISSION):
-        return team.union(emergency.family_ids(user.id))
-    return team
-
-
-def membership(user: User, family_id: int, on: date | None = None) -> TeamMembership | None:
+def membership(user: Any, family_id: int, on: date | None = None) -> TeamMembership | None:
     """The user's current membership on the family's team, if any (the lead's row first)."""
-    on = on or today_utc()
+    on = on or today_local()
     return db.session.scalar(
         select(TeamMembership).where(TeamMembership.family_id == family_id, current_membership_clause(user.id, on))
         .order_by(TeamMembership.role).limit(1))
@@ -54,31 +37,37 @@ def membership(user: User, family_id: int, on: date | None = None) -> TeamMember
 
 def current_leads(family_id: int, on: date | None = None) -> list[TeamMembership]:
     """The family's current investment lead rows (one, or two on the day of a hand-over), with users."""
-    on = on or today_utc()
+    on = on or today_local()
     return list(db.session.scalars(
-        select(TeamMembership).where(TeamMembership.family_id == family_id, TeamMembership.role == "lead",
+        select(TeamMembership).where(TeamMembership.family_id == family_id, TeamMembership.role == TeamRole.LEAD,
                                      TeamMembership.start_date <= on,
                                      or_(TeamMembership.end_date.is_(None), TeamMembership.end_date >= on))
         .options(joinedload(TeamMembership.user))))
 
 
-def emergency_grant(user: User, family_id: int):
-    """The user's active emergency-access grant for the family, if any."""
-    return emergency.active_grant(user, family_id)
+@policy.rule(InvestmentTeam, "manage")
+def _manage(user: Any, team: InvestmentTeam) -> policy.Decision:
+    """Add and end memberships, hand the lead over: the team's current lead, whose roles still let
+    them lead teams."""
+    if not user.has_permission(Permission.TEAMS_MANAGE):
+        return policy.deny("no_role")
+    row = membership(user, team.family_id)
+    if row is None or row.team_id != team.id or not row.is_lead:
+        return policy.deny("not_lead")
+    return policy.ALLOW
 
 
-def can_view_family(user: User, family_id: int) -> bool:
-    return user.is_authenticated and (membership(user, family_id) is not None
-                                      or emergency_grant(user, family_id) is not None)
+@policy.rule(InvestmentTeam, "join")
+def _join(user: Any, team: InvestmentTeam) -> policy.Decision:
+    """Who may be put on a team: active staff of its lab who work with families."""
+    if user.lab_id != team.lab_id:
+        return policy.deny("other_lab")
+    return policy.ALLOW if user.has_permission(Permission.FAMILIES_WORK) else policy.deny("no_role")
 
 
-def is_team_lead(user: User, family_id: int) -> bool:
-    row = membership(user, family_id)
-    return row is not None and row.role == "lead"
-
-
-def deny(family_id: int | None, action: str = "family.denied") -> None:
-    """Answer 404 as for a family that does not exist, and keep a record of the attempt."""
-    audit.record_even_if_request_fails(action, family_id=family_id, object_type="family", object_id=family_id,
-                                       summary={"outcome": "denied"})
-    abort(404)
+@policy.rule(InvestmentTeam, "lead")
+def _lead(user: Any, team: InvestmentTeam) -> policy.Decision:
+    """Who may be the team's investment lead: staff of its lab whose roles let them lead teams."""
+    if user.lab_id != team.lab_id:
+        return policy.deny("other_lab")
+    return policy.ALLOW if user.has_permission(Permission.TEAMS_MANAGE) else policy.deny("no_role")

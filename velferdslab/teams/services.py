@@ -14,12 +14,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import User
+from velferdslab.core import policy
 from velferdslab.core.errors import ForbiddenError, ServiceError
-from velferdslab.core.models import today_utc
+from velferdslab.core.models import today_local
 from velferdslab.extensions import db
-from velferdslab.teams import policy
-from velferdslab.teams.models import MEMBERSHIP_ROLES, InvestmentTeam, TeamMembership
+from velferdslab.teams.models import MEMBERSHIP_ROLES, InvestmentTeam, TeamMembership, TeamRole
 
 
 def current_team(family_id: int) -> InvestmentTeam | None:
@@ -38,16 +39,15 @@ def memberships(team_id: int) -> list[TeamMembership]:
 
 
 def current_member_ids(team_id: int, on: date | None = None) -> set[int]:
-    on = on or today_utc()
+    on = on or today_local()
     return set(db.session.scalars(select(TeamMembership.user_id).where(
         TeamMembership.team_id == team_id, TeamMembership.start_date <= on,
         or_(TeamMembership.end_date.is_(None), TeamMembership.end_date >= on))))
 
 
 def require_lead(actor: User, team: InvestmentTeam) -> None:
-    """Only the team's current investment lead changes the team."""
-    row = policy.membership(actor, team.family_id)
-    if row is None or row.team_id != team.id or row.role != "lead":
+    """Only the team's current investment lead changes the team (``teams.policy``)."""
+    if not policy.can(actor, "manage", team):
         raise ForbiddenError(_("Bare investeringslederen for teamet kan endre teamet."), "team")
 
 
@@ -58,8 +58,10 @@ def _check_candidate(team: InvestmentTeam, user: User | None, role: str) -> User
         raise ServiceError(_("Brukeren er deaktivert."), "user_id")
     if role not in MEMBERSHIP_ROLES:
         raise ServiceError(_("Ukjent rolle i teamet."), "role")
-    if role == "lead" and not user.has_permission("teams.manage"):
+    if role == TeamRole.LEAD and not policy.can(user, "lead", team):
         raise ServiceError(_("Bare brukere med rollen investeringsleder kan lede et team."), "user_id")
+    if not policy.can(user, "join", team):
+        raise ServiceError(_("Bare teammedlemmer og investeringsledere kan være med i et team."), "user_id")
     return user
 
 
@@ -87,22 +89,23 @@ def _check_period(start: date | None, end: date | None) -> date:
     return start
 
 
-def add_member(team: InvestmentTeam, user: User | None, *, role: str = "member", start_date: date | None = None,
+def add_member(team: InvestmentTeam, user: User | None, *, role: str = TeamRole.MEMBER, start_date: date | None = None,
                end_date: date | None = None, actor: User | None = None) -> TeamMembership:
     """Put ``user`` on the team for a period. Refuses a second membership in the same period and a
     second lead."""
     user = _check_candidate(team, user, role)
-    start = _check_period(start_date or today_utc(), end_date)
+    start = _check_period(start_date or today_local(), end_date)
     if _overlapping(team.id, start, end_date, user_id=user.id):
         raise ServiceError(_("%(name)s er allerede med i teamet i denne perioden.", name=user.name), "user_id")
-    if role == "lead" and _overlapping(team.id, start, end_date, role="lead"):
+    if role == TeamRole.LEAD and _overlapping(team.id, start, end_date, role=TeamRole.LEAD):
         raise ServiceError(_("Teamet har allerede en investeringsleder i denne perioden. "
                              "Bruk «Overlat ledelsen» for å bytte leder."), "role")
     row = TeamMembership(team_id=team.id, family_id=team.family_id, user_id=user.id, agency_id=user.agency_id,
                          role=role, start_date=start, end_date=end_date)
     db.session.add(row)
     db.session.flush()
-    audit.record("team.member_add", actor=actor, lab_id=team.lab_id, family_id=team.family_id,
+    policy.forget()  # memberships changed: the next question is asked afresh
+    audit.record(AuditAction.TEAM_MEMBER_ADD, actor=actor, lab_id=team.lab_id, family_id=team.family_id,
                  object_type="team_membership", object_id=row.id,
                  summary={"team_id": team.id, "user_id": user.id, "role": role, "agency_id": user.agency_id})
     return row
@@ -114,13 +117,15 @@ def end_membership(row: TeamMembership, end_date: date | None, *, actor: User | 
         raise ServiceError(_("Oppgi når medlemskapet slutter."), "end_date")
     if end_date < row.start_date:
         raise ServiceError(_("Medlemskapet kan ikke slutte før det begynte."), "end_date")
-    if row.role == "lead" and not _overlapping(row.team_id, end_date + timedelta(days=1), None, role="lead",
+    if row.role == TeamRole.LEAD and not _overlapping(row.team_id, end_date + timedelta(days=1), None,
+                                                      role=TeamRole.LEAD,
                                                 exclude_id=row.id):
         raise ServiceError(_("Teamet må ha en investeringsleder. Overlat ledelsen til en annen først."),
                            "end_date")
     row.end_date = end_date
     db.session.flush()
-    audit.record("team.member_end", actor=actor, family_id=row.family_id, object_type="team_membership",
+    policy.forget()  # memberships changed: the next question is asked afresh
+    audit.record(AuditAction.TEAM_MEMBER_END, actor=actor, family_id=row.family_id, object_type="team_membership",
                  object_id=row.id, summary={"team_id": row.team_id, "user_id": row.user_id})
     return row
 
@@ -129,9 +134,9 @@ def transfer_lead(team: InvestmentTeam, new_lead: User | None, *, on: date | Non
                   keep_old_as_member: bool = True, actor: User | None = None) -> TeamMembership:
     """Hand the team over to ``new_lead`` from ``on``: the old lead's row ends the day before (they
     stay as a member unless told otherwise), and a member row of the new lead ends too."""
-    on = on or today_utc()
-    new_lead = _check_candidate(team, new_lead, "lead")
-    old = _overlapping(team.id, on, on, role="lead")
+    on = on or today_local()
+    new_lead = _check_candidate(team, new_lead, TeamRole.LEAD)
+    old = _overlapping(team.id, on, on, role=TeamRole.LEAD)
     if old is None:
         raise ServiceError(_("Teamet har ingen investeringsleder å overta fra."), "user_id")
     if old.user_id == new_lead.id:
@@ -145,14 +150,16 @@ def transfer_lead(team: InvestmentTeam, new_lead: User | None, *, on: date | Non
     if own is not None:
         own.end_date = day_before
     db.session.flush()
+    policy.forget()  # memberships changed: the next question is asked afresh
     lead_row = TeamMembership(team_id=team.id, family_id=team.family_id, user_id=new_lead.id,
-                              agency_id=new_lead.agency_id, role="lead", start_date=on)
+                              agency_id=new_lead.agency_id, role=TeamRole.LEAD, start_date=on)
     db.session.add(lead_row)
     if keep_old_as_member:
         db.session.add(TeamMembership(team_id=team.id, family_id=team.family_id, user_id=old.user_id,
-                                      agency_id=old.agency_id, role="member", start_date=on))
+                                      agency_id=old.agency_id, role=TeamRole.MEMBER, start_date=on))
     db.session.flush()
-    audit.record("team.lead_transfer", actor=actor, lab_id=team.lab_id, family_id=team.family_id,
+    policy.forget()  # memberships changed: the next question is asked afresh
+    audit.record(AuditAction.TEAM_LEAD_TRANSFER, actor=actor, lab_id=team.lab_id, family_id=team.family_id,
                  object_type="investment_team", object_id=team.id,
                  summary={"from_user_id": old.user_id, "to_user_id": new_lead.id})
     return lead_row
@@ -164,9 +171,10 @@ def create_team(*, lab_id: int, family_id: int, enrolment_id: int, lead: User, s
     team = InvestmentTeam(lab_id=lab_id, family_id=family_id, enrolment_id=enrolment_id)
     db.session.add(team)
     db.session.flush()
-    audit.record("team.create", actor=actor, lab_id=lab_id, family_id=family_id, object_type="investment_team",
+    audit.record(AuditAction.TEAM_CREATE, actor=actor, lab_id=lab_id, family_id=family_id,
+                 object_type="investment_team",
                  object_id=team.id, summary={"enrolment_id": enrolment_id})
-    add_member(team, lead, role="lead", start_date=start_date, actor=actor)
+    add_member(team, lead, role=TeamRole.LEAD, start_date=start_date, actor=actor)
     return team
 
 
@@ -184,14 +192,16 @@ def carry_over(old: InvestmentTeam, new: InvestmentTeam, on: date, *, actor: Use
         row.end_date = max(row.start_date, on - timedelta(days=1))
         if row.user_id in present:
             continue
+        role = TeamRole.MEMBER if row.role == TeamRole.LEAD else row.role
         db.session.add(TeamMembership(team_id=new.id, family_id=new.family_id, user_id=row.user_id,
-                                      agency_id=row.agency_id, role="member" if row.role == "lead" else row.role,
+                                      agency_id=row.agency_id, role=role,
                                       start_date=on))
         present.add(row.user_id)
         moved += 1
     db.session.flush()
+    policy.forget()  # memberships changed: the next question is asked afresh
     if moved:
-        audit.record("team.carry_over", actor=actor, lab_id=new.lab_id, family_id=new.family_id,
+        audit.record(AuditAction.TEAM_CARRY_OVER, actor=actor, lab_id=new.lab_id, family_id=new.family_id,
                      object_type="investment_team", object_id=new.id,
                      summary={"from_team_id": old.id, "moved": moved})
     return moved

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import Lab, User
 from velferdslab.cases.access import Access
 from velferdslab.cases.consent.models import Consent
@@ -83,7 +84,7 @@ def give_consent(access: Access, *, actor: User, agency_id: int | None, purpose:
     row = _insert_consent(Consent(family_id=family.id, agency_id=agency_id, purpose=purpose,
                                   given_by_member_id=member.id, given_on=given_on, expires_on=expires_on,
                                   supersedes_id=previous.id if previous else None, recorded_by_id=actor.id))
-    audit.record("consent.give", actor=actor, family_id=family.id, object_type="consent", object_id=row.id,
+    audit.record(AuditAction.CONSENT_GIVE, actor=actor, family_id=family.id, object_type="consent", object_id=row.id,
                  summary={"agency_id": agency_id, "supersedes_id": row.supersedes_id})
     return row
 
@@ -106,6 +107,7 @@ def withdraw_consent(access: Access, consent: Consent, *, actor: User, withdrawn
                                   given_by_member_id=member.id, given_on=consent.given_on,
                                   expires_on=consent.expires_on, withdrawn_on=withdrawn_on, supersedes_id=consent.id,
                                   recorded_by_id=actor.id))
-    audit.record("consent.withdraw", actor=actor, family_id=family.id, object_type="consent", object_id=row.id,
+    audit.record(AuditAction.CONSENT_WITHDRAW, actor=actor, family_id=family.id, object_type="consent",
+                 object_id=row.id,
                  summary={"agency_id": consent.agency_id, "supersedes_id": consent.id})
     return row

@@ -5,10 +5,13 @@ from __future__ import annotations
 from flask import request, url_for
 from flask_babel import gettext as _
 
+from velferdslab.audit.actions import AuditAction
+from velferdslab.cases.access import Access
 from velferdslab.cases.consent import forms, services
 from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.gate import family_route
 from velferdslab.cases.household import services as household_services
-from velferdslab.cases.web import _access, _agency_choices, _attach, _done, _own, _read, _user, blueprint
+from velferdslab.cases.web import _agency_choices, _attach, _done, _user, blueprint
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import choices, render_form
 from velferdslab.core.models import today_local
@@ -21,9 +24,10 @@ def _consent_members(family_id: int) -> list:
 
 @blueprint.route("/familier/<int:family_id>/samtykke", methods=["GET", "POST"])
 @requires(LOGIN)
-def consents(family_id: int):
+@family_route(AuditAction.CONSENT_VIEW, content=False)
+def consents(access: Access):
     """Consents per agency and purpose. Any team member may record one: that is how the gate opens."""
-    access = _access(family_id)
+    family_id = access.family.id
     form = forms.ConsentForm()
     form.agency_id.choices = _agency_choices(access.family.lab_id, None)
     form.given_by_member_id.choices = _consent_members(family_id)
@@ -39,8 +43,6 @@ def consents(family_id: int):
             _attach(form, error, "agency_id")
         else:
             return _done(_("Samtykket er registrert."), family_id, "cases.consents")
-    else:
-        _read(access, "consent.view")
     rows = services.consents(family_id)
     superseded = {c.supersedes_id for c in rows if c.supersedes_id}
     return render_form("cases/consents.html", form, family=access.family, access=access, consents=rows,
@@ -49,9 +51,9 @@ def consents(family_id: int):
 
 @blueprint.route("/familier/<int:family_id>/samtykke/<int:consent_id>/trekk", methods=["GET", "POST"])
 @requires(LOGIN)
-def consent_withdraw(family_id: int, consent_id: int):
-    access = _access(family_id)
-    consent = _own(Consent, consent_id, family_id)
+@family_route(AuditAction.CONSENT_VIEW, content=False, load={"consent": Consent})
+def consent_withdraw(access: Access, consent: Consent):
+    family_id = access.family.id
     form = forms.WithdrawForm()
     form.by_member_id.choices = _consent_members(family_id)
     if request.method == "GET":

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from velferdslab.audit.actions import AuditAction
+from velferdslab.cases.access import Access
 from velferdslab.cases.enrolment import schemas, services
 from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.enrolment.schemas import _enrolment_out
-from velferdslab.cases.web import _access, _own, _read, _user
+from velferdslab.cases.gate import family_route
+from velferdslab.cases.web import _user
 from velferdslab.cases.web import api_blueprint as blueprint
 from velferdslab.core.permissions import LOGIN, requires
 
@@ -16,18 +19,17 @@ from velferdslab.core.permissions import LOGIN, requires
 class Enrolments(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.EnrolmentSchema(many=True))
-    def get(self, family_id: int):
+    @family_route(AuditAction.ENROLMENT_VIEW)
+    def get(self, access: Access):
         """Every enrolment of the family, oldest first (re-enrolment keeps the history)."""
-        access = _access(family_id, content=True)
-        _read(access, "enrolment.view", purpose="api")
-        return [_enrolment_out(e, False) for e in services.enrolments(family_id)]
+        return [_enrolment_out(e, False) for e in services.enrolments(access.family.id)]
 
     @requires(LOGIN)
     @blueprint.arguments(schemas.ReferralSchema)
     @blueprint.response(201, schemas.EnrolmentSchema)
-    def post(self, data, family_id: int):
+    @family_route()
+    def post(self, data, access: Access):
         """Refer a closed family again (team lead): a new enrolment and team; the old stay."""
-        access = _access(family_id, content=True)
         return _enrolment_out(services.re_enrol(access, actor=_user(), **data), False)
 
 
@@ -36,10 +38,9 @@ class EnrolmentActivate(MethodView):
     @requires(LOGIN)
     @blueprint.arguments(schemas.EnrolmentActivateSchema)
     @blueprint.response(200, schemas.EnrolmentSchema)
-    def post(self, data, family_id: int, enrolment_id: int):
+    @family_route(load={"enrolment": Enrolment})
+    def post(self, data, access: Access, enrolment: Enrolment):
         """referred → active (team lead)."""
-        access = _access(family_id, content=True)
-        enrolment = _own(Enrolment, enrolment_id, family_id)
         return _enrolment_out(services.activate_enrolment(access, enrolment, actor=_user(), **data), False)
 
 
@@ -48,8 +49,7 @@ class EnrolmentClose(MethodView):
     @requires(LOGIN)
     @blueprint.arguments(schemas.EnrolmentCloseSchema)
     @blueprint.response(200, schemas.EnrolmentSchema)
-    def post(self, data, family_id: int, enrolment_id: int):
+    @family_route(load={"enrolment": Enrolment})
+    def post(self, data, access: Access, enrolment: Enrolment):
         """active → closed with a reason (team lead); follow-ups fall due after 6 and 12 months."""
-        access = _access(family_id, content=True)
-        enrolment = _own(Enrolment, enrolment_id, family_id)
         return _enrolment_out(services.close_enrolment(access, enrolment, actor=_user(), **data), False)

@@ -16,11 +16,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import Lab, User
 from velferdslab.cases.access import Access
 from velferdslab.cases.enrolment.models import CLOSE_REASONS, Enrolment
 from velferdslab.cases.household.models import Family
 from velferdslab.cases.household.services import _add_member, _family_fields
+from velferdslab.cases.policy import require_lead
 from velferdslab.cases.rules import _check_agency, _not_future, _text, add_months
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
 from velferdslab.core.models import today_local
@@ -61,7 +63,7 @@ def create_family(lab: Lab, *, actor: User, household_name: str, language: str |
     family = Family(lab_id=lab.id, **fields)
     db.session.add(family)
     db.session.flush()
-    audit.record("family.create", actor=actor, lab_id=lab.id, family_id=family.id, object_type="family",
+    audit.record(AuditAction.FAMILY_CREATE, actor=actor, lab_id=lab.id, family_id=family.id, object_type="family",
                  object_id=family.id)
     _open_enrolment(family, actor=actor, referred_on=referred_on, referred_by_agency_id=referred_by_agency_id,
                     referral_reason=referral_reason)
@@ -78,7 +80,7 @@ def _open_enrolment(family: Family, *, actor: User, referred_on: date, referred_
                           referral_reason=_text(referral_reason, "referral_reason", max_length=2000))
     db.session.add(enrolment)
     db.session.flush()
-    audit.record("enrolment.refer", actor=actor, lab_id=family.lab_id, family_id=family.id,
+    audit.record(AuditAction.ENROLMENT_REFER, actor=actor, lab_id=family.lab_id, family_id=family.id,
                  object_type="enrolment", object_id=enrolment.id,
                  summary={"referred_by_agency_id": enrolment.referred_by_agency_id})
     previous = teams.current_team(family.id)
@@ -89,16 +91,16 @@ def _open_enrolment(family: Family, *, actor: User, referred_on: date, referred_
     return enrolment
 
 
-def _lead_enrolment(access: Access, enrolment: Enrolment) -> None:
+def _lead_enrolment(actor: User, access: Access, enrolment: Enrolment) -> None:
     access.require_consent()
-    access.require_lead()
+    require_lead(actor, access)
     if enrolment.family_id != access.family.id:
         raise ServiceError(_("Deltakelsen hører ikke til familien."), "enrolment_id", status=404)
 
 
 def activate_enrolment(access: Access, enrolment: Enrolment, *, actor: User, started_on: date | None) -> Enrolment:
     """referred → active from ``started_on``."""
-    _lead_enrolment(access, enrolment)
+    _lead_enrolment(actor, access, enrolment)
     if enrolment.status != "referred":
         raise ConflictError(_("Bare en henvist familie kan starte."), "status")
     started_on = _not_future(started_on, "started_on", _("Startdatoen kan ikke være fram i tid."))
@@ -106,7 +108,7 @@ def activate_enrolment(access: Access, enrolment: Enrolment, *, actor: User, sta
         raise ServiceError(_("Familien kan ikke starte før den ble henvist."), "started_on")
     enrolment.status, enrolment.started_on = "active", started_on
     db.session.flush()
-    audit.record("enrolment.activate", actor=actor, family_id=enrolment.family_id, object_type="enrolment",
+    audit.record(AuditAction.ENROLMENT_ACTIVATE, actor=actor, family_id=enrolment.family_id, object_type="enrolment",
                  object_id=enrolment.id)
     return enrolment
 
@@ -114,7 +116,7 @@ def activate_enrolment(access: Access, enrolment: Enrolment, *, actor: User, sta
 def close_enrolment(access: Access, enrolment: Enrolment, *, actor: User, closed_on: date | None,
                     reason: str | None) -> Enrolment:
     """active → closed with a reason; follow-ups fall due 6 and 12 months later."""
-    _lead_enrolment(access, enrolment)
+    _lead_enrolment(actor, access, enrolment)
     if enrolment.status != "active":
         raise ConflictError(_("Bare en aktiv deltakelse kan avsluttes."), "status")
     if reason not in CLOSE_REASONS:
@@ -124,7 +126,7 @@ def close_enrolment(access: Access, enrolment: Enrolment, *, actor: User, closed
         raise ServiceError(_("Deltakelsen kan ikke avsluttes før den startet."), "closed_on")
     enrolment.status, enrolment.closed_on, enrolment.close_reason = "closed", closed_on, reason
     db.session.flush()
-    audit.record("enrolment.close", actor=actor, family_id=enrolment.family_id, object_type="enrolment",
+    audit.record(AuditAction.ENROLMENT_CLOSE, actor=actor, family_id=enrolment.family_id, object_type="enrolment",
                  object_id=enrolment.id, summary={"reason": reason})
     return enrolment
 
@@ -133,7 +135,7 @@ def re_enrol(access: Access, *, actor: User, referred_on: date | None, referred_
              referral_reason: str | None = None) -> Enrolment:
     """A closed family is referred again: a new enrolment and team; the old ones stay as history."""
     access.require_consent()
-    access.require_lead()
+    require_lead(actor, access)
     latest = current_enrolment(access.family.id)
     if latest is not None and latest.status != "closed":
         raise ConflictError(_("Familien har allerede en deltakelse som ikke er avsluttet."), "status")

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import render_template
 from flask_babel import gettext as _
 
+from velferdslab.audit.actions import AuditAction
+from velferdslab.cases.access import Access
 from velferdslab.cases.enrolment import forms, services
-from velferdslab.cases.web import (
-    _agency_choices,
-    _attach,
-    _content,
-    _done,
-    _own,
-    _read,
-    _user,
-    blueprint,
-    template_globals,
-)
+from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.gate import family_route
+from velferdslab.cases.web import _agency_choices, _attach, _done, _user, blueprint, template_globals
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.models import today_local
 from velferdslab.core.permissions import LOGIN, requires
@@ -25,7 +21,8 @@ template_globals(enrolment_status_labels=forms.ENROLMENT_STATUS_LABELS,
                  close_reason_labels=forms.CLOSE_REASON_LABELS)
 
 
-def _enrolment_page(access, start=None, close=None, again=None, status=200):
+def _enrolment_page(access: Access, start: Any = None, close: Any = None, again: Any = None,
+                    status: int = 200) -> tuple[str, int]:
     enrolments = services.enrolments(access.family.id)
     current = enrolments[-1] if enrolments else None
     start = start or forms.StartForm(formdata=None, started_on=today_local())
@@ -39,53 +36,47 @@ def _enrolment_page(access, start=None, close=None, again=None, status=200):
 
 @blueprint.get("/familier/<int:family_id>/deltakelse")
 @requires(LOGIN)
-def enrolment(family_id: int):
-    access = _content(family_id)
-    _read(access, "enrolment.view")
+@family_route(AuditAction.ENROLMENT_VIEW)
+def enrolment(access: Access) -> Any:
     return _enrolment_page(access)
 
 
 @blueprint.post("/familier/<int:family_id>/deltakelse/<int:enrolment_id>/start")
 @requires(LOGIN)
-def enrolment_start(family_id: int, enrolment_id: int):
-    from velferdslab.cases.enrolment.models import Enrolment
-
-    access = _content(family_id)
+@family_route(load={"enrolment": Enrolment})
+def enrolment_start(access: Access, enrolment: Enrolment) -> Any:
     form = forms.StartForm()
     if form.validate_on_submit():
         try:
-            services.activate_enrolment(access, _own(Enrolment, enrolment_id, family_id), actor=_user(),
-                                        started_on=form.started_on.data)
+            services.activate_enrolment(access, enrolment, actor=_user(), started_on=form.started_on.data)
         except ServiceError as error:
             _attach(form, error, "started_on")
         else:
-            return _done(_("Familien har startet i laben."), family_id, "cases.enrolment")
+            return _done(_("Familien har startet i laben."), access.family.id, "cases.enrolment")
     return _enrolment_page(access, start=form, status=422)
 
 
 @blueprint.post("/familier/<int:family_id>/deltakelse/<int:enrolment_id>/avslutt")
 @requires(LOGIN)
-def enrolment_close(family_id: int, enrolment_id: int):
-    from velferdslab.cases.enrolment.models import Enrolment
-
-    access = _content(family_id)
+@family_route(load={"enrolment": Enrolment})
+def enrolment_close(access: Access, enrolment: Enrolment) -> Any:
     form = forms.CloseForm()
     if form.validate_on_submit():
         try:
-            services.close_enrolment(access, _own(Enrolment, enrolment_id, family_id), actor=_user(),
-                                     closed_on=form.closed_on.data, reason=form.reason.data)
+            services.close_enrolment(access, enrolment, actor=_user(), closed_on=form.closed_on.data,
+                                     reason=form.reason.data)
         except ServiceError as error:
             _attach(form, error, "closed_on")
         else:
-            return _done(_("Deltakelsen er avsluttet. Oppfølging etter 6 og 12 måneder er planlagt."), family_id,
-                         "cases.enrolment")
+            return _done(_("Deltakelsen er avsluttet. Oppfølging etter 6 og 12 måneder er planlagt."),
+                         access.family.id, "cases.enrolment")
     return _enrolment_page(access, close=form, status=422)
 
 
 @blueprint.post("/familier/<int:family_id>/deltakelse/ny")
 @requires(LOGIN)
-def enrolment_new(family_id: int):
-    access = _content(family_id)
+@family_route()
+def enrolment_new(access: Access) -> Any:
     form = forms.ReEnrolForm()
     form.referred_by_agency_id.choices = _agency_choices(access.family.lab_id, _("Ikke oppgitt"))
     if form.validate_on_submit():
@@ -96,5 +87,6 @@ def enrolment_new(family_id: int):
         except ServiceError as error:
             _attach(form, error, "referred_on")
         else:
-            return _done(_("Familien er henvist på nytt. Historikken er beholdt."), family_id, "cases.enrolment")
+            return _done(_("Familien er henvist på nytt. Historikken er beholdt."), access.family.id,
+                         "cases.enrolment")
     return _enrolment_page(access, again=form, status=422)

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import User
 from velferdslab.cases.access import Access
 from velferdslab.cases.household.models import MEMBER_ROLES, Family, FamilyMember
@@ -42,7 +43,7 @@ def update_family(access: Access, *, actor: User, household_name: str, language:
     for key, value in fields.items():
         setattr(family, key, value)
     db.session.flush()
-    audit.record("family.update", actor=actor, family_id=family.id, object_type="family", object_id=family.id,
+    audit.record(AuditAction.FAMILY_UPDATE, actor=actor, family_id=family.id, object_type="family", object_id=family.id,
                  summary={"fields": changed})
     return family
 
@@ -80,7 +81,7 @@ def _add_member(family: Family, *, actor: User, first_name: str, last_name: str,
     if is_contact:
         _set_contact(family.id, member)
         db.session.flush()
-    audit.record("member.create", actor=actor, family_id=family.id, object_type="family_member",
+    audit.record(AuditAction.MEMBER_CREATE, actor=actor, family_id=family.id, object_type="family_member",
                  object_id=member.id, summary={"role": role, "is_contact": bool(is_contact)})
     return member
 
@@ -109,6 +110,6 @@ def update_member(access: Access, member: FamilyMember, *, actor: User, first_na
         member.is_contact = False
         changed.append("is_contact")
     db.session.flush()
-    audit.record("member.update", actor=actor, family_id=member.family_id, object_type="family_member",
+    audit.record(AuditAction.MEMBER_UPDATE, actor=actor, family_id=member.family_id, object_type="family_member",
                  object_id=member.id, summary={"fields": changed})
     return member

@@ -6,21 +6,13 @@ from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from velferdslab.audit.actions import AuditAction
+from velferdslab.cases.access import Access
 from velferdslab.cases.enrolment import services as enrolment_services
+from velferdslab.cases.gate import family_route
 from velferdslab.cases.household import forms, services
 from velferdslab.cases.household.models import FamilyMember
-from velferdslab.cases.web import (
-    _access,
-    _agency_choices,
-    _attach,
-    _content,
-    _done,
-    _own,
-    _read,
-    _user,
-    blueprint,
-    template_globals,
-)
+from velferdslab.cases.web import _agency_choices, _attach, _done, _user, blueprint, template_globals
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import render_form
 from velferdslab.core.models import today_local
@@ -55,8 +47,9 @@ def family_new():
 
 @blueprint.route("/familier/<int:family_id>/endre", methods=["GET", "POST"])
 @requires(LOGIN)
-def family_edit(family_id: int):
-    access = _content(family_id)
+@family_route(AuditAction.FAMILY_FORM)
+def family_edit(access: Access):
+    family_id = access.family.id
     form = forms.FamilyForm(obj=access.family)
     if form.validate_on_submit():
         try:
@@ -70,8 +63,8 @@ def family_edit(family_id: int):
                        fields=["household_name", "language", "interpreter_needed"])
 
 
-def _member_form(family_id: int, member: FamilyMember | None):
-    access = _content(family_id)
+def _member_form(access: Access, member: FamilyMember | None):
+    family_id = access.family.id
     form = forms.MemberForm(obj=member)
     if form.validate_on_submit():
         values = {k: form[k].data for k in ("first_name", "last_name", "birth_year", "role", "is_contact")}
@@ -83,9 +76,8 @@ def _member_form(family_id: int, member: FamilyMember | None):
         except ServiceError as error:
             _attach(form, error, "first_name")
         else:
-            return _done(_("Familiemedlemmet er lagret."), family_id)
-    elif member is not None and request.method == "GET":
-        _read(access, "member.view", "family_member", member.id)
+            name = " ".join((values["first_name"] or "", values["last_name"] or "")).strip()
+            return _done(_("%(name)s er lagret.", name=name), family_id)
     title = _("Nytt familiemedlem") if member is None else member.full_name
     return render_form("cases/simple_form.html", form, family=access.family, title=title,
                        fields=["first_name", "last_name", "birth_year", "role", "is_contact"],
@@ -94,12 +86,13 @@ def _member_form(family_id: int, member: FamilyMember | None):
 
 @blueprint.route("/familier/<int:family_id>/medlemmer/ny", methods=["GET", "POST"])
 @requires(LOGIN)
-def member_new(family_id: int):
-    return _member_form(family_id, None)
+@family_route(AuditAction.FAMILY_FORM)
+def member_new(access: Access):
+    return _member_form(access, None)
 
 
 @blueprint.route("/familier/<int:family_id>/medlemmer/<int:member_id>", methods=["GET", "POST"])
 @requires(LOGIN)
-def member_edit(family_id: int, member_id: int):
-    _access(family_id)
-    return _member_form(family_id, _own(FamilyMember, member_id, family_id))
+@family_route(AuditAction.MEMBER_VIEW, load={"member": FamilyMember})
+def member_edit(access: Access, member: FamilyMember):
+    return _member_form(access, member)

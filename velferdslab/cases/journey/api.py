@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from velferdslab.audit.actions import AuditAction
+from velferdslab.cases.access import Access
+from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.household import services as household_services
 from velferdslab.cases.journey import queries, schemas, services
 from velferdslab.cases.journey.models import JourneyAssessment
 from velferdslab.cases.themes import THEMES
-from velferdslab.cases.web import _access, _own, _read, _user
+from velferdslab.cases.web import _user
 from velferdslab.cases.web import api_blueprint as blueprint
 from velferdslab.core.permissions import LOGIN, requires
 
@@ -25,11 +28,10 @@ def _themes_out(family_id: int) -> list[dict]:
 class Themes(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.ThemeSchema(many=True))
-    def get(self, family_id: int):
+    @family_route(AuditAction.FAMILY_THEMES_VIEW)
+    def get(self, access: Access):
         """The seven themes and whether each applies to this family."""
-        access = _access(family_id, content=True)
-        _read(access, "family.themes_view", purpose="api")
-        return _themes_out(family_id)
+        return _themes_out(access.family.id)
 
 
 @blueprint.route("/families/<int:family_id>/themes/<string:theme>")
@@ -37,11 +39,11 @@ class ThemeByCode(MethodView):
     @requires(LOGIN)
     @blueprint.arguments(schemas.ThemeApplicabilitySchema)
     @blueprint.response(200, schemas.ThemeSchema(many=True))
-    def put(self, data, family_id: int, theme: str):
+    @family_route()
+    def put(self, data, access: Access, theme: str):
         """Override whether a theme applies to the family."""
-        access = _access(family_id, content=True)
         services.set_theme_applicability(access, theme, data["applicable"], actor=_user())
-        return _themes_out(family_id)
+        return _themes_out(access.family.id)
 
 
 def _assessment_out(row: JourneyAssessment, versions: list[int] | None = None) -> dict:
@@ -59,11 +61,11 @@ def _assessment_out(row: JourneyAssessment, versions: list[int] | None = None) -
 class Assessments(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.AssessmentSchema(many=True))
-    def get(self, family_id: int):
+    @family_route(AuditAction.ASSESSMENT_LIST)
+    def get(self, access: Access):
         """The current version of every assessment, oldest first, with all ratings."""
-        access = _access(family_id, content=True)
-        history = queries.journey_history(family_id)
-        _read(access, "assessment.list", count=len(history.points), purpose="api")
+        history = queries.journey_history(access.family.id)
+        note(count=len(history.points))
         return [{"id": p.id, "assessed_on": p.assessed_on, "kind": p.kind, "version": p.version, "is_current": True,
                  "meeting_id": p.meeting_id, "overall_level": p.overall_level, "suggested_level": p.suggested_level,
                  "override_reason": p.override_reason,
@@ -73,9 +75,9 @@ class Assessments(MethodView):
     @requires(LOGIN)
     @blueprint.arguments(schemas.AssessmentCreateSchema)
     @blueprint.response(201, schemas.AssessmentSchema)
-    def post(self, data, family_id: int):
+    @family_route()
+    def post(self, data, access: Access):
         """A new assessment of every applicable theme; omit `overall_level` to take the suggestion."""
-        access = _access(family_id, content=True)
         return _assessment_out(services.create_assessment(access, actor=_user(), **data))
 
 
@@ -83,12 +85,10 @@ class Assessments(MethodView):
 class AssessmentById(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.AssessmentSchema)
-    def get(self, family_id: int, assessment_id: int):
+    @family_route(AuditAction.ASSESSMENT_VIEW, load={"assessment": JourneyAssessment})
+    def get(self, access: Access, assessment: JourneyAssessment):
         """One version of an assessment, with the ids of all its versions (the history)."""
-        access = _access(family_id, content=True)
-        row = _own(JourneyAssessment, assessment_id, family_id)
-        _read(access, "assessment.view", "journey_assessment", row.id, purpose="api")
-        return _assessment_out(row, [v.id for v in services.assessment_versions(row)])
+        return _assessment_out(assessment, [v.id for v in services.assessment_versions(assessment)])
 
 
 @blueprint.route("/families/<int:family_id>/assessments/<int:assessment_id>/corrections")
@@ -96,9 +96,8 @@ class AssessmentCorrections(MethodView):
     @requires(LOGIN)
     @blueprint.arguments(schemas.AssessmentCorrectionSchema)
     @blueprint.response(201, schemas.AssessmentSchema)
-    def post(self, data, family_id: int, assessment_id: int):
+    @family_route(load={"assessment": JourneyAssessment})
+    def post(self, data, access: Access, assessment: JourneyAssessment):
         """Correct the current version: a new version supersedes it (409 if it is not current)."""
-        access = _access(family_id, content=True)
-        row = _own(JourneyAssessment, assessment_id, family_id)
-        new = services.correct_assessment(access, row, actor=_user(), **data)
+        new = services.correct_assessment(access, assessment, actor=_user(), **data)
         return _assessment_out(new, [v.id for v in services.assessment_versions(new)])

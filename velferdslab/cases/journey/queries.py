@@ -112,3 +112,10 @@ def assessment_due(enrolment: Enrolment, points: list, today: date) -> list[tupl
             if when <= today and kind not in done:
                 due.append((kind, when))
     return due
+
+
+def all_versions(family_id: int) -> list[JourneyAssessment]:
+    """Every assessment of the family with all its versions, newest first."""
+    return list(db.session.scalars(select(JourneyAssessment).where(JourneyAssessment.family_id == family_id)
+                                   .order_by(JourneyAssessment.assessed_on.desc(), JourneyAssessment.version.desc(),
+                                             JourneyAssessment.id.desc())))

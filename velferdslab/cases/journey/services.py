@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import User
 from velferdslab.cases.access import Access
 from velferdslab.cases.enrolment.models import Enrolment
@@ -69,7 +70,7 @@ def set_theme_applicability(access: Access, theme: str, applicable: bool, *, act
     else:
         row.applicable = applicable
     db.session.flush()
-    audit.record("family.theme", actor=actor, family_id=family_id, object_type="family", object_id=family_id,
+    audit.record(AuditAction.FAMILY_THEME, actor=actor, family_id=family_id, object_type="family", object_id=family_id,
                  summary={"theme": theme, "applicable": applicable})
 
 
@@ -175,7 +176,7 @@ def create_assessment(access: Access, *, actor: User, assessed_on: date | None, 
     db.session.add(row)
     db.session.flush()
     _add_ratings(row, clean)
-    audit.record("assessment.create", actor=actor, family_id=family.id, object_type="journey_assessment",
+    audit.record(AuditAction.ASSESSMENT_CREATE, actor=actor, family_id=family.id, object_type="journey_assessment",
                  object_id=row.id, summary=_assessment_summary(row, clean))
     return row
 
@@ -209,7 +210,7 @@ def correct_assessment(access: Access, assessment: JourneyAssessment, *, actor: 
     db.session.add(row)
     db.session.flush()
     _add_ratings(row, clean)
-    audit.record("assessment.correct", actor=actor, family_id=row.family_id, object_type="journey_assessment",
+    audit.record(AuditAction.ASSESSMENT_CORRECT, actor=actor, family_id=row.family_id, object_type="journey_assessment",
                  object_id=row.id, summary={**_assessment_summary(row, clean), "supersedes_id": assessment.id})
     return row
 

@@ -4,31 +4,32 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
+from velferdslab.audit.actions import AuditAction
+from velferdslab.cases.access import Access
+from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.household import services as household_services
-from velferdslab.cases.journey import forms, services
+from velferdslab.cases.journey import forms, queries, services
 from velferdslab.cases.journey.models import JourneyAssessment
 from velferdslab.cases.themes import THEMES
-from velferdslab.cases.web import _attach, _content, _done, _own, _read, _user, blueprint, template_globals
+from velferdslab.cases.web import _attach, _done, _user, blueprint, template_globals
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import render_form
 from velferdslab.core.models import today_local
 from velferdslab.core.permissions import LOGIN, requires
-from velferdslab.extensions import db
 
 template_globals(kind_labels=forms.KIND_LABELS, perspective_labels=forms.PERSPECTIVE_LABELS)
 
 
 @blueprint.route("/familier/<int:family_id>/tema", methods=["GET", "POST"])
 @requires(LOGIN)
-def themes(family_id: int):
-    access = _content(family_id)
+@family_route(AuditAction.FAMILY_THEMES_VIEW)
+def themes(access: Access):
+    family_id = access.family.id
     form = forms.ThemesForm()
     members = household_services.family_members(family_id)
     if request.method == "GET":
         form.themes.data = services.applicable_themes(family_id)
-        _read(access, "family.themes_view")
     if form.validate_on_submit():
         wanted = set(form.themes.data or [])
         if not wanted:
@@ -56,24 +57,20 @@ def _assessment_context(family_id: int):
 
 @blueprint.get("/familier/<int:family_id>/vurderinger")
 @requires(LOGIN)
-def assessments(family_id: int):
+@family_route(AuditAction.ASSESSMENT_LIST)
+def assessments(access: Access):
     """Every assessment with all its versions: corrections never hide what was there before."""
-    access = _content(family_id)
-    rows = db.session.scalars(select(JourneyAssessment).where(JourneyAssessment.family_id == family_id)
-                              .order_by(JourneyAssessment.assessed_on.desc(), JourneyAssessment.version.desc(),
-                                        JourneyAssessment.id.desc())).all()
-    _read(access, "assessment.list", count=len(rows))
+    rows = queries.all_versions(access.family.id)
+    note(count=len(rows))
     return render_template("cases/assessments.html", family=access.family, rows=rows)
 
 
 @blueprint.get("/familier/<int:family_id>/vurderinger/<int:assessment_id>")
 @requires(LOGIN)
-def assessment_detail(family_id: int, assessment_id: int):
-    access = _content(family_id)
-    assessment = _own(JourneyAssessment, assessment_id, family_id)
+@family_route(AuditAction.ASSESSMENT_VIEW, load={"assessment": JourneyAssessment})
+def assessment_detail(access: Access, assessment: JourneyAssessment):
     versions = services.assessment_versions(assessment)
     ratings = {v.id: {(r.theme, r.perspective): r for r in v.ratings} for v in versions}
-    _read(access, "assessment.view", "journey_assessment", assessment.id)
     return render_template("cases/assessment.html", family=access.family, assessment=assessment,
                            versions=versions, ratings=ratings, perspectives=["team", "family", "young_person"])
 
@@ -91,9 +88,10 @@ def _fill_ratings(form, assessment: JourneyAssessment) -> None:
 
 @blueprint.route("/familier/<int:family_id>/vurderinger/ny", methods=["GET", "POST"])
 @requires(LOGIN)
-def assessment_new(family_id: int):
+@family_route(AuditAction.FAMILY_FORM)
+def assessment_new(access: Access):
     """An assessment outside a meeting, e.g. the follow-ups 6 and 12 months after closure."""
-    access = _content(family_id)
+    family_id = access.family.id
     themes, perspectives = _assessment_context(family_id)
     form = forms.assessment_form_class(themes, perspectives, correction=False)()
     if request.method == "GET":
@@ -115,9 +113,9 @@ def assessment_new(family_id: int):
 
 @blueprint.route("/familier/<int:family_id>/vurderinger/<int:assessment_id>/rett", methods=["GET", "POST"])
 @requires(LOGIN)
-def assessment_correct(family_id: int, assessment_id: int):
-    access = _content(family_id)
-    assessment = _own(JourneyAssessment, assessment_id, family_id)
+@family_route(AuditAction.ASSESSMENT_VIEW, load={"assessment": JourneyAssessment})
+def assessment_correct(access: Access, assessment: JourneyAssessment):
+    family_id = access.family.id
     if not assessment.is_current:
         flash(_("Denne versjonen er allerede rettet. Du retter nå den nyeste versjonen."), "info")
         newest = services.assessment_versions(assessment)[0]
@@ -127,7 +125,6 @@ def assessment_correct(family_id: int, assessment_id: int):
     if request.method == "GET":
         form.assessed_on.data = assessment.assessed_on
         _fill_ratings(form, assessment)
-        _read(access, "assessment.view", "journey_assessment", assessment.id)
     if form.validate_on_submit():
         overall, reason = forms.overall_from(form)
         try:

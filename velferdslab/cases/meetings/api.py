@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
+from velferdslab.audit.actions import AuditAction
 from velferdslab.cases.access import Access
+from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.journey.models import JourneyAssessment
 from velferdslab.cases.meetings import queries, schemas, services
 from velferdslab.cases.meetings.models import Meeting
 from velferdslab.cases.plan.models import Action
-from velferdslab.cases.web import _access, _own, _read, _user
+from velferdslab.cases.web import _user
 from velferdslab.cases.web import api_blueprint as blueprint
 from velferdslab.core.permissions import LOGIN, requires
 from velferdslab.extensions import db
@@ -29,21 +31,21 @@ def _meeting_out(meeting: Meeting, staff_ids, member_ids, gated: bool, assessmen
 class Meetings(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.MeetingSchema(many=True))
-    def get(self, family_id: int):
+    @family_route(AuditAction.MEETING_LIST, content=False)
+    def get(self, access: Access):
         """Every meeting, newest first. A gated member gets dates and attendees only."""
-        access = _access(family_id)
         rows = queries.meetings(access)
-        _read(access, "meeting.list", count=len(rows), purpose="api")
+        note(count=len(rows))
         return [_meeting_out(r.meeting, [u.id for u in r.staff], [m.id for m in r.family], access.gated)
                 for r in rows]
 
     @requires(LOGIN)
     @blueprint.arguments(schemas.MeetingCreateSchema)
     @blueprint.response(201, schemas.MeetingSchema)
-    def post(self, data, family_id: int):
+    @family_route()
+    def post(self, data, access: Access):
         """A whole meeting in one call: attendees, notes, decisions, that day's assessment, and new or
         updated actions. Any error (422) leaves nothing behind."""
-        access = _access(family_id, content=True)
         meeting = services.record_meeting(access, actor=_user(), **data)
         return _meeting_detail(meeting, access)
 
@@ -65,19 +67,15 @@ def _meeting_detail(meeting: Meeting, access: Access) -> dict:
 class MeetingById(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.MeetingSchema)
-    def get(self, family_id: int, meeting_id: int):
-        access = _access(family_id)
-        _own(Meeting, meeting_id, family_id)
-        row = next(r for r in queries.meetings(access) if r.meeting.id == meeting_id)
-        _read(access, "meeting.view", "meeting", meeting_id, gated=access.gated, purpose="api")
-        return _meeting_detail(row.meeting, access)
+    @family_route(AuditAction.MEETING_VIEW, content=False, load={"meeting": Meeting})
+    def get(self, access: Access, meeting: Meeting):
+        return _meeting_detail(meeting, access)
 
     @requires(LOGIN)
     @blueprint.arguments(schemas.MeetingInputSchema(partial=True))
     @blueprint.response(200, schemas.MeetingSchema)
-    def patch(self, data, family_id: int, meeting_id: int):
-        access = _access(family_id, content=True)
-        meeting = _own(Meeting, meeting_id, family_id)
+    @family_route(load={"meeting": Meeting})
+    def patch(self, data, access: Access, meeting: Meeting):
         merged = {"held_on": meeting.held_on, "notes": meeting.notes, "decisions": meeting.decisions,
                   "next_meeting_on": meeting.next_meeting_on,
                   "attendee_user_ids": [a.user_id for a in meeting.attendees if a.user_id],

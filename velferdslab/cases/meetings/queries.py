@@ -9,7 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, load_only
 
 from velferdslab.cases.access import Access
+from velferdslab.cases.journey.models import JourneyAssessment
 from velferdslab.cases.meetings.models import Meeting, MeetingAttendee
+from velferdslab.cases.plan.models import Action
 from velferdslab.extensions import db
 
 
@@ -42,3 +44,11 @@ def _meetings(family_id: int, gated: bool, limit: int | None) -> list[MeetingRow
 
 def meetings(access: Access, limit: int | None = None) -> list[MeetingRow]:
     return _meetings(access.family.id, access.gated, limit)
+
+
+def decided_at(meeting_id: int) -> tuple[JourneyAssessment | None, list[Action]]:
+    """The assessment made at the meeting (its current version) and the actions it created."""
+    assessment = db.session.scalar(select(JourneyAssessment).where(JourneyAssessment.meeting_id == meeting_id,
+                                                                   JourneyAssessment.is_current.is_(True)))
+    actions = list(db.session.scalars(select(Action).where(Action.meeting_id == meeting_id).order_by(Action.id)))
+    return assessment, actions

@@ -13,6 +13,7 @@ from datetime import date
 from flask_babel import gettext as _
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import User
 from velferdslab.cases.access import Access
 from velferdslab.cases.enrolment.models import Enrolment
@@ -72,7 +73,8 @@ def record_meeting(access: Access, *, actor: User, held_on: date | None, attende
     meeting.attendees = attendees
     db.session.add(meeting)
     db.session.flush()
-    audit.record("meeting.create", actor=actor, family_id=family_id, object_type="meeting", object_id=meeting.id,
+    audit.record(AuditAction.MEETING_CREATE, actor=actor, family_id=family_id, object_type="meeting",
+                 object_id=meeting.id,
                  summary={"attendees": len(attendees), "has_notes": bool(fields["notes"]),
                           "has_decisions": bool(fields["decisions"])})
     if assessment:
@@ -120,6 +122,6 @@ def update_meeting(access: Access, meeting: Meeting, *, actor: User, held_on: da
     db.session.flush()
     meeting.attendees.extend(attendees)
     db.session.flush()
-    audit.record("meeting.update", actor=actor, family_id=meeting.family_id, object_type="meeting",
+    audit.record(AuditAction.MEETING_UPDATE, actor=actor, family_id=meeting.family_id, object_type="meeting",
                  object_id=meeting.id, summary={"fields": changed, "attendees": len(attendees)})
     return meeting

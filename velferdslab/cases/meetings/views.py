@@ -5,35 +5,34 @@ from __future__ import annotations
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
+from velferdslab.audit.actions import AuditAction
+from velferdslab.cases.access import Access
 from velferdslab.cases.consent.views import _consent_members
 from velferdslab.cases.enrolment import queries as enrolment_queries
 from velferdslab.cases.enrolment import services as enrolment_services
+from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.journey import forms as journey_forms
 from velferdslab.cases.journey import queries as journey_queries
-from velferdslab.cases.journey.models import JourneyAssessment
 from velferdslab.cases.journey.views import _assessment_context
 from velferdslab.cases.meetings import forms, queries, services
 from velferdslab.cases.meetings.models import Meeting
 from velferdslab.cases.plan import queries as plan_queries
-from velferdslab.cases.plan.models import Action
 from velferdslab.cases.plan.views import _goal_choices, _owner_values, _team_choices
-from velferdslab.cases.web import _access, _attach, _content, _done, _own, _read, _user, blueprint
+from velferdslab.cases.web import _attach, _done, _user, blueprint
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import choices, render_form
 from velferdslab.core.models import today_local
 from velferdslab.core.permissions import LOGIN, requires
-from velferdslab.extensions import db
 
 
 @blueprint.get("/familier/<int:family_id>/moter")
 @requires(LOGIN)
-def meetings(family_id: int):
+@family_route(AuditAction.MEETING_LIST, content=False)
+def meetings(access: Access):
     """All meetings. A gated member sees dates and attendees only (notes are not even selected)."""
-    access = _access(family_id)
     rows = queries.meetings(access)
-    _read(access, "meeting.list", count=len(rows))
+    note(count=len(rows))
     return render_template("cases/meetings.html", family=access.family, access=access, rows=rows)
 
 
@@ -77,17 +76,17 @@ def _meeting_input(form, themes, perspectives, open_actions) -> dict:
 
 @blueprint.route("/familier/<int:family_id>/moter/ny", methods=["GET", "POST"])
 @requires(LOGIN)
-def meeting_new(family_id: int):
+@family_route(AuditAction.MEETING_FORM)
+def meeting_new(access: Access):
     """The meeting form: attendees, notes, decisions, that day's assessment of every applicable
     theme from each perspective, and new or updated actions — one submit, all or nothing."""
-    access = _content(family_id)
+    family_id = access.family.id
     open_actions = plan_queries.open_actions(family_id)
     form, themes, perspectives = _meeting_form(access, open_actions)
     if request.method == "GET":
         form.held_on.data = today_local()
         for action in open_actions:
             form[f"action_{action.id}_status"].data = action.status
-        _read(access, "meeting.form")
     if form.validate_on_submit():
         try:
             meeting = services.record_meeting(access, actor=_user(),
@@ -104,25 +103,19 @@ def meeting_new(family_id: int):
 
 @blueprint.get("/familier/<int:family_id>/moter/<int:meeting_id>")
 @requires(LOGIN)
-def meeting_detail(family_id: int, meeting_id: int):
-    access = _access(family_id)
-    _own(Meeting, meeting_id, family_id)
-    row = next((r for r in queries.meetings(access) if r.meeting.id == meeting_id), None)
-    assessment = actions = None
-    if not access.gated:
-        assessment = db.session.scalar(select(JourneyAssessment).where(JourneyAssessment.meeting_id == meeting_id,
-                                                                       JourneyAssessment.is_current.is_(True)))
-        actions = db.session.scalars(select(Action).where(Action.meeting_id == meeting_id).order_by(Action.id)).all()
-    _read(access, "meeting.view", "meeting", meeting_id, gated=access.gated)
+@family_route(AuditAction.MEETING_VIEW, content=False, load={"meeting": Meeting})
+def meeting_detail(access: Access, meeting: Meeting):
+    row = next((r for r in queries.meetings(access) if r.meeting.id == meeting.id), None)
+    assessment, actions = (None, None) if access.gated else queries.decided_at(meeting.id)
     return render_template("cases/meeting.html", family=access.family, access=access, row=row,
                            assessment=assessment, actions=actions)
 
 
 @blueprint.route("/familier/<int:family_id>/moter/<int:meeting_id>/endre", methods=["GET", "POST"])
 @requires(LOGIN)
-def meeting_edit(family_id: int, meeting_id: int):
-    access = _content(family_id)
-    meeting = _own(Meeting, meeting_id, family_id)
+@family_route(AuditAction.MEETING_VIEW, load={"meeting": Meeting})
+def meeting_edit(access: Access, meeting: Meeting):
+    family_id, meeting_id = access.family.id, meeting.id
     form = forms.MeetingEditForm()
     team_rows = [m for m in enrolment_queries.team_rows(family_id, meeting.enrolment_id)
                  if m.is_current(meeting.held_on) or m.is_current(today_local())]
@@ -135,7 +128,6 @@ def meeting_edit(family_id: int, meeting_id: int):
             form[name].data = getattr(meeting, name)
         form.attendee_user_ids.data = [a.user_id for a in meeting.attendees if a.user_id]
         form.attendee_member_ids.data = [a.member_id for a in meeting.attendees if a.member_id]
-        _read(access, "meeting.view", "meeting", meeting_id)
     if form.validate_on_submit():
         try:
             services.update_meeting(access, meeting, actor=_user(), held_on=form.held_on.data,

@@ -6,14 +6,16 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_login import current_user
 
-from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction
+from velferdslab.cases.access import Access
 from velferdslab.cases.consent.schemas import _consent_out
 from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.enrolment.schemas import _enrolment_out
+from velferdslab.cases.gate import family_access, family_route
 from velferdslab.cases.household import services as household_services
 from velferdslab.cases.household.schemas import _member_out
 from velferdslab.cases.overview import queries, schemas
-from velferdslab.cases.web import _access, _read, _user
+from velferdslab.cases.web import _user
 from velferdslab.cases.web import api_blueprint as blueprint
 from velferdslab.core.permissions import LOGIN, requires
 
@@ -46,12 +48,7 @@ class Families(MethodView):
     @blueprint.response(200, schemas.FamilyListItemSchema(many=True))
     def get(self, args):
         """The families you are on the team of (*Mine familier*), or those whose name matches `q`."""
-        summaries = queries.my_families(current_user)
-        if args.get("q"):
-            hits = {a.family.id for a in queries.search_families(current_user, args["q"])}
-            summaries = [s for s in summaries if s.family.id in hits]
-        audit.record_for_families("family.list", {s.family.id: {"gated": s.access.gated} for s in summaries},
-                                  purpose="api")
+        summaries = queries.read_my_families_matching(current_user, args.get("q"))
         out = []
         for s in summaries:
             row = {"id": s.family.id, "household_name": s.family.household_name, "gated": s.access.gated,
@@ -69,25 +66,23 @@ class Families(MethodView):
     def post(self, data):
         """Register a referred family; you become the lead of its investment team."""
         family = enrolment_services.create_family(current_user.lab, actor=_user(), **data)
-        return _family_out(queries.family_page(_access(family.id)))
+        return _family_out(queries.family_page(family_access(current_user, family.id)))
 
 
 @blueprint.route("/families/<int:family_id>")
 class FamilyById(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.FamilySchema)
-    def get(self, family_id: int):
+    @family_route(AuditAction.FAMILY_VIEW, content=False)
+    def get(self, access: Access):
         """One family: members, enrolment, team, consent and (with consent) the journey's latest level."""
-        access = _access(family_id)
-        page = queries.family_page(access)
-        _read(access, "family.view", gated=access.gated, purpose="api")
-        return _family_out(page)
+        return _family_out(queries.family_page(access))
 
     @requires(LOGIN)
     @blueprint.arguments(schemas.FamilyUpdateSchema)
     @blueprint.response(200, schemas.FamilySchema)
-    def patch(self, data, family_id: int):
-        access = _access(family_id, content=True)
+    @family_route()
+    def patch(self, data, access: Access):
         family = access.family
         merged = {"household_name": family.household_name, "language": family.language,
                   "interpreter_needed": family.interpreter_needed, **data}

@@ -16,12 +16,15 @@ from datetime import date
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import load_only
 
+from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.cases.access import Access
 from velferdslab.cases.consent import services as consent_services
 from velferdslab.cases.consent.models import Consent
 from velferdslab.cases.enrolment import queries as enrolment_queries
 from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.gate import accessible_families
 from velferdslab.cases.household import services as household_services
 from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.journey import queries as journey_queries
@@ -237,8 +240,6 @@ def my_families(user, today: date | None = None) -> list[FamilySummary]:
     """*Mine familier*: the user's families with level, trend, next meeting, overdue actions and
     assessments due — six statements whatever the number of families or the length of history.
     Gated families show only their name and meeting dates."""
-    from velferdslab.cases.access import accessible_families
-
     today = today or today_local()
     summaries = [FamilySummary(access=a) for a in accessible_families(user)]
     if not summaries:
@@ -272,8 +273,6 @@ def my_families(user, today: date | None = None) -> list[FamilySummary]:
 
 def search_families(user, text: str, limit: int = 50) -> list[Access]:
     """Families the user may see whose household name or a member's name contains ``text``."""
-    from velferdslab.cases.access import accessible_families
-
     needle = (text or "").strip().lower()
     if not needle:
         return []
@@ -287,3 +286,31 @@ def search_families(user, text: str, limit: int = 50) -> list[Access]:
     hits = [a for fid, a in candidates.items() if needle in a.family.household_name.lower() or fid in by_member]
     hits.sort(key=lambda a: a.family.household_name)
     return hits[:limit]
+
+
+# --- the reads of lists of families: the query and its audit, one call each ---------------------
+
+def read_my_families(user, purpose: Purpose) -> list[FamilySummary]:
+    """*Mine familier* as shown: the summaries, and one audit event per family listed."""
+    summaries = my_families(user)
+    audit.record_for_families(AuditAction.FAMILY_LIST, {s.family.id: {"gated": s.access.gated} for s in summaries},
+                              purpose=purpose)
+    return summaries
+
+
+def read_search(user, text: str) -> list[Access]:
+    """The families matching ``text`` as shown in the search, each hit audited."""
+    hits = search_families(user, text)
+    audit.record_for_families(AuditAction.FAMILY_SEARCH_HIT, [hit.family.id for hit in hits], purpose=Purpose.SEARCH)
+    return hits
+
+
+def read_my_families_matching(user, text: str | None) -> list[FamilySummary]:
+    """The API's list: *Mine familier*, narrowed to a name search when ``text`` is given."""
+    summaries = my_families(user)
+    if text:
+        hits = {a.family.id for a in search_families(user, text)}
+        summaries = [s for s in summaries if s.family.id in hits]
+    audit.record_for_families(AuditAction.FAMILY_LIST, {s.family.id: {"gated": s.access.gated} for s in summaries},
+                              purpose=Purpose.API)
+    return summaries

@@ -2,50 +2,48 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.cases import chart
+from velferdslab.cases.access import Access
+from velferdslab.cases.gate import family_route
 from velferdslab.cases.overview import queries
 from velferdslab.cases.panels import render_family_panels
-from velferdslab.cases.web import _access, _user, blueprint
+from velferdslab.cases.web import _user, blueprint
 from velferdslab.core import navigation
-from velferdslab.core.permissions import LOGIN, requires
+from velferdslab.core.permissions import LOGIN, Permission, requires
 
 
-def my_families_panel(user) -> dict | None:
-    """The start page panel for caseworkers and team leads (``dashboard.views.START_PANELS``)."""
-    if not user.has_permission("families.work"):
+def my_families_panel(user: Any) -> dict[str, Any] | None:
+    """The start page panel for caseworkers and team leads."""
+    if not user.has_permission(Permission.FAMILIES_WORK):
         return None
-    summaries = queries.my_families(user)
-    audit.record_for_families("family.list", {s.family.id: {"gated": s.access.gated} for s in summaries},
-                              purpose="mine familier")
-    return {"templates": ["cases/_my_families.html"], "my_families": summaries}
+    return {"templates": ["cases/_my_families.html"],
+            "my_families": queries.read_my_families(user, Purpose.MY_FAMILIES)}
 
 
 @blueprint.get("/familier")
-@requires("families.work")
-def families():
+@requires(Permission.FAMILIES_WORK)
+def families() -> Any:
     """Mine familier, with a search by name among the families the user may see."""
     q = request.args.get("q", "").strip()[:100]
     if q:
-        hits = queries.search_families(current_user, q)
-        audit.record_for_families("family.search_hit", [hit.family.id for hit in hits], purpose="søk")
-        return render_template("cases/families.html", q=q, hits=hits, summaries=None)
-    panel = my_families_panel(current_user) or {}
-    return render_template("cases/families.html", q="", hits=None, summaries=panel.get("my_families", []))
+        return render_template("cases/families.html", q=q, hits=queries.read_search(current_user, q), summaries=None)
+    return render_template("cases/families.html", q="", hits=None,
+                           summaries=queries.read_my_families(current_user, Purpose.MY_FAMILIES))
 
 
 @blueprint.get("/familier/<int:family_id>")
 @requires(LOGIN)
-def family_page(family_id: int):
+@family_route(AuditAction.FAMILY_VIEW, content=False)
+def family_page(access: Access) -> Any:
     """The family page: members, team, consent, the journey, duken, open actions and meetings."""
-    access = _access(family_id)
     page = queries.family_page(access)
-    audit.record("family.view", family_id=family_id, object_type="family", object_id=family_id,
-                 purpose="familieside", summary={"gated": access.gated})
     charts = None
     if page.history is not None and page.history.points:
         charts = {"overall": chart.overall_chart(page.history), "themes": chart.journey_charts(page.history)}
@@ -54,14 +52,5 @@ def family_page(family_id: int):
                            panels=panels, swatch=chart.legend_swatch)
 
 
-navigation.register(_l("Familier"), "cases.families", "families.work", order=10)
-
-
-def _register_start_panel() -> None:
-    from velferdslab.dashboard.views import START_PANELS
-
-    if my_families_panel not in START_PANELS:
-        START_PANELS.append(my_families_panel)
-
-
-_register_start_panel()
+navigation.register(_l("Familier"), "cases.families", Permission.FAMILIES_WORK, order=10)
+navigation.register_start_panel(my_families_panel, order=20)

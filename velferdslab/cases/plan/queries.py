@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from velferdslab.cases.plan import services
-from velferdslab.cases.plan.models import Action
+from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.extensions import db
 
 
@@ -23,3 +23,7 @@ def all_actions(family_id: int) -> list[Action]:
         .options(joinedload(Action.owner), joinedload(Action.goal))
         .order_by(Action.status.in_(services.OPEN_ACTION_STATUSES).desc(), Action.due_on.is_(None), Action.due_on,
                   Action.id)))
+
+
+def goals(family_id: int) -> list[Goal]:
+    return list(db.session.scalars(select(Goal).where(Goal.family_id == family_id).order_by(Goal.id)))

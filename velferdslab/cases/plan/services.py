@@ -11,6 +11,7 @@ from datetime import date
 from flask_babel import gettext as _
 
 from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import User
 from velferdslab.cases.access import Access
 from velferdslab.cases.journey.services import applicable_themes
@@ -42,7 +43,7 @@ def create_goal(access: Access, *, actor: User, theme: str | None, horizon: str 
     goal = Goal(family_id=family_id, theme=theme, horizon=horizon, text=text, status="open", created_by_id=actor.id)
     db.session.add(goal)
     db.session.flush()
-    audit.record("goal.create", actor=actor, family_id=family_id, object_type="goal", object_id=goal.id,
+    audit.record(AuditAction.GOAL_CREATE, actor=actor, family_id=family_id, object_type="goal", object_id=goal.id,
                  summary={"theme": theme, "horizon": horizon})
     return goal
 
@@ -61,7 +62,7 @@ def update_goal(access: Access, goal: Goal, *, actor: User, text: str | None, st
     changed = [k for k, v in (("text", text), ("status", status), ("horizon", horizon)) if getattr(goal, k) != v]
     goal.text, goal.status, goal.horizon = text, status, horizon
     db.session.flush()
-    audit.record("goal.update", actor=actor, family_id=goal.family_id, object_type="goal", object_id=goal.id,
+    audit.record(AuditAction.GOAL_UPDATE, actor=actor, family_id=goal.family_id, object_type="goal", object_id=goal.id,
                  summary={"fields": changed, "status": status})
     return goal
 
@@ -106,7 +107,7 @@ def create_action(access: Access, *, actor: User, title: str | None, owner_user_
     action = Action(family_id=family_id, meeting_id=meeting_id, created_by_id=actor.id, **fields)
     db.session.add(action)
     db.session.flush()
-    audit.record("action.create", actor=actor, family_id=family_id, object_type="action", object_id=action.id,
+    audit.record(AuditAction.ACTION_CREATE, actor=actor, family_id=family_id, object_type="action", object_id=action.id,
                  summary={"owner_user_id": action.owner_user_id, "owner_is_family": action.owner_is_family,
                           "status": status, "goal_id": action.goal_id, "meeting_id": meeting_id})
     return action
@@ -140,6 +141,6 @@ def update_action(access: Access, action: Action, *, actor: User, **changes) -> 
     for key, value in fields.items():
         setattr(action, key, value)
     db.session.flush()
-    audit.record("action.update", actor=actor, family_id=action.family_id, object_type="action",
+    audit.record(AuditAction.ACTION_UPDATE, actor=actor, family_id=action.family_id, object_type="action",
                  object_id=action.id, summary={"fields": changed, "status": action.status})
     return action

@@ -6,13 +6,16 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from velferdslab.audit.actions import AuditAction
+from velferdslab.cases.access import Access
 from velferdslab.cases.enrolment import queries as enrolment_queries
 from velferdslab.cases.enrolment import services as enrolment_services
+from velferdslab.cases.gate import family_route
 from velferdslab.cases.journey import services as journey_services
 from velferdslab.cases.plan import forms, queries, services
 from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.cases.themes import THEME_BY_CODE
-from velferdslab.cases.web import _attach, _content, _done, _own, _read, _user, blueprint, template_globals
+from velferdslab.cases.web import _attach, _done, _user, blueprint, template_globals
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import choices, render_form
 from velferdslab.core.models import today_local
@@ -68,17 +71,17 @@ def _plan_page(access, goal_form=None, action_form=None, status=200):
 
 @blueprint.get("/familier/<int:family_id>/plan")
 @requires(LOGIN)
-def plan(family_id: int):
+@family_route(AuditAction.PLAN_VIEW)
+def plan(access: Access):
     """Duken: the family's goals per theme (short term, long term, dreams) and every action."""
-    access = _content(family_id)
-    _read(access, "plan.view")
     return _plan_page(access)
 
 
 @blueprint.post("/familier/<int:family_id>/plan/mal")
 @requires(LOGIN)
-def goal_new(family_id: int):
-    access = _content(family_id)
+@family_route()
+def goal_new(access: Access):
+    family_id = access.family.id
     form = forms.GoalForm()
     form.theme.choices = choices((t, THEME_BY_CODE[t].name) for t in journey_services.applicable_themes(family_id))
     if form.validate_on_submit():
@@ -88,15 +91,15 @@ def goal_new(family_id: int):
         except ServiceError as error:
             _attach(form, error, "text")
         else:
-            return _done(_("Målet er lagt til."), family_id, "cases.plan")
+            return _done(_("Målet er lagt til: %(text)s", text=form.text.data[:60]), family_id, "cases.plan")
     return _plan_page(access, goal_form=form, status=422)
 
 
 @blueprint.route("/familier/<int:family_id>/plan/mal/<int:goal_id>", methods=["GET", "POST"])
 @requires(LOGIN)
-def goal_edit(family_id: int, goal_id: int):
-    access = _content(family_id)
-    goal = _own(Goal, goal_id, family_id)
+@family_route(AuditAction.GOAL_VIEW, load={"goal": Goal})
+def goal_edit(access: Access, goal: Goal):
+    family_id = access.family.id
     form = forms.GoalEditForm(obj=goal)
     if form.validate_on_submit():
         try:
@@ -106,8 +109,6 @@ def goal_edit(family_id: int, goal_id: int):
             _attach(form, error, "text")
         else:
             return _done(_("Målet er oppdatert."), family_id, "cases.plan")
-    elif request.method == "GET":
-        _read(access, "goal.view", "goal", goal.id)
     return render_form("cases/simple_form.html", form, family=access.family,
                        title=_("Mål: %(theme)s", theme=THEME_BY_CODE[goal.theme].name),
                        fields=["text", "horizon", "status"], back=url_for("cases.plan", family_id=family_id))
@@ -120,8 +121,9 @@ def _action_values(form) -> dict:
 
 @blueprint.post("/familier/<int:family_id>/plan/tiltak")
 @requires(LOGIN)
-def action_new(family_id: int):
-    access = _content(family_id)
+@family_route()
+def action_new(access: Access):
+    family_id = access.family.id
     form = forms.ActionForm()
     form.owner.choices = _team_choices(family_id)
     form.goal_id.choices = _goal_choices(family_id)
@@ -131,15 +133,15 @@ def action_new(family_id: int):
         except ServiceError as error:
             _attach(form, error, "title")
         else:
-            return _done(_("Tiltaket er lagt til."), family_id, "cases.plan")
+            return _done(_("Tiltaket er lagt til: %(title)s", title=form.title.data), family_id, "cases.plan")
     return _plan_page(access, action_form=form, status=422)
 
 
 @blueprint.route("/familier/<int:family_id>/plan/tiltak/<int:action_id>", methods=["GET", "POST"])
 @requires(LOGIN)
-def action_edit(family_id: int, action_id: int):
-    access = _content(family_id)
-    action = _own(Action, action_id, family_id)
+@family_route(AuditAction.ACTION_VIEW, load={"action": Action})
+def action_edit(access: Access, action: Action):
+    family_id = access.family.id
     form = forms.ActionForm(obj=action)
     form.owner.choices = _team_choices(family_id)
     if action.owner_user_id and str(action.owner_user_id) not in {c.value for c in form.owner.choices}:
@@ -151,7 +153,6 @@ def action_edit(family_id: int, action_id: int):
     if request.method == "GET":
         form.owner.data = "family" if action.owner_is_family else str(action.owner_user_id)
         form.goal_id.data = action.goal_id or 0
-        _read(access, "action.view", "action", action.id)
     if form.validate_on_submit():
         values = _action_values(form)
         try:
@@ -159,7 +160,7 @@ def action_edit(family_id: int, action_id: int):
         except ServiceError as error:
             _attach(form, error, "title")
         else:
-            return _done(_("Tiltaket er oppdatert."), family_id, "cases.plan")
+            return _done(_("Tiltaket er oppdatert: %(title)s", title=action.title), family_id, "cases.plan")
     return render_form("cases/simple_form.html", form, family=access.family, title=_("Endre tiltak"),
                        fields=["title", "owner", "due_on", "review_on", "goal_id", "status"],
                        back=url_for("cases.plan", family_id=family_id))
