@@ -17,12 +17,15 @@ interface of ``audit.directory``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Date, and_, case, cast, distinct, exists, extract, func, or_, select
+from sqlalchemy import Date, Row, and_, case, cast, distinct, exists, extract, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.audit.directory import source
 from velferdslab.audit.models import AuditEvent, EmergencyAccess
 from velferdslab.core.models import OSLO
@@ -224,3 +227,26 @@ def unreviewed_grants(lab_id: int) -> tuple[int, datetime | None]:
                                        .where(EmergencyAccess.lab_id == lab_id,
                                               EmergencyAccess.reviewed_at.is_(None))).one()
     return count, oldest
+
+
+# --- the review's own reads, audited ---------------------------------------------------------------
+
+def _filter_summary(filters: Filters) -> dict:
+    """What was looked at, for the review's own audit event: ids and codes only."""
+    return {"start": filters.start, "end": filters.end, "user_id": filters.user_id, "family_id": filters.family_id,
+            "agency_id": filters.agency_id, "flag": filters.flag}
+
+
+def read_page(filters: Filters, number: int = 1) -> Page:
+    """A page of the review as an administrator sees it; the look is itself audited."""
+    result = page(filters, number)
+    audit.record(AuditAction.AUDIT_REVIEW, object_type="audit_event", purpose=Purpose.REVIEW,
+                 summary={**_filter_summary(filters), "page": result.page})
+    return result
+
+
+def read_export(filters: Filters) -> Iterator[Row]:
+    """Every matching event for the CSV export (streamed in batches); the export is audited."""
+    audit.record(AuditAction.AUDIT_REVIEW_EXPORT, object_type="audit_event", purpose=Purpose.REVIEW,
+                 summary=_filter_summary(filters))
+    return iter(db.session.execute(events_query(filters).execution_options(yield_per=2000)))

@@ -13,8 +13,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from velferdslab.audit import directory, emergency, review
-from velferdslab.audit import services as audit
-from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.audit.forms import FLAG_LABELS, ConfirmForm, ReviewFilterForm
 from velferdslab.audit.labels import action_label
 from velferdslab.core import navigation
@@ -24,7 +22,6 @@ from velferdslab.core.i18n import OSLO
 from velferdslab.core.models import utcnow
 from velferdslab.core.pdf import attachment
 from velferdslab.core.permissions import requires
-from velferdslab.extensions import db
 
 blueprint = Blueprint("audit", __name__, template_folder="templates")
 
@@ -59,20 +56,12 @@ def _filters() -> tuple[ReviewFilterForm, review.Filters]:
     return form, filters
 
 
-def _filter_summary(filters: review.Filters) -> dict:
-    """What was looked at, for the review's own audit event: ids and codes only."""
-    return {"start": filters.start, "end": filters.end, "user_id": filters.user_id, "family_id": filters.family_id,
-            "agency_id": filters.agency_id, "flag": filters.flag}
-
-
 @blueprint.get("/admin/revisjon")
 @requires("audit.review")
 def review_page():
     form, filters = _filters()
     number = request.args.get("side", 1, type=int)
-    result = review.page(filters, number)
-    audit.record(AuditAction.AUDIT_REVIEW, object_type="audit_event", purpose=Purpose.REVIEW,
-                 summary={**_filter_summary(filters), "page": result.page})
+    result = review.read_page(filters, number)
     args = {k: v for k, v in request.args.items() if k != "side"}
     return render_template("audit/review.html", form=form, filters=filters, result=result, args=args,
                            many=review.many_families(filters), grants=review.emergency_grants(filters),
@@ -88,13 +77,12 @@ CSV_HEADER = ["tid", "bruker_id", "bruker", "rolle", "etat", "familie", "handlin
 @requires("audit.review")
 def review_csv():
     _form, filters = _filters()
-    audit.record(AuditAction.AUDIT_REVIEW_EXPORT, object_type="audit_event", purpose=Purpose.REVIEW,
-                 summary=_filter_summary(filters))
+    rows = review.read_export(filters)
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 correctly only with the byte order mark
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    for row in db.session.execute(review.events_query(filters).execution_options(yield_per=2000)):
+    for row in rows:
         writer.writerow([row.occurred_at.astimezone(OSLO).isoformat(timespec="seconds"), row.actor_id or "",
                          _csv_text(row.actor_name), row.actor_role or "", _csv_text(row.agency_name),
                          row.family_id or "", row.action, row.object_type or "", _csv_text(row.object_id),

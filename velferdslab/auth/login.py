@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, g, request, session
 
+from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction
 from velferdslab.auth import services
 from velferdslab.auth.models import User
 from velferdslab.extensions import db, login_manager
@@ -75,3 +77,21 @@ def sign_out() -> None:
     logout_user()
     session.clear()
     db.session.flush()
+
+
+def log_in(user: User) -> None:
+    """A sign-in with the form: a fresh session, recorded in the audit trail."""
+    sign_in(user)
+    audit.record(AuditAction.AUTH_LOGIN, actor=user, object_type="user", object_id=user.id)
+
+
+def refuse_log_in() -> None:
+    """A failed sign-in, recorded even though the request fails. The e-mail is not stored: a
+    mistyped password in the e-mail field must not land in the trail."""
+    audit.record_even_if_request_fails(AuditAction.AUTH_LOGIN_FAILED, summary={"reason": "bad_credentials"})
+
+
+def log_out(user: User) -> None:
+    """Sign out, recorded in the audit trail."""
+    audit.record(AuditAction.AUTH_LOGOUT, actor=user, object_type="user", object_id=user.id)
+    sign_out()

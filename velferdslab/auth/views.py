@@ -8,8 +8,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from velferdslab.audit import services as audit
-from velferdslab.audit.actions import AuditAction
 from velferdslab.auth import services
 from velferdslab.auth.forms import (
     AgencyForm,
@@ -18,13 +16,13 @@ from velferdslab.auth.forms import (
     TokenForm,
     UserForm,
 )
-from velferdslab.auth.login import sign_in, sign_out
+from velferdslab.auth.login import log_in, log_out, refuse_log_in, sign_in
 from velferdslab.auth.models import Agency, AgencyKind, ApiToken, User
 from velferdslab.core import navigation
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import add_error, choices, render_form
 from velferdslab.core.permissions import LOGIN, Role, public, requires
-from velferdslab.core.views import is_safe_redirect
+from velferdslab.core.routing import is_safe_redirect
 from velferdslab.extensions import db, limiter
 
 blueprint = Blueprint("auth", __name__, template_folder="templates")
@@ -52,14 +50,12 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
             lang = session.get("lang")
-            sign_in(user)
+            log_in(user)
             if lang:
                 session["lang"] = lang
-            audit.record(AuditAction.AUTH_LOGIN, actor=user, object_type="user", object_id=user.id)
             target = request.args.get("next", "")
             return redirect(target if is_safe_redirect(target) else url_for("dashboard.index"))
-        # The e-mail is not stored: a mistyped password in the e-mail field must not land in the trail.
-        audit.record_even_if_request_fails(AuditAction.AUTH_LOGIN_FAILED, summary={"reason": "bad_credentials"})
+        refuse_log_in()
         form.password.errors = list(form.password.errors) + [_("Feil e-post eller passord.")]
     return render_form("auth/login.html", form)
 
@@ -67,9 +63,8 @@ def login():
 @blueprint.post("/logg-ut")
 @requires(LOGIN)
 def logout():
-    audit.record(AuditAction.AUTH_LOGOUT, object_type="user", object_id=current_user.id)
     lang = session.get("lang")
-    sign_out()
+    log_out(current_user._get_current_object())
     if lang:  # the chosen language outlives the session, as it does at sign-in
         session["lang"] = lang
     flash(_("Du er logget ut."), "info")

@@ -13,7 +13,6 @@ from flask.views import MethodView
 from flask_login import current_user
 from sqlalchemy import select
 
-from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.budget import ledger, queries, schemas, services
 from velferdslab.budget.models import AuthorityRuleSet, Delegation, LedgerTransfer, SpendRequest
@@ -116,9 +115,7 @@ class Pool(MethodView):
     @blueprint.response(200, schemas.PoolSchema)
     def get(self, args):
         """Per agency: delegated, unallocated, allocated, committed, paid; per theme: committed, paid."""
-        overview = queries.pool_overview(current_user.lab_id, _year(args))
-        audit.record(AuditAction.BUDGET_OVERVIEW_VIEW, object_type="pool", object_id=overview.year,
-                     purpose=Purpose.OVERVIEW)
+        overview = queries.read_pool_overview(current_user.lab_id, _year(args))
 
         def agency_row(row):
             return {"agency_id": row.key, "agency": row.label, "delegated": row.delegated,

@@ -264,3 +264,11 @@ def allocation_rows(lab_id: int, year: int) -> list[dict]:
     balances = ledger.family_balances(ids, year)
     leads = team_leads(ids)
     return [{"family_id": i, "open": i in open_ids, "balance": balances[i], "leads": leads[i]} for i in ids]
+
+
+def read_pool_overview(lab_id: int, year: int):
+    """Management's overview of the pool as shown, its reading audited."""
+    overview = pool_overview(lab_id, year)
+    audit.record(AuditAction.BUDGET_OVERVIEW_VIEW, object_type="pool", object_id=overview.year,
+                 purpose=Purpose.OVERVIEW)
+    return overview

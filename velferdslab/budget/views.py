@@ -16,7 +16,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency
 from velferdslab.budget import forms, ledger, queries, services
@@ -292,8 +291,7 @@ def management_queue():
 @requires("budget.manage")
 def overview():
     year = _year()
-    data = queries.pool_overview(current_user.lab_id, year)
-    audit.record(AuditAction.BUDGET_OVERVIEW_VIEW, object_type="pool", object_id=year, purpose=Purpose.OVERVIEW)
+    data = queries.read_pool_overview(current_user.lab_id, year)
     return render_template("budget/overview.html", overview=data, year=year,
                            years=queries.lab_years(current_user.lab_id))
 

@@ -23,3 +23,10 @@ class IdConverter(IntegerConverter):
 
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
+
+
+def is_safe_redirect(target: str | None) -> bool:
+    """Only same-site paths: '/x', never '//host', 'http://…', backslashes or control characters."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    return not any(c in target for c in ("\\", "\r", "\n", "\t")) and ":" not in target.split("?")[0]

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, request, session, url
 from sqlalchemy import text
 
 from velferdslab.core.permissions import public
+from velferdslab.core.routing import is_safe_redirect
 from velferdslab.extensions import db
 
 blueprint = Blueprint("core", __name__)
@@ -27,10 +28,3 @@ def set_language(code: str):
     session["lang"] = code
     target = request.args.get("next", "")
     return redirect(target if is_safe_redirect(target) else url_for("dashboard.index"))
-
-
-def is_safe_redirect(target: str | None) -> bool:
-    """Only same-site paths: '/x', never '//host', 'http://…', backslashes or control characters."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return False
-    return not any(c in target for c in ("\\", "\r", "\n", "\t")) and ":" not in target.split("?")[0]

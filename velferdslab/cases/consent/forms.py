@@ -8,6 +8,8 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from velferdslab.cases.fields import REQUIRED, _date
+from velferdslab.cases.household import services as household_services
+from velferdslab.core.forms import choices
 
 
 class ConsentForm(FlaskForm):
@@ -22,3 +24,8 @@ class ConsentForm(FlaskForm):
 class WithdrawForm(FlaskForm):
     withdrawn_on = _date(_l("Trukket tilbake dato"), required=True)
     by_member_id = SelectField(_l("Trukket tilbake av"), coerce=int)
+
+
+def member_choices(family_id: int) -> list:
+    """The family's members, for "given by" and "withdrawn by" (and a meeting's attendees)."""
+    return choices((m.id, m.full_name) for m in household_services.family_members(family_id))

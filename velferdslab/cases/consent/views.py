@@ -10,16 +10,11 @@ from velferdslab.cases.access import Access
 from velferdslab.cases.consent import forms, services
 from velferdslab.cases.consent.models import Consent
 from velferdslab.cases.gate import family_route
-from velferdslab.cases.household import services as household_services
 from velferdslab.cases.web import _agency_choices, _attach, _done, _user, blueprint
 from velferdslab.core.errors import ServiceError
-from velferdslab.core.forms import choices, render_form
+from velferdslab.core.forms import render_form
 from velferdslab.core.models import today_local
 from velferdslab.core.permissions import LOGIN, requires
-
-
-def _consent_members(family_id: int) -> list:
-    return choices((m.id, m.full_name) for m in household_services.family_members(family_id))
 
 
 @blueprint.route("/familier/<int:family_id>/samtykke", methods=["GET", "POST"])
@@ -30,7 +25,7 @@ def consents(access: Access):
     family_id = access.family.id
     form = forms.ConsentForm()
     form.agency_id.choices = _agency_choices(access.family.lab_id, None)
-    form.given_by_member_id.choices = _consent_members(family_id)
+    form.given_by_member_id.choices = forms.member_choices(family_id)
     if request.method == "GET":
         form.given_on.data = today_local()
         form.agency_id.data = access.membership.agency_id if access.membership else None
@@ -55,7 +50,7 @@ def consents(access: Access):
 def consent_withdraw(access: Access, consent: Consent):
     family_id = access.family.id
     form = forms.WithdrawForm()
-    form.by_member_id.choices = _consent_members(family_id)
+    form.by_member_id.choices = forms.member_choices(family_id)
     if request.method == "GET":
         form.withdrawn_on.data = today_local()
         form.by_member_id.data = consent.given_by_member_id

@@ -7,13 +7,12 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from velferdslab.cases.enrolment.models import CLOSE_REASONS
+from velferdslab.cases.enrolment.models import CLOSE_REASONS, CloseReason, EnrolmentStatus
 from velferdslab.cases.fields import _date
 from velferdslab.core.forms import choices
 
-CLOSE_REASON_LABELS = {"goals_reached": _l("Målene er nådd"), "moved": _l("Flyttet"),
-                       "withdrew": _l("Trakk seg"), "other": _l("Annet")}
-ENROLMENT_STATUS_LABELS = {"referred": _l("Henvist"), "active": _l("Aktiv"), "closed": _l("Avsluttet")}
+CLOSE_REASON_LABELS = CloseReason.lazy_labels()
+ENROLMENT_STATUS_LABELS = EnrolmentStatus.lazy_labels()
 
 
 class StartForm(FlaskForm):

@@ -4,17 +4,33 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from velferdslab.auth.models import Agency
 from velferdslab.cases.household.models import Family
 from velferdslab.core.models import UTCDateTime, one_of, utcnow
+from velferdslab.core.vocabulary import Vocabulary
 from velferdslab.extensions import db
 from velferdslab.teams.models import InvestmentTeam
 
-ENROLMENT_STATUSES = ("referred", "active", "closed")
-CLOSE_REASONS = ("goals_reached", "moved", "withdrew", "other")
+
+class EnrolmentStatus(Vocabulary):
+    REFERRED = "referred", _l("Henvist")
+    ACTIVE = "active", _l("Aktiv")
+    CLOSED = "closed", _l("Avsluttet")
+
+
+class CloseReason(Vocabulary):
+    GOALS_REACHED = "goals_reached", _l("Målene er nådd")
+    MOVED = "moved", _l("Flyttet")
+    WITHDREW = "withdrew", _l("Trakk seg")
+    OTHER = "other", _l("Annet")
+
+
+ENROLMENT_STATUSES = EnrolmentStatus.codes()
+CLOSE_REASONS = CloseReason.codes()
 
 
 class Enrolment(db.Model):

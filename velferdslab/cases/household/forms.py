@@ -8,11 +8,10 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, Length, Optional
 
 from velferdslab.cases.fields import REQUIRED, _date
-from velferdslab.cases.household.models import MEMBER_ROLES
+from velferdslab.cases.household.models import MEMBER_ROLES, MemberRole
 from velferdslab.core.forms import choices
 
-MEMBER_ROLE_LABELS = {"parent": _l("Forelder"), "child": _l("Barn"), "young_person": _l("Ungdom"),
-                      "other": _l("Annen")}
+MEMBER_ROLE_LABELS = MemberRole.lazy_labels()
 
 
 class FamilyForm(FlaskForm):

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from velferdslab.core.models import UTCDateTime, one_of, utcnow
+from velferdslab.core.vocabulary import Vocabulary
 from velferdslab.extensions import db
 
-MEMBER_ROLES = ("parent", "child", "young_person", "other")
-CHILD_ROLES = ("child", "young_person")
+
+class MemberRole(Vocabulary):
+    PARENT = "parent", _l("Forelder")
+    CHILD = "child", _l("Barn")
+    YOUNG_PERSON = "young_person", _l("Ungdom")
+    OTHER = "other", _l("Annen")
+
+
+MEMBER_ROLES = MemberRole.codes()
+CHILD_ROLES = (MemberRole.CHILD.value, MemberRole.YOUNG_PERSON.value)
 
 
 class Family(db.Model):

@@ -10,12 +10,12 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from velferdslab.auth.forms import MultiCheckboxField
 from velferdslab.cases.fields import REQUIRED, _date
+from velferdslab.cases.journey.models import AssessmentKind, Perspective
 from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE
 from velferdslab.core.forms import choices
 
-KIND_LABELS = {"regular": _l("Vanlig vurdering"), "intake": _l("Oppstartsvurdering"),
-               "follow_up_6": _l("Oppfølging etter 6 måneder"), "follow_up_12": _l("Oppfølging etter 12 måneder")}
-PERSPECTIVE_LABELS = {"team": _l("Teamet"), "family": _l("Familien"), "young_person": _l("Ungdommen")}
+KIND_LABELS = AssessmentKind.lazy_labels()
+PERSPECTIVE_LABELS = Perspective.lazy_labels()
 LEVEL_PAIRS = [(str(k), v) for k, v in LEVEL_NAMES.items()]
 
 

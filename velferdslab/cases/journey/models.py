@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -23,9 +24,27 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from velferdslab.cases.themes import THEME_CODES
 from velferdslab.core.models import UTCDateTime, one_of, utcnow
+from velferdslab.core.vocabulary import Vocabulary
 from velferdslab.extensions import db
 
-PERSPECTIVES = ("team", "family", "young_person")
+
+class Perspective(Vocabulary):
+    """Whose rating it is: the team's, the family's own, or the young person's own."""
+
+    TEAM = "team", _l("Teamet")
+    FAMILY = "family", _l("Familien")
+    YOUNG_PERSON = "young_person", _l("Ungdommen")
+
+
+class AssessmentKind(Vocabulary):
+    REGULAR = "regular", _l("Vanlig vurdering")
+    INTAKE = "intake", _l("Oppstartsvurdering")
+    FOLLOW_UP_6 = "follow_up_6", _l("Oppfølging etter 6 måneder")
+    FOLLOW_UP_12 = "follow_up_12", _l("Oppfølging etter 12 måneder")
+
+
+PERSPECTIVES = Perspective.codes()
+ASSESSMENT_KINDS = AssessmentKind.codes()
 
 
 class FamilyTheme(db.Model):

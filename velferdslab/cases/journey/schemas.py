@@ -6,8 +6,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
 from velferdslab.cases.fields import LEVEL, THEME, _one_of, _text
-from velferdslab.cases.journey.models import PERSPECTIVES
-from velferdslab.cases.journey.services import ASSESSMENT_KINDS
+from velferdslab.cases.journey.models import ASSESSMENT_KINDS, PERSPECTIVES
 
 
 class ThemeSchema(Schema):

@@ -22,15 +22,20 @@ from velferdslab.auth.models import User
 from velferdslab.cases.access import Access
 from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.enrolment.services import FOLLOW_UP_MONTHS, current_enrolment
-from velferdslab.cases.household.models import CHILD_ROLES, FamilyMember
+from velferdslab.cases.household.models import CHILD_ROLES, FamilyMember, MemberRole
 from velferdslab.cases.household.services import family_members
-from velferdslab.cases.journey.models import PERSPECTIVES, FamilyTheme, JourneyAssessment, ThemeRating
+from velferdslab.cases.journey.models import (
+    ASSESSMENT_KINDS,
+    PERSPECTIVES,
+    FamilyTheme,
+    JourneyAssessment,
+    Perspective,
+    ThemeRating,
+)
 from velferdslab.cases.rules import _not_future, _text
 from velferdslab.cases.themes import LEVELS, THEME_BY_CODE, THEMES, suggest_overall_level
 from velferdslab.core.errors import ConflictError, ServiceError
 from velferdslab.extensions import db
-
-ASSESSMENT_KINDS = ("regular", "intake", "follow_up_6", "follow_up_12")
 
 
 def default_applicable(theme_code: str, members: Iterable[FamilyMember]) -> bool:
@@ -75,9 +80,18 @@ def set_theme_applicability(access: Access, theme: str, applicable: bool, *, act
 
 
 def _perspectives_allowed(members: list[FamilyMember]) -> tuple[str, ...]:
-    if any(m.role == "young_person" for m in members):
+    """Whose ratings a family can have: the team's and the family's, and a young person's own when
+    the household has one."""
+    if any(m.role == MemberRole.YOUNG_PERSON for m in members):
         return PERSPECTIVES
-    return ("team", "family")
+    return (Perspective.TEAM.value, Perspective.FAMILY.value)
+
+
+def assessment_context(family_id: int) -> tuple[list[str], list[str]]:
+    """The themes that apply to the family and the perspectives it is rated from."""
+    members = family_members(family_id)
+    themes = applicable_theme_codes(members, theme_overrides(family_id))
+    return themes, list(_perspectives_allowed(members))
 
 
 def _clean_ratings(family_id: int, ratings: Iterable[dict]) -> list[dict]:

@@ -44,17 +44,6 @@ def themes(access: Access):
     return render_form("cases/themes.html", form, family=access.family, defaults=defaults)
 
 
-def _perspectives(members) -> list[str]:
-    return ["team", "family", "young_person"] if any(m.role == "young_person" for m in members) \
-        else ["team", "family"]
-
-
-def _assessment_context(family_id: int):
-    members = household_services.family_members(family_id)
-    themes = services.applicable_theme_codes(members, services.theme_overrides(family_id))
-    return themes, _perspectives(members)
-
-
 @blueprint.get("/familier/<int:family_id>/vurderinger")
 @requires(LOGIN)
 @family_route(AuditAction.ASSESSMENT_LIST)
@@ -92,7 +81,7 @@ def _fill_ratings(form, assessment: JourneyAssessment) -> None:
 def assessment_new(access: Access):
     """An assessment outside a meeting, e.g. the follow-ups 6 and 12 months after closure."""
     family_id = access.family.id
-    themes, perspectives = _assessment_context(family_id)
+    themes, perspectives = services.assessment_context(family_id)
     form = forms.assessment_form_class(themes, perspectives, correction=False)()
     if request.method == "GET":
         form.assessed_on.data = today_local()
@@ -120,7 +109,7 @@ def assessment_correct(access: Access, assessment: JourneyAssessment):
         flash(_("Denne versjonen er allerede rettet. Du retter nå den nyeste versjonen."), "info")
         newest = services.assessment_versions(assessment)[0]
         return redirect(url_for("cases.assessment_correct", family_id=family_id, assessment_id=newest.id))
-    themes, perspectives = _assessment_context(family_id)
+    themes, perspectives = services.assessment_context(family_id)
     form = forms.assessment_form_class(themes, perspectives, correction=True)()
     if request.method == "GET":
         form.assessed_on.data = assessment.assessed_on

@@ -8,17 +8,17 @@ from flask_babel import gettext as _
 
 from velferdslab.audit.actions import AuditAction
 from velferdslab.cases.access import Access
-from velferdslab.cases.consent.views import _consent_members
+from velferdslab.cases.consent.forms import member_choices
 from velferdslab.cases.enrolment import queries as enrolment_queries
 from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.journey import forms as journey_forms
 from velferdslab.cases.journey import queries as journey_queries
-from velferdslab.cases.journey.views import _assessment_context
+from velferdslab.cases.journey import services as journey_services
 from velferdslab.cases.meetings import forms, queries, services
 from velferdslab.cases.meetings.models import Meeting
 from velferdslab.cases.plan import queries as plan_queries
-from velferdslab.cases.plan.views import _goal_choices, _owner_values, _team_choices
+from velferdslab.cases.plan.forms import goal_choices, owner_values, team_choices
 from velferdslab.cases.web import _attach, _done, _user, blueprint
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import choices, render_form
@@ -38,14 +38,14 @@ def meetings(access: Access):
 
 def _meeting_form(access, open_actions):
     family_id = access.family.id
-    themes, perspectives = _assessment_context(family_id)
+    themes, perspectives = journey_services.assessment_context(family_id)
     form = forms.meeting_form_class(themes, perspectives, [a.id for a in open_actions])()
     enrolment = enrolment_services.current_enrolment(family_id)
     team_rows = [m for m in enrolment_queries.team_rows(family_id, getattr(enrolment, "id", None))
                  if m.is_current(today_local())]
     form.attendee_user_ids.choices = choices(dict.fromkeys((m.user_id, m.user.name) for m in team_rows))
-    form.attendee_member_ids.choices = _consent_members(family_id)
-    owners, goals = _team_choices(family_id), _goal_choices(family_id)
+    form.attendee_member_ids.choices = member_choices(family_id)
+    owners, goals = team_choices(family_id), goal_choices(family_id)
     for i in range(forms.NEW_ACTION_ROWS):
         form[f"new_{i}_owner"].choices = owners
         form[f"new_{i}_goal_id"].choices = goals
@@ -65,7 +65,7 @@ def _meeting_input(form, themes, perspectives, open_actions) -> dict:
         title = (form[f"new_{i}_title"].data or "").strip()
         if not title:
             continue
-        new.append({"title": title, **_owner_values(form[f"new_{i}_owner"].data),
+        new.append({"title": title, **owner_values(form[f"new_{i}_owner"].data),
                     "due_on": form[f"new_{i}_due_on"].data, "review_on": form[f"new_{i}_review_on"].data,
                     "goal_id": form[f"new_{i}_goal_id"].data or None})
     return {"held_on": form.held_on.data, "attendee_user_ids": form.attendee_user_ids.data or [],
@@ -122,7 +122,7 @@ def meeting_edit(access: Access, meeting: Meeting):
     form.attendee_user_ids.choices = choices(dict.fromkeys(
         [(m.user_id, m.user.name) for m in team_rows]
         + [(a.user_id, a.user.name) for a in meeting.attendees if a.user_id]))
-    form.attendee_member_ids.choices = _consent_members(family_id)
+    form.attendee_member_ids.choices = member_choices(family_id)
     if request.method == "GET":
         for name in ("held_on", "notes", "decisions", "next_meeting_on"):
             form[name].data = getattr(meeting, name)

@@ -4,17 +4,40 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from velferdslab.auth.models import User
 from velferdslab.cases.themes import THEME_CODES
 from velferdslab.core.models import UTCDateTime, one_of, utcnow
+from velferdslab.core.vocabulary import Vocabulary
 from velferdslab.extensions import db
 
-GOAL_HORIZONS = ("short", "long", "dream")
-GOAL_STATUSES = ("open", "reached", "dropped")
-ACTION_STATUSES = ("planned", "in_progress", "done", "dropped")
+
+class GoalHorizon(Vocabulary):
+    SHORT = "short", _l("Kort sikt")
+    LONG = "long", _l("Lang sikt")
+    DREAM = "dream", _l("Drøm")
+
+
+class GoalStatus(Vocabulary):
+    OPEN = "open", _l("Åpent")
+    REACHED = "reached", _l("Nådd")
+    DROPPED = "dropped", _l("Lagt bort")
+
+
+class ActionStatus(Vocabulary):
+    PLANNED = "planned", _l("Planlagt")
+    IN_PROGRESS = "in_progress", _l("Pågår")
+    DONE = "done", _l("Utført")
+    DROPPED = "dropped", _l("Droppet")
+
+
+GOAL_HORIZONS = GoalHorizon.codes()
+GOAL_STATUSES = GoalStatus.codes()
+ACTION_STATUSES = ActionStatus.codes()
+OPEN_ACTION_STATUSES = (ActionStatus.PLANNED.value, ActionStatus.IN_PROGRESS.value)
 
 
 class Goal(db.Model):

@@ -5,14 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from velferdslab.cases.plan import services
-from velferdslab.cases.plan.models import Action, Goal
+from velferdslab.cases.plan.models import OPEN_ACTION_STATUSES, Action, Goal
 from velferdslab.extensions import db
 
 
 def open_actions(family_id: int) -> list[Action]:
     return list(db.session.scalars(
-        select(Action).where(Action.family_id == family_id, Action.status.in_(services.OPEN_ACTION_STATUSES))
+        select(Action).where(Action.family_id == family_id, Action.status.in_(OPEN_ACTION_STATUSES))
         .options(joinedload(Action.owner), joinedload(Action.goal))
         .order_by(Action.due_on.is_(None), Action.due_on, Action.id)))
 
@@ -21,7 +20,7 @@ def all_actions(family_id: int) -> list[Action]:
     return list(db.session.scalars(
         select(Action).where(Action.family_id == family_id)
         .options(joinedload(Action.owner), joinedload(Action.goal))
-        .order_by(Action.status.in_(services.OPEN_ACTION_STATUSES).desc(), Action.due_on.is_(None), Action.due_on,
+        .order_by(Action.status.in_(OPEN_ACTION_STATUSES).desc(), Action.due_on.is_(None), Action.due_on,
                   Action.id)))
 
 

@@ -15,14 +15,19 @@ from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import User
 from velferdslab.cases.access import Access
 from velferdslab.cases.journey.services import applicable_themes
-from velferdslab.cases.plan.models import ACTION_STATUSES, GOAL_HORIZONS, GOAL_STATUSES, Action, Goal
+from velferdslab.cases.plan.models import (
+    ACTION_STATUSES,
+    GOAL_HORIZONS,
+    GOAL_STATUSES,
+    OPEN_ACTION_STATUSES,
+    Action,
+    Goal,
+)
 from velferdslab.cases.rules import _text
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.models import today_local
 from velferdslab.extensions import db
 from velferdslab.teams import services as teams
-
-OPEN_ACTION_STATUSES = ("planned", "in_progress")
 
 
 def is_overdue(action: Action, today: date | None = None) -> bool:

@@ -8,8 +8,6 @@ from sqlalchemy import select
 
 from velferdslab.audit.actions import AuditAction
 from velferdslab.cases.access import Access
-from velferdslab.cases.enrolment import queries as enrolment_queries
-from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.gate import family_route
 from velferdslab.cases.journey import services as journey_services
 from velferdslab.cases.plan import forms, queries, services
@@ -26,38 +24,14 @@ template_globals(horizon_labels=forms.HORIZON_LABELS, goal_status_labels=forms.G
                  action_status_labels=forms.ACTION_STATUS_LABELS)
 
 
-def _team_choices(family_id: int) -> list:
-    enrolment = enrolment_services.current_enrolment(family_id)
-    rows = [m for m in enrolment_queries.team_rows(family_id, getattr(enrolment, "id", None))
-            if m.is_current(today_local())]
-    seen, pairs = set(), [("", _("– velg –")), ("family", _("Familien selv"))]
-    for m in rows:
-        if m.user_id not in seen:
-            seen.add(m.user_id)
-            pairs.append((str(m.user_id), f"{m.user.name} ({m.agency.name if m.agency else _('ingen etat')})"))
-    return choices(pairs)
-
-
-def _goal_choices(family_id: int) -> list:
-    goals = db.session.scalars(select(Goal).where(Goal.family_id == family_id, Goal.status == "open")
-                               .order_by(Goal.theme, Goal.id)).all()
-    return choices([(0, _("Uten mål"))] + [(g.id, f"{THEME_BY_CODE[g.theme].name}: {g.text[:60]}") for g in goals])
-
-
-def _owner_values(value: str | None) -> dict:
-    if value == "family":
-        return {"owner_user_id": None, "owner_is_family": True}
-    return {"owner_user_id": int(value) if value and value.isdigit() else None, "owner_is_family": False}
-
-
 def _plan_page(access, goal_form=None, action_form=None, status=200):
     family_id = access.family.id
     themes = journey_services.applicable_themes(family_id)
     goal_form = goal_form or forms.GoalForm(formdata=None)
     goal_form.theme.choices = choices((t, THEME_BY_CODE[t].name) for t in themes)
     action_form = action_form or forms.ActionForm(formdata=None)
-    action_form.owner.choices = _team_choices(family_id)
-    action_form.goal_id.choices = _goal_choices(family_id)
+    action_form.owner.choices = forms.team_choices(family_id)
+    action_form.goal_id.choices = forms.goal_choices(family_id)
     goals = db.session.scalars(select(Goal).where(Goal.family_id == family_id)
                                .order_by(Goal.theme, Goal.horizon, Goal.id)).all()
     board = {t: {"short": [], "long": [], "dream": []} for t in themes}
@@ -115,7 +89,7 @@ def goal_edit(access: Access, goal: Goal):
 
 
 def _action_values(form) -> dict:
-    return {"title": form.title.data, **_owner_values(form.owner.data), "due_on": form.due_on.data,
+    return {"title": form.title.data, **forms.owner_values(form.owner.data), "due_on": form.due_on.data,
             "review_on": form.review_on.data, "goal_id": form.goal_id.data or None, "status": form.status.data}
 
 
@@ -125,8 +99,8 @@ def _action_values(form) -> dict:
 def action_new(access: Access):
     family_id = access.family.id
     form = forms.ActionForm()
-    form.owner.choices = _team_choices(family_id)
-    form.goal_id.choices = _goal_choices(family_id)
+    form.owner.choices = forms.team_choices(family_id)
+    form.goal_id.choices = forms.goal_choices(family_id)
     if form.validate_on_submit():
         try:
             services.create_action(access, actor=_user(), **_action_values(form))
@@ -143,11 +117,11 @@ def action_new(access: Access):
 def action_edit(access: Access, action: Action):
     family_id = access.family.id
     form = forms.ActionForm(obj=action)
-    form.owner.choices = _team_choices(family_id)
+    form.owner.choices = forms.team_choices(family_id)
     if action.owner_user_id and str(action.owner_user_id) not in {c.value for c in form.owner.choices}:
         form.owner.choices += choices([(str(action.owner_user_id), _("%(name)s (ikke lenger i teamet)",
                                                                      name=action.owner.name))])
-    form.goal_id.choices = _goal_choices(family_id)
+    form.goal_id.choices = forms.goal_choices(family_id)
     if action.goal_id and action.goal_id not in {c.value for c in form.goal_id.choices}:
         form.goal_id.choices += choices([(action.goal_id, _("Tidligere mål"))])
     if request.method == "GET":

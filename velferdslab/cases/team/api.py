@@ -17,7 +17,7 @@ from velferdslab.auth.models import User
 from velferdslab.cases.access import Access
 from velferdslab.cases.gate import family_route
 from velferdslab.cases.team import schemas
-from velferdslab.cases.team.views import current_team, managed_team
+from velferdslab.cases.team.web import current_team, managed_team
 from velferdslab.core.api import Blueprint
 from velferdslab.core.models import today_local
 from velferdslab.core.permissions import LOGIN, requires

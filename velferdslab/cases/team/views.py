@@ -16,10 +16,11 @@ from sqlalchemy import select
 from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import User
 from velferdslab.cases.access import Access
-from velferdslab.cases.gate import family_route, reading
+from velferdslab.cases.gate import family_route
 from velferdslab.cases.team.forms import AddMemberForm, EndMembershipForm, TransferLeadForm
+from velferdslab.cases.team.web import current_team, managed_team
 from velferdslab.core import policy
-from velferdslab.core.errors import ForbiddenError, ServiceError
+from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import add_error, choices
 from velferdslab.core.models import today_local
 from velferdslab.core.permissions import LOGIN, requires
@@ -28,23 +29,6 @@ from velferdslab.teams import services
 from velferdslab.teams.models import InvestmentTeam, TeamMembership
 
 blueprint = Blueprint("teams", __name__, template_folder="templates")
-
-
-def current_team(access: Access) -> InvestmentTeam:
-    """The family's current team (404 when it has none yet)."""
-    team = services.current_team(access.family.id)
-    if team is None:
-        abort(404)
-    reading(team)
-    return team
-
-
-def managed_team(access: Access) -> InvestmentTeam:
-    """The team, for a change: 403 unless the user may manage it (``teams.policy``)."""
-    team = current_team(access)
-    if not policy.can(current_user, "manage", team):
-        raise ForbiddenError(_("Bare investeringslederen for teamet kan endre teamet."), "team")
-    return team
 
 
 def _lab_users(lab_id: int) -> list[User]:
