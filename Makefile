@@ -35,8 +35,11 @@ run: install
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## make lint: ruff, the dependency arrows (import-linter, setup.cfg) and the types (mypy, setup.cfg)
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from velferdslab.audit.cli import audit as audit_commands
 from velferdslab.batch import cli as batch_cli
 from velferdslab.budget.cli import budget as budget_commands
+from velferdslab.core.permissions import ROLES
 from velferdslab.extensions import db
 
 
@@ -146,7 +147,7 @@ def user():
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice(["caseworker", "team_lead", "manager", "admin"]))
+              type=click.Choice(ROLES))
 @click.option("--agency", "agency_name", default=None, help="Agency name in the lab.")
 @click.password_option(help="Prompted for when not given.")
 @with_appcontext

@@ -60,11 +60,11 @@ KR = 100  # øre per krone
 
 # The lab's rules until an administrator saves others (the mission's figures).
 DEFAULT_RULES = (
-    {"role": "team_lead", "agency_id": None, "max_per_spend": 50_000 * KR, "max_per_family_year": None,
+    {"role": ApproverRole.TEAM_LEAD, "agency_id": None, "max_per_spend": 50_000 * KR, "max_per_family_year": None,
      "approvals_required": 1},
-    {"role": "manager", "agency_id": None, "max_per_spend": 250_000 * KR, "max_per_family_year": None,
+    {"role": ApproverRole.MANAGER, "agency_id": None, "max_per_spend": 250_000 * KR, "max_per_family_year": None,
      "approvals_required": 1},
-    {"role": "manager", "agency_id": None, "max_per_spend": None, "max_per_family_year": None,
+    {"role": ApproverRole.MANAGER, "agency_id": None, "max_per_spend": None, "max_per_family_year": None,
      "approvals_required": 2},
 )
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,100}$")
@@ -185,7 +185,7 @@ def save_rules(lab: Lab, rules: list[dict], *, note: str | None, actor: User) ->
         if rule["max_per_spend"] in seen:
             raise ServiceError(_("To regler for samme rolle og etat har samme beløpsgrense."), "rules")
         seen.add(rule["max_per_spend"])
-    if not any(r["role"] == "manager" and r["agency_id"] is None and r["max_per_spend"] is None
+    if not any(r["role"] == ApproverRole.MANAGER and r["agency_id"] is None and r["max_per_spend"] is None
                and r["max_per_family_year"] is None for r in cleaned):
         raise ServiceError(_("Det må finnes en regel for ledelsen uten beløpsgrense, ellers kan store "
                              "utgifter aldri godkjennes."), "rules")

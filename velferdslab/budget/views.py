@@ -19,7 +19,7 @@ from sqlalchemy import select
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency
 from velferdslab.budget import forms, ledger, queries, services
-from velferdslab.budget.models import AuthorityRuleSet, Delegation, LedgerTransfer, SpendRequest
+from velferdslab.budget.models import ApproverRole, AuthorityRuleSet, Delegation, LedgerTransfer, SpendRequest
 from velferdslab.cases.access import Access
 from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.household.models import Family
@@ -384,7 +384,8 @@ def rules():
                                      "max_per_spend": _kroner_text(rule.max_per_spend),
                                      "max_per_family_year": _kroner_text(rule.max_per_family_year),
                                      "approvals_required": rule.approvals_required})
-        form.rules.append_entry({"role": "team_lead", "agency_id": 0, "approvals_required": 1, "remove": True})
+        form.rules.append_entry({"role": ApproverRole.TEAM_LEAD.value, "agency_id": 0, "approvals_required": 1,
+                                 "remove": True})
     for entry in form.rules:
         entry.form.agency_id.choices = choices(agency_choices)
     if form.validate_on_submit():

@@ -15,14 +15,13 @@ blueprint = Blueprint("dashboard", __name__, template_folder="templates")
 @blueprint.get("/")
 @requires(LOGIN)
 def index():
-    role = current_user.primary_role
     panels: dict = {"templates": []}
     for panel in navigation.start_panels():
         found = dict(panel(current_user) or {})
         # Each panel brings its own templates; they are shown in registration order, not overwritten.
         panels["templates"] += found.pop("templates", [])
         panels.update(found)
-    return render_template("dashboard/index.html", role=role, panels=panels)
+    return render_template("dashboard/index.html", panels=panels)
 
 
 navigation.register(_l("Start"), "dashboard.index", LOGIN, order=0)
