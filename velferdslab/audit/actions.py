@@ -129,6 +129,7 @@ class AuditAction(Vocabulary):
     AGENCY_CREATE = "agency.create", _l("Etat opprettet")
     AGENCY_UPDATE = "agency.update", _l("Etat endret")
     AUDIT_REVIEW = "audit.review", _l("Revisjon av tilganger")
+    PERMISSION_DENIED = "auth.permission_denied", _l("Avvist: rollen gir ikke tilgang")
     AUDIT_REVIEW_EXPORT = "audit.review_export", _l("Revisjon eksportert")
 
     @property

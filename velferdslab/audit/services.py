@@ -27,6 +27,7 @@ from flask_login import current_user
 from velferdslab.audit import chain
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.audit.models import AuditEvent
+from velferdslab.core import permissions
 from velferdslab.core.models import utcnow
 from velferdslab.core.transaction import after_rollback
 from velferdslab.extensions import db
@@ -174,3 +175,13 @@ def record_even_if_request_fails(action: AuditAction, *, actor=None, lab_id: int
     """
     fields = _event_fields(action, actor, lab_id, family_id, object_type, object_id, purpose, summary)
     after_rollback(lambda: _write(fields))
+
+
+def _record_refusal(permission: Any) -> None:
+    """A signed-in user refused for lacking a permission (403): on record, whatever follows."""
+    endpoint = request.endpoint if has_request_context() else None
+    record_even_if_request_fails(AuditAction.PERMISSION_DENIED, summary={"permission": str(permission),
+                                                                        "endpoint": endpoint})
+
+
+permissions.on_refusal(_record_refusal)

@@ -63,10 +63,14 @@ def capacities(user: Any, spend: SpendRequest) -> list[ApproverRole]:
 
 @policy.rule(SpendRequest, "see")
 def _see(user: Any, spend: SpendRequest) -> policy.Decision:
-    """Within reach at all: on the family's team, or management of its lab (anyone else: 404)."""
+    """Within reach at all: on the family's team; or management of its lab, for a request that was
+    sent to management's queue (management sees aggregates, and the requests it decides — never a
+    team's drafts or the requests its lead decides). Anyone else: 404."""
     if user.lab_id != spend.lab_id:
         return policy.deny("other_lab")
-    if relation(user, spend.family_id) is not None or ApproverRole.MANAGER in capacities(user, spend):
+    if relation(user, spend.family_id) is not None:
+        return policy.ALLOW
+    if spend.route == Route.MANAGEMENT and ApproverRole.MANAGER in capacities(user, spend):
         return policy.ALLOW
     return policy.deny("off_team")
 

@@ -93,6 +93,15 @@ def primary_role(roles: Iterable[str]) -> Role:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Called with the permission whenever a signed-in user is refused for lacking it (403). ``audit``
+# registers the one that records the refusal (core may not import audit).
+REFUSAL_LISTENERS: list[Callable[[Permission], None]] = []
+
+
+def on_refusal(listener: Callable[[Permission], None]) -> None:
+    if listener not in REFUSAL_LISTENERS:
+        REFUSAL_LISTENERS.append(listener)
+
 
 def public(view: F) -> F:
     """Mark a view as reachable without signing in (login page, health check, static files)."""
@@ -112,6 +121,8 @@ def requires(permission: Permission | str) -> Callable[[F], F]:
             if not current_user.is_authenticated:
                 abort(401)
             if not current_user.has_permission(needed):
+                for listener in REFUSAL_LISTENERS:
+                    listener(needed)
                 abort(403)
             return view(*args, **kwargs)
 
