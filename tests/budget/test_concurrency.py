@@ -198,3 +198,39 @@ def test_a_connection_killed_while_waiting_for_the_money_is_retried_once(committ
     assert outcome == {"status": 200}, outcome
     assert "money operation retried" in caplog.text  # the killed attempt was retried, not waited out
     assert _state(app, scene) == ("approved", 1, 1, 1)
+
+
+def test_concurrent_approvals_never_exceed_the_leads_yearly_limit_for_the_family(committed_app):
+    """Issue 12, item 1: with 150 000 kr a year for the lead and 129 000 kr of it left, nine
+    simultaneous approvals of 45 000 kr by the same lead let exactly two through (as one at a time)."""
+    from tests import factories
+    from velferdslab.budget import services
+
+    app = committed_app
+    with app.app_context():
+        setup = funded_family(allocated=1_000_000 * KR, pool=1_000_000 * KR)
+        admin = factories.user(setup.lab, roles=("admin",))
+        services.save_rules(setup.lab, [
+            {"role": "team_lead", "agency_id": None, "max_per_spend": 50_000 * KR,
+             "max_per_family_year": 150_000 * KR, "approvals_required": 1},
+            {"role": "manager", "agency_id": None, "max_per_spend": None, "max_per_family_year": None,
+             "approvals_required": 1}], note="Årsgrense for leder", actor=admin)
+        earlier = spend(setup, 21_000 * KR)
+        services.approve_spend(earlier.id, setup.lead)
+        ids = [spend(setup, 45_000 * KR).id for _ in range(9)]
+        # One token per request, as from nine browser tabs: nothing else serialises them.
+        tokens = [auth_services.create_api_token(setup.lead, f"fane {n}")[1] for n in range(9)]
+        db.session.commit()
+        family_id = setup.family.id
+
+    with ThreadPoolExecutor(max_workers=9) as pool:
+        statuses = list(pool.map(lambda pair: post(app, f"/api/v1/spend-requests/{pair[0]}/approve", pair[1]),
+                                 zip(ids, tokens, strict=True)))
+
+    assert sorted(statuses) == [200, 200] + [403] * 7, statuses
+    with app.app_context():
+        by_lead = db.session.scalar(select(func.sum(SpendRequest.amount)).where(
+            SpendRequest.family_id == family_id, SpendRequest.approved_role == "team_lead",
+            SpendRequest.status.in_(("approved", "paid"))))
+        assert by_lead == 21_000 * KR + 2 * 45_000 * KR <= 150_000 * KR
+        assert ledger.verify() == []

@@ -37,6 +37,7 @@ from velferdslab.budget.models import (
     AuthorityRuleSet,
     Delegation,
     IdempotencyKey,
+    LedgerAccount,
     LedgerTransfer,
     Route,
     SpendDecision,
@@ -584,13 +585,30 @@ def _reserve_transfers(spend: SpendRequest) -> list[LedgerTransfer]:
                                    .order_by(LedgerTransfer.id)))
 
 
-def _reserve(spend: SpendRequest, actor: User, at: datetime | None) -> None:
-    """Move the amount from the family's allocation to committed, largest allocation first."""
+@dataclass
+class FamilyMoney:
+    """The family's allocation and committed accounts for a budget year, locked for this transaction."""
+
+    allocations: list[LedgerAccount]
+    committed: dict[int, LedgerAccount]
+    locked: dict[int, LedgerAccount]
+
+
+def _lock_family_money(spend: SpendRequest) -> FamilyMoney:
+    """Lock the family's money for the spend's year (``SELECT … FOR UPDATE``, in id order), before
+    anything is read that a limit depends on: two approvals for one family then run one after the
+    other, so a limit per family per year holds however many arrive at once."""
     year = spend.budget_year
     allocations = ledger.family_accounts(spend.family_id, year, "allocation")
     committed = {a.agency_id: ledger.account(spend.lab_id, "committed", year, a.agency_id, spend.family_id)
                  for a in allocations}
     locked = ledger.lock_accounts([a.id for a in allocations] + [c.id for c in committed.values()])
+    return FamilyMoney(allocations, committed, locked)
+
+
+def _reserve(spend: SpendRequest, money: FamilyMoney, actor: User, at: datetime | None) -> None:
+    """Move the amount from the family's allocation to committed, largest allocation first."""
+    allocations, committed, locked = money.allocations, money.committed, money.locked
     available = sum(locked[a.id].balance for a in allocations)
     if available < spend.amount:
         raise ServiceError(_("Ikke nok midler: familien har %(left)s tilgjengelig, forespørselen gjelder %(amount)s.",
@@ -622,13 +640,14 @@ def approve_spend(spend_id: int, actor: User, *, idempotency_key: str | None = N
     db.session.expire(spend, ["decisions"])
     _require(actor, "approve", spend)
     earlier = [d for d in spend.decisions if d.decision == "approve"]
+    money = _lock_family_money(spend)  # before the authority reads what was approved this year
     authority = authority_for(actor, spend)
     if authority is None:
         _forbid(actor, spend, "approve", "over_authority")
     final = len(earlier) + 1 >= authority.rule.approvals_required
     now = at or utcnow()
     if final:
-        _reserve(spend, actor, at)
+        _reserve(spend, money, actor, at)
         spend.status = "approved"
         spend.decided_at = now
         spend.approved_role = authority.role
