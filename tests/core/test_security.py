@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from tests import factories
 from velferdslab.auth.models import Agency
-from velferdslab.core.security import CSP
 from velferdslab.core.routing import is_safe_redirect
+from velferdslab.core.security import CSP
 
 
 def test_state_change_without_csrf_token_is_refused_and_changes_nothing(app, lab, login, db_session):
