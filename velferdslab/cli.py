@@ -5,6 +5,8 @@ Commands change data through the same services as the web, then commit once.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
@@ -23,7 +25,7 @@ def main() -> None:
     FlaskGroup(create_app=create_app, help="Velferdslab administration.")()
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 

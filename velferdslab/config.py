@@ -10,6 +10,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import overload
 
 PREFIX = "VELFERDSLAB_"
 ENVIRONMENTS = ("development", "production", "testing")
@@ -22,7 +23,12 @@ class ConfigError(SystemExit):
         super().__init__(f"velferdslab: configuration error: {message}")
 
 
+@overload
+def env(name: str, default: str) -> str: ...
+@overload
+def env(name: str, default: str | None = None) -> str | None: ...
 def env(name: str, default: str | None = None) -> str | None:
+    """The variable ``VELFERDSLAB_<name>``; ``default`` when it is unset or empty."""
     value = os.environ.get(PREFIX + name)
     return value if value not in (None, "") else default
 

@@ -86,7 +86,8 @@ def labs_and_staff(ctx: DemoContext) -> None:
         password_hash = auth.hash_password(DEMO_PASSWORD)
         staff: list[User] = []
         for local, name, roles, kind in NAMED_STAFF:
-            staff.append(_user(lab, _email(local, lab), name, roles, by_kind.get(kind), password_hash))
+            home = by_kind.get(kind) if kind is not None else None
+            staff.append(_user(lab, _email(local, lab), name, roles, home, password_hash))
         # About 25 staff per lab: 4 team leads and caseworkers spread over the agencies.
         used = {u.name for u in staff}
         for n in range(20):
@@ -97,8 +98,8 @@ def labs_and_staff(ctx: DemoContext) -> None:
             staff.append(_user(lab, _email(local, lab), name, role, agency, password_hash))
         ctx.staff[lab.id] = staff
         if index == 0:
-            for role in ROLE_LOGIN_ORDER:
-                ctx.logins[role] = next(u.email for u in staff if role in u.roles)
+            for login_role in ROLE_LOGIN_ORDER:
+                ctx.logins[login_role] = next(u.email for u in staff if login_role in u.roles)
 
 
 def _unique_name(rng: random.Random, used: set[str]) -> str:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from velferdslab.audit.canonical import GENESIS, canonical_json
 from velferdslab.core.models import UTCDateTime, utcnow
-from velferdslab.extensions import db
+from velferdslab.extensions import Model
 
 
 class CanonicalJSON(TypeDecorator):
@@ -47,7 +47,7 @@ class CanonicalJSON(TypeDecorator):
         return None if value is None else json.loads(value)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -78,7 +78,7 @@ class AuditEvent(db.Model):
     )
 
 
-class AuditChainHead(db.Model):
+class AuditChainHead(Model):
     """The end of the chain: one row, locked (``FOR UPDATE``) by the committing transaction.
 
     The row lock is the chain's mutex: a writer holds it only between sealing its events and its
@@ -98,7 +98,7 @@ MIN_REASON_LENGTH = 20
 MAX_EMERGENCY_HOURS = 8
 
 
-class EmergencyAccess(db.Model):
+class EmergencyAccess(Model):
     """Break the glass: one user may see one family for a few hours, for a stated reason.
 
     Lives in ``audit`` because it is part of the access record that the review reads, and because

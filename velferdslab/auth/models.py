@@ -13,7 +13,7 @@ from velferdslab.audit import directory
 from velferdslab.core.models import UTCDateTime, one_of, utcnow
 from velferdslab.core.permissions import ROLES, Permission, permissions_for, primary_role
 from velferdslab.core.vocabulary import Vocabulary
-from velferdslab.extensions import db
+from velferdslab.extensions import Model
 
 
 class AgencyKind(Vocabulary):
@@ -31,7 +31,7 @@ class AgencyKind(Vocabulary):
 AGENCY_KINDS = AgencyKind.codes()
 
 
-class Lab(db.Model):
+class Lab(Model):
     """One municipality's (or region's) welfare lab. Everything else belongs to a lab."""
 
     __tablename__ = "lab"
@@ -49,7 +49,7 @@ class Lab(db.Model):
     __table_args__ = (CheckConstraint("consent_age BETWEEN 12 AND 18", name="consent_age_range"),)
 
 
-class Agency(db.Model):
+class Agency(Model):
     """A service (NAV, barnevern, …) that delegates staff, authority and money to the lab."""
 
     __tablename__ = "agency"
@@ -68,7 +68,7 @@ class Agency(db.Model):
     )
 
 
-class UserRole(db.Model):
+class UserRole(Model):
     __tablename__ = "user_role"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
@@ -79,7 +79,7 @@ class UserRole(db.Model):
     )
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A member of lab staff. Roles are data (``user_role``); permissions follow from roles."""
 
     __tablename__ = "user_account"
@@ -122,7 +122,7 @@ class User(UserMixin, db.Model):
         return primary_role(self.roles).value
 
 
-class AuthSession(db.Model):
+class AuthSession(Model):
     """A signed-in browser. The cookie carries a random token; only its hash is stored here.
 
     Revoking the row (logout, password change, disabled account) kills a copied cookie at once.
@@ -140,7 +140,7 @@ class AuthSession(db.Model):
     user: Mapped[User] = relationship()
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A personal token for scripts: shown once, stored hashed, revocable, acts as its user."""
 
     __tablename__ = "api_token"

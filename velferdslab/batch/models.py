@@ -22,13 +22,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from velferdslab.core.models import UTCDateTime, one_of, utcnow
-from velferdslab.extensions import db
+from velferdslab.extensions import Model
 
 ITEM_STATUSES = ("queued", "done", "failed")
 BATCH_KINDS = ("quarterly_progress",)
 
 
-class ReportBatch(db.Model):
+class ReportBatch(Model):
     __tablename__ = "report_batch"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,7 +51,7 @@ class ReportBatch(db.Model):
     )
 
 
-class ReportBatchItem(db.Model):
+class ReportBatchItem(Model):
     """One family's report in a batch: queued → done (with the PDF) or failed (with an error code)."""
 
     __tablename__ = "report_batch_item"

@@ -239,6 +239,7 @@ def zip_archive(user: User, batch: ReportBatch) -> tuple[bytes, int]:
             family = visible.get(item.family_id)
             if family is None:
                 continue
+            assert item.pdf is not None  # the query reads done items only, and done has a PDF (done_has_pdf)
             archive.writestr(f"fremdriftsrapport-{code}-{item.family_id}-{_slug(family.household_name)}.pdf", item.pdf)
             audit.record(AuditAction.REPORT_BATCH_DOWNLOAD, actor=user, family_id=item.family_id,
                          object_type="report_batch",

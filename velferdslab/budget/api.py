@@ -291,9 +291,11 @@ class SpendCancel(MethodView):
 
 def _queue_out(spends: list[SpendRequest]) -> list[SpendRequest]:
     shown = queries.read_queue(_user(), spends)
-    for spend in spends:  # plain attributes for the response schema, never stored
-        spend.family_available = shown.available[(spend.family_id, spend.budget_year)]
-        spend.team_leads = shown.leads[spend.family_id]
+    # Plain attributes for the response schema, never stored: the model does not declare them (they
+    # are there only on a queue's rows), hence the ignores.
+    for spend in spends:
+        spend.family_available = shown.available[(spend.family_id, spend.budget_year)]  # type: ignore[attr-defined]
+        spend.team_leads = shown.leads[spend.family_id]  # type: ignore[attr-defined]
     return spends
 
 

@@ -142,7 +142,7 @@ def _allocate(rng, lab: Lab, family, agencies: dict[str, Agency], manager: User,
     first = total if len(kinds) == 1 else total * 6 // 10 // (1000 * KR) * (1000 * KR)
     for kind, amount in zip(kinds, (first, total - first), strict=False):
         if left[kind] < amount:
-            kind = max(left, key=left.get)
+            kind = max(left, key=left.__getitem__)
             amount = min(amount, left[kind])
         if amount <= 0:
             continue
@@ -155,7 +155,7 @@ def _requester(family) -> User | None:
     """A team member (not gated by consent) who asks; the lead only when nobody else can."""
     ids = [i for i in family.member_ids if i != family.lead_id] + [family.lead_id]
     for user_id in ids:
-        user = db.session.get(User, user_id)
+        user = db.session.get_one(User, user_id)  # the demo's own staff: the row is there
         access = family_access.family_access(user, family.id)
         if access is not None and not access.gated and user.has_permission("spend.request"):
             return user
@@ -167,7 +167,7 @@ def _spend_for(rng, lab: Lab, family, managers: list[User], start: date, today: 
     requester = _requester(family)
     if requester is None:
         return
-    lead = db.session.get(User, family.lead_id)
+    lead = db.session.get_one(User, family.lead_id)  # the demo's own staff: the row is there
     items = [i for i in CATALOGUE if i.theme in family.goal_ids]
     if not items:
         return

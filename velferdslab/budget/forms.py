@@ -45,6 +45,7 @@ class KronerField(StringField):
     def pre_validate(self, form):
         if not (self.data or "").strip():
             return
+        assert self.data is not None  # a blank field (None too) returned above
         try:
             self.ore = parse_kroner(self.data)
         except ValueError as error:

@@ -133,6 +133,7 @@ def family_balances(family_ids: Iterable[int], year: int) -> dict[int, FamilyBal
             .where(LedgerAccount.family_id.in_(ids), LedgerAccount.year == year)
             .group_by(LedgerAccount.family_id, LedgerAccount.kind))
         for family_id, kind, total in rows:
+            assert family_id is not None  # the query's family_id IN (...) lets no NULL through
             sums[family_id][kind] = int(total or 0)
     return {i: FamilyBalance(allocated=s["allocation"] + s["committed"] + s["paid"], committed=s["committed"],
                              paid=s["paid"], available=s["allocation"]) for i, s in sums.items()}
@@ -158,7 +159,8 @@ def verify(lab_id: int | None = None) -> list[str]:
              .outerjoin(derived, derived.c.account_id == LedgerAccount.id))
     if lab_id is not None:
         query = query.where(LedgerAccount.lab_id == lab_id)
-    problems, per_lab = [], {}
+    problems: list[str] = []
+    per_lab: dict[int, int] = {}
     for account_id, lab, kind, balance, total in db.session.execute(query):
         per_lab[lab] = per_lab.get(lab, 0) + int(balance)
         if int(balance) != int(total):

@@ -42,7 +42,7 @@ from velferdslab.cases.themes import THEME_CODES
 from velferdslab.core.models import Money, UTCDateTime, one_of, utcnow
 from velferdslab.core.permissions import Role
 from velferdslab.core.vocabulary import Vocabulary
-from velferdslab.extensions import db
+from velferdslab.extensions import Model
 
 ACCOUNT_KINDS = ("delegation", "pool", "allocation", "committed", "paid")
 FAMILY_ACCOUNT_KINDS = ("allocation", "committed", "paid")
@@ -101,7 +101,7 @@ def account_code(kind: str, year: int, agency_id: int, family_id: int | None) ->
     return f"{kind}:{year}:{agency_id}:{family_id or 0}"
 
 
-class LedgerAccount(db.Model):
+class LedgerAccount(Model):
     __tablename__ = "ledger_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,7 +128,7 @@ class LedgerAccount(db.Model):
     )
 
 
-class Delegation(db.Model):
+class Delegation(Model):
     """An agency's decision to delegate an amount to the lab for a budget year."""
 
     __tablename__ = "budget_delegation"
@@ -152,7 +152,7 @@ class Delegation(db.Model):
     )
 
 
-class LedgerTransfer(db.Model):
+class LedgerTransfer(Model):
     """One movement of money between two accounts. Never changed, never deleted."""
 
     __tablename__ = "ledger_transfer"
@@ -179,7 +179,7 @@ class LedgerTransfer(db.Model):
     )
 
 
-class AuthorityRuleSet(db.Model):
+class AuthorityRuleSet(Model):
     """One version of a lab's delegated-authority rules. Versions are never edited; the newest is
     in force, and every decision names the rule (and so the version) that allowed it."""
 
@@ -199,7 +199,7 @@ class AuthorityRuleSet(db.Model):
     __table_args__ = (UniqueConstraint("lab_id", "version"),)
 
 
-class AuthorityRule(db.Model):
+class AuthorityRule(Model):
     """Who may approve what: a role (optionally only staff of one agency) may approve one spend up
     to ``max_per_spend`` (no limit when NULL), at most ``max_per_family_year`` for one family in a
     budget year, and needs ``approvals_required`` distinct approvers of that role."""
@@ -226,7 +226,7 @@ class AuthorityRule(db.Model):
     )
 
 
-class SpendRequest(db.Model):
+class SpendRequest(Model):
     """A team member's request to spend from the family's allocation, and its life cycle:
     draft → requested → approved | rejected → paid | cancelled."""
 
@@ -287,7 +287,7 @@ class SpendRequest(db.Model):
     )
 
 
-class SpendDecision(db.Model):
+class SpendDecision(Model):
     """One approval or rejection, with the authority rule that allowed it. Never changed."""
 
     __tablename__ = "spend_decision"
@@ -318,7 +318,7 @@ class SpendDecision(db.Model):
     )
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """A client's ``Idempotency-Key`` for a money operation: a replay answers without acting."""
 
     __tablename__ = "budget_idempotency_key"

@@ -15,6 +15,7 @@ machine's (409). These rules say only who.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from velferdslab.budget.models import ApproverRole, Route, SpendRequest
@@ -44,7 +45,7 @@ def prime(user: Any, family_ids: Iterable[int]) -> None:
     wanted = set(family_ids)
     found = {a.family.id: a for a in family_access.accessible_families(user) if a.family.id in wanted}
     for family_id in wanted:
-        policy.remember(("family_access", user.id, family_id), lambda f=family_id: found.get(f))
+        policy.remember(("family_access", user.id, family_id), partial(found.get, family_id))
 
 
 def capacities(user: Any, spend: SpendRequest) -> list[ApproverRole]:

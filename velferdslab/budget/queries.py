@@ -7,6 +7,7 @@ bookkeeping, so the family panel, the queues and the overview agree with it to t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -221,6 +222,7 @@ def pool_overview(lab_id: int, year: int) -> Overview:
         else:
             setattr(row, kind, total)
     for row in agencies.values():
+        assert row.available is not None  # an agency row always has amounts (only theme rows have None)
         row.allocated = row.available + row.committed + row.paid
     agency_rows = [r for r in agencies.values() if r.delegated or r.allocated or r.unallocated]
     agency_total = OverviewRow(label="")
@@ -258,8 +260,9 @@ def allocation_rows(lab_id: int, year: int) -> list[dict]:
 
     open_ids = set(db.session.scalars(select(Enrolment.family_id).join(Family, Family.id == Enrolment.family_id)
                                       .where(Family.lab_id == lab_id, Enrolment.status.in_(("referred", "active")))))
-    funded = set(db.session.scalars(select(LedgerAccount.family_id).where(
-        LedgerAccount.lab_id == lab_id, LedgerAccount.year == year, LedgerAccount.family_id.is_not(None))))
+    # cast: the column is nullable, but the query's family_id IS NOT NULL lets no None through.
+    funded = cast("set[int]", set(db.session.scalars(select(LedgerAccount.family_id).where(
+        LedgerAccount.lab_id == lab_id, LedgerAccount.year == year, LedgerAccount.family_id.is_not(None)))))
     ids = sorted(open_ids | funded)
     balances = ledger.family_balances(ids, year)
     leads = team_leads(ids)

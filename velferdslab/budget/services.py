@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, Literal, NoReturn, overload
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -85,7 +86,11 @@ def check_amount(amount, field: str = "amount", maximum: int = MAX_AMOUNT_ORE) -
     return amount
 
 
-def _text(value, field: str, max_length: int, *, required: bool = True) -> str | None:
+@overload
+def _text(value: Any, field: str, max_length: int, *, required: Literal[True] = True) -> str: ...
+@overload
+def _text(value: Any, field: str, max_length: int, *, required: bool) -> str | None: ...
+def _text(value: Any, field: str, max_length: int, *, required: bool = True) -> str | None:
     value = (value or "").strip()
     if not value:
         if required:
@@ -133,7 +138,9 @@ def rules_in_force(lab_id: int) -> AuthorityRuleSet:
         with db.session.begin_nested():
             rule_set = _store_rule_set(lab_id, 1, DEFAULT_RULES, "Standardregler", None)
     except IntegrityError:  # someone else stored version 1 a moment ago
-        return current_rule_set(lab_id)
+        found = current_rule_set(lab_id)
+        assert found is not None  # the clash on (lab_id, version) was with that committed row
+        return found
     audit.record(AuditAction.BUDGET_RULES_DEFAULT, lab_id=lab_id, object_type="authority_rule_set",
                  object_id=rule_set.id,
                  summary={"version": 1})
@@ -226,7 +233,8 @@ def approved_by_role(family_id: int, year: int, role: str, *, excluding: int | N
         SpendRequest.status.in_(("approved", "paid")))
     if excluding is not None:
         query = query.where(SpendRequest.id != excluding)
-    return int(db.session.scalar(query))
+    # scalar_one: an aggregate without GROUP BY always answers one row (scalar() is typed as maybe None).
+    return int(db.session.execute(query).scalar_one())
 
 
 def _tier_for(tiers: list[AuthorityRule], spend: SpendRequest, role: str) -> AuthorityRule | None:
@@ -390,7 +398,7 @@ SPEND_FIELDS = ("amount", "payee", "purpose", "category", "theme", "goal_id", "e
 
 
 def _clean_spend(family_id: int, data: dict) -> dict:
-    clean = {"amount": check_amount(data.get("amount"))}
+    clean: dict[str, Any] = {"amount": check_amount(data.get("amount"))}
     clean["payee"] = _text(data.get("payee"), "payee", 200)
     clean["purpose"] = _text(data.get("purpose"), "purpose", 1000)
     clean["expected_effect"] = _text(data.get("expected_effect"), "expected_effect", 1000)
@@ -537,7 +545,7 @@ def _require(actor: User, operation: str, spend: SpendRequest) -> None:
         _forbid(actor, spend, operation, decision.reason)
 
 
-def _forbid(actor: User, spend: SpendRequest, operation: str, reason: str) -> None:
+def _forbid(actor: User, spend: SpendRequest, operation: str, reason: str) -> NoReturn:
     audit.record_even_if_request_fails(DENIED_ACTIONS[operation], actor=actor, lab_id=spend.lab_id,
                                        family_id=spend.family_id, object_type="spend_request",
                                        object_id=spend.id, summary={"reason": reason})

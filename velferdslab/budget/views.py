@@ -9,12 +9,13 @@ idempotency key, so a double click or a resent form acts once. Only ``create_app
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency
@@ -269,7 +270,8 @@ def lead_queue():
             and not user.has_permission(Permission.SPEND_DECIDE_AS_LEAD):
         return redirect(url_for("budget.management_queue"))
     ids = {s.family_id for s in waiting + to_pay}
-    rows = db.session.execute(select(Family.id, Family.household_name).where(Family.id.in_(ids))) if ids else []
+    rows: Iterable[Row[int, str]] = (db.session.execute(select(Family.id, Family.household_name)
+                                                        .where(Family.id.in_(ids))) if ids else [])
     names = {family_id: name for family_id, name in rows}
     return render_template("budget/lead_queue.html", waiting=waiting, to_pay=to_pay, names=names,
                            **_queue_context(waiting + to_pay))
@@ -317,10 +319,12 @@ def allocations():
     form.agency_id.choices = choices(_agency_choices(user.lab_id))
     if form.validate_on_submit():
         operation = services.allocate if form.direction.data == "allocate" else services.return_allocation
+        amount = form.amount.ore
+        assert amount is not None  # DataRequired, and KronerField.pre_validate parsed it
         try:
             ledger.run_with_retries(lambda: operation(user.lab, family_id=form.family_id.data,
                                                       agency_id=form.agency_id.data, year=year,
-                                                      amount=form.amount.ore, actor=user))
+                                                      amount=amount, actor=user))
         except ServiceError as error:
             add_error(form, error, "amount")
         else:
@@ -345,10 +349,14 @@ def delegations():
         form.year.data = year
         form.decided_on.data = today_local()
     if form.validate_on_submit():
+        # Every field is DataRequired (and the amount parsed), so a form that validated has them all.
+        budget_year, amount = form.year.data, form.amount.ore
+        reference, decided_on = form.decision_reference.data, form.decided_on.data
+        assert budget_year is not None and amount is not None and reference is not None and decided_on is not None
         try:
             ledger.run_with_retries(lambda: services.delegate(
-                user.lab, agency_id=form.agency_id.data, year=form.year.data, amount=form.amount.ore,
-                decision_reference=form.decision_reference.data, decided_on=form.decided_on.data, actor=user))
+                user.lab, agency_id=form.agency_id.data, year=budget_year, amount=amount,
+                decision_reference=reference, decided_on=decided_on, actor=user))
         except ServiceError as error:
             add_error(form, error, "amount")
         else:
@@ -430,6 +438,6 @@ navigation.register_start_panel(start_panel, order=30)
 try:  # the family page shows the budget panel (cases owns the page, budget owns the panel)
     from velferdslab.cases.panels import FAMILY_PANELS
 except ImportError:  # pragma: no cover - cases without the hook
-    FAMILY_PANELS = None
+    FAMILY_PANELS = None  # type: ignore[assignment]  # an optional import's fallback, checked just below
 if FAMILY_PANELS is not None and family_panel not in FAMILY_PANELS:
     FAMILY_PANELS.append(family_panel)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypedDict
 
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -26,8 +27,15 @@ from markupsafe import Markup, escape
 
 from velferdslab.cases.themes import LEVEL_NAMES, LEVELS, THEME_BY_CODE
 
+
+class LineStyle(TypedDict):
+    color: str
+    dash: str | None  # an SVG stroke-dasharray, or None for a solid line
+    marker: str  # "circle", "square" or "triangle"
+
+
 # Colours with at least 3:1 contrast against white (WCAG 1.4.11 for graphics).
-PERSPECTIVE_STYLES = {
+PERSPECTIVE_STYLES: dict[str, LineStyle] = {
     "team": {"color": "#0b5a7a", "dash": None, "marker": "circle"},
     "family": {"color": "#8a4b00", "dash": "6 4", "marker": "square"},
     "young_person": {"color": "#5b2a86", "dash": "2 3", "marker": "triangle"},
@@ -133,7 +141,7 @@ def line_chart(*, chart_id: str, title: str, series: list[tuple[str, list[tuple[
     baseline = height - frame.bottom
     out.append(f'<line x1="{frame.left}" y1="{baseline}" x2="{width - frame.right}" y2="{baseline}" '
                f'stroke="#4a5563" stroke-width="1"/>')
-    if start is not None:
+    if start is not None and end is not None:
         count = max(2, min(4, int(frame.plot_width // TICK_SPACING) + 1))
         for i, tick in enumerate(_ticks(start, end, count)):
             x = frame.x(tick, start, end)
@@ -143,6 +151,8 @@ def line_chart(*, chart_id: str, title: str, series: list[tuple[str, list[tuple[
     for perspective, points in series:
         if not points:
             continue
+        # points is not empty, so neither was days: start and end were given or set from it.
+        assert start is not None and end is not None
         style = PERSPECTIVE_STYLES[perspective]
         coords = [(frame.x(d, start, end), frame.y(level)) for d, level in points]
         dash = f' stroke-dasharray="{style["dash"]}"' if style["dash"] else ""

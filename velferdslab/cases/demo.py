@@ -19,8 +19,10 @@ reports): ids, team, themes and goals.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar
 
 from sqlalchemy import insert
 
@@ -135,7 +137,10 @@ def _insert_plain(model, rows: list[dict]) -> None:
         db.session.execute(insert(model), rows)
 
 
-def _weighted(rng: random.Random, pairs) -> int:
+T = TypeVar("T")
+
+
+def _weighted(rng: random.Random, pairs: Sequence[tuple[T, float]]) -> T:
     roll, total = rng.random(), 0.0
     for value, weight in pairs:
         total += weight
@@ -310,6 +315,7 @@ def _meeting_actions(rng: random.Random, plan: _Plan, team_ids: list[int], day: 
 
 
 def _follow_ups(rng: random.Random, plan: _Plan, levels: dict[str, int], history: _History, today: date) -> None:
+    assert plan.closed_on is not None  # _history calls this only for a plan that closes
     for kind, months in (("follow_up_6", 6), ("follow_up_12", 12)):
         when = add_months(plan.closed_on, months)
         if when <= today:
@@ -372,7 +378,8 @@ def _consent_rows(plan: _Plan, family_id: int, giver_id: int) -> list[dict]:
 
 def _write_consents(plans: list[_Plan], family_ids: list[int], members_of: list[list[int]],
                     barnevern_id: int, today: date) -> None:
-    rows, withdrawals = [], []
+    rows: list[dict] = []
+    withdrawals: list[int] = []
     for plan, family_id, member_ids in zip(plans, family_ids, members_of, strict=True):
         mine = _consent_rows(plan, family_id, member_ids[0])
         if plan.withdraw_barnevern:

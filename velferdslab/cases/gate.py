@@ -35,12 +35,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import abort, g, has_request_context, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import Select, and_, exists, literal, or_, select
+from sqlalchemy import CompoundSelect, Select, and_, exists, literal, or_, select
 from sqlalchemy.orm import aliased
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -92,7 +92,7 @@ def _works_with_families(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and user.has_permission(Permission.FAMILIES_WORK)
 
 
-def access_query(user: Any, on: date) -> Select[Any]:
+def access_query(user: Any, on: date) -> Select[Family, TeamMembership, bool]:
     """(Family, TeamMembership, has_consent) for every family ``user`` is on the team of."""
     has_consent = and_(TeamMembership.agency_id.is_not(None),
                        valid_consent_clause(TeamMembership.family_id, TeamMembership.agency_id, on))
@@ -141,7 +141,7 @@ def emergency_access(user: Any, family_id: int) -> Access | None:
     return Access(family=family, membership=None, gated=False, emergency=grant)
 
 
-def team_family_ids(user: Any, on: date | None = None, *, led: bool = False) -> Select[Any]:
+def team_family_ids(user: Any, on: date | None = None, *, led: bool = False) -> Select[int]:
     """A query of the ids of the families whose team ``user`` is on today (as its lead, with
     ``led``), restricted and erased families left out — the gate's membership door, in SQL."""
     on = on or today_local()
@@ -155,7 +155,7 @@ def team_family_ids(user: Any, on: date | None = None, *, led: bool = False) -> 
     return team
 
 
-def visible_family_ids(user: Any, on: date | None = None) -> Select[Any]:
+def visible_family_ids(user: Any, on: date | None = None) -> Select[int] | CompoundSelect[int]:
     """A query of the ids of the families ``user`` may see today (team or emergency access)."""
     team = team_family_ids(user, on)
     if user.has_permission(emergency.PERMISSION):
@@ -174,7 +174,7 @@ def is_team_lead(user: Any, family_id: int) -> bool:
     return access is not None and policy.can(user, "lead", access)
 
 
-def deny(family_id: int | None, action: AuditAction = AuditAction.FAMILY_DENIED) -> None:
+def deny(family_id: int | None, action: AuditAction = AuditAction.FAMILY_DENIED) -> NoReturn:
     """Answer 404 as for a family that does not exist, and keep a record of the attempt — in the
     family's lab (so its audit review sees it), whoever asked."""
     lab_id = db.session.scalar(select(Family.lab_id).where(Family.id == family_id)) if family_id else None
@@ -341,7 +341,7 @@ def declared_gate(view_func: Callable[..., Any], method: str = "GET") -> Gate | 
     """The gate a view (or one HTTP method of a class-based view) declares, if any."""
     found = getattr(view_func, ATTR, None)
     if found is not None:
-        return found  # type: ignore[no-any-return]
+        return found
     view_class = getattr(view_func, "view_class", None)
     handler = getattr(view_class, method.lower(), None) if view_class is not None else None
     return getattr(handler, ATTR, None) if handler is not None else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date
+from typing import Literal, overload
 
 from flask_babel import gettext as _
 
@@ -29,8 +30,15 @@ def _not_future(day: date | None, field: str, message: str) -> date:
     return day
 
 
+@overload
+def _text(value: str | None, field: str, *, max_length: int, required: Literal[True],
+          label_missing: str | None = None) -> str: ...
+@overload
+def _text(value: str | None, field: str, *, max_length: int, required: bool = False,
+          label_missing: str | None = None) -> str | None: ...
 def _text(value: str | None, field: str, *, max_length: int, required: bool = False,
           label_missing: str | None = None) -> str | None:
+    """``value`` stripped, or None when it is blank (a refusal instead when ``required``)."""
     value = (value or "").strip()
     if not value:
         if required:
@@ -41,7 +49,12 @@ def _text(value: str | None, field: str, *, max_length: int, required: bool = Fa
     return value
 
 
+@overload
+def _check_agency(lab_id: int, agency_id: int, field: str) -> int: ...
+@overload
+def _check_agency(lab_id: int, agency_id: int | None, field: str) -> int | None: ...
 def _check_agency(lab_id: int, agency_id: int | None, field: str) -> int | None:
+    """The agency's id when it belongs to the lab (None stays None); a refusal otherwise."""
     if agency_id is None:
         return None
     agency = db.session.get(Agency, agency_id)

@@ -8,9 +8,10 @@ change here is audited with a purpose the family understands.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, cast
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, Delete, Update, delete, select, update
 
 from velferdslab.audit import access_log
 from velferdslab.audit import services as audit
@@ -151,18 +152,22 @@ def erase(access: Access, actor: User, *, confirm_family_id: int | None, no_duty
     for entry in ENTRIES:
         if not (entry.erase or entry.delete) or entry.table not in db.metadata.tables:
             continue
+        statement: Delete | Update
         if entry.delete:
             statement = delete(entry.sql_table()).where(entry.family_rows(family.id))
         else:
             statement = update(entry.sql_table()).where(entry.family_rows(family.id)).values(entry.erase_values())
-        if db.session.execute(statement.execution_options(synchronize_session=False)).rowcount:
+        # cast: Session.execute() is typed as returning Result, but a DELETE or UPDATE gives a CursorResult.
+        done = cast(CursorResult[Any], db.session.execute(statement.execution_options(synchronize_session=False)))
+        if done.rowcount:
             erased.append(entry.table)
     db.session.execute(update(EmergencyAccess).where(EmergencyAccess.family_id == family.id,
                                                      EmergencyAccess.ended_at.is_(None),
                                                      EmergencyAccess.expires_at > now)
                        .values(ended_at=now).execution_options(synchronize_session=False))
     db.session.expire_all()
-    family = db.session.get(Family, family.id)
+    # get_one: the family's row was overwritten in place above, never deleted.
+    family = db.session.get_one(Family, family.id)
     family.erased_at = now
     db.session.flush()
     audit.record(AuditAction.FAMILY_ERASE, actor=actor, family_id=family.id, object_type="family", object_id=family.id,

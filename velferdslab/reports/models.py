@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from velferdslab.auth.models import Agency, User
 from velferdslab.core.models import Money, UTCDateTime, utcnow
-from velferdslab.extensions import db
+from velferdslab.extensions import Model
 
 BASIS_POINTS = 10_000
 RATE_FIELDS = ("deadweight", "drop_off", "discount_rate", "success_rate")
@@ -26,7 +26,7 @@ def _rate_check(column: str) -> CheckConstraint:
     return CheckConstraint(f"{column} BETWEEN 0 AND {BASIS_POINTS}", name=f"{column}_range")
 
 
-class AssumptionSet(db.Model):
+class AssumptionSet(Model):
     """One version of a named set of assumptions for the benefit model."""
 
     __tablename__ = "assumption_set"
@@ -80,7 +80,7 @@ class AssumptionSet(db.Model):
         return table
 
 
-class AssumptionCost(db.Model):
+class AssumptionCost(Model):
     """The yearly public cost of one family at one overall level, for one agency."""
 
     __tablename__ = "assumption_cost"

@@ -16,7 +16,7 @@ from velferdslab.audit import directory
 from velferdslab.auth.models import Agency, User
 from velferdslab.core.models import UTCDateTime, utcnow
 from velferdslab.core.vocabulary import Vocabulary
-from velferdslab.extensions import db
+from velferdslab.extensions import Model
 
 
 class TeamRole(Vocabulary):
@@ -29,7 +29,7 @@ class TeamRole(Vocabulary):
 MEMBERSHIP_ROLES = TeamRole.codes()
 
 
-class InvestmentTeam(db.Model):
+class InvestmentTeam(Model):
     __tablename__ = "investment_team"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,7 +42,7 @@ class InvestmentTeam(db.Model):
         back_populates="team", order_by="(TeamMembership.role, TeamMembership.start_date)")
 
 
-class TeamMembership(db.Model):
+class TeamMembership(Model):
     """A user on a team from ``start_date`` to ``end_date`` (inclusive; open-ended when None)."""
 
     __tablename__ = "team_membership"

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from velferdslab.auth.models import Agency
 from velferdslab.cases.household.models import FamilyMember
 from velferdslab.core.models import UTCDateTime, utcnow
-from velferdslab.extensions import db
+from velferdslab.extensions import Model
 
 
-class Consent(db.Model):
+class Consent(Model):
     """Consent to share between agencies, per agency and purpose. Rows are never edited.
 
     A change (renewal, withdrawal) is a new row that names the row it ``supersedes``; the

@@ -6,6 +6,7 @@ does); a refusal is a :class:`ServiceError` naming the input at fault (see ``vel
 
 from __future__ import annotations
 
+from collections.abc import Set
 from datetime import date
 
 from flask_babel import gettext as _
@@ -23,7 +24,7 @@ from velferdslab.core.errors import ConflictError, ServiceError
 from velferdslab.extensions import db
 
 
-def consent_is_valid(consent: Consent, on: date, superseded_ids: set[int] = frozenset()) -> bool:
+def consent_is_valid(consent: Consent, on: date, superseded_ids: Set[int] = frozenset()) -> bool:
     return (consent.id not in superseded_ids and consent.given_on <= on and consent.withdrawn_on is None
             and (consent.expires_on is None or consent.expires_on >= on))
 
@@ -41,7 +42,8 @@ def _consenting_member(family: Family, member_id: int | None, on: date, field: s
     member = db.session.get(FamilyMember, member_id) if member_id is not None else None
     if member is None or member.family_id != family.id:
         raise ServiceError(_("Velg hvem i familien som gir samtykket."), field)
-    consent_age = db.session.get(Lab, family.lab_id).consent_age
+    # get_one: family.lab_id is a NOT NULL foreign key, so the lab is there.
+    consent_age = db.session.get_one(Lab, family.lab_id).consent_age
     # Only the birth year is stored, so the age is the one the member reaches this calendar year.
     if on.year - member.birth_year < consent_age:
         raise ServiceError(_("%(name)s er under %(age)s år og kan ikke gi eller trekke samtykke selv.",

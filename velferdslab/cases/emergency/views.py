@@ -27,6 +27,8 @@ blueprint = Blueprint("emergency", __name__, template_folder="templates")
 def emergency_page() -> Any:
     form = EmergencyForm()
     if form.validate_on_submit():
+        # Both fields are DataRequired, so a form that validated has them.
+        assert form.family_id.data is not None and form.reason.data is not None
         try:
             row = services.grant(current_user, form.family_id.data, reason=form.reason.data, hours=form.hours.data)
         except ServiceError as error:

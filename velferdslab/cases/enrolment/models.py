@@ -12,7 +12,7 @@ from velferdslab.auth.models import Agency
 from velferdslab.cases.household.models import Family
 from velferdslab.core.models import UTCDateTime, one_of, utcnow
 from velferdslab.core.vocabulary import Vocabulary
-from velferdslab.extensions import db
+from velferdslab.extensions import Model
 from velferdslab.teams.models import InvestmentTeam
 
 
@@ -33,7 +33,7 @@ ENROLMENT_STATUSES = EnrolmentStatus.codes()
 CLOSE_REASONS = CloseReason.codes()
 
 
-class Enrolment(db.Model):
+class Enrolment(Model):
     """One stay in the lab: referred → active → closed. A family may enrol again later."""
 
     __tablename__ = "enrolment"

@@ -50,7 +50,7 @@ def follow_up_dates(enrolment: Enrolment) -> dict[str, date]:
     return {kind: add_months(enrolment.closed_on, months) for kind, months in FOLLOW_UP_MONTHS.items()}
 
 
-def create_family(lab: Lab, *, actor: User, household_name: str, language: str | None = None,
+def create_family(lab: Lab, *, actor: User, household_name: str | None, language: str | None = None,
                   interpreter_needed: bool = False, referred_on: date | None = None,
                   referred_by_agency_id: int | None = None, referral_reason: str | None = None,
                   members: Iterable[dict] = ()) -> Family:
@@ -122,6 +122,8 @@ def close_enrolment(access: Access, enrolment: Enrolment, *, actor: User, closed
     if reason not in CLOSE_REASONS:
         raise ServiceError(_("Velg en grunn for avslutningen."), "reason")
     closed_on = _not_future(closed_on, "closed_on", _("Avslutningsdatoen kan ikke være fram i tid."))
+    # It is active (checked above), and activate_enrolment sets started_on with that status.
+    assert enrolment.started_on is not None
     if closed_on < enrolment.started_on:
         raise ServiceError(_("Deltakelsen kan ikke avsluttes før den startet."), "closed_on")
     enrolment.status, enrolment.closed_on, enrolment.close_reason = "closed", closed_on, reason
@@ -140,7 +142,11 @@ def re_enrol(access: Access, *, actor: User, referred_on: date | None, referred_
     if latest is not None and latest.status != "closed":
         raise ConflictError(_("Familien har allerede en deltakelse som ikke er avsluttet."), "status")
     referred_on = _not_future(referred_on, "referred_on", _("Henvisningsdatoen kan ikke være fram i tid."))
-    if latest is not None and referred_on < latest.closed_on:
-        raise ServiceError(_("En ny henvisning kan ikke være før forrige deltakelse ble avsluttet."), "referred_on")
+    if latest is not None:
+        # It is closed (checked above), and a closed enrolment has a date (closed_has_date_and_reason).
+        assert latest.closed_on is not None
+        if referred_on < latest.closed_on:
+            raise ServiceError(_("En ny henvisning kan ikke være før forrige deltakelse ble avsluttet."),
+                               "referred_on")
     return _open_enrolment(access.family, actor=actor, referred_on=referred_on,
                            referred_by_agency_id=referred_by_agency_id, referral_reason=referral_reason)

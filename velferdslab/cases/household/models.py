@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from velferdslab.core.models import UTCDateTime, one_of, utcnow
 from velferdslab.core.vocabulary import Vocabulary
-from velferdslab.extensions import db
+from velferdslab.extensions import Model
 
 
 class MemberRole(Vocabulary):
@@ -24,7 +24,7 @@ MEMBER_ROLES = MemberRole.codes()
 CHILD_ROLES = (MemberRole.CHILD.value, MemberRole.YOUNG_PERSON.value)
 
 
-class Family(db.Model):
+class Family(Model):
     """A household (or a single young person) in the lab."""
 
     __tablename__ = "family"
@@ -46,7 +46,7 @@ class Family(db.Model):
     # not import the sub-packages built on it.
 
 
-class FamilyMember(db.Model):
+class FamilyMember(Model):
     __tablename__ = "family_member"
 
     id: Mapped[int] = mapped_column(primary_key=True)

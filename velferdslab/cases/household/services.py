@@ -34,7 +34,7 @@ def _family_fields(household_name, language, interpreter_needed) -> dict:
     }
 
 
-def update_family(access: Access, *, actor: User, household_name: str, language: str | None,
+def update_family(access: Access, *, actor: User, household_name: str | None, language: str | None,
                   interpreter_needed: bool) -> Family:
     access.require_consent()
     family = access.family

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from velferdslab.cases.themes import THEME_CODES
 from velferdslab.core.models import UTCDateTime, one_of, utcnow
 from velferdslab.core.vocabulary import Vocabulary
-from velferdslab.extensions import db
+from velferdslab.extensions import Model
 
 
 class Perspective(Vocabulary):
@@ -47,7 +47,7 @@ PERSPECTIVES = Perspective.codes()
 ASSESSMENT_KINDS = AssessmentKind.codes()
 
 
-class FamilyTheme(db.Model):
+class FamilyTheme(Model):
     """Whether a theme applies to a family, where it differs from the default rule."""
 
     __tablename__ = "family_theme"
@@ -59,7 +59,7 @@ class FamilyTheme(db.Model):
     __table_args__ = (CheckConstraint(one_of("theme", THEME_CODES), name="theme_known"),)
 
 
-class JourneyAssessment(db.Model):
+class JourneyAssessment(Model):
     """Where the family stands on a date: the team's overall level and ratings per theme.
 
     A correction is a new version that supersedes the old one; ``is_current`` marks the latest
@@ -98,7 +98,7 @@ class JourneyAssessment(db.Model):
     )
 
 
-class ThemeRating(db.Model):
+class ThemeRating(Model):
     """One theme's level in one assessment, from one perspective, with a short note."""
 
     __tablename__ = "theme_rating"

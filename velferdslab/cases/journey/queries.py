@@ -60,8 +60,8 @@ class JourneyHistory:
         return [p for p in ("team", "family", "young_person") if p in seen]
 
     def series(self, theme: str, perspective: str) -> list[tuple[date, int]]:
-        return [(p.assessed_on, p.level(theme, perspective)) for p in self.points
-                if p.level(theme, perspective) is not None]
+        return [(p.assessed_on, level) for p in self.points
+                if (level := p.level(theme, perspective)) is not None]
 
     def overall_series(self) -> list[tuple[date, int]]:
         return [(p.assessed_on, p.overall_level) for p in self.points]

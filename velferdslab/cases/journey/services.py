@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any, cast
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
@@ -204,15 +205,18 @@ def correct_assessment(access: Access, assessment: JourneyAssessment, *, actor: 
         raise ServiceError(_("Vurderingen hører ikke til familien."), "assessment_id", status=404)
     reason = _text(correction_reason, "correction_reason", max_length=500, required=True,
                    label_missing=_("Skriv hva som rettes og hvorfor."))
-    enrolment = db.session.get(Enrolment, assessment.enrolment_id)
+    # get_one: assessment.enrolment_id is a NOT NULL foreign key, so the enrolment is there.
+    enrolment = db.session.get_one(Enrolment, assessment.enrolment_id)
     assessed_on = _check_assessment_date(enrolment, assessed_on, assessment.kind)
     clean = _clean_ratings(access.family.id, ratings)
     overall, suggested, override = _overall(clean, overall_level, override_reason)
     # Only the current version may be corrected; the conditional update makes a concurrent
     # correction of the same version lose cleanly instead of forking the history.
-    done = db.session.execute(update(JourneyAssessment).where(JourneyAssessment.id == assessment.id,
-                                                              JourneyAssessment.is_current.is_(True))
-                              .values(is_current=False).execution_options(synchronize_session=False))
+    retire = (update(JourneyAssessment).where(JourneyAssessment.id == assessment.id,
+                                              JourneyAssessment.is_current.is_(True))
+              .values(is_current=False).execution_options(synchronize_session=False))
+    # cast: Session.execute() is typed as returning Result, but an UPDATE gives a CursorResult (rowcount).
+    done = cast(CursorResult[Any], db.session.execute(retire))
     if done.rowcount != 1:
         raise ConflictError(_("Vurderingen er allerede rettet. Rett den nyeste versjonen."), "assessment_id")
     db.session.expire(assessment, ["is_current"])

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from velferdslab.auth.models import User
 from velferdslab.cases.household.models import FamilyMember
 from velferdslab.core.models import UTCDateTime, utcnow
-from velferdslab.extensions import db
+from velferdslab.extensions import Model
 
 
-class Meeting(db.Model):
+class Meeting(Model):
     __tablename__ = "meeting"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -31,7 +31,7 @@ class Meeting(db.Model):
     __table_args__ = (Index("ix_meeting_family_held", "family_id", "held_on"),)
 
 
-class MeetingAttendee(db.Model):
+class MeetingAttendee(Model):
     """Someone at a meeting: a staff user or a family member (exactly one of the two)."""
 
     __tablename__ = "meeting_attendee"

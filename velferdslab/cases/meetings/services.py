@@ -110,7 +110,8 @@ def update_meeting(access: Access, meeting: Meeting, *, actor: User, held_on: da
     access.require_consent()
     if meeting.family_id != access.family.id:
         raise ServiceError(_("Møtet hører ikke til familien."), "meeting_id", status=404)
-    enrolment = db.session.get(Enrolment, meeting.enrolment_id)
+    # get_one: meeting.enrolment_id is a NOT NULL foreign key, so the enrolment is there.
+    enrolment = db.session.get_one(Enrolment, meeting.enrolment_id)
     fields = _meeting_fields(enrolment, held_on, notes, decisions, next_meeting_on)
     attendees = _attendees(meeting.family_id, _team_user_ids(meeting.family_id, fields["held_on"]) |
                            {a.user_id for a in meeting.attendees if a.user_id}, attendee_user_ids,

@@ -121,7 +121,7 @@ def meeting_edit(access: Access, meeting: Meeting):
                  if m.is_current(meeting.held_on) or m.is_current(today_local())]
     form.attendee_user_ids.choices = choices(dict.fromkeys(
         [(m.user_id, m.user.name) for m in team_rows]
-        + [(a.user_id, a.user.name) for a in meeting.attendees if a.user_id]))
+        + [(a.user_id, a.user.name) for a in meeting.attendees if a.user is not None]))
     form.attendee_member_ids.choices = member_choices(family_id)
     if request.method == "GET":
         for name in ("held_on", "notes", "decisions", "next_meeting_on"):

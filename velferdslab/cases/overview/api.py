@@ -66,7 +66,10 @@ class Families(MethodView):
     def post(self, data):
         """Register a referred family; you become the lead of its investment team."""
         family = enrolment_services.create_family(current_user.lab, actor=_user(), **data)
-        return _family_out(queries.family_page(family_access(current_user, family.id)))
+        access = family_access(current_user, family.id)
+        # create_family made the user (teams.manage, so a team lead) the lead of the family's new team.
+        assert access is not None
+        return _family_out(queries.family_page(access))
 
 
 @blueprint.route("/families/<int:family_id>")

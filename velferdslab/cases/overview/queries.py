@@ -142,8 +142,9 @@ def family_page(access: Access) -> FamilyPage:
         team=enrolment_queries.team_rows(family_id, enrolments[-1].id if enrolments else None),
         consents=consents, superseded_consent_ids={c.supersedes_id for c in consents if c.supersedes_id},
         themes=themes, overrides=overrides, meetings=meeting_queries.meetings(access, MEETINGS_ON_PAGE),
-        meeting_count=db.session.scalar(select(func.count()).select_from(Meeting)
-                                        .where(Meeting.family_id == family_id)))
+        # scalar_one: a COUNT always answers one row (scalar() would be typed as maybe None).
+        meeting_count=db.session.execute(select(func.count()).select_from(Meeting)
+                                         .where(Meeting.family_id == family_id)).scalar_one())
     if not gated:
         page.history = journey_queries.journey_history(family_id, themes)
         page.goals = list(db.session.scalars(select(Goal).where(Goal.family_id == family_id)

@@ -12,7 +12,7 @@ from velferdslab.auth.models import User
 from velferdslab.cases.themes import THEME_CODES
 from velferdslab.core.models import UTCDateTime, one_of, utcnow
 from velferdslab.core.vocabulary import Vocabulary
-from velferdslab.extensions import db
+from velferdslab.extensions import Model
 
 
 class GoalHorizon(Vocabulary):
@@ -40,7 +40,7 @@ ACTION_STATUSES = ActionStatus.codes()
 OPEN_ACTION_STATUSES = (ActionStatus.PLANNED.value, ActionStatus.IN_PROGRESS.value)
 
 
-class Goal(db.Model):
+class Goal(Model):
     """A goal on the family's plan (*duken*), in the family's own words."""
 
     __tablename__ = "goal"
@@ -64,7 +64,7 @@ class Goal(db.Model):
     )
 
 
-class Action(db.Model):
+class Action(Model):
     """Something someone will do: owned by a team member or by the family."""
 
     __tablename__ = "action"

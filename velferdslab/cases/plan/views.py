@@ -34,7 +34,7 @@ def _plan_page(access, goal_form=None, action_form=None, status=200):
     action_form.goal_id.choices = forms.goal_choices(family_id)
     goals = db.session.scalars(select(Goal).where(Goal.family_id == family_id)
                                .order_by(Goal.theme, Goal.horizon, Goal.id)).all()
-    board = {t: {"short": [], "long": [], "dream": []} for t in themes}
+    board: dict[str, dict[str, list[Goal]]] = {t: {"short": [], "long": [], "dream": []} for t in themes}
     for goal in goals:
         board.setdefault(goal.theme, {"short": [], "long": [], "dream": []})[goal.horizon].append(goal)
     actions = queries.all_actions(family_id)
@@ -65,6 +65,7 @@ def goal_new(access: Access):
         except ServiceError as error:
             _attach(form, error, "text")
         else:
+            assert form.text.data is not None  # DataRequired, so a form that validated has it
             return _done(_("Målet er lagt til: %(text)s", text=form.text.data[:60]), family_id, "cases.plan")
     return _plan_page(access, goal_form=form, status=422)
 
@@ -119,6 +120,7 @@ def action_edit(access: Access, action: Action):
     form = forms.ActionForm(obj=action)
     form.owner.choices = forms.team_choices(family_id)
     if action.owner_user_id and str(action.owner_user_id) not in {c.value for c in form.owner.choices}:
+        assert action.owner is not None  # owner_user_id is set (checked above): a foreign key to the owner
         form.owner.choices += choices([(str(action.owner_user_id), _("%(name)s (ikke lenger i teamet)",
                                                                      name=action.owner.name))])
     form.goal_id.choices = forms.goal_choices(family_id)

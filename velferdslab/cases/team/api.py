@@ -38,7 +38,7 @@ def _team_out(team: InvestmentTeam) -> dict[str, Any]:
 
 
 def _actor() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
+    return current_user._get_current_object()
 
 
 @blueprint.route("/families/<int:family_id>/team")

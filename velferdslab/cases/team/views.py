@@ -6,6 +6,7 @@ page, ``core.policy`` who may change the team, ``teams.services`` makes every ch
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -48,7 +49,7 @@ def _forms(team: InvestmentTeam, add: AddMemberForm | None = None,
 
 
 def _page(access: Access, team: InvestmentTeam, add: AddMemberForm | None = None,
-          transfer: TransferLeadForm | None = None, end_errors: dict[int, list[str]] | None = None,
+          transfer: TransferLeadForm | None = None, end_errors: Mapping[int, Sequence[str]] | None = None,
           status: int = 200) -> tuple[str, int]:
     rows = services.memberships(team.id)
     today = today_local()
