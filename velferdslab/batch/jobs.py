@@ -70,16 +70,19 @@ def _render(item_id: int) -> str:
         job = get_current_job()
         final = job is None or not (job.retries_left or 0) > 0  # RQ retries while retries are left
         # The row was there before the rollback, but nothing holds it: an erasure of the family
-        # (privacy deletes its batch items) committed in between leaves None here — a known gap, kept
-        # as it is (an AttributeError ends the job), hence the ignores.
+        # (privacy deletes its batch items) may have committed in between. Then there is nothing
+        # left to mark or retry, and the report must not be made.
         item = db.session.get(ReportBatchItem, item_id)
-        item.attempts += 1  # type: ignore[union-attr]
+        if item is None:
+            log.exception("progress report for batch item %s failed; the item is gone (erased)", item_id)
+            return "gone"
+        item.attempts += 1
         if final:
-            item.status, item.error, item.finished_at = "failed", "render_error", utcnow()  # type: ignore[union-attr]
-            services.mark_finished_if_complete(item.batch_id)  # type: ignore[union-attr]
+            item.status, item.error, item.finished_at = "failed", "render_error", utcnow()
+            services.mark_finished_if_complete(item.batch_id)
         db.session.commit()
         log.exception("progress report for batch item %s failed (attempt %s%s)", item_id,
-                      item.attempts, ", final" if final else ", will retry")  # type: ignore[union-attr]
+                      item.attempts, ", final" if final else ", will retry")
         raise
     item.pdf, item.size, item.status, item.error = pdf, len(pdf), "done", None
     item.attempts += 1
