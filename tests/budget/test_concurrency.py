@@ -58,15 +58,20 @@ def test_200_concurrent_approvals_never_exceed_a_10_000_kr_budget(committed_app)
     scene = build_scene(app, budget=10_000 * KR, amounts=[75 * KR] * 200)
     keys = {spend_id: uuid.uuid4().hex for spend_id in scene.spend_ids}
     tasks = [(f"/api/v1/spend-requests/{i}/approve", scene.lead_token, keys[i]) for i in scene.spend_ids]
-    # The same key again (a replay) and a manager's rival decision on some of the same requests.
+    # The same key again (a replay), and a rival second decision without a key on some of the same
+    # requests (from the lead: a manager does not even see requests routed to the team — 404).
     tasks += [(f"/api/v1/spend-requests/{i}/approve", scene.lead_token, keys[i]) for i in scene.spend_ids[:20]]
-    tasks += [(f"/api/v1/spend-requests/{i}/approve", scene.manager_token, None) for i in scene.spend_ids[-20:]]
+    tasks += [(f"/api/v1/spend-requests/{i}/approve", scene.lead_token, None) for i in scene.spend_ids[-20:]]
+    tasks += [(f"/api/v1/spend-requests/{i}/reject", scene.manager_token, None, {"reason": "Nei"})
+              for i in scene.spend_ids[-5:]]
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         statuses = list(pool.map(lambda task: post(app, *task), tasks))
     elapsed = time.perf_counter() - started
 
-    assert set(statuses) <= {200, 409, 422}, sorted(set(statuses))
+    decisions, out_of_reach = statuses[:-5], statuses[-5:]
+    assert set(decisions) <= {200, 409, 422}, sorted(set(decisions))
+    assert out_of_reach == [404] * 5
     with app.app_context():
         requests = db.session.scalars(select(SpendRequest).where(SpendRequest.family_id == scene.family_id)).all()
         approved = [r for r in requests if r.status == "approved"]

@@ -65,11 +65,11 @@ def test_a_second_decision_on_a_decided_request_is_a_conflict(ctx, lab, operatio
     services.reject_spend(request.id, setup.lead, reason="Nei")
     with pytest.raises(ConflictError):
         if operation == "approve":
-            services.approve_spend(request.id, setup.manager)
+            services.approve_spend(request.id, setup.lead)
         elif operation == "reject":
-            services.reject_spend(request.id, setup.manager, reason="Igjen")
+            services.reject_spend(request.id, setup.lead, reason="Igjen")
         else:
-            services.pay_spend(request.id, setup.manager, paid_on=today_local(), reference="x")
+            services.pay_spend(request.id, setup.lead, paid_on=today_local(), reference="x")
     assert request.status == "rejected" and transfers_of(request) == []
 
 

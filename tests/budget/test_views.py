@@ -203,8 +203,9 @@ def test_the_start_page_shows_work_waiting(setup, login):
 
 def test_approving_without_money_shows_why_and_changes_nothing(setup, login):
     first, second = spend(setup, 60_000 * KR), spend(setup, 45_000 * KR)
-    client = login(setup.manager)
-    for request, expected in ((first, 302), (second, 422)):
+    # The first goes to management (over the lead's limit), the second to the team's lead.
+    for request, decider, expected in ((first, setup.manager, 302), (second, setup.lead, 422)):
+        client = login(decider)
         url = f"/budsjett/utgifter/{request.id}/godkjenn"
         page = page_text(client.get(url))
         response = client.post(url, data={"csrf_token": factories.csrf_from(page),
