@@ -27,7 +27,7 @@ def configure(app: Flask, overrides: dict | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     from velferdslab.auth import login
-    from velferdslab.core import database, i18n, navigation, policy, routing, security, transaction
+    from velferdslab.core import database, i18n, idempotency, navigation, policy, routing, security, transaction
     from velferdslab.core.api import api
     from velferdslab.extensions import db, limiter, migrate
 
@@ -41,6 +41,7 @@ def register_extensions(app: Flask) -> None:
     policy.init_app(app)
     security.init_app(app)
     transaction.init_app(app)
+    idempotency.init_app(app)  # after transaction: its answer is stored before the commit
     limiter.init_app(app)
     api.init_app(app)
     _import_models()

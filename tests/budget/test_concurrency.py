@@ -30,17 +30,19 @@ class Scene:
     lead_token: str
     manager_token: str
     lab_id: int
+    more_lead_tokens: list[str]  # one client each: a token's own row is written when it is used
 
 
-def build_scene(app, *, budget: int, amounts: list[int]) -> Scene:
+def build_scene(app, *, budget: int, amounts: list[int], lead_tokens: int = 0) -> Scene:
     """A funded family with ``len(amounts)`` submitted requests, committed; bearer tokens for the deciders."""
     with app.app_context():
         setup = funded_family(allocated=budget, pool=budget)
         ids = [spend(setup, amount).id for amount in amounts]
         _, lead_token = auth_services.create_api_token(setup.lead, "last")
         _, manager_token = auth_services.create_api_token(setup.manager, "last")
+        more = [auth_services.create_api_token(setup.lead, f"klient {n}")[1] for n in range(lead_tokens)]
         db.session.commit()
-        return Scene(setup.family.id, ids, lead_token, manager_token, setup.lab.id)
+        return Scene(setup.family.id, ids, lead_token, manager_token, setup.lab.id, more)
 
 
 def post(app, url: str, token: str, key: str | None = None, json=None) -> int:
@@ -239,3 +241,94 @@ def test_concurrent_approvals_never_exceed_the_leads_yearly_limit_for_the_family
             SpendRequest.status.in_(("approved", "paid"))))
         assert by_lead == 21_000 * KR + 2 * 45_000 * KR <= 150_000 * KR
         assert ledger.verify() == []
+
+
+# --- issue 12, items 2 and 3: one Idempotency-Key at the same moment ---------------------------------
+
+def _at_once(app, calls: list[tuple[str, str, str | None, dict | None]]) -> list:
+    """Send ``calls`` together while the audit chain's head is held, so that they all do their work
+    and meet at the commit; then let them go."""
+    other = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with other.connect() as connection:
+            hold = connection.begin()
+            connection.execute(text("SELECT seq FROM audit_chain_head WHERE id = 1 FOR UPDATE"))
+            with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+                futures = [pool.submit(_answer, app, *call) for call in calls]
+                _waiting_backend(connection, "audit_chain_head")
+                time.sleep(0.5)  # the others reach their lock too
+                hold.rollback()
+                return [future.result(timeout=60) for future in futures]
+    finally:
+        other.dispose()
+
+
+def _answer(app, url: str, token: str, key: str | None, json: dict | None):
+    headers = {"Authorization": f"Bearer {token}"}
+    if key:
+        headers["Idempotency-Key"] = key
+    response = app.test_client().post(url, headers=headers, json=json)
+    return response.status_code, response.get_json(), response.headers.get("Idempotent-Replayed")
+
+
+@pytest.mark.postgres
+def test_one_key_sent_at_once_for_two_decisions_is_a_422_never_a_500(committed_app):
+    app = committed_app
+    scene = build_scene(app, budget=10_000 * KR, amounts=[1_000 * KR, 1_000 * KR])
+    key = uuid.uuid4().hex
+    answers = _at_once(app, [(f"/api/v1/spend-requests/{i}/approve", scene.lead_token, key, None)
+                             for i in scene.spend_ids])
+    statuses = sorted(status for status, _body, _replayed in answers)
+    assert statuses == [200, 422], answers
+    refused = next(body for status, body, _r in answers if status == 422)
+    assert "idempotency_key" in refused["errors"]
+    with app.app_context():
+        approved = db.session.scalars(select(SpendRequest.status).where(SpendRequest.family_id == scene.family_id))
+        assert sorted(approved) == ["approved", "requested"]
+
+
+@pytest.mark.postgres
+def test_a_create_sent_again_while_the_first_is_still_running_creates_once(committed_app, monkeypatch):
+    """A client that timed out retries at once: the copies run together (a barrier holds each
+    after it has looked for the key and found nothing), one meeting is kept and all get its answer."""
+    from velferdslab.cases.meetings.models import Meeting
+    from velferdslab.core import idempotency
+
+    app = committed_app
+    scene = build_scene(app, budget=10_000 * KR, amounts=[1_000 * KR], lead_tokens=4)
+    url = f"/api/v1/families/{scene.family_id}/meetings"
+    body = {"held_on": "2026-11-30", "notes": "Første møte"}
+    real = idempotency._stored
+
+    def together(copies: int):
+        barrier, waited = threading.Barrier(copies, timeout=20), threading.local()
+
+        def stored(*args):
+            found = real(*args)
+            if not getattr(waited, "done", False):  # the first look only, not the one after a clash
+                waited.done = True
+                barrier.wait()
+            return found
+
+        monkeypatch.setattr(idempotency, "_stored", stored)
+        with ThreadPoolExecutor(max_workers=copies) as pool:
+            return [f.result(timeout=60) for f in [pool.submit(_answer, app, *call) for call in calls]]
+
+    key = uuid.uuid4().hex
+    calls = [(url, token, key, body) for token in scene.more_lead_tokens]
+    answers = together(4)
+    assert [status for status, _b, _r in answers] == [201] * 4, answers
+    assert len({b["id"] for _s, b, _r in answers}) == 1
+    assert sorted(r or "" for _s, _b, r in answers) == ["", "true", "true", "true"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Meeting)
+                                 .where(Meeting.family_id == scene.family_id)) == 1
+    # A new key for two different requests at the same moment: one is made, the other refused.
+    key = uuid.uuid4().hex
+    first, second = scene.more_lead_tokens[:2]
+    calls = [(url, first, key, body), (url, second, key, {**body, "notes": "Et annet"})]
+    answers = together(2)
+    assert sorted(status for status, _b, _r in answers) == [201, 422], answers
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Meeting)
+                                 .where(Meeting.family_id == scene.family_id)) == 2

@@ -126,3 +126,21 @@ def test_erasure_deletes_stored_report_pdfs(ctx, lab, login):
     assert response.status_code == 302
     remaining = db.session.execute(select(item.c.family_id)).scalars().all()
     assert remaining == [other.id]
+
+
+def test_erasure_deletes_stored_api_answers(ctx, lab, login):
+    """The answer kept for an Idempotency-Key repeats the family's data: it goes with the family."""
+    fam, lead, _worker = team(lab)
+    other, other_lead, _w = team(lab)
+    for family, user in ((fam, lead), (other, other_lead)):
+        response = login(user).post(f"/api/v1/families/{family.id}/meetings",
+                                    json={"held_on": date.today().isoformat(), "notes": f"Notat {SECRET}"},
+                                    headers={"Idempotency-Key": f"meeting-{family.id}-0001"})
+        assert response.status_code == 201, response.get_json()
+    stored = db.metadata.tables["api_idempotency"]
+    assert sorted(db.session.execute(select(stored.c.family_id)).scalars()) == sorted([fam.id, other.id])
+    close(fam)
+    response = login(lead).post(f"/familier/{fam.id}/slett", data={"no_duty_to_keep": "y",
+                                                                   "confirm_family_id": fam.id})
+    assert response.status_code == 302
+    assert db.session.execute(select(stored.c.family_id)).scalars().all() == [other.id]

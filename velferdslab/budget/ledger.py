@@ -187,6 +187,10 @@ def _retry_kind(error: DBAPIError) -> str | None:
     orig = error.orig
     if getattr(orig, "sqlstate", None) in RETRY_SQLSTATES:
         return "savepoint"
+    if isinstance(error, IntegrityError) and "budget_idempotency_key" in str(orig):
+        # The same Idempotency-Key committed a moment ago by a request running alongside: run
+        # again, and the key is found — a replay of the same operation, or 422 for another one.
+        return "savepoint"
     if isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig):
         # A read snapshot older than the last commit cannot be upgraded to a write in SQLite.
         return "restart"

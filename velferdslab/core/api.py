@@ -7,6 +7,7 @@ from flask_smorest import Api as _Api
 from flask_smorest import Blueprint  # noqa: F401 - re-exported for the domains
 
 from velferdslab.core.errors import flatten_errors
+from velferdslab.core.idempotency import OpenAPIPlugin
 
 
 class ErrorSchema(ma.Schema):
@@ -30,6 +31,7 @@ class Api(_Api):
 
 
 api = Api(spec_kwargs={
+    "extra_plugins": [OpenAPIPlugin()],
     "info": {"description": "Velferdslab JSON API. Money is integer øre; times are UTC (ISO 8601). "
                             "Sign in with the browser session (send X-CSRFToken on writes) or a "
                             "personal API token: `Authorization: Bearer vlt_…`."},
