@@ -114,6 +114,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=env_int("SESSION_IDLE_MINUTES", 30)),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=env_int("SESSION_MAX_HOURS", 12)),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=env_int("SESSION_MAX_HOURS", 12)),
+        # API tokens end after this many days, and after this many days unused (issue 12, item 12).
+        "API_TOKEN_LIFETIME": timedelta(days=env_int("API_TOKEN_DAYS", 90)),
+        "API_TOKEN_IDLE_TIMEOUT": timedelta(days=env_int("API_TOKEN_IDLE_DAYS", 30)),
         "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
         "MAX_CONTENT_LENGTH": env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
         "BABEL_DEFAULT_LOCALE": env("LANGUAGE", "nb"),

@@ -41,8 +41,8 @@ class Tokens(MethodView):
     @blueprint.response(201, schemas.TokenCreatedSchema)
     def post(self, data):
         """Create a token. Its value is in this response only."""
-        token, plain = services.create_api_token(current_user, data["name"])
-        fields = ("id", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+        token, plain = services.create_api_token(current_user, data["name"], days=data.get("expires_in_days"))
+        fields = ("id", "name", "prefix", "created_at", "last_used_at", "revoked_at", "expires_at")
         return {**{name: getattr(token, name) for name in fields}, "token": plain}
 
 

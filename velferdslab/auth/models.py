@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
@@ -153,8 +153,19 @@ class ApiToken(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+    def ended(self, now: datetime, idle: timedelta) -> str | None:
+        """Why the token no longer works ('revoked', 'expired', 'idle'), or None."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        if (self.last_used_at or self.created_at) + idle <= now:
+            return "idle"
+        return None
 
 
 # What the audit review and the family's access log may read of staff and agencies.

@@ -58,6 +58,11 @@ class TokenSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
     last_used_at = fields.DateTime(dump_only=True, allow_none=True)
     revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+    expires_at = fields.DateTime(dump_only=True, metadata={
+        "description": "The token stops working then, or earlier after API_TOKEN_IDLE_DAYS unused, "
+                       "a revocation or a new password."})
+    expires_in_days = fields.Integer(load_only=True, validate=validate.Range(min=1, max=365), metadata={
+        "description": "Lifetime in days (default: the configured API_TOKEN_DAYS, 90)."})
 
 
 class TokenCreatedSchema(TokenSchema):

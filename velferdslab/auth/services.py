@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -178,6 +178,7 @@ def set_password(user: User, password: str, *, actor: User | None = None) -> Non
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     revoke_all_sessions(user)
+    revoke_all_api_tokens(user)  # a new password ends the scripts' keys too: they act as the user
     db.session.flush()
     audit.record(AuditAction.USER_PASSWORD, actor=actor, lab_id=user.lab_id, object_type="user", object_id=user.id)
 
@@ -259,19 +260,40 @@ def revoke_all_sessions(user: User) -> None:
 
 # --- API tokens ----------------------------------------------------------------------------------
 
-def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
-    """Create a token; the plain value is returned once and never stored."""
+MAX_TOKEN_DAYS = 365
+
+
+def token_lifetime() -> timedelta:
+    return current_app.config.get("API_TOKEN_LIFETIME", timedelta(days=90))
+
+
+def token_idle_timeout() -> timedelta:
+    return current_app.config.get("API_TOKEN_IDLE_TIMEOUT", timedelta(days=30))
+
+
+def create_api_token(user: User, name: str, *, days: int | None = None) -> tuple[ApiToken, str]:
+    """Create a token; the plain value is returned once and never stored. It ends after ``days``
+    (the configured lifetime, 90 days by default) and after the idle time unused."""
     name = (name or "").strip()
     if not name:
         raise ServiceError(_("Gi nøkkelen et navn."), "name")
     if len(name) > 100:
         raise ServiceError(_("Navnet kan ha høyst 100 tegn."), "name")
+    if days is not None and not (isinstance(days, int) and 1 <= days <= MAX_TOKEN_DAYS):
+        raise ServiceError(_("En nøkkel kan vare fra 1 til %(max)s dager.", max=MAX_TOKEN_DAYS), "expires_in_days")
+    now = utcnow()
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, prefix=plain[:12], token_hash=hash_token(plain))
+    token = ApiToken(user_id=user.id, name=name, prefix=plain[:12], token_hash=hash_token(plain), created_at=now,
+                     expires_at=now + (timedelta(days=days) if days else token_lifetime()))
     db.session.add(token)
     db.session.flush()
     audit.record(AuditAction.TOKEN_CREATE, actor=user, object_type="api_token", object_id=token.id)
     return token, plain
+
+
+def revoke_all_api_tokens(user: User) -> None:
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
 
 
 def revoke_api_token(user: User, token_id: int) -> ApiToken:
@@ -289,9 +311,9 @@ def user_for_api_token(plain: str) -> User | None:
     if not plain or not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
-    if token is None or token.revoked_at is not None or not token.user.active:
-        return None
     now = utcnow()
+    if token is None or token.ended(now, token_idle_timeout()) or not token.user.active:
+        return None
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         token.last_used_at = now
     return token.user

@@ -21,6 +21,7 @@ from velferdslab.auth.models import Agency, AgencyKind, ApiToken, User
 from velferdslab.core import navigation
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import add_error, choices, render_form
+from velferdslab.core.models import utcnow
 from velferdslab.core.permissions import LOGIN, Role, public, requires
 from velferdslab.core.routing import is_safe_redirect
 from velferdslab.extensions import db, limiter
@@ -91,15 +92,17 @@ def change_password():
 @requires(LOGIN)
 def tokens():
     form = TokenForm()
-    created = None
+    created = created_token = None
     if form.validate_on_submit():
         try:
-            _token, created = services.create_api_token(current_user, form.name.data)
+            created_token, created = services.create_api_token(current_user, form.name.data)
         except ServiceError as error:
             add_error(form, error, "name")
     rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
                               .order_by(ApiToken.created_at.desc())).all()
-    return render_form("auth/tokens.html", form, tokens=rows, created=created)
+    now, idle = utcnow(), services.token_idle_timeout()
+    return render_form("auth/tokens.html", form, tokens=[(t, t.ended(now, idle)) for t in rows], created=created,
+                       created_token=created_token, idle_days=idle.days)
 
 
 @blueprint.post("/konto/nokler/<int:token_id>/trekk-tilbake")
