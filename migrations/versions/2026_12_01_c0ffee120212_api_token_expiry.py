@@ -8,7 +8,7 @@ Revises: c0ffee120203
 Create Date: 2026-12-01 15:30:00
 
 """
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -24,7 +24,7 @@ def upgrade():
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.add_column(sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True))
     token = sa.table('api_token', sa.column('expires_at', sa.DateTime(timezone=True)))
-    when = datetime.now(timezone.utc) + timedelta(days=90)
+    when = datetime.now(UTC) + timedelta(days=90)
     if op.get_bind().dialect.name == 'sqlite':
         when = when.replace(tzinfo=None)  # the app stores naive UTC on SQLite (core.models.UTCDateTime)
     op.execute(token.update().values(expires_at=when))
