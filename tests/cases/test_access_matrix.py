@@ -33,7 +33,7 @@ GATED_ALLOWED_GET = {
     "cases_api.MeetingById", "teams_api.Team",
 }
 GATED_ALLOWED_WRITE = {"cases.consents", "cases_api.Consents", "cases.consent_withdraw",
-                       "cases_api.ConsentWithdraw"}
+                       "cases_api.ConsentWithdraw", "cases.consent_confirm", "cases_api.ConsentConfirm"}
 
 
 @pytest.fixture

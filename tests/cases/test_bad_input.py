@@ -191,7 +191,7 @@ def test_member_added_to_the_team_twice(world, login):
 # --- consent -------------------------------------------------------------------------------------
 
 def test_consent_by_a_child_under_the_configured_age(world, login):
-    client = login(world.gated)  # a gated member may record a consent: that is how the gate opens
+    client = login(world.lead)  # the lead records consents (issue 12, item 13)
     lise = world.members()["Lise"]
     response = client.post(f"/api/v1/families/{world.family.id}/consents",
                            json={"agency_id": world.barnevern.id, "purpose": "Samarbeid",
@@ -206,15 +206,73 @@ def test_consent_by_a_child_under_the_configured_age(world, login):
     assert world.access(world.gated).gated
 
 
-def test_a_gated_member_opens_the_gate_by_recording_consent(world, login):
+def _give(client, world, agency, **overrides):
+    body = {"agency_id": agency.id, "purpose": "Samarbeid", "given_by_member_id": world.members()["Jonas"].id,
+            "given_on": world.today.isoformat(), **overrides}
+    return client.post(f"/api/v1/families/{world.family.id}/consents", json=body)
+
+
+def test_a_gated_member_cannot_open_the_gate_by_recording_consent(world, login):
+    """Issue 12, item 13: the member whose agency lacks consent may not record it (back-dated or
+    not); the lead records it, and then the gate opens."""
+    from velferdslab.audit.models import AuditEvent
+
     client = login(world.gated)
     assert client.get(f"/familier/{world.family.id}/plan").status_code == 403
-    response = client.post(f"/api/v1/families/{world.family.id}/consents",
-                           json={"agency_id": world.barnevern.id, "purpose": "Samarbeid",
-                                 "given_by_member_id": world.members()["Jonas"].id,
-                                 "given_on": world.today.isoformat()})
+    for given_on in (world.today, world.today - timedelta(days=3650)):
+        response = _give(client, world, world.barnevern, given_on=given_on.isoformat())
+        assert response.status_code == 403, response.get_json()
+    assert count(Consent, family_id=world.family.id, agency_id=world.barnevern.id) == 0
+    assert count(AuditEvent, action="consent.denied", actor_id=world.gated.id, family_id=world.family.id) == 2
+    assert client.get(f"/familier/{world.family.id}/plan").status_code == 403
+    # A caseworker with consent on the team may not record one for another agency either.
+    assert _give(login(world.member), world, world.barnevern).status_code == 403
+
+    response = _give(login(world.lead), world, world.barnevern)
     assert response.status_code == 201 and response.get_json()["valid"] is True
     assert client.get(f"/familier/{world.family.id}/plan").status_code == 200
+
+
+def test_nobody_opens_or_renews_their_own_access_alone(world, login):
+    """A consent for the recorder's own agency: a renewal of the one their access rests on is
+    refused; one that would open their gate waits for a second person (not of that agency)."""
+    from velferdslab.audit.models import AuditEvent
+    from velferdslab.teams.models import TeamMembership
+
+    response = _give(login(world.lead), world, world.nav)  # NAV's consent is what the lead's access rests on
+    assert response.status_code == 403 and "agency_id" in response.get_json()["errors"]
+    assert count(AuditEvent, action="consent.denied", actor_id=world.lead.id) == 1
+    assert count(Consent, family_id=world.family.id, agency_id=world.nav.id) == 1  # the one given before
+
+    # The gated caseworker (barnevern) becomes a lead of the team and records barnevern's consent.
+    membership = db.session.query(TeamMembership).filter_by(family_id=world.family.id, user_id=world.gated.id).one()
+    membership.role = "lead"
+    world.gated.set_roles({"team_lead"})
+    db.session.flush()
+    gated = login(world.gated)
+    created = _give(gated, world, world.barnevern)
+    assert created.status_code == 201
+    body = created.get_json()
+    assert body["awaiting_confirmation"] is True and body["valid"] is False
+    assert world.access(world.gated).gated
+    confirm = f"/api/v1/families/{world.family.id}/consents/{body['id']}/confirm"
+    assert gated.post(confirm).status_code == 403  # not by the one who recorded it
+    confirmed = login(world.member).post(confirm)  # bolig, on the team: a second person
+    assert confirmed.status_code == 201 and confirmed.get_json()["valid"] is True
+    assert not world.access(world.gated).gated
+    assert login(world.member).post(confirm).status_code == 409  # superseded now
+    assert count(AuditEvent, action="consent.confirm", actor_id=world.member.id) == 1
+
+
+def test_a_consent_is_never_dated_before_the_referral_or_in_the_future(world, login):
+    referred_on = current_enrolment(world.family.id).referred_on
+    client = login(world.lead)
+    response = _give(client, world, world.barnevern, given_on=(referred_on - timedelta(days=1)).isoformat())
+    assert response.status_code == 422 and "henvist" in response.get_json()["errors"]["given_on"][0]
+    response = _give(client, world, world.barnevern, given_on=(world.today + timedelta(days=1)).isoformat())
+    assert response.status_code == 422 and "given_on" in response.get_json()["errors"]
+    assert count(Consent, family_id=world.family.id, agency_id=world.barnevern.id) == 0
+    assert _give(client, world, world.barnevern, given_on=referred_on.isoformat()).status_code == 201
 
 
 # --- unknown fields ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from tests import factories
 from tests.cases.world import ratings
 from velferdslab.audit.models import AuditEvent
 from velferdslab.cases.consent.models import Consent
-from velferdslab.cases.consent.services import give_consent, withdraw_consent
+from velferdslab.cases.consent.services import confirm_consent, give_consent, withdraw_consent
 from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.enrolment.services import (
     activate_enrolment,
@@ -108,8 +108,11 @@ def test_enrolment_life_cycle_with_follow_ups_and_re_enrolment(world):
     kari = family_members(family.id)[0]
     access = family_access(world.lead, family.id)
     assert access.gated  # nothing recorded before the family consents
-    give_consent(access, actor=world.lead, agency_id=world.nav.id, purpose="Samarbeid",
-                 given_by_member_id=kari.id, given_on=world.today - timedelta(days=499))
+    pending = give_consent(access, actor=world.lead, agency_id=world.nav.id, purpose="Samarbeid",
+                           given_by_member_id=kari.id, given_on=world.today - timedelta(days=499))
+    assert family_access(world.lead, family.id).gated  # the lead's own agency: a second person confirms
+    factories.team_member(family, world.member)
+    confirm_consent(family_access(world.member, family.id), pending, actor=world.member)
     access = family_access(world.lead, family.id)
     assert not access.gated
     enrolment = current_enrolment(family.id)
@@ -136,7 +139,7 @@ def test_enrolment_life_cycle_with_follow_ups_and_re_enrolment(world):
     assert len(teams) == 2 and teams[0].id == old_team.id
     # The team carried over: the member is on the new team, the old rows ended (history kept).
     new_rows = db.session.scalars(select(TeamMembership).where(TeamMembership.team_id == teams[1].id)).all()
-    assert {r.user_id for r in new_rows} == {world.lead.id, team_member.id}
+    assert {r.user_id for r in new_rows} == {world.lead.id, world.member.id, team_member.id}
     old_rows = db.session.scalars(select(TeamMembership).where(TeamMembership.team_id == teams[0].id)).all()
     assert all(r.end_date is not None and r.end_date < world.today for r in old_rows)
     with pytest.raises(ConflictError):

@@ -45,6 +45,8 @@ class AuditAction(Vocabulary):
     CONSENT_VIEW = "consent.view", _l("Så samtykkene")
     CONSENT_GIVE = "consent.give", _l("Samtykke registrert")
     CONSENT_WITHDRAW = "consent.withdraw", _l("Samtykke trukket tilbake")
+    CONSENT_CONFIRM = "consent.confirm", _l("Samtykke bekreftet av en annen person")
+    CONSENT_DENIED = "consent.denied", _l("Avvist: samtykke registrert av noen som ikke kan")
     # the journey, the plan and meetings
     ASSESSMENT_LIST = "assessment.list", _l("Så investeringsferden")
     ASSESSMENT_VIEW = "assessment.view", _l("Så en vurdering")

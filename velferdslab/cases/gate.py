@@ -83,6 +83,7 @@ def valid_consent_clause(family_id_col: Any, agency_id_col: Any, on: date) -> An
             Consent.given_on <= on,
             or_(Consent.expires_on.is_(None), Consent.expires_on >= on),
             Consent.withdrawn_on.is_(None),
+            Consent.awaiting_confirmation.is_(False),
             ~exists(select(literal(1)).select_from(newer).where(newer.supersedes_id == Consent.id)),
         ))
 

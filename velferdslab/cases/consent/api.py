@@ -47,3 +47,15 @@ class ConsentWithdraw(MethodView):
         """Withdraw a consent: a new row supersedes it; nothing is edited."""
         row = services.withdraw_consent(access, consent, actor=_user(), **data)
         return _consent_out(row, set(), today_local())
+
+
+@blueprint.route("/families/<int:family_id>/consents/<int:consent_id>/confirm")
+class ConsentConfirm(MethodView):
+    @requires(LOGIN)
+    @blueprint.response(201, schemas.ConsentSchema)
+    @family_route(content=False, load={"consent": Consent})
+    def post(self, access: Access, consent: Consent):
+        """Confirm a consent that waits for a second person (someone on the team, not of the agency it
+        opens, not the one who recorded it): a new row supersedes it and it becomes valid."""
+        row = services.confirm_consent(access, consent, actor=_user())
+        return _consent_out(row, set(), today_local())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from velferdslab.auth.models import Agency
@@ -33,6 +33,9 @@ class Consent(Model):
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id"), unique=True)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Recorded by someone of the agency it opens: valid only when another person confirms it (a
+    # new row that supersedes this one) — nobody opens their own access on their word alone.
+    awaiting_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     agency: Mapped[Agency] = relationship()
     given_by: Mapped[FamilyMember] = relationship()

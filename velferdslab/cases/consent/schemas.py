@@ -19,7 +19,11 @@ class ConsentSchema(Schema):
     withdrawn_on = fields.Date(dump_only=True, allow_none=True)
     supersedes_id = fields.Integer(dump_only=True, allow_none=True)
     current = fields.Boolean(dump_only=True, metadata={"description": "Not superseded by a newer row."})
-    valid = fields.Boolean(dump_only=True, metadata={"description": "Current, given, not expired or withdrawn."})
+    valid = fields.Boolean(dump_only=True, metadata={"description": "Current, given, confirmed, not expired or "
+                                                                    "withdrawn."})
+    awaiting_confirmation = fields.Boolean(dump_only=True, metadata={
+        "description": "Recorded by someone of the agency it opens: valid once another person on the team "
+                       "confirms it (POST …/confirm)."})
 
 
 class ConsentWithdrawSchema(Schema):
@@ -29,6 +33,7 @@ class ConsentWithdrawSchema(Schema):
 
 def _consent_out(consent: Consent, superseded: set[int], today) -> dict:
     return {**{k: getattr(consent, k) for k in ("id", "agency_id", "purpose", "given_by_member_id", "given_on",
-                                                "expires_on", "withdrawn_on", "supersedes_id")},
+                                                "expires_on", "withdrawn_on", "supersedes_id",
+                                                "awaiting_confirmation")},
             "current": consent.id not in superseded,
             "valid": services.consent_is_valid(consent, today, superseded)}

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Set
 from datetime import date
 
+from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from velferdslab.audit import services as audit
@@ -18,15 +19,18 @@ from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import Lab, User
 from velferdslab.cases.access import Access
 from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.household.models import Family, FamilyMember
+from velferdslab.cases.policy import require_lead
 from velferdslab.cases.rules import _check_agency, _not_future, _text
-from velferdslab.core.errors import ConflictError, ServiceError
+from velferdslab.core import policy
+from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
 from velferdslab.extensions import db
 
 
 def consent_is_valid(consent: Consent, on: date, superseded_ids: Set[int] = frozenset()) -> bool:
     return (consent.id not in superseded_ids and consent.given_on <= on and consent.withdrawn_on is None
-            and (consent.expires_on is None or consent.expires_on >= on))
+            and not consent.awaiting_confirmation and (consent.expires_on is None or consent.expires_on >= on))
 
 
 def consents(family_id: int) -> list[Consent]:
@@ -69,25 +73,82 @@ def _insert_consent(row: Consent) -> Consent:
     return row
 
 
+def _refuse_consent(access: Access, actor: User, agency_id: int | None, reason: str) -> None:
+    audit.record_even_if_request_fails(AuditAction.CONSENT_DENIED, actor=actor, family_id=access.family.id,
+                                       lab_id=access.family.lab_id, object_type="family",
+                                       object_id=access.family.id,
+                                       summary={"reason": reason, "agency_id": agency_id})
+
+
 def give_consent(access: Access, *, actor: User, agency_id: int | None, purpose: str | None,
                  given_by_member_id: int | None, given_on: date | None, expires_on: date | None = None) -> Consent:
     """Record a consent for an agency and purpose. A consent for the same agency and purpose that
-    is already there is superseded (a renewal); consent rows are never edited."""
+    is already there is superseded (a renewal); consent rows are never edited.
+
+    Consent opens the family's content to an agency's people, so (issue 12, item 13): only the
+    team's investment lead records it (the family itself will, through its own sign-in); it is
+    never dated in the future or before the family was referred; and a consent for the recorder's
+    own agency would open their own access on their word alone, so it waits for another person on
+    the team to confirm it (:func:`confirm_consent`) — and one their access already rests on is
+    renewed by someone else.
+    """
     family = access.family
+    if not policy.can(actor, "lead", access):
+        _refuse_consent(access, actor, agency_id, "not_lead")
+        require_lead(actor, access)
     if agency_id is None:
         raise ServiceError(_("Velg etaten samtykket gjelder."), "agency_id")
     agency_id = _check_agency(family.lab_id, agency_id, "agency_id")
+    own_agency = access.membership is not None and access.membership.agency_id == agency_id
+    if own_agency and not access.gated:
+        # Renewing the consent one's own access rests on: someone else records it.
+        _refuse_consent(access, actor, agency_id, "own_agency")
+        raise ForbiddenError(_("Samtykket for din egen etat fornyes av en annen person i teamet eller av familien "
+                               "selv."), "agency_id")
     purpose = _text(purpose, "purpose", max_length=200, required=True, label_missing=_("Oppgi formålet."))
     given_on = _not_future(given_on, "given_on", _("Samtykket kan ikke være gitt fram i tid."))
+    referred_on = db.session.scalar(select(func.min(Enrolment.referred_on)).where(Enrolment.family_id == family.id))
+    if referred_on is not None and given_on < referred_on:
+        raise ServiceError(_("Samtykket kan ikke være gitt før familien ble henvist (%(date)s).",
+                             date=format_date(referred_on)), "given_on")
     member = _consenting_member(family, given_by_member_id, given_on, "given_by_member_id")
     if expires_on is not None and expires_on < given_on:
         raise ServiceError(_("Samtykket kan ikke utløpe før det er gitt."), "expires_on")
     previous = _current_consent(family.id, agency_id, purpose)
     row = _insert_consent(Consent(family_id=family.id, agency_id=agency_id, purpose=purpose,
                                   given_by_member_id=member.id, given_on=given_on, expires_on=expires_on,
-                                  supersedes_id=previous.id if previous else None, recorded_by_id=actor.id))
+                                  supersedes_id=previous.id if previous else None, recorded_by_id=actor.id,
+                                  awaiting_confirmation=own_agency))
     audit.record(AuditAction.CONSENT_GIVE, actor=actor, family_id=family.id, object_type="consent", object_id=row.id,
-                 summary={"agency_id": agency_id, "supersedes_id": row.supersedes_id})
+                 summary={"agency_id": agency_id, "supersedes_id": row.supersedes_id,
+                          "awaiting_confirmation": own_agency})
+    return row
+
+
+def may_confirm(access: Access, actor: User, consent: Consent) -> bool:
+    """Another person on the team (with write access), not of the agency the consent opens."""
+    return (consent.awaiting_confirmation and access.membership is not None and actor.id != consent.recorded_by_id
+            and access.membership.agency_id != consent.agency_id)
+
+
+def confirm_consent(access: Access, consent: Consent, *, actor: User) -> Consent:
+    """A second person confirms a consent that waits for it: a new row that supersedes it."""
+    family = access.family
+    if consent.family_id != family.id:
+        raise ServiceError(_("Samtykket hører ikke til familien."), "consent_id", status=404)
+    if _current_consent(family.id, consent.agency_id, consent.purpose) is not consent:
+        raise ConflictError(_("Dette samtykket er allerede erstattet av et nyere."), "consent_id")
+    if not consent.awaiting_confirmation:
+        raise ConflictError(_("Samtykket venter ikke på bekreftelse."), "consent_id")
+    if not may_confirm(access, actor, consent):
+        _refuse_consent(access, actor, consent.agency_id, "confirm_own")
+        raise ForbiddenError(_("Samtykket må bekreftes av en annen person i teamet, fra en annen etat enn den "
+                               "samtykket gjelder."), "consent_id")
+    row = _insert_consent(Consent(family_id=family.id, agency_id=consent.agency_id, purpose=consent.purpose,
+                                  given_by_member_id=consent.given_by_member_id, given_on=consent.given_on,
+                                  expires_on=consent.expires_on, supersedes_id=consent.id, recorded_by_id=actor.id))
+    audit.record(AuditAction.CONSENT_CONFIRM, actor=actor, family_id=family.id, object_type="consent",
+                 object_id=row.id, summary={"agency_id": consent.agency_id, "supersedes_id": consent.id})
     return row
 
 
