@@ -116,6 +116,22 @@ def test_an_edited_and_rehashed_event_breaks_the_next_link(ctx, tamper):
     assert (report.first_break.kind, report.first_break.event_id) == ("edited", target.id)
 
 
+def test_a_forged_middle_event_is_named_itself_not_the_one_after_it(ctx, tamper):
+    """Item 12.9: a middle event's content changed and its hash recomputed to match: it passes on
+    its own, and the event after it no longer links to it — verify names the forged event."""
+    written = events(5)
+    target = written[2]
+    tamper("UPDATE audit_event SET object_id = 'forged' WHERE id = :id", id=target.id)
+    db.session.refresh(target)
+    forged = chain.chain_hash(target.prev_hash, chain.event_bytes(chain.canonical_fields(target)))
+    tamper("UPDATE audit_event SET hash = :h WHERE id = :id", h=forged, id=target.id)
+    report = verify()
+    first = report.first_break
+    assert (first.kind, first.event_id, first.seq) == ("edited", target.id, target.chain_seq), first
+    assert "original hash" in first.detail
+    assert report.head_seq == target.chain_seq - 1 and report.checked == report.head_seq
+
+
 def test_a_deleted_event_is_named_by_the_gap(ctx, tamper):
     written = events(5)
     gone, after = written[2], written[3]
