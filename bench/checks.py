@@ -36,7 +36,10 @@ def check(app, *, verify_chain: bool = True) -> Consistency:
 
     result = Consistency()
     with app.app_context():
-        result.ledger_problems = ledger.verify()
+        # Balances against transfers only: the generated history has no audit events for its money
+        # movements (its trail is reads and sign-ins), so the cross-check with the audit trail's
+        # amounts (``ledger.verify_against_audit``) would report every transfer as unaudited.
+        result.ledger_problems = ledger.verify(audit_trail=False)
         # allocation accounts hold what is left; a negative one would be an overspend.
         result.overdrawn_families = db.session.scalar(
             select(func.count()).select_from(LedgerAccount)

@@ -19,7 +19,9 @@ them, not because the rules are switched off:
 * **Audit chain.** Events are generated day by day in time order and sealed here exactly as
   ``audit.chain.seal`` would (``chain_seq`` 1, 2, …, ``hash = sha256(prev_hash + canonical)``
   from ``audit.canonical``), and ``audit_chain_head`` is moved to the last event, so
-  ``audit verify`` passes and events the app writes later continue the same chain.
+  ``audit verify`` passes and events the app writes later continue the same chain. The trigger
+  that refuses pre-sealed inserts is disabled for the COPY (in the same transaction) and enabled
+  again after it.
 """
 
 from __future__ import annotations
@@ -587,6 +589,9 @@ class Generator:
                    "prev_hash", "hash")
         started = time.perf_counter()
         with self.conn.cursor() as cursor:
+            # The app refuses pre-sealed inserts (it seals at commit); this load seals the chain itself,
+            # so the owner switches that one trigger off for the load, in the load's transaction.
+            cursor.execute("ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_presealed")
             with cursor.copy(f"COPY audit_event ({', '.join(columns)}) FROM STDIN") as copy:  # noqa: S608
                 for day, weight in zip(days, weights, strict=True):
                     carry += weight * per_weight
@@ -630,6 +635,7 @@ class Generator:
         self.counts["audit_event"] = seq
         self.ids["audit_event"] = seq
         with self.conn.cursor() as cursor:
+            cursor.execute("ALTER TABLE audit_event ENABLE TRIGGER audit_event_no_presealed")
             cursor.execute("UPDATE audit_chain_head SET seq = %s, hash = %s WHERE id = 1 AND seq < %s",
                            (seq, prev, seq))
 

@@ -7,9 +7,14 @@ from tests.conftest import build_app, make_database_url, migrate_to_head
 
 
 @pytest.fixture
-def cli_app(backend, tmp_root):
+def cli_app(backend, tmp_root, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     url, remove = make_database_url(backend, tmp_root)
-    app = build_app(url)
+    key = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption()).decode()
+    app = build_app(url, AUDIT_SIGNING_KEY=key, AUDIT_CHECKPOINT_DIR=str(tmp_path / "checkpoints"))
     migrate_to_head(app)
     yield app
     from velferdslab.extensions import db
@@ -88,6 +93,10 @@ def test_demo_loads_once_and_prints_a_login_per_role(cli_app):
     for label in ("Teammedlem", "Investeringsleder", "Ledelse", "Administrator"):
         assert label in first.output
     assert "velferdslab-demo" in first.output
+    # The demo signs its audit trail, so `audit verify` passes right after `make run`.
+    assert "Revisjonssporet er signert" in first.output
+    verified = run(cli_app, "audit", "verify")
+    assert verified.exit_code == 0, verified.output
     with cli_app.app_context():
         staff = db.session.scalar(select(func.count()).select_from(User))
     assert 20 <= staff <= 30

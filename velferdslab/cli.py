@@ -86,7 +86,18 @@ def demo_load(if_empty: bool, size: int, seed: int):
         _fail("the database is not empty; the demo loads only into an empty database")
     demo_data.load(seed=seed, size=size)
     db.session.commit()
+    _demo_checkpoint()
     click.echo(demo_data.logins_text())
+
+
+def _demo_checkpoint() -> None:
+    """Sign the demo's audit trail once (development key), so `audit verify` passes right after
+    `make run`; a real installation schedules `audit checkpoint` instead."""
+    from velferdslab.audit import checkpoints
+
+    with db.engine.connect() as connection:
+        path = checkpoints.write(connection, checkpoints.signing_key(), checkpoints.checkpoint_dir())
+    click.echo(f"Revisjonssporet er signert: {path}")
 
 
 @demo.command("logins")

@@ -33,6 +33,13 @@ def env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def env_positive_int(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value < 1:
+        raise ConfigError(f"{PREFIX}{name} must be at least 1, got {value}")
+    return value
+
+
 def env_int(name: str, default: int) -> int:
     raw = env(name)
     if raw is None:
@@ -134,6 +141,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "AUDIT_SIGNING_KEY": env("AUDIT_SIGNING_KEY"),
         "AUDIT_CHECKPOINT_DIR": env("AUDIT_CHECKPOINT_DIR", str(instance / "audit-checkpoints")),
         "AUDIT_MANY_FAMILIES_PER_DAY": env_int("AUDIT_MANY_FAMILIES_PER_DAY", 20),
+        "AUDIT_CHECKPOINT_MAX_AGE_HOURS": env_positive_int("AUDIT_CHECKPOINT_MAX_AGE_HOURS", 25),
         "API_TITLE": "Velferdslab API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

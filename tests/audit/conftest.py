@@ -20,12 +20,15 @@ def tamper(db_session):
     """``tamper(sql, **params)`` runs SQL around the append-only triggers, as a superuser could.
 
     On PostgreSQL ``session_replication_role = replica`` switches ordinary triggers off for the
-    rest of the test's transaction (rolled back with it); SQLite has no such triggers.
+    rest of the test's transaction (rolled back with it). SQLite has only the trigger that refuses
+    pre-sealed inserts; it is dropped inside the test's transaction (DDL is transactional there).
     """
 
     def run(sql: str, **params):
         if db.session.get_bind().dialect.name == "postgresql":
             db.session.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            db.session.execute(text("DROP TRIGGER IF EXISTS audit_event_no_presealed"))
         db.session.execute(text(sql), params)
 
     return run

@@ -116,6 +116,22 @@ def test_an_edited_and_rehashed_event_breaks_the_next_link(ctx, tamper):
     assert (report.first_break.kind, report.first_break.event_id) == ("edited", target.id)
 
 
+def test_a_forged_middle_event_is_named_itself_not_the_one_after_it(ctx, tamper):
+    """Item 12.9: a middle event's content changed and its hash recomputed to match: it passes on
+    its own, and the event after it no longer links to it — verify names the forged event."""
+    written = events(5)
+    target = written[2]
+    tamper("UPDATE audit_event SET object_id = 'forged' WHERE id = :id", id=target.id)
+    db.session.refresh(target)
+    forged = chain.chain_hash(target.prev_hash, chain.event_bytes(chain.canonical_fields(target)))
+    tamper("UPDATE audit_event SET hash = :h WHERE id = :id", h=forged, id=target.id)
+    report = verify()
+    first = report.first_break
+    assert (first.kind, first.event_id, first.seq) == ("edited", target.id, target.chain_seq), first
+    assert "original hash" in first.detail
+    assert report.head_seq == target.chain_seq - 1 and report.checked == report.head_seq
+
+
 def test_a_deleted_event_is_named_by_the_gap(ctx, tamper):
     written = events(5)
     gone, after = written[2], written[3]
@@ -147,8 +163,9 @@ def test_swapped_contents_are_named(ctx, tamper):
     assert (first.kind, first.event_id) == ("edited", a.id)
 
 
-def _rehash_from(start_seq: int) -> None:
-    """What an attacker with database access can do: recompute the chain after a forgery."""
+def _rehash_from(start_seq: int) -> str:
+    """What an attacker with database access can do: recompute the chain after a forgery (the
+    head row is left alone; returns the new last hash)."""
     rows = db.session.execute(select(AuditEvent).where(AuditEvent.chain_seq >= start_seq)
                               .order_by(AuditEvent.chain_seq).execution_options(populate_existing=True)).scalars()
     prev = db.session.scalar(select(AuditEvent.hash).where(AuditEvent.chain_seq == start_seq - 1)) or GENESIS
@@ -157,6 +174,7 @@ def _rehash_from(start_seq: int) -> None:
         db.session.execute(text("UPDATE audit_event SET prev_hash = :p, hash = :h WHERE id = :id"),
                            {"p": prev, "h": digest, "id": row.id})
         prev = digest
+    return prev
 
 
 def test_a_rewritten_chain_passes_alone_but_not_against_a_signed_checkpoint(ctx, tamper, signing_key, tmp_path):
@@ -164,8 +182,10 @@ def test_a_rewritten_chain_passes_alone_but_not_against_a_signed_checkpoint(ctx,
     checkpoints.write(db.session.connection(), signing_key, tmp_path)
     target = written[1]
     tamper("UPDATE audit_event SET action = 'test.forged' WHERE id = :id", id=target.id)
-    _rehash_from(target.chain_seq)
-    assert verify().ok  # without a checkpoint a full rewrite is consistent: that is why checkpoints exist
+    last = _rehash_from(target.chain_seq)
+    assert verify().first_break.kind == "head"  # the head row still holds the old last hash
+    tamper("UPDATE audit_chain_head SET hash = :h", h=last)
+    assert verify().ok  # a full rewrite, head included, is consistent: that is why checkpoints exist
     report = checkpoints.verify_trail(db.session.connection(), tmp_path, [signing_key.public_key()])
     assert not report.ok
     assert report.first_break.kind == "checkpoint"
@@ -183,6 +203,46 @@ def test_a_cut_off_tail_is_caught_by_the_checkpoint(ctx, tamper, signing_key, tm
     first = report.first_break
     assert (first.kind, first.seq) == ("truncated", written[-1].chain_seq)
     assert f"ends at seq {written[3].chain_seq}" in first.detail
+
+
+def test_a_cut_off_tail_is_reported_without_a_checkpoint(ctx, tamper):
+    """Item 12.8: the last events deleted (head row untouched) is a break on the head alone."""
+    seqs = [e.chain_seq for e in events(6)]
+    tamper("DELETE FROM audit_event WHERE chain_seq > :s", s=seqs[3])
+    report = verify()
+    assert not report.ok
+    first = report.first_break
+    assert (first.kind, first.seq) == ("truncated", seqs[5])
+    assert f"ends at seq {seqs[3]}" in first.detail
+    assert f"seq {seqs[4]}–{seqs[5]} missing" in first.detail
+
+
+def test_the_last_event_alone_cut_off_is_reported(ctx, tamper):
+    last = events(3)[-1].chain_seq
+    tamper("DELETE FROM audit_event WHERE chain_seq = :s", s=last)
+    first = verify().first_break
+    assert (first.kind, first.seq) == ("truncated", last)
+
+
+def test_a_rewritten_last_event_is_named_against_the_head(ctx, tamper):
+    written = events(3)
+    target = written[-1]
+    tamper("UPDATE audit_event SET action = 'test.forged' WHERE id = :id", id=target.id)
+    _rehash_from(target.chain_seq)
+    first = verify().first_break
+    assert (first.kind, first.event_id, first.seq) == ("head", target.id, target.chain_seq)
+
+
+def test_events_committed_while_verify_reads_are_not_a_cut(ctx, monkeypatch):
+    """The head is read after the events: a commit in between moves it past them, which is not a
+    cut because those events are there (and continue the chain)."""
+    events(3)
+    snapshot = list(chain._rows(db.session.connection(), 100))
+    events(2)
+    monkeypatch.setattr(chain, "_rows", lambda connection, batch: iter(snapshot))
+    report = verify()
+    assert report.ok, report.breaks
+    assert report.head_seq == snapshot[-1][0] == head().seq - 2
 
 
 def test_an_event_written_around_the_service_is_reported_unsealed(ctx):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from tests.conftest import build_app, make_database_url, migrate_to_head
 from velferdslab.audit import checkpoints
 from velferdslab.audit import services as audit
+from velferdslab.core.models import utcnow
 from velferdslab.extensions import db
 
 
@@ -78,7 +80,55 @@ def test_a_cut_off_tail_fails_verify_through_the_cli(own_app):
     _as_superuser(own_app, "DELETE FROM audit_event WHERE chain_seq > 4")
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and "truncated" in result.output
-    assert runner.invoke(args=["audit", "verify", "--no-checkpoints"]).exit_code == 0
+    # Item 12.8: the chain head catches the cut without any checkpoint.
+    result = runner.invoke(args=["audit", "verify", "--no-checkpoints"])
+    assert result.exit_code == 1 and "truncated" in result.output and "chain head is at seq 6" in result.output
+
+
+@pytest.mark.real_commits
+def test_verify_fails_while_there_is_no_checkpoint(own_app):
+    """Item 12.8: no checkpoint is a failure with a clear message, not "0 checkpoint(s)"."""
+    runner = own_app.test_cli_runner()
+    _write(own_app, 3)
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1, result.output
+    assert "checkpoint-missing" in result.output and "velferdslab audit checkpoint" in result.output
+    assert json.loads(runner.invoke(args=["audit", "verify", "--json"]).output)["breaks"][0]["kind"] == \
+        "checkpoint-missing"
+    assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0  # signing does not need an earlier one
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.real_commits
+def test_verify_fails_when_the_newest_checkpoint_is_too_old(own_app, monkeypatch):
+    runner = own_app.test_cli_runner()
+    _write(own_app, 3)
+    with own_app.app_context(), db.engine.connect() as connection:
+        key = checkpoints.signing_key()
+        directory = checkpoints.checkpoint_dir()
+        checkpoints.write(connection, key, directory, now=utcnow() - timedelta(hours=50))
+        checkpoints.write(connection, key, directory, now=utcnow() - timedelta(hours=26))
+    assert own_app.config["AUDIT_CHECKPOINT_MAX_AGE_HOURS"] == 25  # the default
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1, result.output
+    assert "checkpoint-stale" in result.output and "26.0 hours old" in result.output
+    assert "VELFERDSLAB_AUDIT_CHECKPOINT_MAX_AGE_HOURS" in result.output
+    monkeypatch.setitem(own_app.config, "AUDIT_CHECKPOINT_MAX_AGE_HOURS", 30)
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    monkeypatch.setitem(own_app.config, "AUDIT_CHECKPOINT_MAX_AGE_HOURS", 25)
+    assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_the_checkpoint_age_setting_must_be_positive(monkeypatch, tmp_path):
+    from velferdslab import config
+
+    monkeypatch.setenv("VELFERDSLAB_AUDIT_CHECKPOINT_MAX_AGE_HOURS", "12")
+    assert config.load(str(tmp_path), {"ENV": "testing"})["AUDIT_CHECKPOINT_MAX_AGE_HOURS"] == 12
+    monkeypatch.setenv("VELFERDSLAB_AUDIT_CHECKPOINT_MAX_AGE_HOURS", "0")
+    with pytest.raises(config.ConfigError, match="at least 1"):
+        config.load(str(tmp_path), {"ENV": "testing"})
 
 
 @pytest.mark.real_commits

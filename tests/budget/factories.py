@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import text
+
 from tests import factories
 from velferdslab.auth.models import Agency, Lab, User
 from velferdslab.budget import services
 from velferdslab.core.models import today_local
+from velferdslab.extensions import db
 
 KR = 100
 
@@ -66,3 +69,29 @@ def spend_data(setup: Setup, amount: int, **overrides) -> dict:
 def spend(setup: Setup, amount: int, *, requester: User | None = None, submit: bool = True, **overrides):
     return services.create_spend(setup.family.id, requester or setup.member, spend_data(setup, amount, **overrides),
                                  submit=submit)
+
+
+def _as_superuser() -> None:
+    """Switch the ledger's guards off for the rest of the test's transaction, as a superuser could:
+    PostgreSQL's triggers by ``session_replication_role``; SQLite's by dropping them (DDL is
+    transactional there, so the rollback at the end of the test restores them)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL session_replication_role = replica"))
+    else:
+        db.session.execute(text("DROP TRIGGER IF EXISTS ledger_transfer_no_update"))
+        db.session.execute(text("DROP TRIGGER IF EXISTS ledger_transfer_no_delete"))
+
+
+def rewrite_transfer(transfer, delta: int, *, delete: bool = False) -> None:
+    """Change a transfer's amount (or delete it) and both balances to match: the ledger stays consistent."""
+    _as_superuser()
+    if delete:
+        db.session.execute(text("DELETE FROM ledger_transfer WHERE id = :id"), {"id": transfer.id})
+    else:
+        db.session.execute(text("UPDATE ledger_transfer SET amount = amount + :d WHERE id = :id"),
+                           {"d": delta, "id": transfer.id})
+    db.session.execute(text("UPDATE ledger_account SET balance = balance - :d WHERE id = :id"),
+                       {"d": delta, "id": transfer.debit_account_id})
+    db.session.execute(text("UPDATE ledger_account SET balance = balance + :d WHERE id = :id"),
+                       {"d": delta, "id": transfer.credit_account_id})
+    db.session.expire_all()

@@ -19,3 +19,25 @@ def test_verify_passes_and_then_catches_a_tampered_balance(app, ctx, lab):
     result = runner.invoke(args=["budget", "verify"])
     assert result.exit_code == 1
     assert "transfers sum to" in result.output
+
+
+def test_verify_catches_a_consistent_rewrite_against_the_audit_trail(app, ctx, lab):
+    """Item 12.4: a transfer's amount changed and both balances adjusted passes every balance check;
+    `budget verify` reports it from the amount the audit trail recorded."""
+    from tests.budget.factories import rewrite_transfer, spend
+    from velferdslab.budget import services
+    from velferdslab.budget.models import LedgerTransfer
+
+    setup = funded_family(lab, allocated=10_000 * KR)
+    services.approve_spend(spend(setup, 4_000 * KR).id, setup.lead)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["budget", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "lik beløpet i revisjonssporet" in result.output
+    reserve = db.session.scalar(db.select(LedgerTransfer).where(LedgerTransfer.kind == "reserve"))
+    rewrite_transfer(reserve, -1_000 * KR)
+    result = runner.invoke(args=["budget", "verify"])
+    assert result.exit_code == 1, result.output
+    assert f"transfer {reserve.id} (reserve): amount {3_000 * KR} øre, but the audit trail" in result.output
+    assert f"recorded {4_000 * KR} øre" in result.output
+    assert "transfers sum to" not in result.output  # the balances themselves agree

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from tests.budget.factories import KR, delegate, funded_family, spend, year
+from tests.budget.factories import KR, delegate, funded_family, rewrite_transfer, spend, year
 from velferdslab.budget import ledger, services
 from velferdslab.budget.models import LedgerAccount, LedgerTransfer
 from velferdslab.core.errors import ServiceError
@@ -83,7 +83,10 @@ def test_raw_sql_cannot_overspend_an_allocation(ctx, lab):
     with pytest.raises((IntegrityError, DBAPIError)):
         with db.session.begin_nested():
             db.session.execute(insert, {"lab": lab.id, "debit": allocation.id, "credit": committed.id, "amount": 1})
-    assert ledger.verify(lab.id) == []
+    assert ledger.verify(lab.id, audit_trail=False) == []
+    # The balances hold, but no audit event records the raw transfer (item 12.4).
+    [problem] = ledger.verify(lab.id)
+    assert "no audit event records this money movement" in problem and "(reserve, 1000000 øre)" in problem
 
 
 @pytest.mark.parametrize("amount", [0, -100])
@@ -148,3 +151,60 @@ def test_postgres_refuses_balance_edits_and_truncate(ctx, lab):
                 db.session.execute(text(statement))
     assert ledger.family_balance(setup.family.id, year()).available == 600 * KR
     assert ledger.verify(lab.id) == []
+
+
+# --- item 12.4: transfers against the audit trail's amounts --------------------------------------
+
+def _transfers(kind: str) -> list[LedgerTransfer]:
+    return list(db.session.scalars(db.select(LedgerTransfer).where(LedgerTransfer.kind == kind)
+                                   .order_by(LedgerTransfer.id)))
+
+
+def test_every_movement_matches_its_audited_amount(ctx, lab):
+    setup = funded_family(lab, allocated=10_000 * KR)
+    paid = spend(setup, 1_000 * KR)
+    services.approve_spend(paid.id, setup.lead)
+    services.pay_spend(paid.id, setup.lead, paid_on=paid.submitted_at.date(), reference="F-1")
+    cancelled = spend(setup, 500 * KR)
+    services.approve_spend(cancelled.id, setup.lead)
+    services.cancel_spend(cancelled.id, setup.lead, reason="Dekkes av NAV")
+    services.cancel_spend(spend(setup, 300 * KR).id, setup.lead, reason="Ikke lenger aktuelt")  # released 0
+    services.return_allocation(lab, family_id=setup.family.id, agency_id=setup.agency.id, year=year(),
+                               amount=100 * KR, actor=setup.manager)
+    services.reverse_delegation(delegate(lab, setup.agency, 50 * KR), actor=setup.manager)
+    assert ledger.verify_against_audit(lab.id) == []
+    assert ledger.verify(lab.id) == []
+
+
+def test_a_consistent_rewrite_of_an_allocation_is_reported(ctx, lab):
+    setup = funded_family(lab, allocated=10_000 * KR)
+    [allocation] = _transfers("allocation")
+    rewrite_transfer(allocation, 2_000 * KR)
+    assert ledger.verify(lab.id, audit_trail=False) == []  # balances = transfers, bounds hold: invisible
+    [problem] = ledger.verify(lab.id)
+    assert problem.startswith(f"transfer {allocation.id} (allocation): amount {12_000 * KR} øre")
+    assert f"recorded {10_000 * KR} øre" in problem and "budget.allocate" in problem
+    assert ledger.family_balance(setup.family.id, year()).available == 12_000 * KR
+
+
+def test_a_consistent_rewrite_of_a_reserve_is_reported_at_the_spend(ctx, lab):
+    setup = funded_family(lab, allocated=10_000 * KR)
+    approved = spend(setup, 4_000 * KR)
+    services.approve_spend(approved.id, setup.lead)
+    [reserve] = _transfers("reserve")
+    rewrite_transfer(reserve, -3_000 * KR)  # committed 1 000 kr instead of 4 000: 3 000 kr freed to spend again
+    assert ledger.verify(lab.id, audit_trail=False) == []
+    [problem] = ledger.verify(lab.id)
+    assert f"transfer {reserve.id} (reserve): amount {1_000 * KR} øre" in problem
+    assert f"recorded {4_000 * KR} øre" in problem and "spend.approve" in problem
+
+
+def test_a_deleted_movement_with_balances_adjusted_is_reported(ctx, lab):
+    setup = funded_family(lab, allocated=10_000 * KR)
+    services.return_allocation(lab, family_id=setup.family.id, agency_id=setup.agency.id, year=year(),
+                               amount=1_000 * KR, actor=setup.manager)
+    [returned] = _transfers("allocation_return")
+    rewrite_transfer(returned, -returned.amount, delete=True)  # gone, both balances as if it never happened
+    assert ledger.verify(lab.id, audit_trail=False) == []
+    [problem] = ledger.verify(lab.id)
+    assert f"recorded {1_000 * KR} øre, but no allocation_return transfer matches it" in problem

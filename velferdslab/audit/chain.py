@@ -22,8 +22,12 @@ Verifying
 :func:`verify` streams the events in ``chain_seq`` order (a server-side cursor on PostgreSQL),
 re-hashes each and compares, and names the first event where the chain breaks: an edited event
 (its hash does not match its content), a deleted one (a gap in the sequence), two swapped ones (a
-link that does not match). Signed checkpoints (``audit.checkpoints``) pin the hash at a sequence
-number outside the database, which catches a rewritten chain and a cut-off tail.
+link that does not match). The end of the chain is then compared with the head row
+(``audit_chain_head``, which every seal moves and which only moves forward): events deleted from
+the tail leave the head pointing past the last event (**truncated**), events written into the
+chain around the seal leave events past the head (**beyond-head**). Signed checkpoints
+(``audit.checkpoints``) pin the hash at a sequence number outside the database, which catches a
+rewritten chain and a cut-off tail even when the head row was rewritten too.
 """
 
 from __future__ import annotations
@@ -117,7 +121,9 @@ def forget(session: Session, transaction) -> None:
 class Break:
     """Where the chain first fails to hold."""
 
-    kind: str  # "edited", "link", "gap", "order", "unsealed", "checkpoint", "truncated"
+    # "edited", "link", "gap", "order", "unsealed", "checkpoint", "truncated", "head", "beyond-head",
+    # "checkpoint-signature", "checkpoint-missing", "checkpoint-stale"
+    kind: str
     seq: int | None
     event_id: int | None
     detail: str
@@ -238,7 +244,7 @@ def verify(connection, checkpoints: Iterable = (), batch: int = 10_000) -> Repor
     started = time.perf_counter()
     report = Report()
     pinned = {cp.seq: cp for cp in checkpoints}
-    expected, prev, broken = 1, GENESIS, False
+    expected, prev, broken, last_id, before = 1, GENESIS, False, None, GENESIS
     for row in _rows(connection, batch):
         seq = row[0]
         if seq is None:
@@ -250,12 +256,16 @@ def verify(connection, checkpoints: Iterable = (), batch: int = 10_000) -> Repor
         if broken:
             continue
         if seq != expected or row[3] != prev or sha256((prev + row[2]).encode()).hexdigest() != row[4]:
-            found = _check(connection, row, expected, prev, report)
+            found = _check(connection, row, expected, prev, report, last_id)
             if found is not None:
                 report.breaks.append(found)
                 broken = True
+                if found.event_id == last_id and last_id is not None:  # the event before is the forged one
+                    report.checked -= 1
+                    expected -= 1
+                    prev = before
                 continue
-        prev = row[4]
+        before, prev = prev, row[4]
         if seq in pinned and pinned[seq].hash != prev:
             report.breaks.append(Break("checkpoint", seq, row[1], f"hash differs from signed checkpoint "
                                        f"{pinned[seq].name}: the chain was rewritten up to here"))
@@ -263,10 +273,12 @@ def verify(connection, checkpoints: Iterable = (), batch: int = 10_000) -> Repor
             continue
         report.checked += 1
         expected += 1
+        last_id = row[1]
     report.head_seq, report.head_hash = expected - 1, prev
     report.checkpoints_checked = len(pinned)
     if not broken:
         _check_tail(report, pinned)
+        _check_head(connection, report, last_id)
     # An unsealed event is reported, but a broken chain is the headline.
     report.breaks.sort(key=lambda b: b.kind == "unsealed")
     report.seconds = time.perf_counter() - started
@@ -283,7 +295,55 @@ def _check_tail(report: Report, pinned: dict) -> None:
             return
 
 
-def _check(connection, row: tuple, expected: int, prev: str, report: Report) -> Break | None:
+def _check_head(connection, report: Report, last_id: int | None) -> None:
+    """The chain must end where the head row says it does.
+
+    The head is read after the events, so it may be ahead of them by events committed while
+    verify ran (a seal moves the head and adds its events in one transaction, and the head only
+    moves forward): that is told from a cut tail by looking for those events now.
+    """
+    row = connection.execute(text("SELECT seq, hash FROM audit_chain_head WHERE id = 1")).first()
+    last, last_hash = report.head_seq, report.head_hash
+    if row is None:
+        report.breaks.append(Break("head", last, last_id, "the chain head row (audit_chain_head) is missing"))
+        return
+    seq, digest = int(row[0]), str(row[1])
+    if seq == last:
+        if digest != last_hash:
+            report.breaks.append(Break("head", last, last_id, "the last event's hash differs from the chain head's: "
+                                       "the tail of the chain was rewritten"))
+        return
+    if seq < last:
+        first_id = connection.execute(text("SELECT id FROM audit_event WHERE chain_seq = :s"), {"s": seq + 1}).scalar()
+        report.breaks.append(Break("beyond-head", seq + 1, first_id, f"the chain head is at seq {seq} but the events "
+                                   f"run to seq {last}: events after seq {seq} were written into the chain outside "
+                                   "the commit's seal (inserted pre-sealed), or the head was moved back"))
+        return
+    between = text("SELECT count(*) FROM audit_event WHERE chain_seq > :last AND chain_seq <= :seq")
+    link = text("SELECT prev_hash FROM audit_event WHERE chain_seq = :s")
+    end = text("SELECT hash FROM audit_event WHERE chain_seq = :s")
+    if (connection.execute(between, {"last": last, "seq": seq}).scalar() == seq - last
+            and connection.execute(link, {"s": last + 1}).scalar() == last_hash
+            and connection.execute(end, {"s": seq}).scalar() == digest):
+        return  # committed while verify read the chain: continues it, checked by the next run
+    missing = f"seq {last + 1}" if seq == last + 1 else f"seq {last + 1}–{seq}"
+    report.breaks.append(Break("truncated", seq, None, f"the chain ends at seq {last} but the chain head is at seq "
+                               f"{seq}: {missing} missing at the end (deleted)"))
+
+
+def _matches(connection, row: tuple, prev: str, report: Report) -> bool:
+    """Whether the row's hash is the hash of ``prev`` and its own content (fast form first; on
+    PostgreSQL a miss is re-checked with the canonical form computed in Python)."""
+    if sha256((prev + row[2]).encode()).hexdigest() == row[4]:
+        return True
+    if connection.dialect.name == "postgresql":
+        report.rechecked += 1
+        return chain_hash(prev, _recheck(connection, row[1]).encode()) == row[4]
+    return False
+
+
+def _check(connection, row: tuple, expected: int, prev: str, report: Report,
+           previous_id: int | None = None) -> Break | None:
     """Why a row failed the fast comparison (None if the Python re-check clears it)."""
     seq, event_id = row[0], row[1]
     if seq > expected:
@@ -292,10 +352,13 @@ def _check(connection, row: tuple, expected: int, prev: str, report: Report) -> 
     if seq < expected:
         return Break("order", seq, event_id, f"sequence number repeats (expected {expected})")
     if row[3] != prev:
-        return Break("link", seq, event_id, "does not link to the event before it: the event before was "
-                                            "replaced or re-hashed, or events were swapped")
-    if connection.dialect.name == "postgresql":
-        report.rechecked += 1
-        if chain_hash(prev, _recheck(connection, event_id).encode()) == row[4]:
-            return None
+        if previous_id is not None and _matches(connection, row, row[3], report):
+            # This event is intact and still links to the hash the event before it had when it was
+            # sealed: the event before was changed and given a new hash to match. Name it.
+            return Break("edited", seq - 1, previous_id, "content and hash were rewritten: the event after it "
+                                                         "still links to its original hash")
+        return Break("link", seq, event_id, "does not link to the event before it: events were swapped, "
+                                            "or this event's link was changed")
+    if _matches(connection, row, prev, report):
+        return None
     return Break("edited", seq, event_id, "content does not match its hash: the event was changed")

@@ -4,7 +4,9 @@ Someone who can write to the database can rewrite the whole chain after the even
 (the hash function has no secret), or cut off its tail. A checkpoint stops both: it pins the hash
 at a sequence number in a file signed with a key the database never sees. ``verify`` checks every
 checkpoint it is given: its signature, that the chain still has that hash at that place, and that
-the chain reaches at least that far.
+the chain reaches at least that far. ``audit verify`` also fails when the newest checkpoint is
+missing or older than ``VELFERDSLAB_AUDIT_CHECKPOINT_MAX_AGE_HOURS`` (a checkpoint that is never
+written protects nothing).
 
 The key (``VELFERDSLAB_AUDIT_SIGNING_KEY``) is a PEM private key, the base64 of the 32 raw bytes,
 or the path of a PEM file. Development generates one into ``instance/`` once; production refuses
@@ -20,7 +22,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -180,12 +182,41 @@ def read_all(directory: Path, trusted: list[Ed25519PublicKey]) -> tuple[list[Che
     return good, bad
 
 
-def verify_trail(connection, directory: Path | None, trusted: list[Ed25519PublicKey]):
+def created(checkpoint: Checkpoint) -> datetime:
+    return datetime.strptime(checkpoint.created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def freshness(good: list[Checkpoint], directory: Path, max_age: timedelta, now: datetime | None = None):
+    """A ``chain.Break`` when the newest good checkpoint is missing or older than ``max_age``, else None."""
+    from velferdslab.audit import chain
+
+    if not good:
+        return chain.Break("checkpoint-missing", None, None, f"no signed checkpoint in {directory}: write one with "
+                           "`velferdslab audit checkpoint` and schedule it (a cut-off tail is caught only up to "
+                           "the newest checkpoint)")
+    newest = max(good, key=created)
+    age = (now or utcnow()) - created(newest)
+    if age > max_age:
+        hours = max_age.total_seconds() / 3600
+        return chain.Break("checkpoint-stale", newest.seq, newest.event_id,
+                           f"the newest checkpoint, {newest.name}, is {age.total_seconds() / 3600:.1f} hours old, "
+                           f"older than the {hours:g} hours allowed (VELFERDSLAB_AUDIT_CHECKPOINT_MAX_AGE_HOURS): "
+                           "is the scheduled `velferdslab audit checkpoint` running?")
+    return None
+
+
+def verify_trail(connection, directory: Path | None, trusted: list[Ed25519PublicKey], *,
+                 max_age: timedelta | None = None, now: datetime | None = None):
     """The whole check: every checkpoint in ``directory`` (read first, so none is newer than the
-    database snapshot that follows), then the chain against them. Returns an ``audit.chain.Report``."""
+    database snapshot that follows), then the chain against them. With ``max_age``, the newest
+    checkpoint must exist and be younger than that. Returns an ``audit.chain.Report``."""
     from velferdslab.audit import chain
 
     good, bad = read_all(directory, trusted) if directory is not None else ([], [])
     report = chain.verify(connection, good)
     report.breaks[:0] = [chain.Break("checkpoint-signature", None, None, str(error)) for error in bad]
+    if max_age is not None and directory is not None:
+        stale = freshness(good, directory, max_age, now)
+        if stale is not None:
+            report.breaks.append(stale)
     return report

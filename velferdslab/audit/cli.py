@@ -4,9 +4,11 @@ print the PostgreSQL privileges the application role should have."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from velferdslab.audit import checkpoints
@@ -29,8 +31,9 @@ def _trusted(public_keys) -> list:
 
 def _verify(directory: Path | None, public_keys):
     trusted = _trusted(public_keys) if directory is not None else []
+    max_age = timedelta(hours=current_app.config["AUDIT_CHECKPOINT_MAX_AGE_HOURS"])
     with db.engine.connect() as connection:
-        return checkpoints.verify_trail(connection, directory, trusted)
+        return checkpoints.verify_trail(connection, directory, trusted, max_age=max_age)
 
 
 def _echo_report(report, as_json: bool) -> None:
@@ -52,16 +55,21 @@ def _echo_report(report, as_json: bool) -> None:
 @audit.command("verify")
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the signed checkpoints are (default: VELFERDSLAB_AUDIT_CHECKPOINT_DIR).")
-@click.option("--no-checkpoints", is_flag=True, help="Check the chain alone.")
+@click.option("--no-checkpoints", is_flag=True,
+              help="Check the chain and its head alone (no signatures, no checkpoint age).")
 @click.option("--public-key", "public_keys", multiple=True, type=click.File("rb"),
               help="PEM public key(s) to check checkpoint signatures with (default: the signing key's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @with_appcontext
 def verify_command(checkpoint_dir, no_checkpoints, public_keys, as_json):
-    """Re-hash the whole trail; exit 1 and name the first broken event if it was tampered with."""
+    """Re-hash the whole trail and compare its end with the chain head; exit 1 and name the first
+    broken event if it was tampered with, or if the newest signed checkpoint is missing or older
+    than VELFERDSLAB_AUDIT_CHECKPOINT_MAX_AGE_HOURS."""
     directory = None if no_checkpoints else (checkpoint_dir or checkpoints.checkpoint_dir())
     report = _verify(directory, public_keys)
     _echo_report(report, as_json)
+    if directory is None and not as_json:
+        click.echo("Checkpoints not checked (--no-checkpoints): a rewritten chain would pass.", err=True)
     if not report.ok:
         raise SystemExit(1)
 

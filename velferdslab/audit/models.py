@@ -4,7 +4,9 @@ emergency-access grants.
 Audit events have no foreign keys: the trail must outlive users, families and the erasure of
 their personal data. The chain columns (``chain_seq``, ``prev_hash``, ``hash``) are filled in when
 the transaction commits (see ``audit.chain``); on PostgreSQL a trigger refuses every other UPDATE,
-and every DELETE and TRUNCATE (migration ``audit_chain_emergency_restriction``).
+and every DELETE and TRUNCATE (migration ``audit_chain_emergency_restriction``). On both databases
+a trigger refuses an INSERT with the chain columns already filled (migration
+``audit_refuse_pre_sealed_inserts``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ def budget() -> None:
 @budget.command("verify")
 @with_appcontext
 def verify() -> None:
-    """Recompute every balance from the transfers; exit 1 if any balance, bound or lab total is wrong."""
+    """Recompute every balance from the transfers and check every transfer against the amount its
+    audit event recorded; exit 1 if any balance, bound, lab total or audited amount is wrong."""
     from sqlalchemy import func, select
 
     from velferdslab.budget import ledger
@@ -29,4 +30,4 @@ def verify() -> None:
     if problems:
         raise click.ClickException(f"the ledger is wrong in {len(problems)} place(s)")
     click.echo(f"Regnskapet stemmer: {accounts} kontoer, {transfers} posteringer, alle saldoer lik summen av "
-               "posteringene og innenfor grensene.")
+               "posteringene og innenfor grensene, og hver postering lik beløpet i revisjonssporet.")

@@ -143,12 +143,22 @@ def family_balance(family_id: int, year: int) -> FamilyBalance:
     return family_balances([family_id], year)[family_id]
 
 
-def verify(lab_id: int | None = None) -> list[str]:
+def verify(lab_id: int | None = None, *, audit_trail: bool = True) -> list[str]:
     """Recompute every balance from the transfers and compare. Returns the problems found.
 
     The maintained balance must equal credits minus debits; all balances of a lab sum to zero
-    (double entry); and no balance is outside its bounds.
+    (double entry); and no balance is outside its bounds. With ``audit_trail`` (the default) every
+    money movement is also checked against the amount its audit event recorded
+    (:func:`verify_against_audit`), which catches a consistent rewrite: a transfer's amount changed
+    together with both balances.
     """
+    problems = _verify_balances(lab_id)
+    if audit_trail:
+        problems.extend(verify_against_audit(lab_id))
+    return problems
+
+
+def _verify_balances(lab_id: int | None) -> list[str]:
     credit = select(LedgerTransfer.credit_account_id.label("account_id"), LedgerTransfer.amount.label("amount"))
     debit = select(LedgerTransfer.debit_account_id.label("account_id"), (-LedgerTransfer.amount).label("amount"))
     movements = credit.union_all(debit).subquery()
@@ -168,6 +178,86 @@ def verify(lab_id: int | None = None) -> list[str]:
         if (kind == "delegation" and balance > 0) or (kind != "delegation" and balance < 0):
             problems.append(f"account {account_id} ({kind}): balance {balance} is out of bounds")
     problems.extend(f"lab {lab}: balances sum to {total}, not 0" for lab, total in per_lab.items() if total)
+    return problems
+
+
+# Which audit event records which money movement, and where its amount is in the summary. A
+# movement is one transfer (allocation, return, delegation, reversal) or the transfers of one kind
+# for one spend request (a reserve, payment or release may be split over the agencies' accounts).
+# The audited amounts live in the hash-chained audit trail, so changing them too breaks the chain
+# (``velferdslab audit verify``).
+AUDITED_MOVEMENTS: dict[str, tuple[str, str, str]] = {
+    # transfer kind: (audit action, what the event's object_id names, summary key of the amount)
+    "delegation": ("budget.delegate", "delegation", "amount"),
+    "delegation_reversal": ("budget.delegation_reverse", "delegation", "amount"),
+    "allocation": ("budget.allocate", "transfer", "amount"),
+    "allocation_return": ("budget.allocation_return", "transfer", "amount"),
+    "reserve": ("spend.approve", "spend", "amount"),
+    "payment": ("spend.pay", "spend", "amount"),
+    "release": ("spend.cancel", "spend", "released"),
+}
+
+
+def _movement_key(kind: str, transfer_id: int, spend_id: int | None, delegation_id: int | None):
+    names = AUDITED_MOVEMENTS[kind][1]
+    owner = {"transfer": transfer_id, "spend": spend_id, "delegation": delegation_id}[names]
+    return kind, owner
+
+
+def verify_against_audit(lab_id: int | None = None) -> list[str]:
+    """Every money movement against the amount its audit event recorded.
+
+    Reports each transfer (or a spend's transfers of one kind) whose amount differs from the
+    audited amount, each transfer no audit event records, and each audited movement of money that
+    has no transfer (a deleted one). Balances alone cannot see a transfer whose amount was changed
+    together with both balances; the audit trail, chained and signed, still holds the amount.
+    """
+    from velferdslab.audit.models import AuditEvent
+
+    transfers = select(LedgerTransfer.id, LedgerTransfer.kind, LedgerTransfer.amount,
+                       LedgerTransfer.spend_request_id, LedgerTransfer.delegation_id).order_by(LedgerTransfer.id)
+    events = (select(AuditEvent.id, AuditEvent.action, AuditEvent.object_id, AuditEvent.summary)
+              .where(AuditEvent.action.in_({action for action, _, _ in AUDITED_MOVEMENTS.values()}))
+              .order_by(AuditEvent.id))
+    if lab_id is not None:
+        transfers = transfers.where(LedgerTransfer.lab_id == lab_id)
+        events = events.where(AuditEvent.lab_id == lab_id)
+    moved: dict[tuple[str, int | None], list[tuple[int, int]]] = {}
+    for transfer_id, kind, amount, spend_id, delegation_id in db.session.execute(transfers):
+        moved.setdefault(_movement_key(kind, transfer_id, spend_id, delegation_id), []).append(
+            (transfer_id, int(amount)))
+    by_action = {action: kind for kind, (action, _, _) in AUDITED_MOVEMENTS.items()}
+    problems: list[str] = []
+    audited: dict[tuple[str, int | None], list[tuple[int, int]]] = {}
+    for event_id, action, object_id, summary in db.session.execute(events):
+        kind = by_action[action]
+        recorded = (summary or {}).get(AUDITED_MOVEMENTS[kind][2])
+        owner = int(object_id) if object_id is not None and str(object_id).isdigit() else None
+        if isinstance(recorded, bool) or not isinstance(recorded, int) or owner is None:
+            problems.append(f"audit event {event_id} ({action}): no amount or object recorded to check the "
+                            f"{kind} transfer(s) against")
+            continue
+        audited.setdefault((kind, owner), []).append((event_id, recorded))
+    for key, parts in moved.items():
+        kind, _owner = key
+        ids = ", ".join(str(transfer_id) for transfer_id, _ in parts)
+        total = sum(amount for _, amount in parts)
+        label = f"transfer {ids}" if len(parts) == 1 else f"transfers {ids}"
+        records = audited.pop(key, None)
+        if not records:
+            problems.append(f"{label} ({kind}, {total} øre): no audit event records this money movement")
+            continue
+        expected = sum(amount for _, amount in records)
+        if total != expected:
+            event_ids = ", ".join(str(event_id) for event_id, _ in records)
+            problems.append(f"{label} ({kind}): amount {total} øre, but the audit trail (event {event_ids}, "
+                            f"{AUDITED_MOVEMENTS[kind][0]}) recorded {expected} øre")
+    for (kind, _owner), records in audited.items():
+        expected = sum(amount for _, amount in records)
+        if expected:  # a cancellation that released nothing moves no money
+            event_ids = ", ".join(str(event_id) for event_id, _ in records)
+            problems.append(f"audit event {event_ids} ({AUDITED_MOVEMENTS[kind][0]}) recorded {expected} øre, "
+                            f"but no {kind} transfer matches it")
     return problems
 
 
