@@ -10,7 +10,7 @@ A bulk load that writes a chain it sealed itself (the benchmark's generator) dis
 for the load, which only the table's owner may do.
 
 Revision ID: 2a74cafb1284
-Revises: abe6ab7562d1
+Revises: c0ffee120213
 Create Date: 2026-12-01 15:05:00.000000
 
 """
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '2a74cafb1284'
-down_revision = 'abe6ab7562d1'
+down_revision = 'c0ffee120213'
 branch_labels = None
 depends_on = None
 
