@@ -97,7 +97,11 @@ def build_app(database_url: str, **overrides):
                 return super().open(*args, **kwargs)
 
     config = {"ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
-              "RATELIMIT_STORAGE_URI": "memory://", "SERVER_NAME": "localhost", **overrides}
+              "RATELIMIT_STORAGE_URI": "memory://", "SERVER_NAME": "localhost",
+              # The suite's clients are one address and a few users making thousands of calls; the
+              # request limits have their own tests (tests/cases/test_throttle.py).
+              "REQUEST_LIMIT_PER_USER": "100000 per minute", "REQUEST_LIMIT_PER_ADDRESS": "100000 per minute",
+              **overrides}
     app = create_app(config)
     app.test_client_class = FreshContextClient
     return app

@@ -27,7 +27,17 @@ def configure(app: Flask, overrides: dict | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     from velferdslab.auth import login
-    from velferdslab.core import database, i18n, idempotency, navigation, policy, routing, security, transaction
+    from velferdslab.core import (
+        database,
+        i18n,
+        idempotency,
+        navigation,
+        policy,
+        routing,
+        security,
+        throttle,
+        transaction,
+    )
     from velferdslab.core.api import api
     from velferdslab.extensions import db, limiter, migrate
 
@@ -43,6 +53,7 @@ def register_extensions(app: Flask) -> None:
     transaction.init_app(app)
     idempotency.init_app(app)  # after transaction: its answer is stored before the commit
     limiter.init_app(app)
+    throttle.init_app(app)  # after the limiter: it counts in the limiter's store
     api.init_app(app)
     _import_models()
 

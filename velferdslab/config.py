@@ -132,6 +132,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SUPPRESSION_THRESHOLD": env_int("SUPPRESSION_THRESHOLD", 5),
         "LOGIN_LIMITS": env("LOGIN_LIMITS", "10 per 15 minutes"),
         "LOGIN_ADDRESS_LIMITS": env("LOGIN_ADDRESS_LIMITS", "30 per 15 minutes"),
+        # Every page and API call (issue 12, item 17): per signed-in user, and per address (an
+        # office behind one NAT address shares it, so it is the wider of the two).
+        "REQUEST_LIMIT_PER_USER": env("REQUEST_LIMIT_PER_USER", "300 per minute"),
+        "REQUEST_LIMIT_PER_ADDRESS": env("REQUEST_LIMIT_PER_ADDRESS", "1200 per minute"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_KEY_PREFIX": env("RATELIMIT_PREFIX", "velferdslab"),
         "RATELIMIT_HEADERS_ENABLED": True,

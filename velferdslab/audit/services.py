@@ -174,7 +174,35 @@ def record_even_if_request_fails(action: AuditAction, *, actor=None, lab_id: int
     The fields are captured now; the row is written after the request's own work is rolled back.
     """
     fields = _event_fields(action, actor, lab_id, family_id, object_type, object_id, purpose, summary)
+    if str(action).endswith("denied"):
+        repeated = _repeat_count(fields)
+        if repeated is not None and repeated & (repeated - 1):
+            return  # not the 1st, 2nd, 4th, 8th… of this refusal in the window: counted, not written
+        if repeated is not None and repeated > 1:
+            fields["summary"] = {**(fields["summary"] or {}), "repeated": repeated}
     after_rollback(lambda: _write(fields))
+
+
+# Refusals repeated by one actor on one object (a script in a loop, an attacker hammering one
+# family) would grow the family's access log without limit. Within REPEAT_WINDOW seconds the same
+# refusal is written at its 1st, 2nd, 4th, 8th… occurrence, each row saying how many there have
+# been (``repeated``): 1 500 refused reads leave 11 rows, and the count is on record.
+REPEAT_WINDOW = 600
+
+
+def _repeat_count(fields: dict) -> int | None:
+    """How many times (this one included) this refusal happened in the window; None when the
+    counter store is out of reach (then every refusal is written)."""
+    from velferdslab.extensions import limiter
+
+    key = "velferdslab-refusal:" + ":".join(str(fields.get(name)) for name in (
+        "action", "actor_id", "address" if fields.get("actor_id") is None else "lab_id", "family_id",
+        "object_type", "object_id"))
+    try:
+        return int(limiter.storage.incr(key, REPEAT_WINDOW))
+    except Exception:  # noqa: BLE001 - an unreachable counter store must never lose a refusal
+        log.warning("refusal counter unavailable; writing every refusal")
+        return None
 
 
 def _record_refusal(permission: Any) -> None:

@@ -52,13 +52,17 @@ def is_closed(family: Family) -> bool:
 
 # --- the access log and the export -----------------------------------------------------------------
 
-def read_access_log(access: Access, actor: User, *, fmt: str) -> list[dict]:
-    """Record the read, then return the log (which so includes this very read)."""
+def read_access_log(access: Access, actor: User, *, fmt: str, since: date | None = None,
+                    until: date | None = None) -> list[dict]:
+    """Record the read, then return the log (which so includes this very read), optionally for a
+    period of Oslo dates."""
     require_handler(actor, access)
+    if since is not None and until is not None and until < since:
+        raise ServiceError(_("Til-datoen kan ikke være før fra-datoen."), "til")
     audit.record(AuditAction.FAMILY_ACCESS_LOG, family_id=access.family.id, object_type="family",
                  object_id=access.family.id,
-                 purpose=REQUEST_PURPOSE, summary={"format": fmt})
-    return access_log.entries(access.family.id)
+                 purpose=REQUEST_PURPOSE, summary={"format": fmt, "since": since, "until": until})
+    return access_log.entries(access.family.id, since, until)
 
 
 def _plain(value):

@@ -5,12 +5,13 @@ imports this module."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from velferdslab.audit import access_log as audit_log
 from velferdslab.audit import emergency
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.audit.forms import ConfirmForm
@@ -56,8 +57,9 @@ def overview(access: Access):
 @requires(PERMISSION)
 @handler_route
 def access_log(access: Access):
-    log = services.read_access_log(access, current_user, fmt="html")
-    return render_template("privacy/access_log.html", family=access.family, log=log)
+    since, until = _period()
+    log = services.read_access_log(access, current_user, fmt="html", since=since, until=until)
+    return render_template("privacy/access_log.html", family=access.family, log=log, **_document(log, since, until))
 
 
 @blueprint.get("/familier/<int:family_id>/innsynslogg.pdf")
@@ -65,9 +67,35 @@ def access_log(access: Access):
 @handler_route
 def access_log_pdf(access: Access):
     family_id = access.family.id
-    log = services.read_access_log(access, current_user, fmt="pdf")
-    html = render_template("privacy/access_log_pdf.html", family=access.family, log=log, printed_at=utcnow())
+    since, until = _period()
+    log = services.read_access_log(access, current_user, fmt="pdf", since=since, until=until)
+    html = render_template("privacy/access_log_pdf.html", family=access.family, log=log, printed_at=utcnow(),
+                           **_document(log, since, until))
     return pdf_download(render_pdf(html), f"innsynslogg-familie-{family_id}.pdf")
+
+
+def _period() -> tuple[date | None, date | None]:
+    """``?fra=`` and ``?til=`` (YYYY-MM-DD): the period of the log; a bad date is a 422 naming it."""
+    dates: list[date | None] = []
+    for name in ("fra", "til"):
+        raw = (request.args.get(name) or "").strip()
+        try:
+            day = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            day = None
+            raise ServiceError(_("Skriv datoen som ÅÅÅÅ-MM-DD."), name) from None
+        if day is not None and not date(2000, 1, 1) <= day <= date(2100, 12, 31):
+            raise ServiceError(_("Datoen må være mellom 2000 og 2100."), name)
+        dates.append(day)
+    return dates[0], dates[1]
+
+
+def _document(log: list[dict], since: date | None, until: date | None) -> dict:
+    """The lines the page and the PDF print: repeated entries grouped, at most the newest
+    ``MAX_DOCUMENT_LINES`` (a longer log is read by period), so the document stays quick to make."""
+    lines = audit_log.lines(log)
+    shown = lines[-audit_log.MAX_DOCUMENT_LINES:]
+    return {"lines": shown, "cut": len(lines) - len(shown), "since": since, "until": until}
 
 
 @blueprint.get("/familier/<int:family_id>/eksport.json")
