@@ -183,7 +183,7 @@ def record_even_if_request_fails(action: AuditAction, *, actor=None, lab_id: int
     after_rollback(lambda: _write(fields))
 
 
-# Refusals repeated by one actor on one object (a script in a loop, an attacker hammering one
+# Refusals repeated by one actor on one object and page (a script in a loop, an attacker hammering one
 # family) would grow the family's access log without limit. Within REPEAT_WINDOW seconds the same
 # refusal is written at its 1st, 2nd, 4th, 8th… occurrence, each row saying how many there have
 # been (``repeated``): 1 500 refused reads leave 11 rows, and the count is on record.
@@ -195,9 +195,10 @@ def _repeat_count(fields: dict) -> int | None:
     counter store is out of reach (then every refusal is written)."""
     from velferdslab.extensions import limiter
 
+    endpoint = request.endpoint if has_request_context() else None
     key = "velferdslab-refusal:" + ":".join(str(fields.get(name)) for name in (
         "action", "actor_id", "address" if fields.get("actor_id") is None else "lab_id", "family_id",
-        "object_type", "object_id"))
+        "object_type", "object_id")) + f":{endpoint}"
     try:
         return int(limiter.storage.incr(key, REPEAT_WINDOW))
     except Exception:  # noqa: BLE001 - an unreachable counter store must never lose a refusal
