@@ -38,14 +38,20 @@ def _lab(slug: str):
     return lab
 
 
-def _user(email: str):
-    from velferdslab.auth.models import User
+def _user(email: str, lab_slug: str | None = None):
+    """The user with this e-mail (unique per lab); ``--lab`` says which when several labs have one."""
+    from velferdslab.auth.models import Lab, User
     from velferdslab.auth.services import normalise_email
 
-    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None:
-        _fail(f"no user with e-mail {email!r}")
-    return user
+    query = select(User).where(User.email == normalise_email(email))
+    if lab_slug:
+        query = query.join(Lab, Lab.id == User.lab_id).where(Lab.slug == lab_slug)
+    users = db.session.scalars(query).all()
+    if not users:
+        _fail(f"no user with e-mail {email!r}" + (f" in lab {lab_slug!r}" if lab_slug else ""))
+    if len(users) > 1:
+        _fail(f"users with e-mail {email!r} exist in several labs: name the lab with --lab")
+    return users[0]
 
 
 def _commit_or_fail(work) -> object:
@@ -183,37 +189,40 @@ def user_create(lab_slug, email, name, roles, agency_name, password):
 
 @user.command("disable")
 @click.argument("email")
+@click.option("--lab", "lab_slug", help="The lab's slug, when the address is in use in several labs.")
 @with_appcontext
-def user_disable(email):
+def user_disable(email, lab_slug):
     """Disable a user: ends every session and API token."""
     from velferdslab.auth import services
 
-    target = _user(email)
+    target = _user(email, lab_slug)
     _commit_or_fail(lambda: services.set_active(target, False))
     click.echo(f"User {email} disabled.")
 
 
 @user.command("enable")
 @click.argument("email")
+@click.option("--lab", "lab_slug", help="The lab's slug, when the address is in use in several labs.")
 @with_appcontext
-def user_enable(email):
+def user_enable(email, lab_slug):
     """Enable a disabled user."""
     from velferdslab.auth import services
 
-    target = _user(email)
+    target = _user(email, lab_slug)
     _commit_or_fail(lambda: services.set_active(target, True))
     click.echo(f"User {email} enabled.")
 
 
 @user.command("reset-password")
 @click.argument("email")
+@click.option("--lab", "lab_slug", help="The lab's slug, when the address is in use in several labs.")
 @click.password_option(help="Prompted for when not given.")
 @with_appcontext
-def user_reset_password(email, password):
+def user_reset_password(email, lab_slug, password):
     """Set a new password; the user's sessions end."""
     from velferdslab.auth import services
 
-    target = _user(email)
+    target = _user(email, lab_slug)
     _commit_or_fail(lambda: services.set_password(target, password))
     click.echo(f"Password for {email} changed.")
 

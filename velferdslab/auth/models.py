@@ -88,7 +88,9 @@ class User(UserMixin, Model):
     lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"), index=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # Unique per lab, not across labs: an administrator must not learn that an address is in use
+    # in another lab (issue 12, item 16). Sign-in finds the one whose password matches.
+    email: Mapped[str] = mapped_column(String(254), index=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(5))
@@ -98,6 +100,8 @@ class User(UserMixin, Model):
     lab: Mapped[Lab] = relationship()
     agency: Mapped[Agency | None] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    __table_args__ = (UniqueConstraint("lab_id", "email", name="uq_user_account_lab_email"),)
 
     @property
     def roles(self) -> frozenset[str]:

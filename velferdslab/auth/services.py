@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime, timedelta
 
@@ -19,6 +20,8 @@ from velferdslab.core.errors import ConflictError, ServiceError
 from velferdslab.core.models import utcnow
 from velferdslab.core.permissions import ROLES, Permission, permissions_for
 from velferdslab.extensions import db
+
+log = logging.getLogger(__name__)
 
 # argon2id with the library's RFC 9106 "low memory" defaults.
 _hasher = PasswordHasher()
@@ -111,7 +114,7 @@ def _check_agency(lab: Lab, agency_id: int | None) -> None:
 def create_user(lab: Lab, *, name: str, email: str, password: str, roles, agency_id: int | None = None,
                 actor: User | None = None) -> User:
     email = normalise_email(email)
-    if db.session.scalar(select(User).where(func.lower(User.email) == email)):
+    if db.session.scalar(select(User).where(User.lab_id == lab.id, func.lower(User.email) == email)):
         raise ConflictError(_("E-postadressen er allerede i bruk."), "email")
     check_password_strength(password)
     roles = _check_roles(roles)
@@ -129,7 +132,8 @@ def create_user(lab: Lab, *, name: str, email: str, password: str, roles, agency
 def update_user(user: User, *, name: str, email: str, roles, agency_id: int | None, active: bool,
                 actor: User | None = None) -> User:
     email = normalise_email(email)
-    clash = db.session.scalar(select(User).where(func.lower(User.email) == email, User.id != user.id))
+    clash = db.session.scalar(select(User).where(User.lab_id == user.lab_id, func.lower(User.email) == email,
+                                                 User.id != user.id))
     if clash:
         raise ConflictError(_("E-postadressen er allerede i bruk."), "email")
     roles = _check_roles(roles)
@@ -202,9 +206,24 @@ def verify_password(user: User | None, password: str) -> bool:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with this e-mail and password, or None. Both failures look the same."""
-    user = db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
-    if not verify_password(user, password) or user is None or not user.active:
+    """The active user with this e-mail and password, or None. Both failures look the same.
+
+    An address is unique per lab, so it may name users of several labs: the one whose password
+    matches signs in (each candidate is checked, so the time says nothing about how many there
+    are beyond one); when the same password matches in more than one lab, nobody does.
+    """
+    candidates = db.session.scalars(select(User).where(func.lower(User.email) == normalise_email(email))
+                                    .order_by(User.id)).all()
+    if not candidates:
+        verify_password(None, password)  # the same work as for a real account
+        return None
+    matches = [u for u in candidates if verify_password(u, password)]
+    if len(matches) != 1:
+        if len(matches) > 1:
+            log.warning("sign-in refused: one address and password match users of several labs")
+        return None
+    user = matches[0]
+    if not user.active:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
