@@ -7,7 +7,6 @@ so that a regression shows as a failed assertion, not a hung suite.
 
 from __future__ import annotations
 
-import threading
 import time
 from urllib.parse import urlsplit
 
@@ -16,60 +15,12 @@ import pytest
 from sqlalchemy import text
 
 from tests import factories
-from tests.conftest import build_app, make_database_url, migrate_to_head
+from tests.support.faults import libpq_url, timed
 from tests.support.stall_proxy import StallProxy
 from velferdslab import config
-from velferdslab.extensions import db, limiter
+from velferdslab.extensions import db
 
 pytestmark = [pytest.mark.real_commits]
-
-
-def timed(call, bound: float):
-    """``call()`` in a thread; (its result, seconds taken); fails when it runs past ``bound``."""
-    box: dict = {}
-
-    def run():
-        try:
-            box["result"] = call()
-        except BaseException as error:  # noqa: BLE001 - handed to the test below
-            box["error"] = error
-
-    started = time.perf_counter()
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(bound)
-    elapsed = time.perf_counter() - started
-    assert not thread.is_alive(), f"no answer within {bound} s: the request hangs on the database"
-    if "error" in box:
-        raise box["error"]
-    return box["result"], elapsed
-
-
-@pytest.fixture
-def timed_app(backend, tmp_root, monkeypatch, app):
-    """``timed_app(**env)``: a fresh migrated app whose database limits come from ``VELFERDSLAB_<env>``."""
-    made = []
-
-    def make(url: str | None = None, **env):
-        for name, value in env.items():
-            monkeypatch.setenv(config.PREFIX + name, str(value))
-        database_url, remove = make_database_url(backend, tmp_root)
-        migrated = build_app(database_url)
-        migrate_to_head(migrated)
-        with migrated.app_context():
-            db.engine.dispose()
-        served = build_app(url(database_url) if url else database_url)
-        made.append((migrated, served, remove))
-        return served
-
-    yield make
-    for migrated, served, remove in made:
-        for each in (served, migrated):
-            with each.app_context():
-                db.session.remove()
-                db.engine.dispose()
-        remove()
-    limiter.init_app(app)  # the limiter is one object: give it back to the suite's app
 
 
 def _token(app) -> str:
@@ -87,15 +38,11 @@ def _create_token(app, token: str):
     return app.test_client().post("/api/v1/tokens", json={"name": "ny"}, headers={"Authorization": f"Bearer {token}"})
 
 
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
 def _hold_chain_head(url: str, app=None) -> psycopg.Connection:
     """Another client, in an open transaction, holding the audit chain head's row lock; with
     ``app``, connected as that app's engine connects (another instance of it)."""
     settings = config.postgresql_connect_args(app.config["DATABASE_TIMEOUTS"]) if app else {}
-    holder = psycopg.connect(_libpq(url), **settings)
+    holder = psycopg.connect(libpq_url(url), **settings)
     holder.execute("SELECT seq FROM audit_chain_head WHERE id = 1 FOR UPDATE").fetchone()
     return holder
 
