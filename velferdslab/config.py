@@ -91,6 +91,18 @@ def postgresql_connect_args(timeouts: dict[str, int]) -> dict:
             "keepalives_count": timeouts["keepalives_count"], "tcp_user_timeout": timeouts["tcp_user_timeout_ms"]}
 
 
+def ratelimit_storage_uri(redis_url: str | None) -> str:
+    """Where the sign-in limits are counted: Redis through ``core.ratelimit``'s storage, which
+    falls back to per-process counting while Redis is down; in memory when no Redis is set."""
+    if not redis_url:
+        return "memory://"
+    if redis_url.startswith("unix://"):
+        redis_url = "redis+" + redis_url
+    if not redis_url.startswith(("redis://", "rediss://", "redis+unix://")):
+        raise ConfigError(f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://")
+    return "velferdslab+" + redis_url
+
+
 def _dev_secret(instance_path: Path) -> str:
     """A secret generated once and kept in instance/, so dev sessions survive restarts."""
     path = instance_path / "secret_key"
@@ -167,7 +179,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SUPPRESSION_THRESHOLD": env_int("SUPPRESSION_THRESHOLD", 5),
         "LOGIN_LIMITS": env("LOGIN_LIMITS", "10 per 15 minutes"),
         "LOGIN_ADDRESS_LIMITS": env("LOGIN_ADDRESS_LIMITS", "30 per 15 minutes"),
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_URI": ratelimit_storage_uri(redis_url),
         "RATELIMIT_KEY_PREFIX": env("RATELIMIT_PREFIX", "velferdslab"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, which has its own limits
