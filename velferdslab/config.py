@@ -160,6 +160,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "DATABASE_TIMEOUTS": timeouts,
         "DATABASE_RETRY_AFTER": env_int("DB_RETRY_AFTER_SECONDS", 5),
+        # A request still holding database connections this long has them cut (core.database): it
+        # answers 503 before gunicorn's 30 s worker time-out. 0 turns the deadline off.
+        "DATABASE_REQUEST_DEADLINE": env_int("DB_REQUEST_DEADLINE_SECONDS", 25),
         "SQLALCHEMY_BINDS": {"reports": normalise_database_url(report_database_url)}
         if report_database_url else {},
         "REDIS_URL": redis_url,

@@ -57,18 +57,23 @@ def _assert_503_json(response):
 
 def test_default_time_limits_are_well_below_gunicorns_worker_timeout(monkeypatch, tmp_path):
     """The README runs gunicorn with its default worker time-out; every default limit that one
-    request can meet (connect, pool, lock, statement) ends before it, and so does their sum."""
+    request can meet (connect, pool, lock, statement) ends before it, and so does their sum; the
+    request deadline comes after each of them and at least 5 s before gunicorn's."""
     from gunicorn.config import Config
 
     for _, (name, _default) in config.DATABASE_TIMEOUT_DEFAULTS.items():
         monkeypatch.delenv(config.PREFIX + name, raising=False)
+    monkeypatch.delenv(config.PREFIX + "DB_REQUEST_DEADLINE_SECONDS", raising=False)
     worker_timeout = Config().timeout
-    timeouts = config.load(str(tmp_path), {"SQLALCHEMY_DATABASE_URI": "postgresql://db/x"})["DATABASE_TIMEOUTS"]
+    loaded = config.load(str(tmp_path), {"SQLALCHEMY_DATABASE_URI": "postgresql://db/x"})
+    timeouts = loaded["DATABASE_TIMEOUTS"]
     waits = [timeouts["connect_timeout"], timeouts["pool_timeout"], timeouts["lock_timeout_ms"] / 1000,
              timeouts["statement_timeout_ms"] / 1000]
     assert all(0 < wait for wait in waits)
     assert sum(waits) < worker_timeout * 0.9, (waits, worker_timeout)
     assert 0 < timeouts["idle_in_transaction_timeout_ms"] / 1000 < worker_timeout
+    # The backstop for a connection that stalls in the network: after every single limit, before gunicorn.
+    assert max(waits) < loaded["DATABASE_REQUEST_DEADLINE"] <= worker_timeout - 5
 
 
 @pytest.mark.postgres
@@ -158,14 +163,7 @@ def test_a_database_behind_a_stalled_network_answers_503_within_the_connect_time
     """New connections into a stalled network: the API answers 503 after the connect time-out
     (libpq's minimum is 2 s) instead of hanging until gunicorn kills the worker."""
     proxies: list[StallProxy] = []
-
-    def through_proxy(database_url: str) -> str:
-        parts = urlsplit(database_url)
-        proxy = StallProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
-        proxies.append(proxy)
-        return database_url.replace(f":{parts.port}/", f":{proxy.port}/")
-
-    app = timed_app(url=through_proxy, DB_CONNECT_TIMEOUT=2)
+    app = timed_app(url=_through_stall_proxy(proxies), DB_CONNECT_TIMEOUT=2)
     try:
         token = _token(app)
         with app.app_context():
@@ -204,3 +202,54 @@ def test_commands_run_without_statement_and_idle_limits_unless_set(monkeypatch, 
     cli.main()
     assert config.load(str(tmp_path), {"SQLALCHEMY_DATABASE_URI": "postgresql://db/x"})[
         "DATABASE_TIMEOUTS"]["statement_timeout_ms"] == 60000
+
+
+def _through_stall_proxy(proxies: list):
+    def through_proxy(database_url: str) -> str:
+        parts = urlsplit(database_url)
+        proxy = StallProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+        proxies.append(proxy)
+        return database_url.replace(f":{parts.port}/", f":{proxy.port}/")
+
+    return through_proxy
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("moment", ["ping", "statement"])
+def test_a_pooled_connection_that_stalls_is_cut_at_the_request_deadline(timed_app, moment):
+    """The request's own pooled connection stalls in the network — at the pool's ping, or in the
+    middle of the request (its second statement is sent and never answered). No server-side limit
+    can end that; the request deadline does: 503 JSON with Retry-After after ≈ 3 s, not a hang
+    until gunicorn's worker time-out. The dead connection leaves the pool."""
+    from sqlalchemy import event
+
+    proxies: list[StallProxy] = []
+    app = timed_app(url=_through_stall_proxy(proxies), DB_REQUEST_DEADLINE_SECONDS=3, DB_CONNECT_TIMEOUT=2)
+    try:
+        token = _token(app)
+        assert _create_token(app, token).status_code == 201  # the pool holds a live connection now
+        statements = []
+
+        def stall_at_second_statement(*_args):
+            statements.append(1)
+            if len(statements) == 2:
+                proxies[0].stall()
+
+        with app.app_context():
+            engine = db.engine
+        if moment == "ping":
+            proxies[0].stall()
+        else:
+            event.listen(engine, "before_cursor_execute", stall_at_second_statement)
+        try:
+            response, elapsed = timed(lambda: _create_token(app, token), bound=20)
+        finally:
+            if moment == "statement":
+                event.remove(engine, "before_cursor_execute", stall_at_second_statement)
+        _assert_503_json(response)
+        assert 2.5 < elapsed < 8, elapsed
+        proxies[0].resume()
+        assert _create_token(app, token).status_code == 201
+    finally:
+        for proxy in proxies:
+            proxy.close()
