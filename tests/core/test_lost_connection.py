@@ -147,3 +147,16 @@ def test_a_database_that_refuses_connections_answers_503(unreachable_app):
                       bound=15)
     assert signin.status_code == 503
     assert "Tjenesten er midlertidig utilgjengelig" in signin.get_data(as_text=True)
+
+
+def test_every_503_says_when_to_come_back(app):
+    """A money operation whose retries are spent answers 503 through a ServiceError: it carries
+    Retry-After like the database faults' 503 (an API client backs off the same way for both)."""
+    from velferdslab.core.errors import ServiceError, handle_service_error
+
+    for path in ("/api/v1/spend-requests/1/approve", "/familier"):
+        with app.test_request_context(path):
+            response = handle_service_error(ServiceError("Systemet er travelt akkurat nå. Prøv igjen om litt.",
+                                                         status=503))
+            assert response.status_code == 503
+            assert response.headers["Retry-After"] == "5"

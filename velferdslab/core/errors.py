@@ -94,6 +94,9 @@ def error_response(code: int, errors: dict | None = None, message: str | None = 
         response = make_response(page, code)
     if headers:
         response.headers.update(headers)
+    if code == 503 and "Retry-After" not in response.headers:
+        # Every 503 says when to come back (the money operations' exhausted retries among them).
+        response.headers["Retry-After"] = str(current_app.config.get("DATABASE_RETRY_AFTER", 5))
     return response
 
 
