@@ -43,7 +43,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env: dict):
+def gunicorn(env: dict, *options: str):
     cli = [str(BIN / "velferdslab")]
     for args in (["db", "upgrade"],
                  ["lab", "create", "--slug", "t", "--name", "T", "--municipality", "T"],
@@ -51,7 +51,7 @@ def gunicorn(env: dict):
                   "--role", "caseworker", "--password", PASSWORD]):
         subprocess.run(cli + args, env=env, cwd=ROOT, check=True, capture_output=True)
     port = _free_port()
-    server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+    server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", *options, "wsgi:app"],
                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -67,12 +67,14 @@ def gunicorn(env: dict):
         server.wait(timeout=15)
 
 
-def _sign_in(base: str, password: str) -> tuple[int, dict, str, float]:
+def _sign_in(base: str, password: str, before_post=None) -> tuple[int, dict, str, float]:
     """Sign in through the form: (status, headers, body, seconds the POST took)."""
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
                                          _NoRedirect())
     page = opener.open(base + "/logg-inn", timeout=30).read().decode()
     body = urllib.parse.urlencode({"email": EMAIL, "password": password, "csrf_token": csrf_from(page)}).encode()
+    if before_post:
+        before_post()
     started = time.perf_counter()
     try:
         response = opener.open(base + "/logg-inn", data=body, timeout=30)
@@ -131,3 +133,37 @@ def test_two_workers_sign_in_and_limit_while_redis_is_down(tmp_path):
         assert set(statuses) <= {422, 429}, statuses
         assert statuses[:3] == [422] * 3 and 429 in statuses, statuses
         assert statuses.count(422) <= 6, statuses
+
+
+@pytest.mark.postgres
+def test_a_worker_whose_database_connection_stalls_answers_503_before_gunicorns_timeout(backend, tmp_root):
+    """gunicorn's time-out at 10 s, the request deadline at 3 s; the database behind the stall proxy.
+    After the workers hold pooled connections the proxy stalls: a sign-in answers the Norwegian 503
+    page (the deadline cut its stalled connection, the new one hit the connect time-out) in well
+    under 10 s — not gunicorn killing the worker. Once the network flows again, sign-in works."""
+    from urllib.parse import urlsplit
+
+    from tests.conftest import make_database_url
+    from tests.support.stall_proxy import StallProxy
+
+    url, remove = make_database_url(backend, tmp_root)
+    parts = urlsplit(url)
+    proxy = StallProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    try:
+        env = _env(DATABASE_URL=url.replace(f":{parts.port}/", f":{proxy.port}/"), DB_REQUEST_DEADLINE_SECONDS=3,
+                   DB_CONNECT_TIMEOUT=2)
+        with gunicorn(env, "--timeout", "10") as base:
+            assert [_sign_in(base, PASSWORD)[0] for _ in range(4)] == [302] * 4  # pooled connections
+            status, headers, text, seconds = _sign_in(base, PASSWORD, before_post=proxy.stall)
+            assert status == 503, (status, text[:200])
+            assert headers.get("Retry-After") == "5"
+            assert "Tjenesten er midlertidig utilgjengelig" in text and "Internal Server Error" not in text
+            assert seconds < 8, seconds
+            proxy.resume()
+            deadline = time.monotonic() + 20
+            while (status := _sign_in(base, PASSWORD)[0]) != 302 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert status == 302
+    finally:
+        proxy.close()
+        remove()

@@ -146,6 +146,7 @@ def test_a_database_that_refuses_connections_answers_503(unreachable_app):
     signin, _ = timed(lambda: factories.login_client(unreachable_app.test_client(), "kari@example.no", "x" * 12),
                       bound=15)
     assert signin.status_code == 503
+    assert signin.headers["Retry-After"] == "5"  # not the sign-in limiter's window (900 s)
     assert "Tjenesten er midlertidig utilgjengelig" in signin.get_data(as_text=True)
 
 

@@ -96,7 +96,7 @@ def error_response(code: int, errors: dict | None = None, message: str | None = 
         response.headers.update(headers)
     if code == 503 and "Retry-After" not in response.headers:
         # Every 503 says when to come back (the money operations' exhausted retries among them).
-        response.headers["Retry-After"] = str(current_app.config.get("DATABASE_RETRY_AFTER", 5))
+        response.headers["Retry-After"] = g._retry_after = str(current_app.config.get("DATABASE_RETRY_AFTER", 5))
     return response
 
 
@@ -192,7 +192,7 @@ def unavailable_response(error: BaseException):
         response.status_code = 503
     else:
         response = make_response(render_template("unavailable.html", message=message, retry_after=retry_after), 503)
-    response.headers["Retry-After"] = retry_after
+    response.headers["Retry-After"] = g._retry_after = retry_after  # kept by core.transaction
     return response
 
 

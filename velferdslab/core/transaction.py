@@ -29,6 +29,16 @@ def finish_request(response):
     The commit is where the audit chain head is locked (``audit.chain``): a lock, statement or
     connection fault there answers 503 with Retry-After (``core.errors``), never a 500.
     """
+    response = _finish(response)
+    # A 503's Retry-After is the database's; the limiter's after-request hook (it runs before this
+    # one) would have replaced it with its own window's reset (15 minutes on the sign-in form).
+    retry_after = g.pop("_retry_after", None)
+    if retry_after is not None and response.status_code == 503:
+        response.headers["Retry-After"] = retry_after
+    return response
+
+
+def _finish(response):
     from velferdslab.core.errors import database_unavailable, unavailable_response
 
     if response.status_code < 400:
