@@ -197,9 +197,11 @@ def unavailable_response(error: BaseException):
 
 
 def handle_database_error(error: Exception):
-    if not database_unavailable(error):
-        raise error
-    return unavailable_response(error)
+    if database_unavailable(error):
+        return unavailable_response(error)
+    if current_app.config.get("TESTING"):
+        raise error  # as any other unexpected error in tests: into the test (see init_app)
+    return handle_unexpected(error)
 
 
 def _handle_internal_error(error: InternalServerError):

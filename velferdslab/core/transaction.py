@@ -60,8 +60,8 @@ def _finish(response):
     except Exception as error:
         if not database_unavailable(error):
             raise
-        # The request has already failed; its answer stands (a 503 stays a 503), and the facts that
-        # could not be stored are logged by unavailable_response, without their content.
+        # The facts to keep after a failed request (a refusal's audit row) cannot be stored: the
+        # request answers 503 — or keeps its 503 — rather than pass without them on record.
         if response.status_code == 503:
             log.warning("after-rollback records not stored: the database is unavailable")
             from velferdslab.core.errors import discard_session
