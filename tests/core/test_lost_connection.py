@@ -161,3 +161,22 @@ def test_every_503_says_when_to_come_back(app):
                                                          status=503))
             assert response.status_code == 503
             assert response.headers["Retry-After"] == "5"
+
+
+def test_a_refusal_whose_audit_row_cannot_be_stored_answers_503(app, ctx):
+    """A failed request's after-rollback facts (the audit row of a refusal) meet a lost database:
+    the answer is 503 with Retry-After, not a 500 and not a 403 without its record."""
+    from flask import make_response
+    from sqlalchemy.exc import OperationalError
+
+    from velferdslab.core.transaction import after_rollback, finish_request
+
+    def lost():
+        raise OperationalError("INSERT INTO audit_event …", {}, ConnectionError("server closed the connection"))
+
+    with app.test_request_context("/api/v1/families/1"):
+        after_rollback(lost)
+        response = finish_request(make_response(({"status": 403}, 403)))
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        assert response.get_json()["status"] == 503
