@@ -49,7 +49,8 @@ def test_production_with_postgresql_and_a_secret(monkeypatch, tmp_path):
     loaded = config.load(str(tmp_path))
     assert loaded["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://app@db/velferdslab"
     assert loaded["SESSION_COOKIE_SECURE"] is True
-    assert loaded["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/0"
+    # Redis through the storage that falls back to per-process counting (core.ratelimit, item 7).
+    assert loaded["RATELIMIT_STORAGE_URI"] == "velferdslab+redis://cache:6379/0"
 
 
 def test_bad_numbers_and_unknown_environment_are_refused(monkeypatch, tmp_path):

@@ -18,10 +18,23 @@ from velferdslab.budget.cli import budget as budget_commands
 from velferdslab.core.permissions import ROLES
 from velferdslab.extensions import db
 
+# Commands are not requests: a verify of a long audit trail, a migration or a batch job may
+# rightly run for minutes, and no gunicorn worker time-out stands behind them. Unless the operator
+# sets them, they run without the per-statement and idle-in-transaction limits (the lock and
+# connect time-outs still hold). `velferdslab run` serves requests and keeps every limit.
+UNLIMITED_FOR_COMMANDS = ("DB_STATEMENT_TIMEOUT_MS", "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS")
+
 
 def main() -> None:
-    from velferdslab import create_app
+    import os
+    import sys
 
+    from velferdslab import create_app
+    from velferdslab.config import PREFIX
+
+    if sys.argv[1:2] != ["run"]:
+        for name in UNLIMITED_FOR_COMMANDS:
+            os.environ.setdefault(PREFIX + name, "0")
     FlaskGroup(create_app=create_app, help="Velferdslab administration.")()
 
 

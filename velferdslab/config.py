@@ -58,6 +58,58 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+# Database time limits (see docs/reliability.md, items 5 and 6). Every default is far below
+# gunicorn's worker time-out (30 s, the README's command does not change it), so a request that
+# cannot get the database answers 503 itself instead of being killed by gunicorn.
+DATABASE_TIMEOUT_DEFAULTS = {
+    "statement_timeout_ms": ("DB_STATEMENT_TIMEOUT_MS", 10_000),
+    "lock_timeout_ms": ("DB_LOCK_TIMEOUT_MS", 3_000),
+    "idle_in_transaction_timeout_ms": ("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 15_000),
+    "connect_timeout": ("DB_CONNECT_TIMEOUT", 5),  # seconds; libpq counts at least 2
+    "pool_timeout": ("DB_POOL_TIMEOUT", 5),  # seconds waiting for a free pooled connection
+    "keepalives_idle": ("DB_KEEPALIVES_IDLE", 30),  # seconds of silence before the first probe
+    "keepalives_interval": ("DB_KEEPALIVES_INTERVAL", 10),
+    "keepalives_count": ("DB_KEEPALIVES_COUNT", 3),
+    "tcp_user_timeout_ms": ("DB_TCP_USER_TIMEOUT_MS", 20_000),  # unacknowledged data this long: dead
+}
+
+
+def database_timeouts() -> dict[str, int]:
+    """The database time limits from the environment; 0 turns a server-side limit off."""
+    timeouts = {}
+    for key, (name, default) in DATABASE_TIMEOUT_DEFAULTS.items():
+        value = env_int(name, default)
+        if value < 0:
+            raise ConfigError(f"{PREFIX}{name} must not be negative, got {value}")
+        timeouts[key] = value
+    return timeouts
+
+
+def postgresql_connect_args(timeouts: dict[str, int]) -> dict:
+    """psycopg/libpq connection parameters: server-side limits sent at connect (``options``), the
+    connect time-out and TCP keepalives, so a dead peer is noticed in seconds, not hours."""
+    options = " ".join([
+        f"-c statement_timeout={timeouts['statement_timeout_ms']}",
+        f"-c lock_timeout={timeouts['lock_timeout_ms']}",
+        f"-c idle_in_transaction_session_timeout={timeouts['idle_in_transaction_timeout_ms']}",
+    ])
+    return {"options": options, "connect_timeout": timeouts["connect_timeout"], "keepalives": 1,
+            "keepalives_idle": timeouts["keepalives_idle"], "keepalives_interval": timeouts["keepalives_interval"],
+            "keepalives_count": timeouts["keepalives_count"], "tcp_user_timeout": timeouts["tcp_user_timeout_ms"]}
+
+
+def ratelimit_storage_uri(redis_url: str | None) -> str:
+    """Where the sign-in limits are counted: Redis through ``core.ratelimit``'s storage, which
+    falls back to per-process counting while Redis is down; in memory when no Redis is set."""
+    if not redis_url:
+        return "memory://"
+    if redis_url.startswith("unix://"):
+        redis_url = "redis+" + redis_url
+    if not redis_url.startswith(("redis://", "rediss://", "redis+unix://")):
+        raise ConfigError(f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://")
+    return "velferdslab+" + redis_url
+
+
 def _dev_secret(instance_path: Path) -> str:
     """A secret generated once and kept in instance/, so dev sessions survive restarts."""
     path = instance_path / "secret_key"
@@ -98,8 +150,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
 
     redis_url = env("REDIS_URL")
     report_database_url = env("REPORT_DATABASE_URL")
+    timeouts = database_timeouts()
     # hide_parameters keeps personal data out of the SQL errors that reach the logs.
-    engine_options: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    engine_options: dict = {"pool_pre_ping": True, "hide_parameters": True,
+                            "pool_timeout": timeouts["pool_timeout"],
+                            "connect_args": postgresql_connect_args(timeouts)}
     if database_url.startswith("sqlite"):
         engine_options = {"connect_args": {"timeout": 30}, "hide_parameters": True}
 
@@ -110,6 +165,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "DATABASE_TIMEOUTS": timeouts,
+        "DATABASE_RETRY_AFTER": env_int("DB_RETRY_AFTER_SECONDS", 5),
+        # A request still holding database connections this long has them cut (core.database): it
+        # answers 503 before gunicorn's 30 s worker time-out. 0 turns the deadline off.
+        "DATABASE_REQUEST_DEADLINE": env_int("DB_REQUEST_DEADLINE_SECONDS", 25),
         "SQLALCHEMY_BINDS": {"reports": normalise_database_url(report_database_url)}
         if report_database_url else {},
         "REDIS_URL": redis_url,
@@ -136,7 +196,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # office behind one NAT address shares it, so it is the wider of the two).
         "REQUEST_LIMIT_PER_USER": env("REQUEST_LIMIT_PER_USER", "300 per minute"),
         "REQUEST_LIMIT_PER_ADDRESS": env("REQUEST_LIMIT_PER_ADDRESS", "1200 per minute"),
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_URI": ratelimit_storage_uri(redis_url),
         "RATELIMIT_KEY_PREFIX": env("RATELIMIT_PREFIX", "velferdslab"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, which has its own limits

@@ -10,6 +10,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
+from velferdslab.core import ratelimit  # noqa: F401 - registers the limiter storage that survives Redis
 from velferdslab.core.models import Base
 
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Flask, current_app, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from velferdslab.core.permissions import wants_json
@@ -54,6 +55,7 @@ MESSAGES = {
     422: _l("Noen av feltene er ikke gyldige."),
     429: _l("For mange forsøk. Vent litt og prøv igjen."),
     500: _l("Noe gikk galt hos oss. Feilen er logget."),
+    503: _l("Tjenesten er midlertidig utilgjengelig. Prøv igjen om litt."),
 }
 
 
@@ -92,6 +94,9 @@ def error_response(code: int, errors: dict | None = None, message: str | None = 
         response = make_response(page, code)
     if headers:
         response.headers.update(headers)
+    if code == 503 and "Retry-After" not in response.headers:
+        # Every 503 says when to come back (the money operations' exhausted retries among them).
+        response.headers["Retry-After"] = g._retry_after = str(current_app.config.get("DATABASE_RETRY_AFTER", 5))
     return response
 
 
@@ -126,9 +131,93 @@ def handle_unexpected(error: Exception):
     return error_response(500)
 
 
+# --- the database could not be had in time (docs/reliability.md, items 5 and 6) ---------------------
+
+# SQLite says this when another writer holds the database longer than its busy time-out.
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Whether ``error`` means the database could not be had in time, or was lost: a lock or
+    statement time-out, a killed or broken connection, no free connection in the pool, a server
+    that does not answer. Such a request is answered 503 with Retry-After, never 500.
+
+    A programming error that SQLite also reports as OperationalError ("no such table") is not one.
+    """
+    if isinstance(error, sa_exc.TimeoutError):  # the pool had no connection to give in time
+        return True
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, sa_exc.InterfaceError):  # the connection is closed or broken
+        return True
+    if isinstance(error, sa_exc.OperationalError):
+        if error.orig is not None and type(error.orig).__module__.startswith("sqlite3"):
+            return any(phrase in str(error.orig) for phrase in _SQLITE_BUSY)
+        return True
+    return False
+
+
+def discard_session() -> None:
+    """Roll back what the request did; on a connection that is already gone, only forget it."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is broken; its work is void either way
+        log.warning("rollback failed after a database fault; discarding the session")
+        try:
+            db.session.close()
+        except Exception:  # noqa: BLE001
+            log.warning("closing the session failed after a database fault")
+
+
+def unavailable_response(error: BaseException):
+    """503 with Retry-After: JSON for the API (the usual error body), a Norwegian page elsewhere.
+
+    The page stands alone (no menu, no user, nothing that needs the database again)."""
+    orig = getattr(error, "orig", None)
+    # The class names say what happened (LockNotAvailable, QueryCanceled, AdminShutdown, …);
+    # the message itself could quote data, so it stays out of the log.
+    log.warning("database unavailable on %s %s: %s%s", request.method, request.path, type(error).__name__,
+                f" ({type(orig).__name__})" if orig is not None else "")
+    discard_session()
+    # Who is asking cannot be looked up now (and the rollback expired a user already loaded): from
+    # here on (language, page, after-request hooks) the request is anonymous, so nothing asks the
+    # database again.
+    login_manager = getattr(current_app, "login_manager", None)
+    if login_manager is not None:
+        g._login_user = login_manager.anonymous_user()
+    retry_after = str(current_app.config.get("DATABASE_RETRY_AFTER", 5))
+    message = str(MESSAGES[503])
+    if wants_json():
+        response = jsonify({"status": 503, "message": message})
+        response.status_code = 503
+    else:
+        response = make_response(render_template("unavailable.html", message=message, retry_after=retry_after), 503)
+    response.headers["Retry-After"] = g._retry_after = retry_after  # kept by core.transaction
+    return response
+
+
+def handle_database_error(error: Exception):
+    if database_unavailable(error):
+        return unavailable_response(error)
+    if current_app.config.get("TESTING"):
+        raise error  # as any other unexpected error in tests: into the test (see init_app)
+    return handle_unexpected(error)
+
+
+def _handle_internal_error(error: InternalServerError):
+    # An error raised after the view (the commit in core.transaction, say) reaches Flask as a 500
+    # wrapping it; a database fault among them is still a 503.
+    original = error.original_exception
+    if database_unavailable(original):
+        return unavailable_response(original)
+    return handle_unexpected(error)
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ServiceError, handle_service_error)
-    app.register_error_handler(InternalServerError, lambda e: handle_unexpected(e))
+    app.register_error_handler(InternalServerError, _handle_internal_error)
+    for database_error in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DBAPIError):
+        app.register_error_handler(database_error, handle_database_error)
     if not app.config.get("TESTING"):
         app.register_error_handler(Exception, handle_unexpected)
