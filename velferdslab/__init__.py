@@ -27,11 +27,12 @@ def configure(app: Flask, overrides: dict | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     from velferdslab.auth import login
-    from velferdslab.core import database, i18n, navigation, policy, routing, security, transaction
+    from velferdslab.core import database, i18n, input_guard, navigation, policy, routing, security, transaction
     from velferdslab.core.api import api
     from velferdslab.extensions import db, limiter, migrate
 
     routing.init_app(app)  # converters before any blueprint: rules compile with them
+    input_guard.init_app(app)  # the first before_request: hostile input never reaches a view
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(_project_migrations()), render_as_batch=True)

@@ -16,7 +16,7 @@ from velferdslab.audit import directory, emergency, review
 from velferdslab.audit.forms import FLAG_LABELS, ConfirmForm, ReviewFilterForm
 from velferdslab.audit.labels import action_label
 from velferdslab.core import navigation
-from velferdslab.core.errors import ServiceError
+from velferdslab.core.errors import ServiceError, error_response
 from velferdslab.core.forms import choices
 from velferdslab.core.i18n import OSLO
 from velferdslab.core.models import utcnow
@@ -33,11 +33,25 @@ def _lab_choices(name: str, empty) -> list:
     return choices([(0, empty)] + [(row.id, row.name) for row in rows])
 
 
+class BadFilter(Exception):
+    def __init__(self, errors: dict) -> None:
+        super().__init__("bad audit review filter")
+        self.errors = errors
+
+
+@blueprint.errorhandler(BadFilter)
+def _bad_filter(error: BadFilter):
+    return error_response(422, error.errors)
+
+
 def _filters() -> tuple[ReviewFilterForm, review.Filters]:
     form = ReviewFilterForm(request.args)
     form.user_id.choices = _lab_choices("people", _("Alle brukere"))
     form.agency_id.choices = _lab_choices("agencies", _("Alle etater"))
-    form.validate()
+    if not form.validate():
+        # An impossible filter is refused by name, not silently dropped: dropping ``family_id``
+        # would show every family's events under a filter the reader believes is applied.
+        raise BadFilter({str(form[name].label.text): list(messages) for name, messages in form.errors.items()})
     today = utcnow().astimezone(OSLO).date()
     end = form.end.data if form.end.data and not form.end.errors else today
     start = form.start.data if form.start.data and not form.start.errors else end - timedelta(days=DEFAULT_DAYS - 1)
