@@ -18,6 +18,7 @@ from velferdslab.auth.models import AGENCY_KINDS, Agency, ApiToken, AuthSession,
 from velferdslab.core.errors import ConflictError, ServiceError
 from velferdslab.core.models import utcnow
 from velferdslab.core.permissions import ROLES, Permission, permissions_for
+from velferdslab.core.text import short_text
 from velferdslab.extensions import db
 
 # argon2id with the library's RFC 9106 "low memory" defaults.
@@ -52,7 +53,8 @@ def normalise_email(email: str) -> str:
 def create_lab(*, slug: str, name: str, municipality: str, consent_age: int = 15) -> Lab:
     if db.session.scalar(select(Lab).where(Lab.slug == slug)):
         raise ConflictError(_("Det finnes allerede et lab med denne kortnavnet."), "slug")
-    lab = Lab(slug=slug, name=name, municipality=municipality, consent_age=consent_age)
+    lab = Lab(slug=slug, name=short_text(name, "name"), municipality=short_text(municipality, "municipality"),
+              consent_age=consent_age)
     db.session.add(lab)
     db.session.flush()
     audit.record(AuditAction.LAB_CREATE, lab_id=lab.id, object_type="lab", object_id=lab.id)
@@ -62,7 +64,7 @@ def create_lab(*, slug: str, name: str, municipality: str, consent_age: int = 15
 def create_agency(lab: Lab, *, name: str, kind: str, actor: User | None = None) -> Agency:
     if kind not in AGENCY_KINDS:
         raise ServiceError(_("Ukjent etatstype."), "kind")
-    name = name.strip()
+    name = short_text(name, "name")
     if db.session.scalar(select(Agency).where(Agency.lab_id == lab.id, Agency.name == name)):
         raise ConflictError(_("Det finnes allerede en etat med dette navnet."), "name")
     agency = Agency(lab=lab, name=name, kind=kind, active=True)
@@ -75,7 +77,7 @@ def create_agency(lab: Lab, *, name: str, kind: str, actor: User | None = None) 
 def update_agency(agency: Agency, *, name: str, kind: str, active: bool, actor: User | None = None) -> Agency:
     if kind not in AGENCY_KINDS:
         raise ServiceError(_("Ukjent etatstype."), "kind")
-    name = name.strip()
+    name = short_text(name, "name")
     clash = db.session.scalar(select(Agency).where(Agency.lab_id == agency.lab_id, Agency.name == name,
                                                   Agency.id != agency.id))
     if clash:
@@ -116,7 +118,8 @@ def create_user(lab: Lab, *, name: str, email: str, password: str, roles, agency
     check_password_strength(password)
     roles = _check_roles(roles)
     _check_agency(lab, agency_id)
-    user = User(lab=lab, name=name.strip(), email=email, password_hash=hash_password(password),
+    name = short_text(name, "name")
+    user = User(lab=lab, name=name, email=email, password_hash=hash_password(password),
                 agency_id=agency_id, active=True)
     user.set_roles(roles)
     db.session.add(user)
@@ -137,12 +140,13 @@ def update_user(user: User, *, name: str, email: str, roles, agency_id: int | No
     keeps_admin = Permission.ADMIN_USERS in permissions_for(roles)
     if actor is not None and actor.id == user.id and (not active or not keeps_admin):
         raise ServiceError(_("Du kan ikke fjerne din egen administratortilgang."), "roles")
-    changed = [f for f, v in (("name", name.strip()), ("email", email), ("agency_id", agency_id),
+    name = short_text(name, "name")
+    changed = [f for f, v in (("name", name), ("email", email), ("agency_id", agency_id),
                               ("active", active)) if getattr(user, f) != v]
     if set(user.roles) != roles:
         changed.append("roles")
     was_active = user.active
-    user.name, user.email, user.agency_id = name.strip(), email, agency_id
+    user.name, user.email, user.agency_id = name, email, agency_id
     user.set_roles(roles)
     if was_active and not active:
         _deactivate(user)
@@ -261,7 +265,7 @@ def revoke_all_sessions(user: User) -> None:
 
 def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token; the plain value is returned once and never stored."""
-    name = (name or "").strip()
+    name = short_text(name or "", "name")
     if not name:
         raise ServiceError(_("Gi nøkkelen et navn."), "name")
     if len(name) > 100:
