@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import overload
 
+from zxcvbn import zxcvbn
+
 PREFIX = "VELFERDSLAB_"
 ENVIRONMENTS = ("development", "production", "testing")
 
@@ -51,6 +53,12 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def secret_is_weak(secret: str) -> bool:
+    """Too predictable to sign sessions: few distinct characters (``"a" * 32``) or, by zxcvbn's
+    estimate, fewer than 10**24 guesses (~80 bits: ``"changeme" * 4``, sequences, words)."""
+    return len(set(secret)) < 10 or zxcvbn(secret[:72])["guesses_log10"] < 24
+
+
 def _dev_secret(instance_path: Path) -> str:
     """A secret generated once and kept in instance/, so dev sessions survive restarts."""
     path = instance_path / "secret_key"
@@ -88,6 +96,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         secret = _dev_secret(instance) if environment == "development" else "testing-only-secret"
     elif production and len(secret) < 32:
         raise ConfigError(f"{PREFIX}SECRET_KEY is too short; use at least 32 random characters")
+    elif production and secret_is_weak(secret):
+        raise ConfigError(f"{PREFIX}SECRET_KEY is too predictable (repeated or guessable characters); generate "
+                          "one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`")
 
     redis_url = env("REDIS_URL")
     report_database_url = env("REPORT_DATABASE_URL")
