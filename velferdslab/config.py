@@ -45,6 +45,17 @@ def env_int(name: str, default: int) -> int:
         raise ConfigError(f"{PREFIX}{name} must be a whole number, got {raw!r}") from None
 
 
+def env_bool(name: str, default: bool) -> bool:
+    raw = env(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{PREFIX}{name} must be true or false, got {raw!r}")
+
+
 def normalise_database_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL whatever driver the URL names (or none)."""
     for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
@@ -125,6 +136,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=env_int("SESSION_IDLE_MINUTES", 30)),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=env_int("SESSION_MAX_HOURS", 12)),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=env_int("SESSION_MAX_HOURS", 12)),
+        # A browser-session cookie (gone when the browser closes: shared PCs in family homes) unless
+        # asked for; the server-side idle and absolute limits above hold either way.
+        "SESSION_PERSISTENT": env_bool("SESSION_PERSISTENT", False),
+        # Strict-Transport-Security, production only by default (development runs on plain http).
+        "HSTS_SECONDS": env_int("HSTS_SECONDS", 365 * 24 * 3600 if production else 0),
         "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
         "MAX_CONTENT_LENGTH": env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
         "BABEL_DEFAULT_LOCALE": env("LANGUAGE", "nb"),

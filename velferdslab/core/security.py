@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 
 from velferdslab.extensions import csrf
 
@@ -33,6 +33,9 @@ def set_headers(response):
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    hsts = current_app.config.get("HSTS_SECONDS", 0)
+    if hsts > 0:
+        headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
     if not request.path.startswith("/static/"):
         # Anything but the app's own assets may carry personal data: never cache it.
         headers["Cache-Control"] = "no-store"
