@@ -70,6 +70,23 @@ def secret_is_weak(secret: str) -> bool:
     return len(set(secret)) < 10 or zxcvbn(secret[:72])["guesses_log10"] < 24
 
 
+def _secret_key(environment: str, instance: Path) -> str:
+    """``VELFERDSLAB_SECRET_KEY``; in production it must exist and be long and unpredictable."""
+    secret = env("SECRET_KEY")
+    production = environment == "production"
+    if secret is None:
+        if production:
+            raise ConfigError(f"{PREFIX}SECRET_KEY is not set; generate one with `python -c "
+                              "'import secrets; print(secrets.token_urlsafe(48))'`")
+        secret = _dev_secret(instance) if environment == "development" else "testing-only-secret"
+    elif production and len(secret) < 32:
+        raise ConfigError(f"{PREFIX}SECRET_KEY is too short; use at least 32 random characters")
+    elif production and secret_is_weak(secret):
+        raise ConfigError(f"{PREFIX}SECRET_KEY is too predictable (repeated or guessable characters); generate "
+                          "one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`")
+    return secret
+
+
 def _dev_secret(instance_path: Path) -> str:
     """A secret generated once and kept in instance/, so dev sessions survive restarts."""
     path = instance_path / "secret_key"
@@ -99,19 +116,12 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     if production and database_url.startswith("sqlite"):
         raise ConfigError("production refuses SQLite; set VELFERDSLAB_DATABASE_URL to a PostgreSQL URL")
 
-    secret = env("SECRET_KEY")
-    if secret is None:
-        if production:
-            raise ConfigError(f"{PREFIX}SECRET_KEY is not set; generate one with `python -c "
-                              "'import secrets; print(secrets.token_urlsafe(48))'`")
-        secret = _dev_secret(instance) if environment == "development" else "testing-only-secret"
-    elif production and len(secret) < 32:
-        raise ConfigError(f"{PREFIX}SECRET_KEY is too short; use at least 32 random characters")
-    elif production and secret_is_weak(secret):
-        raise ConfigError(f"{PREFIX}SECRET_KEY is too predictable (repeated or guessable characters); generate "
-                          "one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`")
-
+    secret = _secret_key(environment, instance)
     redis_url = env("REDIS_URL")
+    trusted_proxies = env_int("TRUSTED_PROXIES", 0)
+    if not 0 <= trusted_proxies <= 10:
+        raise ConfigError(f"{PREFIX}TRUSTED_PROXIES is the number of proxy hops in front of the app (0-10), "
+                          f"got {trusted_proxies}")
     report_database_url = env("REPORT_DATABASE_URL")
     # hide_parameters keeps personal data out of the SQL errors that reach the logs.
     engine_options: dict = {"pool_pre_ping": True, "hide_parameters": True}
@@ -150,6 +160,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "LOGIN_LIMITS": env("LOGIN_LIMITS", "10 per 15 minutes"),
         "LOGIN_ADDRESS_LIMITS": env("LOGIN_ADDRESS_LIMITS", "30 per 15 minutes"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Reverse proxies in front of the app whose X-Forwarded-For / X-Forwarded-Proto are believed:
+        # 0 (the default) believes none, so a client cannot choose its own address.
+        "TRUSTED_PROXIES": trusted_proxies,
         "RATELIMIT_KEY_PREFIX": env("RATELIMIT_PREFIX", "velferdslab"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, which has its own limits

@@ -103,6 +103,80 @@ def test_hsts_header_when_configured(app, client):
         app.config["HSTS_SECONDS"] = 0
 
 
+# --- item 21: trusted proxy hops ----------------------------------------------------------------------
+
+PROXY = "10.0.0.2"
+
+
+def _through_proxy(client, email: str, client_address: str, password: str = "wrong password"):  # noqa: S107
+    """A sign-in as the README's reverse proxy forwards it: the proxy connects, the client is in XFF."""
+    base = {"REMOTE_ADDR": PROXY}
+    headers = {"X-Forwarded-For": client_address, "X-Forwarded-Proto": "https"}
+    page = client.get("/logg-inn", environ_base=base, headers=headers)
+    token = factories.csrf_from(page.get_data(as_text=True))
+    return client.post("/logg-inn", data={"email": email, "password": password, "csrf_token": token},
+                       environ_base=base, headers=headers)
+
+
+@pytest.fixture
+def proxied_app(app):
+    """An app built by the factory with one trusted proxy hop, on the test database."""
+    from tests.conftest import build_app
+
+    return build_app(app.config["SQLALCHEMY_DATABASE_URI"], TRUSTED_PROXIES=1,
+                     LOGIN_ADDRESS_LIMITS="3 per 15 minutes")
+
+
+def test_behind_one_trusted_proxy_the_address_limit_is_per_client(proxied_app, lab):
+    """Three failures from one client lock that client out, not everyone behind the same proxy."""
+    from velferdslab.extensions import limiter
+
+    limiter.reset()
+    emails = [factories.user(lab).email for _ in range(5)]
+    attacker = proxied_app.test_client()
+    statuses = [_through_proxy(attacker, email, "203.0.113.7").status_code for email in emails[:4]]
+    assert statuses == [422, 422, 422, 429]
+    someone_else = proxied_app.test_client()
+    assert _through_proxy(someone_else, emails[4], "198.51.100.20").status_code == 422
+
+
+def test_behind_a_trusted_proxy_the_audit_trail_records_the_client(proxied_app, lab, db_session):
+    from velferdslab.audit.models import AuditEvent
+
+    user = factories.user(lab)
+    client = proxied_app.test_client()
+    assert _through_proxy(client, user.email, "203.0.113.7", factories.PASSWORD).status_code == 302
+    event = db_session.scalars(select(AuditEvent).where(AuditEvent.actor_id == user.id)
+                               .order_by(AuditEvent.id.desc())).first()
+    assert event.address == "203.0.113.7"
+
+
+def test_without_trusted_proxies_a_forwarded_address_is_not_believed(app, lab):
+    """The default, 0: a client cannot pick its own address by sending X-Forwarded-For."""
+    from velferdslab.extensions import limiter
+
+    limiter.reset()
+    app.config["LOGIN_ADDRESS_LIMITS"] = "3 per 15 minutes"
+    try:
+        emails = [factories.user(lab).email for _ in range(4)]
+        client = app.test_client()
+        statuses = [_through_proxy(client, email, f"203.0.113.{i}").status_code for i, email in enumerate(emails)]
+        assert statuses == [422, 422, 422, 429]
+    finally:
+        app.config["LOGIN_ADDRESS_LIMITS"] = "30 per 15 minutes"
+
+
+def test_trusted_proxies_setting(monkeypatch, tmp_path):
+    for name in ("ENV", "DATABASE_URL", "SECRET_KEY", "TRUSTED_PROXIES"):
+        monkeypatch.delenv(config.PREFIX + name, raising=False)
+    assert config.load(str(tmp_path))["TRUSTED_PROXIES"] == 0
+    monkeypatch.setenv("VELFERDSLAB_TRUSTED_PROXIES", "2")
+    assert config.load(str(tmp_path))["TRUSTED_PROXIES"] == 2
+    monkeypatch.setenv("VELFERDSLAB_TRUSTED_PROXIES", "-1")
+    with pytest.raises(SystemExit, match="TRUSTED_PROXIES"):
+        config.load(str(tmp_path))
+
+
 # --- gunicorn, as the README runs it ---------------------------------------------------------------
 
 def _free_port() -> int:
