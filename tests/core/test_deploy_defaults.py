@@ -237,3 +237,42 @@ def test_gunicorn_sends_no_server_banner(tmp_path):
         for path in ("/healthz", "/logg-inn", "/finnes-ikke"):
             response = server.get(path)
             assert response.headers.get("Server") is None, (path, response.headers.items())
+
+
+# --- item 22: the access log carries method, path and status only -------------------------------------
+
+def test_the_shipped_access_log_format_has_no_query_string_referrer_or_agent():
+    namespace: dict = {}
+    exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)  # noqa: S102
+    log_format = namespace["access_log_format"]
+    for part in ("%(m)s", "%(U)s", "%(s)s"):
+        assert part in log_format
+    for leak in ("%(r)s", "%(q)s", "%(f)s", "%(a)s", "%(h)s", "%(u)s", "{"):
+        assert leak not in log_format, leak
+    assert namespace["accesslog"] == "-"
+
+
+def test_readme_serves_with_the_shipped_config():
+    readme = (ROOT / "README.md").read_text()
+    commands = [line for line in readme.splitlines() if "gunicorn --" in line or "gunicorn -c" in line]
+    assert commands and all("-c gunicorn.conf.py" in line for line in commands), commands
+
+
+@pytest.mark.real_commits
+@pytest.mark.slow
+def test_gunicorn_access_log_has_no_query_string(tmp_path):
+    secret = "12345678901"  # the shape of a national id number
+    with Gunicorn(tmp_path) as server:
+        assert server.get(f"/healthz?q={secret}").status == 200
+        # Redirected to /logg-inn?next=/familier?q=…: the secret is in the second query string too.
+        server.get(f"/familier?q={secret}&side=2", headers={"Referer": f"http://x/?fnr={secret}",
+                                                              "User-Agent": f"agent-{secret}"})
+        assert server.get(f"/finnes-ikke?fnr={secret}").status == 404
+        time.sleep(0.5)
+        log = server.access_log()
+    assert secret not in log, log
+    assert "?" not in log, log
+    assert any(line.endswith("GET /healthz 200") for line in log.splitlines()), log
+    assert any(line.endswith("GET /logg-inn 200") for line in log.splitlines()), log
+    assert any(line.endswith("GET /familier 302") for line in log.splitlines()), log
+    assert any(line.endswith("GET /finnes-ikke 404") for line in log.splitlines()), log
