@@ -3,7 +3,6 @@ imports this module."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import timedelta
 
@@ -15,7 +14,7 @@ from flask_login import current_user
 from velferdslab.audit import directory, emergency, review
 from velferdslab.audit.forms import FLAG_LABELS, ConfirmForm, ReviewFilterForm
 from velferdslab.audit.labels import action_label
-from velferdslab.core import navigation
+from velferdslab.core import navigation, spreadsheet
 from velferdslab.core.errors import ServiceError, error_response
 from velferdslab.core.forms import choices
 from velferdslab.core.i18n import OSLO
@@ -94,21 +93,15 @@ def review_csv():
     rows = review.read_export(filters)
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 correctly only with the byte order mark
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = spreadsheet.writer(out)  # every cell formula-safe
     writer.writerow(CSV_HEADER)
     for row in rows:
-        writer.writerow([row.occurred_at.astimezone(OSLO).isoformat(timespec="seconds"), row.actor_id or "",
-                         _csv_text(row.actor_name), row.actor_role or "", _csv_text(row.agency_name),
-                         row.family_id or "", row.action, row.object_type or "", _csv_text(row.object_id),
-                         _csv_text(row.purpose), row.address or "", *[int(getattr(row, f)) for f in review.FLAGS]])
+        writer.writerow([row.occurred_at.astimezone(OSLO).isoformat(timespec="seconds"), row.actor_id,
+                         row.actor_name, row.actor_role, row.agency_name, row.family_id, row.action,
+                         row.object_type, row.object_id, row.purpose, row.address,
+                         *[int(getattr(row, f)) for f in review.FLAGS]])
     name = f"revisjon-{filters.start.isoformat()}-{filters.end.isoformat()}.csv"
     return attachment(out.getvalue(), name, "text/csv; charset=utf-8")
-
-
-def _csv_text(value) -> str:
-    """Text for a CSV cell that a spreadsheet will not run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @blueprint.post("/admin/revisjon/nodtilgang/<int:grant_id>/gjennomgatt")
