@@ -187,3 +187,17 @@ def test_ordinary_text_and_dates_pass(world, lead):
                          json={"title": "Søke bostøtte 2026-01-01", "due_on": "2099-12-31",
                                "owner_user_id": world.lead.id})
     assert response.status_code == 201, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "0001" + "0" * 5000 + "-01-01"])
+def test_numbers_past_the_int_conversion_limit_in_a_query(world, lead, value):
+    """CPython refuses int() of more than 4 300 digits: the guard must not call it on them."""
+    response = lead.get(f"/budsjett/oversikt?ar={value}")
+    _assert_named(response, "ar")
+
+
+def test_json_number_past_the_int_conversion_limit(world, lead):
+    response = lead.post(f"/api/v1/families/{world.family.id}/actions", data='{"title": ' + "9" * 5000 + "}",
+                         content_type="application/json")
+    assert response.status_code in (400, 422), response.status_code
+    assert response.is_json

@@ -55,9 +55,11 @@ def text_problem(value: str) -> str | None:
     if _BAD_CHARACTER.search(value):
         return _("Feltet inneholder et tegn som ikke kan lagres (for eksempel en NUL-byte).")
     date = _DATE.fullmatch(value)
-    if date and not MIN_YEAR <= int(date.group(1)) <= MAX_YEAR:
+    # Lengths first: int() of more than 4 300 digits raises (CPython's limit) instead of answering.
+    if date and (len(date.group(1)) > 4 or not MIN_YEAR <= int(date.group(1)) <= MAX_YEAR):
         return _("Datoen må være mellom år %(min)d og %(max)d.", min=MIN_YEAR, max=MAX_YEAR)
-    if _INTEGER.fullmatch(value) and abs(int(value)) > MAX_INTEGER:
+    if _INTEGER.fullmatch(value) and (len(value.strip().lstrip("+-").lstrip("0")) > 19
+                                      or abs(int(value)) > MAX_INTEGER):
         return _("Tallet er for stort.")
     return None
 
@@ -108,8 +110,12 @@ def _json_problems() -> tuple[int, dict[str, list[str]]] | None:
         document = json.loads(body)
     except RecursionError:
         return 400, {"_schema": [_too_deep()]}
-    except ValueError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         return None  # not JSON at all: the API's parser answers 400 for that
+    except ValueError:
+        # A number of more than 4 300 digits: the decoder refuses it, and the API's parser would not
+        # catch that refusal (it expects only malformed JSON).
+        return 400, {"_schema": [_("Tallet er for stort.")]}
     errors: dict[str, list[str]] = {}
     try:
         for path, value, is_key in _walk_json(document):
