@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from velferdslab.audit.models import MAX_EMERGENCY_HOURS, MIN_REASON_LENGTH
-from velferdslab.core.forms import IdField, choices
+from velferdslab.core.forms import DateField, IdField, choices
 
 REQUIRED = _l("Feltet må fylles ut.")
 

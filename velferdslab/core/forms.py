@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import render_template, request
 from flask_babel import lazy_gettext as _l
+from wtforms import DateField as _DateField
 from wtforms import IntegerField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import NumberRange, Optional, ValidationError
 
+from velferdslab.core.input_guard import MAX_YEAR, MIN_YEAR
 from velferdslab.core.routing import MAX_ID
 
 
@@ -41,3 +43,13 @@ def IdField(label, validators=None, message=None, **kwargs) -> IntegerField:  # 
     """
     bound = NumberRange(min=1, max=MAX_ID, message=message or _l("Ugyldig nummer."))
     return IntegerField(label, validators=[*(validators or [Optional()]), bound], **kwargs)
+
+
+class DateField(_DateField):
+    """WTForms' date field, bounded to the years 1900–2100 for every form of the app: a date in year
+    1 or 9999 overflowed the date arithmetic further on (a 500)."""
+
+    def pre_validate(self, form) -> None:
+        super().pre_validate(form)
+        if self.data is not None and not MIN_YEAR <= self.data.year <= MAX_YEAR:
+            raise ValidationError(_l("Datoen må være mellom år %(min)d og %(max)d.", min=MIN_YEAR, max=MAX_YEAR))
