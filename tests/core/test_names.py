@@ -128,3 +128,12 @@ def test_long_free_texts_keep_their_line_breaks(world, login):
     response = client.post(f"/api/v1/families/{world.family.id}/meetings",
                            json={"held_on": world.today.isoformat(), "notes": "Første avsnitt.\n\nAndre avsnitt."})
     assert response.status_code == 201, response.get_data(as_text=True)
+
+
+def test_agency_name_in_decomposed_form_is_a_duplicate(world, login):
+    client = login(world.admin)
+    assert client.post("/api/v1/agencies", json={"name": "Åsane skole", "kind": "skole"}).status_code == 201
+    response = client.post("/api/v1/agencies", json={"name": unicodedata.normalize("NFD", "Åsane skole"),
+                                                     "kind": "skole"})
+    assert response.status_code == 409
+    assert "name" in response.get_json()["errors"]
