@@ -189,11 +189,18 @@ def test_ordinary_text_and_dates_pass(world, lead):
     assert response.status_code == 201, response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("value", ["9" * 5000, "0001" + "0" * 5000 + "-01-01"])
-def test_numbers_past_the_int_conversion_limit_in_a_query(world, lead, value):
+def test_numbers_past_the_int_conversion_limit_in_a_query(world, lead):
     """CPython refuses int() of more than 4 300 digits: the guard must not call it on them."""
-    response = lead.get(f"/budsjett/oversikt?ar={value}")
+    response = lead.get(f"/budsjett/oversikt?ar={'9' * 5000}")
     _assert_named(response, "ar")
+
+
+def test_free_text_that_looks_like_a_foreign_date_passes(world, lead):
+    """Only the ISO shape is a date to the guard: a reference "15-3-2024" or "1-2-3" is text."""
+    for text in ("15-3-2024", "1-2-3"):
+        response = lead.post(f"/api/v1/families/{world.family.id}/actions",
+                             json={"title": text, "owner_user_id": world.lead.id})
+        assert response.status_code == 201, (text, response.get_data(as_text=True))
 
 
 def test_json_number_past_the_int_conversion_limit(world, lead):

@@ -8,7 +8,7 @@ app can store or compute with:
   the driver cannot encode a surrogate, so either would end in a 500 deep inside a service;
 * JSON nested deeper than :data:`MAX_JSON_DEPTH` (1 000 levels exhausted Python's recursion limit
   in the JSON decoder);
-* a date (``YYYY-MM-DD``, with or without a time) outside :data:`MIN_YEAR`–:data:`MAX_YEAR`:
+* an ISO date (``YYYY-MM-DD``, with or without a time) outside :data:`MIN_YEAR`–:data:`MAX_YEAR`:
   ``0001-01-01`` minus a day, or ``9999-12-31`` plus one, overflows Python's date arithmetic;
 * a whole number no 64-bit integer column holds (``family_id=99999999999999999999``).
 
@@ -36,8 +36,10 @@ MIN_YEAR, MAX_YEAR = 1900, 2100
 MAX_INTEGER = 2**63 - 1  # PostgreSQL BIGINT
 
 _BAD_CHARACTER = re.compile("[\x00\ud800-\udfff]")
-# What the date parsers of WTForms (strptime %Y) and marshmallow (ISO 8601) would try to read.
-_DATE = re.compile(r"\s*[+-]?(\d+)-\d{1,2}-\d{1,2}(?:[T ][0-9:.,+\-Z]*)?\s*", re.ASCII)
+# An ISO 8601 date (or date and time), the form every date field is sent in. Only this exact shape:
+# free text such as a reference "15-3-2024" is not a date to refuse. Other forms a parser might still
+# read (``00010101``, week dates) are refused by the date fields themselves (core.schemas, core.forms).
+_DATE = re.compile(r"\s*(\d{4})-\d{2}-\d{2}(?:[T ][0-9:.,+\-Z]*)?\s*", re.ASCII)
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*", re.ASCII)
 
 
@@ -55,9 +57,9 @@ def text_problem(value: str) -> str | None:
     if _BAD_CHARACTER.search(value):
         return _("Feltet inneholder et tegn som ikke kan lagres (for eksempel en NUL-byte).")
     date = _DATE.fullmatch(value)
-    # Lengths first: int() of more than 4 300 digits raises (CPython's limit) instead of answering.
-    if date and (len(date.group(1)) > 4 or not MIN_YEAR <= int(date.group(1)) <= MAX_YEAR):
+    if date and not MIN_YEAR <= int(date.group(1)) <= MAX_YEAR:
         return _("Datoen må være mellom år %(min)d og %(max)d.", min=MIN_YEAR, max=MAX_YEAR)
+    # The length first: int() of more than 4 300 digits raises (CPython's limit) instead of answering.
     if _INTEGER.fullmatch(value) and (len(value.strip().lstrip("+-").lstrip("0")) > 19
                                       or abs(int(value)) > MAX_INTEGER):
         return _("Tallet er for stort.")
