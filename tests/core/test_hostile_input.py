@@ -289,3 +289,13 @@ def test_form_date_outside_the_range_is_a_form_error(app):
         form.user_id.choices = form.agency_id.choices = [(0, "-")]
         assert not form.validate()
         assert "1900" in form.errors["start"][0]
+
+
+def test_a_long_digit_string_in_a_body_is_text(world, lead):
+    """A 25-digit payment reference (KID) is text in a body; only query strings and JSON numbers are
+    numbers to the guard (the id and amount fields bound their own)."""
+    kid = "1234567890123456789012345"
+    response = lead.post(f"/api/v1/families/{world.family.id}/actions",
+                         json={"title": f"{kid}", "owner_user_id": world.lead.id})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert lead.get(f"/familier?q={kid}").status_code == 422

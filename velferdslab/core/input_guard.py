@@ -10,7 +10,8 @@ app can store or compute with:
   in the JSON decoder);
 * an ISO date (``YYYY-MM-DD``, with or without a time) outside :data:`MIN_YEAR`–:data:`MAX_YEAR`:
   ``0001-01-01`` minus a day, or ``9999-12-31`` plus one, overflows Python's date arithmetic;
-* a whole number no 64-bit integer column holds (``family_id=99999999999999999999``).
+* a whole number no 64-bit integer column holds: in the query string (``family_id=99999999999999999999``)
+  or as a JSON number.
 
 Each refusal answers 422 (400 for a body that is too deep to read) with the field named, as JSON
 under ``/api`` and as the Norwegian error page elsewhere, and nothing reaches the database. Bounds
@@ -52,15 +53,18 @@ def field_name(key: str) -> str:
     return _BAD_CHARACTER.sub(lambda m: f"\\u{ord(m.group()):04x}", key) or "_schema"
 
 
-def text_problem(value: str) -> str | None:
-    """Why a typed value cannot be accepted by any field, or None."""
+def text_problem(value: str, *, numbers: bool = False) -> str | None:
+    """Why a typed value cannot be accepted by any field, or None.
+
+    With ``numbers`` (query strings: ids, pages, years) a whole number beyond 64 bits is refused as
+    well; in a body a long string of digits may be text (a 25-digit payment reference, KID)."""
     if _BAD_CHARACTER.search(value):
         return _("Feltet inneholder et tegn som ikke kan lagres (for eksempel en NUL-byte).")
     date = _DATE.fullmatch(value)
     if date and not MIN_YEAR <= int(date.group(1)) <= MAX_YEAR:
         return _("Datoen må være mellom år %(min)d og %(max)d.", min=MIN_YEAR, max=MAX_YEAR)
     # The length first: int() of more than 4 300 digits raises (CPython's limit) instead of answering.
-    if _INTEGER.fullmatch(value) and (len(value.strip().lstrip("+-").lstrip("0")) > 19
+    if numbers and _INTEGER.fullmatch(value) and (len(value.strip().lstrip("+-").lstrip("0")) > 19
                                       or abs(int(value)) > MAX_INTEGER):
         return _("Tallet er for stort.")
     return None
@@ -93,11 +97,11 @@ def _walk_json(document: Any) -> Iterator[tuple[str, Any, bool]]:
             yield path or "_schema", value, False
 
 
-def _form_problems(values: MultiDict) -> dict[str, list[str]]:
+def _form_problems(values: MultiDict, *, numbers: bool = False) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for key, value in values.items(multi=True):
         for text in (key, value):
-            problem = text_problem(text) if isinstance(text, str) else None
+            problem = text_problem(text, numbers=numbers) if isinstance(text, str) else None
             if problem:
                 errors.setdefault(field_name(key), []).append(problem)
                 break
@@ -140,7 +144,7 @@ def _too_deep() -> str:
 
 def refuse_hostile_input():
     """before_request: answer 422/400 naming the field, or let the request through."""
-    errors = _form_problems(request.args)
+    errors = _form_problems(request.args, numbers=True)
     status = 422
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         if request.is_json:
