@@ -21,6 +21,6 @@ _gunicorn_wsgi.Response.default_headers = _headers_without_banner
 # --- the access log: method, path and status only (issue 12, item 22) -----------------------------
 # gunicorn's default line carries the request line with its query string ("%(r)s": /familier?q=<a
 # national id number>), the referrer (another URL with its query) and the user agent. %(U)s is the
-# path without the query string; nothing else of the request is written.
-accesslog = "-"
+# path without the query string; nothing else of the request is written. Where the log goes is the
+# command's choice (the README's: --access-logfile -); without it gunicorn writes no access log.
 access_log_format = "%(t)s %(m)s %(U)s %(s)s"
