@@ -1,5 +1,7 @@
 """The command line: labs, agencies, users, passwords and the demo lab."""
 
+import secrets
+
 import pytest
 from sqlalchemy import func, select
 
@@ -112,9 +114,24 @@ def test_demo_is_refused_in_production(monkeypatch, tmp_path):
 
     monkeypatch.setenv("VELFERDSLAB_ENV", "production")
     monkeypatch.setenv("VELFERDSLAB_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
-    monkeypatch.setenv("VELFERDSLAB_SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("VELFERDSLAB_SECRET_KEY", secrets.token_urlsafe(48))
     app = create_app()
     with app.app_context():  # the test's own app context must not stand in for this app
         result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code != 0, result.output
     assert "never loaded in production" in result.output
+
+
+@pytest.mark.real_commits
+def test_common_and_context_passwords_are_refused(cli_app):
+    """Item 23: the command line sets passwords through the same policy as the forms and the API."""
+    assert run(cli_app, "lab", "create", "--slug", "t", "--name", "T", "--municipality", "T").exit_code == 0
+    base = ["user", "create", "--lab", "t", "--email", "kari.nordmann@b.no", "--name", "Kari Nordmann",
+            "--role", "caseworker", "--password"]
+    result = run(cli_app, *base, "passord123456")
+    assert result.exit_code != 0 and "for lett å gjette" in result.output
+    result = run(cli_app, *base, "Kari Nordmann 1985")
+    assert result.exit_code != 0 and "navn eller e-postadresse" in result.output
+    assert run(cli_app, *base, "Tre blå sykler under brua").exit_code == 0
+    result = run(cli_app, "user", "reset-password", "kari.nordmann@b.no", "--password", "velferdslab-demo")
+    assert result.exit_code != 0 and "Demopassordet" in result.output

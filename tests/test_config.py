@@ -1,5 +1,7 @@
 """Configuration: a working development default, and a production that refuses unsafe settings."""
 
+import secrets
+
 import pytest
 
 from velferdslab import config
@@ -26,6 +28,14 @@ def test_development_defaults_to_sqlite_and_a_secret_made_once(monkeypatch, tmp_
     ({"DATABASE_URL": "sqlite:////tmp/x.sqlite3", "SECRET_KEY": "s" * 40}, "production refuses SQLite"),
     ({"DATABASE_URL": "postgresql://db/velferdslab"}, "VELFERDSLAB_SECRET_KEY is not set"),
     ({"DATABASE_URL": "postgresql://db/velferdslab", "SECRET_KEY": "short"}, "too short"),
+    # Item 23: long enough but predictable.
+    ({"DATABASE_URL": "postgresql://db/velferdslab", "SECRET_KEY": "a" * 32}, "too predictable"),
+    ({"DATABASE_URL": "postgresql://db/velferdslab", "SECRET_KEY": "changeme" * 4}, "too predictable"),
+    ({"DATABASE_URL": "postgresql://db/velferdslab", "SECRET_KEY": "p" * 48}, "too predictable"),
+    ({"DATABASE_URL": "postgresql://db/velferdslab", "SECRET_KEY": "abcdefghijklmnopqrstuvwxyz0123456789"},
+     "too predictable"),
+    ({"DATABASE_URL": "postgresql://db/velferdslab", "SECRET_KEY": "passwordpasswordpasswordpassword"},
+     "too predictable"),
 ])
 def test_production_refuses_to_start(monkeypatch, tmp_path, env, message):
     _clear(monkeypatch)
@@ -44,7 +54,7 @@ def test_production_with_postgresql_and_a_secret(monkeypatch, tmp_path):
     _clear(monkeypatch)
     monkeypatch.setenv("VELFERDSLAB_ENV", "production")
     monkeypatch.setenv("VELFERDSLAB_DATABASE_URL", "postgresql://app@db/velferdslab")
-    monkeypatch.setenv("VELFERDSLAB_SECRET_KEY", "p" * 48)
+    monkeypatch.setenv("VELFERDSLAB_SECRET_KEY", secrets.token_urlsafe(48))
     monkeypatch.setenv("VELFERDSLAB_REDIS_URL", "redis://cache:6379/0")
     loaded = config.load(str(tmp_path))
     assert loaded["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://app@db/velferdslab"
@@ -73,3 +83,15 @@ def test_settings_are_read_from_the_environment(monkeypatch, tmp_path):
     assert loaded["SESSION_IDLE_TIMEOUT"].total_seconds() == 15 * 60
     assert loaded["SUPPRESSION_THRESHOLD"] == 10
     assert loaded["BABEL_DEFAULT_LOCALE"] == "en"
+
+
+@pytest.mark.parametrize("make", [lambda: secrets.token_urlsafe(48), lambda: secrets.token_hex(16),
+                                  lambda: secrets.token_urlsafe(24)])
+def test_random_secrets_are_accepted_in_production(monkeypatch, tmp_path, make):
+    """The entropy check refuses only predictable keys: 50 random ones of each generator pass."""
+    _clear(monkeypatch)
+    monkeypatch.setenv("VELFERDSLAB_ENV", "production")
+    monkeypatch.setenv("VELFERDSLAB_DATABASE_URL", "postgresql://app@db/velferdslab")
+    for _ in range(50):
+        secret = make()
+        assert not config.secret_is_weak(secret), secret

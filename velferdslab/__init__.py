@@ -31,6 +31,7 @@ def register_extensions(app: Flask) -> None:
         database,
         i18n,
         idempotency,
+        input_guard,
         navigation,
         policy,
         routing,
@@ -42,6 +43,7 @@ def register_extensions(app: Flask) -> None:
     from velferdslab.extensions import db, limiter, migrate
 
     routing.init_app(app)  # converters before any blueprint: rules compile with them
+    input_guard.init_app(app)  # the first before_request: hostile input never reaches a view
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(_project_migrations()), render_as_batch=True)

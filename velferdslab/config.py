@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import overload
 
+from zxcvbn import zxcvbn
+
 PREFIX = "VELFERDSLAB_"
 ENVIRONMENTS = ("development", "production", "testing")
 
@@ -48,6 +50,17 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{PREFIX}{name} must be a whole number, got {raw!r}") from None
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = env(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{PREFIX}{name} must be true or false, got {raw!r}")
 
 
 def normalise_database_url(url: str) -> str:
@@ -110,6 +123,29 @@ def ratelimit_storage_uri(redis_url: str | None) -> str:
     return "velferdslab+" + redis_url
 
 
+def secret_is_weak(secret: str) -> bool:
+    """Too predictable to sign sessions: few distinct characters (``"a" * 32``) or, by zxcvbn's
+    estimate, fewer than 10**24 guesses (~80 bits: ``"changeme" * 4``, sequences, words)."""
+    return len(set(secret)) < 10 or zxcvbn(secret[:72])["guesses_log10"] < 24
+
+
+def _secret_key(environment: str, instance: Path) -> str:
+    """``VELFERDSLAB_SECRET_KEY``; in production it must exist and be long and unpredictable."""
+    secret = env("SECRET_KEY")
+    production = environment == "production"
+    if secret is None:
+        if production:
+            raise ConfigError(f"{PREFIX}SECRET_KEY is not set; generate one with `python -c "
+                              "'import secrets; print(secrets.token_urlsafe(48))'`")
+        secret = _dev_secret(instance) if environment == "development" else "testing-only-secret"
+    elif production and len(secret) < 32:
+        raise ConfigError(f"{PREFIX}SECRET_KEY is too short; use at least 32 random characters")
+    elif production and secret_is_weak(secret):
+        raise ConfigError(f"{PREFIX}SECRET_KEY is too predictable (repeated or guessable characters); generate "
+                          "one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`")
+    return secret
+
+
 def _dev_secret(instance_path: Path) -> str:
     """A secret generated once and kept in instance/, so dev sessions survive restarts."""
     path = instance_path / "secret_key"
@@ -139,16 +175,12 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     if production and database_url.startswith("sqlite"):
         raise ConfigError("production refuses SQLite; set VELFERDSLAB_DATABASE_URL to a PostgreSQL URL")
 
-    secret = env("SECRET_KEY")
-    if secret is None:
-        if production:
-            raise ConfigError(f"{PREFIX}SECRET_KEY is not set; generate one with `python -c "
-                              "'import secrets; print(secrets.token_urlsafe(48))'`")
-        secret = _dev_secret(instance) if environment == "development" else "testing-only-secret"
-    elif production and len(secret) < 32:
-        raise ConfigError(f"{PREFIX}SECRET_KEY is too short; use at least 32 random characters")
-
+    secret = _secret_key(environment, instance)
     redis_url = env("REDIS_URL")
+    trusted_proxies = env_int("TRUSTED_PROXIES", 0)
+    if not 0 <= trusted_proxies <= 10:
+        raise ConfigError(f"{PREFIX}TRUSTED_PROXIES is the number of proxy hops in front of the app (0-10), "
+                          f"got {trusted_proxies}")
     report_database_url = env("REPORT_DATABASE_URL")
     timeouts = database_timeouts()
     # hide_parameters keeps personal data out of the SQL errors that reach the logs.
@@ -184,6 +216,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # API tokens end after this many days, and after this many days unused (issue 12, item 12).
         "API_TOKEN_LIFETIME": timedelta(days=env_int("API_TOKEN_DAYS", 90)),
         "API_TOKEN_IDLE_TIMEOUT": timedelta(days=env_int("API_TOKEN_IDLE_DAYS", 30)),
+        # A browser-session cookie (gone when the browser closes: shared PCs in family homes) unless
+        # asked for; the server-side idle and absolute limits above hold either way.
+        "SESSION_PERSISTENT": env_bool("SESSION_PERSISTENT", False),
+        # Strict-Transport-Security, production only by default (development runs on plain http).
+        "HSTS_SECONDS": env_int("HSTS_SECONDS", 365 * 24 * 3600 if production else 0),
         "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
         "MAX_CONTENT_LENGTH": env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
         "BABEL_DEFAULT_LOCALE": env("LANGUAGE", "nb"),
@@ -197,6 +234,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "REQUEST_LIMIT_PER_USER": env("REQUEST_LIMIT_PER_USER", "300 per minute"),
         "REQUEST_LIMIT_PER_ADDRESS": env("REQUEST_LIMIT_PER_ADDRESS", "1200 per minute"),
         "RATELIMIT_STORAGE_URI": ratelimit_storage_uri(redis_url),
+        # Reverse proxies in front of the app whose X-Forwarded-For / X-Forwarded-Proto are believed:
+        # 0 (the default) believes none, so a client cannot choose its own address.
+        "TRUSTED_PROXIES": trusted_proxies,
         "RATELIMIT_KEY_PREFIX": env("RATELIMIT_PREFIX", "velferdslab"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, which has its own limits

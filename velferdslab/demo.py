@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 
 from velferdslab.auth import services as auth
 from velferdslab.auth.models import Agency, Lab, User
+from velferdslab.auth.passwords import DEMO_PASSWORD
 from velferdslab.core.demo import FIRST_NAMES, LAST_NAMES, STEPS, DemoContext, step
 from velferdslab.extensions import db
 
-DEMO_PASSWORD = "velferdslab-demo"  # noqa: S105 - printed to the user; demo data is refused in production
 DEMO_DOMAIN = "demo.velferdslab.no"
 
 AGENCIES = [

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from velferdslab.audit.models import MAX_EMERGENCY_HOURS, MIN_REASON_LENGTH
-from velferdslab.core.forms import choices
+from velferdslab.core.forms import DateField, IdField, choices
 
 REQUIRED = _l("Feltet må fylles ut.")
 
@@ -31,7 +31,7 @@ class ReviewFilterForm(FlaskForm):
     end = DateField(_l("Til dato"), validators=[Optional()])
     user_id = SelectField(_l("Bruker"), coerce=int, validators=[Optional()])
     agency_id = SelectField(_l("Etat"), coerce=int, validators=[Optional()])
-    family_id = IntegerField(_l("Familienummer"), validators=[Optional(), NumberRange(min=1)])
+    family_id = IdField(_l("Familienummer"), message=_l("Ugyldig familienummer."))
     action = StringField(_l("Handling (begynner med)"), validators=[Optional(), Length(max=60)])
     flag = SelectField(_l("Flagg"), choices=choices([("", _l("Alle hendelser")), ("any", _l("Alle flaggede"))]
                                                     + list(FLAG_LABELS.items())),
@@ -40,8 +40,8 @@ class ReviewFilterForm(FlaskForm):
 
 
 class EmergencyForm(FlaskForm):
-    family_id = IntegerField(_l("Familienummer"), validators=[
-        DataRequired(_l("Skriv familienummeret.")), NumberRange(min=1, message=_l("Ugyldig familienummer."))])
+    family_id = IdField(_l("Familienummer"), validators=[DataRequired(_l("Skriv familienummeret."))],
+                        message=_l("Ugyldig familienummer."))
     reason = TextAreaField(_l("Begrunnelse"), validators=[
         DataRequired(REQUIRED),
         Length(min=MIN_REASON_LENGTH, max=1000,

@@ -3,7 +3,6 @@ imports this module."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import timedelta
 
@@ -15,8 +14,8 @@ from flask_login import current_user
 from velferdslab.audit import directory, emergency, review
 from velferdslab.audit.forms import FLAG_LABELS, ConfirmForm, ReviewFilterForm
 from velferdslab.audit.labels import action_label
-from velferdslab.core import navigation
-from velferdslab.core.errors import ServiceError
+from velferdslab.core import navigation, spreadsheet
+from velferdslab.core.errors import ServiceError, error_response
 from velferdslab.core.forms import choices
 from velferdslab.core.i18n import OSLO
 from velferdslab.core.models import utcnow
@@ -33,11 +32,25 @@ def _lab_choices(name: str, empty) -> list:
     return choices([(0, empty)] + [(row.id, row.name) for row in rows])
 
 
+class BadFilter(Exception):
+    def __init__(self, errors: dict) -> None:
+        super().__init__("bad audit review filter")
+        self.errors = errors
+
+
+@blueprint.errorhandler(BadFilter)
+def _bad_filter(error: BadFilter):
+    return error_response(422, error.errors)
+
+
 def _filters() -> tuple[ReviewFilterForm, review.Filters]:
     form = ReviewFilterForm(request.args)
     form.user_id.choices = _lab_choices("people", _("Alle brukere"))
     form.agency_id.choices = _lab_choices("agencies", _("Alle etater"))
-    form.validate()
+    if not form.validate():
+        # An impossible filter is refused by name, not silently dropped: dropping ``family_id``
+        # would show every family's events under a filter the reader believes is applied.
+        raise BadFilter({str(form[name].label.text): list(messages) for name, messages in form.errors.items()})
     today = utcnow().astimezone(OSLO).date()
     end = form.end.data if form.end.data and not form.end.errors else today
     start = form.start.data if form.start.data and not form.start.errors else end - timedelta(days=DEFAULT_DAYS - 1)
@@ -80,21 +93,15 @@ def review_csv():
     rows = review.read_export(filters)
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 correctly only with the byte order mark
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = spreadsheet.writer(out)  # every cell formula-safe
     writer.writerow(CSV_HEADER)
     for row in rows:
-        writer.writerow([row.occurred_at.astimezone(OSLO).isoformat(timespec="seconds"), row.actor_id or "",
-                         _csv_text(row.actor_name), row.actor_role or "", _csv_text(row.agency_name),
-                         row.family_id or "", row.action, row.object_type or "", _csv_text(row.object_id),
-                         _csv_text(row.purpose), row.address or "", *[int(getattr(row, f)) for f in review.FLAGS]])
+        writer.writerow([row.occurred_at.astimezone(OSLO).isoformat(timespec="seconds"), row.actor_id,
+                         row.actor_name, row.actor_role, row.agency_name, row.family_id, row.action,
+                         row.object_type, row.object_id, row.purpose, row.address,
+                         *[int(getattr(row, f)) for f in review.FLAGS]])
     name = f"revisjon-{filters.start.isoformat()}-{filters.end.isoformat()}.csv"
     return attachment(out.getvalue(), name, "text/csv; charset=utf-8")
-
-
-def _csv_text(value) -> str:
-    """Text for a CSV cell that a spreadsheet will not run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @blueprint.post("/admin/revisjon/nodtilgang/<int:grant_id>/gjennomgatt")

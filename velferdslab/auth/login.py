@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, request, session
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
@@ -67,7 +67,9 @@ def sign_in(user: User) -> None:
     token = services.start_session(user)
     login_user(user)
     session[SESSION_KEY] = token
-    session.permanent = True
+    # False (the default): the cookie has no expiry and ends with the browser; the session row's own
+    # idle and absolute limits end it on the server whatever the browser keeps.
+    session.permanent = bool(current_app.config.get("SESSION_PERSISTENT", False))
 
 
 def sign_out() -> None:

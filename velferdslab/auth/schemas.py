@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from velferdslab.auth.models import AGENCY_KINDS
 from velferdslab.core.permissions import ROLES
-from velferdslab.core.schemas import Id
+from velferdslab.core.schemas import DateTime, Id
 
 NAME = validate.Length(min=1, max=200)
 
@@ -55,10 +55,10 @@ class TokenSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     prefix = fields.String(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    last_used_at = fields.DateTime(dump_only=True, allow_none=True)
-    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
-    expires_at = fields.DateTime(dump_only=True, metadata={
+    created_at = DateTime(dump_only=True)
+    last_used_at = DateTime(dump_only=True, allow_none=True)
+    revoked_at = DateTime(dump_only=True, allow_none=True)
+    expires_at = DateTime(dump_only=True, metadata={
         "description": "The token stops working then, or earlier after API_TOKEN_IDLE_DAYS unused, "
                        "a revocation or a new password."})
     expires_in_days = fields.Integer(load_only=True, validate=validate.Range(min=1, max=365), metadata={

@@ -16,16 +16,17 @@ from sqlalchemy import func, select, update
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import AGENCY_KINDS, Agency, ApiToken, AuthSession, Lab, User
+from velferdslab.auth.passwords import password_problem
 from velferdslab.core.errors import ConflictError, ServiceError
 from velferdslab.core.models import utcnow
 from velferdslab.core.permissions import ROLES, Permission, permissions_for
+from velferdslab.core.text import short_text
 from velferdslab.extensions import db
 
 log = logging.getLogger(__name__)
 
 # argon2id with the library's RFC 9106 "low memory" defaults.
 _hasher = PasswordHasher()
-MIN_PASSWORD_LENGTH = 12
 TOKEN_PREFIX = "vlt_"  # noqa: S105 - a visible prefix, not a secret
 # A fixed hash to verify against when the account does not exist, so timing does not tell.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
@@ -39,11 +40,11 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ServiceError(_("Passordet må ha minst %(count)s tegn.", count=MIN_PASSWORD_LENGTH), "password")
-    if len(password) > 200:
-        raise ServiceError(_("Passordet kan ha høyst 200 tegn."), "password")
+def check_password_strength(password: str, *, name: str | None = None, email: str | None = None) -> None:
+    """Refuse a short, common or context password (see ``auth.passwords``) on the field ``password``."""
+    problem = password_problem(password or "", name=name, email=email)
+    if problem:
+        raise ServiceError(problem, "password")
 
 
 def normalise_email(email: str) -> str:
@@ -55,7 +56,8 @@ def normalise_email(email: str) -> str:
 def create_lab(*, slug: str, name: str, municipality: str, consent_age: int = 15) -> Lab:
     if db.session.scalar(select(Lab).where(Lab.slug == slug)):
         raise ConflictError(_("Det finnes allerede et lab med denne kortnavnet."), "slug")
-    lab = Lab(slug=slug, name=name, municipality=municipality, consent_age=consent_age)
+    lab = Lab(slug=slug, name=short_text(name, "name"), municipality=short_text(municipality, "municipality"),
+              consent_age=consent_age)
     db.session.add(lab)
     db.session.flush()
     audit.record(AuditAction.LAB_CREATE, lab_id=lab.id, object_type="lab", object_id=lab.id)
@@ -65,7 +67,7 @@ def create_lab(*, slug: str, name: str, municipality: str, consent_age: int = 15
 def create_agency(lab: Lab, *, name: str, kind: str, actor: User | None = None) -> Agency:
     if kind not in AGENCY_KINDS:
         raise ServiceError(_("Ukjent etatstype."), "kind")
-    name = name.strip()
+    name = short_text(name, "name")
     if db.session.scalar(select(Agency).where(Agency.lab_id == lab.id, Agency.name == name)):
         raise ConflictError(_("Det finnes allerede en etat med dette navnet."), "name")
     agency = Agency(lab=lab, name=name, kind=kind, active=True)
@@ -78,7 +80,7 @@ def create_agency(lab: Lab, *, name: str, kind: str, actor: User | None = None) 
 def update_agency(agency: Agency, *, name: str, kind: str, active: bool, actor: User | None = None) -> Agency:
     if kind not in AGENCY_KINDS:
         raise ServiceError(_("Ukjent etatstype."), "kind")
-    name = name.strip()
+    name = short_text(name, "name")
     clash = db.session.scalar(select(Agency).where(Agency.lab_id == agency.lab_id, Agency.name == name,
                                                   Agency.id != agency.id))
     if clash:
@@ -116,10 +118,11 @@ def create_user(lab: Lab, *, name: str, email: str, password: str, roles, agency
     email = normalise_email(email)
     if db.session.scalar(select(User).where(User.lab_id == lab.id, func.lower(User.email) == email)):
         raise ConflictError(_("E-postadressen er allerede i bruk."), "email")
-    check_password_strength(password)
+    name = short_text(name, "name")
+    check_password_strength(password, name=name, email=email)
     roles = _check_roles(roles)
     _check_agency(lab, agency_id)
-    user = User(lab=lab, name=name.strip(), email=email, password_hash=hash_password(password),
+    user = User(lab=lab, name=name, email=email, password_hash=hash_password(password),
                 agency_id=agency_id, active=True)
     user.set_roles(roles)
     db.session.add(user)
@@ -141,12 +144,13 @@ def update_user(user: User, *, name: str, email: str, roles, agency_id: int | No
     keeps_admin = Permission.ADMIN_USERS in permissions_for(roles)
     if actor is not None and actor.id == user.id and (not active or not keeps_admin):
         raise ServiceError(_("Du kan ikke fjerne din egen administratortilgang."), "roles")
-    changed = [f for f, v in (("name", name.strip()), ("email", email), ("agency_id", agency_id),
+    name = short_text(name, "name")
+    changed = [f for f, v in (("name", name), ("email", email), ("agency_id", agency_id),
                               ("active", active)) if getattr(user, f) != v]
     if set(user.roles) != roles:
         changed.append("roles")
     was_active = user.active
-    user.name, user.email, user.agency_id = name.strip(), email, agency_id
+    user.name, user.email, user.agency_id = name, email, agency_id
     user.set_roles(roles)
     if was_active and not active:
         _deactivate(user)
@@ -178,7 +182,7 @@ def set_active(user: User, active: bool, *, actor: User | None = None) -> User:
 
 def set_password(user: User, password: str, *, actor: User | None = None) -> None:
     """Set a new password and end every session and token-less login of the user."""
-    check_password_strength(password)
+    check_password_strength(password, name=user.name, email=user.email)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     revoke_all_sessions(user)
@@ -293,7 +297,7 @@ def token_idle_timeout() -> timedelta:
 def create_api_token(user: User, name: str, *, days: int | None = None) -> tuple[ApiToken, str]:
     """Create a token; the plain value is returned once and never stored. It ends after ``days``
     (the configured lifetime, 90 days by default) and after the idle time unused."""
-    name = (name or "").strip()
+    name = short_text(name or "", "name")
     if not name:
         raise ServiceError(_("Gi nøkkelen et navn."), "name")
     if len(name) > 100:

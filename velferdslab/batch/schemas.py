@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from velferdslab.core.schemas import Date, DateTime
+
 
 class BatchCreateSchema(Schema):
     quarter = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-K[1-4]$"),
@@ -14,14 +16,14 @@ class BatchCreateSchema(Schema):
 class BatchSchema(Schema):
     id = fields.Integer()
     quarter = fields.String()
-    period_start = fields.Date()
-    period_end = fields.Date()
+    period_start = Date()
+    period_end = Date()
     language = fields.String()
     total = fields.Integer(metadata={"description": "Families in the batch"})
     done = fields.Integer()
     failed = fields.Integer()
     queued = fields.Integer()
     finished = fields.Boolean()
-    created_at = fields.DateTime()
-    finished_at = fields.DateTime(allow_none=True)
+    created_at = DateTime()
+    finished_at = DateTime(allow_none=True)
     download_url = fields.String(allow_none=True, metadata={"description": "The zip of the finished reports"})

@@ -7,7 +7,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     FieldList,
     Form,
     FormField,
@@ -21,7 +20,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from velferdslab.budget.models import SPEND_CATEGORIES, ApproverRole, Route, SpendCategory, SpendStatus
 from velferdslab.cases.themes import LEVEL_NAMES, THEMES
-from velferdslab.core.forms import choices
+from velferdslab.core.forms import DateField, choices
 from velferdslab.core.money import parse_kroner
 
 REQUIRED = _l("Feltet må fylles ut.")

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from velferdslab.budget.models import APPROVER_ROLES, SPEND_CATEGORIES, SPEND_STATUSES
 from velferdslab.cases.themes import THEME_CODES
-from velferdslab.core.schemas import AMOUNT_DOC, Id, Money
+from velferdslab.core.schemas import AMOUNT_DOC, Date, DateTime, Id, Money
 
 
 def Ore(**kwargs) -> fields.Integer:  # noqa: N802 - reads like a field class
@@ -43,14 +43,14 @@ class DelegationCreateSchema(Schema):
     year = Year(required=True)
     amount = Ore(required=True)
     decision_reference = Text(100, required=True, metadata={"description": "The agency's decision (case no.)"})
-    decided_on = fields.Date(required=True)
+    decided_on = Date(required=True)
 
 
 class DelegationSchema(DelegationCreateSchema):
     id = fields.Integer(dump_only=True)
     agency_name = fields.String(dump_only=True)
     reversed = fields.Boolean(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
+    created_at = DateTime(dump_only=True)
 
 
 class AllocationCreateSchema(Schema):
@@ -66,7 +66,7 @@ class TransferSchema(Schema):
     amount = fields.Integer(metadata={"description": "øre"})
     debit_account = fields.String()
     credit_account = fields.String()
-    created_at = fields.DateTime()
+    created_at = DateTime()
 
 
 class BalanceSchema(Schema):
@@ -123,7 +123,7 @@ def _spend_fields(required: bool) -> dict:
                                      metadata={"description": "The theme's level now (1–4)"}),
         "level_to": fields.Integer(strict=True, required=required, validate=validate.Range(min=1, max=4),
                                    metadata={"description": "The level hoped for (1–4)"}),
-        "wanted_on": fields.Date(required=required),
+        "wanted_on": Date(required=required),
     }
 
 
@@ -146,7 +146,7 @@ class ReasonSchema(Schema):
 
 
 class PaySchema(Schema):
-    paid_on = fields.Date(required=True)
+    paid_on = Date(required=True)
     reference = Text(100, required=True, metadata={"description": "Payment or invoice reference"})
 
 
@@ -158,7 +158,7 @@ class DecisionSchema(Schema):
     rule_version = fields.Integer(allow_none=True)
     final = fields.Boolean()
     reason = fields.String(allow_none=True)
-    created_at = fields.DateTime()
+    created_at = DateTime()
 
 
 class SpendSchema(SpendFieldsSchema):  # type: ignore[valid-type,misc]  # a from_dict class
@@ -169,13 +169,13 @@ class SpendSchema(SpendFieldsSchema):  # type: ignore[valid-type,misc]  # a from
     status = fields.String(validate=validate.OneOf(SPEND_STATUSES))
     route = fields.String(allow_none=True)
     approved_role = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    submitted_at = fields.DateTime(allow_none=True)
-    decided_at = fields.DateTime(allow_none=True)
+    created_at = DateTime()
+    submitted_at = DateTime(allow_none=True)
+    decided_at = DateTime(allow_none=True)
     rejection_reason = fields.String(allow_none=True)
-    paid_on = fields.Date(allow_none=True)
+    paid_on = Date(allow_none=True)
     payment_reference = fields.String(allow_none=True)
-    cancelled_at = fields.DateTime(allow_none=True)
+    cancelled_at = DateTime(allow_none=True)
     cancellation_reason = fields.String(allow_none=True)
     decisions = fields.List(fields.Nested(DecisionSchema))
 
@@ -193,7 +193,7 @@ class SpendSummarySchema(Schema):
     category = fields.String()
     theme = fields.String()
     status = fields.String()
-    created_at = fields.DateTime()
+    created_at = DateTime()
 
 
 class FamilyBudgetSchema(BalanceSchema):
@@ -220,7 +220,7 @@ class RuleSetSchema(Schema):
     id = fields.Integer(dump_only=True)
     version = fields.Integer(dump_only=True)
     note = fields.String(allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
+    created_at = DateTime(dump_only=True)
     created_by_id = fields.Integer(dump_only=True, allow_none=True)
     rules = fields.List(fields.Nested(RuleSchema), required=True, validate=validate.Length(min=1, max=50))
 

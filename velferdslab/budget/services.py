@@ -55,6 +55,7 @@ from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
 from velferdslab.core.models import today_local, utcnow
 from velferdslab.core.money import MAX_AMOUNT_ORE, format_nok
 from velferdslab.core.permissions import Permission
+from velferdslab.core.text import SHORT_TEXT_MAX, short_text
 from velferdslab.extensions import db
 from velferdslab.teams import policy as team_policy
 
@@ -98,7 +99,7 @@ def _text(value: Any, field: str, max_length: int, *, required: bool = True) -> 
         return None
     if len(value) > max_length:
         raise ServiceError(_("Teksten kan ha høyst %(n)s tegn.", n=max_length), field)
-    return value
+    return short_text(value, field) if max_length <= SHORT_TEXT_MAX else value
 
 
 def check_year(year, field: str = "year") -> int:

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
-from wtforms import DateField
 from wtforms.validators import DataRequired, Optional
 
 from velferdslab.cases.themes import THEME_CODES
+from velferdslab.core.forms import DateField
 
 LEVEL = validate.Range(
     min=1, max=4, error=_l("Nivået må være 1 (uholdbar), 2 (utsatt), 3 (stabil) eller 4 (bærekraftig)."))

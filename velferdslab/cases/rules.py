@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from velferdslab.auth.models import Agency
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.models import today_local
+from velferdslab.core.text import SHORT_TEXT_MAX, short_text
 from velferdslab.extensions import db
 
 
@@ -46,7 +47,7 @@ def _text(value: str | None, field: str, *, max_length: int, required: bool = Fa
         return None
     if len(value) > max_length:
         raise ServiceError(_("Teksten kan ha høyst %(n)s tegn.", n=max_length), field)
-    return value
+    return short_text(value, field) if max_length <= SHORT_TEXT_MAX else value
 
 
 @overload

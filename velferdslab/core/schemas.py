@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from velferdslab.core.i18n import N_
+from velferdslab.core.input_guard import MAX_YEAR, MIN_YEAR
 from velferdslab.core.money import MAX_AMOUNT_ORE
 from velferdslab.core.routing import MAX_ID
 
@@ -29,3 +31,28 @@ def Money(*, minimum: int = 1, maximum: int = MAX_AMOUNT_ORE, **kwargs: Any) -> 
     kwargs.setdefault("error_messages", ORE_MESSAGES)
     return fields.Integer(strict=True, validate=validate.Range(
         min=minimum, max=maximum, error=_l("Beløpet må være minst {min} øre og høyst {max} øre.")), **kwargs)
+
+
+DATE_RANGE_MESSAGE = N_("Datoen må være mellom år 1900 og 2100.")
+
+
+def _sane_year(value: date | datetime) -> None:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValidationError(DATE_RANGE_MESSAGE)
+
+
+def _with_year_bound(kwargs: dict[str, Any]) -> dict[str, Any]:
+    given = kwargs.pop("validate", None)
+    given = [] if given is None else list(given) if isinstance(given, list | tuple) else [given]
+    return {**kwargs, "validate": [_sane_year, *given]}
+
+
+def Date(**kwargs: Any) -> fields.Date:  # noqa: N802 - reads like a field class at the call site
+    """A date from 1900 to 2100, in any form marshmallow reads (``2026-01-01``, ``20260101``,
+    ``2026-W01-4``): ``0001-01-01`` or ``99991231`` would overflow date arithmetic further on."""
+    return fields.Date(**_with_year_bound(kwargs))
+
+
+def DateTime(**kwargs: Any) -> fields.DateTime:  # noqa: N802
+    """A date and time from 1900 to 2100 (see :func:`Date`)."""
+    return fields.DateTime(**_with_year_bound(kwargs))

@@ -10,11 +10,11 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE, THEME_CODES
-from velferdslab.core.forms import choices
+from velferdslab.core.forms import DateField, choices
 
 REQUIRED = _l("Feltet må fylles ut.")
 PERCENT = NumberRange(min=0, max=100, message=_l("Må være mellom %(min)s og %(max)s prosent."))

@@ -14,7 +14,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from velferdslab.cases.themes import THEME_CODES
 from velferdslab.core.i18n import N_
 from velferdslab.core.money import MAX_AMOUNT_ORE
-from velferdslab.core.schemas import Id, Money
+from velferdslab.core.schemas import Date, DateTime, Id, Money
 from velferdslab.reports.benefit import MAX_HORIZON, MAX_YEARLY_COST_ORE
 
 RATE = validate.Range(min=0, max=1, error=_l("Må være mellom 0 og 1."))
@@ -87,15 +87,15 @@ class AssumptionSetSchema(Schema):
     target_level = fields.Integer()
     staff_cost_per_family_month = fields.Integer(allow_none=True)
     costs = fields.List(fields.Nested(CostSchema))
-    created_at = fields.DateTime()
+    created_at = DateTime()
     created_by_id = fields.Integer(allow_none=True)
 
 
 class OutcomeQuerySchema(Schema):
     """The outcome report's filters (query string)."""
 
-    start = fields.Date(metadata={"description": "First day of the period (default: 1 January this year)."})
-    end = fields.Date(metadata={"description": "Last day of the period (default: today)."})
+    start = Date(metadata={"description": "First day of the period (default: 1 January this year)."})
+    end = Date(metadata={"description": "Last day of the period (default: today)."})
     cohort = fields.Integer(strict=False, validate=validate.Range(min=2000, max=2100),
                             metadata={"description": "Year the enrolment started."})
     agency_id = fields.Integer(strict=False, metadata={"description": "An agency on the family's team."})
@@ -126,8 +126,8 @@ class BenefitInputSchema(Schema):
 
     assumption_set_id = Id(metadata={"description": "Default: the lab's current set."})
     success_rate = _rate()
-    start = fields.Date()
-    end = fields.Date()
+    start = Date()
+    end = Date()
     cohort = fields.Integer(strict=True, validate=validate.Range(min=2000, max=2100))
     agency_id = Id()
     theme = fields.String(validate=validate.OneOf(THEME_CODES))

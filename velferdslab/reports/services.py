@@ -19,6 +19,7 @@ from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import Agency, Lab, User
 from velferdslab.core.errors import ConflictError, ServiceError
 from velferdslab.core.routing import MAX_ID
+from velferdslab.core.text import short_text
 from velferdslab.extensions import db
 from velferdslab.reports.benefit import MAX_HORIZON, MAX_YEARLY_COST_ORE
 from velferdslab.reports.models import BASIS_POINTS, RATE_FIELDS, AssumptionCost, AssumptionSet
@@ -106,7 +107,7 @@ def _clean(lab_id: int, data: dict) -> dict:
     unknown = set(data) - set(FIELDS)
     if unknown:
         raise ServiceError(_("Ukjent felt."), sorted(unknown)[0])
-    name = (data.get("name") or "").strip()
+    name = short_text(data.get("name") or "", "name")
     if not name or len(name) > 120:
         raise ServiceError(_("Navnet må ha 1–120 tegn."), "name")
     note = (data.get("source_note") or "").strip() or None

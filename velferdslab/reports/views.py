@@ -5,7 +5,6 @@ progress report. Thin: the figures come from ``reports.outcome``/``figures``, th
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from decimal import Decimal
@@ -24,7 +23,7 @@ from velferdslab.auth.models import Agency
 from velferdslab.cases.access import Access
 from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.themes import LEVEL_NAMES, LEVELS, THEME_BY_CODE
-from velferdslab.core import navigation
+from velferdslab.core import navigation, spreadsheet
 from velferdslab.core import pdf as pdf_renderer
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import add_error, choices, render_form
@@ -204,7 +203,7 @@ def outcome_csv():
 def outcome_csv_text(report) -> str:
     """Long format, one figure a line: table;table title;row;column;value (semicolons for Excel)."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = spreadsheet.writer(out)  # every cell formula-safe: agency names are typed by people
     writer.writerow([_("tabell"), _("tittel"), _("rad"), _("kolonne"), _("verdi")])
     for table in figures.tables(report):
         for _key, label, cells in table.rows:

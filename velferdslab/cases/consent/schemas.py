@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from velferdslab.cases.consent import services
 from velferdslab.cases.consent.models import Consent
-from velferdslab.core.schemas import Id
+from velferdslab.core.schemas import Date, Id
 
 
 class ConsentSchema(Schema):
@@ -14,9 +14,9 @@ class ConsentSchema(Schema):
     agency_id = Id(required=True)
     purpose = fields.String(required=True, validate=validate.Length(min=1, max=200))
     given_by_member_id = Id(required=True)
-    given_on = fields.Date(required=True)
-    expires_on = fields.Date(allow_none=True, load_default=None)
-    withdrawn_on = fields.Date(dump_only=True, allow_none=True)
+    given_on = Date(required=True)
+    expires_on = Date(allow_none=True, load_default=None)
+    withdrawn_on = Date(dump_only=True, allow_none=True)
     supersedes_id = fields.Integer(dump_only=True, allow_none=True)
     current = fields.Boolean(dump_only=True, metadata={"description": "Not superseded by a newer row."})
     valid = fields.Boolean(dump_only=True, metadata={"description": "Current, given, confirmed, not expired or "
@@ -27,7 +27,7 @@ class ConsentSchema(Schema):
 
 
 class ConsentWithdrawSchema(Schema):
-    withdrawn_on = fields.Date(required=True)
+    withdrawn_on = Date(required=True)
     by_member_id = Id(required=True)
 
 

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from velferdslab.cases.fields import LEVEL, THEME, _one_of, _text
 from velferdslab.cases.journey.models import ASSESSMENT_KINDS, PERSPECTIVES
+from velferdslab.core.schemas import Date, DateTime
 
 
 class ThemeSchema(Schema):
@@ -36,18 +37,18 @@ class AssessmentInputSchema(Schema):
 
 
 class AssessmentCreateSchema(AssessmentInputSchema):
-    assessed_on = fields.Date(required=True)
+    assessed_on = Date(required=True)
     kind = fields.String(load_default="regular", validate=_one_of(ASSESSMENT_KINDS, _l("Ukjent type vurdering.")))
 
 
 class AssessmentCorrectionSchema(AssessmentInputSchema):
-    assessed_on = fields.Date(required=True)
+    assessed_on = Date(required=True)
     correction_reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
 class AssessmentSchema(Schema):
     id = fields.Integer()
-    assessed_on = fields.Date()
+    assessed_on = Date()
     kind = fields.String()
     version = fields.Integer()
     is_current = fields.Boolean()
@@ -57,6 +58,6 @@ class AssessmentSchema(Schema):
     suggested_level = fields.Integer()
     override_reason = fields.String(allow_none=True)
     correction_reason = fields.String(allow_none=True)
-    created_at = fields.DateTime()
+    created_at = DateTime()
     ratings = fields.List(fields.Nested(RatingSchema))
     versions = fields.List(fields.Integer(), metadata={"description": "Ids of every version, newest first."})

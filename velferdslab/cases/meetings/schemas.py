@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from velferdslab.cases.fields import _text
 from velferdslab.cases.journey.schemas import AssessmentInputSchema
 from velferdslab.cases.plan.schemas import ActionSchema, ActionUpdateSchema
-from velferdslab.core.schemas import Id
+from velferdslab.core.schemas import Date, Id
 
 
 class MeetingActionUpdateSchema(ActionUpdateSchema):
@@ -15,12 +15,12 @@ class MeetingActionUpdateSchema(ActionUpdateSchema):
 
 
 class MeetingInputSchema(Schema):
-    held_on = fields.Date(required=True)
+    held_on = Date(required=True)
     attendee_user_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=50))
     attendee_member_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=50))
     notes = _text(20000, allow_none=True, load_default=None)
     decisions = _text(20000, allow_none=True, load_default=None)
-    next_meeting_on = fields.Date(allow_none=True, load_default=None)
+    next_meeting_on = Date(allow_none=True, load_default=None)
 
 
 class MeetingCreateSchema(MeetingInputSchema):
@@ -33,8 +33,8 @@ class MeetingCreateSchema(MeetingInputSchema):
 
 class MeetingSchema(Schema):
     id = fields.Integer()
-    held_on = fields.Date()
-    next_meeting_on = fields.Date(allow_none=True)
+    held_on = Date()
+    next_meeting_on = Date(allow_none=True)
     attendee_user_ids = fields.List(fields.Integer())
     attendee_member_ids = fields.List(fields.Integer())
     notes = fields.String(allow_none=True, metadata={"description": "Left out for a gated member."})

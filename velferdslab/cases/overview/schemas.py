@@ -8,14 +8,14 @@ from velferdslab.cases.consent.schemas import ConsentSchema
 from velferdslab.cases.enrolment.schemas import EnrolmentSchema
 from velferdslab.cases.fields import _text
 from velferdslab.cases.household.schemas import MemberSchema
-from velferdslab.core.schemas import Id
+from velferdslab.core.schemas import Date, Id
 
 
 class FamilyCreateSchema(Schema):
     household_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     language = _text(60, allow_none=True, load_default=None)
     interpreter_needed = fields.Boolean(load_default=False)
-    referred_on = fields.Date(required=True)
+    referred_on = Date(required=True)
     referred_by_agency_id = Id(allow_none=True, load_default=None)
     referral_reason = _text(2000, allow_none=True, load_default=None)
     members = fields.List(fields.Nested(MemberSchema), load_default=list, validate=validate.Length(max=30))
@@ -34,8 +34,8 @@ class MembershipBriefSchema(Schema):
     agency_id = fields.Integer(allow_none=True)
     agency = fields.String(allow_none=True)
     role = fields.String()
-    start_date = fields.Date()
-    end_date = fields.Date(allow_none=True)
+    start_date = Date()
+    end_date = Date(allow_none=True)
 
 
 class FamilyListItemSchema(Schema):
@@ -47,7 +47,7 @@ class FamilyListItemSchema(Schema):
     status = fields.String(allow_none=True)
     overall_level = fields.Integer(allow_none=True)
     trend = fields.String(allow_none=True)
-    next_meeting_on = fields.Date(allow_none=True)
+    next_meeting_on = Date(allow_none=True)
     open_actions = fields.Integer(allow_none=True)
     overdue_actions = fields.Integer(allow_none=True)
     assessment_due = fields.List(fields.String(), allow_none=True)
@@ -67,7 +67,7 @@ class FamilySchema(Schema):
     themes = fields.List(fields.String(), allow_none=True)
     overall_level = fields.Integer(allow_none=True)
     trend = fields.String(allow_none=True)
-    next_meeting_on = fields.Date(allow_none=True)
+    next_meeting_on = Date(allow_none=True)
     overdue_actions = fields.Integer(allow_none=True)
 
 

@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from velferdslab.cases.fields import THEME, _one_of
 from velferdslab.cases.plan.models import ACTION_STATUSES, GOAL_HORIZONS, GOAL_STATUSES
-from velferdslab.core.schemas import Id
+from velferdslab.core.schemas import Date, Id
 
 
 class GoalSchema(Schema):
@@ -29,8 +29,8 @@ class ActionSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     owner_user_id = Id(allow_none=True, load_default=None)
     owner_is_family = fields.Boolean(load_default=False)
-    due_on = fields.Date(allow_none=True, load_default=None)
-    review_on = fields.Date(allow_none=True, load_default=None)
+    due_on = Date(allow_none=True, load_default=None)
+    review_on = Date(allow_none=True, load_default=None)
     goal_id = Id(allow_none=True, load_default=None)
     status = fields.String(load_default="planned", validate=_one_of(ACTION_STATUSES, _l("Ukjent status for tiltaket.")))
     meeting_id = fields.Integer(dump_only=True, allow_none=True)
@@ -41,7 +41,7 @@ class ActionUpdateSchema(Schema):
     title = fields.String(validate=validate.Length(min=1, max=300))
     owner_user_id = Id(allow_none=True)
     owner_is_family = fields.Boolean()
-    due_on = fields.Date(allow_none=True)
-    review_on = fields.Date(allow_none=True)
+    due_on = Date(allow_none=True)
+    review_on = Date(allow_none=True)
     goal_id = Id(allow_none=True)
     status = fields.String(validate=_one_of(ACTION_STATUSES, _l("Ukjent status for tiltaket.")))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField
+from wtforms import BooleanField, SelectField
 from wtforms.validators import DataRequired, Optional
 
-from velferdslab.core.forms import choices
+from velferdslab.core.forms import DateField, choices
 
 REQUIRED = _l("Feltet må fylles ut.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-from velferdslab.core.schemas import Id
+from velferdslab.core.schemas import Date, Id
 from velferdslab.teams.models import MEMBERSHIP_ROLES
 
 
@@ -16,8 +16,8 @@ class MembershipSchema(Schema):
     agency_id = fields.Integer(dump_only=True, allow_none=True)
     agency = fields.String(dump_only=True, allow_none=True)
     role = fields.String(load_default="member", validate=validate.OneOf(MEMBERSHIP_ROLES, error=_l("Ukjent rolle.")))
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(allow_none=True, load_default=None)
+    start_date = Date(required=True)
+    end_date = Date(allow_none=True, load_default=None)
     current = fields.Boolean(dump_only=True)
 
 
@@ -29,10 +29,10 @@ class TeamSchema(Schema):
 
 
 class EndMembershipSchema(Schema):
-    end_date = fields.Date(required=True)
+    end_date = Date(required=True)
 
 
 class TransferLeadSchema(Schema):
     user_id = Id(required=True)
-    on = fields.Date(required=True)
+    on = Date(required=True)
     keep_old_as_member = fields.Boolean(load_default=True)
