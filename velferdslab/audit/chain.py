@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from hashlib import sha256
 
-from sqlalchemy import bindparam, event, inspect, select, text, update
+from sqlalchemy import Table, bindparam, event, inspect, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -57,8 +57,16 @@ def canonical_fields(e: AuditEvent, seq: int | None = None) -> tuple:
             e.address, canonical_json(e.summary))
 
 
-_head = AuditChainHead.__table__
-_events = AuditEvent.__table__
+def _table(model: type[AuditChainHead] | type[AuditEvent]) -> Table:
+    """A declarative model's table: ``__table__`` is typed as any FromClause, but a model with a
+    ``__tablename__`` is always mapped to a Table (which ``update()`` needs)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_head = _table(AuditChainHead)
+_events = _table(AuditEvent)
 MAX_LINKS_PER_STATEMENT = 1000
 
 

@@ -171,7 +171,8 @@ def read(path: Path, trusted: list[Ed25519PublicKey]) -> Checkpoint:
 
 
 def read_all(directory: Path, trusted: list[Ed25519PublicKey]) -> tuple[list[Checkpoint], list[BadCheckpoint]]:
-    good, bad = [], []
+    good: list[Checkpoint] = []
+    bad: list[BadCheckpoint] = []
     if not directory.is_dir():
         return good, bad
     for path in sorted(directory.glob("checkpoint-*.json")):

@@ -17,11 +17,13 @@ interface of ``audit.directory``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import Date, Row, and_, case, cast, distinct, exists, extract, func, or_, select
+from sqlalchemy import Date, Row, SQLColumnExpression, and_, case, cast, distinct, exists, extract, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from velferdslab.audit import services as audit
@@ -60,32 +62,38 @@ class Filters:
 
 # --- time in Oslo, in SQL --------------------------------------------------------------------------
 
-def _oslo_local(value: str | None) -> datetime | None:
-    if value is None:
-        return None
+def _oslo_local(value: str) -> datetime:
     stamp = datetime.fromisoformat(str(value))
     return stamp.replace(tzinfo=UTC if stamp.tzinfo is None else stamp.tzinfo).astimezone(OSLO)
+
+
+def _sqlite_oslo_hour(value: str | None) -> int | None:
+    return None if value is None else _oslo_local(value).hour
+
+
+def _sqlite_oslo_date(value: str | None) -> str | None:
+    return None if value is None else _oslo_local(value).date().isoformat()
 
 
 def _sqlite_functions() -> None:
     """SQLite has no time zones: teach this connection Oslo's hour and date (DST included)."""
     raw = db.session.connection().connection.dbapi_connection
-    raw.create_function("oslo_hour", 1, lambda v: None if v is None else _oslo_local(v).hour, deterministic=True)
-    raw.create_function("oslo_date", 1, lambda v: None if v is None else _oslo_local(v).date().isoformat(),
-                        deterministic=True)
+    assert isinstance(raw, sqlite3.Connection)  # called only when the database is not PostgreSQL
+    raw.create_function("oslo_hour", 1, _sqlite_oslo_hour, deterministic=True)
+    raw.create_function("oslo_date", 1, _sqlite_oslo_date, deterministic=True)
 
 
 def _postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def oslo_hour(column_: ColumnElement) -> ColumnElement:
+def oslo_hour(column_: SQLColumnExpression[datetime]) -> ColumnElement[Any]:
     if _postgres():
         return extract("hour", func.timezone("Europe/Oslo", column_))
     return func.oslo_hour(column_)
 
 
-def oslo_date(column_: ColumnElement) -> ColumnElement:
+def oslo_date(column_: SQLColumnExpression[datetime]) -> ColumnElement[Any]:
     if _postgres():
         return cast(func.timezone("Europe/Oslo", column_), Date)
     return func.oslo_date(column_)
@@ -167,7 +175,7 @@ def events_query(filters: Filters):
 
 @dataclass
 class Page:
-    rows: list
+    rows: Sequence[Row[Any]]
     total: int
     page: int
     pages: int
@@ -189,7 +197,7 @@ def page(filters: Filters, number: int = 1, size: int = PAGE_SIZE) -> Page:
                 counts={name: totals[i + 1] for i, name in enumerate(flags)})
 
 
-def many_families(filters: Filters) -> list:
+def many_families(filters: Filters) -> Sequence[Row[Any]]:
     """Who touched more families in a day than the threshold, with their name: (name, day, families)."""
     if not _postgres():
         _sqlite_functions()
@@ -200,7 +208,7 @@ def many_families(filters: Filters) -> list:
                               .order_by(many.c.families.desc(), many.c.day.desc())).all()
 
 
-def emergency_grants(filters: Filters) -> list:
+def emergency_grants(filters: Filters) -> Sequence[Row[Any]]:
     """Grants in force during the period, with the holder's name and how many events they wrote
     about the family while the grant was in force."""
     g = EmergencyAccess

@@ -180,7 +180,11 @@ def record_even_if_request_fails(action: AuditAction, *, actor=None, lab_id: int
             return  # not the 1st, 2nd, 4th, 8th… of this refusal in the window: counted, not written
         if repeated is not None and repeated > 1:
             fields["summary"] = {**(fields["summary"] or {}), "repeated": repeated}
-    after_rollback(lambda: _write(fields))
+
+    def write_after_rollback() -> None:
+        _write(fields)
+
+    after_rollback(write_after_rollback)
 
 
 # Refusals repeated by one actor on one object and page (a script in a loop, an attacker hammering one

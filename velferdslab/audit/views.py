@@ -119,7 +119,7 @@ def review_grant(grant_id: int):
 
 
 def _same_site(url: str | None) -> bool:
-    return bool(url) and url.startswith(request.host_url)
+    return bool(url and url.startswith(request.host_url))
 
 
 def start_panel(user) -> dict | None:

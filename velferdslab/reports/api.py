@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from fractions import Fraction
+from typing import Any
 
 from flask.views import MethodView
 from flask_babel import gettext as _
@@ -63,8 +64,8 @@ def _fraction(value) -> float | None:
 
 def result_out(view: figures.BenefitView | None, result: benefit.BenefitResult | None, assumption_set,
                families=None) -> dict:
-    body = {"assumption_set": set_out(assumption_set) if assumption_set else None, "shown": result is not None,
-            "hidden_reason": view.hidden_reason if view else None}
+    body: dict[str, Any] = {"assumption_set": set_out(assumption_set) if assumption_set else None,
+                            "shown": result is not None, "hidden_reason": view.hidden_reason if view else None}
     if result is None:
         return body
     per_agency = []

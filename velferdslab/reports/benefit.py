@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import Any
 
 from flask_babel import gettext as _
 
@@ -78,7 +79,7 @@ class Assumptions:
     are whatever the caller uses (ids, names) and come back in :attr:`BenefitResult.per_agency`.
     """
 
-    yearly_cost: Mapping[int, Mapping[object, int]]
+    yearly_cost: Mapping[int, Mapping[Any, int]]  # {level: {agency key: øre}}
     deadweight: Fraction = Fraction(1, 5)
     drop_off: Fraction = Fraction(1, 10)
     discount_rate: Fraction = Fraction(1, 25)
@@ -148,7 +149,7 @@ class Selection:
     transitions: Mapping[tuple[int, int], int]
     spend_paid: int = 0
     family_months: int = 0
-    spend_paid_by_agency: Mapping[object, int] = field(default_factory=dict)
+    spend_paid_by_agency: Mapping[Any, int] = field(default_factory=dict)  # {agency key: øre}
 
     def __post_init__(self) -> None:
         for (before, after), families in self.transitions.items():
@@ -272,13 +273,22 @@ def _around(value: Fraction, step: Fraction) -> list[Fraction]:
     return sorted(set(candidates))
 
 
+def _with_rate(assumptions: Assumptions, name: str, value: Fraction) -> Assumptions:
+    """``assumptions`` with the rate the sensitivity tables vary (``discount_rate`` or ``deadweight``) set."""
+    if name == "discount_rate":
+        return replace(assumptions, discount_rate=value)
+    if name == "deadweight":
+        return replace(assumptions, deadweight=value)
+    raise ValueError(f"the sensitivity tables do not vary {name!r}")
+
+
 def sensitivity(assumptions: Assumptions, saving: int, potential: int, invested: int) -> list[SensitivityTable]:
     """Projected net benefit for each success rate against r, and against d (the savings S and Q
     do not depend on r or d; only the benefit factor does)."""
     tables = []
     for name, step in (("discount_rate", SENSITIVITY_R_STEP), ("deadweight", SENSITIVITY_D_STEP)):
         columns = _around(getattr(assumptions, name), step)
-        variants = [replace(assumptions, **{name: value}) for value in columns]
+        variants = [_with_rate(assumptions, name, value) for value in columns]
         rows = [(s, [round_ore(_projected_net(v, saving, potential, invested, s)) for v in variants])
                 for s in SENSITIVITY_S]
         tables.append(SensitivityTable(name, columns, rows))

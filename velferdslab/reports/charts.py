@@ -49,9 +49,10 @@ def grouped_bars(*, chart_id: str, title: str, categories: list[str], series: li
     parts.append(f'<line x1="{left}" y1="{_n(base_y)}" x2="{width - right}" y2="{_n(base_y)}" stroke="{INK}"/>')
     for s_index, (name, _figures) in enumerate(series):
         style = SERIES[s_index % len(SERIES)]
-        x = left + s_index * 150
-        parts.append(f'<rect x="{x}" y="6" width="14" height="12" fill="{style["fill"]}" stroke="{style["stroke"]}"/>')
-        parts.append(_text(x + 20, 16, name, anchor="start"))
+        legend_x = left + s_index * 150
+        parts.append(f'<rect x="{legend_x}" y="6" width="14" height="12" fill="{style["fill"]}" '
+                     f'stroke="{style["stroke"]}"/>')
+        parts.append(_text(legend_x + 20, 16, name, anchor="start"))
     for c_index, category in enumerate(categories):
         group_x = left + c_index * group_w
         start_x = group_x + (group_w - bar_w * len(series)) / 2

@@ -10,6 +10,7 @@ hidden one back.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -127,7 +128,7 @@ class OutcomeReport:
     spend_by_agency: MoneyTable
     movement_families: dict
     movement_spend: dict
-    spend_per_family: str | None
+    spend_per_family: int | None  # øre
     benefit: BenefitView
 
     @property
@@ -144,7 +145,7 @@ class OutcomeReport:
 def flow_figures(data: OutcomeData, threshold: int) -> dict:
     """Families by state at the end of the period; closed ones by reason. Keys: 'referred',
     'active', ('closed', reason), 'closed', 'total'."""
-    values = {"referred": 0, "active": 0, **{("closed", r): 0 for r in CLOSE_REASONS}}
+    values: dict[Hashable, int] = {"referred": 0, "active": 0, **{("closed", r): 0 for r in CLOSE_REASONS}}
     for state, reason, families, _referred, _started in data.flow:
         key = ("closed", reason) if state == "closed" else state
         values[key] = values.get(key, 0) + int(families)
@@ -162,7 +163,7 @@ def single(value: int, threshold: int) -> Figure:
 
 def transition_table(cells: dict) -> Table:
     table = suppression.matrix_table(cells, LEVELS, LEVELS)
-    groups = {"worse": [], "same": [], "better": []}
+    groups: dict[str, list[tuple[int, int]]] = {"worse": [], "same": [], "better": []}
     for i in LEVELS:
         for j in LEVELS:
             groups["better" if j > i else "worse" if j < i else "same"].append((i, j))
@@ -182,6 +183,12 @@ def matrix(title: str, cells: dict, threshold: int) -> Matrix:
 def share_row(label: str, yes: int, total: int, threshold: int) -> ShareRow:
     figures = suppression.protect_list({"yes": yes, "no": total - yes}, threshold)
     return ShareRow(label, figures["yes"], figures["no"], figures["total"])
+
+
+def counted_share_row(label: str, counts: tuple[int, int], threshold: int) -> ShareRow:
+    """A share row from a query's (families, of whom yes) pair."""
+    total, yes = counts
+    return share_row(label, yes, total, threshold)
 
 
 def money_table(title: str, rows: list[tuple[object, str]], amounts: dict, threshold: int,
@@ -225,9 +232,9 @@ def _published(assumptions: benefit.Assumptions, selection: benefit.Selection, u
         low, high = around(benefit.yearly_saving(assumptions, selection, agency))
         published.append(Published(coefs, low, high))
     target_cost = assumptions.cost(assumptions.target_level)
-    coefs = {("col", j): assumptions.cost(j) - target_cost for j in LEVELS if j < assumptions.target_level}
+    potential = {("col", j): assumptions.cost(j) - target_cost for j in LEVELS if j < assumptions.target_level}
     low, high = around(benefit.potential_saving(assumptions, selection))
-    published.append(Published(coefs, low, high))
+    published.append(Published(potential, low, high))
     return published
 
 
@@ -247,7 +254,8 @@ def benefit_view(data: OutcomeData, overall: Matrix, spend_total: Figure, by_age
     if assumption_set is None:
         view.hidden_reason = _("Ingen forutsetninger for gevinstmodellen er lagt inn ennå.")
         return view
-    if overall.total.hidden or overall.total.value < threshold:
+    families = overall.total.value
+    if overall.total.hidden or families is None or families < threshold:
         view.hidden_reason = _("For få familier med vurderinger i utvalget til å beregne gevinst.")
         return view
     if spend_total.hidden:
@@ -287,9 +295,9 @@ def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | 
     ts = share_row(_("Nådde stabil"), data.reached_stable, data.started_below, threshold)
     median = (months_text(*data.median_days) if not ts.yes.hidden and data.reached_stable >= threshold
               and data.median_days[1] else None)
-    milestones = [share_row(_("%(months)s måneder etter start", months=m), *reversed(data.milestones.get(m, (0, 0))),
-                            threshold) for m in MILESTONE_MONTHS]
-    follow_ups = [share_row(label, *reversed(data.follow_ups.get(kind, (0, 0))), threshold)
+    milestones = [counted_share_row(_("%(months)s måneder etter start", months=m), data.milestones.get(m, (0, 0)),
+                                    threshold) for m in MILESTONE_MONTHS]
+    follow_ups = [counted_share_row(label, data.follow_ups.get(kind, (0, 0)), threshold)
                   for kind, label in (("follow_up_6", _("6 måneder etter avslutning")),
                                       ("follow_up_12", _("12 måneder etter avslutning")))]
     by_theme = money_table(_("Utbetalt per tema"), [(c, str(THEME_BY_CODE[c].name)) for c in THEME_CODES],

@@ -10,8 +10,9 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import Field, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import TextInput
 
 from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE, THEME_CODES
 from velferdslab.core.forms import DateField, choices
@@ -21,9 +22,12 @@ PERCENT = NumberRange(min=0, max=100, message=_l("Må være mellom %(min)s og %(
 RATE_REQUIRED = InputRequired(_l("Feltet må fylles ut (0 er lov)."))
 
 
-class PercentField(StringField):
+class PercentField(Field):
     """A percentage as people type it here: "3,5" or "3.5" (a text field: a number field would
     refuse the Norwegian decimal comma in some browsers). ``data`` is a Decimal, or None."""
+
+    widget = TextInput()
+    data: Decimal | None
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})

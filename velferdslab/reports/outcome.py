@@ -15,10 +15,11 @@ anonymous, as the erasure keeps levels, dates and amounts for statistics.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Select, and_, case, exists, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import CompoundSelect, Select, and_, case, exists, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import Date, Integer
@@ -220,7 +221,7 @@ def theme_transitions_query(f: OutcomeFilter) -> Select:
     return query
 
 
-def milestones_query(f: OutcomeFilter) -> Select:
+def milestones_query(f: OutcomeFilter) -> CompoundSelect:
     """For 6 and 12 months after the start: families that had been in the lab that long by the end
     of the period (and assessed by then), and how many of them were at *stabil* or better."""
     sel = selection(f)
@@ -361,7 +362,7 @@ def movement_spend_query(f: OutcomeFilter) -> Select:
             .group_by(movement))
 
 
-STATEMENTS = {
+STATEMENTS: dict[str, Callable[[OutcomeFilter], Select | CompoundSelect]] = {
     "flow": flow_query,
     "transitions": transitions_query,
     "theme_transitions": theme_transitions_query,
@@ -376,7 +377,7 @@ STATEMENTS = {
 }
 
 
-def queries(f: OutcomeFilter) -> dict[str, Select]:
+def queries(f: OutcomeFilter) -> dict[str, Select | CompoundSelect]:
     """Every statement of the outcome report, by name (for the benchmark: ``db.session.execute``
     each one, or ``str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))``)."""
     return {name: build(f) for name, build in STATEMENTS.items()}

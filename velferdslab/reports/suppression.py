@@ -142,8 +142,8 @@ def _reduced(rows: list[Equation]) -> list[Equation]:
     variables = sorted({k for coefs, _lo, _hi in rows for k in coefs}, key=str)
     matrix = []
     for terms, low, high in _integer_rows(rows):
-        found = dict(terms)
-        matrix.append(([found.get(v, 0) for v in variables], low, high))
+        coefficients = dict(terms)
+        matrix.append(([coefficients.get(v, 0) for v in variables], low, high))
     pivot_row = 0
     for col in range(len(variables)):
         found = next((r for r in range(pivot_row, len(matrix)) if matrix[r][0][col] != 0), None)
@@ -185,10 +185,16 @@ def _ceil_div(n: int, d: int) -> int:
     return -((-n) // d)
 
 
-def _tighten(terms: list, low_rhs: int, high_rhs: int, index: int, bounds: dict) -> tuple:
+Bounds = dict[Hashable, tuple[int, int | None]]  # {cell: (low, high or None when unbounded)}
+
+
+def _tighten(terms: list[tuple[Hashable, int]], low_rhs: int, high_rhs: int, index: int,
+             bounds: Bounds) -> tuple[int, int | None]:
     """The interval of the ``index``-th term's cell from one relation Σ a·x ∈ [low, high] and the
     others' intervals. Upper bounds may be None (unbounded); lower bounds are always finite."""
-    low, high = 0, 0  # Σ a·x over the other cells; None when unbounded that way
+    # Σ a·x over the other cells; None when unbounded that way
+    low: int | None = 0
+    high: int | None = 0
     for position, (other, a) in enumerate(terms):
         if position == index:
             continue
@@ -215,13 +221,14 @@ def _tighten(terms: list, low_rhs: int, high_rhs: int, index: int, bounds: dict)
     return lo, hi
 
 
-def propagate(table: Table, threshold: int, status: dict, published: Iterable[Published] = ()) -> dict:
+def propagate(table: Table, threshold: int, status: dict, published: Iterable[Published] = ()) -> Bounds:
     """The tightest interval of every hidden cell that a reader can reach from the sums (and what
     else is published), one relation at a time, over the relations themselves and their reduced
     echelon form, until nothing changes."""
-    bounds = {k: (lo, None if hi == math.inf else hi) for k, (lo, hi) in _ranges(table, threshold, status).items()}
-    rows = _system(table, status, published)
-    rows = _integer_rows(rows + _reduced(rows))
+    bounds: Bounds = {k: (lo, None if hi == math.inf else hi)
+                      for k, (lo, hi) in _ranges(table, threshold, status).items()}
+    equations = _system(table, status, published)
+    rows = _integer_rows(equations + _reduced(equations))
     for _round in range(MAX_ROUNDS):
         changed = False
         for terms, low, high in rows:
@@ -321,7 +328,7 @@ def protect_matrix(cells: Mapping[tuple, int], rows: Iterable, columns: Iterable
 def matrix_table(cells: Mapping[tuple, int], rows: Iterable, columns: Iterable) -> Table:
     """The :class:`Table` of a two-way table and its margins (see :func:`protect_matrix`)."""
     rows, columns = list(rows), list(columns)
-    values = {(r, c): cells.get((r, c), 0) for r in rows for c in columns}
+    values: dict[Hashable, int] = {(r, c): cells.get((r, c), 0) for r in rows for c in columns}
     for r in rows:
         values[("row", r)] = sum(values[(r, c)] for c in columns)
     for c in columns:
@@ -349,7 +356,8 @@ def protect_money(amounts: Mapping, families: Mapping, threshold: int, total_key
 
 def share(numerator: Figure, denominator: Figure, complement: Figure) -> str | None:
     """A percentage, only when the count, its complement and the base are all shown."""
-    if numerator.hidden or denominator.hidden or complement.hidden or not denominator.value:
+    if numerator.hidden or denominator.hidden or complement.hidden or not denominator.value \
+            or numerator.value is None:
         return None
     return percent(numerator.value, denominator.value)
 

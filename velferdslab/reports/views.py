@@ -122,7 +122,7 @@ def build_outcome(f: outcome.OutcomeFilter, assumption_set, success_rate, agenci
                          success_rate=success_rate, agency_names={a.id: a.name for a in agencies})
 
 
-def audit_report(action: str, f: outcome.OutcomeFilter, fmt: str) -> None:
+def audit_report(action: AuditAction, f: outcome.OutcomeFilter, fmt: str) -> None:
     audit.record(action, object_type="report", object_id="outcome", purpose=Purpose.OUTCOME_REPORT,
                  summary={**f.as_dict(), "format": fmt})
 
