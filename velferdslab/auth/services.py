@@ -175,7 +175,7 @@ def set_active(user: User, active: bool, *, actor: User | None = None) -> User:
         _deactivate(user)
     user.active = active
     db.session.flush()
-    audit.record(AuditAction.USER_ENABLE if active else "user.disable", actor=actor, lab_id=user.lab_id,
+    audit.record(AuditAction.USER_ENABLE if active else AuditAction.USER_DISABLE, actor=actor, lab_id=user.lab_id,
                  object_type="user", object_id=user.id)
     return user
 

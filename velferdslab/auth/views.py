@@ -48,7 +48,7 @@ def login():
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
+        user = services.authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
             lang = session.get("lang")
             log_in(user)
@@ -78,7 +78,7 @@ def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            services.change_own_password(current_user, form.current_password.data, form.new_password.data)
+            services.change_own_password(current_user, form.current_password.data or "", form.new_password.data or "")
         except ServiceError as error:
             add_error(form, error, "new_password")
         else:
@@ -95,7 +95,7 @@ def tokens():
     created = created_token = None
     if form.validate_on_submit():
         try:
-            created_token, created = services.create_api_token(current_user, form.name.data)
+            created_token, created = services.create_api_token(current_user, form.name.data or "")
         except ServiceError as error:
             add_error(form, error, "name")
     rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
@@ -149,7 +149,7 @@ def user_new():
             form.password.errors = [_("Nye brukere må få et passord.")]
         else:
             try:
-                services.create_user(current_user.lab, name=form.name.data, email=form.email.data,
+                services.create_user(current_user.lab, name=form.name.data or "", email=form.email.data or "",
                                      password=form.password.data, roles=form.roles.data,
                                      agency_id=form.agency_id.data or None, actor=current_user)
             except ServiceError as error:
@@ -171,7 +171,7 @@ def user_edit(user_id: int):
         form.agency_id.data = user.agency_id or 0
     if form.validate_on_submit():
         try:
-            services.update_user(user, name=form.name.data, email=form.email.data, roles=form.roles.data,
+            services.update_user(user, name=form.name.data or "", email=form.email.data or "", roles=form.roles.data,
                                  agency_id=form.agency_id.data or None, active=form.active.data,
                                  actor=current_user)
             if form.password.data:
@@ -198,7 +198,7 @@ def agency_new():
     form = AgencyForm()
     if form.validate_on_submit():
         try:
-            services.create_agency(current_user.lab, name=form.name.data, kind=form.kind.data,
+            services.create_agency(current_user.lab, name=form.name.data or "", kind=form.kind.data,
                                    actor=current_user)
         except ServiceError as error:
             add_error(form, error, "name")
@@ -217,7 +217,7 @@ def agency_edit(agency_id: int):
     form = AgencyForm(obj=agency)
     if form.validate_on_submit():
         try:
-            services.update_agency(agency, name=form.name.data, kind=form.kind.data,
+            services.update_agency(agency, name=form.name.data or "", kind=form.kind.data,
                                    active=form.active.data, actor=current_user)
         except ServiceError as error:
             add_error(form, error, "name")

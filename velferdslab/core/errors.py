@@ -114,8 +114,9 @@ def handle_http_exception(error: HTTPException):
     if code == 400 and isinstance(error, CSRFError):
         message = _("Skjemaet er utløpt eller mangler sikkerhetsnøkkel. Last siden på nytt og prøv igjen.")
     headers = dict(data.get("headers") or {})
-    if code == 405 and error.valid_methods:
-        headers["Allow"] = ", ".join(error.valid_methods)
+    allowed = getattr(error, "valid_methods", None)  # MethodNotAllowed's
+    if code == 405 and allowed:
+        headers["Allow"] = ", ".join(allowed)
     return error_response(code, errors, message, headers)
 
 
@@ -208,7 +209,7 @@ def _handle_internal_error(error: InternalServerError):
     # An error raised after the view (the commit in core.transaction, say) reaches Flask as a 500
     # wrapping it; a database fault among them is still a 503.
     original = error.original_exception
-    if database_unavailable(original):
+    if original is not None and database_unavailable(original):
         return unavailable_response(original)
     return handle_unexpected(error)
 

@@ -6,7 +6,7 @@ from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField as _DateField
 from wtforms import IntegerField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3+, newer than the stubs
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from velferdslab.core.input_guard import MAX_YEAR, MIN_YEAR

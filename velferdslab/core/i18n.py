@@ -27,7 +27,7 @@ def select_locale() -> str:
     if not has_request_context():  # CLI and background jobs speak the configured language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
-    if chosen in languages:
+    if isinstance(chosen, str) and chosen in languages:
         return chosen
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale

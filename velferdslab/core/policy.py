@@ -98,7 +98,7 @@ def remember(key: Hashable, load: Callable[[], T]) -> T:
     facts = g.setdefault("policy_facts", {})
     if key not in facts:
         facts[key] = load()
-    return facts[key]  # type: ignore[no-any-return]
+    return facts[key]
 
 
 def forget() -> None:

@@ -38,6 +38,8 @@ class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSup
         options.setdefault("socket_timeout", REDIS_TIMEOUT_SECONDS)
         self.primary = RedisStorage(uri.removeprefix(SCHEME_PREFIX), **options)
         self.fallback = MemoryStorage()
+        # What Redis raises when it cannot be reached (the driver's errors, and the socket's).
+        self._faults: tuple[type[BaseException], ...] = (*_as_tuple(self.primary.base_exceptions), OSError)
         self._lock = threading.Lock()
         self._down_until = 0.0  # monotonic time before which Redis is not tried again
         self._warned_at: float | None = None
@@ -72,7 +74,7 @@ class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSup
         if time.monotonic() >= self._down_until:
             try:
                 result = getattr(self.primary, method)(*args, **kwargs)
-            except (*_as_tuple(self.primary.base_exceptions), OSError) as error:
+            except self._faults as error:
                 self._failed(error)
             else:
                 if self.degraded:
@@ -129,7 +131,7 @@ class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSup
         self._call("clear_sliding_window", key, expiry)
 
 
-def _as_tuple(exceptions) -> tuple[type[BaseException], ...]:
+def _as_tuple(exceptions: Any) -> tuple[type[BaseException], ...]:
     return exceptions if isinstance(exceptions, tuple) else (exceptions,)
 
 

@@ -15,6 +15,8 @@ request's own transaction.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import appcontext_tearing_down, g
 from sqlalchemy.orm import Session
 
@@ -28,7 +30,7 @@ def replica_configured() -> bool:
     return BIND in db.engines
 
 
-def report_session() -> Session:
+def report_session() -> Any:  # a Session, or db.session (a scoped_session that acts as one)
     """The session for report queries: on the ``reports`` bind when configured, else ``db.session``.
 
     The replica session is opened once per app context (request, job or command) and closed when
