@@ -78,3 +78,46 @@ def test_two_workers_share_login_limits_through_redis(tmp_path):
         client = redis.Redis.from_url(REDIS_URL)
         for key in client.scan_iter(f"*{prefix}*"):
             client.delete(key)
+
+
+@pytest.mark.real_commits
+@pytest.mark.skipif(not REDIS_URL, reason="VELFERDSLAB_TEST_REDIS_URL is not set")
+def test_two_workers_share_the_request_limits_through_redis(tmp_path):
+    """Issue 12, item 17: the per-address request limit holds across gunicorn workers."""
+    import redis
+
+    prefix = f"vl-test-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "VELFERDSLAB_ENV": "development", "VELFERDSLAB_SECRET_KEY": "x" * 40,
+           "VELFERDSLAB_DATABASE_URL": f"sqlite:///{tmp_path / 'limits.sqlite3'}",
+           "VELFERDSLAB_REDIS_URL": REDIS_URL, "VELFERDSLAB_REQUEST_LIMIT_PER_ADDRESS": "10 per minute",
+           "VELFERDSLAB_RATELIMIT_PREFIX": prefix}
+    subprocess.run([str(BIN / "velferdslab"), "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def status(path: str) -> int:
+        try:
+            return urllib.request.urlopen(base + path, timeout=10).status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        statuses = [status("/logg-inn") for _ in range(24)]
+        # Counted together: ten pages, then 429 — whichever worker answers (per worker, up to 20).
+        assert statuses.count(200) == 10 and statuses[10:] == [429] * 14, statuses
+        assert status("/healthz") == 200  # monitoring is never counted
+        assert redis.Redis.from_url(REDIS_URL).keys(f"*{prefix}*requests-address*"), "no counters in Redis"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(f"*{prefix}*"):
+            client.delete(key)

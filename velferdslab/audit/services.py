@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 
 from velferdslab.audit import chain
@@ -200,7 +200,8 @@ def _repeat_count(fields: dict) -> int | None:
     from velferdslab.extensions import limiter
 
     endpoint = request.endpoint if has_request_context() else None
-    key = "velferdslab-refusal:" + ":".join(str(fields.get(name)) for name in (
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or "velferdslab"
+    key = f"{prefix}-refusal:" + ":".join(str(fields.get(name)) for name in (
         "action", "actor_id", "address" if fields.get("actor_id") is None else "lab_id", "family_id",
         "object_type", "object_id")) + f":{endpoint}"
     try:

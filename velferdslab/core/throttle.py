@@ -37,6 +37,8 @@ def _over(item: RateLimitItem | None, *identity: str) -> float | None:
     if item is None:
         return None
     strategy = limiter.limiter
+    # The deployment's prefix first, as flask-limiter does for its own keys (one Redis, many labs).
+    identity = (current_app.config.get("RATELIMIT_KEY_PREFIX") or "velferdslab", *identity)
     if strategy.hit(item, *identity):
         return None
     reset = strategy.get_window_stats(item, *identity).reset_time
