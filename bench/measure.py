@@ -21,7 +21,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 
@@ -260,8 +260,11 @@ def peak_rss(database_url: str, secret: str, email: str, password: str, path: st
 
 def make_token(conn, user_id: int) -> str:
     plain = "vlt_" + secrets.token_urlsafe(32)
-    conn.execute("INSERT INTO api_token (user_id, name, prefix, token_hash, created_at) VALUES (%s, %s, %s, %s, %s)",
-                 (user_id, "benchmark", plain[:12], hashlib.sha256(plain.encode()).hexdigest(), datetime.now(UTC)))
+    now = datetime.now(UTC)
+    conn.execute("INSERT INTO api_token (user_id, name, prefix, token_hash, created_at, expires_at) "
+                 "VALUES (%s, %s, %s, %s, %s, %s)",
+                 (user_id, "benchmark", plain[:12], hashlib.sha256(plain.encode()).hexdigest(), now,
+                  now + timedelta(days=1)))
     return plain
 
 
