@@ -18,7 +18,7 @@ from velferdslab.core.api import Blueprint
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.models import today_local
 from velferdslab.core.permissions import LOGIN, requires
-from velferdslab.reports import benefit, figures, outcome, schemas, services, views
+from velferdslab.reports import benefit, figures, outcome, reading, schemas, services, views
 from velferdslab.reports.models import RATE_FIELDS
 
 blueprint = Blueprint("reports_api", __name__, url_prefix="/api/v1",
@@ -44,7 +44,7 @@ def _filter(args: dict) -> outcome.OutcomeFilter:
     if start > end:
         raise ServiceError(_("Perioden er tom: fra-datoen er etter til-datoen."), "end")
     agency_id = args.get("agency_id")
-    if agency_id is not None and agency_id not in {a.id for a in views.lab_agencies()}:
+    if agency_id is not None and agency_id not in {a.id for a in reading.lab_agencies()}:
         raise ServiceError(_("Ukjent etat."), "agency_id")
     return outcome.OutcomeFilter(lab_id=current_user.lab_id, start=start, end=end, cohort=args.get("cohort"),
                                  agency_id=agency_id, theme=args.get("theme"))
@@ -114,8 +114,8 @@ class Outcome(MethodView):
         """The outcome report for your lab: aggregates only, small counts suppressed."""
         f = _filter(args)
         assumption_set = _assumption_set(args.get("assumption_set_id"))
-        report = views.build_outcome(f, assumption_set, args.get("success_rate"), views.lab_agencies())
-        views.audit_report(AuditAction.REPORT_OUTCOME_VIEW, f, "json")
+        report = reading.read_outcome(f, assumption_set, args.get("success_rate"), reading.lab_agencies(),
+                                      action=AuditAction.REPORT_OUTCOME_VIEW, fmt="json")
         return outcome_out(report, assumption_set)
 
 
@@ -132,8 +132,8 @@ class BenefitModel(MethodView):
             raise ServiceError(_("Ingen forutsetninger for gevinstmodellen er lagt inn ennå."), "assumption_set_id")
         if "transitions" not in data:
             f = _filter(data)
-            report = views.build_outcome(f, assumption_set, data.get("success_rate"), views.lab_agencies())
-            views.audit_report(AuditAction.REPORT_BENEFIT_VIEW, f, "json")
+            report = reading.read_outcome(f, assumption_set, data.get("success_rate"), reading.lab_agencies(),
+                                          action=AuditAction.REPORT_BENEFIT_VIEW, fmt="json")
             return result_out(report.benefit, report.benefit.result, assumption_set,
                               families=report.overall.total.json)
         try:

@@ -11,13 +11,11 @@ from decimal import Decimal
 from fractions import Fraction
 from types import SimpleNamespace
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
-from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency
 from velferdslab.cases.access import Access
@@ -31,7 +29,7 @@ from velferdslab.core.models import today_local, utcnow
 from velferdslab.core.money import parse_kroner
 from velferdslab.core.permissions import LOGIN, requires
 from velferdslab.extensions import db
-from velferdslab.reports import charts, figures, outcome, progress, services
+from velferdslab.reports import charts, figures, outcome, progress, reading, services
 from velferdslab.reports.forms import ConfirmForm, OutcomeFilterForm, assumption_form_class, level_cost_field_name
 from velferdslab.reports.models import RATE_FIELDS
 
@@ -81,10 +79,6 @@ def _helpers(state) -> None:
 
 # --- the outcome report -------------------------------------------------------------------------
 
-def lab_agencies() -> list[Agency]:
-    return list(db.session.scalars(select(Agency).where(Agency.lab_id == current_user.lab_id).order_by(Agency.name)))
-
-
 def _filter_form(agencies: list[Agency]) -> OutcomeFilterForm:
     form = OutcomeFilterForm(request.args)
     form.agency_id.choices = choices([(0, _("Alle etater"))] + [(a.id, a.name) for a in agencies])
@@ -116,17 +110,6 @@ def outcome_from_form(form: OutcomeFilterForm):
     return f, assumption_set, success
 
 
-def build_outcome(f: outcome.OutcomeFilter, assumption_set, success_rate, agencies: list[Agency]):
-    data = outcome.run(f)
-    return figures.build(data, current_app.config["SUPPRESSION_THRESHOLD"], assumption_set=assumption_set,
-                         success_rate=success_rate, agency_names={a.id: a.name for a in agencies})
-
-
-def audit_report(action: AuditAction, f: outcome.OutcomeFilter, fmt: str) -> None:
-    audit.record(action, object_type="report", object_id="outcome", purpose=Purpose.OUTCOME_REPORT,
-                 summary={**f.as_dict(), "format": fmt})
-
-
 def outcome_context(report, f, assumption_set, *, for_pdf: bool = False) -> dict:
     names = {level: str(LEVEL_NAMES[level]) for level in LEVELS}
     agency = db.session.get(Agency, f.agency_id) if f.agency_id else None
@@ -148,22 +131,17 @@ def outcome_context(report, f, assumption_set, *, for_pdf: bool = False) -> dict
     return context
 
 
-def _outcome_request():
-    agencies = lab_agencies()
+def _outcome_download(render, action: AuditAction, fmt: str):
+    """The report in one format: ``render(form, report, filter, assumption_set)`` makes the
+    response; the report is read (and so audited) in ``fmt``. A bad filter answers 422 with the
+    page and its form messages, whatever the format."""
+    agencies = reading.lab_agencies()
     form = _filter_form(agencies)
     parsed = outcome_from_form(form)
     if parsed is None:
-        return form, None, None, None
-    f, assumption_set, success = parsed
-    return form, f, assumption_set, build_outcome(f, assumption_set, success, agencies)
-
-
-def _outcome_download(render):
-    """The report in one format: ``render(report, filter, assumption_set)`` makes the response.
-    A bad filter answers 422 with the page and its form messages, whatever the format."""
-    form, f, assumption_set, report = _outcome_request()
-    if report is None:
         return render_template("reports/outcome.html", form=form, report=None), 422
+    f, assumption_set, success = parsed
+    report = reading.read_outcome(f, assumption_set, success, agencies, action=action, fmt=fmt)
     return render(form, report, f, assumption_set)
 
 
@@ -171,33 +149,30 @@ def _outcome_download(render):
 @requires("reports.read")
 def outcome_page():
     def page(form, report, f, assumption_set):
-        audit_report(AuditAction.REPORT_OUTCOME_VIEW, f, "html")
         return render_template("reports/outcome.html", form=form, query=request.query_string.decode(),
                                **outcome_context(report, f, assumption_set))
 
-    return _outcome_download(page)
+    return _outcome_download(page, AuditAction.REPORT_OUTCOME_VIEW, "html")
 
 
 @blueprint.get("/rapporter/resultater.pdf")
 @requires("reports.read")
 def outcome_pdf():
     def as_pdf(_form, report, f, assumption_set):
-        audit_report(AuditAction.REPORT_OUTCOME_PDF, f, "pdf")
         html = render_template("reports/outcome_pdf.html", **outcome_context(report, f, assumption_set, for_pdf=True))
         return pdf_renderer.pdf_download(pdf_renderer.render_pdf(html), f"resultatrapport-{f.start}-{f.end}.pdf")
 
-    return _outcome_download(as_pdf)
+    return _outcome_download(as_pdf, AuditAction.REPORT_OUTCOME_PDF, "pdf")
 
 
 @blueprint.get("/rapporter/resultater.csv")
 @requires("reports.read")
 def outcome_csv():
     def as_csv(_form, report, f, _assumption_set):
-        audit_report(AuditAction.REPORT_OUTCOME_CSV, f, "csv")
         name = f"resultatrapport-{f.start}-{f.end}.csv"
         return pdf_renderer.attachment("\ufeff" + outcome_csv_text(report), name, "text/csv")
 
-    return _outcome_download(as_csv)
+    return _outcome_download(as_csv, AuditAction.REPORT_OUTCOME_CSV, "csv")
 
 
 def outcome_csv_text(report) -> str:
@@ -242,7 +217,7 @@ def assumption_set(set_id: int):
     may_read_assumptions()
     row = lab_set(set_id)
     return render_template("reports/assumption_set.html", row=row, versions=services.versions(row),
-                           agencies=lab_agencies(), level_names=LEVEL_NAMES,
+                           agencies=reading.lab_agencies(), level_names=LEVEL_NAMES,
                            can_edit=current_user.has_permission("reports.assumptions") and row.is_current
                            and not row.retired)
 
@@ -291,7 +266,7 @@ def _amount(field, name: str) -> int:
 
 
 def _editor(row=None):
-    agencies = [a for a in lab_agencies() if a.active or (row and any(c.agency_id == a.id for c in row.costs))]
+    agencies = [a for a in reading.lab_agencies() if a.active or (row and any(c.agency_id == a.id for c in row.costs))]
     form = assumption_form_class(agencies)()
     if request.method == "GET" and row is not None:
         _fill(form, row, agencies)
