@@ -26,6 +26,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from velferdslab.cases.themes import LEVEL_NAMES, LEVELS, THEME_BY_CODE
+from velferdslab.core.svg import done, open_chart
+from velferdslab.core.svg import num as _n
 
 
 class LineStyle(TypedDict):
@@ -76,10 +78,6 @@ class Frame:
         return self.left + (day - start).days / span * self.plot_width
 
 
-def _n(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
-
-
 def _marker(kind: str, x: float, y: float, color: str) -> str:
     if kind == "square":
         return f'<rect x="{_n(x - 3.5)}" y="{_n(y - 3.5)}" width="7" height="7" fill="{color}"/>'
@@ -126,12 +124,8 @@ def line_chart(*, chart_id: str, title: str, series: list[tuple[str, list[tuple[
     days = [d for _p, points in series for d, _l in points]
     start = start or (min(days) if days else None)
     end = end or (max(days) if days else None)
-    cid = escape(chart_id)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="journey-chart" role="img" focusable="false" '
-           f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-           f'aria-labelledby="{cid}-title {cid}-desc">',
-           f'<title id="{cid}-title">{escape(title)}</title>',
-           f'<desc id="{cid}-desc">{escape(_describe(series))}</desc>']
+    out = [open_chart(chart_id, width, height, title, _describe(series), css_class="journey-chart", with_id=False,
+                      font=None)]
     for level in LEVELS:
         top = frame.y(level) - frame.band / 2
         out.append(f'<rect x="{frame.left}" y="{_n(top)}" width="{_n(frame.plot_width)}" height="{_n(frame.band)}" '
@@ -164,8 +158,7 @@ def line_chart(*, chart_id: str, title: str, series: list[tuple[str, list[tuple[
         if len(coords) > 2 and (coords[-1][0] - coords[0][0]) / (len(coords) - 1) < MARKER_SPACING:
             coords = [coords[0], coords[-1]]  # dense: the line carries the shape, the ends the legend's marker
         out.extend(_marker(style["marker"], x, y, style["color"]) for x, y in coords)
-    out.append("</svg>")
-    return Markup("".join(out))  # noqa: S704 - every piece of text above is escaped
+    return done(out)
 
 
 def legend_swatch(perspective: str) -> Markup:

@@ -7,30 +7,14 @@ its mark ("<5", "×") instead, so a chart never tells more than the table next t
 
 from __future__ import annotations
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
+from velferdslab.core.svg import INK, MUTED, done, open_chart
+from velferdslab.core.svg import num as _n
+from velferdslab.core.svg import text as _text
 from velferdslab.reports.suppression import Figure
 
-INK = "#1b1f24"
-MUTED = "#5b6470"
 SERIES = ({"fill": "#ffffff", "stroke": INK}, {"fill": "#4a5360", "stroke": INK})
-
-
-def _n(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
-
-
-def _text(x: float, y: float, content: str, *, anchor: str = "middle", size: int = 11, fill: str = INK) -> str:
-    return (f'<text x="{_n(x)}" y="{_n(y)}" text-anchor="{anchor}" font-size="{size}" fill="{fill}">'
-            f"{escape(content)}</text>")
-
-
-def _open(chart_id: str, width: int, height: int, title: str, desc: str) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" id="{escape(chart_id)}" role="img" width="{width}" '
-            f'height="{height}" viewBox="0 0 {width} {height}" aria-labelledby="{escape(chart_id)}-title '
-            f'{escape(chart_id)}-desc" font-family="DejaVu Sans, Arial, sans-serif">'
-            f'<title id="{escape(chart_id)}-title">{escape(title)}</title>'
-            f'<desc id="{escape(chart_id)}-desc">{escape(desc)}</desc>')
 
 
 def grouped_bars(*, chart_id: str, title: str, categories: list[str], series: list[tuple[str, list[Figure]]],
@@ -44,7 +28,7 @@ def grouped_bars(*, chart_id: str, title: str, categories: list[str], series: li
     bar_w = min(36.0, group_w / (len(series) + 1))
     desc = "; ".join(f"{cat}: " + ", ".join(f"{name} {figures[i].text}" for name, figures in series)
                      for i, cat in enumerate(categories))
-    parts = [_open(chart_id, width, height, title, desc)]
+    parts = [open_chart(chart_id, width, height, title, desc)]
     base_y = top + plot_h
     parts.append(f'<line x1="{left}" y1="{_n(base_y)}" x2="{width - right}" y2="{_n(base_y)}" stroke="{INK}"/>')
     for s_index, (name, _figures) in enumerate(series):
@@ -68,8 +52,7 @@ def grouped_bars(*, chart_id: str, title: str, categories: list[str], series: li
                          f'height="{_n(bar_h)}" fill="{style["fill"]}" stroke="{style["stroke"]}"/>')
             parts.append(_text(x + bar_w / 2, base_y - bar_h - 3, figure.text))
         parts.append(_text(group_x + group_w / 2, base_y + 16, category))
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
+    return done(parts)
 
 
 def horizontal_bars(*, chart_id: str, title: str, rows: list[tuple[str, Figure]], width: int = 560) -> Markup:
@@ -80,7 +63,7 @@ def horizontal_bars(*, chart_id: str, title: str, rows: list[tuple[str, Figure]]
     top_value = max(values + [1])
     plot_w = width - label_w - right
     desc = "; ".join(f"{label}: {figure.text}" for label, figure in rows)
-    parts = [_open(chart_id, width, height, title, desc)]
+    parts = [open_chart(chart_id, width, height, title, desc)]
     for index, (label, figure) in enumerate(rows):
         y = top + index * row_h
         parts.append(_text(label_w - 6, y + 15, label, anchor="end"))
@@ -90,5 +73,4 @@ def horizontal_bars(*, chart_id: str, title: str, rows: list[tuple[str, Figure]]
                          f'fill="{SERIES[1]["fill"]}" stroke="{INK}"/>')
         parts.append(_text(label_w + bar_w + 6, y + 15, figure.text, anchor="start",
                            fill=MUTED if figure.hidden else INK))
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
+    return done(parts)
