@@ -96,7 +96,7 @@ def body_for(endpoint: str, world, objects) -> dict:
         "cases_api.GoalById": {"status": "reached"},
         "cases_api.Actions": {"title": "Ring", "owner_is_family": True},
         "cases_api.ActionById": {"status": "done"},
-        "cases_api.Meetings": {"held_on": today},
+        "cases_api.Meetings": {"held_on": today, "notes": "x"},
         "cases_api.MeetingById": {"notes": "x"},
         "teams_api.Memberships": {"user_id": world.outsider.id, "start_date": today},
         "teams_api.MembershipEnd": {"end_date": today},

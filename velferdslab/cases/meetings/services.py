@@ -50,6 +50,19 @@ def _meeting_fields(enrolment: Enrolment, held_on, notes, decisions, next_meetin
             "decisions": _text(decisions, "decisions", max_length=20000), "next_meeting_on": next_meeting_on}
 
 
+EMPTY_FIELD = "meeting"
+
+
+def is_empty(*, fields: dict, attendee_user_ids: Iterable[int], attendee_member_ids: Iterable[int],
+             assessment: dict | None, action_updates: Iterable[dict], new_actions: Iterable[dict]) -> bool:
+    """A meeting with nothing recorded: no rating, no note, no decision, no attendee and no action
+    added or changed. The dates alone (an untouched form, or Enter pressed in a one-line field) do
+    not make a meeting."""
+    return not (fields["notes"] or fields["decisions"] or list(attendee_user_ids or ())
+                or list(attendee_member_ids or ()) or (assessment and assessment.get("ratings"))
+                or list(action_updates or ()) or list(new_actions or ()))
+
+
 def _team_user_ids(family_id: int, on: date) -> set[int]:
     team = teams.current_team(family_id)
     return teams.current_member_ids(team.id, on) | teams.current_member_ids(team.id, today_local()) if team else set()
@@ -60,13 +73,21 @@ def record_meeting(access: Access, *, actor: User, held_on: date | None, attende
                    next_meeting_on: date | None = None, assessment: dict | None = None,
                    action_updates: Iterable[dict] = (), new_actions: Iterable[dict] = ()) -> Meeting:
     """A meeting's whole work in one call: who came, notes and decisions, that day's assessment, and
-    new or updated actions. Any refusal undoes all of it (the request rolls back)."""
+    new or updated actions. Any refusal undoes all of it (the request rolls back). An empty meeting
+    (see :func:`is_empty`) is refused. A blank ``next_meeting_on`` leaves the family's planned next
+    meeting as it is (the planned one is the latest future date of any meeting, see
+    ``queries.planned_next_meeting``)."""
     access.require_consent()
     family_id = access.family.id
     enrolment = current_enrolment(family_id)
     if enrolment is None:
         raise ServiceError(_("Familien har ingen deltakelse."), "held_on")
     fields = _meeting_fields(enrolment, held_on, notes, decisions, next_meeting_on)
+    action_updates, new_actions = list(action_updates or ()), list(new_actions or ())
+    if is_empty(fields=fields, attendee_user_ids=attendee_user_ids, attendee_member_ids=attendee_member_ids,
+                assessment=assessment, action_updates=action_updates, new_actions=new_actions):
+        raise ServiceError(_("Møtet er tomt: før opp hvem som var med, et notat, en beslutning, en vurdering "
+                             "eller et tiltak før du lagrer."), EMPTY_FIELD)
     attendees = _attendees(family_id, _team_user_ids(family_id, fields["held_on"]), attendee_user_ids,
                            attendee_member_ids)
     meeting = Meeting(family_id=family_id, enrolment_id=enrolment.id, created_by_id=actor.id, **fields)

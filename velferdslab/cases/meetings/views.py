@@ -87,18 +87,22 @@ def meeting_new(access: Access):
         form.held_on.data = today_local()
         for action in open_actions:
             form[f"action_{action.id}_status"].data = action.status
-    if form.validate_on_submit():
+    refusal = None
+    if form.validate_on_submit() and not journey_forms.refuse_notes_without_level(form, themes, perspectives):
         try:
             meeting = services.record_meeting(access, actor=_user(),
                                               **_meeting_input(form, themes, perspectives, open_actions))
         except ServiceError as error:
-            _attach(form, error, "held_on")
+            if error.field == services.EMPTY_FIELD:
+                refusal = error.message
+            else:
+                _attach(form, error, "held_on")
         else:
             return _done(_("Møtet er registrert."), family_id, "cases.meeting_detail", meeting_id=meeting.id)
     history = journey_queries.journey_history(family_id, themes)
-    return render_form("cases/meeting_form.html", form, family=access.family, themes=themes,
-                       perspectives=perspectives, open_actions=open_actions, latest=history.latest,
-                       new_rows=range(forms.NEW_ACTION_ROWS))
+    return render_form("cases/meeting_form.html", form, status=422 if refusal else None, family=access.family,
+                       themes=themes, perspectives=perspectives, open_actions=open_actions,
+                       latest=history.latest, new_rows=range(forms.NEW_ACTION_ROWS), refusal=refusal)
 
 
 @blueprint.get("/familier/<int:family_id>/moter/<int:meeting_id>")

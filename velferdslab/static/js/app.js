@@ -30,3 +30,18 @@ document.addEventListener("DOMContentLoaded", () => {
     update();
   });
 });
+
+// Forms marked data-no-enter-submit (the meeting form): Enter in a one-line field does not send
+// the form (a meeting is recorded only with the save button). Enter in a textarea keeps its newline,
+// and Enter on a button still presses it.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("form[data-no-enter-submit]").forEach((form) => {
+    form.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter" || event.isComposing) return;
+      const target = event.target;
+      if (!(target instanceof HTMLInputElement)) return;
+      if (["submit", "button", "reset", "image"].includes(target.type)) return;
+      event.preventDefault();
+    });
+  });
+});
