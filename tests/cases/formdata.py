@@ -47,7 +47,9 @@ class _FormReader(HTMLParser):
             self.data.setdefault(self._select, []).append(value or "")
             self._select = None
         elif tag == "textarea" and self._textarea:
-            self.data.setdefault(self._textarea, []).append("".join(self._text).lstrip("\n"))
+            text = "".join(self._text)  # HTML drops one newline right after <textarea>
+            text = text[2:] if text.startswith("\r\n") else text.removeprefix("\n")
+            self.data.setdefault(self._textarea, []).append(text)
             self._textarea = None
 
 

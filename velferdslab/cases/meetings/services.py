@@ -6,11 +6,13 @@ does); a refusal is a :class:`ServiceError` naming the input at fault (see ``vel
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import date
 
 from flask_babel import gettext as _
+from sqlalchemy import delete, select
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
@@ -20,12 +22,12 @@ from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.enrolment.services import current_enrolment
 from velferdslab.cases.household.services import family_members
 from velferdslab.cases.journey.services import create_assessment
-from velferdslab.cases.meetings.models import Meeting, MeetingAttendee
+from velferdslab.cases.meetings.models import FormDraft, Meeting, MeetingAttendee
 from velferdslab.cases.plan.models import Action
 from velferdslab.cases.plan.services import create_action, update_action
 from velferdslab.cases.rules import _not_future, _text
 from velferdslab.core.errors import ServiceError
-from velferdslab.core.models import today_local
+from velferdslab.core.models import today_local, utcnow
 from velferdslab.extensions import db
 from velferdslab.teams import services as teams
 
@@ -147,3 +149,67 @@ def update_meeting(access: Access, meeting: Meeting, *, actor: User, held_on: da
     audit.record(AuditAction.MEETING_UPDATE, actor=actor, family_id=meeting.family_id, object_type="meeting",
                  object_id=meeting.id, summary={"fields": changed, "attendees": len(attendees)})
     return meeting
+
+
+# --- drafts: the meeting form saved while it is filled in ----------------------------------------
+
+MEETING_DRAFT = "meeting"
+DRAFT_MAX_FIELDS = 400
+DRAFT_MAX_CHARS = 200_000
+
+
+def _clean_payload(fields, allowed: set[str]) -> dict[str, list[str]]:
+    """``{name: [values]}`` of the form's own fields only (never the CSRF token), size-limited."""
+    if not isinstance(fields, dict) or len(fields) > DRAFT_MAX_FIELDS:
+        raise ServiceError(_("Utkastet kunne ikke leses."), "fields")
+    clean: dict[str, list[str]] = {}
+    for name, values in fields.items():
+        if name not in allowed or name == "csrf_token":
+            continue
+        values = values if isinstance(values, list) else [values]
+        if not all(isinstance(v, str) for v in values) or len(values) > 100:
+            raise ServiceError(_("Utkastet kunne ikke leses."), "fields")
+        clean[name] = values
+    if len(json.dumps(clean, ensure_ascii=False)) > DRAFT_MAX_CHARS:
+        raise ServiceError(_("Utkastet er for stort til å lagres."), "fields", status=413)
+    return clean
+
+
+def save_draft(access: Access, *, actor: User, fields, allowed: set[str], kind: str = MEETING_DRAFT) -> FormDraft:
+    """Create or replace the user's draft of a form for the family (autosave while typing). No
+    audit row: a draft is the user's own unsaved work, and the save of the form is audited."""
+    access.require_consent()
+    payload = json.dumps(_clean_payload(fields, allowed), ensure_ascii=False, sort_keys=True)
+    draft = draft_for(access, actor=actor, kind=kind)
+    if draft is None:
+        draft = FormDraft(user_id=actor.id, family_id=access.family.id, kind=kind, payload=payload)
+        db.session.add(draft)
+    else:
+        draft.payload = payload
+    draft.updated_at = utcnow()
+    db.session.flush()
+    return draft
+
+
+def draft_for(access: Access, *, actor: User, kind: str = MEETING_DRAFT) -> FormDraft | None:
+    if access.gated:
+        return None
+    return db.session.scalar(select(FormDraft).where(FormDraft.user_id == actor.id,
+                                                     FormDraft.family_id == access.family.id,
+                                                     FormDraft.kind == kind))
+
+
+def draft_fields(draft: FormDraft) -> dict[str, list[str]]:
+    try:
+        data = json.loads(draft.payload)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def discard_draft(access: Access, *, actor: User, kind: str = MEETING_DRAFT) -> bool:
+    """Throw the user's draft away (the form was saved, or the user chose to). True if there was one."""
+    result = db.session.execute(delete(FormDraft).where(FormDraft.user_id == actor.id,
+                                                        FormDraft.family_id == access.family.id,
+                                                        FormDraft.kind == kind))
+    return bool(getattr(result, "rowcount", 0))
