@@ -147,3 +147,40 @@ document.addEventListener("DOMContentLoaded", () => {
   schedule(data.sessionLeft === undefined ? null : parseInt(data.sessionLeft, 10));
   setInterval(ping, Math.max(5, Math.min(idle / 3, 300)) * 1000);
 });
+
+// The spend request form: the goal list shows only goals of the chosen theme, "level now" follows
+// the theme (the team's latest rating of it) and the hoped level defaults to one step up. The server
+// refuses a goal of another theme either way.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form[data-spend-form]");
+  if (!form) return;
+  const theme = form.querySelector("select[name=theme]");
+  const goal = form.querySelector("select[name=goal_id]");
+  const from = form.querySelector("select[name=level_from]");
+  const to = form.querySelector("select[name=level_to]");
+  if (!theme || !goal) return;
+  let levels = {};
+  try { levels = JSON.parse(form.dataset.levels || "{}"); } catch (e) { levels = {}; }
+  let hopedTouched = false;
+  if (to) to.addEventListener("change", () => { hopedTouched = true; });
+  const filterGoals = () => {
+    let selectedHidden = false;
+    goal.querySelectorAll("option").forEach((option) => {
+      const own = !option.dataset.theme || option.dataset.theme === theme.value;
+      option.hidden = !own;
+      option.disabled = !own;
+      if (!own && option.selected) selectedHidden = true;
+    });
+    if (selectedHidden) goal.value = "0";
+    const mine = [...goal.options].filter((o) => o.dataset.theme === theme.value);
+    if (mine.length === 1 && goal.value === "0") goal.value = mine[0].value;
+  };
+  const followLevels = () => {
+    if (!from) return;
+    const level = levels[theme.value];
+    from.value = level ? String(level) : "";
+    if (to && !hopedTouched) to.value = String(level ? Math.min(level + 1, 4) : 2);
+  };
+  theme.addEventListener("change", () => { filterGoals(); followLevels(); });
+  filterGoals();
+});
