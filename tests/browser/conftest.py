@@ -109,3 +109,12 @@ def axe_serious(page) -> list[str]:
             targets = [", ".join(node.get("target", [])) for node in violation.get("nodes", [])][:3]
             problems.append(f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets}")
     return problems
+
+
+def screenshot(page, name: str) -> None:
+    """With ``VELFERDSLAB_SCREENSHOTS=DIR`` set, save the page as DIR/NAME.png (docs/img/ holds the
+    ones docs/cases.md shows: ``VELFERDSLAB_SCREENSHOTS=docs/img``)."""
+    folder = os.environ.get("VELFERDSLAB_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import axe_serious, sign_in
+from tests.browser.conftest import axe_serious, screenshot, sign_in
 from tests.browser.test_cases_meeting import _open_family
 
 pytestmark = pytest.mark.browser
@@ -64,6 +64,7 @@ def test_an_untouched_meeting_form_is_refused_with_a_message(page):
     alert = page.locator("#meeting-refusal")
     assert alert.is_visible(), page.locator("main").inner_text()[:1500]
     assert "Møtet er tomt" in alert.inner_text()
+    screenshot(page, "meeting-empty-refused")
     assert page.url == url
     assert axe_serious(page) == []
 
@@ -106,6 +107,7 @@ def test_the_session_ends_mid_form_and_the_draft_survives_a_new_sign_in(page, li
     assert page.get_by_label("Notater").input_value() == text
     assert page.locator("#team_bolig_note").input_value() == "Bedre enn sist"
     assert axe_serious(page) == []
+    screenshot(page, "meeting-draft-restored")
 
     with page.expect_navigation():
         page.get_by_role("button", name="Forkast utkastet").click()
@@ -137,6 +139,7 @@ def test_a_warning_comes_two_minutes_before_the_absolute_limit(page, live_app):
         alert.filter(has_text="Økten din avsluttes klokka").wait_for(timeout=20_000)
         assert alert.is_visible() and alert.get_attribute("role") == "alert"
         assert axe_serious(page) == []
+        screenshot(page, "meeting-session-warning")
     finally:
         live_app.config["SESSION_ABSOLUTE_TIMEOUT"] = old
 
