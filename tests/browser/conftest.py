@@ -31,8 +31,8 @@ def _require_browser() -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_root):
-    """Base URL of a running app with the demo lab loaded."""
+def live_app(tmp_root):
+    """The app behind ``live_server`` (for a test that changes its data or settings mid-test)."""
     from velferdslab import demo
     from velferdslab.extensions import db
 
@@ -41,6 +41,15 @@ def live_server(tmp_root):
     with app.app_context():
         demo.load(seed=2026, size=1)
         db.session.commit()
+    return app
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    """Base URL of a running app with the demo lab loaded."""
+    from velferdslab.extensions import db
+
+    app = live_app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -100,3 +109,12 @@ def axe_serious(page) -> list[str]:
             targets = [", ".join(node.get("target", [])) for node in violation.get("nodes", [])][:3]
             problems.append(f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets}")
     return problems
+
+
+def screenshot(page, name: str) -> None:
+    """With ``VELFERDSLAB_SCREENSHOTS=DIR`` set, save the page as DIR/NAME.png (docs/img/ holds the
+    ones docs/cases.md shows: ``VELFERDSLAB_SCREENSHOTS=docs/img``)."""
+    folder = os.environ.get("VELFERDSLAB_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))

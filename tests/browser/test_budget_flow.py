@@ -48,8 +48,11 @@ def request_spend(page, family: str, kroner: str, category: str, payee: str) -> 
     page.get_by_label("Mottaker").fill(payee)
     page.get_by_label("Hva pengene skal brukes til").fill("Depositum for leilighet med plass til barna")
     page.get_by_label("Kategori").select_option(label=category)
-    page.get_by_label("Tema", exact=True).select_option(label="Bolig")
-    page.get_by_label("Målet utgiften skal hjelpe familien mot").select_option(index=1)
+    # The goal decides the theme (a spend in another theme than its goal is refused).
+    goal = page.get_by_label("Målet utgiften skal hjelpe familien mot")
+    first = goal.locator("option[data-theme]").first
+    page.get_by_label("Tema", exact=True).select_option(value=first.get_attribute("data-theme"))
+    goal.select_option(value=first.get_attribute("value"))
     page.get_by_label("Forventet effekt", exact=True).fill("Familien får en stabil bolig i nærheten av skolen")
     page.get_by_label("Nivå i temaet nå").select_option(value="")
     page.get_by_label("Nivå dere håper på").select_option(label="Stabil")

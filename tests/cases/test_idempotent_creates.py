@@ -25,8 +25,12 @@ def count(model, **where) -> int:
     return db.session.scalar(query)
 
 
+def MEETING(world) -> dict:  # noqa: N802 - a constant body, per world
+    return {"held_on": world.today.isoformat(), "notes": "Notat"}
+
+
 CREATES = {
-    "meeting": ("meetings", Meeting, lambda w: {"held_on": w.today.isoformat()}),
+    "meeting": ("meetings", Meeting, lambda w: {"held_on": w.today.isoformat(), "notes": "Notat"}),
     "action": ("actions", Action, lambda w: {"title": "Søke bolig", "owner_is_family": True}),
     "assessment": ("assessments", JourneyAssessment,
                    lambda w: {"assessed_on": w.today.isoformat(), "ratings": ratings()}),
@@ -56,9 +60,9 @@ def test_the_same_key_for_another_request_is_refused_and_changes_nothing(world, 
     client = login(world.member)
     url = f"/api/v1/families/{world.family.id}/meetings"
     headers = {"Idempotency-Key": "one-key-for-two"}
-    assert client.post(url, json={"held_on": world.today.isoformat()}, headers=headers).status_code == 201
+    assert client.post(url, json=MEETING(world), headers=headers).status_code == 201
     other_day = (world.today - timedelta(days=1)).isoformat()
-    response = client.post(url, json={"held_on": other_day}, headers=headers)
+    response = client.post(url, json={**MEETING(world), "held_on": other_day}, headers=headers)
     assert response.status_code == 422 and "idempotency_key" in response.get_json()["errors"]
     # Another path with the same key is another request too.
     response = client.post(f"/api/v1/families/{world.family.id}/actions", headers=headers,
@@ -70,8 +74,8 @@ def test_the_same_key_for_another_request_is_refused_and_changes_nothing(world, 
 def test_keys_are_per_user(world, login):
     url = f"/api/v1/families/{world.family.id}/meetings"
     headers = {"Idempotency-Key": "shared-by-chance"}
-    assert login(world.member).post(url, json={"held_on": world.today.isoformat()}, headers=headers).status_code == 201
-    response = login(world.lead).post(url, json={"held_on": world.today.isoformat()}, headers=headers)
+    assert login(world.member).post(url, json=MEETING(world), headers=headers).status_code == 201
+    response = login(world.lead).post(url, json=MEETING(world), headers=headers)
     assert response.status_code == 201 and "Idempotent-Replayed" not in response.headers
     assert count(Meeting, family_id=world.family.id) == 2
 
@@ -79,7 +83,7 @@ def test_keys_are_per_user(world, login):
 @pytest.mark.parametrize("key", ["short", "x" * 101, "with space inside", "nøkkel-med-æøå"])
 def test_a_malformed_key_is_a_422(world, login, key):
     response = login(world.member).post(f"/api/v1/families/{world.family.id}/meetings",
-                                        json={"held_on": world.today.isoformat()},
+                                        json=MEETING(world),
                                         headers={"Idempotency-Key": key.encode().decode("latin-1")})
     assert response.status_code == 422 and "idempotency_key" in response.get_json()["errors"]
     assert count(Meeting, family_id=world.family.id) == 0
@@ -91,18 +95,18 @@ def test_a_failed_create_stores_nothing_and_can_be_corrected_with_the_same_key(w
     headers = {"Idempotency-Key": "fix-and-retry"}
     assert client.post(url, json={"held_on": "not a date"}, headers=headers).status_code == 422
     assert count(StoredResponse) == 0
-    assert client.post(url, json={"held_on": world.today.isoformat()}, headers=headers).status_code == 201
+    assert client.post(url, json=MEETING(world), headers=headers).status_code == 201
 
 
 def test_a_key_is_forgotten_after_the_retention(world, login):
     client = login(world.member)
     url = f"/api/v1/families/{world.family.id}/meetings"
     headers = {"Idempotency-Key": "old-key-0001"}
-    assert client.post(url, json={"held_on": world.today.isoformat()}, headers=headers).status_code == 201
+    assert client.post(url, json=MEETING(world), headers=headers).status_code == 201
     row = db.session.scalar(select(StoredResponse))
     row.created_at = utcnow() - idempotency.RETENTION - timedelta(minutes=1)
     db.session.flush()
-    response = client.post(url, json={"held_on": world.today.isoformat()}, headers=headers)
+    response = client.post(url, json=MEETING(world), headers=headers)
     assert response.status_code == 201 and "Idempotent-Replayed" not in response.headers
     assert count(Meeting, family_id=world.family.id) == 2 and count(StoredResponse) == 1
 
@@ -111,8 +115,8 @@ def test_a_stranger_gets_no_replay(world, login):
     """A replay answers only its own user: another team's lead with the same key reaches the gate."""
     url = f"/api/v1/families/{world.family.id}/meetings"
     headers = {"Idempotency-Key": "stolen-key-01"}
-    assert login(world.member).post(url, json={"held_on": world.today.isoformat()}, headers=headers).status_code == 201
-    response = login(world.other_lead).post(url, json={"held_on": world.today.isoformat()}, headers=headers)
+    assert login(world.member).post(url, json=MEETING(world), headers=headers).status_code == 201
+    response = login(world.other_lead).post(url, json=MEETING(world), headers=headers)
     assert response.status_code == 404
 
 

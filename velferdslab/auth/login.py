@@ -8,6 +8,7 @@ from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
 from velferdslab.auth import services
 from velferdslab.auth.models import User
+from velferdslab.core.models import utcnow
 from velferdslab.extensions import db, login_manager
 
 SESSION_KEY = "sid"
@@ -27,6 +28,8 @@ def load_user_from_session(user_id: str) -> User | None:
         return None
     row = services.find_live_session(session.get(SESSION_KEY))
     if row is None or str(row.user_id) != user_id:
+        # Remembered for the sign-in page: "your session ended", and the way back (``next``).
+        g.session_expired = bool(session.get(SESSION_KEY))
         session.clear()
         return None
     services.touch_session(row)
@@ -97,3 +100,12 @@ def log_out(user: User) -> None:
     """Sign out, recorded in the audit trail."""
     audit.record(AuditAction.AUTH_LOGOUT, actor=user, object_type="user", object_id=user.id)
     sign_out()
+
+
+def session_seconds_left(now=None) -> int | None:
+    """Seconds until the current browser session reaches its absolute limit (None for a token)."""
+    row = g.get("auth_session")
+    if row is None:
+        return None
+    now = now or utcnow()
+    return max(0, int((row.created_at + current_app.config["SESSION_ABSOLUTE_TIMEOUT"] - now).total_seconds()))

@@ -262,9 +262,11 @@ def find_live_session(token: str | None, now: datetime | None = None) -> AuthSes
 
 
 def touch_session(row: AuthSession, now: datetime | None = None) -> None:
-    # Writing on every request would serialise a user's parallel requests; a minute is precise enough.
+    # Writing on every request would serialise a user's parallel requests; a minute is precise enough
+    # (a quarter of the idle limit when that is shorter, so a kept-alive form never times out).
     now = now or utcnow()
-    if (now - row.last_seen_at).total_seconds() > 60:
+    every = min(60.0, current_app.config["SESSION_IDLE_TIMEOUT"].total_seconds() / 4)
+    if (now - row.last_seen_at).total_seconds() > every:
         row.last_seen_at = now
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,7 +16,7 @@ from velferdslab.auth.forms import (
     TokenForm,
     UserForm,
 )
-from velferdslab.auth.login import log_in, log_out, refuse_log_in, sign_in
+from velferdslab.auth.login import log_in, log_out, refuse_log_in, session_seconds_left, sign_in
 from velferdslab.auth.models import Agency, AgencyKind, ApiToken, User
 from velferdslab.core import navigation
 from velferdslab.core.errors import ServiceError
@@ -59,6 +59,16 @@ def login():
         refuse_log_in()
         form.password.errors = list(form.password.errors) + [_("Feil e-post eller passord.")]
     return render_form("auth/login.html", form)
+
+
+@blueprint.post("/okt/aktiv")
+@requires(LOGIN)
+def keep_alive():
+    """A form that is being filled in (the meeting form) calls this every few minutes: the request
+    itself keeps the server-side session from going idle. The answer says how long the session may
+    still last (its absolute limit), so the page can warn before it ends."""
+    return jsonify({"idle_seconds": int(current_app.config["SESSION_IDLE_TIMEOUT"].total_seconds()),
+                    "seconds_left": session_seconds_left()})
 
 
 @blueprint.post("/logg-ut")

@@ -49,7 +49,7 @@ from velferdslab.cases.access import Access
 from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.household.models import Family
 from velferdslab.cases.plan.models import Goal
-from velferdslab.cases.themes import THEME_CODES
+from velferdslab.cases.themes import THEME_BY_CODE, THEME_CODES
 from velferdslab.core import policy
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
 from velferdslab.core.models import today_local, utcnow
@@ -413,6 +413,11 @@ def _clean_spend(family_id: int, data: dict) -> dict:
     goal = db.session.get(Goal, goal_id) if isinstance(goal_id, int) and not isinstance(goal_id, bool) else None
     if goal is None or goal.family_id != family_id:
         raise ServiceError(_("Velg et av familiens mål."), "goal_id")
+    if goal.theme != clean["theme"]:
+        # A spend is counted in the outcome report under its theme: it must serve a goal of that theme.
+        raise ServiceError(_("Målet hører til temaet «%(goal_theme)s», ikke «%(theme)s». Velg et mål i samme tema "
+                             "som utgiften.", goal_theme=THEME_BY_CODE[goal.theme].name,
+                             theme=THEME_BY_CODE[clean["theme"]].name), "goal_id")
     clean["goal_id"] = goal.id
     level_to, level_from = data.get("level_to"), data.get("level_from")
     if level_to not in (1, 2, 3, 4) or isinstance(level_to, bool):

@@ -29,7 +29,7 @@ from velferdslab.cases.plan.models import Goal
 from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE
 from velferdslab.core import navigation, policy
 from velferdslab.core.errors import ServiceError
-from velferdslab.core.forms import add_error, choices, render_form
+from velferdslab.core.forms import SelectChoice, add_error, choices, render_form
 from velferdslab.core.models import today_local
 from velferdslab.core.money import format_nok
 from velferdslab.core.permissions import LOGIN, Permission, requires
@@ -96,13 +96,23 @@ def family_budget(access: Access):
                            full_page=True)
 
 
-def _current_level(family_id: int, theme: str) -> int | None:
-    """The team's level for the theme in the family's latest assessment, if any."""
-    return db.session.scalar(
-        select(ThemeRating.level).join(JourneyAssessment, JourneyAssessment.id == ThemeRating.assessment_id)
-        .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True),
-               ThemeRating.theme == theme, ThemeRating.perspective == "team")
-        .order_by(JourneyAssessment.assessed_on.desc(), JourneyAssessment.id.desc()).limit(1))
+def _current_levels(family_id: int) -> dict[str, int]:
+    """The team's latest level in each theme (from the newest current assessment rating it), in one
+    statement: the spend form's "level now" follows the chosen theme."""
+    levels: dict[str, int] = {}
+    for theme, level in db.session.execute(
+            select(ThemeRating.theme, ThemeRating.level)
+            .join(JourneyAssessment, JourneyAssessment.id == ThemeRating.assessment_id)
+            .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True),
+                   ThemeRating.perspective == "team")
+            .order_by(JourneyAssessment.assessed_on.desc(), JourneyAssessment.id.desc())):
+        levels.setdefault(theme, level)
+    return levels
+
+
+def _hoped_level(level: int | None) -> int:
+    """The hoped level defaults to one step up from now (the top step stays the top)."""
+    return min((level or 1) + 1, 4) if level else 2
 
 
 @blueprint.route("/familier/<int:family_id>/budsjett/ny", methods=["GET", "POST"])
@@ -116,15 +126,22 @@ def spend_new(access: Access):
     goals = db.session.scalars(select(Goal).where(Goal.family_id == family_id, Goal.status == "open")
                                .order_by(Goal.theme, Goal.id)).all()
     form = forms.SpendForm()
-    form.goal_id.choices = choices([(0, _("– velg mål –"))] + [
-        (g.id, f"{THEME_BY_CODE[g.theme].name}: {g.text[:90]}") for g in goals])
+    # Each goal carries its theme: the page's script shows only the chosen theme's goals (and the
+    # service refuses a goal of another theme, with or without the script).
+    form.goal_id.choices = [SelectChoice(0, _("– velg mål –"))] + [
+        SelectChoice(g.id, f"{THEME_BY_CODE[g.theme].name}: {g.text[:90]}", render_kw={"data-theme": g.theme})
+        for g in goals]
+    levels = _current_levels(family_id)
     if request.method == "GET":
         form.wanted_on.data = today_local()
         theme = request.args.get("tema")
-        if theme in THEME_BY_CODE:
+        if theme not in THEME_BY_CODE:  # no theme asked for: the first theme with an open goal, if any
+            theme = goals[0].theme if goals else None
+        if theme:
             form.theme.data = theme
-        level = _current_level(family_id, form.theme.data or "bolig")
+        level = levels.get(form.theme.data or "bolig")
         form.level_from.data = str(level) if level else ""
+        form.level_to.data = str(_hoped_level(level))
     balance = ledger.family_balance(family_id, queries.current_year())
     if form.validate_on_submit():
         submit = request.form.get("action") == "submit"
@@ -135,7 +152,8 @@ def spend_new(access: Access):
         else:
             flash(_("Forespørselen er sendt til godkjenning.") if submit else _("Utkastet er lagret."), "success")
             return redirect(url_for("budget.spend_detail", spend_id=spend.id))
-    return render_form("budget/spend_form.html", form, family=access.family, balance=balance, goals=goals)
+    return render_form("budget/spend_form.html", form, family=access.family, balance=balance, goals=goals,
+                       levels=levels)
 
 
 # --- one spend request ----------------------------------------------------------------------------

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Flask, current_app, flash, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -103,7 +104,12 @@ def error_response(code: int, errors: dict | None = None, message: str | None = 
 def handle_http_exception(error: HTTPException):
     code = error.code or 500
     if code == 401 and not wants_json():
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return _to_sign_in()
+    if (code == 400 and isinstance(error, CSRFError) and not wants_json() and request.endpoint != "auth.login"
+            and not current_user.is_authenticated):
+        # The session cookie itself expired with the session (its absolute limit): the form's token
+        # went with it. Same way back as an expired session: sign in, then the page again.
+        return _to_sign_in()
     data = getattr(error, "data", None) or {}
     errors = None
     if "errors" in data:
@@ -118,6 +124,12 @@ def handle_http_exception(error: HTTPException):
     if code == 405 and allowed:
         headers["Allow"] = ", ".join(allowed)
     return error_response(code, errors, message, headers)
+
+
+def _to_sign_in():
+    if g.get("session_expired") or request.method == "POST":
+        flash(_("Økten din er avsluttet. Logg inn igjen for å fortsette der du var."), "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def handle_service_error(error: ServiceError):

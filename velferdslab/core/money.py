@@ -24,11 +24,14 @@ def format_nok(ore: int | None, *, symbol: bool = True) -> str:
     return f"{text}{NBSP}kr" if symbol else text
 
 
-_KRONER = re.compile(r"^\s*(-)?\s*(\d{1,3}(?:[ \u00a0.]\d{3})+|\d+)(?:[,.](\d{1,2}))?\s*(?:kr)?\s*$")
+# "18 500", "18 500,50", "18.500,5 kr", and as people write prices: "18 500,-", "kr 18 500", "kr. 18 500,-".
+_KRONER = re.compile(r"^\s*(?:kr\.?\s*)?(-)?\s*(?:kr\.?\s*)?(\d{1,3}(?:[ \u00a0.]\d{3})+|\d+)"
+                     r"(?:[,.](\d{1,2})|[,.]\s?[-\u2013]{1,2})?\s*(?:kr\.?|nok)?\s*$", re.IGNORECASE)
 
 
 def parse_kroner(text: str) -> int:
-    """Parse what a person types in a form ('18 500', '18500,50', '18.500,5 kr') into øre.
+    """Parse what a person types in a form ('18 500', '18500,50', '18.500,5 kr', '18 500,-',
+    'kr 18 500') into øre.
 
     Raises ValueError with a message in the current language for anything that is not an exact amount.
     """

@@ -15,7 +15,7 @@ from datetime import date
 from flask import current_app, has_request_context, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from velferdslab.budget.models import SpendRequest
@@ -28,7 +28,6 @@ from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.journey import queries as journey_queries
 from velferdslab.cases.journey import services as journey_services
 from velferdslab.cases.meetings import queries as meeting_queries
-from velferdslab.cases.meetings.models import Meeting
 from velferdslab.cases.plan import queries as plan_queries
 from velferdslab.cases.plan import services as plan_services
 from velferdslab.cases.plan.models import Action, Goal
@@ -191,8 +190,7 @@ def build(access: Access, start: date | None = None, end: date | None = None) ->
     listed = {a.id for a in shown}
     meetings = [row for row in meeting_queries.meetings(access) if start <= row.meeting.held_on <= end]
     meetings.sort(key=lambda row: row.meeting.held_on)
-    next_meeting = db.session.scalar(select(func.max(Meeting.next_meeting_on)).where(
-        Meeting.family_id == family_id, Meeting.next_meeting_on >= today))
+    next_meeting = meeting_queries.planned_next_meeting(family_id, today)
     return ProgressReport(
         access=access, start=start, end=end, enrolment=enrolment,
         team=enrolment_queries.team_rows(family_id, enrolment.id if enrolment else None), history=history,

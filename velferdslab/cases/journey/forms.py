@@ -67,6 +67,29 @@ def ratings_from(form, themes: list[str], perspectives: list[str]) -> list[dict]
     return ratings
 
 
+def notes_without_level(form, themes: list[str], perspectives: list[str]) -> list[str]:
+    """The note fields filled in beside a theme left unrated: refused with a message by the field,
+    never silently dropped (a note is kept only with its rating)."""
+    names = []
+    for theme in themes:
+        for perspective in perspectives:
+            level_name, note_name = rating_field_names(theme, perspective)
+            if not form[level_name].data and (form[note_name].data or "").strip():
+                names.append(note_name)
+    return names
+
+
+NOTE_WITHOUT_LEVEL = _l("Velg et nivå for temaet, eller fjern merknaden: en merknad lagres bare sammen med et nivå.")
+
+
+def refuse_notes_without_level(form, themes: list[str], perspectives: list[str]) -> bool:
+    """Put the message on every note typed beside an unrated theme; True when there was one."""
+    names = notes_without_level(form, themes, perspectives)
+    for name in names:
+        form[name].errors = list(form[name].errors) + [str(NOTE_WITHOUT_LEVEL)]
+    return bool(names)
+
+
 def overall_from(form) -> tuple[int | None, str | None]:
     level = form.overall_level.data
     return (int(level) if level else None), form.override_reason.data

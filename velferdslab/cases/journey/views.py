@@ -86,7 +86,7 @@ def assessment_new(access: Access):
     if request.method == "GET":
         form.assessed_on.data = today_local()
         form.kind.data = request.args.get("type", "regular")
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not forms.refuse_notes_without_level(form, themes, perspectives):
         overall, reason = forms.overall_from(form)
         try:
             services.create_assessment(access, actor=_user(), assessed_on=form.assessed_on.data, kind=form.kind.data,
@@ -114,7 +114,7 @@ def assessment_correct(access: Access, assessment: JourneyAssessment):
     if request.method == "GET":
         form.assessed_on.data = assessment.assessed_on
         _fill_ratings(form, assessment)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not forms.refuse_notes_without_level(form, themes, perspectives):
         overall, reason = forms.overall_from(form)
         try:
             row = services.correct_assessment(access, assessment, actor=_user(),

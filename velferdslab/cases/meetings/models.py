@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from velferdslab.auth.models import User
@@ -49,3 +49,21 @@ class MeetingAttendee(Model):
         CheckConstraint("(user_id IS NULL) <> (member_id IS NULL)", name="exactly_one_person"),
         UniqueConstraint("meeting_id", "user_id", "member_id"),
     )
+
+
+class FormDraft(Model):
+    """A form being filled in, saved by the page while the user types (one per user, family and
+    kind of form), so that an expired session or a closed tab loses nothing. Discarded when the
+    form is saved or the user throws the draft away. ``payload`` is the form's fields as JSON
+    (``{name: [values]}``); it is personal content, and erasure deletes the rows whole."""
+
+    __tablename__ = "form_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user_id", "family_id", "kind"),)

@@ -4,8 +4,9 @@ and decisions are never selected."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload, load_only
 
 from velferdslab.cases.access import Access
@@ -52,3 +53,14 @@ def decided_at(meeting_id: int) -> tuple[JourneyAssessment | None, list[Action]]
                                                                    JourneyAssessment.is_current.is_(True)))
     actions = list(db.session.scalars(select(Action).where(Action.meeting_id == meeting_id).order_by(Action.id)))
     return assessment, actions
+
+
+def planned_next_meeting_column(today: date):
+    """The family's planned next meeting, as an aggregate: the latest ``next_meeting_on`` of any of
+    its meetings that is today or later. A meeting recorded without a next date never erases a
+    planned one. The family page, *Mine familier* and the progress report all use this."""
+    return func.max(case((Meeting.next_meeting_on >= today, Meeting.next_meeting_on), else_=None))
+
+
+def planned_next_meeting(family_id: int, today: date) -> date | None:
+    return db.session.scalar(select(planned_next_meeting_column(today)).where(Meeting.family_id == family_id))

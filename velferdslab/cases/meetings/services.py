@@ -6,11 +6,13 @@ does); a refusal is a :class:`ServiceError` naming the input at fault (see ``vel
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import date
 
 from flask_babel import gettext as _
+from sqlalchemy import delete, select
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
@@ -20,12 +22,12 @@ from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.enrolment.services import current_enrolment
 from velferdslab.cases.household.services import family_members
 from velferdslab.cases.journey.services import create_assessment
-from velferdslab.cases.meetings.models import Meeting, MeetingAttendee
+from velferdslab.cases.meetings.models import FormDraft, Meeting, MeetingAttendee
 from velferdslab.cases.plan.models import Action
 from velferdslab.cases.plan.services import create_action, update_action
 from velferdslab.cases.rules import _not_future, _text
 from velferdslab.core.errors import ServiceError
-from velferdslab.core.models import today_local
+from velferdslab.core.models import today_local, utcnow
 from velferdslab.extensions import db
 from velferdslab.teams import services as teams
 
@@ -50,6 +52,19 @@ def _meeting_fields(enrolment: Enrolment, held_on, notes, decisions, next_meetin
             "decisions": _text(decisions, "decisions", max_length=20000), "next_meeting_on": next_meeting_on}
 
 
+EMPTY_FIELD = "meeting"
+
+
+def is_empty(*, fields: dict, attendee_user_ids: Iterable[int], attendee_member_ids: Iterable[int],
+             assessment: dict | None, action_updates: Iterable[dict], new_actions: Iterable[dict]) -> bool:
+    """A meeting with nothing recorded: no rating, no note, no decision, no attendee and no action
+    added or changed. The dates alone (an untouched form, or Enter pressed in a one-line field) do
+    not make a meeting."""
+    return not (fields["notes"] or fields["decisions"] or list(attendee_user_ids or ())
+                or list(attendee_member_ids or ()) or (assessment and assessment.get("ratings"))
+                or list(action_updates or ()) or list(new_actions or ()))
+
+
 def _team_user_ids(family_id: int, on: date) -> set[int]:
     team = teams.current_team(family_id)
     return teams.current_member_ids(team.id, on) | teams.current_member_ids(team.id, today_local()) if team else set()
@@ -60,13 +75,21 @@ def record_meeting(access: Access, *, actor: User, held_on: date | None, attende
                    next_meeting_on: date | None = None, assessment: dict | None = None,
                    action_updates: Iterable[dict] = (), new_actions: Iterable[dict] = ()) -> Meeting:
     """A meeting's whole work in one call: who came, notes and decisions, that day's assessment, and
-    new or updated actions. Any refusal undoes all of it (the request rolls back)."""
+    new or updated actions. Any refusal undoes all of it (the request rolls back). An empty meeting
+    (see :func:`is_empty`) is refused. A blank ``next_meeting_on`` leaves the family's planned next
+    meeting as it is (the planned one is the latest future date of any meeting, see
+    ``queries.planned_next_meeting``)."""
     access.require_consent()
     family_id = access.family.id
     enrolment = current_enrolment(family_id)
     if enrolment is None:
         raise ServiceError(_("Familien har ingen deltakelse."), "held_on")
     fields = _meeting_fields(enrolment, held_on, notes, decisions, next_meeting_on)
+    action_updates, new_actions = list(action_updates or ()), list(new_actions or ())
+    if is_empty(fields=fields, attendee_user_ids=attendee_user_ids, attendee_member_ids=attendee_member_ids,
+                assessment=assessment, action_updates=action_updates, new_actions=new_actions):
+        raise ServiceError(_("Møtet er tomt: før opp hvem som var med, et notat, en beslutning, en vurdering "
+                             "eller et tiltak før du lagrer."), EMPTY_FIELD)
     attendees = _attendees(family_id, _team_user_ids(family_id, fields["held_on"]), attendee_user_ids,
                            attendee_member_ids)
     meeting = Meeting(family_id=family_id, enrolment_id=enrolment.id, created_by_id=actor.id, **fields)
@@ -126,3 +149,67 @@ def update_meeting(access: Access, meeting: Meeting, *, actor: User, held_on: da
     audit.record(AuditAction.MEETING_UPDATE, actor=actor, family_id=meeting.family_id, object_type="meeting",
                  object_id=meeting.id, summary={"fields": changed, "attendees": len(attendees)})
     return meeting
+
+
+# --- drafts: the meeting form saved while it is filled in ----------------------------------------
+
+MEETING_DRAFT = "meeting"
+DRAFT_MAX_FIELDS = 400
+DRAFT_MAX_CHARS = 200_000
+
+
+def _clean_payload(fields, allowed: set[str]) -> dict[str, list[str]]:
+    """``{name: [values]}`` of the form's own fields only (never the CSRF token), size-limited."""
+    if not isinstance(fields, dict) or len(fields) > DRAFT_MAX_FIELDS:
+        raise ServiceError(_("Utkastet kunne ikke leses."), "fields")
+    clean: dict[str, list[str]] = {}
+    for name, values in fields.items():
+        if name not in allowed or name == "csrf_token":
+            continue
+        values = values if isinstance(values, list) else [values]
+        if not all(isinstance(v, str) for v in values) or len(values) > 100:
+            raise ServiceError(_("Utkastet kunne ikke leses."), "fields")
+        clean[name] = values
+    if len(json.dumps(clean, ensure_ascii=False)) > DRAFT_MAX_CHARS:
+        raise ServiceError(_("Utkastet er for stort til å lagres."), "fields", status=413)
+    return clean
+
+
+def save_draft(access: Access, *, actor: User, fields, allowed: set[str], kind: str = MEETING_DRAFT) -> FormDraft:
+    """Create or replace the user's draft of a form for the family (autosave while typing). No
+    audit row: a draft is the user's own unsaved work, and the save of the form is audited."""
+    access.require_consent()
+    payload = json.dumps(_clean_payload(fields, allowed), ensure_ascii=False, sort_keys=True)
+    draft = draft_for(access, actor=actor, kind=kind)
+    if draft is None:
+        draft = FormDraft(user_id=actor.id, family_id=access.family.id, kind=kind, payload=payload)
+        db.session.add(draft)
+    else:
+        draft.payload = payload
+    draft.updated_at = utcnow()
+    db.session.flush()
+    return draft
+
+
+def draft_for(access: Access, *, actor: User, kind: str = MEETING_DRAFT) -> FormDraft | None:
+    if access.gated:
+        return None
+    return db.session.scalar(select(FormDraft).where(FormDraft.user_id == actor.id,
+                                                     FormDraft.family_id == access.family.id,
+                                                     FormDraft.kind == kind))
+
+
+def draft_fields(draft: FormDraft) -> dict[str, list[str]]:
+    try:
+        data = json.loads(draft.payload)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def discard_draft(access: Access, *, actor: User, kind: str = MEETING_DRAFT) -> bool:
+    """Throw the user's draft away (the form was saved, or the user chose to). True if there was one."""
+    result = db.session.execute(delete(FormDraft).where(FormDraft.user_id == actor.id,
+                                                        FormDraft.family_id == access.family.id,
+                                                        FormDraft.kind == kind))
+    return bool(getattr(result, "rowcount", 0))

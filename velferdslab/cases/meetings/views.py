@@ -3,10 +3,12 @@ meeting, and editing it."""
 
 from __future__ import annotations
 
-from flask import render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
 
 from velferdslab.audit.actions import AuditAction
+from velferdslab.auth.login import session_seconds_left
 from velferdslab.cases.access import Access
 from velferdslab.cases.consent.forms import member_choices
 from velferdslab.cases.enrolment import queries as enrolment_queries
@@ -22,7 +24,7 @@ from velferdslab.cases.plan.forms import goal_choices, owner_values, team_choice
 from velferdslab.cases.web import _attach, _done, _user, blueprint
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import choices, render_form
-from velferdslab.core.models import today_local
+from velferdslab.core.models import OSLO, today_local
 from velferdslab.core.permissions import LOGIN, requires
 
 
@@ -83,22 +85,78 @@ def meeting_new(access: Access):
     family_id = access.family.id
     open_actions = plan_queries.open_actions(family_id)
     form, themes, perspectives = _meeting_form(access, open_actions)
+    draft = services.draft_for(access, actor=_user())
     if request.method == "GET":
         form.held_on.data = today_local()
         for action in open_actions:
             form[f"action_{action.id}_status"].data = action.status
-    if form.validate_on_submit():
+        if draft is not None:  # the work typed before (a closed tab, an expired session) comes back
+            _restore(form, services.draft_fields(draft))
+    refusal = None
+    if form.validate_on_submit() and not journey_forms.refuse_notes_without_level(form, themes, perspectives):
         try:
             meeting = services.record_meeting(access, actor=_user(),
                                               **_meeting_input(form, themes, perspectives, open_actions))
         except ServiceError as error:
-            _attach(form, error, "held_on")
+            if error.field == services.EMPTY_FIELD:
+                refusal = error.message
+            else:
+                _attach(form, error, "held_on")
         else:
+            services.discard_draft(access, actor=_user())
             return _done(_("Møtet er registrert."), family_id, "cases.meeting_detail", meeting_id=meeting.id)
     history = journey_queries.journey_history(family_id, themes)
-    return render_form("cases/meeting_form.html", form, family=access.family, themes=themes,
-                       perspectives=perspectives, open_actions=open_actions, latest=history.latest,
-                       new_rows=range(forms.NEW_ACTION_ROWS))
+    return render_form("cases/meeting_form.html", form, status=422 if refusal else None, family=access.family,
+                       themes=themes, perspectives=perspectives, open_actions=open_actions,
+                       latest=history.latest, new_rows=range(forms.NEW_ACTION_ROWS), refusal=refusal,
+                       draft_time=_clock(draft.updated_at) if draft is not None and request.method == "GET" else None,
+                       session_limits=_session_limits())
+
+
+def _restore(form, fields: dict[str, list[str]]) -> None:
+    """Fill the form from a draft: each field the draft holds takes its typed value(s); a field it
+    does not hold (a box nobody ticked) keeps the form's own start value."""
+    formdata = MultiDict([(name, value) for name, values in fields.items() for value in values])
+    for field in form:
+        if field.name in fields and field.name != "csrf_token":
+            field.process(formdata)
+
+
+def _clock(stamp) -> str:
+    return stamp.astimezone(OSLO).strftime("%H:%M")
+
+
+def _session_limits() -> dict:
+    """What the page's script needs to keep the session alive and warn before its absolute end."""
+    return {"idle": int(current_app.config["SESSION_IDLE_TIMEOUT"].total_seconds()), "left": session_seconds_left()}
+
+
+@blueprint.post("/familier/<int:family_id>/moter/ny/utkast")
+@requires(LOGIN)
+@family_route()
+def meeting_draft_save(access: Access):
+    """Autosave: the page posts the meeting form's fields (JSON ``{"fields": {name: [values]}}``)
+    every few seconds while the user types. CSRF-protected like every form (X-CSRFToken header)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return jsonify({"status": 422, "errors": {"fields": [_("Utkastet kunne ikke leses.")]}}), 422
+    open_actions = plan_queries.open_actions(access.family.id)
+    form, _themes, _perspectives = _meeting_form(access, open_actions)
+    try:
+        draft = services.save_draft(access, actor=_user(), fields=body.get("fields"),
+                                    allowed={f.name for f in form if f.name != "csrf_token"})
+    except ServiceError as error:
+        return jsonify({"status": error.status, "errors": error.as_errors()}), error.status
+    return jsonify({"saved_at": _clock(draft.updated_at)})
+
+
+@blueprint.post("/familier/<int:family_id>/moter/ny/utkast/forkast")
+@requires(LOGIN)
+@family_route()
+def meeting_draft_discard(access: Access):
+    services.discard_draft(access, actor=_user())
+    flash(_("Utkastet er forkastet."), "info")
+    return redirect(url_for("cases.meeting_new", family_id=access.family.id))
 
 
 @blueprint.get("/familier/<int:family_id>/moter/<int:meeting_id>")

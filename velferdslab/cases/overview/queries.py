@@ -103,10 +103,7 @@ class FamilyPage:
     def is_overdue(self, action: Action) -> bool:
         return plan_services.is_overdue(action, self.today)
 
-    @property
-    def next_meeting_on(self) -> date | None:
-        latest = self.meetings[0].meeting if self.meetings else None
-        return latest.next_meeting_on if latest else None
+    next_meeting_on: date | None = None  # the planned one: see meeting_queries.planned_next_meeting_column
 
     @property
     def goals_by_theme(self) -> dict[str, dict[str, list[Goal]]]:
@@ -137,14 +134,16 @@ def family_page(access: Access) -> FamilyPage:
     overrides = {r.theme: r.applicable for r in
                  db.session.scalars(select(FamilyTheme).where(FamilyTheme.family_id == family_id))}
     themes = journey_services.applicable_theme_codes(members, overrides)
+    today = today_local()
+    meeting_count, next_meeting_on = db.session.execute(
+        select(func.count(), meeting_queries.planned_next_meeting_column(today)).select_from(Meeting)
+        .where(Meeting.family_id == family_id)).one()
     page = FamilyPage(
         access=access, members=members, enrolments=enrolments,
         team=enrolment_queries.team_rows(family_id, enrolments[-1].id if enrolments else None),
         consents=consents, superseded_consent_ids={c.supersedes_id for c in consents if c.supersedes_id},
         themes=themes, overrides=overrides, meetings=meeting_queries.meetings(access, MEETINGS_ON_PAGE),
-        # scalar_one: a COUNT always answers one row (scalar() would be typed as maybe None).
-        meeting_count=db.session.execute(select(func.count()).select_from(Meeting)
-                                         .where(Meeting.family_id == family_id)).scalar_one())
+        meeting_count=meeting_count, next_meeting_on=next_meeting_on, today=today)
     if not gated:
         page.history = journey_queries.journey_history(family_id, themes)
         page.goals = list(db.session.scalars(select(Goal).where(Goal.family_id == family_id)
@@ -214,13 +213,12 @@ def _follow_ups_done(family_ids: list[int]) -> dict[int, list[tuple[date, str]]]
     return done
 
 
-def _latest_meetings(family_ids: list[int]) -> dict[int, tuple[date, date | None]]:
-    rank = func.row_number().over(partition_by=Meeting.family_id,
-                                  order_by=(Meeting.held_on.desc(), Meeting.id.desc()))
-    inner = (select(Meeting.family_id, Meeting.held_on, Meeting.next_meeting_on, rank.label("rank"))
-             .where(Meeting.family_id.in_(family_ids)).subquery())
-    return {family_id: (held_on, next_on) for family_id, held_on, next_on, _rank in
-            db.session.execute(select(inner).where(inner.c.rank == 1))}
+def _latest_meetings(family_ids: list[int], today: date) -> dict[int, tuple[date, date | None]]:
+    """Each family's last meeting and its planned next one (the latest future date, as on the
+    family page and in the progress report)."""
+    return {family_id: (held_on, next_on) for family_id, held_on, next_on in db.session.execute(
+        select(Meeting.family_id, func.max(Meeting.held_on), meeting_queries.planned_next_meeting_column(today))
+        .where(Meeting.family_id.in_(family_ids)).group_by(Meeting.family_id))}
 
 
 def _action_counts(family_ids: list[int], today: date) -> dict[int, tuple[int, int]]:
@@ -248,7 +246,7 @@ def my_families(user, today: date | None = None) -> list[FamilySummary]:
     ids = [s.family.id for s in summaries]
     open_ids = [s.family.id for s in summaries if not s.access.gated] or [-1]
     enrolments = _latest_enrolments(ids)
-    meetings_ = _latest_meetings(ids)
+    meetings_ = _latest_meetings(ids, today)
     levels = _latest_levels(open_ids)
     follow_ups = _follow_ups_done(open_ids)
     counts = _action_counts(open_ids, today)

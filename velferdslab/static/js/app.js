@@ -30,3 +30,157 @@ document.addEventListener("DOMContentLoaded", () => {
     update();
   });
 });
+
+// Forms marked data-no-enter-submit (the meeting form): Enter in a one-line field does not send
+// the form (a meeting is recorded only with the save button). Enter in a textarea keeps its newline,
+// and Enter on a button still presses it.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("form[data-no-enter-submit]").forEach((form) => {
+    form.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter" || event.isComposing) return;
+      const target = event.target;
+      if (!(target instanceof HTMLInputElement)) return;
+      if (["submit", "button", "reset", "image"].includes(target.type)) return;
+      event.preventDefault();
+    });
+  });
+});
+
+// The meeting form (form[data-draft-url]) never loses work: what is typed is saved as a server-side
+// draft every few seconds (and before the form is sent), the session is kept alive while the form
+// is open, a warning (role=alert) comes two minutes before the session's absolute limit, and when
+// the session has ended the page says so and links to sign-in, which returns to the form and its
+// draft. Without this script the form works as before, only without drafts.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form[data-draft-url]");
+  if (!form) return;
+  const token = form.querySelector("input[name=csrf_token]");
+  const status = document.getElementById("draft-status");
+  const alertBox = document.getElementById("session-warning");
+  const data = form.dataset;
+  let dirty = false;
+  let saving = null;
+  let ended = false;
+  let sending = false;
+
+  const post = (url, body, keepalive) => fetch(url, {
+    method: "POST", credentials: "same-origin", keepalive: Boolean(keepalive),
+    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": token ? token.value : "" },
+    body: JSON.stringify(body),
+  });
+  const signedOut = (r) => r.redirected || r.status === 401 || r.url.includes("/logg-inn");
+  const clock = (ms) => new Date(ms).toLocaleTimeString("nb-NO", { hour: "2-digit", minute: "2-digit" });
+  const show = (text, withLink) => {
+    alertBox.textContent = "";
+    const p = document.createElement("p");
+    p.textContent = text;
+    if (withLink) {
+      const a = document.createElement("a");
+      a.href = data.loginUrl;
+      a.textContent = data.msgLogin;
+      p.append(" ", a);
+    }
+    alertBox.append(p);
+  };
+  const sessionEnded = () => {
+    if (ended) return;
+    ended = true;
+    show(data.msgEnded, true);
+  };
+  const fields = () => {
+    const out = {};
+    new FormData(form).forEach((value, name) => {
+      if (name === "csrf_token" || typeof value !== "string") return;
+      (out[name] = out[name] || []).push(value);
+    });
+    return out;
+  };
+  const save = (keepalive) => {
+    if (!dirty || ended) return saving || Promise.resolve();
+    if (saving) return saving;
+    dirty = false;
+    saving = post(data.draftUrl, { fields: fields() }, keepalive).then(async (r) => {
+      if (signedOut(r)) { dirty = true; sessionEnded(); return; }
+      if (!r.ok) { dirty = true; return; }
+      const answer = await r.json();
+      if (status) status.textContent = data.msgSaved.replace("{time}", answer.saved_at);
+    }).catch(() => { dirty = true; }).finally(() => { saving = null; });
+    return saving;
+  };
+
+  form.addEventListener("input", () => { dirty = true; });
+  form.addEventListener("change", () => { dirty = true; });
+  setInterval(() => { if (!sending) save(); }, 3000);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden" && !sending) save(true);
+  });
+  // Sending: the latest keystrokes go to the draft first, so a send that fails (an ended session)
+  // loses nothing; a successful save of the meeting then deletes the draft.
+  form.addEventListener("submit", (event) => {
+    if (sending) return;
+    event.preventDefault();
+    sending = true;
+    Promise.resolve(save()).finally(() => form.submit());
+  });
+
+  // Keep-alive, and the warning before the absolute limit.
+  const idle = parseInt(data.sessionIdle, 10) || 1800;
+  const warnBefore = (parseInt(data.sessionWarn, 10) || 120) * 1000;
+  let warnTimer = null;
+  let endTimer = null;
+  const schedule = (secondsLeft) => {
+    if (secondsLeft === null || secondsLeft === undefined || Number.isNaN(secondsLeft)) return;
+    clearTimeout(warnTimer);
+    clearTimeout(endTimer);
+    const endsAt = Date.now() + secondsLeft * 1000;
+    warnTimer = setTimeout(() => { if (!ended) show(data.msgWarning.replace("{time}", clock(endsAt)), false); },
+      Math.max(0, endsAt - warnBefore - Date.now()));
+    endTimer = setTimeout(sessionEnded, Math.max(0, endsAt - Date.now()));
+  };
+  const ping = () => {
+    if (ended) return;
+    post(data.keepaliveUrl, {}).then(async (r) => {
+      if (signedOut(r)) { sessionEnded(); return; }
+      if (r.ok) schedule((await r.json()).seconds_left);
+    }).catch(() => {});
+  };
+  schedule(data.sessionLeft === undefined ? null : parseInt(data.sessionLeft, 10));
+  setInterval(ping, Math.max(5, Math.min(idle / 3, 300)) * 1000);
+});
+
+// The spend request form: the goal list shows only goals of the chosen theme, "level now" follows
+// the theme (the team's latest rating of it) and the hoped level defaults to one step up. The server
+// refuses a goal of another theme either way.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form[data-spend-form]");
+  if (!form) return;
+  const theme = form.querySelector("select[name=theme]");
+  const goal = form.querySelector("select[name=goal_id]");
+  const from = form.querySelector("select[name=level_from]");
+  const to = form.querySelector("select[name=level_to]");
+  if (!theme || !goal) return;
+  let levels = {};
+  try { levels = JSON.parse(form.dataset.levels || "{}"); } catch (e) { levels = {}; }
+  let hopedTouched = false;
+  if (to) to.addEventListener("change", () => { hopedTouched = true; });
+  const filterGoals = () => {
+    let selectedHidden = false;
+    goal.querySelectorAll("option").forEach((option) => {
+      const own = !option.dataset.theme || option.dataset.theme === theme.value;
+      option.hidden = !own;
+      option.disabled = !own;
+      if (!own && option.selected) selectedHidden = true;
+    });
+    if (selectedHidden) goal.value = "0";
+    const mine = [...goal.options].filter((o) => o.dataset.theme === theme.value);
+    if (mine.length === 1 && goal.value === "0") goal.value = mine[0].value;
+  };
+  const followLevels = () => {
+    if (!from) return;
+    const level = levels[theme.value];
+    from.value = level ? String(level) : "";
+    if (to && !hopedTouched) to.value = String(level ? Math.min(level + 1, 4) : 2);
+  };
+  theme.addEventListener("change", () => { filterGoals(); followLevels(); });
+  filterGoals();
+});
