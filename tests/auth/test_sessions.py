@@ -116,3 +116,19 @@ def test_disabled_user_cannot_sign_in(client, lab):
     response = factories.login_client(client, user.email, factories.PASSWORD)
     assert response.status_code == 422
     assert "Feil e-post eller passord." in response.get_data(as_text=True)
+
+
+def test_the_sign_in_page_states_the_configured_limits(app, client, monkeypatch):
+    """Issue 13: the limits on the page are the configured ones, not hard-coded."""
+    monkeypatch.setitem(app.config, "SESSION_IDLE_TIMEOUT", timedelta(minutes=45))
+    monkeypatch.setitem(app.config, "SESSION_ABSOLUTE_TIMEOUT", timedelta(hours=8))
+    page = client.get("/logg-inn").get_data(as_text=True)
+    assert "etter 45 minutter uten aktivitet og senest etter 8 timer" in page
+
+
+def test_the_language_switch_keeps_the_query_string(lab, login):
+    client = login(factories.user(lab))
+    page = client.get("/familier?q=Berg").get_data(as_text=True)
+    assert "next=/familier?q%3DBerg" in page or "next=%2Ffamilier%3Fq%3DBerg" in page
+    response = client.get("/sprak/en?next=/familier?q%3DBerg")
+    assert response.status_code in (302, 303) and response.headers["Location"].endswith("/familier?q=Berg")
