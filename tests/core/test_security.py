@@ -70,8 +70,11 @@ def test_failed_logins_per_account_get_429(app, client, lab):
     try:
         statuses = [factories.login_client(client, user.email, "wrong password").status_code for _ in range(4)]
         assert statuses == [422, 422, 422, 429]
-        # Even the right password is refused while the account is limited.
-        assert factories.login_client(client, user.email, factories.PASSWORD).status_code == 429
+        # Even the right password is refused while the account is limited, and the page says how
+        # long the lock-out can last (the limit's window).
+        refused = factories.login_client(client, user.email, factories.PASSWORD)
+        assert refused.status_code == 429
+        assert "Vent høyst 15 minutter" in refused.get_data(as_text=True)
         # Another account from the same address is not locked by this account's failures.
         other = factories.user(lab)
         assert factories.login_client(client, other.email, factories.PASSWORD).status_code == 302

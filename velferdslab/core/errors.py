@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from flask import Flask, current_app, flash, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -119,6 +120,11 @@ def handle_http_exception(error: HTTPException):
     message = None
     if code == 400 and isinstance(error, CSRFError):
         message = _("Skjemaet er utløpt eller mangler sikkerhetsnøkkel. Last siden på nytt og prøv igjen.")
+    limit = getattr(getattr(error, "limit", None), "limit", None)  # flask-limiter's RateLimitExceeded
+    if code == 429 and limit is not None:
+        # The lock-out says how long it can last: the window of the limit that was hit.
+        minutes = max(1, math.ceil(limit.get_expiry() / 60))
+        message = _("For mange forsøk. Vent høyst %(n)s minutter og prøv igjen.", n=minutes)
     headers = dict(data.get("headers") or {})
     allowed = getattr(error, "valid_methods", None)  # MethodNotAllowed's
     if code == 405 and allowed:
