@@ -243,3 +243,34 @@ def test_an_emergency_grant_opens_the_family_and_its_team_read_only(world, objec
                        json={"user_id": world.outsider.id,
                              "start_date": world.today.isoformat()}).status_code == 404
     assert login(world.admin).get(f"/familier/{world.family.id}/team").status_code == 404
+
+
+def test_emergency_access_shows_no_write_action_on_any_page(app, world, objects, login):
+    """Issue 13: emergency access is for looking, so no family page it opens offers a form or a
+    link to one that the gate would refuse (lifting a restriction and erasure are its own doors)."""
+    import re
+
+    from velferdslab.cases.emergency import services as emergency
+
+    emergency.grant(world.manager, world.family.id, reason="Akutt bekymring meldt fra legevakten", hours=2)
+    client = login(world.manager)
+    allowed = ("/logg-ut", "/personvern/", "/slett", "/opphev", "/sperr")
+    seen = 0
+    for endpoint, method, rule in family_routes(app):
+        if method != "GET" or endpoint.endswith("_api") or "_api." in endpoint:
+            continue
+        response = client.get(build_url(rule, objects))
+        if response.status_code != 200 or "text/html" not in response.content_type:
+            continue
+        seen += 1
+        html = response.get_data(as_text=True)
+        for form in re.findall(r'<form method="post"[^>]*>', html):
+            action = re.search(r'action="([^"]*)"', form)
+            assert action and any(a in action.group(1) for a in allowed), (rule.rule, form)
+        links = [h for h in re.findall(r'href="([^"]*)"', html) if not h.startswith("/sprak/")]
+        writes = [h for h in links if h.endswith(("/moter/ny", "/vurderinger/ny", "/budsjett/ny", "/endre",
+                                                  "/medlemmer/ny", "/rett", "/temaer"))]
+        assert writes == [], (rule.rule, writes)
+        if rule.rule.endswith(("/moter/ny", "/vurderinger/ny", "/budsjett/ny", "/endre")):
+            assert "bare innsyn" in html, rule.rule
+    assert seen > 10

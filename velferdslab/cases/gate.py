@@ -274,6 +274,7 @@ def _resolve(spec: Gate, kwargs: dict[str, Any]) -> tuple[Access | None, Any]:
         read_object = None
     if access is not None:
         policy.remember(("family_access", current_user.id, access.family.id), lambda: access)
+        g.family_read_only = access.read_only  # the pages hide their write actions (``read_only()``)
         if spec.content:
             access.require_consent()
         read_object = _load_objects(spec, access, kwargs) or read_object

@@ -12,7 +12,7 @@ import re
 from functools import cached_property
 from pathlib import Path
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, flash, g, redirect, url_for
 from flask_login import current_user
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 from sqlalchemy import select
@@ -41,6 +41,13 @@ class CasesBlueprint(Blueprint):
 
 
 blueprint = CasesBlueprint("cases", __name__)
+
+
+@blueprint.app_template_global()
+def read_only() -> bool:
+    """This page is seen through emergency access, which is for looking: hide every write action
+    (the gate refuses them anyway) instead of offering a form that fails."""
+    return bool(g.get("family_read_only"))
 api_blueprint = core_api.Blueprint(
     "cases_api", __name__, url_prefix="/api/v1",
     description="Families, members, enrolment, consent, journey assessments, plan and meetings")
