@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from tests.cases.test_bad_input import count
 from tests.cases.world import ratings
 from velferdslab.cases.journey.models import JourneyAssessment
 from velferdslab.cases.meetings.models import Meeting
@@ -15,14 +16,6 @@ from velferdslab.core import idempotency
 from velferdslab.core.idempotency import StoredResponse
 from velferdslab.core.models import utcnow
 from velferdslab.extensions import db
-
-
-def count(model, **where) -> int:
-    db.session.expire_all()
-    query = select(func.count()).select_from(model)
-    for key, value in where.items():
-        query = query.where(getattr(model, key) == value)
-    return db.session.scalar(query)
 
 
 def MEETING(world) -> dict:  # noqa: N802 - a constant body, per world
