@@ -12,59 +12,32 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from tests.factories import csrf_from
 from tests.support.faults import libpq_url
+from tests.support.gunicorn import ROOT, cli, serve
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 EMAIL, PASSWORD = "kari@test.example", "a long enough password"
 
 pytestmark = [pytest.mark.real_commits, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def gunicorn(env: dict, *options: str):
-    cli = [str(BIN / "velferdslab")]
-    for args in (["db", "upgrade"],
-                 ["lab", "create", "--slug", "t", "--name", "T", "--municipality", "T"],
-                 ["user", "create", "--lab", "t", "--email", EMAIL, "--name", "Kari",
-                  "--role", "caseworker", "--password", PASSWORD]):
-        subprocess.run(cli + args, env=env, cwd=ROOT, check=True, capture_output=True)
-    port = _free_port()
-    server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", *options, "wsgi:app"],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    cli(env, ["db", "upgrade"], ["lab", "create", "--slug", "t", "--name", "T", "--municipality", "T"],
+        ["user", "create", "--lab", "t", "--email", EMAIL, "--name", "Kari", "--role", "caseworker",
+         "--password", PASSWORD])
+    with serve(env, *options) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 def _sign_in(base: str, password: str, before_post=None) -> tuple[int, dict, str, float]:

@@ -6,29 +6,17 @@ through; with Redis the fourth attempt is refused whichever worker answers it.
 
 import http.cookiejar
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 
 from tests.factories import csrf_from
+from tests.support.gunicorn import cli, serve
 
 REDIS_URL = os.environ.get("VELFERDSLAB_TEST_REDIS_URL")
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _attempt(base: str, email: str, password: str) -> int:
@@ -52,29 +40,15 @@ def test_two_workers_share_login_limits_through_redis(tmp_path):
            "VELFERDSLAB_DATABASE_URL": f"sqlite:///{tmp_path / 'limits.sqlite3'}",
            "VELFERDSLAB_REDIS_URL": REDIS_URL, "VELFERDSLAB_LOGIN_LIMITS": "3 per 15 minutes",
            "VELFERDSLAB_LOGIN_ADDRESS_LIMITS": "100 per 15 minutes", "VELFERDSLAB_RATELIMIT_PREFIX": prefix}
-    cli = [str(BIN / "velferdslab")]
-    for args in (["db", "upgrade"],
-                 ["lab", "create", "--slug", "t", "--name", "T", "--municipality", "T"],
-                 ["user", "create", "--lab", "t", "--email", "kari@test.example", "--name", "Kari",
-                  "--role", "caseworker", "--password", "a long enough password"]):
-        subprocess.run(cli + args, env=env, cwd=ROOT, check=True, capture_output=True)
-    port = _free_port()
-    server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    cli(env, ["db", "upgrade"], ["lab", "create", "--slug", "t", "--name", "T", "--municipality", "T"],
+        ["user", "create", "--lab", "t", "--email", "kari@test.example", "--name", "Kari", "--role", "caseworker",
+         "--password", "a long enough password"])
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        statuses = [_attempt(base, "kari@test.example", "wrong password") for _ in range(4)]
-        assert statuses == [422, 422, 422, 429]
-        assert redis.Redis.from_url(REDIS_URL).keys(f"*{prefix}*"), "no limit counters in Redis"
+        with serve(env) as base:
+            statuses = [_attempt(base, "kari@test.example", "wrong password") for _ in range(4)]
+            assert statuses == [422, 422, 422, 429]
+            assert redis.Redis.from_url(REDIS_URL).keys(f"*{prefix}*"), "no limit counters in Redis"
     finally:
-        server.terminate()
-        server.wait(timeout=10)
         client = redis.Redis.from_url(REDIS_URL)
         for key in client.scan_iter(f"*{prefix}*"):
             client.delete(key)
@@ -91,33 +65,22 @@ def test_two_workers_share_the_request_limits_through_redis(tmp_path):
            "VELFERDSLAB_DATABASE_URL": f"sqlite:///{tmp_path / 'limits.sqlite3'}",
            "VELFERDSLAB_REDIS_URL": REDIS_URL, "VELFERDSLAB_REQUEST_LIMIT_PER_ADDRESS": "10 per minute",
            "VELFERDSLAB_RATELIMIT_PREFIX": prefix}
-    subprocess.run([str(BIN / "velferdslab"), "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-    port = _free_port()
-    server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    cli(env, ["db", "upgrade"])
 
-    def status(path: str) -> int:
+    def status(base: str, path: str) -> int:
         try:
             return urllib.request.urlopen(base + path, timeout=10).status
         except urllib.error.HTTPError as error:
             return error.code
 
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        statuses = [status("/logg-inn") for _ in range(24)]
-        # Counted together: ten pages, then 429 — whichever worker answers (per worker, up to 20).
-        assert statuses.count(200) == 10 and statuses[10:] == [429] * 14, statuses
-        assert status("/healthz") == 200  # monitoring is never counted
-        assert redis.Redis.from_url(REDIS_URL).keys(f"*{prefix}*requests-address*"), "no counters in Redis"
+        with serve(env) as base:
+            statuses = [status(base, "/logg-inn") for _ in range(24)]
+            # Counted together: ten pages, then 429 — whichever worker answers (per worker, up to 20).
+            assert statuses.count(200) == 10 and statuses[10:] == [429] * 14, statuses
+            assert status(base, "/healthz") == 200  # monitoring is never counted
+            assert redis.Redis.from_url(REDIS_URL).keys(f"*{prefix}*requests-address*"), "no counters in Redis"
     finally:
-        server.terminate()
-        server.wait(timeout=10)
         client = redis.Redis.from_url(REDIS_URL)
         for key in client.scan_iter(f"*{prefix}*"):
             client.delete(key)
