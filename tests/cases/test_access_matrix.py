@@ -274,3 +274,8 @@ def test_emergency_access_shows_no_write_action_on_any_page(app, world, objects,
         if rule.rule.endswith(("/moter/ny", "/vurderinger/ny", "/budsjett/ny", "/endre")):
             assert "bare innsyn" in html, rule.rule
     assert seen > 10
+    # Hiding the links hides no content: the plan still shows the goal and the action, by name.
+    plan = client.get(f"/familier/{world.family.id}/plan").get_data(as_text=True)
+    assert "Egen leilighet" in plan and "Søke bolig" in plan and "Nytt mål" not in plan
+    family = client.get(f"/familier/{world.family.id}").get_data(as_text=True)
+    assert "Anne" in family and "Søke bolig" in family
