@@ -32,7 +32,8 @@ def _search_adds_no_row(page) -> None:
     search_box = page.locator(".site-header .header-search").bounding_box()
     menu_box = page.locator(".site-header .main-nav").bounding_box()
     assert search_box is not None and menu_box is not None
-    assert search_box["y"] < menu_box["y"] + menu_box["height"] and menu_box["y"] < search_box["y"] + search_box["height"]
+    assert search_box["y"] < menu_box["y"] + menu_box["height"]
+    assert menu_box["y"] < search_box["y"] + search_box["height"]
     page.evaluate("document.querySelector('.header-search').style.display = 'none'")
     without = page.evaluate(height)
     page.evaluate("document.querySelector('.header-search').style.display = ''")
