@@ -11,7 +11,9 @@ page at 1366, 1024, 768 and 320 px:
   checkbox/radio/submit input is at least 24×24 px, or keeps the spacing exception (a 24 px circle
   on its centre meets no other target and no other small target's circle). Exempt, as WCAG allows:
   a link in running text, i.e. one whose block (its nearest non-inline ancestor) has other words
-  of its own besides its links and controls;
+  of its own besides its links and controls. A link that wraps counts line by line; a target
+  scrolled out of its scroll box or under a sticky cell (the queue's action column) is not counted
+  at that scroll position;
 * chart text: every ``svg text`` is drawn at 11 px or more (its font size times the SVG's scale on
   screen, so a chart squeezed below its natural size fails);
 * at 1366 px the header (``header.site-header``) is one row: its items share one horizontal line,
@@ -29,7 +31,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from tests.browser.conftest import axe_serious, sign_in
+from tests.browser.conftest import axe_serious, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -85,12 +87,14 @@ OVERFLOW_JS = r"""
     if (r.width === 0 || r.right <= vw + 0.5 || (skipClipped && clipped(el))) continue;
     const parent = el.parentElement.getBoundingClientRect();
     if (parent.right > vw + 0.5 && r.right <= parent.right + 0.5) continue;  // its parent sticks out as far
-    culprits.push({what: window.__layoutDescribe(el) + (skipClipped ? '' : ` (position: ${getComputedStyle(el).position}, escapes its scroll container)`),
+    const escaped = ` (position: ${getComputedStyle(el).position}, escapes its scroll container)`;
+    culprits.push({what: window.__layoutDescribe(el) + (skipClipped ? '' : escaped),
                    right: Math.round(r.right), width: Math.round(r.width)});
   }
   };
   scan(true);
-  if (!culprits.length) scan(false);  // e.g. an absolutely positioned element whose containing block is outside the scroll box
+  // e.g. an absolutely positioned element whose containing block is outside its scroll box
+  if (!culprits.length) scan(false);
   culprits.sort((a, b) => b.right - a.right);
   return {scrollWidth: doc.scrollWidth, innerWidth: vw, culprits: culprits.slice(0, 4)};
 }
@@ -115,16 +119,27 @@ TARGETS_JS = r"""
     copy.querySelectorAll('.visually-hidden').forEach((c) => c.remove());
     return /[\p{L}\p{N}]{2,}/u.test(copy.textContent);
   };
+  // What a user can tap right now: not scrolled out of its scroll box, not under a sticky cell.
+  const sticky = [...document.querySelectorAll('body *')].filter((e) => getComputedStyle(e).position === 'sticky');
+  const inside = (x, y, r) => x >= r.left && x <= r.right && y >= r.top && y <= r.bottom;
+  const shown = (el, x, y) => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== 'visible' && !inside(x, y, p.getBoundingClientRect())) return false;
+    }
+    return !sticky.some((s) => !s.contains(el) && inside(x, y, s.getBoundingClientRect()));
+  };
   // A link that wraps onto two lines is two boxes: each line's box counts on its own.
   const all = [];
   for (const el of [...document.querySelectorAll(sel)].filter(visible)) {
     const boxes = [...el.getClientRects()].filter((r) => r.width > 0 && r.height > 0);
     for (const r of (boxes.length > 1 ? boxes : [el.getBoundingClientRect()])) {
+      if (!shown(el, r.left + r.width / 2, r.top + r.height / 2)) continue;
       all.push({el, r, cx: r.left + r.width / 2, cy: r.top + r.height / 2,
                 small: r.width < min - 0.5 || r.height < min - 0.5});
     }
   }
-  const distToRect = (x, y, r) => Math.hypot(Math.max(r.left - x, 0, x - r.right), Math.max(r.top - y, 0, y - r.bottom));
+  const distToRect = (x, y, r) => Math.hypot(Math.max(r.left - x, 0, x - r.right),
+                                             Math.max(r.top - y, 0, y - r.bottom));
   const problems = [];
   const reported = new Set();
   for (const t of all) {
@@ -153,7 +168,8 @@ CHART_TEXT_JS = r"""
     if (px < min - 0.05) {
       const svg = t.closest('svg');
       const title = svg.querySelector('title');
-      problems.push(`"${t.textContent.trim()}" in chart "${title ? title.textContent : svg.id}" is ${px.toFixed(1)} px`);
+      const name = title ? title.textContent : svg.id;
+      problems.push(`"${t.textContent.trim()}" in chart "${name}" is ${px.toFixed(1)} px`);
     }
   }
   return problems;
@@ -272,3 +288,20 @@ def test_every_page_fits_every_width(page, live_server, role):
     assert not missing, f"{role}: the walk did not reach {sorted(missing)}; visited {visited}; skipped {skipped}"
     assert not problems, (f"{role}: {len(problems)} layout problems on {len(visited)} pages:\n"
                           + "\n".join(problems))
+
+
+def test_the_family_page_at_320_and_the_consent_page_at_768(page):
+    """The screenshots docs/cases.md shows (``VELFERDSLAB_SCREENSHOTS=docs/img``), checked as they are taken."""
+    sign_in(page, "caseworker")
+    family = _family_seed(page)
+    assert family, "the demo caseworker has no active family with consent"
+    for width, url, name in ((320, family, "layout-320-family"), (768, f"{family}/samtykke", "layout-768-consent")):
+        page.set_viewport_size({"width": width, "height": 1100})
+        page.goto(url)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{url} scrolls sideways at {width} px"
+        table = page.locator("main table").first
+        if width == 768:
+            region = page.locator("main .table-scroll[role=region]").first
+            assert region.get_attribute("tabindex") == "0" and region.get_attribute("aria-label")
+            assert table.bounding_box()["width"] > 0
+        screenshot(page, name)
