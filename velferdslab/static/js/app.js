@@ -190,17 +190,23 @@ document.addEventListener("DOMContentLoaded", () => {
 // gets one here, named by its caption; a chart that scrolls (a narrow screen) can be reached and
 // scrolled from the keyboard.
 document.addEventListener("DOMContentLoaded", () => {
+  const named = (box, table) => {
+    if (!box.hasAttribute("tabindex")) box.tabIndex = 0;
+    if (!box.hasAttribute("role")) box.setAttribute("role", "region");
+    const caption = table && table.querySelector("caption");
+    const name = (caption ? caption.textContent : "").trim().replace(/\s+/g, " ");
+    if (name && !box.hasAttribute("aria-label") && !box.hasAttribute("aria-labelledby")) {
+      box.setAttribute("aria-label", name);
+    }
+  };
   document.querySelectorAll("main table").forEach((table) => {
-    if (table.closest(".table-scroll")) return;
+    const wrapped = table.closest(".table-scroll");
+    if (wrapped) { named(wrapped, table); return; }
     const box = document.createElement("div");
     box.className = "table-scroll";
-    box.setAttribute("role", "region");
-    box.tabIndex = 0;
-    const caption = table.querySelector("caption");
-    const name = (caption ? caption.textContent : "").trim().replace(/\s+/g, " ");
-    if (name) box.setAttribute("aria-label", name);
     table.parentNode.insertBefore(box, table);
     box.appendChild(table);
+    named(box, table);
   });
   const charts = [...document.querySelectorAll("main .chart")];
   const reachable = () => charts.forEach((chart) => {
