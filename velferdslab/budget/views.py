@@ -144,6 +144,9 @@ def _fill_in(form: forms.SpendForm, spend: SpendRequest | None, goals: list[Goal
     level = levels.get(form.theme.data or "bolig")
     form.level_from.data = str(level) if level else ""
     form.level_to.data = str(_hoped_level(level))
+    own = [g for g in goals if g.theme == form.theme.data]
+    if len(own) == 1:  # the theme's only open goal is the one (the script does the same on a change)
+        form.goal_id.data = own[0].id
 
 
 def _save(mode: str, family_id: int, spend: SpendRequest | None, data: dict, submit: bool) -> SpendRequest:
