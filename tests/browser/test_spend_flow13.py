@@ -75,14 +75,17 @@ def ask_from_family_page(page, family_id: int, kroner: str, payee: str, *, send:
     page.wait_for_url(re.compile(r"/budsjett/ny"))
     clicks.type_into(page.get_by_label("Beløp i kroner"), kroner)
     clicks.type_into(page.get_by_label("Mottaker"), payee)
-    clicks.type_into(page.get_by_label("Hva pengene skal brukes til"), "Depositum for en større leilighet")
-    clicks.choose(page.get_by_label("Kategori"), label="Depositum")
+    clicks.type_into(page.get_by_label("Hva pengene skal brukes til"), "Utstyr familien trenger for å nå målet")
+    clicks.choose(page.get_by_label("Kategori"), label="Utstyr")
     goal = page.get_by_label("Målet utgiften skal hjelpe familien mot")
     if goal.input_value() == "0":  # the theme has more than one open goal: pick the first of them
         theme = page.get_by_label("Tema", exact=True).input_value()
         clicks.choose(goal, value=goal.locator(f"option[data-theme='{theme}']").first.get_attribute("value"))
-    clicks.type_into(page.get_by_label("Forventet effekt", exact=True), "Familien får en stabil bolig nær skolen")
+    clicks.type_into(page.get_by_label("Forventet effekt", exact=True), "Familien kommer et steg nærmere målet")
+    page.set_viewport_size({"width": 1280, "height": 1500})
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "spend-form13")
+    page.set_viewport_size({"width": 1280, "height": 720})
     clicks.click(page.get_by_role("button", name="Send til godkjenning" if send else "Lagre som utkast"))
     page.wait_for_url(re.compile(r"/budsjett/utgifter/\d+$"))
     return int(page.url.rsplit("/", 1)[1]), clicks.count
@@ -114,6 +117,7 @@ def test_ask_in_at_most_10_clicks_and_approve_in_at_most_3(page, led_family):
     _name, family_id = led_family
     spend_id, clicks = ask_from_family_page(page, family_id, "2 400", "Utleier Lien")
     assert page.get_by_text("Forespørselen er sendt til godkjenning.").is_visible()
+    print(f"asking from the family page took {clicks} clicks")
     assert clicks <= 10, f"asking took {clicks} clicks"
     assert axe_serious(page) == []
     sign_out(page)
@@ -137,6 +141,7 @@ def test_ask_in_at_most_10_clicks_and_approve_in_at_most_3(page, led_family):
     page.set_viewport_size({"width": 1280, "height": 720})
     page.goto("/")
     clicks = approve_in_queue(page, spend_id)
+    print(f"approving from the start page took {clicks} clicks")
     assert clicks <= 3, f"approving took {clicks} clicks"
     page.goto(f"/budsjett/utgifter/{spend_id}")
     assert page.locator("dd[data-ore]").first.get_attribute("data-ore") == "240000"
@@ -203,7 +208,9 @@ def test_rejected_then_revised_and_sent_again_with_both_in_the_history(page, led
     assert "Til godkjenning" in history.locator("[data-spend-version='2']").inner_text()
     assert axe_serious(page) == []
     assert no_sideways_scroll(page) == []
+    page.set_viewport_size({"width": 1280, "height": 1200})
     screenshot(page, "spend-revised")
+    page.set_viewport_size({"width": 1280, "height": 720})
     # The rejected version offers no second revision.
     history.get_by_role("link", name="Versjon 1").click()
     assert page.get_by_role("link", name="Revider og send på nytt").count() == 0
