@@ -250,6 +250,21 @@ def test_the_edit_page_changes_a_draft_and_sends_it(setup, login):
     assert (draft.amount, draft.status) == (17_250 * KR, "requested")
 
 
+def test_the_lead_edits_a_draft_on_the_page_but_only_the_requester_sends_it(setup, login):
+    draft = spend(setup, 18_500 * KR, submit=False)
+    client = login(setup.lead)
+    url = f"/budsjett/utgifter/{draft.id}/endre"
+    page = client.get(url).get_data(as_text=True)
+    assert 'value="submit"' not in page and 'value="draft"' in page
+    response = client.post(url, data={"csrf_token": factories.csrf_from(page), **_form(setup, draft, payee="Ny")})
+    assert response.status_code == 302
+    draft = fresh(draft.id)
+    assert (draft.payee, draft.edited_by_id, draft.status) == ("Ny", setup.lead.id, "draft")
+    assert client.post(url, data={"csrf_token": factories.csrf_from(page),
+                                  **_form(setup, draft, action="submit")}).status_code == 403
+    assert fresh(draft.id).status == "draft"
+
+
 def test_the_edit_page_refuses_another_caseworker_and_a_theme_mismatch(setup, login):
     other = factories.user(setup.lab, roles=("caseworker",), agency=setup.agency)
     factories.team_member(setup.family, other)
