@@ -299,3 +299,15 @@ def test_the_revise_page_makes_version_2_and_the_history_shows_both(setup, login
     assert url not in client.get(f"/budsjett/utgifter/{first.id}").get_data(as_text=True)
     assert client.get(url).status_code == 200 and fresh(first.id).status == "rejected"
     assert client.post(url, data={"csrf_token": factories.csrf_from(page), **_form(setup, first)}).status_code == 409
+
+
+def test_management_sees_only_the_versions_sent_to_it(setup, login):
+    first = rejected(setup, 20_000 * KR)  # decided by the lead: not management's
+    second = services.revise_spend(first.id, setup.member, {"amount": 60_000 * KR}, submit=True)
+    assert second.route == "management"
+    client = login(setup.manager)
+    shown = client.get(f"/budsjett/utgifter/{second.id}").get_data(as_text=True)
+    assert "For dyrt" not in shown and 'data-spend-version="1"' not in shown
+    assert client.get(f"/budsjett/utgifter/{first.id}").status_code == 404
+    shown = login(setup.member).get(f"/budsjett/utgifter/{second.id}").get_data(as_text=True)
+    assert "Versjon 2 — revidert etter avslag" in shown and 'data-spend-version="1"' in shown

@@ -258,7 +258,13 @@ def _detail_page(spend: SpendRequest, access, status: int = 200):
     leads = queries.team_leads([spend.family_id])[spend.family_id]
     return render_template("budget/spend.html", spend=spend, access=access, transfers=transfers, leads=leads,
                            actions=_actions(spend, access), available=_available(spend),
-                           versions=services.versions(spend)), status
+                           versions=_visible_versions(spend)), status
+
+
+def _visible_versions(spend: SpendRequest) -> list[SpendRequest]:
+    """The request's versions the user may see (management sees only those sent to it)."""
+    user = _user()
+    return [v for v in services.versions(spend) if v.id == spend.id or policy.can(user, "see", v)]
 
 
 @blueprint.get("/budsjett/utgifter/<int:spend_id>")
