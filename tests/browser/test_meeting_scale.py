@@ -45,9 +45,17 @@ def _no_drafts(live_app):
     from velferdslab.cases.meetings.models import FormDraft
     from velferdslab.extensions import db
 
-    with live_app.app_context():
-        db.session.execute(delete(FormDraft))
-        db.session.commit()
+    def clear():
+        with live_app.app_context():
+            db.session.execute(delete(FormDraft))
+            db.session.commit()
+
+    clear()
+    yield
+    import time
+
+    time.sleep(1)  # after the page has closed: its last autosave must not fill the next test's form
+    clear()
 
 
 def _family_id(page) -> int:
@@ -183,6 +191,10 @@ def test_the_saved_meeting_shows_its_ratings_and_action_changes(page, live_app):
     group.locator(f"input[value='{'2' if previous != '2' else '3'}']").check()
     assert page.locator(".perspective.changed").count() == 1
     page.get_by_label("Tolk var med på møtet").check()
+    page.locator("#attendee_user_ids").get_by_label("Tina Teammedlem").check()
+    member = page.locator("#attendee_member_ids li").first
+    member_label = member.inner_text().strip()
+    member.locator("input[type=checkbox]").check()
     # An open action moves on, and a new one is agreed.
     status = page.locator("select[id^=action_][id$=_status]").first
     assert status.count(), "the demo family has open actions"
@@ -199,6 +211,7 @@ def test_the_saved_meeting_shows_its_ratings_and_action_changes(page, live_app):
     page.wait_for_url(re.compile(r"/moter/\d+$"))
 
     assert page.locator("#meeting-interpreter").inner_text() == "Tolk var med"
+    assert member_label in page.locator(".facts").inner_text()  # "Name (role, NN år)", as on the form
     table = page.locator("table.meeting-ratings")
     assert table.get_by_role("columnheader", name="Teamet").is_visible()
     assert table.get_by_role("columnheader", name="Familien").is_visible()
@@ -208,6 +221,7 @@ def test_the_saved_meeting_shows_its_ratings_and_action_changes(page, live_app):
     assert f"«{title}»: {labels[current]} → {labels[target]}" in changes.inner_text()
     assert page.get_by_role("link", name="Ringe skolen (skala)").is_visible()
     assert axe_serious(page) == []
+    page.set_viewport_size({"width": 1280, "height": 1450})
     screenshot(page, "meeting-saved")
 
 
@@ -238,4 +252,7 @@ def test_the_scale_form_has_no_sideways_scroll(page, width):
     page.get_by_role("link", name="Registrer møte og vurdering").click()
     page.wait_for_url(re.compile(r"/moter/ny$"))
     overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{overflow}px sideways scroll at {width}px"
+    wide = page.evaluate("""() => [...document.querySelectorAll('body *')].filter(
+        e => !e.closest('.table-scroll') && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))""")
+    assert overflow <= 0, f"{overflow}px sideways scroll at {width}px: {wide}"
