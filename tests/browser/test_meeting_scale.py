@@ -254,5 +254,5 @@ def test_the_scale_form_has_no_sideways_scroll(page, width):
     overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     wide = page.evaluate("""() => [...document.querySelectorAll('body *')].filter(
         e => !e.closest('.table-scroll') && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-        .slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))""")
+        .slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
     assert overflow <= 0, f"{overflow}px sideways scroll at {width}px: {wide}"
