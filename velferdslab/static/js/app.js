@@ -227,3 +227,35 @@ document.addEventListener("DOMContentLoaded", () => {
   theme.addEventListener("change", () => { filterGoals(); followLevels(); });
   filterGoals();
 });
+
+// Layout (issue 13): a wide table scrolls in its own container, never the page. A table that the
+// template did not put in <div class="table-scroll" role="region" aria-label="…" tabindex="0">
+// gets one here, named by its caption; a chart that scrolls (a narrow screen) can be reached and
+// scrolled from the keyboard.
+document.addEventListener("DOMContentLoaded", () => {
+  const named = (box, table) => {
+    if (!box.hasAttribute("tabindex")) box.tabIndex = 0;
+    if (!box.hasAttribute("role")) box.setAttribute("role", "region");
+    const caption = table && table.querySelector("caption");
+    const name = (caption ? caption.textContent : "").trim().replace(/\s+/g, " ");
+    if (name && !box.hasAttribute("aria-label") && !box.hasAttribute("aria-labelledby")) {
+      box.setAttribute("aria-label", name);
+    }
+  };
+  document.querySelectorAll("main table").forEach((table) => {
+    const wrapped = table.closest(".table-scroll");
+    if (wrapped) { named(wrapped, table); return; }
+    const box = document.createElement("div");
+    box.className = "table-scroll";
+    table.parentNode.insertBefore(box, table);
+    box.appendChild(table);
+    named(box, table);
+  });
+  const charts = [...document.querySelectorAll("main .chart")];
+  const reachable = () => charts.forEach((chart) => {
+    if (chart.scrollWidth > chart.clientWidth + 1) chart.tabIndex = 0;
+    else chart.removeAttribute("tabindex");
+  });
+  reachable();
+  window.addEventListener("resize", reachable);
+});
