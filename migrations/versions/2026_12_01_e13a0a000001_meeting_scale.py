@@ -6,7 +6,7 @@
 (privacy inventory).
 
 Revision ID: e13a0a000001
-Revises: d4a1f7e2c913
+Revises: e13c0c000001
 Create Date: 2026-12-01 17:40:00
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'e13a0a000001'
-down_revision = 'd4a1f7e2c913'
+down_revision = 'e13c0c000001'
 branch_labels = None
 depends_on = None
 
