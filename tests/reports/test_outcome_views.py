@@ -183,16 +183,22 @@ def test_a_filter_that_leaves_no_families_says_so(lab_data, manager, login):
     assert api["families"] == 0 and api["benefit"]["shown"] is False
 
 
-def test_the_benefit_model_is_on_the_report_with_its_assumptions(lab_data, manager, login):
-    rf.assumption_set(lab_data["lab"], lab_data["x"], name="Asker 2026")
-    client = login(manager)
+def test_the_benefit_model_is_on_the_report_with_its_assumptions(lab, login):
+    from tests.reports.test_outcome import five_of_each
+
+    agency = factories.agency(lab, name="Etat X", kind="nav")
+    families = five_of_each(lab)
+    for fam in families[:7]:
+        rf.paid_spend(lab, fam, agency, 10_000 * KR)
+    rf.assumption_set(lab, agency, name="Asker 2026")
+    client = login(factories.user(lab, roles=("manager",)))
     page = client.get(f"/rapporter/resultater?{query()}").get_data(as_text=True)
     assert "Beregnet med forutsetningene «Asker 2026», versjon 1." in page
     assert 'id="table-sensitivity-discount_rate"' in page and 'id="table-benefit-agencies"' in page
     api = client.get(f"/api/v1/reports/outcome?{query()}").get_json()
     assert api["benefit"]["shown"] is True
     assert api["benefit"]["assumption_set"]["name"] == "Asker 2026"
-    assert api["benefit"]["spend_paid"] == 70_000 * KR
+    assert api["benefit"]["spend_paid"] == 70_000 * KR and api["benefit"]["saving_unit"] == 1_000 * KR
     text = pdf_text(client.get(f"/rapporter/resultater.pdf?{query()}").data)
     assert "Asker 2026" in text and "Gevinstmodellen" in text
 

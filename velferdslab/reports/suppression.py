@@ -29,7 +29,9 @@ LESS_THAN = "<{threshold}"
 HIDDEN = "×"
 MAX_ROUNDS = 200
 
-SHOWN, PRIMARY, SECONDARY = "shown", "primary", "secondary"
+WITHHELD_MARK = "–"
+
+SHOWN, PRIMARY, SECONDARY, WITHHELD = "shown", "primary", "secondary", "withheld"
 
 
 @dataclass(frozen=True)
@@ -79,21 +81,39 @@ class Table:
     money: bool = False
     # For money: how many families each amount rests on (primary suppression counts families).
     families: Mapping | None = None
+    # Cells hidden to protect another only when nothing else will do (the number of families).
+    keep: frozenset = frozenset()
 
     def add_sum(self, total: Hashable, parts: Iterable[Hashable]) -> None:
         self.sums.append((total, list(parts)))
 
 
+def zero_possible(table: Table, status: dict) -> set:
+    """The ``"<5"`` cells that may hold 0: the parts of a sum whose total is itself ``"<5"``
+    (there every part is marked, zeros too — see :func:`_primary`). A reader sees this from the
+    marks alone."""
+    keys: set = set()
+    for total, parts in table.sums:
+        if status[total] == PRIMARY:
+            keys.update(part for part in parts if status[part] == PRIMARY)
+    return keys
+
+
 def _ranges(table: Table, threshold: int, status: dict) -> dict:
-    """What a reader knows about each cell before using the sums."""
+    """What a reader knows about each cell before using the sums: a number is itself; ``"<5"`` is
+    1–4 (0–4 as a part of a ``"<5"`` total); ``"×"`` is at least 5 (money: more than 0); ``"–"``
+    (a withheld table) is anything from 0."""
     known = {}
+    maybe_zero = zero_possible(table, status)
     for key, value in table.values.items():
         if status[key] == SHOWN:
             known[key] = (value, value)
+        elif status[key] == WITHHELD:
+            known[key] = (0, math.inf)
         elif table.money:
             known[key] = (1, math.inf)
         elif status[key] == PRIMARY:
-            known[key] = (1, threshold - 1)
+            known[key] = (0 if key in maybe_zero else 1, threshold - 1)
         else:
             known[key] = (threshold, math.inf)
     return known
@@ -244,53 +264,91 @@ def propagate(table: Table, threshold: int, status: dict, published: Iterable[Pu
 
 
 def pinned(table: Table, threshold: int, status: dict, published: Iterable[Published] = ()) -> list:
-    """The hidden cells a reader could work out exactly."""
+    """The hidden cells a reader could work out exactly (to be 0 is no disclosure: a zero
+    identifies nobody, and is shown elsewhere)."""
     bounds = propagate(table, threshold, status, published)
-    return [k for k in table.values if status[k] != SHOWN and bounds[k][0] == bounds[k][1]]
+    return [k for k in table.values if status[k] != SHOWN and bounds[k][0] == bounds[k][1] != 0]
 
 
 def _primary(table: Table, threshold: int) -> dict:
+    """Counts (and amounts resting on) 1 to threshold − 1 families. In a count table, the parts of
+    a sum whose total is that small are all marked, zeros included: otherwise the shown zeros
+    would tell which parts hold at least one family, and four ``"<5"`` parts of a ``"<5"`` total
+    could only be 1 each."""
     status = {}
     for key, value in table.values.items():
         weight = table.families[key] if table.money and table.families is not None else value
         status[key] = PRIMARY if 1 <= weight < threshold else SHOWN
+    if not table.money:
+        changed = True
+        while changed:
+            changed = False
+            known_zero = {part for total, parts in table.sums
+                          if status[total] == SHOWN and table.values[total] == 0 for part in parts}
+            for total, parts in table.sums:
+                if status[total] == PRIMARY:
+                    for part in parts:
+                        if status[part] == SHOWN and table.values[part] == 0 and part not in known_zero:
+                            status[part] = PRIMARY
+                            changed = True
     return status
 
 
-def _candidate(table: Table, status: dict, pinned: Hashable):
-    """The smallest shown non-zero cell in a sum with ``pinned`` (else in any sum with a hidden cell)."""
+def _candidate(table: Table, status: dict, pinned: Hashable, exposed: Iterable = ()):
+    """The smallest shown non-zero cell in a sum with ``pinned`` (else in a sum with another exposed
+    cell, else in any sum with a hidden cell); cells in ``table.keep`` only when nothing else will do."""
     totals = {total for total, _parts in table.sums}
 
-    def pick(groups) -> Hashable | None:
-        options = {key for keys in groups for key in keys if status[key] == SHOWN and table.values[key] != 0}
+    def pick(groups, keep: bool) -> Hashable | None:
+        options = {key for keys in groups for key in keys if status[key] == SHOWN and table.values[key] != 0
+                   and (keep or key not in table.keep)}
         if not options:
             return None
-        return min(options, key=lambda k: (table.values[k], k in totals, str(k)))
+        return min(options, key=lambda k: (k in table.keep, table.values[k], k in totals, str(k)))
 
     groups = [[total, *parts] for total, parts in table.sums]
-    return (pick(g for g in groups if pinned in g)
-            or pick(g for g in groups if any(status[k] != SHOWN for k in g)))
+    exposed = set(exposed) | {pinned}
+    for keep in (False, True):
+        found = (pick([g for g in groups if pinned in g], keep)
+                 or pick([g for g in groups if exposed & set(g)], keep)
+                 or pick([g for g in groups if any(status[k] != SHOWN for k in g)], keep))
+        if found is not None:
+            return found
+    return None
 
 
-def decide(table: Table, threshold: int) -> dict:
-    """Every cell's status (shown, primary, secondary) after primary and secondary suppression."""
+def decide(table: Table, threshold: int, published: Iterable[Published] = ()) -> dict:
+    """Every cell's status (shown, primary, secondary, withheld) after primary and secondary
+    suppression: hidden cells are added until no hidden cell can be worked out. When no shown cell
+    is left that could protect a pinned one, the whole table is withheld (``"–"``) rather than
+    published with a cell a reader can solve."""
     status = _primary(table, threshold)
+    published = list(published)
     groups = [[total, *parts] for total, parts in table.sums]
     if threshold > 1:
         while True:
-            exposed = pinned(table, threshold, status)
+            exposed = pinned(table, threshold, status, published)
+            if not exposed:
+                break
             added: set = set()
+            touched: set = set()
             for cell in exposed:
-                # One more hidden cell per exposed cell, unless a sum it is in already got one in
-                # this round (that may be enough; the next round checks).
-                if any(cell in group and added & set(group) for group in groups):
+                # One more hidden cell per exposed cell, unless a sum it is in already got one, or
+                # holds another exposed cell, in this round (that may be enough; the next round checks).
+                if any(cell in group and touched & set(group) for group in groups):
                     continue
-                extra = _candidate(table, status, cell)
+                extra = _candidate(table, status, cell, exposed)
+                if extra in table.keep and added:
+                    continue  # the cells hidden this round may be enough; the next round checks
+                touched.add(cell)
                 if extra is not None:
                     status[extra] = SECONDARY
                     added.add(extra)
+                    touched.add(extra)
             if not added:
-                break
+                # A pinned cell and nothing left to hide beside it (every cell of its sums is
+                # hidden or zero): no pattern of marks protects it, so nothing of the table is shown.
+                return dict.fromkeys(table.values, WITHHELD)
     return status
 
 
@@ -306,7 +364,8 @@ def figures(table: Table, threshold: int, status: dict) -> dict:
         if status[key] == SHOWN:
             result[key] = shown(value, table.money)
         else:
-            mark = less_than if status[key] == PRIMARY and not table.money else HIDDEN
+            mark = (WITHHELD_MARK if status[key] == WITHHELD
+                    else less_than if status[key] == PRIMARY and not table.money else HIDDEN)
             result[key] = Figure(None, status[key], mark, table.money)
     return result
 

@@ -98,6 +98,11 @@ def outcome_from_form(form: OutcomeFilterForm):
     if start > end:
         form.end.errors = list(form.end.errors) + [_("Perioden er tom: fra-datoen er etter til-datoen.")]
         valid = False
+    if valid:
+        start, end = outcome.reporting_period(start, end, today)
+        if start > end:
+            form.start.errors = list(form.start.errors) + [_("Perioden begynner etter i dag.")]
+            valid = False
     if not valid:
         return None
     form.start.data, form.end.data = start, end
