@@ -48,6 +48,10 @@ class Model:
     # Counts the page does not print but a reader can form from it (the families without an
     # assessment, the intake rows at stabil or better): a leak too when pinned to 1–4.
     derived: dict[Hashable, dict[int, float]] = field(default_factory=dict)
+    # Money the page does not print but a reader can work out: a leak when pinned and not 0.
+    derived_money: dict[Hashable, dict[int, float]] = field(default_factory=dict)
+    # The rule that marks the zero parts of a "<5" total (issue 14); before it, "<5" was always 1–4.
+    zeros_marked: bool = True
 
     def var(self, name: str, *, money: bool = False) -> int:
         self.names.append(name)
@@ -80,7 +84,8 @@ def hidden(value) -> bool:
 
 def _mark_bounds(model: Model) -> dict[Hashable, tuple[float, float]]:
     small_totals = {total for total, _parts in model.sums if model.cells[total][1] == f"<{T}"}
-    maybe_zero = {part for total, parts in model.sums if total in small_totals for part in parts}
+    maybe_zero = {part for total, parts in model.sums if total in small_totals for part in parts} \
+        if model.zeros_marked else set()
     bounds = {}
     for key, (_expr, value, money) in model.cells.items():
         if not hidden(value):
@@ -141,6 +146,12 @@ def pinned(model: Model) -> dict[Hashable, float]:
         low = milp(objective, constraints=constraint, bounds=variable_bounds, integrality=integrality).fun
         high = -milp(-objective, constraints=constraint, bounds=variable_bounds, integrality=integrality).fun
         if round(low) == round(high) and 1 <= round(low) < T:
+            found[key] = low
+    for key, expr in model.derived_money.items():
+        objective = _row(model, expr)
+        low = milp(objective, constraints=constraint, bounds=variable_bounds, integrality=integrality).fun
+        high = -milp(-objective, constraints=constraint, bounds=variable_bounds, integrality=integrality).fun
+        if high - low < 1 and low >= 1:
             found[key] = low
     return found
 
@@ -207,6 +218,11 @@ def counts_model(sections: dict, model: Model | None = None, prefix: str = "") -
     flow_rows = _rows(sections["flow"])
     for key, expr in flow.items():
         m.publish((p, "flow", key), expr, flow_rows[key][0])
+    for key in ("referred_in_period", "started_in_period"):  # some of the families
+        part = {m.var(f"{p}{key}"): 1}
+        m.constrain(minus(flow["total"], part), 0, BIG)
+        m.publish((p, "flow", key), part, flow_rows[key][0])
+        m.derived[(p, f"not_{key}")] = minus(flow["total"], part)
     m.sums.append(((p, "flow", "closed"), [(p, "flow", f"closed_{r}") for r in CLOSE_REASONS]))
     m.sums.append(((p, "flow", "total"), [(p, "flow", k) for k in ("referred", "active", "closed")]))
 
@@ -214,6 +230,9 @@ def counts_model(sections: dict, model: Model | None = None, prefix: str = "") -
     for kind in MOVEMENTS:
         m.publish((p, "move", kind), move[kind], movement[kind][0])
     m.sums.append(((p, "total"), [(p, "move", kind) for kind in MOVEMENTS]))
+    for kind in MOVEMENTS:
+        m.sums.append(((p, "move", kind), [(p, "n", i, j) for i in LEVELS for j in LEVELS
+                                           if {"worse": j < i, "same": j == i, "better": j > i}[kind]]))
     if "unassessed" in movement:
         m.publish((p, "unassessed"), unassessed, movement["unassessed"][0])
         m.sums.append(((p, "flow", "total"), [(p, "total"), (p, "unassessed")]))
@@ -221,6 +240,8 @@ def counts_model(sections: dict, model: Model | None = None, prefix: str = "") -
 
     m.publish((p, "below"), below, stable["started_below"][0])
     m.publish((p, "reached"), reached, stable["reached"][0])
+    m.sums.append(((p, "below"), [(p, "row", 1), (p, "row", 2)]))
+    m.sums.append(((p, "below"), [(p, "reached")]))
     exprs = {"n": n, "row": row, "col": col, "total": total, "flow": flow, "below": below}
     return m, exprs
 
@@ -245,6 +266,7 @@ def money_model(sections: dict, model: Model | None = None, prefix: str = "") ->
         m.constrain(minus(moved, paid), 0, 0)
     else:  # the old table: its total is the families with assessments only, at most what was paid
         m.constrain(minus(paid, moved), 0, BIG_KR)
+        m.derived_money[(prefix, "money_without_assessment")] = minus(paid, moved)
     for k, expr in parts.items():
         m.publish((prefix, "move_money", k), expr, movement[k][1], money=True)
     m.publish((prefix, "move_money", "total"), moved, movement["total"][1], money=True)
@@ -281,9 +303,10 @@ def benefit_constraints(m: Model, exprs: dict, benefit: dict, costs: list[dict])
         m.constrain(expr, value / 100 - half - 1e-6, value / 100 + half + 1e-6)
 
 
-def report_model(body: dict) -> Model:
+def report_model(body: dict, *, zeros_marked: bool = True) -> Model:
     """Everything one report publishes (the API's body), as one model."""
     m, exprs = counts_model(body["sections"])
+    m.zeros_marked = zeros_marked
     money_model(body["sections"], m)
     benefit = body.get("benefit") or {}
     if benefit.get("shown"):
@@ -307,4 +330,21 @@ def leaks(models: Iterable[Model]) -> dict:
     found: dict = {}
     for model in models:
         found.update(pinned(model))
+    return found
+
+
+def difference_leaks(first: dict, second: dict) -> dict:
+    """The difference table of two publications of overlapping selections: a cell shown in both
+    whose values differ by 1–4, or shown 0 in one and "<5" in the other, counts the few families
+    that changed between them (a family that moved out in the days between two period ends)."""
+    found = {}
+    for section_id, section in first["sections"].items():
+        other = {row["key"]: row["values"] for row in second["sections"][section_id]["rows"]}
+        for row in section["rows"]:
+            for column, (a, b) in enumerate(zip(row["values"], other.get(row["key"], []), strict=False)):
+                key = (section_id, row["key"], column)
+                if isinstance(a, int) and isinstance(b, int) and 1 <= abs(a - b) < T:
+                    found[key] = abs(a - b)
+                elif {a, b} == {0, f"<{T}"}:
+                    found[key] = f"1–{T - 1}"
     return found

@@ -221,7 +221,13 @@ def linked_table(data: OutcomeData) -> Table:
     table.values[("ts", "yes")] = data.reached_stable
     table.values[("ts", "no")] = table.values["below"] - data.reached_stable
     table.add_sum("below", [("ts", "yes"), ("ts", "no")])
+    # New referrals and starts in the period are some of the families: each with its complement.
+    for name, column in (("referred_in_period", 3), ("started_in_period", 4)):
+        table.values[("flow", name)] = sum(int(r[column] or 0) for r in data.flow)
+        table.values[("flow", f"not_{name}")] = flow["total"] - table.values[("flow", name)]
+        table.add_sum(("flow", "total"), [("flow", name), ("flow", f"not_{name}")])
     table.keep = frozenset({("flow", "total")})
+    table.unpublished = frozenset({("flow", "not_referred_in_period"), ("flow", "not_started_in_period")})
     return table
 
 
@@ -269,7 +275,7 @@ def _money_alone(data: OutcomeData, threshold: int) -> dict:
                                          {k: data.movement_spend.get(k, (0, 0, 0))[2] for k in MOVEMENTS},
                                          threshold, total_key="__total__")
     result.update({("movement", k): movement[k] for k in MOVEMENTS})
-    result[("movement", "unassessed")] = suppression.Figure(None, suppression.SECONDARY, suppression.HIDDEN, True)
+    result[("movement", "__total__")] = movement["__total__"]
     return result
 
 
@@ -433,20 +439,26 @@ def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | 
         set(agency_names) | set(data.spend_by_agency), key=lambda k: agency_names.get(k, str(k)))]
     by_agency = money_table(_("Utbetalt per etat (delegerte midler)"), agency_rows, data.spend_by_agency,
                             threshold, data.paid_families)
-    movement_money = {k: money[("movement", k)] for k in MOVEMENT_ROWS}
-    movement_money["__total__"] = money["__total__"]
+    # The movement table: worse / same / better and the families without an assessment, adding up to
+    # the families and the money paid (the weak configuration: the old table, assessed families only).
+    rows = MOVEMENT_ROWS if linked else MOVEMENTS
+    movement_families = {k: linked_figures[("move", k)] if k in MOVEMENTS else linked_figures[k] for k in rows}
+    movement_families["total"] = flow["total"] if linked else overall.total
+    movement_money = {k: money[("movement", k)] for k in rows}
+    movement_money["__total__"] = money["__total__"] if linked else money[("movement", "__total__")]
     families = flow["total"]
     per_family = None
     if not by_theme.total.hidden and not families.hidden and data.families:
         per_family = benefit.round_ore(Fraction(data.paid, data.families))
     return OutcomeReport(
         data=data, threshold=threshold, families=families, flow=flow,
-        referred_in_period=single(sum(int(r[3] or 0) for r in data.flow), threshold),
-        started_in_period=single(sum(int(r[4] or 0) for r in data.flow), threshold),
+        referred_in_period=linked_figures[("flow", "referred_in_period")] if linked
+        else single(sum(int(r[3] or 0) for r in data.flow), threshold),
+        started_in_period=linked_figures[("flow", "started_in_period")] if linked
+        else single(sum(int(r[4] or 0) for r in data.flow), threshold),
         overall=overall, themes=themes, milestones=milestones, time_to_stable=ts, median_months=median,
         follow_ups=follow_ups, spend_by_theme=by_theme, spend_by_category=by_category, spend_by_agency=by_agency,
-        movement_families={**{k: overall.movement(k) for k in MOVEMENTS}, "unassessed": linked_figures["unassessed"]},
-        movement_spend=movement_money,
+        movement_families=movement_families, movement_spend=movement_money,
         spend_per_family=per_family,
         benefit=benefit_view(data, overall, by_theme.total, by_agency, assumption_set, threshold, success_rate,
                              agency_names, linked=linked))
@@ -520,8 +532,9 @@ def tables(report: OutcomeReport) -> list[ReportTable]:
     movement = ReportTable("movement", _("Utbetalinger ved siden av bevegelsen fra inntak til nå"),
                            [_("Familier"), _("Utbetalt")])
     labels = movement_labels()
-    movement.rows = [(k, labels[k], [report.movement_families[k], report.movement_spend[k]]) for k in MOVEMENT_ROWS]
-    movement.rows.append(("total", _("I alt"), [report.families, report.movement_spend["__total__"]]))
+    movement.rows = [(k, labels[k], [report.movement_families[k], report.movement_spend[k]])
+                     for k in MOVEMENT_ROWS if k in report.movement_spend]
+    movement.rows.append(("total", _("I alt"), [report.movement_families["total"], report.movement_spend["__total__"]]))
     result.append(movement)
     result.append(_share_table("milestones", _("Stabil eller bedre etter 6 og 12 måneder i laben"),
                                report.milestones, _("Stabil eller bedre")))

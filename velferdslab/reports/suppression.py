@@ -83,6 +83,9 @@ class Table:
     families: Mapping | None = None
     # Cells hidden to protect another only when nothing else will do (the number of families).
     keep: frozenset = frozenset()
+    # Cells that are never published but tie others together (the families referred before the
+    # period: the families minus those referred in it). Always hidden; a leak if pinned.
+    unpublished: frozenset = frozenset()
 
     def add_sum(self, total: Hashable, parts: Iterable[Hashable]) -> None:
         self.sums.append((total, list(parts)))
@@ -267,7 +270,87 @@ def pinned(table: Table, threshold: int, status: dict, published: Iterable[Publi
     """The hidden cells a reader could work out exactly (to be 0 is no disclosure: a zero
     identifies nobody, and is shown elsewhere)."""
     bounds = propagate(table, threshold, status, published)
-    return [k for k in table.values if status[k] != SHOWN and bounds[k][0] == bounds[k][1] != 0]
+    return [k for k in table.values if status[k] != SHOWN and bounds[k][0] == bounds[k][1] != 0
+            and _discloses(table, threshold, k, bounds[k][0])]
+
+
+def _discloses(table: Table, threshold: int, key: Hashable, value: int | float) -> bool:
+    """A cell worked out exactly is a leak — for a cell never published, only when it is small (the
+    families referred before the period, when they are the families minus a shown figure, are no
+    secret unless there are only a few)."""
+    return key not in table.unpublished or 1 <= round(value) < threshold
+
+
+def _milp_problem(table: Table, threshold: int, status: dict, published: Iterable[Published],
+                  hidden_keys: list):
+    """The reader's knowledge as SciPy's ``milp`` takes it: (constraints, bounds, integrality)."""
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint
+
+    index = {k: i for i, k in enumerate(hidden_keys)}
+    known = _ranges(table, threshold, status)
+    lows = np.array([float(known[k][0]) for k in hidden_keys])
+    # "At least 5" has no upper end; a finite one far beyond any lab keeps the solver bounded.
+    ceiling = 1e15 if table.money else 1e7
+    highs = np.array([min(float(known[k][1]), ceiling) for k in hidden_keys])
+    rows = _system(table, status, published)
+    integrality = np.zeros(len(hidden_keys)) if table.money else np.ones(len(hidden_keys))
+    constraints = []
+    if rows:
+        matrix = np.zeros((len(rows), len(hidden_keys)))
+        for r, (coefs, _low, _high) in enumerate(rows):
+            for key, coef in coefs.items():
+                matrix[r, index[key]] = float(coef)
+        constraints.append(LinearConstraint(matrix, np.array([float(lo) for _c, lo, _h in rows]),
+                                            np.array([float(hi) for _c, _l, hi in rows])))
+    return constraints, Bounds(lows, highs), integrality
+
+
+def exact_pinned(table: Table, threshold: int, status: dict, published: Iterable[Published] = ()) -> list:
+    """The hidden cells a reader could work out exactly, found as an integer solver finds them
+    (SciPy's ``milp``), subject to every sum, every published relation and what the marks say.
+    Counts are whole numbers, which interval reasoning cannot use: with the sums and a rounded
+    saving, only one whole-number solution may fit."""
+    import numpy as np
+    from scipy.optimize import milp
+
+    hidden_keys = [k for k in table.values if status[k] != SHOWN]
+    if not hidden_keys:
+        return []
+    constraints, bounds, integrality = _milp_problem(table, threshold, status, published, hidden_keys)
+    truth = np.array([float(table.values[k]) for k in hidden_keys])
+
+    def solve(objective) -> np.ndarray:
+        solved = milp(objective, constraints=constraints, bounds=bounds, integrality=integrality)
+        if solved.status != 0:
+            raise RuntimeError(f"disclosure check failed: {solved.message}")
+        return solved.x
+
+    # A cell is pinned when no solution differs from the truth in it. Every solution found shows
+    # the cells it moves are not, so push many cells at once first, then the rest one by one.
+    open_cells = set(range(len(hidden_keys)))
+
+    def moved(x: np.ndarray) -> None:
+        open_cells.difference_update(i for i in list(open_cells) if abs(x[i] - truth[i]) >= 0.5)
+
+    everything = np.ones(len(hidden_keys))
+    moved(solve(everything))
+    moved(solve(-everything))
+    result = []
+    for i in range(len(hidden_keys)):
+        if i not in open_cells:
+            continue
+        objective = np.zeros(len(hidden_keys))
+        objective[i] = 1.0
+        moved(solve(-objective))
+        if i in open_cells:
+            moved(solve(objective))
+        if i in open_cells:
+            key = hidden_keys[i]
+            if truth[i] != 0 and _discloses(table, threshold, key, truth[i]):
+                result.append(key)
+            open_cells.discard(i)
+    return result
 
 
 def _primary(table: Table, threshold: int) -> dict:
@@ -279,6 +362,8 @@ def _primary(table: Table, threshold: int) -> dict:
     for key, value in table.values.items():
         weight = table.families[key] if table.money and table.families is not None else value
         status[key] = PRIMARY if 1 <= weight < threshold else SHOWN
+    for key in table.unpublished:
+        status[key] = WITHHELD
     if not table.money:
         changed = True
         while changed:
@@ -327,7 +412,8 @@ def decide(table: Table, threshold: int, published: Iterable[Published] = ()) ->
     groups = [[total, *parts] for total, parts in table.sums]
     if threshold > 1:
         while True:
-            exposed = pinned(table, threshold, status, published)
+            # Interval reasoning first (fast, finds most); when it finds nothing, the integer solver.
+            exposed = pinned(table, threshold, status, published) or exact_pinned(table, threshold, status, published)
             if not exposed:
                 break
             added: set = set()
