@@ -87,7 +87,9 @@ def test_the_same_hidden_cells_everywhere(lab_data, manager, login):
         for row in section["rows"]:
             for column, value in zip(section["columns"], row["values"], strict=True):
                 from_api[(table_id, row["label"], column)] = str(value)
+    assert rows[0] == ["tabell", "tittel", "rad", "kolonne", "verdi", "enhet"]
     from_csv = {(r[0], r[2], r[3]): r[4] for r in rows[1:]}
+    units = {(r[0], r[2], r[3]): r[5] for r in rows[1:]}
     assert from_csv.keys() == from_api.keys()
     marks = {"<5", "×"}
     assert {k for k, v in from_csv.items() if v in marks} == {k for k, v in from_api.items() if v in marks}
@@ -95,8 +97,13 @@ def test_the_same_hidden_cells_everywhere(lab_data, manager, login):
         if value in marks:
             assert from_csv[key] == value
         elif key[0].startswith(("spend", "movement")) and key[2] == "Utbetalt":
-            # Money: øre in the API, kroner in the CSV.
-            assert int(from_csv[key].replace("\u00a0", "").replace(",", "").removesuffix("kr")) == int(value), key
+            # Money: øre in the API, kroner as a number (decimal comma, no spaces, no unit) in the CSV.
+            assert re.fullmatch(r"-?[0-9]+,[0-9]{2}", from_csv[key]), from_csv[key]
+            assert int(from_csv[key].replace(",", "")) == int(value), key
+            assert units[key] == "kr"
+        elif isinstance(value, str) and value.endswith(" %"):
+            # A share: "30 %" in the API, the number 30 with the unit "%" in the CSV.
+            assert from_csv[key] == value.removesuffix(" %") and units[key] == "%", key
         else:
             assert from_csv[key] == value, key
 
