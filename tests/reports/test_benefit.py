@@ -18,7 +18,7 @@ from fractions import Fraction
 
 import pytest
 
-from velferdslab.reports.benefit import Assumptions, BenefitInputError, Selection, compute, round_ore
+from velferdslab.reports.benefit import Assumptions, BenefitInputError, Selection, compute, round_ore, round_to
 
 KR = 100  # øre per krone
 COSTS = {
@@ -213,8 +213,24 @@ def test_saving_unit_rounds_the_savings_before_the_model_uses_them():
     million = 1_000_000 * KR
     result = compute(assumptions(), Selection(transitions=MIXED, spend_paid=5_000_000 * KR), saving_unit=million)
     assert result.yearly_saving == million and result.potential_yearly_saving == million
-    assert result.present_value == round_ore(million * F)
-    # A saves 700 000 kr (→ 1 M), B 500 000 kr (a half: away from zero → 1 M).
-    assert {row.agency: row.yearly_saving for row in result.per_agency} == {"A": million, "B": million}
+    # Every money figure of the model is shown at the precision of its savings.
+    assert result.present_value == round_to(round_ore(million * F), million)
+    assert result.net_benefit % million == 0 and result.projected_net_benefit % million == 0
+    # A saves 700 000 kr, B 500 000 kr: together the 1 M of the total, which goes to the larger
+    # remainder (A), so the agencies add up to the total.
+    assert {row.agency: row.yearly_saving for row in result.per_agency} == {"A": million, "B": 0}
+
+
+def test_apportioned_savings_add_up_and_stay_within_one_unit():
+    from velferdslab.reports.benefit import apportion
+
+    unit = 1_000_00
+    for values in ([123_456_78, 876_543_21, -50_000_00], [49_999, 49_999, 49_999], [-1, -1, 2_000_01]):
+        shares = apportion(values, unit)
+        assert sum(shares) == round_to(sum(values), unit)
+        assert all(abs(share - value) < unit for share, value in zip(shares, values, strict=True))
+        assert all(share % unit == 0 for share in shares)
+    # A real 2.01 M saving is not published as 0.
+    assert apportion([2_010_000_00], unit) == [2_010_000_00]
     with pytest.raises(BenefitInputError):
         compute(assumptions(), Selection(transitions=MIXED), saving_unit=0)

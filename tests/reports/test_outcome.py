@@ -140,41 +140,45 @@ def test_report_figures_are_suppressed_and_consistent_with_the_data(lab_data):
     assert report.spend_per_family == 70_000 * KR // 17 + (1 if (70_000 * KR) % 17 * 2 >= 17 else 0)
 
 
-def test_the_benefit_model_on_the_selection_names_its_assumptions(lab_data):
-    lab = lab_data["lab"]
-    row = rf.assumption_set(lab, lab_data["x"], staff_cost_per_family_month=1_000 * KR)
+def five_of_each(lab) -> list:
+    """25 families, five per transition, so no figure of the matrix is small: (1→3), (2→2), (2→4),
+    (3→1), (4→4); rows 5, 10, 5, 5; columns 5, 5, 5, 10."""
+    return [rf.journey(lab, [(0, intake), (100, now)], started=-300)
+            for intake, now in ((1, 3), (2, 2), (2, 4), (3, 1), (4, 4)) for _ in range(5)]
+
+
+def test_the_benefit_model_on_the_selection_names_its_assumptions(lab):
+    agency = factories.agency(lab, name="Etat X")
+    five_of_each(lab)
+    row = rf.assumption_set(lab, agency, staff_cost_per_family_month=1_000 * KR)
     data = outcome.run(period(lab))
-    report = figures.build(data, 5, assumption_set=row, agency_names={lab_data["x"].id: "Etat X"})
+    report = figures.build(data, 5, assumption_set=row, agency_names={agency.id: "Etat X"})
+    assert not any(report.overall.figures[key].hidden for key in figures.MARGINS)
     view = report.benefit
     assert view.assumption_set is row
     assert view.result is not None, view.hidden_reason
     result = view.result
-    # Exact S = 8 × 850 000 + 5 × 0 + 2 × 475 000 − 1 × 850 000 = 6 900 000 kr; rounded to the unit.
-    exact = 6_900_000 * KR
-    assert abs(result.yearly_saving - exact) <= result.saving_unit // 2
-    assert result.spend_paid == 70_000 * KR
+    # S = 5 × (1 000 000 − 150 000) + 0 + 5 × (500 000 − 25 000) + 5 × (150 000 − 1 000 000) + 0
+    #   = 2 375 000 kr: a sum of the shown margins, so it tells a reader nothing new; rounded to
+    #   1 000 kr, it claims no more precision than the assumptions have.
+    assert result.saving_unit == figures.BENEFIT_UNIT == 1_000 * KR
+    assert result.yearly_saving == 2_375_000 * KR
+    assert result.present_value % figures.BENEFIT_UNIT == 0 and result.net_benefit % figures.BENEFIT_UNIT == 0
+    assert sum(a.yearly_saving for a in result.per_agency) == result.yearly_saving
     months = figures.benefit.round_ore(Fraction(data.family_days * 48, 1461))
     assert result.staff_cost == months * 1_000 * KR
-    # The rounding unit chosen leaves no hidden cell of the matrix to be worked out.
-    from velferdslab.reports import suppression
-
-    selection = figures.benefit.Selection(transitions=data.transitions)
-    published = figures._published(figures.to_assumptions(row), selection, result.saving_unit)
-    assert suppression.pinned(report.overall.table, 5, report.overall.status, published) == []
 
 
-def test_exact_savings_would_give_a_hidden_cell_away(lab_data):
-    """Why the model's savings are rounded: with S exact, a reader could solve for the "<5" cells."""
-    from velferdslab.reports import suppression
-
+def test_a_hidden_margin_hides_the_benefit_model(lab_data):
+    """Why the model needs the margins: the savings are Σ families × cost at intake − Σ families ×
+    cost now. With a "<5" level, the savings would narrow it down; an integer solver can solve
+    a rounded saving that interval reasoning leaves open (issue 14, leak 1)."""
     lab = lab_data["lab"]
     row = rf.assumption_set(lab, lab_data["x"])
-    data = outcome.run(period(lab))
-    report = figures.build(data, 5, assumption_set=row)
-    selection = figures.benefit.Selection(transitions=data.transitions)
-    published = figures._published(figures.to_assumptions(row), selection, 1)
-    assert suppression.pinned(report.overall.table, 5, report.overall.status, published) != []
-    assert report.benefit.result.saving_unit > 1
+    report = figures.build(outcome.run(period(lab)), 5, assumption_set=row)
+    assert report.overall.intake(3).text == "<5"
+    assert report.benefit.result is None
+    assert "skjult" in report.benefit.hidden_reason
 
 
 def test_too_few_families_hide_the_benefit_model(lab):

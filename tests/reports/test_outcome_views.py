@@ -87,7 +87,9 @@ def test_the_same_hidden_cells_everywhere(lab_data, manager, login):
         for row in section["rows"]:
             for column, value in zip(section["columns"], row["values"], strict=True):
                 from_api[(table_id, row["label"], column)] = str(value)
+    assert rows[0] == ["tabell", "tittel", "rad", "kolonne", "verdi", "enhet"]
     from_csv = {(r[0], r[2], r[3]): r[4] for r in rows[1:]}
+    units = {(r[0], r[2], r[3]): r[5] for r in rows[1:]}
     assert from_csv.keys() == from_api.keys()
     marks = {"<5", "×"}
     assert {k for k, v in from_csv.items() if v in marks} == {k for k, v in from_api.items() if v in marks}
@@ -95,8 +97,13 @@ def test_the_same_hidden_cells_everywhere(lab_data, manager, login):
         if value in marks:
             assert from_csv[key] == value
         elif key[0].startswith(("spend", "movement")) and key[2] == "Utbetalt":
-            # Money: øre in the API, kroner in the CSV.
-            assert int(from_csv[key].replace("\u00a0", "").replace(",", "").removesuffix("kr")) == int(value), key
+            # Money: øre in the API, kroner as a number (decimal comma, no spaces, no unit) in the CSV.
+            assert re.fullmatch(r"-?[0-9]+,[0-9]{2}", from_csv[key]), from_csv[key]
+            assert int(from_csv[key].replace(",", "")) == int(value), key
+            assert units[key] == "kr"
+        elif isinstance(value, str) and value.endswith(" %"):
+            # A share: "30 %" in the API, the number 30 with the unit "%" in the CSV.
+            assert from_csv[key] == value.removesuffix(" %") and units[key] == "%", key
         else:
             assert from_csv[key] == value, key
 
@@ -183,16 +190,22 @@ def test_a_filter_that_leaves_no_families_says_so(lab_data, manager, login):
     assert api["families"] == 0 and api["benefit"]["shown"] is False
 
 
-def test_the_benefit_model_is_on_the_report_with_its_assumptions(lab_data, manager, login):
-    rf.assumption_set(lab_data["lab"], lab_data["x"], name="Asker 2026")
-    client = login(manager)
+def test_the_benefit_model_is_on_the_report_with_its_assumptions(lab, login):
+    from tests.reports.test_outcome import five_of_each
+
+    agency = factories.agency(lab, name="Etat X", kind="nav")
+    families = five_of_each(lab)
+    for fam in families[:7]:
+        rf.paid_spend(lab, fam, agency, 10_000 * KR)
+    rf.assumption_set(lab, agency, name="Asker 2026")
+    client = login(factories.user(lab, roles=("manager",)))
     page = client.get(f"/rapporter/resultater?{query()}").get_data(as_text=True)
     assert "Beregnet med forutsetningene «Asker 2026», versjon 1." in page
     assert 'id="table-sensitivity-discount_rate"' in page and 'id="table-benefit-agencies"' in page
     api = client.get(f"/api/v1/reports/outcome?{query()}").get_json()
     assert api["benefit"]["shown"] is True
     assert api["benefit"]["assumption_set"]["name"] == "Asker 2026"
-    assert api["benefit"]["spend_paid"] == 70_000 * KR
+    assert api["benefit"]["spend_paid"] == 70_000 * KR and api["benefit"]["saving_unit"] == 1_000 * KR
     text = pdf_text(client.get(f"/rapporter/resultater.pdf?{query()}").data)
     assert "Asker 2026" in text and "Gevinstmodellen" in text
 

@@ -11,6 +11,7 @@ from velferdslab.reports.suppression import (
     HIDDEN,
     PRIMARY,
     SECONDARY,
+    WITHHELD_MARK,
     protect_list,
     protect_matrix,
     protect_money,
@@ -52,9 +53,21 @@ def test_two_small_cells_at_the_edge_of_the_range_are_protected(counts):
     assert figures["c"].hidden
 
 
-def test_a_small_total_is_itself_suppressed():
+def test_a_small_total_is_itself_suppressed_and_so_are_its_zero_parts():
+    # A shown 0 beside a "<5" total would say the other part holds every family of the total.
     figures = protect_list({"a": 3, "b": 0}, T)
-    assert texts(figures) == {"a": "<5", "b": "0", "total": "<5"}
+    assert texts(figures) == {"a": "<5", "b": "<5", "total": "<5"}
+
+
+def test_four_small_parts_of_a_small_total_are_not_each_pinned_to_one():
+    """Issue 14, leak 2: four "<5" cells and a "<5" total could only be 1 + 1 + 1 + 1 = 4 while
+    "<5" meant 1–4. Parts of a "<5" total are marked zeros included, so there "<5" means 0–4."""
+    from velferdslab.reports.suppression import Table, decide, pinned
+
+    table = Table({"a": 1, "b": 1, "c": 1, "d": 1, "e": 0, "total": 4}, [("total", ["a", "b", "c", "d", "e"])])
+    status = decide(table, T)
+    assert set(status.values()) == {PRIMARY}
+    assert pinned(table, T, status) == []
 
 
 def test_threshold_is_configurable():
@@ -96,20 +109,37 @@ def _possible_values(figures: dict, rows, cols, top: int) -> dict:
     inner = [(r, c) for r in rows for c in cols]
     hidden_inner = [k for k in inner if figures[k].hidden]
 
-    def candidates(figure):
-        return range(1, T) if figure.text == "<5" else range(T, top + 1)
+    def small(key) -> bool:
+        return figures[key].text == "<5"
+
+    def maybe_zero(key) -> bool:
+        """A "<5" part of a "<5" total may be 0 (zeros are marked there too)."""
+        if key == "total":
+            return False
+        if key[0] in ("row", "col"):
+            return small("total")
+        return small(("row", key[0])) or small(("col", key[1]))
+
+    def allowed(key, value) -> bool:
+        if not figures[key].hidden:
+            return figures[key].value == value
+        if small(key):
+            return (0 if maybe_zero(key) else 1) <= value < T
+        return value >= (0 if figures[key].text == WITHHELD_MARK else T)
+
+    def candidates(key):
+        if small(key):
+            return range(0 if maybe_zero(key) else 1, T)
+        return range(0 if figures[key].text == WITHHELD_MARK else T, top + 1)
 
     possible = {k: set() for k, f in figures.items() if f.hidden}
-    for combo in itertools.product(*[candidates(figures[k]) for k in hidden_inner]):
+    for combo in itertools.product(*[candidates(k) for k in hidden_inner]):
         values = {k: figures[k].value for k in inner if not figures[k].hidden}
         values.update(zip(hidden_inner, combo, strict=True))
         totals = {("row", r): sum(values[(r, c)] for c in cols) for r in rows}
         totals.update({("col", c): sum(values[(r, c)] for r in rows) for c in cols})
         totals["total"] = sum(values.values())
-        consistent = all(
-            (figures[k].value == v) if not figures[k].hidden
-            else (1 <= v < T if figures[k].text == "<5" else v >= T)
-            for k, v in totals.items())
+        consistent = all(allowed(k, v) for k, v in totals.items())
         if consistent:
             for k in possible:
                 possible[k].add(values[k] if k in values else totals[k])

@@ -43,6 +43,9 @@ def _filter(args: dict) -> outcome.OutcomeFilter:
     start, end = args.get("start") or date(today.year, 1, 1), args.get("end") or today
     if start > end:
         raise ServiceError(_("Perioden er tom: fra-datoen er etter til-datoen."), "end")
+    start, end = outcome.reporting_period(start, end, today)
+    if start > end:
+        raise ServiceError(_("Perioden begynner etter i dag."), "start")
     agency_id = args.get("agency_id")
     if agency_id is not None and agency_id not in {a.id for a in reading.lab_agencies()}:
         raise ServiceError(_("Ukjent etat."), "agency_id")

@@ -313,23 +313,55 @@ def compute(assumptions: Assumptions, selection: Selection, success_rate=None, s
     years, payback = _payback(assumptions, saving, invested)
     potential = round_to(potential_saving(assumptions, selection), saving_unit)
     below = sum(n for level, n in selection.now_counts().items() if level < assumptions.target_level)
+
+    def shown(value) -> int:
+        """A money figure of the model at the precision of its savings (``saving_unit``)."""
+        return round_to(round_ore(value), saving_unit)
+
+    agencies = _agencies(assumptions, selection)
+    # Σ over agencies of each agency's saving is the saving (cost(level) is Σ over agencies).
+    savings = apportion([yearly_saving(assumptions, selection, agency) for agency in agencies], saving_unit, saving)
     per_agency = []
-    for agency in _agencies(assumptions, selection):
-        agency_saving = round_to(yearly_saving(assumptions, selection, agency), saving_unit)
+    for agency, agency_saving in zip(agencies, savings, strict=True):
         agency_invested = selection.spend_paid_by_agency.get(agency, 0)
-        per_agency.append(AgencyRow(agency, agency_invested, agency_saving, round_ore(agency_saving * factor),
-                                    round_ore(agency_saving * factor - agency_invested)))
+        per_agency.append(AgencyRow(agency, agency_invested, agency_saving, shown(agency_saving * factor),
+                                    shown(agency_saving * factor - agency_invested)))
+    if saving_unit > 1:
+        years = [YearRow(y.year, shown(y.discounted_saving), shown(y.cumulative), y.covers_investment) for y in years]
     return BenefitResult(
         assumptions=assumptions, families=selection.families, yearly_saving=saving, factor=factor,
-        present_value=round_ore(present_value), spend_paid=selection.spend_paid, staff_cost=staff_cost,
-        invested=invested, net_benefit=round_ore(present_value - invested),
+        present_value=shown(present_value), spend_paid=selection.spend_paid, staff_cost=staff_cost,
+        invested=invested, net_benefit=shown(present_value - invested),
         return_per_krone=present_value / invested if invested else None, payback_year=payback, years=years,
         success_rate=s, families_below_target=below, potential_yearly_saving=potential,
-        projected_present_value=round_ore((saving + s * potential) * factor),
-        projected_net_benefit=round_ore(_projected_net(assumptions, saving, potential, invested, s)),
+        projected_present_value=shown((saving + s * potential) * factor),
+        projected_net_benefit=shown(_projected_net(assumptions, saving, potential, invested, s)),
         break_even_success_rate=_break_even(assumptions, saving, potential, invested),
-        per_agency=per_agency, sensitivity=sensitivity(assumptions, saving, potential, invested),
+        per_agency=per_agency,
+        sensitivity=[SensitivityTable(t.varied, t.columns,
+                                      [(rate, [shown(v) for v in values]) for rate, values in t.rows])
+                     for t in sensitivity(assumptions, saving, potential, invested)],
         saving_unit=saving_unit)
+
+
+def apportion(values: list[int], unit: int, total: int | None = None) -> list[int]:
+    """``values`` each rounded to ``unit`` so that they add up to ``total`` (by default their sum,
+    rounded): the largest remainders get the extra units (Hamilton's method), so per-agency savings
+    add up to the saving they split."""
+    if unit == 1:
+        return list(values)
+    target = round_to(sum(values), unit) if total is None else total
+    floors = [(v // unit) * unit for v in values]
+    missing = (target - sum(floors)) // unit
+    order = sorted(range(len(values)), key=lambda i: (-(values[i] - floors[i]), i))
+    result = list(floors)
+    if missing >= 0:
+        for i in order[:missing]:
+            result[i] += unit
+    else:
+        for i in list(reversed(order))[:-missing]:
+            result[i] -= unit
+    return result
 
 
 def _agencies(assumptions: Assumptions, selection: Selection) -> list:

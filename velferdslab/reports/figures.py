@@ -20,7 +20,7 @@ from velferdslab.budget.forms import CATEGORY_LABELS
 from velferdslab.budget.models import SPEND_CATEGORIES
 from velferdslab.cases.enrolment.forms import CLOSE_REASON_LABELS
 from velferdslab.cases.enrolment.models import CLOSE_REASONS
-from velferdslab.cases.themes import LEVELS, THEME_BY_CODE, THEME_CODES
+from velferdslab.cases.themes import LEVELS, STABIL, THEME_BY_CODE, THEME_CODES
 from velferdslab.reports import benefit, suppression
 from velferdslab.reports.models import AssumptionSet
 from velferdslab.reports.outcome import DAYS_PER_MONTH_DEN, DAYS_PER_MONTH_NUM, MILESTONE_MONTHS, OutcomeData
@@ -30,10 +30,15 @@ MOVEMENTS = ("worse", "same", "better")
 # Rounding units (øre) tried in turn for the benefit model's savings: the first that leaves no
 # hidden cell of the transition matrix to be worked out wins (1 øre: no rounding at all).
 SAVING_UNITS = (1, 1_000_00, 10_000_00, 100_000_00, 1_000_000_00, 10_000_000_00)
+# What the model's money figures are rounded to on the report: 1 000 kr. The savings rest on
+# assumed yearly costs; øre would claim a precision they do not have.
+BENEFIT_UNIT = 1_000_00
+MARGINS = (*[("row", level) for level in LEVELS], *[("col", level) for level in LEVELS], "total")
 
 
 def movement_labels() -> dict[str, str]:
-    return {"worse": _("Dårligere"), "same": _("Uendret"), "better": _("Bedre")}
+    return {"worse": _("Dårligere"), "same": _("Uendret"), "better": _("Bedre"),
+            "unassessed": _("Uten vurdering")}
 
 
 @dataclass
@@ -142,15 +147,24 @@ class OutcomeReport:
 
 # --- the pieces ---------------------------------------------------------------------------------
 
-def flow_figures(data: OutcomeData, threshold: int) -> dict:
-    """Families by state at the end of the period; closed ones by reason. Keys: 'referred',
-    'active', ('closed', reason), 'closed', 'total'."""
+FLOW_KEYS = ("referred", "active", *[("closed", r) for r in CLOSE_REASONS], "closed", "total")
+
+
+def _flow_values(data: OutcomeData) -> dict[Hashable, int]:
     values: dict[Hashable, int] = {"referred": 0, "active": 0, **{("closed", r): 0 for r in CLOSE_REASONS}}
     for state, reason, families, _referred, _started in data.flow:
         key = ("closed", reason) if state == "closed" else state
         values[key] = values.get(key, 0) + int(families)
     values["closed"] = sum(values[("closed", r)] for r in CLOSE_REASONS)
     values["total"] = values["referred"] + values["active"] + values["closed"]
+    return values
+
+
+def flow_figures(data: OutcomeData, threshold: int) -> dict:
+    """Families by state at the end of the period, protected on their own (the report protects
+    them together with the matrix: :func:`linked_counts`). Keys: 'referred', 'active',
+    ('closed', reason), 'closed', 'total'."""
+    values = _flow_values(data)
     table = Table(values, [("closed", [("closed", r) for r in CLOSE_REASONS]),
                            ("total", ["referred", "active", "closed"])])
     return suppression.protect(table, threshold)
@@ -178,6 +192,91 @@ def matrix(title: str, cells: dict, threshold: int) -> Matrix:
     table = transition_table(cells)
     status = suppression.decide(table, threshold)
     return Matrix(title, suppression.figures(table, threshold, status), table, status)
+
+
+BELOW_LEVELS = tuple(level for level in LEVELS if level < STABIL)
+
+
+def linked_table(data: OutcomeData) -> Table:
+    """Every count of the report that adds up with another, as one table (linked tables are
+    protected together, else one gives the other away: the matrix's total minus "under stabil at
+    intake", or the families minus those with assessments):
+
+    - the transition matrix, its margins and worse / same / better (:func:`transition_table`);
+    - the flow: ``("flow", key)`` with referred + active + closed = the families, closed = Σ reasons;
+    - ``"unassessed"``: the families without an assessment, so the families = matrix total + it;
+    - ``"below"`` = the intake rows under *stabil*, = ``("ts", "yes")`` + ``("ts", "no")`` (reached
+      *stabil* by the end of the period, or not yet).
+    """
+    table = transition_table(data.transitions)
+    flow = _flow_values(data)
+    for key, value in flow.items():
+        table.values[("flow", key)] = value
+    table.add_sum(("flow", "closed"), [("flow", ("closed", r)) for r in CLOSE_REASONS])
+    table.add_sum(("flow", "total"), [("flow", "referred"), ("flow", "active"), ("flow", "closed")])
+    table.values["unassessed"] = flow["total"] - table.values["total"]
+    table.add_sum(("flow", "total"), ["total", "unassessed"])
+    table.values["below"] = sum(table.values[("row", level)] for level in BELOW_LEVELS)
+    table.add_sum("below", [("row", level) for level in BELOW_LEVELS])
+    table.values[("ts", "yes")] = data.reached_stable
+    table.values[("ts", "no")] = table.values["below"] - data.reached_stable
+    table.add_sum("below", [("ts", "yes"), ("ts", "no")])
+    # New referrals and starts in the period are some of the families: each with its complement.
+    for name, column in (("referred_in_period", 3), ("started_in_period", 4)):
+        table.values[("flow", name)] = sum(int(r[column] or 0) for r in data.flow)
+        table.values[("flow", f"not_{name}")] = flow["total"] - table.values[("flow", name)]
+        table.add_sum(("flow", "total"), [("flow", name), ("flow", f"not_{name}")])
+    table.keep = frozenset({("flow", "total")})
+    table.unpublished = frozenset({("flow", "not_referred_in_period"), ("flow", "not_started_in_period")})
+    return table
+
+
+MOVEMENT_ROWS = (*MOVEMENTS, "unassessed")
+
+
+def linked_money(data: OutcomeData, threshold: int) -> dict:
+    """The paid spend by theme, by category and by movement (worse / same / better / without an
+    assessment), protected as one table: all three add up to the same total, so a total minus the
+    others can give away no hidden amount. Keys ``(grouping, key)`` and ``"__total__"``."""
+    groupings = {
+        "theme": {c: data.spend_by_theme.get(c, (0, 0)) for c in THEME_CODES},
+        "category": {c: data.spend_by_category.get(c, (0, 0)) for c in SPEND_CATEGORIES},
+    }
+    movement = {k: data.movement_spend.get(k, (0, 0, 0))[1:] for k in MOVEMENTS}
+    movement["unassessed"] = (data.paid - sum(a for a, _n in movement.values()),
+                              data.paid_families - sum(n for _a, n in movement.values()))
+    groupings["movement"] = movement
+    values: dict[Hashable, int] = {"__total__": data.paid}
+    families: dict[Hashable, int] = {"__total__": data.paid_families}
+    table = Table(values, [], money=True, families=families)
+    for name, rows in groupings.items():
+        for key, (amount, count) in rows.items():
+            values[(name, key)], families[(name, key)] = amount, count
+        if sum(amount for amount, _count in rows.values()) == data.paid:
+            table.add_sum("__total__", [(name, key) for key in rows])
+        else:  # a grouping that does not add up to the total (never expected): protected alone
+            values[(name, "__sum__")] = sum(amount for amount, _count in rows.values())
+            families[(name, "__sum__")] = data.paid_families
+            table.add_sum((name, "__sum__"), [(name, key) for key in rows])
+    return suppression.protect(table, threshold)
+
+
+def _money_alone(data: OutcomeData, threshold: int) -> dict:
+    """The spend tables each protected on their own (the weak configuration of :func:`build`)."""
+    result: dict = {}
+    for name, amounts, keys in (("theme", data.spend_by_theme, THEME_CODES),
+                                ("category", data.spend_by_category, SPEND_CATEGORIES)):
+        figures = suppression.protect_money({k: amounts.get(k, (0, 0))[0] for k in keys},
+                                            {k: amounts.get(k, (0, 0))[1] for k in keys}, threshold,
+                                            total_key="__total__", total_families=data.paid_families)
+        result.update({(name, k): figures[k] for k in keys})
+        result["__total__"] = figures["__total__"]
+    movement = suppression.protect_money({k: data.movement_spend.get(k, (0, 0, 0))[1] for k in MOVEMENTS},
+                                         {k: data.movement_spend.get(k, (0, 0, 0))[2] for k in MOVEMENTS},
+                                         threshold, total_key="__total__")
+    result.update({("movement", k): movement[k] for k in MOVEMENTS})
+    result[("movement", "__total__")] = movement["__total__"]
+    return result
 
 
 def share_row(label: str, yes: int, total: int, threshold: int) -> ShareRow:
@@ -249,13 +348,13 @@ def safe_unit(overall: Matrix, assumptions: benefit.Assumptions, selection: bene
 
 def benefit_view(data: OutcomeData, overall: Matrix, spend_total: Figure, by_agency: MoneyTable,
                  assumption_set: AssumptionSet | None, threshold: int, success_rate=None,
-                 agency_names: dict | None = None) -> BenefitView:
+                 agency_names: dict | None = None, linked: bool = True) -> BenefitView:
     view = BenefitView(assumption_set)
     if assumption_set is None:
         view.hidden_reason = _("Ingen forutsetninger for gevinstmodellen er lagt inn ennå.")
         return view
     families = overall.total.value
-    if overall.total.hidden or families is None or families < threshold:
+    if not overall.total.hidden and families is not None and families < threshold:
         view.hidden_reason = _("For få familier med vurderinger i utvalget til å beregne gevinst.")
         return view
     if spend_total.hidden:
@@ -267,7 +366,18 @@ def benefit_view(data: OutcomeData, overall: Matrix, spend_total: Figure, by_age
         transitions=data.transitions, spend_paid=data.paid,
         family_months=benefit.round_ore(Fraction(data.family_days * DAYS_PER_MONTH_DEN, DAYS_PER_MONTH_NUM)),
         spend_paid_by_agency=paid_by_agency)
-    unit = safe_unit(overall, assumptions, selection, threshold)
+    if linked:
+        # The savings are Σ families × cost by level at intake and now: functions of the matrix's
+        # margins alone. Shown margins make every saving a sum of shown figures, so it tells a
+        # reader nothing new; with a margin hidden, no rounding is safe against an integer solver.
+        if any(overall.status[key] != suppression.SHOWN for key in MARGINS):
+            view.hidden_reason = _("Gevinsten regnes ut fra hvor mange familier som er på hvert nivå ved inntak "
+                                   "og nå. Noen av disse tallene er skjult i dette utvalget for å verne små "
+                                   "grupper, og da vises heller ikke gevinsten.")
+            return view
+        unit: int | None = BENEFIT_UNIT
+    else:  # the old way (kept to show the attacker test what it finds): interval propagation
+        unit = safe_unit(overall, assumptions, selection, threshold)
     if unit is None:
         view.hidden_reason = _("Gevinsten kan ikke vises uten å avsløre små grupper i utvalget.")
         return view
@@ -285,46 +395,73 @@ def benefit_view(data: OutcomeData, overall: Matrix, spend_total: Figure, by_age
 # --- the whole report ---------------------------------------------------------------------------
 
 def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | None = None,
-          success_rate=None, agency_names: dict | None = None) -> OutcomeReport:
-    """Suppress and label every figure of the report."""
+          success_rate=None, agency_names: dict | None = None, linked: bool = True) -> OutcomeReport:
+    """Suppress and label every figure of the report.
+
+    ``linked=False`` protects each table on its own and rounds the benefit model's savings by
+    interval propagation, as the report did before issue 14: a deliberately weak configuration the
+    attacker test (``tests/reports/test_disclosure_attack.py``) uses to show what it finds."""
     agency_names = agency_names or {}
-    overall = matrix(_("Samlet nivå"), data.transitions, threshold)
+    linked_tables = linked_table(data)
+    if linked:
+        status = suppression.decide(linked_tables, threshold)
+    else:
+        status = {}
+        for part in (transition_table(data.transitions), Table(dict(linked_tables.values), [])):
+            status.update({k: v for k, v in suppression.decide(part, threshold).items() if k not in status})
+        flow_alone = flow_figures(data, threshold)
+        status.update({("flow", k): figure.status for k, figure in flow_alone.items()})
+        ts_alone = share_row("", data.reached_stable, linked_tables.values["below"], threshold)
+        status.update({("ts", "yes"): ts_alone.yes.status, ("ts", "no"): ts_alone.no.status,
+                       "below": ts_alone.total.status})
+    linked_figures = suppression.figures(linked_tables, threshold, status)
+    overall = Matrix(_("Samlet nivå"), linked_figures, linked_tables, status)
     themes = {code: matrix(str(THEME_BY_CODE[code].name), data.theme_transitions.get(code, {}), threshold)
               for code in THEME_CODES if code in data.theme_transitions}
-    flow = flow_figures(data, threshold)
-    ts = share_row(_("Nådde stabil"), data.reached_stable, data.started_below, threshold)
-    median = (months_text(*data.median_days) if not ts.yes.hidden and data.reached_stable >= threshold
-              and data.median_days[1] else None)
+    flow = {key: linked_figures[("flow", key)] for key in FLOW_KEYS}
+    ts = ShareRow(_("Nådde stabil"), linked_figures[("ts", "yes")], linked_figures[("ts", "no")],
+                  linked_figures["below"])
+    # The median rests on at least threshold families; a "×" beside it says no more than that.
+    median = (months_text(*data.median_days) if ts.yes.status in (suppression.SHOWN, suppression.SECONDARY)
+              and data.reached_stable >= threshold and data.median_days[1] else None)
     milestones = [counted_share_row(_("%(months)s måneder etter start", months=m), data.milestones.get(m, (0, 0)),
                                     threshold) for m in MILESTONE_MONTHS]
     follow_ups = [counted_share_row(label, data.follow_ups.get(kind, (0, 0)), threshold)
                   for kind, label in (("follow_up_6", _("6 måneder etter avslutning")),
                                       ("follow_up_12", _("12 måneder etter avslutning")))]
-    by_theme = money_table(_("Utbetalt per tema"), [(c, str(THEME_BY_CODE[c].name)) for c in THEME_CODES],
-                           data.spend_by_theme, threshold, data.paid_families)
-    by_category = money_table(_("Utbetalt per kategori"), [(c, str(CATEGORY_LABELS[c])) for c in SPEND_CATEGORIES],
-                              data.spend_by_category, threshold, data.paid_families)
+    money = linked_money(data, threshold) if linked else _money_alone(data, threshold)
+    by_theme = MoneyTable(_("Utbetalt per tema"), [MoneyRow(c, str(THEME_BY_CODE[c].name), money[("theme", c)])
+                                                   for c in THEME_CODES], money["__total__"])
+    by_category = MoneyTable(_("Utbetalt per kategori"),
+                             [MoneyRow(c, str(CATEGORY_LABELS[c]), money[("category", c)]) for c in SPEND_CATEGORIES],
+                             money["__total__"])
     agency_rows = [(key, agency_names.get(key, str(key))) for key in sorted(
         set(agency_names) | set(data.spend_by_agency), key=lambda k: agency_names.get(k, str(k)))]
     by_agency = money_table(_("Utbetalt per etat (delegerte midler)"), agency_rows, data.spend_by_agency,
                             threshold, data.paid_families)
-    movement_money = suppression.protect_money(
-        {k: data.movement_spend.get(k, (0, 0, 0))[1] for k in MOVEMENTS},
-        {k: data.movement_spend.get(k, (0, 0, 0))[2] for k in MOVEMENTS}, threshold, total_key="__total__")
+    # The movement table: worse / same / better and the families without an assessment, adding up to
+    # the families and the money paid (the weak configuration: the old table, assessed families only).
+    rows = MOVEMENT_ROWS if linked else MOVEMENTS
+    movement_families = {k: linked_figures[("move", k)] if k in MOVEMENTS else linked_figures[k] for k in rows}
+    movement_families["total"] = flow["total"] if linked else overall.total
+    movement_money = {k: money[("movement", k)] for k in rows}
+    movement_money["__total__"] = money["__total__"] if linked else money[("movement", "__total__")]
     families = flow["total"]
     per_family = None
     if not by_theme.total.hidden and not families.hidden and data.families:
         per_family = benefit.round_ore(Fraction(data.paid, data.families))
     return OutcomeReport(
         data=data, threshold=threshold, families=families, flow=flow,
-        referred_in_period=single(sum(int(r[3] or 0) for r in data.flow), threshold),
-        started_in_period=single(sum(int(r[4] or 0) for r in data.flow), threshold),
+        referred_in_period=linked_figures[("flow", "referred_in_period")] if linked
+        else single(sum(int(r[3] or 0) for r in data.flow), threshold),
+        started_in_period=linked_figures[("flow", "started_in_period")] if linked
+        else single(sum(int(r[4] or 0) for r in data.flow), threshold),
         overall=overall, themes=themes, milestones=milestones, time_to_stable=ts, median_months=median,
         follow_ups=follow_ups, spend_by_theme=by_theme, spend_by_category=by_category, spend_by_agency=by_agency,
-        movement_families={k: overall.movement(k) for k in MOVEMENTS}, movement_spend=movement_money,
+        movement_families=movement_families, movement_spend=movement_money,
         spend_per_family=per_family,
         benefit=benefit_view(data, overall, by_theme.total, by_agency, assumption_set, threshold, success_rate,
-                             agency_names))
+                             agency_names, linked=linked))
 
 
 def close_reason_labels() -> dict[str, str]:
@@ -395,14 +532,15 @@ def tables(report: OutcomeReport) -> list[ReportTable]:
     movement = ReportTable("movement", _("Utbetalinger ved siden av bevegelsen fra inntak til nå"),
                            [_("Familier"), _("Utbetalt")])
     labels = movement_labels()
-    movement.rows = [(k, labels[k], [report.movement_families[k], report.movement_spend[k]]) for k in MOVEMENTS]
-    movement.rows.append(("total", _("I alt"), [report.overall.total, report.movement_spend["__total__"]]))
+    movement.rows = [(k, labels[k], [report.movement_families[k], report.movement_spend[k]])
+                     for k in MOVEMENT_ROWS if k in report.movement_spend]
+    movement.rows.append(("total", _("I alt"), [report.movement_families["total"], report.movement_spend["__total__"]]))
     result.append(movement)
     result.append(_share_table("milestones", _("Stabil eller bedre etter 6 og 12 måneder i laben"),
                                report.milestones, _("Stabil eller bedre")))
-    stable = ReportTable("time_to_stable", _("Tid til første vurdering som stabil (familier som startet under "
-                                              "stabil)"), [_("Verdi")])
-    stable.rows = [("started_below", _("Startet under stabil"), [report.time_to_stable.total]),
+    stable = ReportTable("time_to_stable", _("Tid til første vurdering som stabil (familier under stabil ved "
+                                              "inntak)"), [_("Verdi")])
+    stable.rows = [("started_below", _("Under stabil ved inntak"), [report.time_to_stable.total]),
                    ("reached", _("Har nådd stabil"), [report.time_to_stable.yes]),
                    ("median_months", _("Median antall måneder"), [report.median_months or suppression.HIDDEN])]
     result.append(stable)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import CompoundSelect, Select, and_, case, exists, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
@@ -106,6 +106,26 @@ class OutcomeFilter:
     def as_dict(self) -> dict:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), "cohort": self.cohort,
                 "agency_id": self.agency_id, "theme": self.theme}
+
+
+def quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def quarter_end(day: date) -> date:
+    last_month = 3 * ((day.month - 1) // 3) + 3
+    following = date(day.year + 1, 1, 1) if last_month == 12 else date(day.year, last_month + 1, 1)
+    return following - timedelta(days=1)
+
+
+def reporting_period(start: date, end: date, today: date) -> tuple[date, date]:
+    """The period a report may cover: whole calendar quarters, the last one up to today at most.
+
+    Two reports whose ends are a few days apart would differ by the few families that changed in
+    between, and their difference would give those families away; so the start moves back to the
+    first day of its quarter and the end forward to the last day of its quarter (or today, for the
+    quarter under way). Every request in one quarter reads the same figures."""
+    return quarter_start(start), min(quarter_end(end), today)
 
 
 def _conditions(f: OutcomeFilter, e) -> list:
@@ -243,7 +263,7 @@ def milestones_query(f: OutcomeFilter) -> CompoundSelect:
 
 
 def time_to_stable_query(f: OutcomeFilter) -> Select:
-    """Families that started below *stabil*: how many reached it by the end of the period, and the
+    """Families whose intake was below *stabil*: how many reached it by the end of the period, and the
     median days from the start to the first assessment at *stabil* or better (the middle one or
     two values, summed, and how many they are)."""
     sel = selection(f)
@@ -262,8 +282,10 @@ def time_to_stable_query(f: OutcomeFilter) -> Select:
     middle = or_(ordered.c.rn == (ordered.c.cnt + 1) // 2, ordered.c.rn == (ordered.c.cnt + 2) // 2)
     middle_days = select(func.coalesce(func.sum(ordered.c.days), 0)).where(middle).scalar_subquery()
     middle_count = select(func.count()).select_from(ordered).where(middle).scalar_subquery()
-    below = (select(func.count()).select_from(ends).join(sel, sel.c.id == ends.c.enrolment_id)
-             .where(ends.c.intake_level < STABIL, sel.c.started_on.is_not(None)).scalar_subquery())
+    # Every family whose intake is below stabil, started or not: the same families as the
+    # transition matrix's rows below stabil, so the two figures are one sum (reports.figures).
+    below = (select(func.count()).select_from(ends)
+             .where(ends.c.intake_level < STABIL).scalar_subquery())
     reached = select(func.count()).select_from(first_stable).scalar_subquery()
     return select(below.label("started_below"), reached.label("reached"), middle_days.label("middle_days"),
                   middle_count.label("middle_count"))

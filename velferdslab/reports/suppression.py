@@ -29,7 +29,9 @@ LESS_THAN = "<{threshold}"
 HIDDEN = "×"
 MAX_ROUNDS = 200
 
-SHOWN, PRIMARY, SECONDARY = "shown", "primary", "secondary"
+WITHHELD_MARK = "–"
+
+SHOWN, PRIMARY, SECONDARY, WITHHELD = "shown", "primary", "secondary", "withheld"
 
 
 @dataclass(frozen=True)
@@ -79,21 +81,42 @@ class Table:
     money: bool = False
     # For money: how many families each amount rests on (primary suppression counts families).
     families: Mapping | None = None
+    # Cells hidden to protect another only when nothing else will do (the number of families).
+    keep: frozenset = frozenset()
+    # Cells that are never published but tie others together (the families referred before the
+    # period: the families minus those referred in it). Always hidden; a leak if pinned.
+    unpublished: frozenset = frozenset()
 
     def add_sum(self, total: Hashable, parts: Iterable[Hashable]) -> None:
         self.sums.append((total, list(parts)))
 
 
+def zero_possible(table: Table, status: dict) -> set:
+    """The ``"<5"`` cells that may hold 0: the parts of a sum whose total is itself ``"<5"``
+    (there every part is marked, zeros too — see :func:`_primary`). A reader sees this from the
+    marks alone."""
+    keys: set = set()
+    for total, parts in table.sums:
+        if status[total] == PRIMARY:
+            keys.update(part for part in parts if status[part] == PRIMARY)
+    return keys
+
+
 def _ranges(table: Table, threshold: int, status: dict) -> dict:
-    """What a reader knows about each cell before using the sums."""
+    """What a reader knows about each cell before using the sums: a number is itself; ``"<5"`` is
+    1–4 (0–4 as a part of a ``"<5"`` total); ``"×"`` is at least 5 (money: more than 0); ``"–"``
+    (a withheld table) is anything from 0."""
     known = {}
+    maybe_zero = zero_possible(table, status)
     for key, value in table.values.items():
         if status[key] == SHOWN:
             known[key] = (value, value)
+        elif status[key] == WITHHELD:
+            known[key] = (0, math.inf)
         elif table.money:
             known[key] = (1, math.inf)
         elif status[key] == PRIMARY:
-            known[key] = (1, threshold - 1)
+            known[key] = (0 if key in maybe_zero else 1, threshold - 1)
         else:
             known[key] = (threshold, math.inf)
     return known
@@ -244,53 +267,174 @@ def propagate(table: Table, threshold: int, status: dict, published: Iterable[Pu
 
 
 def pinned(table: Table, threshold: int, status: dict, published: Iterable[Published] = ()) -> list:
-    """The hidden cells a reader could work out exactly."""
+    """The hidden cells a reader could work out exactly (to be 0 is no disclosure: a zero
+    identifies nobody, and is shown elsewhere)."""
     bounds = propagate(table, threshold, status, published)
-    return [k for k in table.values if status[k] != SHOWN and bounds[k][0] == bounds[k][1]]
+    return [k for k in table.values if status[k] != SHOWN and bounds[k][0] == bounds[k][1] != 0
+            and _discloses(table, threshold, k, bounds[k][0])]
+
+
+def _discloses(table: Table, threshold: int, key: Hashable, value: int | float) -> bool:
+    """A cell worked out exactly is a leak — for a cell never published, only when it is small (the
+    families referred before the period, when they are the families minus a shown figure, are no
+    secret unless there are only a few)."""
+    return key not in table.unpublished or 1 <= round(value) < threshold
+
+
+def _milp_problem(table: Table, threshold: int, status: dict, published: Iterable[Published],
+                  hidden_keys: list):
+    """The reader's knowledge as SciPy's ``milp`` takes it: (constraints, bounds, integrality)."""
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint
+
+    index = {k: i for i, k in enumerate(hidden_keys)}
+    known = _ranges(table, threshold, status)
+    lows = np.array([float(known[k][0]) for k in hidden_keys])
+    # "At least 5" has no upper end; a finite one far beyond any lab keeps the solver bounded.
+    ceiling = 1e15 if table.money else 1e7
+    highs = np.array([min(float(known[k][1]), ceiling) for k in hidden_keys])
+    rows = _system(table, status, published)
+    integrality = np.zeros(len(hidden_keys)) if table.money else np.ones(len(hidden_keys))
+    constraints = []
+    if rows:
+        matrix = np.zeros((len(rows), len(hidden_keys)))
+        for r, (coefs, _low, _high) in enumerate(rows):
+            for key, coef in coefs.items():
+                matrix[r, index[key]] = float(coef)
+        constraints.append(LinearConstraint(matrix, np.array([float(lo) for _c, lo, _h in rows]),
+                                            np.array([float(hi) for _c, _l, hi in rows])))
+    return constraints, Bounds(lows, highs), integrality
+
+
+def exact_pinned(table: Table, threshold: int, status: dict, published: Iterable[Published] = ()) -> list:
+    """The hidden cells a reader could work out exactly, found as an integer solver finds them
+    (SciPy's ``milp``), subject to every sum, every published relation and what the marks say.
+    Counts are whole numbers, which interval reasoning cannot use: with the sums and a rounded
+    saving, only one whole-number solution may fit."""
+    import numpy as np
+    from scipy.optimize import milp
+
+    hidden_keys = [k for k in table.values if status[k] != SHOWN]
+    if not hidden_keys:
+        return []
+    constraints, bounds, integrality = _milp_problem(table, threshold, status, published, hidden_keys)
+    truth = np.array([float(table.values[k]) for k in hidden_keys])
+
+    def solve(objective) -> np.ndarray:
+        solved = milp(objective, constraints=constraints, bounds=bounds, integrality=integrality)
+        if solved.status != 0:
+            raise RuntimeError(f"disclosure check failed: {solved.message}")
+        return solved.x
+
+    # A cell is pinned when no solution differs from the truth in it. Every solution found shows
+    # the cells it moves are not, so push many cells at once first, then the rest one by one.
+    open_cells = set(range(len(hidden_keys)))
+
+    def moved(x: np.ndarray) -> None:
+        open_cells.difference_update(i for i in list(open_cells) if abs(x[i] - truth[i]) >= 0.5)
+
+    everything = np.ones(len(hidden_keys))
+    moved(solve(everything))
+    moved(solve(-everything))
+    result = []
+    for i in range(len(hidden_keys)):
+        if i not in open_cells:
+            continue
+        objective = np.zeros(len(hidden_keys))
+        objective[i] = 1.0
+        moved(solve(-objective))
+        if i in open_cells:
+            moved(solve(objective))
+        if i in open_cells:
+            key = hidden_keys[i]
+            if truth[i] != 0 and _discloses(table, threshold, key, truth[i]):
+                result.append(key)
+            open_cells.discard(i)
+    return result
 
 
 def _primary(table: Table, threshold: int) -> dict:
+    """Counts (and amounts resting on) 1 to threshold − 1 families. In a count table, the parts of
+    a sum whose total is that small are all marked, zeros included: otherwise the shown zeros
+    would tell which parts hold at least one family, and four ``"<5"`` parts of a ``"<5"`` total
+    could only be 1 each."""
     status = {}
     for key, value in table.values.items():
         weight = table.families[key] if table.money and table.families is not None else value
         status[key] = PRIMARY if 1 <= weight < threshold else SHOWN
+    for key in table.unpublished:
+        status[key] = WITHHELD
+    if not table.money:
+        changed = True
+        while changed:
+            changed = False
+            known_zero = {part for total, parts in table.sums
+                          if status[total] == SHOWN and table.values[total] == 0 for part in parts}
+            for total, parts in table.sums:
+                if status[total] == PRIMARY:
+                    for part in parts:
+                        if status[part] == SHOWN and table.values[part] == 0 and part not in known_zero:
+                            status[part] = PRIMARY
+                            changed = True
     return status
 
 
-def _candidate(table: Table, status: dict, pinned: Hashable):
-    """The smallest shown non-zero cell in a sum with ``pinned`` (else in any sum with a hidden cell)."""
+def _candidate(table: Table, status: dict, pinned: Hashable, exposed: Iterable = ()):
+    """The smallest shown non-zero cell in a sum with ``pinned`` (else in a sum with another exposed
+    cell, else in any sum with a hidden cell); cells in ``table.keep`` only when nothing else will do."""
     totals = {total for total, _parts in table.sums}
 
-    def pick(groups) -> Hashable | None:
-        options = {key for keys in groups for key in keys if status[key] == SHOWN and table.values[key] != 0}
+    def pick(groups, keep: bool) -> Hashable | None:
+        options = {key for keys in groups for key in keys if status[key] == SHOWN and table.values[key] != 0
+                   and (keep or key not in table.keep)}
         if not options:
             return None
-        return min(options, key=lambda k: (table.values[k], k in totals, str(k)))
+        return min(options, key=lambda k: (k in table.keep, table.values[k], k in totals, str(k)))
 
     groups = [[total, *parts] for total, parts in table.sums]
-    return (pick(g for g in groups if pinned in g)
-            or pick(g for g in groups if any(status[k] != SHOWN for k in g)))
+    exposed = set(exposed) | {pinned}
+    for keep in (False, True):
+        found = (pick([g for g in groups if pinned in g], keep)
+                 or pick([g for g in groups if exposed & set(g)], keep)
+                 or pick([g for g in groups if any(status[k] != SHOWN for k in g)], keep))
+        if found is not None:
+            return found
+    return None
 
 
-def decide(table: Table, threshold: int) -> dict:
-    """Every cell's status (shown, primary, secondary) after primary and secondary suppression."""
+def decide(table: Table, threshold: int, published: Iterable[Published] = ()) -> dict:
+    """Every cell's status (shown, primary, secondary, withheld) after primary and secondary
+    suppression: hidden cells are added until no hidden cell can be worked out. When no shown cell
+    is left that could protect a pinned one, the whole table is withheld (``"–"``) rather than
+    published with a cell a reader can solve."""
     status = _primary(table, threshold)
+    published = list(published)
     groups = [[total, *parts] for total, parts in table.sums]
     if threshold > 1:
         while True:
-            exposed = pinned(table, threshold, status)
+            # Interval reasoning first (fast, finds most); when it finds nothing, the integer solver.
+            exposed = pinned(table, threshold, status, published) or exact_pinned(table, threshold, status, published)
+            if not exposed:
+                break
             added: set = set()
+            touched: set = set()
             for cell in exposed:
-                # One more hidden cell per exposed cell, unless a sum it is in already got one in
-                # this round (that may be enough; the next round checks).
-                if any(cell in group and added & set(group) for group in groups):
+                # One more hidden cell per exposed cell, unless a sum it is in already got one, or
+                # holds another exposed cell, in this round (that may be enough; the next round checks).
+                if any(cell in group and touched & set(group) for group in groups):
                     continue
-                extra = _candidate(table, status, cell)
+                extra = _candidate(table, status, cell, exposed)
+                if extra in table.keep and added:
+                    continue  # the cells hidden this round may be enough; the next round checks
+                touched.add(cell)
                 if extra is not None:
                     status[extra] = SECONDARY
                     added.add(extra)
+                    touched.add(extra)
             if not added:
-                break
+                # A pinned cell and nothing left to hide beside it (every cell of its sums is
+                # hidden or zero): no pattern of marks protects it, so nothing of the table is shown.
+                return dict.fromkeys(table.values, WITHHELD)
     return status
 
 
@@ -306,7 +450,8 @@ def figures(table: Table, threshold: int, status: dict) -> dict:
         if status[key] == SHOWN:
             result[key] = shown(value, table.money)
         else:
-            mark = less_than if status[key] == PRIMARY and not table.money else HIDDEN
+            mark = (WITHHELD_MARK if status[key] == WITHHELD
+                    else less_than if status[key] == PRIMARY and not table.money else HIDDEN)
             result[key] = Figure(None, status[key], mark, table.money)
     return result
 

@@ -98,6 +98,11 @@ def outcome_from_form(form: OutcomeFilterForm):
     if start > end:
         form.end.errors = list(form.end.errors) + [_("Perioden er tom: fra-datoen er etter til-datoen.")]
         valid = False
+    if valid:
+        start, end = outcome.reporting_period(start, end, today)
+        if start > end:
+            form.start.errors = list(form.start.errors) + [_("Perioden begynner etter i dag.")]
+            valid = False
     if not valid:
         return None
     form.start.data, form.end.data = start, end
@@ -175,15 +180,36 @@ def outcome_csv():
     return _outcome_download(as_csv, AuditAction.REPORT_OUTCOME_CSV, "csv")
 
 
+def _csv_value(key, cell) -> tuple[str, str]:
+    """(value, unit) of one figure for the CSV: numbers as numbers (kroner with a decimal comma and
+    no thousands separator, shares as whole percent), the unit in its own column; marks stay marks."""
+    if isinstance(cell, figures.Figure):
+        unit = _("kr") if cell.money else _("familier")
+        if cell.hidden or cell.value is None:
+            return cell.text, unit
+        if cell.money:
+            sign = "-" if cell.value < 0 else ""
+            kroner, ore = divmod(abs(cell.value), 100)
+            return f"{sign}{kroner},{ore:02d}", unit
+        return str(cell.value), unit
+    text = str(cell)
+    if text.endswith(" %"):
+        return text.removesuffix(" %"), "%"
+    if key == "median_months":
+        return text, _("måneder")
+    return text, ""
+
+
 def outcome_csv_text(report) -> str:
-    """Long format, one figure a line: table;table title;row;column;value (semicolons for Excel)."""
+    """Long format, one figure a line: table;table title;row;column;value;unit (semicolons for Excel)."""
     out = io.StringIO()
     writer = spreadsheet.writer(out)  # every cell formula-safe: agency names are typed by people
-    writer.writerow([_("tabell"), _("tittel"), _("rad"), _("kolonne"), _("verdi")])
+    writer.writerow([_("tabell"), _("tittel"), _("rad"), _("kolonne"), _("verdi"), _("enhet")])
     for table in figures.tables(report):
-        for _key, label, cells in table.rows:
+        for key, label, cells in table.rows:
             for column, cell in zip(table.columns, cells, strict=True):
-                writer.writerow([table.id, table.title, label, column, figures.cell_text(cell)])
+                value, unit = _csv_value(key, cell)
+                writer.writerow([table.id, table.title, label, column, value, unit])
     return out.getvalue()
 
 

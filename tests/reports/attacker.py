@@ -1,0 +1,350 @@
+"""An attacker on the outcome report: what a manager can see, solved as an integer problem.
+
+The attacker reads the report as the API publishes it (``sections`` and ``benefit`` of
+``GET /api/v1/reports/outcome``): the numbers shown, the marks (``"<5"`` 1–4, or 0–4 as a part of a
+``"<5"`` total; ``"×"`` at least 5, money more than 0; ``"–"`` anything), the row and column totals,
+and the benefit model's savings (rounded to the ``saving_unit`` the report states), together with
+the assumption set's yearly costs per level and agency (which the same manager can read).
+
+It knows what the report means — that the matrix's margins are the distributions at intake and now,
+that worse/same/better are sums of the matrix, that the families are those with an assessment plus
+those without, that "under stabil at intake" are the matrix's first two rows, that all spend tables
+add up to the paid total — and writes all of it as linear constraints over integer unknowns (the
+true cells). Then, for every hidden cell, it minimises and maximises the cell with SciPy's ``milp``:
+a cell whose minimum equals its maximum is *pinned*, a leak.
+
+A differencing attack stacks two publications of nested selections (a period and the same period
+extended: the later one holds every family of the earlier one, and a closed family stays closed)
+and solves them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+T = 5
+BIG = 100_000  # families: more than any lab holds
+BIG_KR = 10_000_000_000  # kroner
+LEVELS = (1, 2, 3, 4)
+CLOSE_REASONS = ("goals_reached", "moved", "withdrew", "other")
+MOVEMENTS = ("worse", "same", "better")
+
+
+@dataclass
+class Model:
+    """Unknowns (integer counts or continuous kroner), published cells as linear expressions over
+    them, and the sums the reader knows (for the marks' meaning: parts of a "<5" total may be 0)."""
+
+    names: list[str] = field(default_factory=list)
+    integer: list[bool] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+    cells: dict[Hashable, tuple[dict[int, float], object, bool]] = field(default_factory=dict)  # expr, mark, money
+    sums: list[tuple[Hashable, list[Hashable]]] = field(default_factory=list)
+    extra: list[tuple[dict[int, float], float, float]] = field(default_factory=list)  # expr in [lo, hi]
+    # Counts the page does not print but a reader can form from it (the families without an
+    # assessment, the intake rows at stabil or better): a leak too when pinned to 1–4.
+    derived: dict[Hashable, dict[int, float]] = field(default_factory=dict)
+    # Money the page does not print but a reader can work out: a leak when pinned and not 0.
+    derived_money: dict[Hashable, dict[int, float]] = field(default_factory=dict)
+    # The rule that marks the zero parts of a "<5" total (issue 14); before it, "<5" was always 1–4.
+    zeros_marked: bool = True
+
+    def var(self, name: str, *, money: bool = False) -> int:
+        self.names.append(name)
+        self.integer.append(not money)
+        self.upper.append(BIG_KR if money else BIG)
+        return len(self.names) - 1
+
+    def publish(self, key: Hashable, expr: dict[int, float], value, *, money: bool = False) -> None:
+        self.cells[key] = (expr, value, money)
+
+    def constrain(self, expr: dict[int, float], low: float, high: float) -> None:
+        self.extra.append((expr, low, high))
+
+
+def add(*exprs: dict[int, float], scale: float = 1) -> dict[int, float]:
+    total: dict[int, float] = {}
+    for expr in exprs:
+        for k, v in expr.items():
+            total[k] = total.get(k, 0) + v * scale
+    return total
+
+
+def minus(a: dict[int, float], b: dict[int, float]) -> dict[int, float]:
+    return add(a, {k: -v for k, v in b.items()})
+
+
+def hidden(value) -> bool:
+    return isinstance(value, str)
+
+
+def _mark_bounds(model: Model) -> dict[Hashable, tuple[float, float]]:
+    small_totals = {total for total, _parts in model.sums if model.cells[total][1] == f"<{T}"}
+    maybe_zero = {part for total, parts in model.sums if total in small_totals for part in parts} \
+        if model.zeros_marked else set()
+    bounds = {}
+    for key, (_expr, value, money) in model.cells.items():
+        if not hidden(value):
+            number = float(value) / 100 if money else float(value)
+            bounds[key] = (number, number)
+        elif value == "–":
+            bounds[key] = (0, np.inf)
+        elif money:
+            bounds[key] = (0.01, np.inf)
+        elif value == f"<{T}":
+            bounds[key] = (0 if key in maybe_zero else 1, T - 1)
+        else:
+            bounds[key] = (T, np.inf)
+    return bounds
+
+
+def _row(model: Model, expr: dict[int, float]) -> np.ndarray:
+    row = np.zeros(len(model.names))
+    for k, v in expr.items():
+        row[k] += v
+    return row
+
+
+def pinned(model: Model) -> dict[Hashable, float]:
+    """Every hidden cell the published constraints determine exactly: {key: its value}. Raises when
+    the publication has no solution (the attacker's model would be wrong)."""
+    bounds = _mark_bounds(model)
+    rows, lows, highs = [], [], []
+    for key, (expr, _value, _money) in model.cells.items():
+        if expr:
+            rows.append(_row(model, expr))
+            lows.append(bounds[key][0])
+            highs.append(bounds[key][1])
+    for expr, low, high in model.extra:
+        rows.append(_row(model, expr))
+        lows.append(low)
+        highs.append(high)
+    constraint = LinearConstraint(np.array(rows), np.array(lows), np.array(highs))
+    variable_bounds = Bounds(np.zeros(len(model.names)), np.array(model.upper))
+    integrality = np.array([1 if i else 0 for i in model.integer])
+    found = {}
+    for key, (expr, value, money) in model.cells.items():
+        if not hidden(value):
+            continue
+        objective = _row(model, expr)
+        extremes = []
+        for sign in (1, -1):
+            result = milp(sign * objective, constraints=constraint, bounds=variable_bounds,
+                          integrality=integrality, options={"presolve": True})
+            if result.status != 0:
+                raise AssertionError(f"the publication has no solution ({result.message}) for {key}")
+            extremes.append(sign * result.fun)
+        low, high = extremes
+        if (money and high - low < 1) or (not money and round(high) == round(low) and round(low) != 0):
+            found[key] = low
+    for key, expr in model.derived.items():
+        objective = _row(model, expr)
+        low = milp(objective, constraints=constraint, bounds=variable_bounds, integrality=integrality).fun
+        high = -milp(-objective, constraints=constraint, bounds=variable_bounds, integrality=integrality).fun
+        if round(low) == round(high) and 1 <= round(low) < T:
+            found[key] = low
+    for key, expr in model.derived_money.items():
+        objective = _row(model, expr)
+        low = milp(objective, constraints=constraint, bounds=variable_bounds, integrality=integrality).fun
+        high = -milp(-objective, constraints=constraint, bounds=variable_bounds, integrality=integrality).fun
+        if high - low < 1 and low >= 1:
+            found[key] = low
+    return found
+
+
+# --- reading the API's publication ----------------------------------------------------------------
+
+def _rows(section: dict) -> dict[str, list]:
+    return {row["key"]: row["values"] for row in section["rows"]}
+
+
+def counts_model(sections: dict, model: Model | None = None, prefix: str = "") -> tuple[Model, dict]:
+    """The linked counts (flow, distribution, matrix, movement, time to stable), as constraints over
+    the matrix cells, the flow's states, the families without assessments and who reached stabil."""
+    m = model or Model()
+    p = prefix
+    n = {(i, j): {m.var(f"{p}n{i}{j}"): 1} for i in LEVELS for j in LEVELS}
+    row = {i: add(*[n[(i, j)] for j in LEVELS]) for i in LEVELS}
+    col = {j: add(*[n[(i, j)] for i in LEVELS]) for j in LEVELS}
+    total = add(*row.values())
+    move = {"worse": add(*[n[(i, j)] for i in LEVELS for j in LEVELS if j < i]),
+            "same": add(*[n[(i, i)] for i in LEVELS]),
+            "better": add(*[n[(i, j)] for i in LEVELS for j in LEVELS if j > i])}
+    flow = {"referred": {m.var(f"{p}referred"): 1}, "active": {m.var(f"{p}active"): 1}}
+    for reason in CLOSE_REASONS:
+        flow[f"closed_{reason}"] = {m.var(f"{p}closed_{reason}"): 1}
+    flow["closed"] = add(*[flow[f"closed_{r}"] for r in CLOSE_REASONS])
+    flow["total"] = add(flow["referred"], flow["active"], flow["closed"])
+    unassessed = {m.var(f"{p}unassessed"): 1}
+    m.constrain(minus(flow["total"], add(total, unassessed)), 0, 0)
+    reached = {m.var(f"{p}reached"): 1}
+    stable = _rows(sections["time_to_stable"])
+    if sections["time_to_stable"]["rows"][0]["label"].startswith("Startet"):
+        # The old figure: families that had started, of those whose intake was below stabil.
+        below = {m.var(f"{p}below"): 1}
+        m.constrain(minus(add(row[1], row[2]), below), 0, BIG)
+    else:
+        below = add(row[1], row[2])
+    m.constrain(minus(below, reached), 0, BIG)
+    m.derived[(p, "unassessed")] = unassessed
+    m.derived[(p, "intake_stable_or_better")] = add(row[3], row[4])
+
+    transitions = _rows(sections["transitions"])
+    for i in LEVELS:
+        values = transitions[str(i)]
+        for j in LEVELS:
+            m.publish((p, "n", i, j), n[(i, j)], values[j - 1])
+        m.publish((p, "row", i), row[i], values[4])
+    bottom = transitions["total"]
+    for j in LEVELS:
+        m.publish((p, "col", j), col[j], bottom[j - 1])
+    m.publish((p, "total"), total, bottom[4])
+    for i in LEVELS:
+        m.sums.append(((p, "row", i), [(p, "n", i, j) for j in LEVELS]))
+        m.sums.append(((p, "col", i), [(p, "n", j, i) for j in LEVELS]))
+    m.sums.append(((p, "total"), [(p, "row", i) for i in LEVELS]))
+    m.sums.append(((p, "total"), [(p, "col", j) for j in LEVELS]))
+
+    distribution = _rows(sections["distribution"])
+    for i in LEVELS:
+        m.publish((p, "dist_intake", i), row[i], distribution[str(i)][0])
+        m.publish((p, "dist_now", i), col[i], distribution[str(i)][1])
+    m.publish((p, "dist_total"), total, distribution["total"][0])
+
+    flow_rows = _rows(sections["flow"])
+    for key, expr in flow.items():
+        m.publish((p, "flow", key), expr, flow_rows[key][0])
+    for key in ("referred_in_period", "started_in_period"):  # some of the families
+        part = {m.var(f"{p}{key}"): 1}
+        m.constrain(minus(flow["total"], part), 0, BIG)
+        m.publish((p, "flow", key), part, flow_rows[key][0])
+        m.derived[(p, f"not_{key}")] = minus(flow["total"], part)
+    m.sums.append(((p, "flow", "closed"), [(p, "flow", f"closed_{r}") for r in CLOSE_REASONS]))
+    m.sums.append(((p, "flow", "total"), [(p, "flow", k) for k in ("referred", "active", "closed")]))
+
+    movement = _rows(sections["movement"])
+    for kind in MOVEMENTS:
+        m.publish((p, "move", kind), move[kind], movement[kind][0])
+    m.sums.append(((p, "total"), [(p, "move", kind) for kind in MOVEMENTS]))
+    for kind in MOVEMENTS:
+        m.sums.append(((p, "move", kind), [(p, "n", i, j) for i in LEVELS for j in LEVELS
+                                           if {"worse": j < i, "same": j == i, "better": j > i}[kind]]))
+    if "unassessed" in movement:
+        m.publish((p, "unassessed"), unassessed, movement["unassessed"][0])
+        m.sums.append(((p, "flow", "total"), [(p, "total"), (p, "unassessed")]))
+    m.publish((p, "move_total"), flow["total"] if "unassessed" in movement else total, movement["total"][0])
+
+    m.publish((p, "below"), below, stable["started_below"][0])
+    m.publish((p, "reached"), reached, stable["reached"][0])
+    m.sums.append(((p, "below"), [(p, "row", 1), (p, "row", 2)]))
+    m.sums.append(((p, "below"), [(p, "reached")]))
+    exprs = {"n": n, "row": row, "col": col, "total": total, "flow": flow, "below": below}
+    return m, exprs
+
+
+def money_model(sections: dict, model: Model | None = None, prefix: str = "") -> Model:
+    """The spend tables: per theme, per category and next to movement, all adding up to what was
+    paid (kroner, continuous)."""
+    m = model or Model()
+    paid = {m.var(f"{prefix}paid", money=True): 1}
+    for section_id in ("spend_theme", "spend_category"):
+        rows = _rows(sections[section_id])
+        parts = {key: {m.var(f"{prefix}{section_id}_{key}", money=True): 1} for key in rows if key != "total"}
+        m.constrain(minus(add(*parts.values()), paid), 0, 0)
+        for key, expr in parts.items():
+            m.publish((prefix, section_id, key), expr, rows[key][0], money=True)
+        m.publish((prefix, section_id, "total"), paid, rows["total"][0], money=True)
+    movement = _rows(sections["movement"])
+    kinds = [k for k in movement if k != "total"]
+    parts = {k: {m.var(f"{prefix}move_money_{k}", money=True): 1} for k in kinds}
+    moved = add(*parts.values())
+    if "unassessed" in movement:
+        m.constrain(minus(moved, paid), 0, 0)
+    else:  # the old table: its total is the families with assessments only, at most what was paid
+        m.constrain(minus(paid, moved), 0, BIG_KR)
+        m.derived_money[(prefix, "money_without_assessment")] = minus(paid, moved)
+    for k, expr in parts.items():
+        m.publish((prefix, "move_money", k), expr, movement[k][1], money=True)
+    m.publish((prefix, "move_money", "total"), moved, movement["total"][1], money=True)
+    return m
+
+
+def benefit_constraints(m: Model, exprs: dict, benefit: dict, costs: list[dict]) -> None:
+    """The model's savings as constraints: S = Σ n(i, j)·(cost(i) − cost(j)) (all agencies and per
+    agency) and Q = Σ_{j below target} now(j)·(cost(j) − cost(target)), each known to within half its
+    rounding unit."""
+    if not benefit.get("shown"):
+        return
+    half = benefit["saving_unit"] / 2 / 100 if benefit["saving_unit"] > 1 else 0.005
+    by_agency: dict = {}
+    for c in costs:
+        by_agency.setdefault(c["agency_id"], {})[c["level"]] = c["yearly_cost"] / 100
+
+    def cost(level, agency=None) -> float:
+        if agency is not None:
+            return by_agency.get(agency, {}).get(level, 0)
+        return sum(levels.get(level, 0) for levels in by_agency.values())
+
+    def saving(agency=None) -> dict[int, float]:
+        return add(*[{k: v * (cost(i, agency) - cost(j, agency)) for k, v in exprs["n"][(i, j)].items()}
+                     for i in LEVELS for j in LEVELS])
+
+    published = [(saving(), benefit["yearly_saving"])]
+    published += [(saving(row["agency_id"]), row["yearly_saving"]) for row in benefit["per_agency"]]
+    target = benefit["assumption_set"]["target_level"]
+    potential = add(*[{k: v * (cost(j) - cost(target)) for k, v in exprs["col"][j].items()}
+                      for j in LEVELS if j < target])
+    published.append((potential, benefit["potential_yearly_saving"]))
+    for expr, value in published:
+        m.constrain(expr, value / 100 - half - 1e-6, value / 100 + half + 1e-6)
+
+
+def report_model(body: dict, *, zeros_marked: bool = True) -> Model:
+    """Everything one report publishes (the API's body), as one model."""
+    m, exprs = counts_model(body["sections"])
+    m.zeros_marked = zeros_marked
+    money_model(body["sections"], m)
+    benefit = body.get("benefit") or {}
+    if benefit.get("shown"):
+        benefit_constraints(m, exprs, benefit, benefit["assumption_set"]["costs"])
+    return m
+
+
+def nested_model(earlier: dict, later: dict) -> Model:
+    """Two reports of the same start whose ends differ: the later one's families include the earlier
+    one's, and a family closed (for a reason) by the earlier end is still closed for it by the later."""
+    m, first = counts_model(earlier["sections"], prefix="a.")
+    _m, second = counts_model(later["sections"], m, prefix="b.")
+    m.constrain(minus(second["flow"]["total"], first["flow"]["total"]), 0, BIG)
+    for reason in CLOSE_REASONS:
+        key = f"closed_{reason}"
+        m.constrain(minus(second["flow"][key], first["flow"][key]), 0, BIG)
+    return m
+
+
+def leaks(models: Iterable[Model]) -> dict:
+    found: dict = {}
+    for model in models:
+        found.update(pinned(model))
+    return found
+
+
+def difference_leaks(first: dict, second: dict) -> dict:
+    """The difference table of two publications of overlapping selections: a cell shown in both
+    whose values differ by 1–4, or shown 0 in one and "<5" in the other, counts the few families
+    that changed between them (a family that moved out in the days between two period ends)."""
+    found = {}
+    for section_id, section in first["sections"].items():
+        other = {row["key"]: row["values"] for row in second["sections"][section_id]["rows"]}
+        for row in section["rows"]:
+            for column, (a, b) in enumerate(zip(row["values"], other.get(row["key"], []), strict=False)):
+                key = (section_id, row["key"], column)
+                if isinstance(a, int) and isinstance(b, int) and 1 <= abs(a - b) < T:
+                    found[key] = abs(a - b)
+                elif {a, b} == {0, f"<{T}"}:
+                    found[key] = f"1–{T - 1}"
+    return found
