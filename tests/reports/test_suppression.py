@@ -164,3 +164,23 @@ def test_no_hidden_cell_can_be_worked_back_by_trying_every_value():
             assert len(values) >= 2, f"{key} can be worked back to {values} in {cells}"
             if true_value is not None:
                 assert true_value in values
+
+
+def test_a_decision_is_kept_per_worker_and_a_changed_value_is_decided_again(monkeypatch):
+    """decide() keeps its answers (the integer checks cost milliseconds per table); the key holds
+    every value, so a table whose counts changed is decided afresh."""
+    from velferdslab.reports import suppression as s
+
+    calls = []
+    real = s._decide
+    monkeypatch.setattr(s, "_decide", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(s, "_DECISIONS", s.OrderedDict())
+    table = s.Table(values={"total": 13, "a": 3, "b": 10}, sums=[("total", ["a", "b"])])
+    first = s.decide(table, 5)
+    first["a"] = "tampered"  # the caller's copy, not the kept one
+    assert s.decide(table, 5) == s.decide(s.Table(values=dict(table.values), sums=list(table.sums)), 5)
+    assert s.decide(table, 5)["a"] != "tampered"
+    assert len(calls) == 1
+    changed = s.Table(values={"total": 14, "a": 4, "b": 10}, sums=[("total", ["a", "b"])])
+    s.decide(changed, 5)
+    assert len(calls) == 2

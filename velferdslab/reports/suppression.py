@@ -21,6 +21,8 @@ sums across rows and columns; it is the check official statistics use for tables
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -402,13 +404,44 @@ def _candidate(table: Table, status: dict, pinned: Hashable, exposed: Iterable =
     return None
 
 
+# decide() is a pure function of the table, the threshold and what else is published, and its
+# integer checks cost milliseconds per table; a report reads the same tables again and again until
+# the data changes, so each worker keeps the latest decisions (keyed by every input, values included).
+_DECISIONS: OrderedDict[Hashable, dict] = OrderedDict()
+_DECISIONS_KEPT = 512
+_DECISIONS_LOCK = threading.Lock()
+
+
+def _decision_key(table: Table, threshold: int, published: list[Published]) -> Hashable:
+    return (threshold, table.money, tuple(table.values.items()),
+            tuple((total, tuple(parts)) for total, parts in table.sums),
+            tuple(table.families.items()) if table.families is not None else None,
+            table.keep, table.unpublished,
+            tuple((tuple(p.coefficients.items()), p.low, p.high) for p in published))
+
+
 def decide(table: Table, threshold: int, published: Iterable[Published] = ()) -> dict:
     """Every cell's status (shown, primary, secondary, withheld) after primary and secondary
     suppression: hidden cells are added until no hidden cell can be worked out. When no shown cell
     is left that could protect a pinned one, the whole table is withheld (``"–"``) rather than
     published with a cell a reader can solve."""
-    status = _primary(table, threshold)
     published = list(published)
+    key = _decision_key(table, threshold, published)
+    with _DECISIONS_LOCK:
+        kept = _DECISIONS.get(key)
+        if kept is not None:
+            _DECISIONS.move_to_end(key)
+            return dict(kept)
+    status = _decide(table, threshold, published)
+    with _DECISIONS_LOCK:
+        _DECISIONS[key] = dict(status)
+        while len(_DECISIONS) > _DECISIONS_KEPT:
+            _DECISIONS.popitem(last=False)
+    return status
+
+
+def _decide(table: Table, threshold: int, published: list[Published]) -> dict:
+    status = _primary(table, threshold)
     groups = [[total, *parts] for total, parts in table.sums]
     if threshold > 1:
         while True:
