@@ -43,14 +43,12 @@ def test_a_caseworker_records_a_whole_meeting(page):
     page.get_by_label("Beslutninger").fill("Teamet søker om fritidskort for barna (nettleser).")
     page.get_by_label("Notater").fill("Gjennomgang av duken.")
 
-    # Every applicable theme, from the team's and the family's perspective, from the keyboard.
-    themes = [t for t in THEMES if page.locator(f"select#team_{t}").count()]
+    # Every applicable theme, from the team's and the family's perspective (a radio group each).
+    themes = [t for t in THEMES if page.locator(f"fieldset#team_{t}").count()]
     assert len(themes) >= 5
     for index, theme in enumerate(themes):
-        team = page.locator(f"select#team_{theme}")
-        team.focus()
-        team.select_option("3")
-        page.locator(f"select#family_{theme}").select_option("2" if index == 0 else "3")
+        page.locator(f"fieldset#team_{theme} input[value='3']").check()
+        page.locator(f"fieldset#family_{theme} input[value='{2 if index == 0 else 3}']").check()
     page.locator(f"#team_{themes[0]}_note").fill("Bedre enn sist")
     expect_suggestion = page.locator("output.suggestion")
     assert "Stabil" in expect_suggestion.inner_text()
@@ -125,7 +123,8 @@ def test_a_rejected_meeting_form_shows_norwegian_messages_and_passes_axe(page):
     sign_in(page, "caseworker")
     _open_family(page)
     page.get_by_role("link", name="Registrer møte og vurdering").click()
-    page.locator("select#team_bolig").select_option("2")  # only one theme: the team must rate them all
+    page.get_by_role("group", name="Bolig").get_by_role("group", name="Teamet").get_by_label(
+        "Ikke vurdert").check()  # one theme left unrated by the team: it must rate them all
     with page.expect_navigation():  # the page saves its draft first, then sends the form
         page.get_by_role("button", name="Lagre møtet").click()
     assert page.locator(".error-summary[role=alert]").is_visible()

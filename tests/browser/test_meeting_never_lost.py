@@ -59,6 +59,11 @@ def test_enter_in_a_note_field_does_not_send_the_form(page):
 def test_an_untouched_meeting_form_is_refused_with_a_message(page):
     sign_in(page, "caseworker")
     url = _meeting_form(page)
+    # The levels start where the last assessment left them, and sent as they are they are that
+    # day's rating (issue 13, the scale): a meeting with nothing recorded is one where the themes
+    # were not assessed either. (The interpreter box, ticked for a family that needs one, does not
+    # make a meeting.)
+    page.get_by_label("Temaene ble ikke vurdert på dette møtet").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Lagre møtet").click()
     alert = page.locator("#meeting-refusal")

@@ -208,8 +208,13 @@ def test_a_draft_can_be_edited_by_its_requester(ctx, lab):
     request = spend(setup, 1_000 * KR, submit=False)
     services.update_draft(request, setup.member, {"amount": 1_500 * KR, "payee": "Annen utleier"})
     assert (request.amount, request.payee) == (1_500 * KR, "Annen utleier")
+    # Issue 13: besides its requester only the family's lead may edit it (and may then not approve it).
+    other = factories.user(lab, roles=("caseworker",), agency=setup.agency)
+    factories.team_member(setup.family, other)
     with pytest.raises(ForbiddenError):
-        services.update_draft(request, setup.lead, {"amount": 1 * KR})
+        services.update_draft(request, other, {"amount": 1 * KR})
+    services.update_draft(request, setup.lead, {"amount": 1_200 * KR})
+    assert request.edited_by_id == setup.lead.id
 
 
 def test_the_per_family_yearly_limit_sends_the_rest_to_management(ctx, lab):

@@ -58,7 +58,7 @@ def _statements(count_queries, client, url: str) -> int:
     return counter.count
 
 
-@pytest.mark.parametrize("path", ["/familier/{id}", "/", "/familier", "/api/v1/families/{id}",
+@pytest.mark.parametrize("path", ["/familier/{id}", "/", "/familier", "/oppgaver", "/api/v1/families/{id}",
                                   "/api/v1/families"])
 def test_statements_do_not_grow_with_history(small_and_large, login, count_queries, path):
     (small, small_user), (large, large_user) = small_and_large

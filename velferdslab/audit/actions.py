@@ -90,6 +90,7 @@ class AuditAction(Vocabulary):
     SPEND_CREATE = "spend.create", _l("Utgift foreslått")
     SPEND_UPDATE = "spend.update", _l("Utgift endret")
     SPEND_SUBMIT = "spend.submit", _l("Utgift sendt til godkjenning")
+    SPEND_REVISE = "spend.revise", _l("Utgift revidert etter avslag")
     SPEND_REROUTE = "spend.reroute", _l("Utgift sendt videre til ledelsen")
     SPEND_APPROVE = "spend.approve", _l("Utgift godkjent")
     SPEND_APPROVE_FIRST = "spend.approve_first", _l("Første av to godkjenninger av en utgift")

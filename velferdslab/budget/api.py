@@ -8,7 +8,7 @@ accept an ``Idempotency-Key`` header: a replay answers 200 with the request as i
 
 from __future__ import annotations
 
-from flask import abort, request
+from flask import abort, g, request
 from flask.views import MethodView
 from flask_login import current_user
 from sqlalchemy import select
@@ -230,6 +230,23 @@ class SpendSubmit(MethodView):
         """Send a draft for approval; it goes to the lead's or management's queue by the rules."""
         user = _user()
         return ledger.run_with_retries(lambda: services.submit_spend(spend.id, user))
+
+
+@blueprint.route("/spend-requests/<int:spend_id>/revise")
+class SpendRevise(MethodView):
+    @requires("spend.request")
+    @blueprint.arguments(schemas.SpendReviseSchema)
+    @blueprint.response(201, schemas.SpendSchema)
+    @family_route(via=SPEND)
+    def post(self, data, access: Access | None, spend: SpendRequest):
+        """A new version of a rejected request (its fields, changed by the body), as a draft or sent
+        at once with `submit: true`. 409 when the request is not rejected or already revised; 403
+        for anyone but its requester or the family's investment lead. With an `Idempotency-Key` a
+        repeated call answers the first answer and creates nothing."""
+        user, spend_id = _user(), spend.id
+        submit = data.pop("submit", False)
+        g.idempotency_family_id = spend.family_id  # a stored answer goes with the family's data
+        return ledger.run_with_retries(lambda: services.revise_spend(spend_id, user, data, submit=submit))
 
 
 def _decide(operation, spend: SpendRequest, **kwargs):

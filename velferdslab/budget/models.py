@@ -228,7 +228,12 @@ class AuthorityRule(Model):
 
 class SpendRequest(Model):
     """A team member's request to spend from the family's allocation, and its life cycle:
-    draft → requested → approved | rejected → paid | cancelled."""
+    draft → requested → approved | rejected → paid | cancelled.
+
+    A rejected request is never changed again; it can be *revised*: a new request (``version`` one
+    higher, ``revises_id`` naming the rejected one) starts as a draft. At most one revision per
+    request (unique ``revises_id``), so a request's versions form one chain.
+    """
 
     __tablename__ = "spend_request"
 
@@ -261,8 +266,15 @@ class SpendRequest(Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancellation_reason: Mapped[str | None] = mapped_column(String(500))
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Versions (issue 13): 1 for a new request; a revision of a rejected one is one higher.
+    version: Mapped[int] = mapped_column(SmallInteger, default=1)
+    revises_id: Mapped[int | None] = mapped_column(ForeignKey("spend_request.id"), unique=True)
+    # Someone other than the requester (the family's investment lead) who changed the draft: they
+    # shaped the request, so they may not approve it (maker–checker).
+    edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])
+    revises: Mapped[SpendRequest | None] = relationship(remote_side=[id], foreign_keys=[revises_id])
     goal: Mapped[Goal] = relationship()
     decisions: Mapped[list[SpendDecision]] = relationship(back_populates="spend_request",
                                                           order_by="SpendDecision.id")
@@ -282,6 +294,7 @@ class SpendRequest(Model):
         CheckConstraint("status <> 'paid' OR (paid_on IS NOT NULL AND payment_reference IS NOT NULL)",
                         name="paid_has_date_and_reference"),
         CheckConstraint("status <> 'cancelled' OR cancellation_reason IS NOT NULL", name="cancelled_has_reason"),
+        CheckConstraint("(revises_id IS NULL) = (version = 1)", name="version_matches_revises"),
         Index("ix_spend_request_family_year", "family_id", "budget_year"),
         Index("ix_spend_request_queue", "lab_id", "status", "route", "submitted_at"),
     )

@@ -76,9 +76,22 @@ def _see(user: Any, spend: SpendRequest) -> policy.Decision:
     return policy.deny("off_team")
 
 
-@policy.rule(SpendRequest, "edit", "submit")
+@policy.rule(SpendRequest, "submit")
 def _own(user: Any, spend: SpendRequest) -> policy.Decision:
     return policy.ALLOW if spend.requester_id == user.id else policy.deny("not_requester")
+
+
+@policy.rule(SpendRequest, "edit", "revise")
+def _own_or_lead(user: Any, spend: SpendRequest) -> policy.Decision:
+    """A draft (edit) or a rejected request (revise): its requester, or the family's investment
+    lead. A lead who changed a draft may not approve it (``edited_by_id``, see ``_approve``)."""
+    if spend.requester_id == user.id:
+        return policy.ALLOW
+    if user.lab_id == spend.lab_id and user.has_permission(Permission.SPEND_REQUEST):
+        access = relation(user, spend.family_id)
+        if access is not None and access.is_lead:
+            return policy.ALLOW
+    return policy.deny("not_requester")
 
 
 @policy.rule(SpendRequest, "approve")
@@ -87,6 +100,8 @@ def _approve(user: Any, spend: SpendRequest) -> policy.Decision:
         return policy.deny("own_request")
     if any(d.user_id == user.id and d.decision == "approve" for d in spend.decisions):
         return policy.deny("second_approval_same_person")
+    if spend.edited_by_id == user.id:
+        return policy.deny("edited_draft")
     return policy.ALLOW if capacities(user, spend) else policy.deny("not_decider")
 
 

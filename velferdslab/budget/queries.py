@@ -7,6 +7,7 @@ bookkeeping, so the family panel, the queues and the overview agree with it to t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import cast
 
 from sqlalchemy import func, select
@@ -14,13 +15,14 @@ from sqlalchemy.orm import selectinload
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
-from velferdslab.auth.models import Agency, User
+from velferdslab.auth.models import Agency, User, UserRole
 from velferdslab.budget import ledger
 from velferdslab.budget import policy as spend_policy
-from velferdslab.budget.models import LedgerAccount, LedgerTransfer, SpendRequest
+from velferdslab.budget.models import LedgerAccount, LedgerTransfer, Route, SpendRequest, SpendStatus
 from velferdslab.cases.gate import accessible_families, team_family_ids
 from velferdslab.cases.themes import THEME_CODES
-from velferdslab.core.models import today_local
+from velferdslab.core.models import today_local, utcnow
+from velferdslab.core.permissions import ROLE_PERMISSIONS, Permission
 from velferdslab.extensions import db
 from velferdslab.teams.models import TeamMembership, TeamRole
 
@@ -114,6 +116,14 @@ def management_to_pay(lab_id: int) -> list[SpendRequest]:
         select(SpendRequest).where(SpendRequest.lab_id == lab_id, SpendRequest.status == "approved",
                                    SpendRequest.route == "management")
         .order_by(SpendRequest.decided_at, SpendRequest.id))))
+
+
+def lead_queue_count(user: User) -> int:
+    """How many requests wait in this investment lead's queue (``lead_queue``), counted in SQL."""
+    return int(db.session.scalar(
+        select(func.count()).select_from(SpendRequest)
+        .where(SpendRequest.status == "requested", SpendRequest.route == "team",
+               SpendRequest.family_id.in_(_lead_family_ids(user)), SpendRequest.requester_id != user.id)) or 0)
 
 
 def available_for(spends: list[SpendRequest]) -> dict[tuple[int, int], int]:
@@ -275,3 +285,90 @@ def read_pool_overview(lab_id: int, year: int):
     audit.record(AuditAction.BUDGET_OVERVIEW_VIEW, object_type="pool", object_id=overview.year,
                  purpose=Purpose.OVERVIEW)
     return overview
+
+
+def budget_left(family_ids, year: int | None = None) -> dict[int, int]:
+    """What each family has available (øre) in ``year`` (this year by default), in one statement."""
+    return {family_id: balance.available
+            for family_id, balance in ledger.family_balances(family_ids, year or current_year()).items()}
+
+
+# --- the requester's own requests and whom each waits for (*Mine oppgaver*, issue 13) ----------------
+
+OPEN_SPEND_STATUSES = (SpendStatus.DRAFT.value, SpendStatus.REQUESTED.value, SpendStatus.APPROVED.value)
+RECENT_DAYS = 30  # a rejected, paid or cancelled request stays on the list this long
+
+
+@dataclass
+class MySpend:
+    """One of the user's spend requests: its status and who must act next, by name."""
+
+    spend: SpendRequest
+    waits_for: list[str]        # the names of the people who can take the next step
+    waits_for_you: bool = False  # a draft: the requester submits it
+    step: str = ""              # "submit", "decide", "pay" or "" (nothing more to do)
+
+    @property
+    def status_label(self) -> str:
+        member = SpendStatus.get(self.spend.status)
+        return str(member.label) if member is not None else self.spend.status
+
+
+def _deciders(lab_id: int, permission: Permission) -> list[tuple[int, str]]:
+    """(id, name) of the lab's active users whose roles grant ``permission``, by name."""
+    roles = sorted(str(role.value) for role, granted in ROLE_PERMISSIONS.items() if permission in granted)
+    return [(user_id, name) for user_id, name in db.session.execute(
+        select(User.id, User.name).join(UserRole, UserRole.user_id == User.id)
+        .where(User.lab_id == lab_id, User.active.is_(True), UserRole.role.in_(roles))
+        .group_by(User.id, User.name).order_by(User.name))]
+
+
+def _current_leads(family_ids) -> dict[int, list[tuple[int, str]]]:
+    ids = list(set(family_ids))
+    found: dict[int, list[tuple[int, str]]] = {i: [] for i in ids}
+    if ids:
+        on = today_local()
+        for family_id, user_id, name in db.session.execute(
+                select(TeamMembership.family_id, User.id, User.name).join(User, User.id == TeamMembership.user_id)
+                .where(TeamMembership.family_id.in_(ids), TeamMembership.role == TeamRole.LEAD,
+                       TeamMembership.start_date <= on,
+                       (TeamMembership.end_date.is_(None)) | (TeamMembership.end_date >= on))
+                .order_by(User.name)):
+            found[family_id].append((user_id, name))
+    return found
+
+
+def my_spend_requests(user: User, family_ids: list[int]) -> list[MySpend]:
+    """The user's own spend requests in the given families (the caller passes those whose case
+    content the gate lets them see): every draft, requested or approved one, and those rejected,
+    paid or cancelled in the last 30 days — each with whom it waits for. A fixed number of
+    statements: the requests (with their decisions), the families' leads, the lab's managers."""
+    if not family_ids:
+        return []
+    since = utcnow() - timedelta(days=RECENT_DAYS)
+    spends = list(db.session.scalars(
+        select(SpendRequest).options(selectinload(SpendRequest.decisions))
+        .where(SpendRequest.requester_id == user.id, SpendRequest.family_id.in_(family_ids),
+               SpendRequest.status.in_(OPEN_SPEND_STATUSES) | (SpendRequest.decided_at >= since)
+               | (SpendRequest.cancelled_at >= since) | (SpendRequest.paid_on >= since.date()))
+        .order_by(SpendRequest.wanted_on, SpendRequest.id)))
+    if not spends:
+        return []
+    leads = _current_leads(s.family_id for s in spends if s.route != Route.MANAGEMENT)
+    managers = (_deciders(user.lab_id, Permission.SPEND_DECIDE_AS_MANAGEMENT)
+                if any(s.route == Route.MANAGEMENT for s in spends) else [])
+    rows = []
+    for spend in spends:
+        deciders = managers if spend.route == Route.MANAGEMENT else leads.get(spend.family_id, [])
+        if spend.status == SpendStatus.DRAFT:
+            rows.append(MySpend(spend, [user.name], waits_for_you=True, step="submit"))
+        elif spend.status == SpendStatus.REQUESTED:
+            # Maker–checker: never the requester, and never one who has already approved it.
+            approved = {d.user_id for d in spend.decisions if d.decision == "approve"}
+            rows.append(MySpend(spend, [name for uid, name in deciders if uid != user.id and uid not in approved],
+                                step="decide"))
+        elif spend.status == SpendStatus.APPROVED:
+            rows.append(MySpend(spend, [name for _uid, name in deciders], step="pay"))
+        else:
+            rows.append(MySpend(spend, []))
+    return rows

@@ -141,6 +141,12 @@ class SpendUpdateSchema(SpendFieldsSchema):  # type: ignore[valid-type,misc]  # 
     """Changes to a draft. On a sent request every field — ``amount`` above all — answers 422."""
 
 
+class SpendReviseSchema(SpendFieldsSchema):  # type: ignore[valid-type,misc]  # a from_dict class
+    """What changes in the new version; fields left out are copied from the rejected request."""
+
+    submit = fields.Boolean(load_default=False, metadata={"description": "Send the new version for approval at once"})
+
+
 class ReasonSchema(Schema):
     reason = Text(500, required=True)
 
@@ -178,6 +184,18 @@ class SpendSchema(SpendFieldsSchema):  # type: ignore[valid-type,misc]  # a from
     cancelled_at = DateTime(allow_none=True)
     cancellation_reason = fields.String(allow_none=True)
     decisions = fields.List(fields.Nested(DecisionSchema))
+    version = fields.Integer(metadata={"description": "1, or one more than the request it revises"})
+    revises_id = fields.Integer(allow_none=True, metadata={"description": "The rejected request this one revises"})
+    revised_by_id = fields.Method("_revised_by", allow_none=True,
+                                  metadata={"description": "The newer version that revises this one, if any"})
+
+    def _revised_by(self, spend) -> int | None:
+        from velferdslab.budget.services import revision_of
+
+        if spend.status != "rejected":  # only a rejected request is ever revised: no query
+            return None
+        newer = revision_of(spend)
+        return newer.id if newer is not None else None
 
 
 class QueueItemSchema(SpendSchema):

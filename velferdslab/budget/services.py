@@ -277,10 +277,12 @@ def authority_for(user: User, spend: SpendRequest, rule_set: AuthorityRuleSet | 
 
 
 def _route(spend: SpendRequest, rule_set: AuthorityRuleSet | None = None) -> str:
-    """'team' when a current lead of the family (not the requester) may approve it alone."""
+    """'team' when a current lead of the family (not the requester, nor a lead who changed the
+    draft) may approve it alone."""
     rule_set = rule_set or rules_in_force(spend.lab_id)
     for lead in team_policy.current_leads(spend.family_id):
-        if lead.user_id == spend.requester_id or not lead.user.has_permission(Permission.SPEND_DECIDE_AS_LEAD):
+        if lead.user_id in (spend.requester_id, spend.edited_by_id) \
+                or not lead.user.has_permission(Permission.SPEND_DECIDE_AS_LEAD):
             continue
         rule = _tier_for(_tiers(rule_set, ApproverRole.TEAM_LEAD, lead.agency_id), spend, ApproverRole.TEAM_LEAD)
         if rule is not None and rule.approvals_required == 1:
@@ -468,12 +470,18 @@ def create_spend(family_id: int, requester: User, data: dict, *, budget_year: in
 
 
 def update_draft(spend: SpendRequest, actor: User, data: dict) -> SpendRequest:
-    """Change a draft. Once sent, a request is never edited: nothing here touches it (422)."""
+    """Change a draft: its requester, or the family's investment lead (who then may not approve it:
+    ``edited_by_id``). Once sent, a request is never edited: nothing here touches it (422)."""
     if not policy.can(actor, "edit", spend):
-        raise ForbiddenError(_("Bare den som laget forespørselen kan endre den."), "requester")
+        raise ForbiddenError(_("Bare den som laget forespørselen, eller investeringslederen, kan endre den."),
+                             "requester")
     if spend.status != "draft":
         field = "amount" if "amount" in data else (sorted(data)[0] if data else "status")
         raise ServiceError(_("Forespørselen er sendt og kan ikke endres. Avbryt den og lag en ny."), field)
+    _require_member(actor, spend.family_id)
+    if actor.id != spend.requester_id and spend.edited_by_id not in (None, actor.id):
+        # One helper besides the requester, so the one who may not approve is always on record.
+        raise ForbiddenError(_("En annen investeringsleder har allerede endret utkastet."), "requester")
     unknown = set(data) - set(SPEND_FIELDS)
     if unknown:
         raise ServiceError(_("Ukjent felt."), sorted(unknown)[0])
@@ -482,9 +490,69 @@ def update_draft(spend: SpendRequest, actor: User, data: dict) -> SpendRequest:
     changed = sorted(name for name, value in clean.items() if getattr(spend, name) != value)
     for name, value in clean.items():
         setattr(spend, name, value)
+    if actor.id != spend.requester_id and changed:
+        spend.edited_by_id = actor.id
     db.session.flush()
     audit.record(AuditAction.SPEND_UPDATE, actor=actor, family_id=spend.family_id, object_type="spend_request",
                  object_id=spend.id, summary={"fields": changed})
+    return spend
+
+
+def revision_of(spend: SpendRequest) -> SpendRequest | None:
+    """The newer version that revises ``spend``, if any."""
+    return db.session.scalar(select(SpendRequest).where(SpendRequest.revises_id == spend.id))
+
+
+def versions(spend: SpendRequest) -> list[SpendRequest]:
+    """Every version of the request ``spend`` belongs to, oldest first (one query per version; a
+    request is revised a handful of times at most)."""
+    chain = [spend]
+    while chain[0].revises is not None:
+        chain.insert(0, chain[0].revises)
+    newer = revision_of(chain[-1])
+    while newer is not None:
+        chain.append(newer)
+        newer = revision_of(newer)
+    return chain
+
+
+def revise_spend(spend_id: int, actor: User, data: dict, *, submit: bool = False,
+                 at: datetime | None = None) -> SpendRequest:
+    """A new version of a rejected request, as a draft (or sent at once with ``submit``).
+
+    The rejected request stays as it was — its status, reason and decisions are its history — and
+    reserved nothing (a rejection moves no money). The new version copies its fields, changed by
+    ``data``, names it (``revises_id``) and is checked like any new request; it reserves money only
+    when it is approved. Its requester, or the family's investment lead, may revise; whoever does
+    is the new version's requester (and so may not approve it). One revision per request: a second
+    is 409, as is revising a request that was not rejected.
+    """
+    old = lock_spend(spend_id)
+    _in_reach(actor, old)
+    if not policy.can(actor, "revise", old):
+        raise ForbiddenError(_("Bare den som ba om utgiften, eller investeringslederen, kan revidere den."),
+                             "requester")
+    _require_member(actor, old.family_id)
+    if old.status != "rejected":
+        raise ConflictError(_("Bare en avslått forespørsel kan revideres."), "status")
+    newer = revision_of(old)
+    if newer is not None:
+        raise ConflictError(_("Forespørselen er allerede revidert (versjon %(n)s).", n=newer.version), "status")
+    unknown = set(data) - set(SPEND_FIELDS)
+    if unknown:
+        raise ServiceError(_("Ukjent felt."), sorted(unknown)[0])
+    clean = _clean_spend(old.family_id, {name: getattr(old, name) for name in SPEND_FIELDS} | data)
+    spend = SpendRequest(lab_id=old.lab_id, family_id=old.family_id, budget_year=old.budget_year,
+                         requester_id=actor.id, status="draft", created_at=at or utcnow(),
+                         version=old.version + 1, revises_id=old.id, **clean)
+    db.session.add(spend)
+    db.session.flush()
+    changed = sorted(name for name, value in clean.items() if getattr(old, name) != value)
+    audit.record(AuditAction.SPEND_REVISE, actor=actor, family_id=spend.family_id, object_type="spend_request",
+                 object_id=spend.id, summary={"revises": old.id, "version": spend.version, "amount": spend.amount,
+                                               "fields": changed})
+    if submit:
+        submit_spend(spend.id, actor, at=at)
     return spend
 
 
@@ -533,6 +601,7 @@ DENIED_ACTIONS = {"approve": AuditAction.SPEND_APPROVE_DENIED, "reject": AuditAc
 REFUSALS = {
     ("approve", "own_request"): _l("Du kan ikke godkjenne din egen forespørsel."),
     ("approve", "second_approval_same_person"): _l("Du har allerede godkjent. En annen leder må også godkjenne."),
+    ("approve", "edited_draft"): _l("Du har endret utkastet og kan derfor ikke godkjenne det."),
     ("approve", "not_decider"): _l("Beløpet er over fullmakten din, eller du er ikke investeringsleder for familien."),
     ("approve", "over_authority"): _l("Beløpet er over fullmakten din, eller du er ikke investeringsleder for "
                                       "familien."),

@@ -115,45 +115,124 @@ def _hoped_level(level: int | None) -> int:
     return min((level or 1) + 1, 4) if level else 2
 
 
-@blueprint.route("/familier/<int:family_id>/budsjett/ny", methods=["GET", "POST"])
-@requires(LOGIN)
-@family_route(AuditAction.FAMILY_FORM, purpose=Purpose.BUDGET)
-def spend_new(access: Access):
-    """The request form: a team member asks for money for the family, naming theme and goal."""
+def _goal_choices(family_id: int, keep: int | None = None) -> list[Goal]:
+    """The family's open goals (and the goal a draft or rejected request already names)."""
+    wanted = Goal.status == "open" if keep is None else (Goal.status == "open") | (Goal.id == keep)
+    return list(db.session.scalars(select(Goal).where(Goal.family_id == family_id, wanted)
+                                   .order_by(Goal.theme, Goal.id)))
+
+
+def _prefill(form: forms.SpendForm, spend: SpendRequest) -> None:
+    form.amount.data = _kroner_text(spend.amount)
+    for name in ("payee", "purpose", "category", "theme", "goal_id", "expected_effect", "wanted_on"):
+        getattr(form, name).data = getattr(spend, name)
+    form.level_from.data = str(spend.level_from) if spend.level_from else ""
+    form.level_to.data = str(spend.level_to)
+
+
+def _fill_in(form: forms.SpendForm, spend: SpendRequest | None, goals: list[Goal], levels: dict[str, int]) -> None:
+    """The form as first shown: the draft's or rejected request's fields, or a new request's defaults."""
+    if spend is not None:
+        _prefill(form, spend)
+        return
+    form.wanted_on.data = today_local()
+    theme = request.args.get("tema")
+    if theme not in THEME_BY_CODE:  # no theme asked for: the first theme with an open goal, if any
+        theme = goals[0].theme if goals else None
+    if theme:
+        form.theme.data = theme
+    level = levels.get(form.theme.data or "bolig")
+    form.level_from.data = str(level) if level else ""
+    form.level_to.data = str(_hoped_level(level))
+    own = [g for g in goals if g.theme == form.theme.data]
+    if len(own) == 1:  # the theme's only open goal is the one (the script does the same on a change)
+        form.goal_id.data = own[0].id
+
+
+def _save(mode: str, family_id: int, spend: SpendRequest | None, data: dict, submit: bool) -> SpendRequest:
+    """Create, edit (and perhaps send) a draft, or revise a rejected request, through the services."""
+    user = _user()
+    if spend is None:
+        return services.create_spend(family_id, user, data, submit=submit)
+    spend_id = spend.id
+    if mode == "revise":
+        return ledger.run_with_retries(lambda: services.revise_spend(spend_id, user, data, submit=submit))
+
+    def edit_and_send() -> SpendRequest:
+        edited = services.update_draft(services.lock_spend(spend_id), user, data)
+        return services.submit_spend(spend_id, user) if submit else edited
+
+    return ledger.run_with_retries(edit_and_send)
+
+
+def _spend_form(access: Access, spend: SpendRequest | None = None, mode: str = "new"):
+    """The request form: new (``spend`` None), editing a draft, or revising a rejected request.
+
+    The level "now" follows the chosen theme (the team's latest rating of it) and the hoped level
+    defaults to one step up — here for the page as first shown, and in the page's script when the
+    theme changes; the goal list shows only the chosen theme's goals (the script), and the service
+    refuses a goal of another theme (with or without the script).
+    """
     if not current_user.has_permission(Permission.SPEND_REQUEST):
         abort(403)
     family_id = access.family.id
-    goals = db.session.scalars(select(Goal).where(Goal.family_id == family_id, Goal.status == "open")
-                               .order_by(Goal.theme, Goal.id)).all()
+    goals = _goal_choices(family_id, spend.goal_id if spend is not None else None)
     form = forms.SpendForm()
-    # Each goal carries its theme: the page's script shows only the chosen theme's goals (and the
-    # service refuses a goal of another theme, with or without the script).
     form.goal_id.choices = [SelectChoice(0, _("– velg mål –"))] + [
         SelectChoice(g.id, f"{THEME_BY_CODE[g.theme].name}: {g.text[:90]}", render_kw={"data-theme": g.theme})
         for g in goals]
     levels = _current_levels(family_id)
     if request.method == "GET":
-        form.wanted_on.data = today_local()
-        theme = request.args.get("tema")
-        if theme not in THEME_BY_CODE:  # no theme asked for: the first theme with an open goal, if any
-            theme = goals[0].theme if goals else None
-        if theme:
-            form.theme.data = theme
-        level = levels.get(form.theme.data or "bolig")
-        form.level_from.data = str(level) if level else ""
-        form.level_to.data = str(_hoped_level(level))
-    balance = ledger.family_balance(family_id, queries.current_year())
+        _fill_in(form, spend, goals, levels)
+    balance = ledger.family_balance(family_id, spend.budget_year if spend is not None else queries.current_year())
     if form.validate_on_submit():
         submit = request.form.get("action") == "submit"
         try:
-            spend = services.create_spend(family_id, _user(), form.data_for_service(), submit=submit)
+            spend = _save(mode, family_id, spend, form.data_for_service(), submit)
         except ServiceError as error:
             add_error(form, error, "amount")
+            if error.status not in (400, 422):
+                return render_form("budget/spend_form.html", form, status=error.status, family=access.family,
+                                   balance=balance, goals=goals, levels=levels, spend=spend, mode=mode)
         else:
             flash(_("Forespørselen er sendt til godkjenning.") if submit else _("Utkastet er lagret."), "success")
             return redirect(url_for("budget.spend_detail", spend_id=spend.id))
     return render_form("budget/spend_form.html", form, family=access.family, balance=balance, goals=goals,
-                       levels=levels)
+                       levels=levels, spend=spend, mode=mode)
+
+
+@blueprint.route("/familier/<int:family_id>/budsjett/ny", methods=["GET", "POST"])
+@requires(LOGIN)
+@family_route(AuditAction.FAMILY_FORM, purpose=Purpose.BUDGET)
+def spend_new(access: Access):
+    """The request form: a team member asks for money for the family, naming theme and goal."""
+    return _spend_form(access)
+
+
+@blueprint.route("/budsjett/utgifter/<int:spend_id>/endre", methods=["GET", "POST"])
+@requires("spend.request")
+@family_route(AuditAction.SPEND_READ, purpose=Purpose.BUDGET, via=SPEND)
+def spend_edit(access: Access | None, spend: SpendRequest):
+    """Change a draft and save it again, or send it: its requester, or the family's lead."""
+    if access is None or not policy.can(_user(), "edit", spend):
+        abort(403)
+    if spend.status != "draft":  # the request page, saying why (409 for a post)
+        flash(_("Forespørselen er sendt og kan ikke endres."), "error")
+        return _detail_page(spend, access, 409 if request.method == "POST" else 200)
+    return _spend_form(access, spend, "edit")
+
+
+@blueprint.route("/budsjett/utgifter/<int:spend_id>/revider", methods=["GET", "POST"])
+@requires("spend.request")
+@family_route(AuditAction.SPEND_READ, purpose=Purpose.BUDGET, via=SPEND)
+def spend_revise(access: Access | None, spend: SpendRequest):
+    """A new version of a rejected request, filled in from it; saved as a draft or sent."""
+    if access is None or not policy.can(_user(), "revise", spend):
+        abort(403)
+    if spend.status != "rejected" or services.revision_of(spend) is not None:
+        flash(_("Bare en avslått forespørsel som ikke er revidert ennå, kan revideres."), "error")
+        return _detail_page(spend, access, 409 if request.method == "POST" else 200)
+    return _spend_form(access, spend, "revise")
 
 
 # --- one spend request ----------------------------------------------------------------------------
@@ -162,6 +241,9 @@ def _actions(spend: SpendRequest, access) -> dict:
     """Which buttons to offer; the services decide again on every post."""
     user = _user()
     return {
+        "edit": spend.status == "draft" and access is not None and policy.can(user, "edit", spend),
+        "revise": spend.status == "rejected" and access is not None and policy.can(user, "revise", spend)
+        and user.has_permission(Permission.SPEND_REQUEST) and services.revision_of(spend) is None,
         "submit": spend.status == "draft" and policy.can(user, "submit", spend),
         "decide": spend.status == "requested" and policy.can(user, "approve", spend)
         and policy.can(user, "reject", spend),
@@ -175,7 +257,14 @@ def _detail_page(spend: SpendRequest, access, status: int = 200):
                                    .order_by(LedgerTransfer.id)).all()
     leads = queries.team_leads([spend.family_id])[spend.family_id]
     return render_template("budget/spend.html", spend=spend, access=access, transfers=transfers, leads=leads,
-                           actions=_actions(spend, access), available=_available(spend)), status
+                           actions=_actions(spend, access), available=_available(spend),
+                           versions=_visible_versions(spend)), status
+
+
+def _visible_versions(spend: SpendRequest) -> list[SpendRequest]:
+    """The request's versions the user may see (management sees only those sent to it)."""
+    user = _user()
+    return [v for v in services.versions(spend) if v.id == spend.id or policy.can(user, "see", v)]
 
 
 @blueprint.get("/budsjett/utgifter/<int:spend_id>")

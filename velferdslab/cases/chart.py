@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from velferdslab.cases.themes import LEVEL_NAMES, LEVELS, THEME_BY_CODE
-from velferdslab.core.svg import done, open_chart
+from velferdslab.core.svg import MIN_FONT_SIZE, done, open_chart
 from velferdslab.core.svg import num as _n
 
 
@@ -130,8 +130,8 @@ def line_chart(*, chart_id: str, title: str, series: list[tuple[str, list[tuple[
         top = frame.y(level) - frame.band / 2
         out.append(f'<rect x="{frame.left}" y="{_n(top)}" width="{_n(frame.plot_width)}" height="{_n(frame.band)}" '
                    f'fill="{BAND_FILLS[level]}"/>')
-        out.append(f'<text x="{frame.left - 6}" y="{_n(frame.y(level) + 4)}" text-anchor="end" font-size="11" '
-                   f'fill="#1b1f24">{escape(LEVEL_NAMES[level])}</text>')
+        out.append(f'<text x="{frame.left - 6}" y="{_n(frame.y(level) + 4)}" text-anchor="end" '
+                   f'font-size="{MIN_FONT_SIZE}" fill="#1b1f24">{escape(LEVEL_NAMES[level])}</text>')
     baseline = height - frame.bottom
     out.append(f'<line x1="{frame.left}" y1="{baseline}" x2="{width - frame.right}" y2="{baseline}" '
                f'stroke="#4a5563" stroke-width="1"/>')
@@ -140,7 +140,7 @@ def line_chart(*, chart_id: str, title: str, series: list[tuple[str, list[tuple[
         for i, tick in enumerate(_ticks(start, end, count)):
             x = frame.x(tick, start, end)
             anchor = "start" if i == 0 and start != end else "end" if tick == end and start != end else "middle"
-            out.append(f'<text x="{_n(x)}" y="{height - 8}" text-anchor="{anchor}" font-size="11" '
+            out.append(f'<text x="{_n(x)}" y="{height - 8}" text-anchor="{anchor}" font-size="{MIN_FONT_SIZE}" '
                        f'fill="#1b1f24">{escape(format_date(tick, "MMM yyyy"))}</text>')
     for perspective, points in series:
         if not points:
@@ -192,8 +192,11 @@ def theme_chart(history, theme: str, *, chart_id: str | None = None, width: int 
                       series=series, start=start, end=end, width=width, height=height)
 
 
-def journey_charts(history, *, width: int = 560, height: int = 150, id_prefix: str = "journey") -> list[dict]:
-    """One chart per theme (applicable or rated before), on a shared time axis."""
+def journey_charts(history, *, width: int = 340, height: int = 150, id_prefix: str = "journey") -> list[dict]:
+    """One chart per theme (applicable or rated before), on a shared time axis.
+
+    340 px wide, three fit side by side at 1366 px (``.small-multiples``) without being scaled down,
+    so their 11 px labels stay 11 px on screen (issue 13); a narrower screen scrolls the chart."""
     return [{"theme": code, "name": THEME_BY_CODE[code].name,
              "svg": theme_chart(history, code, chart_id=f"{id_prefix}-{code}", width=width, height=height)}
             for code in history.rated_themes()]

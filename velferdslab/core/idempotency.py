@@ -127,7 +127,8 @@ def after_request(response: Response) -> Response:
     if pending is None or not 200 <= response.status_code < 300:
         return response
     user_id, key, fingerprint = pending
-    family_id = (request.view_args or {}).get("family_id")
+    # The family: its id in the path, or named by a view whose path names another of its objects.
+    family_id = (request.view_args or {}).get("family_id") or g.get("idempotency_family_id")
     try:
         with db.session.begin_nested():
             # Expired keys go as new ones come (an indexed range, nearly always empty).

@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 INK = "#1b1f24"
 MUTED = "#5b6470"
 FONT = "DejaVu Sans, Arial, sans-serif"
+MIN_FONT_SIZE = 11  # px: no chart text smaller (issue 13); charts are never drawn scaled down on screen
 
 
 def num(value: float) -> str:
@@ -21,7 +22,9 @@ def num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def text(x: float, y: float, content: str, *, anchor: str = "middle", size: int = 11, fill: str = INK) -> str:
+def text(x: float, y: float, content: str, *, anchor: str = "middle", size: int = MIN_FONT_SIZE,
+         fill: str = INK) -> str:
+    size = max(size, MIN_FONT_SIZE)
     return (f'<text x="{num(x)}" y="{num(y)}" text-anchor="{anchor}" font-size="{size}" fill="{fill}">'
             f"{escape(content)}</text>")
 

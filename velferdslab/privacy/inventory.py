@@ -89,6 +89,8 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("team_membership", label=_l("Teammedlemskap"), keep=("role",)),
     Entry("meeting", label=_l("Møter"), erase={"notes": None, "decisions": None}),
     Entry("meeting_attendee", via=("meeting_id", "meeting"), label=_l("Møtedeltakere")),
+    Entry("meeting_action_change", via=("meeting_id", "meeting"), label=_l("Endringer i tiltak på møter"),
+          keep=("from_status", "to_status")),
     Entry("form_draft", label=_l("Utkast til skjemaer (lagret mens noen skriver)"), keep=("kind",), delete=True),
     Entry("journey_assessment", label=_l("Vurderinger"),
           erase={"override_reason": None, "correction_reason": None}, keep=("kind",)),

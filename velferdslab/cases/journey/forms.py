@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from velferdslab.auth.forms import MultiCheckboxField
@@ -17,6 +17,7 @@ from velferdslab.core.forms import choices
 KIND_LABELS = AssessmentKind.lazy_labels()
 PERSPECTIVE_LABELS = Perspective.lazy_labels()
 LEVEL_PAIRS = [(str(k), v) for k, v in LEVEL_NAMES.items()]
+NOT_RATED = _l("Ikke vurdert")
 
 
 class ThemesForm(FlaskForm):
@@ -32,9 +33,11 @@ def _add_rating_fields(attrs: dict, themes: list[str], perspectives: list[str]) 
     for theme in themes:
         for perspective in perspectives:
             level, note = rating_field_names(theme, perspective)
-            attrs[level] = SelectField(_l("%(who)s: nivå", who=PERSPECTIVE_LABELS[perspective]),
-                                       choices=choices([("", _l("– ikke vurdert –"))] + LEVEL_PAIRS),
-                                       validators=[Optional()])
+            # A radio group per perspective (the four steps and "not rated"), rendered by
+            # cases/_ratings.html; the value "" means not rated from this perspective.
+            attrs[level] = RadioField(_l("%(who)s: nivå", who=PERSPECTIVE_LABELS[perspective]),
+                                      choices=choices([("", NOT_RATED)] + LEVEL_PAIRS),
+                                      validators=[Optional()], default="")
             attrs[note] = StringField(_l("%(who)s: kort merknad", who=PERSPECTIVE_LABELS[perspective]),
                                       validators=[Optional(), Length(max=500)])
     attrs["overall_level"] = SelectField(_l("Samlet nivå"), choices=choices([("", _l("Bruk forslaget"))] + LEVEL_PAIRS),

@@ -52,6 +52,12 @@ class JourneyHistory:
         return self.points[-1] if self.points else None
 
     @property
+    def start(self) -> AssessmentPoint | None:
+        """Where the journey started: the latest intake assessment, or else the first one."""
+        intakes = [p for p in self.points if p.kind == "intake"]
+        return intakes[-1] if intakes else (self.points[0] if self.points else None)
+
+    @property
     def previous(self) -> AssessmentPoint | None:
         return self.points[-2] if len(self.points) > 1 else None
 

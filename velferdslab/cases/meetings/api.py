@@ -22,7 +22,8 @@ def _meeting_out(meeting: Meeting, staff_ids, member_ids, gated: bool, assessmen
     out = {"id": meeting.id, "held_on": meeting.held_on, "next_meeting_on": meeting.next_meeting_on,
            "attendee_user_ids": list(staff_ids), "attendee_member_ids": list(member_ids)}
     if not gated:
-        out.update(notes=meeting.notes, decisions=meeting.decisions, assessment_id=assessment_id,
+        out.update(notes=meeting.notes, decisions=meeting.decisions, interpreter_used=meeting.interpreter_used,
+                   assessment_id=assessment_id,
                    action_ids=list(action_ids))
     return out
 
@@ -77,7 +78,7 @@ class MeetingById(MethodView):
     @family_route(load={"meeting": Meeting})
     def patch(self, data, access: Access, meeting: Meeting):
         merged = {"held_on": meeting.held_on, "notes": meeting.notes, "decisions": meeting.decisions,
-                  "next_meeting_on": meeting.next_meeting_on,
+                  "next_meeting_on": meeting.next_meeting_on, "interpreter_used": meeting.interpreter_used,
                   "attendee_user_ids": [a.user_id for a in meeting.attendees if a.user_id],
                   "attendee_member_ids": [a.member_id for a in meeting.attendees if a.member_id], **data}
         services.update_meeting(access, meeting, actor=_user(), **merged)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from velferdslab.auth.models import User
@@ -23,6 +23,9 @@ class Meeting(Model):
     notes: Mapped[str | None] = mapped_column(Text)
     decisions: Mapped[str | None] = mapped_column(Text)
     next_meeting_on: Mapped[date | None] = mapped_column(Date)
+    # Whether an interpreter took part in this meeting (the family's ``interpreter_needed`` is the
+    # standing need; this is what happened on the day).
+    interpreter_used: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -49,6 +52,19 @@ class MeetingAttendee(Model):
         CheckConstraint("(user_id IS NULL) <> (member_id IS NULL)", name="exactly_one_person"),
         UniqueConstraint("meeting_id", "user_id", "member_id"),
     )
+
+
+class MeetingActionChange(Model):
+    """A status change of an existing action made at a meeting (``from_status`` → ``to_status``),
+    so the meeting's page can show what it changed. New actions carry ``action.meeting_id``."""
+
+    __tablename__ = "meeting_action_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"))
+    from_status: Mapped[str] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12))
 
 
 class FormDraft(Model):

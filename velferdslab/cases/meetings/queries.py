@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, load_only
 
 from velferdslab.cases.access import Access
 from velferdslab.cases.journey.models import JourneyAssessment
-from velferdslab.cases.meetings.models import Meeting, MeetingAttendee
+from velferdslab.cases.meetings.models import Meeting, MeetingActionChange, MeetingAttendee
 from velferdslab.cases.plan.models import Action
 from velferdslab.extensions import db
 
@@ -53,6 +53,13 @@ def decided_at(meeting_id: int) -> tuple[JourneyAssessment | None, list[Action]]
                                                                    JourneyAssessment.is_current.is_(True)))
     actions = list(db.session.scalars(select(Action).where(Action.meeting_id == meeting_id).order_by(Action.id)))
     return assessment, actions
+
+
+def action_changes(meeting_id: int) -> list[tuple[MeetingActionChange, Action]]:
+    """The status changes the meeting made to existing actions, with the actions, in one statement."""
+    return [(change, action) for change, action in db.session.execute(
+        select(MeetingActionChange, Action).join(Action, Action.id == MeetingActionChange.action_id)
+        .where(MeetingActionChange.meeting_id == meeting_id).order_by(MeetingActionChange.id))]
 
 
 def planned_next_meeting_column(today: date):

@@ -21,6 +21,8 @@ class MeetingInputSchema(Schema):
     notes = _text(20000, allow_none=True, load_default=None)
     decisions = _text(20000, allow_none=True, load_default=None)
     next_meeting_on = Date(allow_none=True, load_default=None)
+    interpreter_used = fields.Boolean(load_default=False,
+                                      metadata={"description": "Whether an interpreter took part in the meeting."})
 
 
 class MeetingCreateSchema(MeetingInputSchema):
@@ -39,5 +41,7 @@ class MeetingSchema(Schema):
     attendee_member_ids = fields.List(fields.Integer())
     notes = fields.String(allow_none=True, metadata={"description": "Left out for a gated member."})
     decisions = fields.String(allow_none=True, metadata={"description": "Left out for a gated member."})
+    interpreter_used = fields.Boolean(metadata={"description": "Whether an interpreter took part. Left out for a "
+                                                               "gated member."})
     assessment_id = fields.Integer(allow_none=True)
     action_ids = fields.List(fields.Integer())

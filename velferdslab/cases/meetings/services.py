@@ -22,7 +22,7 @@ from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.enrolment.services import current_enrolment
 from velferdslab.cases.household.services import family_members
 from velferdslab.cases.journey.services import create_assessment
-from velferdslab.cases.meetings.models import FormDraft, Meeting, MeetingAttendee
+from velferdslab.cases.meetings.models import FormDraft, Meeting, MeetingActionChange, MeetingAttendee
 from velferdslab.cases.plan.models import Action
 from velferdslab.cases.plan.services import create_action, update_action
 from velferdslab.cases.rules import _not_future, _text
@@ -42,14 +42,15 @@ def _attendees(family_id: int, team_user_ids: set[int], user_ids: Iterable[int],
     return ([MeetingAttendee(user_id=u) for u in user_ids] + [MeetingAttendee(member_id=m) for m in member_ids])
 
 
-def _meeting_fields(enrolment: Enrolment, held_on, notes, decisions, next_meeting_on) -> dict:
+def _meeting_fields(enrolment: Enrolment, held_on, notes, decisions, next_meeting_on, interpreter_used) -> dict:
     held_on = _not_future(held_on, "held_on", _("Møtedatoen kan ikke være fram i tid."))
     if held_on < enrolment.referred_on:
         raise ServiceError(_("Møtet kan ikke være før familien ble henvist."), "held_on")
     if next_meeting_on is not None and next_meeting_on <= held_on:
         raise ServiceError(_("Neste møte må være etter dette møtet."), "next_meeting_on")
     return {"held_on": held_on, "notes": _text(notes, "notes", max_length=20000),
-            "decisions": _text(decisions, "decisions", max_length=20000), "next_meeting_on": next_meeting_on}
+            "decisions": _text(decisions, "decisions", max_length=20000), "next_meeting_on": next_meeting_on,
+            "interpreter_used": bool(interpreter_used)}
 
 
 EMPTY_FIELD = "meeting"
@@ -59,7 +60,8 @@ def is_empty(*, fields: dict, attendee_user_ids: Iterable[int], attendee_member_
              assessment: dict | None, action_updates: Iterable[dict], new_actions: Iterable[dict]) -> bool:
     """A meeting with nothing recorded: no rating, no note, no decision, no attendee and no action
     added or changed. The dates alone (an untouched form, or Enter pressed in a one-line field) do
-    not make a meeting."""
+    not make a meeting, nor does the interpreter box. Ratings count however they came into the
+    form: a level pre-filled from the last assessment and sent unchanged is that day's rating."""
     return not (fields["notes"] or fields["decisions"] or list(attendee_user_ids or ())
                 or list(attendee_member_ids or ()) or (assessment and assessment.get("ratings"))
                 or list(action_updates or ()) or list(new_actions or ()))
@@ -72,8 +74,9 @@ def _team_user_ids(family_id: int, on: date) -> set[int]:
 
 def record_meeting(access: Access, *, actor: User, held_on: date | None, attendee_user_ids: Iterable[int] = (),
                    attendee_member_ids: Iterable[int] = (), notes: str | None = None, decisions: str | None = None,
-                   next_meeting_on: date | None = None, assessment: dict | None = None,
-                   action_updates: Iterable[dict] = (), new_actions: Iterable[dict] = ()) -> Meeting:
+                   next_meeting_on: date | None = None, interpreter_used: bool = False,
+                   assessment: dict | None = None, action_updates: Iterable[dict] = (),
+                   new_actions: Iterable[dict] = ()) -> Meeting:
     """A meeting's whole work in one call: who came, notes and decisions, that day's assessment, and
     new or updated actions. Any refusal undoes all of it (the request rolls back). An empty meeting
     (see :func:`is_empty`) is refused. A blank ``next_meeting_on`` leaves the family's planned next
@@ -84,7 +87,7 @@ def record_meeting(access: Access, *, actor: User, held_on: date | None, attende
     enrolment = current_enrolment(family_id)
     if enrolment is None:
         raise ServiceError(_("Familien har ingen deltakelse."), "held_on")
-    fields = _meeting_fields(enrolment, held_on, notes, decisions, next_meeting_on)
+    fields = _meeting_fields(enrolment, held_on, notes, decisions, next_meeting_on, interpreter_used)
     action_updates, new_actions = list(action_updates or ()), list(new_actions or ())
     if is_empty(fields=fields, attendee_user_ids=attendee_user_ids, attendee_member_ids=attendee_member_ids,
                 assessment=assessment, action_updates=action_updates, new_actions=new_actions):
@@ -99,7 +102,8 @@ def record_meeting(access: Access, *, actor: User, held_on: date | None, attende
     audit.record(AuditAction.MEETING_CREATE, actor=actor, family_id=family_id, object_type="meeting",
                  object_id=meeting.id,
                  summary={"attendees": len(attendees), "has_notes": bool(fields["notes"]),
-                          "has_decisions": bool(fields["decisions"])})
+                          "has_decisions": bool(fields["decisions"]),
+                          "interpreter_used": fields["interpreter_used"]})
     if assessment:
         create_assessment(access, actor=actor, assessed_on=fields["held_on"], meeting_id=meeting.id, **assessment)
     for change in action_updates:
@@ -108,8 +112,12 @@ def record_meeting(access: Access, *, actor: User, held_on: date | None, attende
         action = db.session.get(Action, action_id) if action_id is not None else None
         if action is None or action.family_id != family_id:
             raise ServiceError(_("Tiltaket finnes ikke i familiens plan."), "action_updates")
+        before = action.status
         with _row_errors(f"actions.{action.id}"):
             update_action(access, action, actor=actor, **change)
+        if action.status != before:  # kept, so the meeting's page shows what it changed
+            db.session.add(MeetingActionChange(meeting_id=meeting.id, action_id=action.id, from_status=before,
+                                               to_status=action.status))
     for index, spec in enumerate(new_actions):
         with _row_errors(f"new_actions.{index}"):
             create_action(access, actor=actor, meeting_id=meeting.id, **spec)
@@ -129,13 +137,16 @@ def _row_errors(prefix: str):
 def update_meeting(access: Access, meeting: Meeting, *, actor: User, held_on: date | None,
                    attendee_user_ids: Iterable[int] = (), attendee_member_ids: Iterable[int] = (),
                    notes: str | None = None, decisions: str | None = None,
-                   next_meeting_on: date | None = None) -> Meeting:
+                   next_meeting_on: date | None = None, interpreter_used: bool | None = None) -> Meeting:
+    """Correct a meeting's date, attendees, notes, decisions and next date (``interpreter_used``
+    None keeps it as it is)."""
     access.require_consent()
     if meeting.family_id != access.family.id:
         raise ServiceError(_("Møtet hører ikke til familien."), "meeting_id", status=404)
     # get_one: meeting.enrolment_id is a NOT NULL foreign key, so the enrolment is there.
     enrolment = db.session.get_one(Enrolment, meeting.enrolment_id)
-    fields = _meeting_fields(enrolment, held_on, notes, decisions, next_meeting_on)
+    fields = _meeting_fields(enrolment, held_on, notes, decisions, next_meeting_on,
+                             meeting.interpreter_used if interpreter_used is None else interpreter_used)
     attendees = _attendees(meeting.family_id, _team_user_ids(meeting.family_id, fields["held_on"]) |
                            {a.user_id for a in meeting.attendees if a.user_id}, attendee_user_ids,
                            attendee_member_ids)

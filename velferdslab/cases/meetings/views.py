@@ -5,22 +5,25 @@ from __future__ import annotations
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.login import session_seconds_left
 from velferdslab.cases.access import Access
-from velferdslab.cases.consent.forms import member_choices
 from velferdslab.cases.enrolment import queries as enrolment_queries
 from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.gate import family_route, note
+from velferdslab.cases.household import services as household_services
 from velferdslab.cases.journey import forms as journey_forms
 from velferdslab.cases.journey import queries as journey_queries
 from velferdslab.cases.journey import services as journey_services
+from velferdslab.cases.journey.models import PERSPECTIVES
 from velferdslab.cases.meetings import forms, queries, services
 from velferdslab.cases.meetings.models import Meeting
 from velferdslab.cases.plan import queries as plan_queries
 from velferdslab.cases.plan.forms import goal_choices, owner_values, team_choices
+from velferdslab.cases.themes import THEME_CODES
 from velferdslab.cases.web import _attach, _done, _user, blueprint
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import choices, render_form
@@ -46,7 +49,8 @@ def _meeting_form(access, open_actions):
     team_rows = [m for m in enrolment_queries.team_rows(family_id, getattr(enrolment, "id", None))
                  if m.is_current(today_local())]
     form.attendee_user_ids.choices = choices(dict.fromkeys((m.user_id, m.user.name) for m in team_rows))
-    form.attendee_member_ids.choices = member_choices(family_id)
+    form.attendee_member_ids.choices = forms.attendee_choices(household_services.family_members(family_id),
+                                                              today_local().year)
     owners, goals = team_choices(family_id), goal_choices(family_id)
     for i in range(forms.NEW_ACTION_ROWS):
         form[f"new_{i}_owner"].choices = owners
@@ -55,7 +59,9 @@ def _meeting_form(access, open_actions):
 
 
 def _meeting_input(form, themes, perspectives, open_actions) -> dict:
-    ratings = journey_forms.ratings_from(form, themes, perspectives)
+    # Every level the form sends is that day's rating, also one pre-filled from the last
+    # assessment and left as it was; "not assessed this time" leaves the assessment out.
+    ratings = [] if form.skip_assessment.data else journey_forms.ratings_from(form, themes, perspectives)
     assessment = None
     if ratings:
         overall, reason = journey_forms.overall_from(form)
@@ -73,7 +79,8 @@ def _meeting_input(form, themes, perspectives, open_actions) -> dict:
     return {"held_on": form.held_on.data, "attendee_user_ids": form.attendee_user_ids.data or [],
             "attendee_member_ids": form.attendee_member_ids.data or [], "notes": form.notes.data,
             "decisions": form.decisions.data, "next_meeting_on": form.next_meeting_on.data,
-            "assessment": assessment, "action_updates": updates, "new_actions": new}
+            "interpreter_used": bool(form.interpreter_used.data), "assessment": assessment,
+            "action_updates": updates, "new_actions": new}
 
 
 @blueprint.route("/familier/<int:family_id>/moter/ny", methods=["GET", "POST"])
@@ -86,14 +93,17 @@ def meeting_new(access: Access):
     open_actions = plan_queries.open_actions(family_id)
     form, themes, perspectives = _meeting_form(access, open_actions)
     draft = services.draft_for(access, actor=_user())
+    history = journey_queries.journey_history(family_id, themes)
     if request.method == "GET":
         form.held_on.data = today_local()
+        form.interpreter_used.data = access.family.interpreter_needed
         for action in open_actions:
             form[f"action_{action.id}_status"].data = action.status
+        _prefill_ratings(form, history.latest, themes, perspectives)
         if draft is not None:  # the work typed before (a closed tab, an expired session) comes back
             _restore(form, services.draft_fields(draft))
     refusal = None
-    if form.validate_on_submit() and not journey_forms.refuse_notes_without_level(form, themes, perspectives):
+    if form.validate_on_submit() and not _refuse_theme_notes(form, themes, perspectives):
         try:
             meeting = services.record_meeting(access, actor=_user(),
                                               **_meeting_input(form, themes, perspectives, open_actions))
@@ -105,12 +115,39 @@ def meeting_new(access: Access):
         else:
             services.discard_draft(access, actor=_user())
             return _done(_("Møtet er registrert."), family_id, "cases.meeting_detail", meeting_id=meeting.id)
-    history = journey_queries.journey_history(family_id, themes)
     return render_form("cases/meeting_form.html", form, status=422 if refusal else None, family=access.family,
                        themes=themes, perspectives=perspectives, open_actions=open_actions,
-                       latest=history.latest, new_rows=range(forms.NEW_ACTION_ROWS), refusal=refusal,
+                       latest=history.latest, start=history.start, new_rows=range(forms.NEW_ACTION_ROWS),
+                       refusal=refusal,
                        draft_time=_clock(draft.updated_at) if draft is not None and request.method == "GET" else None,
                        session_limits=_session_limits())
+
+
+def _prefill_ratings(form, latest, themes: list[str], perspectives: list[str]) -> None:
+    """Start each theme and perspective at its level in the family's latest assessment (a draft,
+    restored after this, wins). Notes start empty: they belong to this meeting."""
+    if latest is None:
+        return
+    for theme in themes:
+        for perspective in perspectives:
+            level = latest.level(theme, perspective)
+            if level is not None:
+                form[journey_forms.rating_field_names(theme, perspective)[0]].data = str(level)
+
+
+SKIPPED_NOTE = _l("Temaene vurderes ikke på dette møtet: fjern merknaden, eller ta bort haken for «ikke vurdert».")
+
+
+def _refuse_theme_notes(form, themes: list[str], perspectives: list[str]) -> bool:
+    """A note is kept only with its level: refused beside an unrated theme, and beside every theme
+    when the themes were not assessed at this meeting. True when one was refused."""
+    if not form.skip_assessment.data:
+        return journey_forms.refuse_notes_without_level(form, themes, perspectives)
+    names = [journey_forms.rating_field_names(t, p)[1] for t in themes for p in perspectives]
+    names = [n for n in names if (form[n].data or "").strip()]
+    for name in names:
+        form[name].errors = list(form[name].errors) + [str(SKIPPED_NOTE)]
+    return bool(names)
 
 
 def _restore(form, fields: dict[str, list[str]]) -> None:
@@ -164,9 +201,18 @@ def meeting_draft_discard(access: Access):
 @family_route(AuditAction.MEETING_VIEW, content=False, load={"meeting": Meeting})
 def meeting_detail(access: Access, meeting: Meeting):
     row = next((r for r in queries.meetings(access) if r.meeting.id == meeting.id), None)
-    assessment, actions = (None, None) if access.gated else queries.decided_at(meeting.id)
+    assessment, actions, changes = (None, None, None)
+    if not access.gated:
+        assessment, actions = queries.decided_at(meeting.id)
+        changes = queries.action_changes(meeting.id)
+    ratings = {(r.theme, r.perspective): r for r in assessment.ratings} if assessment is not None else {}
+    themes = [t for t in THEME_CODES if any(key[0] == t for key in ratings)]
+    perspectives = [p for p in PERSPECTIVES if any(key[1] == p for key in ratings)]
+    year = today_local().year
+    family_attendees = [forms.attendee_label(m, year, with_age=not access.gated) for m in row.family] if row else []
     return render_template("cases/meeting.html", family=access.family, access=access, row=row,
-                           assessment=assessment, actions=actions)
+                           assessment=assessment, actions=actions, changes=changes, ratings=ratings,
+                           rated_themes=themes, rated_perspectives=perspectives, family_attendees=family_attendees)
 
 
 @blueprint.route("/familier/<int:family_id>/moter/<int:meeting_id>/endre", methods=["GET", "POST"])
@@ -180,9 +226,10 @@ def meeting_edit(access: Access, meeting: Meeting):
     form.attendee_user_ids.choices = choices(dict.fromkeys(
         [(m.user_id, m.user.name) for m in team_rows]
         + [(a.user_id, a.user.name) for a in meeting.attendees if a.user is not None]))
-    form.attendee_member_ids.choices = member_choices(family_id)
+    form.attendee_member_ids.choices = forms.attendee_choices(household_services.family_members(family_id),
+                                                              today_local().year)
     if request.method == "GET":
-        for name in ("held_on", "notes", "decisions", "next_meeting_on"):
+        for name in ("held_on", "notes", "decisions", "next_meeting_on", "interpreter_used"):
             form[name].data = getattr(meeting, name)
         form.attendee_user_ids.data = [a.user_id for a in meeting.attendees if a.user_id]
         form.attendee_member_ids.data = [a.member_id for a in meeting.attendees if a.member_id]
@@ -191,12 +238,13 @@ def meeting_edit(access: Access, meeting: Meeting):
             services.update_meeting(access, meeting, actor=_user(), held_on=form.held_on.data,
                                     attendee_user_ids=form.attendee_user_ids.data or [],
                                     attendee_member_ids=form.attendee_member_ids.data or [], notes=form.notes.data,
-                                    decisions=form.decisions.data, next_meeting_on=form.next_meeting_on.data)
+                                    decisions=form.decisions.data, next_meeting_on=form.next_meeting_on.data,
+                                    interpreter_used=bool(form.interpreter_used.data))
         except ServiceError as error:
             _attach(form, error, "held_on")
         else:
             return _done(_("Møtet er oppdatert."), family_id, "cases.meeting_detail", meeting_id=meeting_id)
     return render_form("cases/simple_form.html", form, family=access.family, title=_("Endre møte"),
-                       fields=["held_on", "attendee_user_ids", "attendee_member_ids", "notes", "decisions",
-                               "next_meeting_on"],
+                       fields=["held_on", "attendee_user_ids", "attendee_member_ids", "interpreter_used", "notes",
+                               "decisions", "next_meeting_on"],
                        back=url_for("cases.meeting_detail", family_id=family_id, meeting_id=meeting_id))

@@ -24,7 +24,7 @@ from velferdslab.cases.consent.models import Consent
 from velferdslab.cases.enrolment import queries as enrolment_queries
 from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.enrolment.models import Enrolment
-from velferdslab.cases.gate import accessible_families
+from velferdslab.cases.gate import accessible_families, valid_consent_clause
 from velferdslab.cases.household import services as household_services
 from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.journey import queries as journey_queries
@@ -176,6 +176,14 @@ class FamilySummary:
     def trend(self) -> str | None:
         return journey_queries.trend(self.levels)
 
+    @property
+    def status(self) -> str | None:
+        return self.enrolment.status if self.enrolment else None
+
+    @property
+    def closed(self) -> bool:
+        return self.status == "closed"
+
 
 def _latest_enrolments(family_ids: list[int]) -> dict[int, Enrolment]:
     latest: dict[int, Enrolment] = {}
@@ -313,3 +321,212 @@ def read_my_families_matching(user, text: str | None) -> list[FamilySummary]:
     audit.record_for_families(AuditAction.FAMILY_LIST, {s.family.id: {"gated": s.access.gated} for s in summaries},
                               purpose=Purpose.API)
     return summaries
+
+
+# --- Mine familier sorted and filtered (issue 13) ----------------------------------------------------
+
+FAMILY_SORTS = ("familie", "status", "niva", "trend", "forfalt", "mote")
+ORDERS = ("stigende", "synkende")
+TREND_PARAMS = {"opp": "up", "uendret": "same", "ned": "down"}
+STATUS_PARAMS = {"aktiv": "active", "henvist": "referred", "avsluttet": "closed"}
+MEETING_PARAMS = ("planlagt", "ingen")
+_STATUS_ORDER = {"active": 0, "referred": 1, "closed": 2}
+_TREND_ORDER = {"down": 0, "same": 1, "up": 2}
+
+
+def _one_of(value: str | None, allowed) -> str | None:
+    return value if value in allowed else None
+
+
+@dataclass(frozen=True)
+class FamilyListing:
+    """How *Mine familier* is sorted and filtered, read from the query string. Unknown values are
+    ignored (the default list), never an error: the address is something people edit and share."""
+
+    sort: str = "status"
+    order: str = "stigende"
+    level: int | None = None
+    trend: str | None = None        # a TREND_PARAMS key
+    overdue: bool = False           # only families with an overdue action or assessment
+    meeting: str | None = None      # "planlagt": a next meeting is planned; "ingen": none is
+    status: str | None = None       # a STATUS_PARAMS key
+
+    @classmethod
+    def from_args(cls, args) -> FamilyListing:
+        level = args.get("niva", "")
+        return cls(sort=_one_of(args.get("sorter"), FAMILY_SORTS) or "status",
+                   order=_one_of(args.get("rekkefolge"), ORDERS) or "stigende",
+                   level=int(level) if level in ("1", "2", "3", "4") else None,
+                   trend=_one_of(args.get("trend"), TREND_PARAMS),
+                   overdue=args.get("forfalt") == "1",
+                   meeting=_one_of(args.get("mote"), MEETING_PARAMS),
+                   status=_one_of(args.get("status"), STATUS_PARAMS))
+
+    @property
+    def descending(self) -> bool:
+        return self.order == "synkende"
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.level or self.trend or self.overdue or self.meeting or self.status)
+
+    def params(self, **changes) -> dict[str, str]:
+        """The query string of this listing (defaults left out), with ``changes`` applied."""
+        values = {"sorter": self.sort, "rekkefolge": self.order, "niva": str(self.level or ""),
+                  "trend": self.trend or "", "forfalt": "1" if self.overdue else "", "mote": self.meeting or "",
+                  "status": self.status or ""}
+        values.update({k: str(v) for k, v in changes.items()})
+        defaults = {"sorter": "status", "rekkefolge": "stigende"}
+        return {k: v for k, v in values.items() if v and defaults.get(k) != v}
+
+
+def has_overdue(summary: FamilySummary) -> bool:
+    return bool(summary.overdue_actions or summary.due)
+
+
+def _matches(summary: FamilySummary, listing: FamilyListing) -> bool:
+    # A gated family has no level, trend or actions to show: a filter on them leaves it out.
+    if listing.level is not None and summary.level != listing.level:
+        return False
+    if listing.trend is not None and summary.trend != TREND_PARAMS[listing.trend]:
+        return False
+    if listing.overdue and not has_overdue(summary):
+        return False
+    if listing.meeting is not None and (summary.next_meeting_on is not None) != (listing.meeting == "planlagt"):
+        return False
+    return listing.status is None or summary.status == STATUS_PARAMS[listing.status]
+
+
+def _sort_value(summary: FamilySummary, sort: str):
+    if sort == "status":
+        return _STATUS_ORDER.get(summary.status or "", 3)
+    if sort == "niva":
+        return summary.level
+    if sort == "trend":
+        return _TREND_ORDER.get(summary.trend or "")
+    if sort == "forfalt":
+        return None if summary.access.gated else summary.overdue_actions + len(summary.due)
+    if sort == "mote":
+        return summary.next_meeting_on
+    return summary.family.household_name.lower()
+
+
+def arrange_families(summaries: list[FamilySummary], listing: FamilyListing) -> tuple[list[FamilySummary],
+                                                                                      list[FamilySummary]]:
+    """The families as listed: (open families, closed families), each filtered and sorted as the
+    listing says. What a row cannot show (a gated family's level) sorts last either way; ties
+    go by name."""
+    kept = [s for s in summaries if _matches(s, listing)]
+    known = [s for s in kept if _sort_value(s, listing.sort) is not None]
+    unknown = [s for s in kept if _sort_value(s, listing.sort) is None]
+    known.sort(key=lambda s: s.family.household_name.lower())
+    known.sort(key=lambda s: _sort_value(s, listing.sort), reverse=listing.descending)
+    unknown.sort(key=lambda s: s.family.household_name.lower())
+    rows = known + unknown
+    return [s for s in rows if not s.closed], [s for s in rows if s.closed]
+
+
+@dataclass
+class FamilyList:
+    """*Mine familier* or a search, as the page shows it."""
+
+    listing: FamilyListing
+    active: list[FamilySummary]
+    closed: list[FamilySummary]
+    q: str = ""
+    total: int = 0  # families before the filters
+
+
+def read_family_list(user, listing: FamilyListing, q: str = "") -> FamilyList:
+    """*Mine familier* (or the families matching the search ``q``), sorted and filtered, with one
+    bulk audit write: a list read for the listed families, or a search hit per matching family."""
+    summaries = my_families(user)
+    if q:
+        hits = {a.family.id for a in search_families(user, q)}
+        summaries = [s for s in summaries if s.family.id in hits]
+    active, closed = arrange_families(summaries, listing)
+    shown = active + closed
+    if q:
+        audit.record_for_families(AuditAction.FAMILY_SEARCH_HIT, [s.family.id for s in shown], purpose=Purpose.SEARCH)
+    else:
+        audit.record_for_families(AuditAction.FAMILY_LIST, {s.family.id: {"gated": s.access.gated} for s in shown},
+                                  purpose=Purpose.MY_FAMILIES)
+    return FamilyList(listing=listing, active=active, closed=closed, q=q, total=len(summaries))
+
+
+# --- what the caseworker has to do, across families (*Mine oppgaver*, issue 13) ---------------------
+
+@dataclass
+class TaskItem:
+    """One line of *Mine oppgaver*: an action the user owns, an assessment due, a planned meeting,
+    or (added by the budget) one of the user's spend requests."""
+
+    kind: str                   # "tiltak", "vurdering", "mote", "utgift"
+    access: Access
+    on: date | None             # the due date, the meeting date, the date the spend is wanted
+    overdue: bool = False
+    title: str | None = None    # the action's title (never for a gated family)
+    code: str | None = None     # the assessment's kind
+    action_id: int | None = None
+    spend: object = None        # budget's row for a spend request
+
+    @property
+    def family(self):
+        return self.access.family
+
+
+def own_open_actions(user, family_ids: list[int]) -> list[Action]:
+    """The open actions ``user`` owns in the given families (the caller passes only families whose
+    case content the user may see), in one statement."""
+    if not family_ids:
+        return []
+    return list(db.session.scalars(
+        select(Action).options(load_only(Action.id, Action.family_id, Action.title, Action.due_on, Action.status,
+                                          Action.owner_user_id, Action.owner_is_family))
+        .where(Action.family_id.in_(family_ids), Action.owner_user_id == user.id,
+               Action.status.in_(plan_services.OPEN_ACTION_STATUSES))
+        .order_by(Action.due_on, Action.id)))
+
+
+@dataclass
+class CaseTasks:
+    summaries: list[FamilySummary]
+    items: list[TaskItem]
+    today: date
+
+
+def my_case_tasks(user, today: date | None = None) -> CaseTasks:
+    """The case side of *Mine oppgaver*, in a fixed number of statements: the user's own open
+    actions, the assessments due (the rule of *Mine familier*) and the planned next meetings, in
+    every family the gate lets them see. A gated family gives only its planned meeting: the
+    queries for its actions and assessments are never run."""
+    today = today or today_local()
+    summaries = my_families(user, today)
+    by_id = {s.family.id: s for s in summaries}
+    items: list[TaskItem] = []
+    for action in own_open_actions(user, [s.family.id for s in summaries if not s.access.gated]):
+        items.append(TaskItem("tiltak", by_id[action.family_id].access, action.due_on,
+                              overdue=plan_services.is_overdue(action, today), title=action.title,
+                              action_id=action.id))
+    for summary in summaries:
+        for kind, when in summary.due:
+            items.append(TaskItem("vurdering", summary.access, when, overdue=when < today, code=kind))
+        if summary.next_meeting_on is not None:
+            items.append(TaskItem("mote", summary.access, summary.next_meeting_on))
+    return CaseTasks(summaries=summaries, items=items, today=today)
+
+
+def consent_gaps(family_ids: list[int], today: date | None = None) -> dict[int, int]:
+    """Per family: how many of the current team are gated (their agency holds no valid consent, or
+    they represent none) — one statement."""
+    if not family_ids:
+        return {}
+    today = today or today_local()
+    has_consent = (TeamMembership.agency_id.is_not(None)
+                   & valid_consent_clause(TeamMembership.family_id, TeamMembership.agency_id, today))
+    rows = db.session.execute(
+        select(TeamMembership.family_id, func.count(func.distinct(TeamMembership.user_id)))
+        .where(TeamMembership.family_id.in_(family_ids), TeamMembership.start_date <= today,
+               (TeamMembership.end_date.is_(None)) | (TeamMembership.end_date >= today), ~has_consent)
+        .group_by(TeamMembership.family_id))
+    return {family_id: int(count) for family_id, count in rows}

@@ -8,7 +8,7 @@ from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from velferdslab.audit.actions import AuditAction, Purpose
+from velferdslab.audit.actions import AuditAction
 from velferdslab.cases import chart
 from velferdslab.cases.access import Access
 from velferdslab.cases.gate import family_route
@@ -24,18 +24,17 @@ def my_families_panel(user: Any) -> dict[str, Any] | None:
     if not user.has_permission(Permission.FAMILIES_WORK):
         return None
     return {"templates": ["cases/_my_families.html"],
-            "my_families": queries.read_my_families(user, Purpose.MY_FAMILIES)}
+            "family_list": queries.read_family_list(user, queries.FamilyListing())}
 
 
 @blueprint.get("/familier")
 @requires(Permission.FAMILIES_WORK)
 def families() -> Any:
-    """Mine familier, with a search by name among the families the user may see."""
+    """Mine familier, sorted and filtered by the query string, or a search by name among the
+    families the user may see (``?q=``), shown and sorted the same way."""
     q = request.args.get("q", "").strip()[:100]
-    if q:
-        return render_template("cases/families.html", q=q, hits=queries.read_search(current_user, q), summaries=None)
-    return render_template("cases/families.html", q="", hits=None,
-                           summaries=queries.read_my_families(current_user, Purpose.MY_FAMILIES))
+    listing = queries.FamilyListing.from_args(request.args)
+    return render_template("cases/families.html", q=q, family_list=queries.read_family_list(current_user, listing, q))
 
 
 @blueprint.get("/familier/<int:family_id>")

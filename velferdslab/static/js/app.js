@@ -8,8 +8,18 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
-// cases: show the suggested overall level live on the assessment and meeting forms (the server
-// applies the same rule when the form is sent; this only saves a round trip).
+// cases: the suggested overall level, live, on the assessment and meeting forms. The rule mirrors
+// cases/themes.py suggest_overall_level (the server applies it when the form is sent; this only
+// saves a round trip): the median of the team's theme levels, rounded down, but never more than one
+// step above the lowest theme. tests/browser/test_meeting_scale.py checks the two agree.
+const suggestOverallLevel = (values) => {
+  const levels = values.filter((n) => n >= 1 && n <= 4).sort((a, b) => a - b);
+  if (!levels.length) return null;
+  const n = levels.length;
+  const median = n % 2 ? levels[(n - 1) / 2] : Math.floor((levels[n / 2 - 1] + levels[n / 2]) / 2);
+  return Math.min(median, levels[0] + 1);
+};
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-suggest]").forEach((box) => {
     const output = box.querySelector("output.suggestion");
@@ -18,16 +28,49 @@ document.addEventListener("DOMContentLoaded", () => {
     const names = {};
     overall.querySelectorAll("option").forEach((o) => { if (o.value) names[o.value] = o.textContent; });
     const update = () => {
-      const levels = [...box.querySelectorAll("select[data-team-level]")]
-        .map((s) => parseInt(s.value, 10)).filter((n) => n >= 1 && n <= 4).sort((a, b) => a - b);
-      if (!levels.length) { output.textContent = ""; return; }
-      const n = levels.length;
-      const median = n % 2 ? levels[(n - 1) / 2] : Math.floor((levels[n / 2 - 1] + levels[n / 2]) / 2);
-      const suggested = Math.min(median, levels[0] + 1);
-      output.textContent = `${output.dataset.prefix || ""} ${names[String(suggested)] || suggested}.`;
+      // The team's level per theme: a checked radio (the scale) or a select's value.
+      const values = [...box.querySelectorAll("input[data-team-level]:checked, select[data-team-level]")]
+        .map((el) => parseInt(el.value, 10));
+      const suggested = suggestOverallLevel(values);
+      output.textContent = suggested === null ? "" : `${output.dataset.prefix || ""} ${names[String(suggested)] || suggested}.`;
     };
     box.addEventListener("change", update);
     update();
+  });
+});
+
+// The rating scale (cases/_ratings.html): a level different from the last assessment is marked
+// ("Endret fra stabil", class "changed"), and the distance since the start follows the choice. The
+// server renders the same marks for the state it sends, so without this script they still show.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll(".ratings[data-level-names]").forEach((box) => {
+    let names = {};
+    try { names = JSON.parse(box.dataset.levelNames || "{}"); } catch (e) { names = {}; }
+    const msg = box.dataset;
+    const diffText = (d) => (d > 0 ? `+${d}` : d < 0 ? `\u2212${-d}` : "\u00b10");
+    const mark = (group) => {
+      const checked = group.querySelector("input[type=radio]:checked");
+      const now = checked ? checked.value : "";
+      const previous = group.dataset.previous || "";
+      const start = group.dataset.start || "";
+      const changed = previous !== "" && now !== previous;
+      group.classList.toggle("changed", changed);
+      const change = group.querySelector(".rating-change");
+      const wanted = changed ? msg.msgChanged.replace("{level}", names[previous] || previous) : "";
+      if (change && change.textContent !== wanted) change.textContent = wanted;
+      const distance = group.querySelector(".rating-distance");
+      if (distance && start) {
+        distance.textContent = now
+          ? msg.msgDistance.replace("{start}", names[start] || start).replace("{now}", names[now] || now)
+            .replace("{diff}", diffText(parseInt(now, 10) - parseInt(start, 10)))
+          : msg.msgStart.replace("{start}", names[start] || start);
+      }
+    };
+    box.addEventListener("change", (event) => {
+      const group = event.target.closest && event.target.closest("[data-rating]");
+      if (group) mark(group);
+    });
+    box.querySelectorAll("[data-rating]").forEach(mark);
   });
 });
 
@@ -183,4 +226,36 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   theme.addEventListener("change", () => { filterGoals(); followLevels(); });
   filterGoals();
+});
+
+// Layout (issue 13): a wide table scrolls in its own container, never the page. A table that the
+// template did not put in <div class="table-scroll" role="region" aria-label="…" tabindex="0">
+// gets one here, named by its caption; a chart that scrolls (a narrow screen) can be reached and
+// scrolled from the keyboard.
+document.addEventListener("DOMContentLoaded", () => {
+  const named = (box, table) => {
+    if (!box.hasAttribute("tabindex")) box.tabIndex = 0;
+    if (!box.hasAttribute("role")) box.setAttribute("role", "region");
+    const caption = table && table.querySelector("caption");
+    const name = (caption ? caption.textContent : "").trim().replace(/\s+/g, " ");
+    if (name && !box.hasAttribute("aria-label") && !box.hasAttribute("aria-labelledby")) {
+      box.setAttribute("aria-label", name);
+    }
+  };
+  document.querySelectorAll("main table").forEach((table) => {
+    const wrapped = table.closest(".table-scroll");
+    if (wrapped) { named(wrapped, table); return; }
+    const box = document.createElement("div");
+    box.className = "table-scroll";
+    table.parentNode.insertBefore(box, table);
+    box.appendChild(table);
+    named(box, table);
+  });
+  const charts = [...document.querySelectorAll("main .chart")];
+  const reachable = () => charts.forEach((chart) => {
+    if (chart.scrollWidth > chart.clientWidth + 1) chart.tabIndex = 0;
+    else chart.removeAttribute("tabindex");
+  });
+  reachable();
+  window.addEventListener("resize", reachable);
 });
