@@ -227,6 +227,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Europe/Oslo",
         "LANGUAGES": ("nb", "en"),
         "SUPPRESSION_THRESHOLD": env_int("SUPPRESSION_THRESHOLD", 5),
+        # How long the team lead may undo ending a membership, handing over the lead or withdrawing a
+        # consent (issue 13), provided nothing has come to depend on the change since.
+        "UNDO_MINUTES": env_positive_int("UNDO_MINUTES", 10),
         "LOGIN_LIMITS": env("LOGIN_LIMITS", "10 per 15 minutes"),
         "LOGIN_ADDRESS_LIMITS": env("LOGIN_ADDRESS_LIMITS", "30 per 15 minutes"),
         # Every page and API call (issue 12, item 17): per signed-in user, and per address (an

@@ -33,7 +33,10 @@ GATED_ALLOWED_GET = {
     "cases_api.MeetingById", "teams_api.Team",
 }
 GATED_ALLOWED_WRITE = {"cases.consents", "cases_api.Consents", "cases.consent_withdraw",
-                       "cases_api.ConsentWithdraw", "cases.consent_confirm", "cases_api.ConsentConfirm"}
+                       "cases_api.ConsentWithdraw", "cases.consent_confirm", "cases_api.ConsentConfirm",
+                       # Undoing one's own withdrawal or handover (issue 13): consent and team, not case
+                       # content; without a change of one's own to undo it is refused and changes nothing.
+                       "cases.consent_withdraw_undo", "teams.undo_transfer_lead"}
 
 
 @pytest.fixture

@@ -113,12 +113,12 @@ def test_recording_a_meeting_never_erases_the_planned_next_meeting(world, login)
     assert "Ikke avtalt" not in html
 
 
-def test_the_family_page_and_the_report_agree_on_the_latest_planned_date(world):
+def test_the_family_page_and_the_report_agree_on_the_earliest_planned_date(world):
     access = world.access(world.member)
     far = world.today + timedelta(days=60)
     near = world.today + timedelta(days=14)
-    # An older meeting planned a later date; the newest planned an earlier one: the latest future date wins
-    # everywhere, and a past "next" never counts.
+    # An older meeting planned a later date; the newest planned an earlier one: the earliest future date
+    # (the next meeting to happen) wins everywhere, and a past "next" never counts.
     record_meeting(access, actor=world.member, held_on=world.today - timedelta(days=40), notes="a",
                    next_meeting_on=world.today - timedelta(days=5))
     record_meeting(access, actor=world.member, held_on=world.today - timedelta(days=20), notes="b",
@@ -127,7 +127,7 @@ def test_the_family_page_and_the_report_agree_on_the_latest_planned_date(world):
                    next_meeting_on=near)
     fresh = world.access(world.member)
     expected = progress.build(fresh).next_meeting_on
-    assert expected == far
+    assert expected == near
     assert family_page(fresh).next_meeting_on == expected
     assert next(s for s in my_families(world.member) if s.family.id == world.family.id).next_meeting_on == expected
 

@@ -99,9 +99,14 @@ def test_the_lead_builds_the_team_in_the_browser_forms(world, login):
                                  "start_date": world.today.isoformat()})
     assert response.status_code == 302
     assert policy.can_view_family(world.outsider, world.family.id)
-    response = client.post(f"/familier/{world.family.id}/team/leder",
-                           data={"lead-csrf_token": token, "lead-user_id": str(world.other_lead.id),
-                                 "lead-on": world.today.isoformat(), "lead-keep_old_as_member": "y"})
+    handover = {"lead-csrf_token": token, "lead-user_id": str(world.other_lead.id),
+                "lead-on": world.today.isoformat(), "lead-keep_old_as_member": "y"}
+    # First the confirmation page (issue 13): nothing changes until it is confirmed.
+    response = client.post(f"/familier/{world.family.id}/team/leder", data=handover)
+    assert response.status_code == 200 and "Du blir vanlig medlem" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert not policy.is_team_lead(world.other_lead, world.family.id)
+    response = client.post(f"/familier/{world.family.id}/team/leder", data={**handover, "confirmed": "1"})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     db.session.expire_all()
     assert policy.is_team_lead(world.other_lead, world.family.id)

@@ -46,6 +46,7 @@ class AuditAction(Vocabulary):
     CONSENT_GIVE = "consent.give", _l("Samtykke registrert")
     CONSENT_WITHDRAW = "consent.withdraw", _l("Samtykke trukket tilbake")
     CONSENT_CONFIRM = "consent.confirm", _l("Samtykke bekreftet av en annen person")
+    CONSENT_WITHDRAW_UNDO = "consent.withdraw_undo", _l("Tilbaketrekning av samtykke angret")
     CONSENT_DENIED = "consent.denied", _l("Avvist: samtykke registrert av noen som ikke kan")
     # the journey, the plan and meetings
     ASSESSMENT_LIST = "assessment.list", _l("Så investeringsferden")
@@ -71,6 +72,8 @@ class AuditAction(Vocabulary):
     TEAM_MEMBER_END = "team.member_end", _l("Medlem gikk ut av teamet")
     TEAM_LEAD_TRANSFER = "team.lead_transfer", _l("Ny investeringsleder")
     TEAM_CARRY_OVER = "team.carry_over", _l("Teamet videreført")
+    TEAM_MEMBER_END_UNDO = "team.member_end_undo", _l("Avsluttet medlemskap angret")
+    TEAM_LEAD_TRANSFER_UNDO = "team.lead_transfer_undo", _l("Lederskifte angret")
     # budgets and spend
     BUDGET_VIEW = "budget.view", _l("Så budsjettet")
     BUDGET_LIST_VIEW = "budget.list_view", _l("Familien vist i budsjettlisten")

@@ -190,7 +190,7 @@ def build(access: Access, start: date | None = None, end: date | None = None) ->
     listed = {a.id for a in shown}
     meetings = [row for row in meeting_queries.meetings(access) if start <= row.meeting.held_on <= end]
     meetings.sort(key=lambda row: row.meeting.held_on)
-    next_meeting = meeting_queries.planned_next_meeting(family_id, today)
+    next_meeting = meeting_queries.next_meeting_on(family_id, today)
     return ProgressReport(
         access=access, start=start, end=end, enrolment=enrolment,
         team=enrolment_queries.team_rows(family_id, enrolment.id if enrolment else None), history=history,

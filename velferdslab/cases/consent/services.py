@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from velferdslab.audit import services as audit
+from velferdslab.audit import undo
 from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import Lab, User
 from velferdslab.cases.access import Access
@@ -26,6 +27,7 @@ from velferdslab.cases.rules import _check_agency, _not_future, _text
 from velferdslab.core import policy
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
 from velferdslab.extensions import db
+from velferdslab.teams.models import TeamMembership
 
 
 def consent_is_valid(consent: Consent, on: date, superseded_ids: Set[int] = frozenset()) -> bool:
@@ -152,9 +154,10 @@ def confirm_consent(access: Access, consent: Consent, *, actor: User) -> Consent
     return row
 
 
-def withdraw_consent(access: Access, consent: Consent, *, actor: User, withdrawn_on: date | None,
-                     by_member_id: int | None) -> Consent:
-    """The family withdraws a consent: a new row with the withdrawal date supersedes the current one."""
+def check_withdrawal(access: Access, consent: Consent, *, withdrawn_on: date | None,
+                     by_member_id: int | None) -> tuple[date, FamilyMember]:
+    """Whether ``consent`` may be withdrawn on ``withdrawn_on`` by that member (the refusal
+    :func:`withdraw_consent` would give); the date and the member."""
     family = access.family
     if consent.family_id != family.id:
         raise ServiceError(_("Samtykket hører ikke til familien."), "consent_id", status=404)
@@ -165,7 +168,14 @@ def withdraw_consent(access: Access, consent: Consent, *, actor: User, withdrawn
     withdrawn_on = _not_future(withdrawn_on, "withdrawn_on", _("Tilbaketrekningen kan ikke være fram i tid."))
     if withdrawn_on < consent.given_on:
         raise ServiceError(_("Samtykket kan ikke trekkes tilbake før det ble gitt."), "withdrawn_on")
-    member = _consenting_member(family, by_member_id, withdrawn_on, "by_member_id")
+    return withdrawn_on, _consenting_member(family, by_member_id, withdrawn_on, "by_member_id")
+
+
+def withdraw_consent(access: Access, consent: Consent, *, actor: User, withdrawn_on: date | None,
+                     by_member_id: int | None) -> Consent:
+    """The family withdraws a consent: a new row with the withdrawal date supersedes the current one."""
+    family = access.family
+    withdrawn_on, member = check_withdrawal(access, consent, withdrawn_on=withdrawn_on, by_member_id=by_member_id)
     row = _insert_consent(Consent(family_id=family.id, agency_id=consent.agency_id, purpose=consent.purpose,
                                   given_by_member_id=member.id, given_on=consent.given_on,
                                   expires_on=consent.expires_on, withdrawn_on=withdrawn_on, supersedes_id=consent.id,
@@ -173,4 +183,42 @@ def withdraw_consent(access: Access, consent: Consent, *, actor: User, withdrawn
     audit.record(AuditAction.CONSENT_WITHDRAW, actor=actor, family_id=family.id, object_type="consent",
                  object_id=row.id,
                  summary={"agency_id": consent.agency_id, "supersedes_id": consent.id})
+    return row
+
+
+def withdrawal_consequence(consent: Consent, on: date) -> tuple[list[str], bool]:
+    """What withdrawing ``consent`` would do to the gate: the names of the current team members of
+    its agency, and whether they lose access to the case content (no other consent for the agency
+    stays valid — the gate's rule, ``consent_is_valid``)."""
+    rows = consents(consent.family_id)
+    superseded = {c.supersedes_id for c in rows if c.supersedes_id}
+    others_valid = any(c.agency_id == consent.agency_id and c.id != consent.id and consent_is_valid(c, on, superseded)
+                       for c in rows)
+    names = sorted({m.user.name for m in db.session.scalars(select(TeamMembership).where(
+        TeamMembership.family_id == consent.family_id, TeamMembership.agency_id == consent.agency_id))
+        if m.is_current(on)})
+    return names, not others_valid
+
+
+def undo_withdrawal(access: Access, event_id: object, *, actor: User) -> Consent:
+    """Undo withdrawing a consent (issue 13): a new row that supersedes the withdrawal and restores
+    the consent as it was (rows are never edited; the trail keeps the consent, its withdrawal and
+    the undo). Within the undo window, by the person who recorded the withdrawal, and only while
+    nothing has been recorded for that consent since (the withdrawal is still its current row)."""
+    family = access.family
+    event = undo.undoable(event_id, AuditAction.CONSENT_WITHDRAW, actor_id=actor.id, family_id=family.id)
+    withdrawal = db.session.get(Consent, int(event.object_id or 0))
+    original = db.session.get(Consent, withdrawal.supersedes_id) if withdrawal and withdrawal.supersedes_id else None
+    if withdrawal is None or original is None or withdrawal.family_id != family.id:
+        raise ServiceError(_("Fant ikke endringen som skulle angres."), undo.FIELD, status=404)
+    if _current_consent(family.id, withdrawal.agency_id, withdrawal.purpose) is not withdrawal:
+        raise ConflictError(_("Noe er registrert for dette samtykket etter at det ble trukket tilbake, så "
+                              "tilbaketrekningen kan ikke angres."), undo.FIELD)
+    row = _insert_consent(Consent(family_id=family.id, agency_id=original.agency_id, purpose=original.purpose,
+                                  given_by_member_id=original.given_by_member_id, given_on=original.given_on,
+                                  expires_on=original.expires_on, supersedes_id=withdrawal.id,
+                                  recorded_by_id=actor.id, awaiting_confirmation=original.awaiting_confirmation))
+    audit.record(AuditAction.CONSENT_WITHDRAW_UNDO, actor=actor, family_id=family.id, object_type="consent",
+                 object_id=row.id, summary={"undoes": event.id, "agency_id": row.agency_id,
+                                            "supersedes_id": withdrawal.id})
     return row

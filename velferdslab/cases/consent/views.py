@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import flash, redirect, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 
+from velferdslab.audit import undo
 from velferdslab.audit.actions import AuditAction
 from velferdslab.cases.access import Access
+from velferdslab.cases.confirm import confirmation_page, confirmed, flash_done
 from velferdslab.cases.consent import forms, services
 from velferdslab.cases.consent.models import Consent
 from velferdslab.cases.gate import family_route
@@ -62,6 +67,7 @@ def consent_confirm(access: Access, consent: Consent):
 @requires(LOGIN)
 @family_route(AuditAction.CONSENT_VIEW, content=False, load={"consent": Consent})
 def consent_withdraw(access: Access, consent: Consent):
+    """Withdraw a consent — after a confirmation page that says who loses what, and from when."""
     family_id = access.family.id
     form = forms.WithdrawForm()
     form.by_member_id.choices = forms.member_choices(family_id)
@@ -70,13 +76,60 @@ def consent_withdraw(access: Access, consent: Consent):
         form.by_member_id.data = consent.given_by_member_id
     if form.validate_on_submit():
         try:
-            services.withdraw_consent(access, consent, actor=_user(), withdrawn_on=form.withdrawn_on.data,
-                                      by_member_id=form.by_member_id.data)
+            withdrawn_on, member = services.check_withdrawal(access, consent, withdrawn_on=form.withdrawn_on.data,
+                                                             by_member_id=form.by_member_id.data)
+            if not confirmed():
+                return confirmation_page(
+                    family=access.family,
+                    title=_("Trekke tilbake samtykket for %(agency)s?", agency=consent.agency.name),
+                    consequences=_withdrawal_consequences(consent, withdrawn_on, member.full_name),
+                    confirm=_("Ja, trekk tilbake samtykket"),
+                    back=url_for("cases.consents", family_id=family_id),
+                    note=_("Du kan angre i %(minutes)s minutter etterpå, så lenge ingenting nytt er registrert for "
+                           "samtykket.", minutes=int(undo.window().total_seconds() // 60)))
+            row = services.withdraw_consent(access, consent, actor=_user(), withdrawn_on=form.withdrawn_on.data,
+                                            by_member_id=form.by_member_id.data)
         except ServiceError as error:
             _attach(form, error, "withdrawn_on")
         else:
-            return _done(_("Samtykket er trukket tilbake."), family_id, "cases.consents")
+            flash_done(_("Samtykket for %(agency)s (%(purpose)s) er trukket tilbake.", agency=consent.agency.name,
+                         purpose=consent.purpose),
+                       undo.latest(AuditAction.CONSENT_WITHDRAW, "consent", row.id),
+                       url_for("cases.consent_withdraw_undo", family_id=family_id))
+            return redirect(url_for("cases.consents", family_id=family_id))
     title = _("Trekk tilbake samtykke for %(agency)s", agency=consent.agency.name)
     return render_form("cases/simple_form.html", form, family=access.family, title=title,
                        fields=["withdrawn_on", "by_member_id"], back=url_for("cases.consents", family_id=family_id),
                        submit=_("Trekk tilbake"))
+
+
+def _withdrawal_consequences(consent: Consent, withdrawn_on: date, by: str) -> list[str]:
+    names, gated = services.withdrawal_consequence(consent, withdrawn_on)
+    lines = [_("%(by)s trekker tilbake samtykket til %(agency)s (%(purpose)s) fra %(date)s.", by=by,
+               agency=consent.agency.name, purpose=consent.purpose, date=format_date(withdrawn_on, "long"))]
+    if gated and names:
+        lines.append(_("%(names)s mister innsyn i vurderinger, notater, mål og tiltak, og ser bare familiens navn, "
+                       "teamet og når teamet har møttes.", names=", ".join(names)))
+    elif gated:
+        lines.append(_("Ingen i teamet er fra %(agency)s nå; den som kommer til fra etaten, ser bare navn, team og "
+                       "møtedatoer.", agency=consent.agency.name))
+    else:
+        lines.append(_("Et annet gyldig samtykke for %(agency)s gjelder fortsatt, så ingen mister innsyn.",
+                       agency=consent.agency.name))
+    lines.append(_("Samtykket endres ikke: tilbaketrekningen lagres som en ny rad, og historikken beholdes."))
+    return lines
+
+
+@blueprint.post("/familier/<int:family_id>/samtykke/angre")
+@requires(LOGIN)
+@family_route(content=False, emergency="none")
+def consent_withdraw_undo(access: Access):
+    """Undo a withdrawal (within the window, if nothing was recorded for the consent since)."""
+    try:
+        row = services.undo_withdrawal(access, request.form.get(undo.FIELD), actor=_user())
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        flash_done(_("Tilbaketrekningen er angret: samtykket for %(agency)s gjelder som før.",
+                     agency=row.agency.name))
+    return redirect(url_for("cases.consents", family_id=access.family.id), 303)

@@ -113,9 +113,10 @@ def activate_enrolment(access: Access, enrolment: Enrolment, *, actor: User, sta
     return enrolment
 
 
-def close_enrolment(access: Access, enrolment: Enrolment, *, actor: User, closed_on: date | None,
-                    reason: str | None) -> Enrolment:
-    """active → closed with a reason; follow-ups fall due 6 and 12 months later."""
+def check_close_enrolment(access: Access, enrolment: Enrolment, *, actor: User, closed_on: date | None,
+                          reason: str | None) -> tuple[date, dict[str, date]]:
+    """Whether the enrolment may close on ``closed_on`` for ``reason`` (the refusal
+    :func:`close_enrolment` would give); the day it closes and when its follow-ups would fall due."""
     _lead_enrolment(actor, access, enrolment)
     if enrolment.status != "active":
         raise ConflictError(_("Bare en aktiv deltakelse kan avsluttes."), "status")
@@ -126,6 +127,13 @@ def close_enrolment(access: Access, enrolment: Enrolment, *, actor: User, closed
     assert enrolment.started_on is not None
     if closed_on < enrolment.started_on:
         raise ServiceError(_("Deltakelsen kan ikke avsluttes før den startet."), "closed_on")
+    return closed_on, {kind: add_months(closed_on, months) for kind, months in FOLLOW_UP_MONTHS.items()}
+
+
+def close_enrolment(access: Access, enrolment: Enrolment, *, actor: User, closed_on: date | None,
+                    reason: str | None) -> Enrolment:
+    """active → closed with a reason; follow-ups fall due 6 and 12 months later."""
+    closed_on, _follow_ups = check_close_enrolment(access, enrolment, actor=actor, closed_on=closed_on, reason=reason)
     enrolment.status, enrolment.closed_on, enrolment.close_reason = "closed", closed_on, reason
     db.session.flush()
     audit.record(AuditAction.ENROLMENT_CLOSE, actor=actor, family_id=enrolment.family_id, object_type="enrolment",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template
+from flask import render_template, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from velferdslab.audit.actions import AuditAction
 from velferdslab.cases.access import Access
+from velferdslab.cases.confirm import confirmation_page, confirmed
 from velferdslab.cases.enrolment import forms, services
 from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.gate import family_route
@@ -60,16 +62,33 @@ def enrolment_start(access: Access, enrolment: Enrolment) -> Any:
 @requires(LOGIN)
 @family_route(load={"enrolment": Enrolment})
 def enrolment_close(access: Access, enrolment: Enrolment) -> Any:
+    """Close the enrolment — after a confirmation page that says when and what follows."""
     form = forms.CloseForm()
     if form.validate_on_submit():
         try:
+            closed_on, follow_ups = services.check_close_enrolment(access, enrolment, actor=_user(),
+                                                                   closed_on=form.closed_on.data,
+                                                                   reason=form.reason.data)
+            if not confirmed():
+                return confirmation_page(
+                    family=access.family, title=_("Avslutte deltakelsen for %(family)s?",
+                                                  family=access.family.household_name),
+                    consequences=[
+                        _("Deltakelsen avsluttes %(date)s. Grunn: %(reason)s.", date=format_date(closed_on, "long"),
+                          reason=forms.CLOSE_REASON_LABELS[form.reason.data]),
+                        _("Oppfølgingsvurderingene forfaller %(first)s og %(second)s.",
+                          first=format_date(follow_ups["follow_up_6"], "long"),
+                          second=format_date(follow_ups["follow_up_12"], "long")),
+                        _("Teamet beholder tilgangen. Avslutningen kan ikke angres, men familien kan henvises "
+                          "på nytt.")],
+                    confirm=_("Ja, avslutt deltakelsen"), back=url_for("cases.enrolment", family_id=access.family.id))
             services.close_enrolment(access, enrolment, actor=_user(), closed_on=form.closed_on.data,
                                      reason=form.reason.data)
         except ServiceError as error:
             _attach(form, error, "closed_on")
         else:
-            return _done(_("Deltakelsen er avsluttet. Oppfølging etter 6 og 12 måneder er planlagt."),
-                         access.family.id, "cases.enrolment")
+            return _done(_("Deltakelsen for %(family)s er avsluttet. Oppfølging etter 6 og 12 måneder er planlagt.",
+                           family=access.family.household_name), access.family.id, "cases.enrolment")
     return _enrolment_page(access, close=form, status=422)
 
 

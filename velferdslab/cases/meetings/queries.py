@@ -63,11 +63,19 @@ def action_changes(meeting_id: int) -> list[tuple[MeetingActionChange, Action]]:
 
 
 def planned_next_meeting_column(today: date):
-    """The family's planned next meeting, as an aggregate: the latest ``next_meeting_on`` of any of
-    its meetings that is today or later. A meeting recorded without a next date never erases a
-    planned one. The family page, *Mine familier* and the progress report all use this."""
-    return func.max(case((Meeting.next_meeting_on >= today, Meeting.next_meeting_on), else_=None))
+    """The family's next planned meeting, as an aggregate over its meetings: the **earliest**
+    ``next_meeting_on`` that is today or later (the next one to happen, whichever meeting planned
+    it). A meeting recorded without a next date never erases a planned one, and a past date never
+    counts. To move a planned meeting, correct the meeting that planned it.
+
+    The one rule: the family page, *Mine familier* (``overview.queries``) and the progress report
+    (``reports.progress``) all use this column or :func:`next_meeting_on`."""
+    return func.min(case((Meeting.next_meeting_on >= today, Meeting.next_meeting_on), else_=None))
 
 
-def planned_next_meeting(family_id: int, today: date) -> date | None:
+def next_meeting_on(family_id: int, today: date) -> date | None:
+    """The family's next planned meeting (see :func:`planned_next_meeting_column`), in one statement."""
     return db.session.scalar(select(planned_next_meeting_column(today)).where(Meeting.family_id == family_id))
+
+
+planned_next_meeting = next_meeting_on  # the earlier name, kept for callers on other branches

@@ -13,7 +13,7 @@ from velferdslab.cases import chart
 from velferdslab.cases.access import Access
 from velferdslab.cases.gate import family_route
 from velferdslab.cases.overview import queries
-from velferdslab.cases.panels import render_family_panels
+from velferdslab.cases.panels import family_panels
 from velferdslab.cases.web import _user, blueprint
 from velferdslab.core import navigation
 from velferdslab.core.permissions import LOGIN, Permission, requires
@@ -41,12 +41,14 @@ def families() -> Any:
 @requires(LOGIN)
 @family_route(AuditAction.FAMILY_VIEW, content=False)
 def family_page(access: Access) -> Any:
-    """The family page: members, team, consent, the journey, duken, open actions and meetings."""
+    """The family page: the summary and the journey first, then the other modules' panels (budget,
+    privacy, the progress report), then the perspectives, duken, open actions, meetings, members,
+    team and consent."""
     page = queries.family_page(access)
     charts = None
     if page.history is not None and page.history.points:
         charts = {"overall": chart.overall_chart(page.history), "themes": chart.journey_charts(page.history)}
-    panels = render_family_panels(access.family, _user(), access.gated)
+    panels = family_panels(access.family, _user(), access.gated)
     return render_template("cases/family.html", family=access.family, access=access, page=page, charts=charts,
                            panels=panels, swatch=chart.legend_swatch)
 
