@@ -222,7 +222,7 @@ def _follow_ups_done(family_ids: list[int]) -> dict[int, list[tuple[date, str]]]
 
 
 def _latest_meetings(family_ids: list[int], today: date) -> dict[int, tuple[date, date | None]]:
-    """Each family's last meeting and its planned next one (the latest future date, as on the
+    """Each family's last meeting and its planned next one (the earliest future date, as on the
     family page and in the progress report)."""
     return {family_id: (held_on, next_on) for family_id, held_on, next_on in db.session.execute(
         select(Meeting.family_id, func.max(Meeting.held_on), meeting_queries.planned_next_meeting_column(today))
