@@ -556,7 +556,8 @@ class Generator:
                 None if submitted is None else route, role if reserves else None, created, submitted, decided,
                 "Ikke innenfor familiens mål" if status == "rejected" else None, paid_on,
                 f"BILAG-{spend_id}" if paid_on else None, approver if paid_on else None, cancelled_at,
-                "Behovet falt bort" if status == "cancelled" else None, requester if status == "cancelled" else None))
+                "Behovet falt bort" if status == "cancelled" else None, requester if status == "cancelled" else None,
+                1))
             if decides:
                 decision = "reject" if status == "rejected" else "approve"
                 t["spend_decision"].append((self.next_id("spend_decision"), spend_id, decision, approver, role,
@@ -806,7 +807,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
                        "category", "theme", "goal_id", "expected_effect", "level_from", "level_to", "wanted_on",
                        "status", "route", "approved_role", "created_at", "submitted_at", "decided_at",
                        "rejection_reason", "paid_on", "payment_reference", "paid_by_id", "cancelled_at",
-                       "cancellation_reason", "cancelled_by_id")),
+                       "cancellation_reason", "cancelled_by_id", "version")),
     ("spend_decision", ("id", "spend_request_id", "decision", "user_id", "role", "rule_id", "rule_version", "final",
                         "reason", "created_at")),
     ("ledger_transfer", ("id", "lab_id", "kind", "debit_account_id", "credit_account_id", "amount",
