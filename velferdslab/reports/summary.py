@@ -153,13 +153,21 @@ def sentences(s: Summary) -> list[str]:
                      assessed=now.assessed.text, unknown=now.unknown.text))
     for months, row in zip(outcome.MILESTONE_MONTHS, s.milestones, strict=True):
         share = _share(row.yes, row.total)
-        out.append(_("Etter %(months)s måneder: %(yes)s av %(total)s (%(share)s) stabile eller bedre.",
-                     months=months, yes=row.yes.text, total=row.total.text, share=share or suppression.HIDDEN))
+        if share is not None:
+            out.append(_("Etter %(months)s måneder i laben: %(yes)s av %(total)s (%(share)s) stabile eller bedre.",
+                         months=months, yes=row.yes.text, total=row.total.text, share=share))
+        else:
+            out.append(_("Etter %(months)s måneder i laben: %(yes)s av %(total)s stabile eller bedre (andelen er "
+                         "skjult).", months=months, yes=row.yes.text, total=row.total.text))
     held = s.follow_ups[0] if s.follow_ups else None
     if held is not None and held.total.value != 0:
         share = _share(held.yes, held.total)
-        out.append(_("Etter avslutning holdt %(yes)s av %(total)s (%(share)s) seg stabile ved oppfølgingen "
-                     "etter 6 måneder.", yes=held.yes.text, total=held.total.text, share=share or suppression.HIDDEN))
+        if share is not None:
+            out.append(_("Etter avslutning holdt %(yes)s av %(total)s (%(share)s) seg stabile eller bedre ved "
+                         "oppfølgingen etter 6 måneder.", yes=held.yes.text, total=held.total.text, share=share))
+        else:
+            out.append(_("Etter avslutning holdt %(yes)s av %(total)s seg stabile eller bedre ved oppfølgingen "
+                         "etter 6 måneder (andelen er skjult).", yes=held.yes.text, total=held.total.text))
     money = s.money
     if money.left is not None:
         out.append(_("Utbetalt i perioden: %(spent)s. Igjen av budsjettet for %(year)s: %(left)s (ikke bundet).",
