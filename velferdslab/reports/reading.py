@@ -74,10 +74,12 @@ def quarter_trend(f: outcome.OutcomeFilter, agencies: list[Agency]) -> list[summ
 
 def read_summary(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None, success_rate: Decimal | None,
                  agencies: list[Agency], *, action: AuditAction, fmt: str,
-                 trend: bool = True) -> tuple[figures.OutcomeReport, summary.Summary, list[summary.QuarterPoint]]:
+                 trend: bool = True,
+                 themes: bool = True) -> tuple[figures.OutcomeReport, summary.Summary, list[summary.QuarterPoint]]:
     """The report with its one-page summary (and the quarterly trend), recorded as read once in ``fmt``
-    (with the quarters the trend covers)."""
-    report = build_outcome(f, assumption_set, success_rate, agencies)
+    (with the quarters the trend covers). ``themes=False``: without the per-theme matrices (the
+    summary does not use them; the start page needs nothing else)."""
+    report = build_outcome(f, assumption_set, success_rate, agencies, themes=themes)
     left, reason = money_left(current_user)
     result = summary.build(report, money_left=left, left_reason=reason)
     points = quarter_trend(f, agencies) if trend and not report.empty else []

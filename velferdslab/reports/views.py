@@ -429,7 +429,7 @@ def summary_panel(user) -> dict | None:
     f = outcome.OutcomeFilter(lab_id=user.lab_id, start=start, end=end)
     report, summary, _trend = reading.read_summary(f, services.default_set(user.lab_id), None, reading.lab_agencies(),
                                                    action=AuditAction.REPORT_OUTCOME_VIEW, fmt="start_page",
-                                                   trend=False)
+                                                   trend=False, themes=False)
     return {"templates": ["reports/_summary_panel.html"], "report_summary": summary, "report_summary_filter": f,
             "report_summary_empty": report.empty}
 
