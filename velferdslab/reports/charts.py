@@ -74,3 +74,33 @@ def horizontal_bars(*, chart_id: str, title: str, rows: list[tuple[str, Figure]]
         parts.append(_text(label_w + bar_w + 6, y + 15, figure.text, anchor="start",
                            fill=MUTED if figure.hidden else INK))
     return done(parts)
+
+
+def share_by_quarter(*, chart_id: str, title: str, points: list[tuple[str, int | None, str]],
+                     width: int = 560, height: int = 200) -> Markup:
+    """The share (0–100 %) per quarter as bars. ``points`` are (quarter, percent or None, text): a
+    quarter whose share is hidden draws no bar (a gap) and prints its mark instead."""
+    left, right, top, bottom = 44, 10, 14, 34
+    plot_h = height - top - bottom
+    base_y = top + plot_h
+    slot_w = (width - left - right) / max(len(points), 1)
+    bar_w = min(48.0, slot_w * 0.6)
+    desc = "; ".join(f"{label}: {text}" for label, _value, text in points)
+    parts = [open_chart(chart_id, width, height, title, desc)]
+    for tick in (0, 50, 100):
+        y = base_y - plot_h * tick / 100
+        parts.append(f'<line x1="{left}" y1="{_n(y)}" x2="{width - right}" y2="{_n(y)}" '
+                     f'stroke="{INK if tick == 0 else "#c4c9cf"}"/>')
+        parts.append(_text(left - 4, y + 4, f"{tick} %", anchor="end", fill=MUTED))
+    for index, (label, value, text) in enumerate(points):
+        centre = left + slot_w * (index + 0.5)
+        if value is None:
+            parts.append(_text(centre, base_y - 4, text, fill=MUTED))
+        else:
+            bar_h = plot_h * value / 100
+            parts.append(f'<rect x="{_n(centre - bar_w / 2)}" y="{_n(base_y - bar_h)}" width="{_n(bar_w)}" '
+                         f'height="{_n(bar_h)}" fill="{SERIES[1]["fill"]}" stroke="{INK}"/>')
+            parts.append(_text(centre, base_y - bar_h - 3 if bar_h < plot_h - 14 else base_y - bar_h + 14, text,
+                               fill=INK if bar_h < plot_h - 14 else "#ffffff"))
+        parts.append(_text(centre, base_y + 16, label))
+    return done(parts)

@@ -3,6 +3,7 @@ not in the handlers), for the page, its PDF and CSV, and the API alike."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from flask import current_app
@@ -13,7 +14,7 @@ from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency
 from velferdslab.extensions import db
-from velferdslab.reports import figures, outcome
+from velferdslab.reports import figures, outcome, summary
 from velferdslab.reports.models import AssumptionSet
 
 
@@ -21,12 +22,67 @@ def lab_agencies() -> list[Agency]:
     return list(db.session.scalars(select(Agency).where(Agency.lab_id == current_user.lab_id).order_by(Agency.name)))
 
 
+def build_outcome(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None, success_rate: Decimal | None,
+                  agencies: list[Agency], *, themes: bool = True) -> figures.OutcomeReport:
+    """The report for ``f``, suppressed as configured: the one protected path (not audited here).
+    ``themes=False`` leaves the per-theme matrices out (they are protected each on their own, so the
+    rest of the report is the same without them); the quarterly trend needs only the overall level."""
+    data = outcome.run(f)
+    if not themes:
+        data = replace(data, theme_transitions={})
+    return figures.build(data, current_app.config["SUPPRESSION_THRESHOLD"], assumption_set=assumption_set,
+                         success_rate=success_rate, agency_names={a.id: a.name for a in agencies})
+
+
+def _record(f: outcome.OutcomeFilter, action: AuditAction, fmt: str, **extra) -> None:
+    audit.record(action, object_type="report", object_id="outcome", purpose=Purpose.OUTCOME_REPORT,
+                 summary={**f.as_dict(), "format": fmt, **extra})
+
+
 def read_outcome(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None, success_rate: Decimal | None,
                  agencies: list[Agency], *, action: AuditAction, fmt: str) -> figures.OutcomeReport:
     """The report for ``f`` (suppressed as configured), recorded as read in ``fmt``."""
-    data = outcome.run(f)
-    report = figures.build(data, current_app.config["SUPPRESSION_THRESHOLD"], assumption_set=assumption_set,
-                           success_rate=success_rate, agency_names={a.id: a.name for a in agencies})
-    audit.record(action, object_type="report", object_id="outcome", purpose=Purpose.OUTCOME_REPORT,
-                 summary={**f.as_dict(), "format": fmt})
+    report = build_outcome(f, assumption_set, success_rate, agencies)
+    _record(f, action, fmt)
     return report
+
+
+def money_left(user) -> tuple[tuple[int, int, int] | None, str | None]:
+    """(budget year, left, committed) of the user's lab from the budget's own overview, for the
+    summary — only for users who see that overview anyway (``budget.manage``); else (None, why)."""
+    from flask_babel import gettext as _
+
+    from velferdslab.budget import queries as budget
+
+    if not user.has_permission("budget.manage"):
+        return None, _("Det som er igjen av budsjettet, vises bare for dem som forvalter budsjettet.")
+    year = budget.current_year()
+    total = budget.pool_overview(user.lab_id, year).agency_total
+    left = (total.unallocated or 0) + (total.available or 0)
+    return (year, left, total.committed), None
+
+
+def quarter_trend(f: outcome.OutcomeFilter, agencies: list[Agency]) -> list[summary.QuarterPoint]:
+    """The share at *stabil* or better now, per quarter, for the last quarters up to ``f.end`` (same
+    filters): each quarter's report is built and protected like any report of that quarter."""
+    points = []
+    for start, end in summary.last_quarters(f.end):
+        report = build_outcome(replace(f, start=start, end=end), None, None, agencies, themes=False)
+        points.append(summary.QuarterPoint(summary.quarter_label(start), start, end, summary.stable_now(report)))
+    return points
+
+
+def read_summary(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None, success_rate: Decimal | None,
+                 agencies: list[Agency], *, action: AuditAction, fmt: str,
+                 trend: bool = True,
+                 themes: bool = True) -> tuple[figures.OutcomeReport, summary.Summary, list[summary.QuarterPoint]]:
+    """The report with its one-page summary (and the quarterly trend), recorded as read once in ``fmt``
+    (with the quarters the trend covers). ``themes=False``: without the per-theme matrices (the
+    summary does not use them; the start page needs nothing else)."""
+    report = build_outcome(f, assumption_set, success_rate, agencies, themes=themes)
+    left, reason = money_left(current_user)
+    result = summary.build(report, money_left=left, left_reason=reason)
+    points = quarter_trend(f, agencies) if trend and not report.empty else []
+    _record(f, action, fmt, summary=True,
+            trend_quarters=[[p.start.isoformat(), p.end.isoformat()] for p in points])
+    return report, result, points

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency
@@ -115,12 +116,22 @@ def outcome_from_form(form: OutcomeFilterForm):
     return f, assumption_set, success
 
 
-def outcome_context(report, f, assumption_set, *, for_pdf: bool = False) -> dict:
+def trend_chart(points) -> Markup:
+    return charts.share_by_quarter(
+        chart_id="chart-trend", title=_("Andel stabile eller bedre per kvartal"),
+        points=[(p.label, p.percent, p.text) for p in points])
+
+
+def outcome_context(report, f, assumption_set, *, for_pdf: bool = False, summary=None, trend=None) -> dict:
     names = {level: str(LEVEL_NAMES[level]) for level in LEVELS}
     agency = db.session.get(Agency, f.agency_id) if f.agency_id else None
     context = {"report": report, "filter": f, "assumption_set": assumption_set, "tables": figures.tables(report),
                "level_names": names, "themes_by_code": THEME_BY_CODE, "printed_at": utcnow(),
-               "agency_name": agency.name if agency else ""}
+               "agency_name": agency.name if agency else "", "summary": summary, "trend": trend or []}
+    if trend:
+        context["trend_chart"] = trend_chart(trend)
+        if for_pdf:
+            context["trend_chart"] = pdf_renderer.svg_image(context["trend_chart"])
     if not report.empty:
         context["distribution_chart"] = charts.grouped_bars(
             chart_id="chart-distribution", title=_("Samlet nivå ved inntak og nå"),
@@ -136,16 +147,19 @@ def outcome_context(report, f, assumption_set, *, for_pdf: bool = False) -> dict
     return context
 
 
-def _outcome_download(render, action: AuditAction, fmt: str):
+def _outcome_download(render, action: AuditAction, fmt: str, *, with_summary: bool = False):
     """The report in one format: ``render(form, report, filter, assumption_set)`` makes the
-    response; the report is read (and so audited) in ``fmt``. A bad filter answers 422 with the
-    page and its form messages, whatever the format."""
+    response (``with_summary``: ``render(…, summary, trend)``); the report is read (and so audited)
+    in ``fmt``. A bad filter answers 422 with the page and its form messages, whatever the format."""
     agencies = reading.lab_agencies()
     form = _filter_form(agencies)
     parsed = outcome_from_form(form)
     if parsed is None:
         return render_template("reports/outcome.html", form=form, report=None), 422
     f, assumption_set, success = parsed
+    if with_summary:
+        report, summary, trend = reading.read_summary(f, assumption_set, success, agencies, action=action, fmt=fmt)
+        return render(form, report, f, assumption_set, summary, trend)
     report = reading.read_outcome(f, assumption_set, success, agencies, action=action, fmt=fmt)
     return render(form, report, f, assumption_set)
 
@@ -153,21 +167,22 @@ def _outcome_download(render, action: AuditAction, fmt: str):
 @blueprint.get("/rapporter/resultater")
 @requires("reports.read")
 def outcome_page():
-    def page(form, report, f, assumption_set):
+    def page(form, report, f, assumption_set, summary, trend):
         return render_template("reports/outcome.html", form=form, query=request.query_string.decode(),
-                               **outcome_context(report, f, assumption_set))
+                               **outcome_context(report, f, assumption_set, summary=summary, trend=trend))
 
-    return _outcome_download(page, AuditAction.REPORT_OUTCOME_VIEW, "html")
+    return _outcome_download(page, AuditAction.REPORT_OUTCOME_VIEW, "html", with_summary=True)
 
 
 @blueprint.get("/rapporter/resultater.pdf")
 @requires("reports.read")
 def outcome_pdf():
-    def as_pdf(_form, report, f, assumption_set):
-        html = render_template("reports/outcome_pdf.html", **outcome_context(report, f, assumption_set, for_pdf=True))
+    def as_pdf(_form, report, f, assumption_set, summary, trend):
+        html = render_template("reports/outcome_pdf.html", **outcome_context(
+            report, f, assumption_set, for_pdf=True, summary=summary, trend=trend))
         return pdf_renderer.pdf_download(pdf_renderer.render_pdf(html), f"resultatrapport-{f.start}-{f.end}.pdf")
 
-    return _outcome_download(as_pdf, AuditAction.REPORT_OUTCOME_PDF, "pdf")
+    return _outcome_download(as_pdf, AuditAction.REPORT_OUTCOME_PDF, "pdf", with_summary=True)
 
 
 @blueprint.get("/rapporter/resultater.csv")
@@ -404,6 +419,22 @@ def _register_panels() -> None:
         FAMILY_PANELS.append(progress_panel)
 
 
+def summary_panel(user) -> dict | None:
+    """The one-page summary on management's start page: the default report (this year so far, the
+    default assumption set), read and audited like the report page, with a link to it."""
+    if not user.has_permission("reports.read"):
+        return None
+    today = today_local()
+    start, end = outcome.reporting_period(date(today.year, 1, 1), today, today)
+    f = outcome.OutcomeFilter(lab_id=user.lab_id, start=start, end=end)
+    report, summary, _trend = reading.read_summary(f, services.default_set(user.lab_id), None, reading.lab_agencies(),
+                                                   action=AuditAction.REPORT_OUTCOME_VIEW, fmt="start_page",
+                                                   trend=False, themes=False)
+    return {"templates": ["reports/_summary_panel.html"], "report_summary": summary, "report_summary_filter": f,
+            "report_summary_empty": report.empty}
+
+
 _register_panels()
+navigation.register_start_panel(summary_panel, order=5)
 navigation.register(_l("Resultater"), "reports.outcome_page", "reports.read", order=60)
 navigation.register(_l("Gevinstmodell"), "reports.assumption_sets", "reports.assumptions", order=65)
