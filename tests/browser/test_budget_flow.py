@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import axe_serious, sign_in
+from tests.browser.conftest import axe_serious, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -164,6 +164,7 @@ def test_management_sees_the_pool_not_the_spend(page):
         delegated, allocated, unallocated = (int(v) for v in row.locator("td.num").evaluate_all(
             "cells => cells.map(c => c.dataset.ore)"))
         assert delegated == allocated + unallocated
+    screenshot(page, "budget-overview-management")
     page.get_by_role("link", name="Tildeling", exact=True).first.click()
     page.wait_for_url(re.compile(r"/budsjett/tildeling"))
     families = page.get_by_role("table", name="Familiene (uten navn)")
