@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import axe_serious, sign_in
+from tests.browser.conftest import axe_serious, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -147,4 +147,27 @@ def test_the_family_budget_page_and_panel_are_accessible(page):
     page.goto("/budsjett")
     page.locator("tr[data-family-id] th a").first.click()
     assert page.locator("table.budget-summary").is_visible()
+    assert axe_serious(page) == []
+
+
+def test_management_sees_the_pool_not_the_spend(page):
+    """Issue 14: the overview shows per agency delegated = allocated + unallocated, no table of
+    spend by theme; the allocation list shows allocated and unused per family, nothing more."""
+    sign_in(page, "manager")
+    page.get_by_role("link", name="Budsjettoversikt").first.click()
+    page.wait_for_url(re.compile(r"/budsjett/oversikt"))
+    assert page.get_by_role("table", name="Per etat").is_visible()
+    assert page.get_by_role("table", name="Per tema").count() == 0
+    rows = page.locator("#per-agency tbody tr[data-agency-id], #per-agency tfoot tr").all()
+    assert len(rows) >= 2
+    for row in rows:
+        delegated, allocated, unallocated = (int(v) for v in row.locator("td.num").evaluate_all(
+            "cells => cells.map(c => c.dataset.ore)"))
+        assert delegated == allocated + unallocated
+    screenshot(page, "budget-overview-management")
+    page.get_by_role("link", name="Tildeling", exact=True).first.click()
+    page.wait_for_url(re.compile(r"/budsjett/tildeling"))
+    families = page.get_by_role("table", name="Familiene (uten navn)")
+    assert [(h.text_content() or "").strip() for h in families.locator("thead th").all()] == [
+        "Familie", "Investeringsleder", "Tildelt", "Ubrukt"]
     assert axe_serious(page) == []

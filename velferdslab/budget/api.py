@@ -114,20 +114,18 @@ class Pool(MethodView):
     @blueprint.arguments(schemas.YearQuerySchema, location="query")
     @blueprint.response(200, schemas.PoolSchema)
     def get(self, args):
-        """Per agency: delegated, unallocated, allocated, committed, paid; per theme: committed, paid."""
+        """Per agency: delegated, unallocated and allocated (to families' teams), and their totals.
+
+        No spend (reserved, paid, waiting) by theme or agency: that is the outcome report's, protected
+        there (issue 14). delegated = allocated + unallocated, to the øre."""
         overview = queries.read_pool_overview(current_user.lab_id, _year(args))
 
         def agency_row(row):
-            return {"agency_id": row.key, "agency": row.label, "delegated": row.delegated,
-                    "unallocated": row.unallocated, "allocated": row.allocated, "available": row.available,
-                    "committed": row.committed, "paid": row.paid}
-
-        def theme_row(row):
-            return {"theme": row.key, "committed": row.committed, "paid": row.paid, "waiting": row.waiting}
+            return {"agency_id": row.key, "agency": row.label or None, "delegated": row.delegated,
+                    "unallocated": row.unallocated, "allocated": row.allocated}
 
         return {"year": overview.year, "agencies": [agency_row(r) for r in overview.agencies],
-                "totals": agency_row(overview.agency_total), "themes": [theme_row(r) for r in overview.themes],
-                "theme_totals": theme_row(overview.theme_total)}
+                "totals": agency_row(overview.agency_total)}
 
 
 @blueprint.route("/allocations")
@@ -136,10 +134,11 @@ class Allocations(MethodView):
     @blueprint.arguments(schemas.YearQuerySchema, location="query")
     @blueprint.response(200, schemas.AllocationRowSchema(many=True))
     def get(self, args):
-        """Each family's allocation in a year (by reference and investment lead, never by name)."""
+        """Each family's allocation in a year and what is left unused of it (by reference and
+        investment lead, never by name); restricted and erased families are not listed (issue 14)."""
         rows = queries.read_allocations(current_user.lab_id, _year(args))
-        return [{"family_id": r["family_id"], "open": r["open"], "team_leads": r["leads"],
-                 **vars(r["balance"])} for r in rows]
+        return [{"family_id": r.family_id, "open": r.open, "team_leads": r.leads, "allocated": r.allocated,
+                 "available": r.available} for r in rows]
 
     @requires("budget.manage")
     @blueprint.arguments(schemas.AllocationCreateSchema)

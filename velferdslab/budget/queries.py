@@ -18,9 +18,8 @@ from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency, User, UserRole
 from velferdslab.budget import ledger
 from velferdslab.budget import policy as spend_policy
-from velferdslab.budget.models import LedgerAccount, LedgerTransfer, Route, SpendRequest, SpendStatus
+from velferdslab.budget.models import LedgerAccount, Route, SpendRequest, SpendStatus
 from velferdslab.cases.gate import accessible_families, team_family_ids
-from velferdslab.cases.themes import THEME_CODES
 from velferdslab.core.models import today_local, utcnow
 from velferdslab.core.permissions import ROLE_PERMISSIONS, Permission
 from velferdslab.extensions import db
@@ -173,49 +172,43 @@ def read_queue(user: User, spends: list[SpendRequest]) -> QueueView:
     return QueueView(spends=spends, available=available_for(spends), leads=team_leads(families))
 
 
-def read_allocations(lab_id: int, year: int) -> list[dict]:
+def read_allocations(lab_id: int, year: int) -> list[AllocationRow]:
     """Each family's allocation in a year, as management sees it (ids, never names), audited."""
     rows = allocation_rows(lab_id, year)
-    audit.record_for_families(AuditAction.BUDGET_ALLOCATIONS_VIEW, [row["family_id"] for row in rows],
+    audit.record_for_families(AuditAction.BUDGET_ALLOCATIONS_VIEW, [row.family_id for row in rows],
                               purpose=Purpose.ALLOCATION)
     return rows
 
 
 # --- management's overview ---------------------------------------------------------------------------
+#
+# What management sees (issue 14, docs/budget.md): the pool per agency — delegated, allocated to
+# families' teams, left unallocated — and, on the allocation screen, each listed family's allocation
+# and what is left unused of it. Never spend (reserved, paid, waiting) by theme, category or agency:
+# spend by theme lives in the outcome report, protected there. Restricted (*sperret*) and erased
+# families are not listed; their allocations count only in the agencies' "allocated" totals, so that
+# delegated = allocated + unallocated holds to the øre.
 
 @dataclass
-class OverviewRow:
+class PoolRow:
     label: str
     key: object = None
-    delegated: int | None = 0
-    unallocated: int | None = 0
-    allocated: int | None = 0
-    available: int | None = 0
-    committed: int = 0
-    paid: int = 0
-    waiting: int = 0
-
-
-def _add(total: OverviewRow, row: OverviewRow) -> None:
-    for name in ("delegated", "unallocated", "allocated", "available", "committed", "paid", "waiting"):
-        value = getattr(row, name)
-        if value is not None:
-            setattr(total, name, (getattr(total, name) or 0) + value)
+    delegated: int = 0
+    unallocated: int = 0
+    allocated: int = 0
 
 
 @dataclass
 class Overview:
     year: int
-    agencies: list[OverviewRow]
-    agency_total: OverviewRow
-    themes: list[OverviewRow]
-    theme_total: OverviewRow
+    agencies: list[PoolRow]
+    agency_total: PoolRow
 
 
 def pool_overview(lab_id: int, year: int) -> Overview:
-    """Per agency: delegated, unallocated, allocated (available + committed + paid), committed, paid;
-    per theme: committed, paid and waiting for a decision. All from the ledger."""
-    agencies = {a.id: OverviewRow(label=a.name, key=a.id) for a in
+    """Per agency: delegated, unallocated and allocated (everything that has left the pool for the
+    families' accounts: available + committed + paid, never split). All from the ledger."""
+    agencies = {a.id: PoolRow(label=a.name, key=a.id) for a in
                 db.session.scalars(select(Agency).where(Agency.lab_id == lab_id).order_by(Agency.name))}
     sums = db.session.execute(
         select(LedgerAccount.agency_id, LedgerAccount.kind, func.sum(LedgerAccount.balance))
@@ -227,44 +220,43 @@ def pool_overview(lab_id: int, year: int) -> Overview:
             row.delegated = -total
         elif kind == "pool":
             row.unallocated = total
-        elif kind == "allocation":
-            row.available = total
-        else:
-            setattr(row, kind, total)
-    for row in agencies.values():
-        assert row.available is not None  # an agency row always has amounts (only theme rows have None)
-        row.allocated = row.available + row.committed + row.paid
+        elif kind in FAMILY_KINDS:
+            row.allocated += total
     agency_rows = [r for r in agencies.values() if r.delegated or r.allocated or r.unallocated]
-    agency_total = OverviewRow(label="")
+    total_row = PoolRow(label="")
     for row in agency_rows:
-        _add(agency_total, row)
-
-    themes = {code: OverviewRow(label=code, key=code, delegated=None, unallocated=None, allocated=None,
-                                available=None) for code in THEME_CODES}
-    moved = db.session.execute(
-        select(SpendRequest.theme,
-               func.sum(ledger.signed(("reserve",), ("release", "payment"))),
-               func.sum(ledger.signed(("payment",), ())))
-        .join(LedgerTransfer, LedgerTransfer.spend_request_id == SpendRequest.id)
-        .where(SpendRequest.lab_id == lab_id, SpendRequest.budget_year == year)
-        .group_by(SpendRequest.theme))
-    for theme, committed, paid in moved:
-        themes[theme].committed, themes[theme].paid = int(committed or 0), int(paid or 0)
-    waiting = db.session.execute(
-        select(SpendRequest.theme, func.sum(SpendRequest.amount))
-        .where(SpendRequest.lab_id == lab_id, SpendRequest.budget_year == year, SpendRequest.status == "requested")
-        .group_by(SpendRequest.theme))
-    for theme, total in waiting:
-        themes[theme].waiting = int(total or 0)
-    theme_total = OverviewRow(label="", delegated=None, unallocated=None, allocated=None, available=None)
-    for row in themes.values():
-        _add(theme_total, row)
-    return Overview(year=year, agencies=agency_rows, agency_total=agency_total, themes=list(themes.values()),
-                    theme_total=theme_total)
+        total_row.delegated += row.delegated
+        total_row.unallocated += row.unallocated
+        total_row.allocated += row.allocated
+    return Overview(year=year, agencies=agency_rows, agency_total=total_row)
 
 
-def allocation_rows(lab_id: int, year: int) -> list[dict]:
-    """Families with an open enrolment (or money this year), with their balance and leads — no names."""
+FAMILY_KINDS = ("allocation", "committed", "paid")
+
+
+@dataclass
+class AllocationRow:
+    """One family as the allocation screen lists it: a reference, its leads, what was allocated
+    to it and what is left unused (the most that can be moved back). No theme, no payments."""
+
+    family_id: int
+    open: bool
+    leads: list[str]
+    allocated: int
+    available: int
+
+
+def _hidden_family_ids(lab_id: int) -> set[int]:
+    """Restricted and erased families: never listed to management, never allocated to."""
+    from velferdslab.cases.household.models import Family
+
+    return set(db.session.scalars(select(Family.id).where(
+        Family.lab_id == lab_id, Family.restricted_at.is_not(None) | Family.erased_at.is_not(None))))
+
+
+def allocation_rows(lab_id: int, year: int) -> list[AllocationRow]:
+    """Families with an open enrolment (or money this year), with their allocation and what is left
+    of it, and their leads — no names, and no restricted or erased family."""
     from velferdslab.cases.enrolment.models import Enrolment
     from velferdslab.cases.household.models import Family
 
@@ -273,10 +265,11 @@ def allocation_rows(lab_id: int, year: int) -> list[dict]:
     # cast: the column is nullable, but the query's family_id IS NOT NULL lets no None through.
     funded = cast("set[int]", set(db.session.scalars(select(LedgerAccount.family_id).where(
         LedgerAccount.lab_id == lab_id, LedgerAccount.year == year, LedgerAccount.family_id.is_not(None)))))
-    ids = sorted(open_ids | funded)
+    ids = sorted((open_ids | funded) - _hidden_family_ids(lab_id))
     balances = ledger.family_balances(ids, year)
     leads = team_leads(ids)
-    return [{"family_id": i, "open": i in open_ids, "balance": balances[i], "leads": leads[i]} for i in ids]
+    return [AllocationRow(family_id=i, open=i in open_ids, leads=leads[i], allocated=balances[i].allocated,
+                          available=balances[i].available) for i in ids]
 
 
 def read_pool_overview(lab_id: int, year: int):

@@ -76,10 +76,12 @@ class BalanceSchema(Schema):
     available = fields.Integer()
 
 
-class AllocationRowSchema(BalanceSchema):
+class AllocationRowSchema(Schema):
     family_id = fields.Integer()
     open = fields.Boolean(metadata={"description": "The family has an open enrolment"})
     team_leads = fields.List(fields.String())
+    allocated = fields.Integer(metadata={"description": "øre allocated to the family's team this year"})
+    available = fields.Integer(metadata={"description": "øre of it left unused (the most that can be moved back)"})
 
 
 class PoolRowSchema(Schema):
@@ -87,25 +89,13 @@ class PoolRowSchema(Schema):
     agency = fields.String(allow_none=True)
     delegated = fields.Integer()
     unallocated = fields.Integer()
-    allocated = fields.Integer()
-    available = fields.Integer()
-    committed = fields.Integer()
-    paid = fields.Integer()
-
-
-class ThemeRowSchema(Schema):
-    theme = fields.String(allow_none=True, metadata={"description": "null on the totals row"})
-    committed = fields.Integer()
-    paid = fields.Integer()
-    waiting = fields.Integer(metadata={"description": "øre requested and waiting for a decision"})
+    allocated = fields.Integer(metadata={"description": "øre moved to families' teams (never split into spend)"})
 
 
 class PoolSchema(Schema):
     year = fields.Integer()
     agencies = fields.List(fields.Nested(PoolRowSchema))
     totals = fields.Nested(PoolRowSchema)
-    themes = fields.List(fields.Nested(ThemeRowSchema))
-    theme_totals = fields.Nested(ThemeRowSchema)
 
 
 # --- spend requests --------------------------------------------------------------------------------

@@ -341,6 +341,16 @@ def _lab_family(lab_id: int, family_id) -> Family:
     return family
 
 
+def _allocatable_family(lab_id: int, family_id) -> Family:
+    """The family management moves money to or from: a restricted (*sperret*) or erased family
+    answers as a missing one (issue 14) — management sees nothing of it, and a refused return
+    ("only N left") would tell it what the family has left."""
+    family = _lab_family(lab_id, family_id)
+    if family.restricted_at is not None or family.erased_at is not None:
+        raise ServiceError(_("Familien finnes ikke."), "family_id", status=404)
+    return family
+
+
 def _family_accounts(family: Family, agency_id: int, year: int):
     """Open (if needed) the family's accounts for one agency's money in one year."""
     return {kind: ledger.account(family.lab_id, kind, year, agency_id, family.id)
@@ -350,7 +360,7 @@ def _family_accounts(family: Family, agency_id: int, year: int):
 def allocate(lab: Lab, *, family_id: int, agency_id: int, year: int, amount: int, actor: User | None,
              at: datetime | None = None) -> LedgerTransfer:
     """Give a family's team money from one agency's part of the pool: pool → allocation."""
-    family = _lab_family(lab.id, family_id)
+    family = _allocatable_family(lab.id, family_id)
     agency = _lab_agency(lab.id, agency_id)
     check_year(year)
     check_amount(amount)
@@ -376,7 +386,7 @@ def allocate(lab: Lab, *, family_id: int, agency_id: int, year: int, amount: int
 def return_allocation(lab: Lab, *, family_id: int, agency_id: int, year: int, amount: int, actor: User,
                       at: datetime | None = None) -> LedgerTransfer:
     """Move unused allocation back to the pool: allocation → pool. Committed money stays."""
-    family = _lab_family(lab.id, family_id)
+    family = _allocatable_family(lab.id, family_id)
     agency = _lab_agency(lab.id, agency_id)
     check_year(year)
     check_amount(amount)

@@ -399,6 +399,7 @@ def management_queue():
 @blueprint.get("/budsjett/oversikt")
 @requires("budget.manage")
 def overview():
+    """The pool per agency: delegated, allocated, left. No spend by theme or agency (issue 14)."""
     year = _year()
     data = queries.read_pool_overview(current_user.lab_id, year)
     return render_template("budget/overview.html", overview=data, year=year,
@@ -410,9 +411,9 @@ def _agency_choices(lab_id: int) -> list[tuple[int, str]]:
                                                            .order_by(Agency.name))]
 
 
-def _family_label(row: dict) -> str:
-    leads = ", ".join(row["leads"]) or _("ingen investeringsleder")
-    return _("Familie %(id)s (%(leads)s)", id=row["family_id"], leads=leads)
+def _family_label(row: queries.AllocationRow) -> str:
+    leads = ", ".join(row.leads) or _("ingen investeringsleder")
+    return _("Familie %(id)s (%(leads)s)", id=row.family_id, leads=leads)
 
 
 @blueprint.route("/budsjett/tildeling", methods=["GET", "POST"])
@@ -422,7 +423,7 @@ def allocations():
     user, year = _user(), _year()
     rows = queries.read_allocations(user.lab_id, year)
     form = forms.AllocationForm()
-    form.family_id.choices = choices((r["family_id"], _family_label(r)) for r in rows)
+    form.family_id.choices = choices((r.family_id, _family_label(r)) for r in rows)
     form.agency_id.choices = choices(_agency_choices(user.lab_id))
     if form.validate_on_submit():
         operation = services.allocate if form.direction.data == "allocate" else services.return_allocation
