@@ -1,5 +1,5 @@
-"""CSV for spreadsheets: every writer of the app goes through :func:`writer`, which makes each cell
-formula-safe (CSV injection).
+"""CSV and xlsx for spreadsheets: every CSV writer of the app goes through :func:`writer`, which makes
+each cell formula-safe (CSV injection); every xlsx text cell goes through :func:`set_xlsx_text`.
 
 A spreadsheet runs a cell that begins with ``=``, ``+``, ``-`` or ``@`` (and some also after a tab or
 a carriage return) as a formula: an agency named ``=HYPERLINK("http://…", "Klikk")`` or
