@@ -106,6 +106,7 @@ class AuditAction(Vocabulary):
     REPORT_OUTCOME_VIEW = "reports.outcome_view", _l("Så resultatrapporten")
     REPORT_OUTCOME_PDF = "reports.outcome_pdf", _l("Resultatrapport som PDF")
     REPORT_OUTCOME_CSV = "reports.outcome_csv", _l("Resultatrapport som CSV")
+    REPORT_OUTCOME_XLSX = "reports.outcome_xlsx", _l("Resultatrapport som regneark (xlsx)")
     REPORT_BENEFIT_VIEW = "reports.benefit_view", _l("Så gevinstmodellen")
     REPORT_ASSUMPTIONS_CREATED = "reports.assumptions_created", _l("Forutsetninger for gevinstmodellen laget")
     REPORT_ASSUMPTIONS_REVISED = "reports.assumptions_revised", _l("Forutsetninger for gevinstmodellen endret")

@@ -1,5 +1,5 @@
-"""CSV for spreadsheets: every writer of the app goes through :func:`writer`, which makes each cell
-formula-safe (CSV injection).
+"""CSV and xlsx for spreadsheets: every CSV writer of the app goes through :func:`writer`, which makes
+each cell formula-safe (CSV injection); every xlsx text cell goes through :func:`set_xlsx_text`.
 
 A spreadsheet runs a cell that begins with ``=``, ``+``, ``-`` or ``@`` (and some also after a tab or
 a carriage return) as a formula: an agency named ``=HYPERLINK("http://…", "Klikk")`` or
@@ -20,6 +20,12 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"-?[0-9][0-9 \u00a0.,]*%?")
 
 
+def formula_like(text: str) -> bool:
+    """Whether a spreadsheet could run ``text`` as a formula (a plain number such as ``-12`` cannot)."""
+    start = text.lstrip(" \u00a0")[:1]
+    return start in FORMULA_STARTS and not _PLAIN_NUMBER.fullmatch(text.strip())
+
+
 def safe_cell(value: Any) -> Any:
     """``value`` as a CSV cell a spreadsheet will not run: numbers as they are, text prefixed with
     ``'`` when it (after leading spaces) begins with a formula character."""
@@ -28,10 +34,19 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return value
     text = str(value)
-    start = text.lstrip(" \u00a0")[:1]
-    if start in FORMULA_STARTS and not _PLAIN_NUMBER.fullmatch(text.strip()):
+    if formula_like(text):
         return "'" + text
     return text
+
+
+def set_xlsx_text(cell: Any, text: str) -> None:
+    """Put ``text`` into an openpyxl cell as text, never as a formula: openpyxl would store a string
+    beginning with ``=`` as a formula, so the type is forced to a string, and a formula-like text
+    gets Excel's quote prefix (shown as text, and still text after the reader edits the cell)."""
+    cell.value = text
+    cell.data_type = "s"
+    if formula_like(text):
+        cell.quotePrefix = True
 
 
 class SafeWriter:

@@ -18,7 +18,7 @@ from velferdslab.core.api import Blueprint
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.models import today_local
 from velferdslab.core.permissions import LOGIN, requires
-from velferdslab.reports import benefit, figures, outcome, reading, schemas, services, views
+from velferdslab.reports import benefit, exports, figures, outcome, reading, schemas, services, views
 from velferdslab.reports.models import RATE_FIELDS
 
 blueprint = Blueprint("reports_api", __name__, url_prefix="/api/v1",
@@ -97,11 +97,20 @@ def result_out(view: figures.BenefitView | None, result: benefit.BenefitResult |
 
 def outcome_out(report: figures.OutcomeReport, assumption_set) -> dict:
     sections = {}
-    for table in figures.tables(report):
-        sections[table.id] = {"title": table.title, "columns": table.columns,
-                              "rows": [{"key": str(key), "label": label,
-                                        "values": [figures.cell_json(c) for c in cells]}
-                                       for key, label, cells in table.rows]}
+    for typed in exports.typed_tables(report):
+        table = typed.table
+        rows = []
+        for (key, label, cells), (_key, _label, values) in zip(table.rows, typed.rows, strict=True):
+            row: dict[str, Any] = {"key": str(key), "label": label, "values": [figures.cell_json(c) for c in cells],
+                                   "numbers": [v.json for v in values]}
+            shares = [v for v in values if v.kind == exports.SHARE]
+            if shares:
+                share = shares[0].number
+                row["share"] = float(share) if share is not None else None
+                row["share_percent"] = int(share * 100) if share is not None else None
+            rows.append(row)
+        sections[table.id] = {"title": table.title, "columns": table.columns, "rows": rows,
+                              "units": [exports.API_UNITS[kind] if kind else None for kind in typed.kinds]}
     return {"filters": report.data.filter.as_dict(), "threshold": report.threshold, "families": report.families.json,
             "sections": sections,
             "benefit": result_out(report.benefit, report.benefit.result, assumption_set,

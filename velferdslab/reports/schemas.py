@@ -201,5 +201,11 @@ class OutcomeSchema(Schema):
     filters = fields.Dict()
     threshold = fields.Integer()
     families = fields.Raw()
-    sections = fields.Dict(metadata={"description": "Each table: {title, columns, rows: [[label, value…]]}"})
+    sections = fields.Dict(metadata={"description": (
+        "Each table: {title, columns, units, rows: [{key, label, values, numbers, share?, share_percent?}]}. "
+        "`values`: as shown — integers (families, money in øre), shares as text (\"30 %\"), marks. "
+        "`numbers`: every figure as a number — families (int), øre (int), a share as a fraction (0.3), "
+        "months (float) — or the mark in its place. `units` per column: families, ore, share, months, or "
+        "null when the rows differ. Share rows also give `share` (0.3) and `share_percent` (30), null "
+        "when hidden.")})
     benefit = fields.Nested(BenefitResultSchema)

@@ -30,7 +30,7 @@ from velferdslab.core.models import today_local, utcnow
 from velferdslab.core.money import parse_kroner
 from velferdslab.core.permissions import LOGIN, requires
 from velferdslab.extensions import db
-from velferdslab.reports import charts, figures, outcome, progress, reading, services
+from velferdslab.reports import charts, exports, figures, outcome, progress, reading, services
 from velferdslab.reports.forms import ConfirmForm, OutcomeFilterForm, assumption_form_class, level_cost_field_name
 from velferdslab.reports.models import RATE_FIELDS
 
@@ -195,36 +195,33 @@ def outcome_csv():
     return _outcome_download(as_csv, AuditAction.REPORT_OUTCOME_CSV, "csv")
 
 
-def _csv_value(key, cell) -> tuple[str, str]:
-    """(value, unit) of one figure for the CSV: numbers as numbers (kroner with a decimal comma and
-    no thousands separator, shares as whole percent), the unit in its own column; marks stay marks."""
-    if isinstance(cell, figures.Figure):
-        unit = _("kr") if cell.money else _("familier")
-        if cell.hidden or cell.value is None:
-            return cell.text, unit
-        if cell.money:
-            sign = "-" if cell.value < 0 else ""
-            kroner, ore = divmod(abs(cell.value), 100)
-            return f"{sign}{kroner},{ore:02d}", unit
-        return str(cell.value), unit
-    text = str(cell)
-    if text.endswith(" %"):
-        return text.removesuffix(" %"), "%"
-    if key == "median_months":
-        return text, _("måneder")
-    return text, ""
+@blueprint.get("/rapporter/resultater.xlsx")
+@requires("reports.read")
+def outcome_xlsx():
+    def as_xlsx(_form, report, f, assumption_set):
+        agency = db.session.get(Agency, f.agency_id) if f.agency_id else None
+        data = exports.outcome_xlsx(report, title=_("Resultatrapport"), scope=exports.scope_lines(
+            f, assumption_set, current_user.lab.name, agency.name if agency else "", report.threshold))
+        return pdf_renderer.attachment(data, f"resultatrapport-{f.start}-{f.end}.xlsx", exports.XLSX_MIMETYPE)
+
+    return _outcome_download(as_xlsx, AuditAction.REPORT_OUTCOME_XLSX, "xlsx")
 
 
 def outcome_csv_text(report) -> str:
-    """Long format, one figure a line: table;table title;row;column;value;unit (semicolons for Excel)."""
+    """Long format, one figure a line: table;table title;row;column;value;unit (semicolons for Excel).
+    Values are numbers (kroner with a decimal comma and no thousands separator, shares as percent),
+    the unit in its own column; marks stay marks (``reports.exports`` types every cell)."""
+    units = {exports.COUNT: _("familier"), exports.MONEY: _("kr"), exports.SHARE: "%",
+             exports.MONTHS: _("måneder"), exports.TEXT: ""}
     out = io.StringIO()
     writer = spreadsheet.writer(out)  # every cell formula-safe: agency names are typed by people
     writer.writerow([_("tabell"), _("tittel"), _("rad"), _("kolonne"), _("verdi"), _("enhet")])
-    for table in figures.tables(report):
-        for key, label, cells in table.rows:
-            for column, cell in zip(table.columns, cells, strict=True):
-                value, unit = _csv_value(key, cell)
-                writer.writerow([table.id, table.title, label, column, value, unit])
+    for typed in exports.typed_tables(report):
+        table = typed.table
+        for _key, label, values in typed.rows:
+            for index, (column, v) in enumerate(zip(table.columns, values, strict=True)):
+                kind = v.kind if v.kind != exports.TEXT else (typed.kinds[index] or exports.TEXT)
+                writer.writerow([table.id, table.title, label, column, exports.csv_number(v), units[kind]])
     return out.getvalue()
 
 
