@@ -47,8 +47,8 @@ def read_outcome(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None,
     return report
 
 
-def money_left(user) -> tuple[tuple[int, int, int] | None, str | None]:
-    """(budget year, left, committed) of the user's lab from the budget's own overview, for the
+def money_left(user) -> tuple[tuple[int, int, int | None] | None, str | None]:
+    """(budget year, left, None) of the user's lab from what the budget overview and allocation screen show, for the
     summary — only for users who see that overview anyway (``budget.manage``); else (None, why)."""
     from flask_babel import gettext as _
 
@@ -57,9 +57,11 @@ def money_left(user) -> tuple[tuple[int, int, int] | None, str | None]:
     if not user.has_permission("budget.manage"):
         return None, _("Det som er igjen av budsjettet, vises bare for dem som forvalter budsjettet.")
     year = budget.current_year()
-    total = budget.pool_overview(user.lab_id, year).agency_total
-    left = (total.unallocated or 0) + (total.available or 0)
-    return (year, left, total.committed), None
+    # What management itself sees (issue 14, leak 5): the pool not yet allocated and what the listed
+    # families have unused — never a lab-wide figure that includes restricted or erased families.
+    unallocated = budget.pool_overview(user.lab_id, year).agency_total.unallocated
+    left = unallocated + sum(row.available for row in budget.allocation_rows(user.lab_id, year))
+    return (year, left, None), None
 
 
 def quarter_trend(f: outcome.OutcomeFilter, agencies: list[Agency]) -> list[summary.QuarterPoint]:

@@ -118,7 +118,7 @@ def benefit_line(report: figures.OutcomeReport) -> BenefitLine:
                        high=max(values) if values else None, horizon_years=result.assumptions.horizon_years)
 
 
-def build(report: figures.OutcomeReport, *, money_left: tuple[int, int, int] | None = None,
+def build(report: figures.OutcomeReport, *, money_left: tuple[int, int, int | None] | None = None,
           left_reason: str | None = None) -> Summary:
     """The summary of ``report``. ``money_left`` is (year, left, committed) from the budget, or None
     with ``left_reason`` saying why it is not shown."""
