@@ -42,7 +42,7 @@ MAX_PAGES = 60
 MIN_TARGET = 24
 MIN_CHART_FONT = 11
 
-SKIP_PATH = re.compile(r"^/(api|static|sprak|logg-inn|healthz)(/|$)|\.(pdf|csv|json|zip)$")
+SKIP_PATH = re.compile(r"^/(api|static|sprak|logg-inn|healthz)(/|$)|\.(pdf|csv|xlsx|json|zip)$")
 
 # The pages each role must have reached (URL shapes, digits replaced by N), so the walk cannot
 # quietly shrink when a link moves.
