@@ -77,5 +77,3 @@ def next_meeting_on(family_id: int, today: date) -> date | None:
     """The family's next planned meeting (see :func:`planned_next_meeting_column`), in one statement."""
     return db.session.scalar(select(planned_next_meeting_column(today)).where(Meeting.family_id == family_id))
 
-
-planned_next_meeting = next_meeting_on  # the earlier name, kept for callers on other branches

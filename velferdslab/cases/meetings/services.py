@@ -80,8 +80,8 @@ def record_meeting(access: Access, *, actor: User, held_on: date | None, attende
     """A meeting's whole work in one call: who came, notes and decisions, that day's assessment, and
     new or updated actions. Any refusal undoes all of it (the request rolls back). An empty meeting
     (see :func:`is_empty`) is refused. A blank ``next_meeting_on`` leaves the family's planned next
-    meeting as it is (the planned one is the latest future date of any meeting, see
-    ``queries.planned_next_meeting``)."""
+    meeting as it is (the planned one is the earliest date today or later of any meeting, see
+    ``queries.next_meeting_on``)."""
     access.require_consent()
     family_id = access.family.id
     enrolment = current_enrolment(family_id)

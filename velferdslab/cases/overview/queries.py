@@ -297,21 +297,6 @@ def search_families(user, text: str, limit: int = 50) -> list[Access]:
 
 # --- the reads of lists of families: the query and its audit, one call each ---------------------
 
-def read_my_families(user, purpose: Purpose) -> list[FamilySummary]:
-    """*Mine familier* as shown: the summaries, and one audit event per family listed."""
-    summaries = my_families(user)
-    audit.record_for_families(AuditAction.FAMILY_LIST, {s.family.id: {"gated": s.access.gated} for s in summaries},
-                              purpose=purpose)
-    return summaries
-
-
-def read_search(user, text: str) -> list[Access]:
-    """The families matching ``text`` as shown in the search, each hit audited."""
-    hits = search_families(user, text)
-    audit.record_for_families(AuditAction.FAMILY_SEARCH_HIT, [hit.family.id for hit in hits], purpose=Purpose.SEARCH)
-    return hits
-
-
 def read_my_families_matching(user, text: str | None) -> list[FamilySummary]:
     """The API's list: *Mine familier*, narrowed to a name search when ``text`` is given."""
     summaries = my_families(user)
