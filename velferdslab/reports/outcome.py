@@ -16,10 +16,24 @@ anonymous, as the erasure keeps levels, dates and amounts for statistics.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import CompoundSelect, Select, and_, case, exists, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import Date, Integer
@@ -430,19 +444,45 @@ class OutcomeData:
     paid_families: int = 0
 
 
-def _execute(statement):
-    """Run on the read replica when one is configured (``VELFERDSLAB_REPORT_DATABASE_URL``)."""
+_CUSTOM_PLANS = text("SELECT current_setting('plan_cache_mode'), "
+                     "set_config('plan_cache_mode', 'force_custom_plan', true)")
+_RESTORE_PLANS = text("SELECT set_config('plan_cache_mode', :mode, true)")
+
+
+@contextmanager
+def _report_connection():
+    """A connection for the report's statements: the read replica's when one is configured
+    (``VELFERDSLAB_REPORT_DATABASE_URL``), else the request's own.
+
+    On PostgreSQL the statements run with ``plan_cache_mode = force_custom_plan`` (for this
+    transaction only, and set back afterwards): psycopg prepares a statement on the server after
+    five executions, and PostgreSQL may then switch these lab-filtered aggregates to a *generic*
+    plan made without the lab, period and filter values — 3-4× slower on a long-lived worker than
+    on a fresh one (issue 19). A custom plan is made with the values, every time.
+    """
     engine = db.engines.get("reports") if "reports" in (db.engines or {}) else None
-    if engine is None:
-        return db.session.execute(statement).all()
-    with engine.connect() as connection:
-        return connection.execute(statement).all()
+    if engine is not None:
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(_CUSTOM_PLANS)
+            yield connection
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        yield connection
+        return
+    previous = connection.execute(_CUSTOM_PLANS).scalar_one()
+    try:
+        yield connection
+    finally:
+        connection.execute(_RESTORE_PLANS, {"mode": previous})
 
 
 def run(f: OutcomeFilter) -> OutcomeData:
     """Execute every statement; eleven round trips whatever the number of families."""
     data = OutcomeData(filter=f)
-    results = {name: _execute(statement) for name, statement in queries(f).items()}
+    with _report_connection() as connection:
+        results = {name: connection.execute(statement).all() for name, statement in queries(f).items()}
     data.flow = [tuple(row) for row in results["flow"]]
     data.transitions = {(r.intake_level, r.now_level): r.families for r in results["transitions"]}
     for r in results["theme_transitions"]:
