@@ -26,6 +26,7 @@ def configure(app: Flask, overrides: dict | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from velferdslab import notify
     from velferdslab.auth import login
     from velferdslab.core import (
         database,
@@ -41,7 +42,6 @@ def register_extensions(app: Flask) -> None:
     )
     from velferdslab.core.api import api
     from velferdslab.extensions import db, limiter, migrate
-    from velferdslab import notify
 
     routing.init_app(app)  # converters before any blueprint: rules compile with them
     input_guard.init_app(app)  # the first before_request: hostile input never reaches a view

@@ -36,6 +36,7 @@ def _count(model) -> int:
 
 # --- events that notify at once -----------------------------------------------------------------------
 
+
 def test_a_sent_request_waits_on_the_lead_and_the_decision_reaches_the_requester(ctx):
     setup = money.funded_family()
     spend = money.spend(setup, 1_000 * KR)  # within the lead's authority: the lead decides
@@ -81,6 +82,7 @@ def test_emergency_access_is_told_to_the_familys_lead(ctx):
 
 # --- the daily check -----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def due_world(ctx):
     """A family whose lead owns an overdue action and one due soon, meets tomorrow, has a consent
@@ -93,15 +95,44 @@ def due_world(ctx):
     factories.team_member(family, lead, "lead")
     factories.consent(family, nav, expires_on=today + timedelta(days=20))
     enrolment = factories.current_enrolment(family)
-    overdue = Action(family_id=family.id, title="Søke bostøtte", owner_user_id=lead.id, owner_is_family=False,
-                     due_on=today - timedelta(days=2), status="planned")
-    soon = Action(family_id=family.id, title="Ringe skolen", owner_user_id=lead.id, owner_is_family=False,
-                  due_on=today + timedelta(days=2), status="planned")
-    later = Action(family_id=family.id, title="Senere", owner_user_id=lead.id, owner_is_family=False,
-                   due_on=today + timedelta(days=30), status="planned")
-    db.session.add_all([overdue, soon, later, Meeting(family_id=family.id, enrolment_id=enrolment.id,
-                                                      held_on=today - timedelta(days=20), notes="Hemmelig notat",
-                                                      next_meeting_on=today + timedelta(days=1))])
+    overdue = Action(
+        family_id=family.id,
+        title="Søke bostøtte",
+        owner_user_id=lead.id,
+        owner_is_family=False,
+        due_on=today - timedelta(days=2),
+        status="planned",
+    )
+    soon = Action(
+        family_id=family.id,
+        title="Ringe skolen",
+        owner_user_id=lead.id,
+        owner_is_family=False,
+        due_on=today + timedelta(days=2),
+        status="planned",
+    )
+    later = Action(
+        family_id=family.id,
+        title="Senere",
+        owner_user_id=lead.id,
+        owner_is_family=False,
+        due_on=today + timedelta(days=30),
+        status="planned",
+    )
+    db.session.add_all(
+        [
+            overdue,
+            soon,
+            later,
+            Meeting(
+                family_id=family.id,
+                enrolment_id=enrolment.id,
+                held_on=today - timedelta(days=20),
+                notes="Hemmelig notat",
+                next_meeting_on=today + timedelta(days=1),
+            ),
+        ]
+    )
     db.session.flush()
     return lab, family, lead
 
@@ -122,8 +153,10 @@ def test_the_digest_is_made_once_a_day(due_world):
     assert len(first) == 1
     digest = db.session.get(NotificationDelivery, first[0])
     assert digest.mode == "digest" and digest.user_id == lead.id
-    assert db.session.scalar(select(func.count()).select_from(Notification)
-                             .where(Notification.delivery_id == digest.id)) == 5
+    assert (
+        db.session.scalar(select(func.count()).select_from(Notification).where(Notification.delivery_id == digest.id))
+        == 5
+    )
     services.check_due()
     assert services.make_digests() == []
     assert _count(NotificationDelivery) == 1
@@ -161,6 +194,7 @@ def test_leaving_the_team_stops_the_familys_notifications_at_once(due_world, log
 
 
 # --- the app: list, bell, read/unread, Mine oppgaver ----------------------------------------------------
+
 
 def test_the_list_the_bell_and_reading(due_world, login):
     _lab, family, lead = due_world
@@ -200,6 +234,7 @@ def test_someone_elses_notification_is_404(due_world, login):
 
 # --- no personal data in any template --------------------------------------------------------------------
 
+
 def test_no_template_output_names_a_family_or_an_amount(app, login):
     """Every kind, in the list, on Mine oppgaver, as an immediate mail and in a digest, in both languages."""
     setup = money.funded_family()
@@ -208,8 +243,9 @@ def test_no_template_output_names_a_family_or_an_amount(app, login):
     names = {family.household_name} | {m.first_name for m in family.members} | {m.last_name for m in family.members}
     amounts = {"12 345", "12345", "12.345", "12,345", "123450", str(spend.amount)}
     for kind in Kind:
-        services.notify(setup.lead, kind, link=f"/budsjett/utgifter/{spend.id}", dedupe_key=f"scan:{kind}",
-                        family_id=family.id)
+        services.notify(
+            setup.lead, kind, link=f"/budsjett/utgifter/{spend.id}", dedupe_key=f"scan:{kind}", family_id=family.id
+        )
     rows = services.list_for(setup.lead)
     assert len(rows) == len(Kind) + 1
     outputs = []
@@ -234,6 +270,7 @@ def test_no_template_output_names_a_family_or_an_amount(app, login):
 
 # --- the calendar ------------------------------------------------------------------------------------------
 
+
 def test_the_calendar_feed_parses_hides_names_and_dies_when_revoked(due_world, app, login):
     _lab, family, lead = due_world
     client = login(lead)
@@ -247,8 +284,10 @@ def test_the_calendar_feed_parses_hides_names_and_dies_when_revoked(due_world, a
     cal = Calendar.from_ical(feed.data)
     events = [c for c in cal.walk("VEVENT")]
     assert {str(e["summary"]) for e in events} == {"Møte i investeringsteamet", "Planlagt møte i investeringsteamet"}
-    assert {e.decoded("dtstart") for e in events} == {today_local() - timedelta(days=20),
-                                                      today_local() + timedelta(days=1)}
+    assert {e.decoded("dtstart") for e in events} == {
+        today_local() - timedelta(days=20),
+        today_local() + timedelta(days=1),
+    }
     assert family.household_name.encode() not in feed.data and b"Hemmelig" not in feed.data
     token = path.rsplit("/", 1)[1].removesuffix(".ics")
     assert token not in " ".join(str(s) for s in db.session.scalars(select(AuditEvent.summary)))
@@ -276,6 +315,7 @@ def test_a_single_meeting_downloads_as_ics_behind_the_family_gate(due_world, log
 
 # --- administrators ---------------------------------------------------------------------------------------
 
+
 def test_the_administrator_sees_delivery_status_and_resends_a_failed_one(due_world, login):
     lab, _family, lead = due_world
     services.check_due()
@@ -291,12 +331,14 @@ def test_the_administrator_sees_delivery_status_and_resends_a_failed_one(due_wor
     assert client.post(f"/admin/varsler/{digest_id}/send-igjen").status_code == 302
     assert db.session.get(NotificationDelivery, digest_id).status == "queued"
     assert client.post(f"/admin/varsler/{digest_id}/send-igjen").status_code == 409
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
-                             .where(AuditEvent.action == "notify.resend")) == 1
+    assert (
+        db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "notify.resend")) == 1
+    )
 
 
-def test_development_mail_goes_to_the_mail_folder_and_is_audited_without_its_text(due_world, app, tmp_path,
-                                                                                  monkeypatch):
+def test_development_mail_goes_to_the_mail_folder_and_is_audited_without_its_text(
+    due_world, app, tmp_path, monkeypatch
+):
     _lab, _family, lead = due_world
     monkeypatch.setitem(app.config, "SMTP", {"backend": "console", "mail_dir": str(tmp_path), "sender": "vl@test"})
     services.check_due()

@@ -42,8 +42,7 @@ def _event(uid: str, on: date, summary: str, stamp: datetime) -> Event:
 
 def _summary(planned: bool, household: str | None) -> str:
     if household:
-        return (_("Planlagt møte: %(family)s", family=household) if planned
-                else _("Møte: %(family)s", family=household))
+        return _("Planlagt møte: %(family)s", family=household) if planned else _("Møte: %(family)s", family=household)
     return _("Planlagt møte i investeringsteamet") if planned else _("Møte i investeringsteamet")
 
 
@@ -53,22 +52,28 @@ def feed(accesses: list[Access], *, show_names: bool, today: date, db_session) -
     names = {a.family.id: a.family.household_name for a in accesses}
     cal = _calendar(_("Velferdslab: mine møter"))
     if names:
-        rows = db_session.scalars(select(Meeting).where(
-            Meeting.family_id.in_(list(names)),
-            or_(Meeting.held_on >= today - timedelta(days=HELD_DAYS), Meeting.next_meeting_on >= today))
-            .order_by(Meeting.held_on, Meeting.id))
+        rows = db_session.scalars(
+            select(Meeting)
+            .where(
+                Meeting.family_id.in_(list(names)),
+                or_(Meeting.held_on >= today - timedelta(days=HELD_DAYS), Meeting.next_meeting_on >= today),
+            )
+            .order_by(Meeting.held_on, Meeting.id)
+        )
         planned: set[tuple[int, date]] = set()
         for meeting in rows:
             name = names[meeting.family_id] if show_names else None
             if meeting.held_on >= today - timedelta(days=HELD_DAYS):
-                cal.add_component(_event(f"meeting-{meeting.id}@velferdslab", meeting.held_on,
-                                         _summary(False, name), stamp))
+                cal.add_component(
+                    _event(f"meeting-{meeting.id}@velferdslab", meeting.held_on, _summary(False, name), stamp)
+                )
             if meeting.next_meeting_on is not None and meeting.next_meeting_on >= today:
                 planned.add((meeting.family_id, meeting.next_meeting_on))
         for family_id, on in sorted(planned):
             name = names[family_id] if show_names else None
-            cal.add_component(_event(f"planned-{family_id}-{on.isoformat()}@velferdslab", on, _summary(True, name),
-                                     stamp))
+            cal.add_component(
+                _event(f"planned-{family_id}-{on.isoformat()}@velferdslab", on, _summary(True, name), stamp)
+            )
     return cal.to_ical()
 
 
@@ -76,9 +81,16 @@ def single(meeting: Meeting, *, household: str | None) -> bytes:
     """One meeting: its planned next meeting when it has one, else the meeting itself."""
     cal = _calendar(_("Velferdslab: møte"))
     if meeting.next_meeting_on is not None:
-        cal.add_component(_event(f"planned-{meeting.family_id}-{meeting.next_meeting_on.isoformat()}@velferdslab",
-                                 meeting.next_meeting_on, _summary(True, household), utcnow()))
+        cal.add_component(
+            _event(
+                f"planned-{meeting.family_id}-{meeting.next_meeting_on.isoformat()}@velferdslab",
+                meeting.next_meeting_on,
+                _summary(True, household),
+                utcnow(),
+            )
+        )
     else:
-        cal.add_component(_event(f"meeting-{meeting.id}@velferdslab", meeting.held_on, _summary(False, household),
-                                 utcnow()))
+        cal.add_component(
+            _event(f"meeting-{meeting.id}@velferdslab", meeting.held_on, _summary(False, household), utcnow())
+        )
     return cal.to_ical()

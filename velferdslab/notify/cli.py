@@ -15,8 +15,13 @@ def notify_commands():
 
 
 @notify_commands.command("run")
-@click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Check as if today were this date (default: today in Europe/Oslo).")
+@click.option(
+    "--date",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Check as if today were this date (default: today in Europe/Oslo).",
+)
 @with_appcontext
 def run_command(on):
     """Make the day's due-date notifications and digests, and send the e-mail still queued.
@@ -38,9 +43,14 @@ def run_command(on):
         stale = services.queued_deliveries(older_than=timedelta(hours=1))
         if stale:
             dispatch.enqueue(stale)
-        click.echo(f"{made} new notification(s), {len(digests)} digest(s); {len(stale)} queued e-mail(s) sent "
-                   "to the task queue again.")
+        click.echo(
+            f"{made} new notification(s), {len(digests)} digest(s); {len(stale)} queued e-mail(s) sent "
+            "to the task queue again."
+        )
         return
     outcome = dispatch.send_inline(services.queued_deliveries(older_than=timedelta(0)))
-    click.echo(f"{made} new notification(s), {len(digests)} digest(s); e-mail: "
-               + (", ".join(f"{v} {k}" for k, v in sorted(outcome.items())) or "none queued") + ".")
+    click.echo(
+        f"{made} new notification(s), {len(digests)} digest(s); e-mail: "
+        + (", ".join(f"{v} {k}" for k, v in sorted(outcome.items())) or "none queued")
+        + "."
+    )

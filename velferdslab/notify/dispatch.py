@@ -41,10 +41,21 @@ def enqueue(delivery_ids: list[int], connection=None) -> None:
     intervals = retry_intervals()
     retry = Retry(max=len(intervals), interval=intervals) if intervals else None
     target = batch.queue(connection)
-    target.enqueue_many([Queue.prepare_data(JOB, args=(delivery_id,), retry=retry, timeout=120, result_ttl=3600,
-                                            failure_ttl=7 * 24 * 3600, job_id=None,
-                                            description=f"notification e-mail, delivery {delivery_id}")
-                         for delivery_id in delivery_ids])
+    target.enqueue_many(
+        [
+            Queue.prepare_data(
+                JOB,
+                args=(delivery_id,),
+                retry=retry,
+                timeout=120,
+                result_ttl=3600,
+                failure_ttl=7 * 24 * 3600,
+                job_id=None,
+                description=f"notification e-mail, delivery {delivery_id}",
+            )
+            for delivery_id in delivery_ids
+        ]
+    )
 
 
 def send_inline(delivery_ids: list[int]) -> dict[str, int]:

@@ -48,37 +48,57 @@ class NotConfigured(Exception):
 def digest_line(kind: str, count: int) -> str:
     """One line of the daily digest: how many of a kind, no names, no amounts."""
     lines = {
-        Kind.SPEND_WAITING: lambda: ngettext("%(num)d utgift venter på din avgjørelse",
-                                             "%(num)d utgifter venter på din avgjørelse", count),
-        Kind.SPEND_APPROVED: lambda: ngettext("%(num)d utgift du ba om er godkjent",
-                                              "%(num)d utgifter du ba om er godkjent", count),
-        Kind.SPEND_REJECTED: lambda: ngettext("%(num)d utgift du ba om er avslått",
-                                              "%(num)d utgifter du ba om er avslått", count),
-        Kind.SPEND_PAID: lambda: ngettext("%(num)d utgift du ba om er utbetalt",
-                                          "%(num)d utgifter du ba om er utbetalt", count),
-        Kind.ACTION_DUE: lambda: ngettext("Du har %(num)d tiltak med frist snart",
-                                          "Du har %(num)d tiltak med frist snart", count),
-        Kind.ACTION_OVERDUE: lambda: ngettext("Du har %(num)d tiltak som har passert fristen",
-                                              "Du har %(num)d tiltak som har passert fristen", count),
-        Kind.ASSESSMENT_DUE: lambda: ngettext("%(num)d vurdering er forfalt i familier du leder",
-                                              "%(num)d vurderinger er forfalt i familier du leder", count),
-        Kind.FOLLOW_UP_DUE: lambda: ngettext("%(num)d oppfølging etter 6 eller 12 måneder er forfalt",
-                                             "%(num)d oppfølginger etter 6 eller 12 måneder er forfalt", count),
-        Kind.MEETING_TOMORROW: lambda: ngettext("Du har %(num)d møte i morgen",
-                                                "Du har %(num)d møter i morgen", count),
-        Kind.CONSENT_EXPIRING: lambda: ngettext("%(num)d samtykke går ut innen 30 dager",
-                                                "%(num)d samtykker går ut innen 30 dager", count),
-        Kind.EMERGENCY_ACCESS: lambda: ngettext("Nødtilgang er brukt %(num)d gang på familier du leder",
-                                                "Nødtilgang er brukt %(num)d ganger på familier du leder", count),
-        Kind.MAIL_REFUSED: lambda: ngettext("%(num)d e-postadresse ble avvist av e-posttjeneren",
-                                            "%(num)d e-postadresser ble avvist av e-posttjeneren", count),
+        Kind.SPEND_WAITING: lambda: ngettext(
+            "%(num)d utgift venter på din avgjørelse", "%(num)d utgifter venter på din avgjørelse", count
+        ),
+        Kind.SPEND_APPROVED: lambda: ngettext(
+            "%(num)d utgift du ba om er godkjent", "%(num)d utgifter du ba om er godkjent", count
+        ),
+        Kind.SPEND_REJECTED: lambda: ngettext(
+            "%(num)d utgift du ba om er avslått", "%(num)d utgifter du ba om er avslått", count
+        ),
+        Kind.SPEND_PAID: lambda: ngettext(
+            "%(num)d utgift du ba om er utbetalt", "%(num)d utgifter du ba om er utbetalt", count
+        ),
+        Kind.ACTION_DUE: lambda: ngettext(
+            "Du har %(num)d tiltak med frist snart", "Du har %(num)d tiltak med frist snart", count
+        ),
+        Kind.ACTION_OVERDUE: lambda: ngettext(
+            "Du har %(num)d tiltak som har passert fristen", "Du har %(num)d tiltak som har passert fristen", count
+        ),
+        Kind.ASSESSMENT_DUE: lambda: ngettext(
+            "%(num)d vurdering er forfalt i familier du leder",
+            "%(num)d vurderinger er forfalt i familier du leder",
+            count,
+        ),
+        Kind.FOLLOW_UP_DUE: lambda: ngettext(
+            "%(num)d oppfølging etter 6 eller 12 måneder er forfalt",
+            "%(num)d oppfølginger etter 6 eller 12 måneder er forfalt",
+            count,
+        ),
+        Kind.MEETING_TOMORROW: lambda: ngettext("Du har %(num)d møte i morgen", "Du har %(num)d møter i morgen", count),
+        Kind.CONSENT_EXPIRING: lambda: ngettext(
+            "%(num)d samtykke går ut innen 30 dager", "%(num)d samtykker går ut innen 30 dager", count
+        ),
+        Kind.EMERGENCY_ACCESS: lambda: ngettext(
+            "Nødtilgang er brukt %(num)d gang på familier du leder",
+            "Nødtilgang er brukt %(num)d ganger på familier du leder",
+            count,
+        ),
+        Kind.MAIL_REFUSED: lambda: ngettext(
+            "%(num)d e-postadresse ble avvist av e-posttjeneren",
+            "%(num)d e-postadresser ble avvist av e-posttjeneren",
+            count,
+        ),
     }
     return lines[Kind(kind)]()
 
 
 def language_of(user: User) -> str:
     languages = current_app.config["LANGUAGES"]
-    return user.locale if user.locale in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+    return user.locale if user.locale is not None and user.locale in languages else str(
+        current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
 
 
 def render(user: User, mode: str, rows: list[Notification]) -> tuple[str, str]:
@@ -88,15 +108,22 @@ def render(user: User, mode: str, rows: list[Notification]) -> tuple[str, str]:
         if mode == "immediate":
             row = rows[0]
             subject = _("Velferdslab: %(text)s", text=row.text)
-            body = render_template("notify/mail/immediate.txt", text=row.text, url=base + row.link,
-                                   settings_url=base + services.path_for("notify.preferences"))
+            body = render_template(
+                "notify/mail/immediate.txt",
+                text=row.text,
+                url=base + row.link,
+                settings_url=base + services.path_for("notify.preferences"),
+            )
         else:
             counts = Counter(r.kind for r in rows)
             lines = [digest_line(kind, counts[kind]) for kind in Kind.codes() if counts[kind]]
             subject = _("Velferdslab: dine varsler")
-            body = render_template("notify/mail/digest.txt", lines=lines,
-                                   url=base + services.path_for("notify.notifications"),
-                                   settings_url=base + services.path_for("notify.preferences"))
+            body = render_template(
+                "notify/mail/digest.txt",
+                lines=lines,
+                url=base + services.path_for("notify.notifications"),
+                settings_url=base + services.path_for("notify.preferences"),
+            )
     return subject, body
 
 
@@ -142,16 +169,26 @@ def transmit(mail: EmailMessage, name: str) -> None:
             raise AddressRefused() from refused
 
 
-def _finish(delivery: NotificationDelivery, status: str, error: str | None, action: AuditAction | None,
-            count: int) -> str:
+def _finish(
+    delivery: NotificationDelivery, status: str, error: str | None, action: AuditAction | None, count: int
+) -> str:
     delivery.status, delivery.error = status, error
     if status == DeliveryStatus.SENT:
         delivery.sent_at = delivery.last_attempt_at
     if action is not None:
         # That a notification went out (or did not), by which means, how many: never its text.
-        audit.record(action, lab_id=delivery.lab_id, object_type="notification_delivery", object_id=delivery.id,
-                     summary={"mode": delivery.mode, "notifications": count, "attempts": delivery.attempts,
-                              **({"error": error} if error else {})})
+        audit.record(
+            action,
+            lab_id=delivery.lab_id,
+            object_type="notification_delivery",
+            object_id=delivery.id,
+            summary={
+                "mode": delivery.mode,
+                "notifications": count,
+                "attempts": delivery.attempts,
+                **({"error": error} if error else {}),
+            },
+        )
     db.session.commit()
     return status
 
@@ -163,9 +200,17 @@ def deliver(delivery_id: int, *, final: bool) -> str:
         return "skipped"
     user = db.session.get(User, delivery.user_id)
     # Checked now, not when it was queued: a user who left a family's team hears nothing more of it.
-    rows = [] if user is None or not user.active else list(db.session.scalars(
-        select(Notification).where(Notification.delivery_id == delivery.id, services.visible_clause(user))
-        .order_by(Notification.id)))
+    rows = (
+        []
+        if user is None or not user.active
+        else list(
+            db.session.scalars(
+                select(Notification)
+                .where(Notification.delivery_id == delivery.id, services.visible_clause(user))
+                .order_by(Notification.id)
+            )
+        )
+    )
     if not rows or user is None:
         return _finish(delivery, DeliveryStatus.SKIPPED, None, None, 0)
     subject, body = render(user, delivery.mode, rows)
@@ -180,8 +225,13 @@ def deliver(delivery_id: int, *, final: bool) -> str:
         log.warning("notification e-mail %s not sent: VELFERDSLAB_SMTP_HOST is not set", delivery.id)
         return _finish(delivery, DeliveryStatus.FAILED, "not_configured", AuditAction.NOTIFY_MAIL_FAILED, len(rows))
     except (OSError, smtplib.SMTPException) as error:
-        log.warning("notification e-mail %s: try %s failed (%s)%s", delivery.id, delivery.attempts,
-                    type(error).__name__, "; giving up" if final else "; will retry")
+        log.warning(
+            "notification e-mail %s: try %s failed (%s)%s",
+            delivery.id,
+            delivery.attempts,
+            type(error).__name__,
+            "; giving up" if final else "; will retry",
+        )
         if final:
             return _finish(delivery, DeliveryStatus.FAILED, "smtp_error", AuditAction.NOTIFY_MAIL_FAILED, len(rows))
         db.session.commit()

@@ -50,8 +50,12 @@ class Channel(Vocabulary):
 
 CHANNELS = Channel.codes()
 # Decisions waiting on me and my decided requests go out at once; the rest in the daily digest.
-DEFAULT_CHANNEL = {Kind.SPEND_WAITING: Channel.IMMEDIATE, Kind.SPEND_APPROVED: Channel.IMMEDIATE,
-                   Kind.SPEND_REJECTED: Channel.IMMEDIATE, Kind.SPEND_PAID: Channel.IMMEDIATE}
+DEFAULT_CHANNEL = {
+    Kind.SPEND_WAITING: Channel.IMMEDIATE,
+    Kind.SPEND_APPROVED: Channel.IMMEDIATE,
+    Kind.SPEND_REJECTED: Channel.IMMEDIATE,
+    Kind.SPEND_PAID: Channel.IMMEDIATE,
+}
 
 
 class DeliveryStatus(Vocabulary):
@@ -82,8 +86,10 @@ class NotificationDelivery(Model):
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (CheckConstraint(one_of("status", DELIVERY_STATUSES), name="status_known"),
-                      CheckConstraint(one_of("mode", DELIVERY_MODES), name="mode_known"))
+    __table_args__ = (
+        CheckConstraint(one_of("status", DELIVERY_STATUSES), name="status_known"),
+        CheckConstraint(one_of("mode", DELIVERY_MODES), name="mode_known"),
+    )
 
 
 class Notification(Model):
@@ -99,8 +105,9 @@ class Notification(Model):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("notification_delivery.id", ondelete="SET NULL"),
-                                                    index=True)
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notification_delivery.id", ondelete="SET NULL"), index=True
+    )
 
     __table_args__ = (CheckConstraint(one_of("kind", KINDS), name="kind_known"),)
 
@@ -119,8 +126,10 @@ class NotificationPreference(Model):
     kind: Mapped[str] = mapped_column(String(30), primary_key=True)
     channel: Mapped[str] = mapped_column(String(10))
 
-    __table_args__ = (CheckConstraint(one_of("kind", KINDS), name="kind_known"),
-                      CheckConstraint(one_of("channel", CHANNELS), name="channel_known"))
+    __table_args__ = (
+        CheckConstraint(one_of("kind", KINDS), name="kind_known"),
+        CheckConstraint(one_of("channel", CHANNELS), name="channel_known"),
+    )
 
 
 class CalendarFeed(Model):

@@ -59,9 +59,15 @@ def path_for(endpoint: str, **values: Any) -> str:
 
 # --- preferences ------------------------------------------------------------------------------------
 
+
 def preferences(user: User) -> dict[str, str]:
-    chosen = dict(db.session.execute(select(NotificationPreference.kind, NotificationPreference.channel)
-                                     .where(NotificationPreference.user_id == user.id)).all())
+    chosen = dict(
+        db.session.execute(
+            select(NotificationPreference.kind, NotificationPreference.channel).where(
+                NotificationPreference.user_id == user.id
+            )
+        ).all()
+    )
     return {kind: chosen.get(kind, DEFAULT_CHANNEL.get(Kind(kind), Channel.DAILY)) for kind in KINDS}
 
 
@@ -82,13 +88,22 @@ def save_preferences(user: User, choices: dict[str, str]) -> None:
 
 # --- making notifications ---------------------------------------------------------------------------
 
-def notify(user: User, kind: Kind, *, link: str, dedupe_key: str, family_id: int | None = None,
-           at: datetime | None = None) -> Notification | None:
+
+def notify(
+    user: User, kind: Kind, *, link: str, dedupe_key: str, family_id: int | None = None, at: datetime | None = None
+) -> Notification | None:
     """Store one notification for ``user`` unless this occasion was already notified (then None)."""
     if db.session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)) is not None:
         return None
-    row = Notification(user_id=user.id, lab_id=user.lab_id, kind=kind, family_id=family_id, link=link,
-                       dedupe_key=dedupe_key, created_at=at or utcnow())
+    row = Notification(
+        user_id=user.id,
+        lab_id=user.lab_id,
+        kind=kind,
+        family_id=family_id,
+        link=link,
+        dedupe_key=dedupe_key,
+        created_at=at or utcnow(),
+    )
     try:
         with db.session.begin_nested():  # a concurrent run that made the same one wins; nothing else fails
             db.session.add(row)
@@ -103,8 +118,9 @@ def notify(user: User, kind: Kind, *, link: str, dedupe_key: str, family_id: int
 
 
 def _delivery(user: User, mode: str, dedupe_key: str) -> NotificationDelivery:
-    delivery = NotificationDelivery(user_id=user.id, lab_id=user.lab_id, mode=mode, status=DeliveryStatus.QUEUED,
-                                    attempts=0, dedupe_key=dedupe_key)
+    delivery = NotificationDelivery(
+        user_id=user.id, lab_id=user.lab_id, mode=mode, status=DeliveryStatus.QUEUED, attempts=0, dedupe_key=dedupe_key
+    )
     db.session.add(delivery)
     db.session.flush()
     return delivery
@@ -117,18 +133,33 @@ def _team_family_id(user: User, family_id: int) -> int | None:
 
 def _role_holders(lab_id: int, permission: Permission) -> list[User]:
     roles = [role.value for role, granted in ROLE_PERMISSIONS.items() if permission in granted]
-    return list(db.session.scalars(select(User).join(UserRole).where(User.lab_id == lab_id, User.active.is_(True),
-                                                                     UserRole.role.in_(roles))
-                                   .distinct().order_by(User.id)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole)
+            .where(User.lab_id == lab_id, User.active.is_(True), UserRole.role.in_(roles))
+            .distinct()
+            .order_by(User.id)
+        )
+    )
 
 
 def _family_leads(family_id: int, on: date) -> list[User]:
-    return list(db.session.scalars(
-        select(User).join(TeamMembership, TeamMembership.user_id == User.id)
-        .where(TeamMembership.family_id == family_id, TeamMembership.role == "lead", User.active.is_(True),
-               TeamMembership.start_date <= on,
-               or_(TeamMembership.end_date.is_(None), TeamMembership.end_date >= on))
-        .distinct().order_by(User.id)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(TeamMembership, TeamMembership.user_id == User.id)
+            .where(
+                TeamMembership.family_id == family_id,
+                TeamMembership.role == "lead",
+                User.active.is_(True),
+                TeamMembership.start_date <= on,
+                or_(TeamMembership.end_date.is_(None), TeamMembership.end_date >= on),
+            )
+            .distinct()
+            .order_by(User.id)
+        )
+    )
 
 
 SPEND_OUTCOMES = {"approved": Kind.SPEND_APPROVED, "rejected": Kind.SPEND_REJECTED, "paid": Kind.SPEND_PAID}
@@ -140,18 +171,30 @@ def on_spend_changed(spend: Any) -> None:
     if spend.status == "requested":
         approvals = sum(1 for d in spend.decisions if d.decision == "approve")
         # The queue it waits in: the family's lead's, or management's (``budget`` routes it).
-        candidates = (_role_holders(spend.lab_id, Permission.SPEND_DECIDE_AS_MANAGEMENT) if spend.route == "management"
-                      else _family_leads(spend.family_id, today_local()))
+        candidates = (
+            _role_holders(spend.lab_id, Permission.SPEND_DECIDE_AS_MANAGEMENT)
+            if spend.route == "management"
+            else _family_leads(spend.family_id, today_local())
+        )
         for user in candidates:
             if policy.can(user, "approve", spend):
-                notify(user, Kind.SPEND_WAITING, link=link, dedupe_key=f"spend_waiting:{spend.id}:{approvals}:{user.id}",
-                       family_id=_team_family_id(user, spend.family_id))
+                notify(
+                    user,
+                    Kind.SPEND_WAITING,
+                    link=link,
+                    dedupe_key=f"spend_waiting:{spend.id}:{approvals}:{user.id}",
+                    family_id=_team_family_id(user, spend.family_id),
+                )
     elif spend.status in SPEND_OUTCOMES:
         requester = db.session.get(User, spend.requester_id)
         if requester is not None and requester.active:
-            notify(requester, SPEND_OUTCOMES[spend.status], link=link,
-                   dedupe_key=f"{SPEND_OUTCOMES[spend.status]}:{spend.id}:{requester.id}",
-                   family_id=_team_family_id(requester, spend.family_id))
+            notify(
+                requester,
+                SPEND_OUTCOMES[spend.status],
+                link=link,
+                dedupe_key=f"{SPEND_OUTCOMES[spend.status]}:{spend.id}:{requester.id}",
+                family_id=_team_family_id(requester, spend.family_id),
+            )
 
 
 def on_emergency_access(grant: Any) -> None:
@@ -159,8 +202,13 @@ def on_emergency_access(grant: Any) -> None:
     link = path_for("cases.family_page", family_id=grant.family_id)
     for lead in _family_leads(grant.family_id, today_local()):
         if lead.id != grant.user_id:
-            notify(lead, Kind.EMERGENCY_ACCESS, link=link, dedupe_key=f"emergency_access:{grant.id}:{lead.id}",
-                   family_id=grant.family_id)
+            notify(
+                lead,
+                Kind.EMERGENCY_ACCESS,
+                link=link,
+                dedupe_key=f"emergency_access:{grant.id}:{lead.id}",
+                family_id=grant.family_id,
+            )
 
 
 def report_refused_address(delivery: NotificationDelivery) -> None:
@@ -172,14 +220,24 @@ def report_refused_address(delivery: NotificationDelivery) -> None:
 
 # --- the daily check --------------------------------------------------------------------------------
 
+
 def _consents_expiring(family_ids: list[int], today: date) -> list[Consent]:
     if not family_ids:
         return []
     newer = select(Consent.supersedes_id).where(Consent.supersedes_id.is_not(None))
-    return list(db.session.scalars(select(Consent).where(
-        Consent.family_id.in_(family_ids), Consent.expires_on >= today,
-        Consent.expires_on <= today + timedelta(days=CONSENT_WARNING_DAYS), Consent.withdrawn_on.is_(None),
-        Consent.id.not_in(newer)).order_by(Consent.id)))
+    return list(
+        db.session.scalars(
+            select(Consent)
+            .where(
+                Consent.family_id.in_(family_ids),
+                Consent.expires_on >= today,
+                Consent.expires_on <= today + timedelta(days=CONSENT_WARNING_DAYS),
+                Consent.withdrawn_on.is_(None),
+                Consent.id.not_in(newer),
+            )
+            .order_by(Consent.id)
+        )
+    )
 
 
 def check_user(user: User, today: date) -> int:
@@ -192,21 +250,40 @@ def check_user(user: User, today: date) -> int:
         note = None
         if item.kind == "tiltak" and item.on is not None and item.on <= soon:
             kind = Kind.ACTION_OVERDUE if item.overdue else Kind.ACTION_DUE
-            note = (kind, path_for("cases.action_edit", family_id=family_id, action_id=item.action_id),
-                    f"{kind}:{item.action_id}:{item.on}")
+            note = (
+                kind,
+                path_for("cases.action_edit", family_id=family_id, action_id=item.action_id),
+                f"{kind}:{item.action_id}:{item.on}",
+            )
         elif item.kind == "vurdering" and item.access.is_lead:
             kind = Kind.FOLLOW_UP_DUE if (item.code or "").startswith("follow_up") else Kind.ASSESSMENT_DUE
-            note = (kind, path_for("cases.assessments", family_id=family_id), f"{kind}:{family_id}:{item.code}:{item.on}")
+            note = (
+                kind,
+                path_for("cases.assessments", family_id=family_id),
+                f"{kind}:{family_id}:{item.code}:{item.on}",
+            )
         elif item.kind == "mote" and item.on == today + timedelta(days=1):
-            note = (Kind.MEETING_TOMORROW, path_for("cases.meetings", family_id=family_id),
-                    f"{Kind.MEETING_TOMORROW}:{family_id}:{item.on}")
+            note = (
+                Kind.MEETING_TOMORROW,
+                path_for("cases.meetings", family_id=family_id),
+                f"{Kind.MEETING_TOMORROW}:{family_id}:{item.on}",
+            )
         if note is not None:
-            made += notify(user, note[0], link=note[1], dedupe_key=f"{note[2]}:{user.id}", family_id=family_id) is not None
+            made += (
+                notify(user, note[0], link=note[1], dedupe_key=f"{note[2]}:{user.id}", family_id=family_id) is not None
+            )
     led = [s.family.id for s in case_tasks.summaries if s.access.is_lead and not s.closed]
     for consent in _consents_expiring(led, today):
-        made += notify(user, Kind.CONSENT_EXPIRING, link=path_for("cases.consents", family_id=consent.family_id),
-                       dedupe_key=f"{Kind.CONSENT_EXPIRING}:{consent.id}:{consent.expires_on}:{user.id}",
-                       family_id=consent.family_id) is not None
+        made += (
+            notify(
+                user,
+                Kind.CONSENT_EXPIRING,
+                link=path_for("cases.consents", family_id=consent.family_id),
+                dedupe_key=f"{Kind.CONSENT_EXPIRING}:{consent.id}:{consent.expires_on}:{user.id}",
+                family_id=consent.family_id,
+            )
+            is not None
+        )
     return made
 
 
@@ -219,16 +296,31 @@ def check_due(today: date | None = None) -> int:
 
 def _role_holders_anywhere(permission: Permission) -> list[User]:
     roles = [role.value for role, granted in ROLE_PERMISSIONS.items() if permission in granted]
-    return list(db.session.scalars(select(User).join(UserRole).where(User.active.is_(True), UserRole.role.in_(roles))
-                                   .distinct().order_by(User.id)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole)
+            .where(User.active.is_(True), UserRole.role.in_(roles))
+            .distinct()
+            .order_by(User.id)
+        )
+    )
 
 
 def make_digests(today: date | None = None, now: datetime | None = None) -> list[int]:
     """One digest a day per user, of what they asked to get daily and was not mailed yet."""
     today, now = today or today_local(), now or utcnow()
-    waiting = list(db.session.scalars(select(Notification).where(
-        Notification.delivery_id.is_(None), Notification.created_at >= now - DIGEST_WINDOW,
-        Notification.created_at <= now).order_by(Notification.user_id, Notification.id)))
+    waiting = list(
+        db.session.scalars(
+            select(Notification)
+            .where(
+                Notification.delivery_id.is_(None),
+                Notification.created_at >= now - DIGEST_WINDOW,
+                Notification.created_at <= now,
+            )
+            .order_by(Notification.user_id, Notification.id)
+        )
+    )
     by_user: dict[int, list[Notification]] = {}
     for row in waiting:
         by_user.setdefault(row.user_id, []).append(row)
@@ -240,8 +332,11 @@ def make_digests(today: date | None = None, now: datetime | None = None) -> list
         chosen = preferences(user)
         daily = [r for r in rows if chosen[r.kind] == Channel.DAILY]
         key = f"digest:{user.id}:{today.isoformat()}"
-        if not daily or db.session.scalar(select(NotificationDelivery.id)
-                                          .where(NotificationDelivery.dedupe_key == key)) is not None:
+        if (
+            not daily
+            or db.session.scalar(select(NotificationDelivery.id).where(NotificationDelivery.dedupe_key == key))
+            is not None
+        ):
             continue
         delivery = _delivery(user, "digest", key)
         for row in daily:
@@ -254,30 +349,42 @@ def make_digests(today: date | None = None, now: datetime | None = None) -> list
 
 def queued_deliveries(older_than: timedelta = timedelta(minutes=5)) -> list[int]:
     """Deliveries still queued a while after they were made (the queue lost them, or had none)."""
-    return list(db.session.scalars(select(NotificationDelivery.id).where(
-        NotificationDelivery.status == DeliveryStatus.QUEUED,
-        NotificationDelivery.created_at <= utcnow() - older_than).order_by(NotificationDelivery.id)))
+    return list(
+        db.session.scalars(
+            select(NotificationDelivery.id)
+            .where(
+                NotificationDelivery.status == DeliveryStatus.QUEUED,
+                NotificationDelivery.created_at <= utcnow() - older_than,
+            )
+            .order_by(NotificationDelivery.id)
+        )
+    )
 
 
 # --- reading ----------------------------------------------------------------------------------------
 
+
 def visible_clause(user: User) -> Any:
     """SQL: a notification of ``user`` they may still have (not one about a family whose team they left)."""
-    return (Notification.user_id == user.id) & or_(Notification.family_id.is_(None),
-                                                   Notification.family_id.in_(gate.visible_family_ids(user)))
+    return (Notification.user_id == user.id) & or_(
+        Notification.family_id.is_(None), Notification.family_id.in_(gate.visible_family_ids(user))
+    )
 
 
 def unread_count(user: User) -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification)
-                             .where(visible_clause(user), Notification.read_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(Notification).where(visible_clause(user), Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def list_for(user: User, *, unread_only: bool = False, limit: int = LIST_LIMIT) -> list[Notification]:
     query = select(Notification).where(visible_clause(user))
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
-    return list(db.session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc())
-                                   .limit(limit)))
+    return list(db.session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
 
 
 def get_for(user: User, notification_id: int) -> Notification:
@@ -305,11 +412,17 @@ def mark_all_read(user: User) -> int:
 
 # --- delivery status (administrators) --------------------------------------------------------------
 
+
 def deliveries(admin: User, limit: int = LIST_LIMIT) -> list[tuple[NotificationDelivery, User]]:
-    return list(db.session.execute(select(NotificationDelivery, User).join(User, User.id == NotificationDelivery.user_id)
-                                   .where(NotificationDelivery.lab_id == admin.lab_id)
-                                   .order_by(NotificationDelivery.created_at.desc(), NotificationDelivery.id.desc())
-                                   .limit(limit)).all())
+    return list(
+        db.session.execute(
+            select(NotificationDelivery, User)
+            .join(User, User.id == NotificationDelivery.user_id)
+            .where(NotificationDelivery.lab_id == admin.lab_id)
+            .order_by(NotificationDelivery.created_at.desc(), NotificationDelivery.id.desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def resend(admin: User, delivery_id: int) -> NotificationDelivery:
@@ -320,21 +433,29 @@ def resend(admin: User, delivery_id: int) -> NotificationDelivery:
         raise ServiceError(_("Bare en utsendelse som feilet kan sendes på nytt."), "delivery", status=409)
     delivery.status, delivery.attempts, delivery.error = DeliveryStatus.QUEUED, 0, None
     db.session.flush()
-    audit.record(AuditAction.NOTIFY_RESEND, actor=admin, lab_id=admin.lab_id, object_type="notification_delivery",
-                 object_id=delivery.id, summary={"mode": delivery.mode})
+    audit.record(
+        AuditAction.NOTIFY_RESEND,
+        actor=admin,
+        lab_id=admin.lab_id,
+        object_type="notification_delivery",
+        object_id=delivery.id,
+        summary={"mode": delivery.mode},
+    )
     dispatch.after_commit([delivery.id])
     return delivery
 
 
 # --- the calendar feed ------------------------------------------------------------------------------
 
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def calendar_feed(user: User) -> CalendarFeed | None:
-    return db.session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == user.id,
-                                                        CalendarFeed.revoked_at.is_(None)))
+    return db.session.scalar(
+        select(CalendarFeed).where(CalendarFeed.user_id == user.id, CalendarFeed.revoked_at.is_(None))
+    )
 
 
 def new_calendar_feed(user: User, *, show_names: bool) -> str:
@@ -346,8 +467,14 @@ def new_calendar_feed(user: User, *, show_names: bool) -> str:
         db.session.add(row)
     row.token_hash, row.show_names, row.created_at, row.revoked_at = _hash(token), bool(show_names), utcnow(), None
     db.session.flush()
-    audit.record(AuditAction.CALENDAR_FEED_CREATE, actor=user, lab_id=user.lab_id, object_type="calendar_feed",
-                 object_id=row.id, summary={"show_names": row.show_names})
+    audit.record(
+        AuditAction.CALENDAR_FEED_CREATE,
+        actor=user,
+        lab_id=user.lab_id,
+        object_type="calendar_feed",
+        object_id=row.id,
+        summary={"show_names": row.show_names},
+    )
     return token
 
 
@@ -357,8 +484,9 @@ def revoke_calendar_feed(user: User) -> bool:
         return False
     row.revoked_at = utcnow()
     db.session.flush()
-    audit.record(AuditAction.CALENDAR_FEED_REVOKE, actor=user, lab_id=user.lab_id, object_type="calendar_feed",
-                 object_id=row.id)
+    audit.record(
+        AuditAction.CALENDAR_FEED_REVOKE, actor=user, lab_id=user.lab_id, object_type="calendar_feed", object_id=row.id
+    )
     return True
 
 
@@ -366,8 +494,9 @@ def feed_owner(token: str) -> tuple[User, CalendarFeed] | None:
     """The active user whose live feed has this secret, or None (revoked, unknown, disabled)."""
     if not token or len(token) > 100:
         return None
-    row = db.session.scalar(select(CalendarFeed).where(CalendarFeed.token_hash == _hash(token),
-                                                       CalendarFeed.revoked_at.is_(None)))
+    row = db.session.scalar(
+        select(CalendarFeed).where(CalendarFeed.token_hash == _hash(token), CalendarFeed.revoked_at.is_(None))
+    )
     user = db.session.get(User, row.user_id) if row is not None else None
     if row is None or user is None or not user.active:
         return None

@@ -33,8 +33,9 @@ def _safe_next(default: str) -> str:
 def notifications():
     unread_only = request.args.get("ulest") == "1"
     rows = services.list_for(current_user, unread_only=unread_only)
-    return render_template("notify/list.html", rows=rows, unread_only=unread_only,
-                           unread=services.unread_count(current_user))
+    return render_template(
+        "notify/list.html", rows=rows, unread_only=unread_only, unread=services.unread_count(current_user)
+    )
 
 
 @blueprint.get("/varsler/<int:notification_id>")
@@ -64,12 +65,14 @@ def mark_all_read():
 @requires(LOGIN)
 def preferences():
     if request.method == "POST":
-        services.save_preferences(current_user, {kind: request.form.get(kind, "") for kind in Kind.codes()
-                                                 if kind in request.form})
+        services.save_preferences(
+            current_user, {kind: request.form.get(kind, "") for kind in Kind.codes() if kind in request.form}
+        )
         flash(_("Varslingsvalgene er lagret."), "success")
         return redirect(url_for("notify.preferences"))
-    return render_template("notify/preferences.html", chosen=services.preferences(current_user), kinds=list(Kind),
-                           channels=list(Channel))
+    return render_template(
+        "notify/preferences.html", chosen=services.preferences(current_user), kinds=list(Kind), channels=list(Channel)
+    )
 
 
 @blueprint.route("/kalender", methods=["GET", "POST"])
@@ -96,11 +99,14 @@ def calendar_feed(token: str):
     user, feed = found
     accesses = accessible_families(user)
     if feed.show_names and accesses:  # names leave the app: each family shown is a read, audited
-        audit.record_for_families(AuditAction.FAMILY_LIST, {a.family.id: {"gated": a.gated} for a in accesses},
-                                  actor=user, purpose=Purpose.MY_FAMILIES)
+        audit.record_for_families(
+            AuditAction.FAMILY_LIST,
+            {a.family.id: {"gated": a.gated} for a in accesses},
+            actor=user,
+            purpose=Purpose.MY_FAMILIES,
+        )
     body = calendar.feed(accesses, show_names=feed.show_names, today=today_local(), db_session=db.session)
-    return Response(body, mimetype="text/calendar", headers={"Cache-Control": "private, no-store",
-                                                              "Content-Type": ICS})
+    return Response(body, mimetype="text/calendar", headers={"Cache-Control": "private, no-store", "Content-Type": ICS})
 
 
 @blueprint.get("/familier/<int:family_id>/moter/<int:meeting_id>/kalender.ics")
@@ -109,16 +115,23 @@ def calendar_feed(token: str):
 def meeting_ics(access: Access, meeting: Meeting):
     feed = services.calendar_feed(current_user)
     household = access.family.household_name if feed is not None and feed.show_names else None
-    return Response(calendar.single(meeting, household=household), mimetype="text/calendar",
-                    headers={"Content-Type": ICS, "Cache-Control": "private, no-store",
-                             "Content-Disposition": f'attachment; filename="mote-{meeting.id}.ics"'})
+    return Response(
+        calendar.single(meeting, household=household),
+        mimetype="text/calendar",
+        headers={
+            "Content-Type": ICS,
+            "Cache-Control": "private, no-store",
+            "Content-Disposition": f'attachment; filename="mote-{meeting.id}.ics"',
+        },
+    )
 
 
 @blueprint.get("/admin/varsler")
 @requires(Permission.ADMIN_USERS)
 def deliveries():
-    return render_template("notify/deliveries.html", rows=services.deliveries(current_user),
-                           statuses=DeliveryStatus.labels())
+    return render_template(
+        "notify/deliveries.html", rows=services.deliveries(current_user), statuses=DeliveryStatus.labels()
+    )
 
 
 @blueprint.post("/admin/varsler/<int:delivery_id>/send-igjen")
@@ -127,4 +140,3 @@ def resend(delivery_id: int):
     services.resend(current_user, delivery_id)
     flash(_("E-posten er lagt i kø igjen."), "success")
     return redirect(url_for("notify.deliveries"))
-
