@@ -5,19 +5,8 @@ RQ retries a failed send with back-off; the last try marks the delivery failed (
 
 from __future__ import annotations
 
-import contextlib
-
-from flask import has_app_context
-
+from velferdslab.batch.jobs import _app_context
 from velferdslab.extensions import db
-
-
-def _app_context():
-    if has_app_context():
-        return contextlib.nullcontext()
-    from velferdslab import create_app
-
-    return create_app().app_context()
 
 
 def send_delivery(delivery_id: int) -> str:

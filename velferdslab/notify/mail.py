@@ -96,8 +96,10 @@ def digest_line(kind: str, count: int) -> str:
 
 def language_of(user: User) -> str:
     languages = current_app.config["LANGUAGES"]
-    return user.locale if user.locale is not None and user.locale in languages else str(
-        current_app.config["BABEL_DEFAULT_LOCALE"]
+    return (
+        user.locale
+        if user.locale is not None and user.locale in languages
+        else str(current_app.config["BABEL_DEFAULT_LOCALE"])
     )
 
 

@@ -131,17 +131,13 @@ def _team_family_id(user: User, family_id: int) -> int | None:
     return family_id if gate.family_access(user, family_id) is not None else None
 
 
-def _role_holders(lab_id: int, permission: Permission) -> list[User]:
+def _role_holders(permission: Permission, lab_id: int | None = None) -> list[User]:
+    """Active users whose roles grant ``permission``, in one lab (or in every lab)."""
     roles = [role.value for role, granted in ROLE_PERMISSIONS.items() if permission in granted]
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(UserRole)
-            .where(User.lab_id == lab_id, User.active.is_(True), UserRole.role.in_(roles))
-            .distinct()
-            .order_by(User.id)
-        )
-    )
+    query = select(User).join(UserRole).where(User.active.is_(True), UserRole.role.in_(roles))
+    if lab_id is not None:
+        query = query.where(User.lab_id == lab_id)
+    return list(db.session.scalars(query.distinct().order_by(User.id)))
 
 
 def _family_leads(family_id: int, on: date) -> list[User]:
@@ -172,7 +168,7 @@ def on_spend_changed(spend: Any) -> None:
         approvals = sum(1 for d in spend.decisions if d.decision == "approve")
         # The queue it waits in: the family's lead's, or management's (``budget`` routes it).
         candidates = (
-            _role_holders(spend.lab_id, Permission.SPEND_DECIDE_AS_MANAGEMENT)
+            _role_holders(Permission.SPEND_DECIDE_AS_MANAGEMENT, spend.lab_id)
             if spend.route == "management"
             else _family_leads(spend.family_id, today_local())
         )
@@ -214,7 +210,7 @@ def on_emergency_access(grant: Any) -> None:
 def report_refused_address(delivery: NotificationDelivery) -> None:
     """The mail server refused a user's address: the lab's administrators hear of it (in the app)."""
     link = path_for("notify.deliveries")
-    for admin in _role_holders(delivery.lab_id, Permission.ADMIN_USERS):
+    for admin in _role_holders(Permission.ADMIN_USERS, delivery.lab_id):
         notify(admin, Kind.MAIL_REFUSED, link=link, dedupe_key=f"mail_refused:{delivery.id}:{admin.id}")
 
 
@@ -290,21 +286,8 @@ def check_user(user: User, today: date) -> int:
 def check_due(today: date | None = None) -> int:
     """Every user's due-date notifications, for every lab."""
     today = today or today_local()
-    users = _role_holders_anywhere(Permission.FAMILIES_WORK)
+    users = _role_holders(Permission.FAMILIES_WORK)
     return sum(check_user(user, today) for user in users)
-
-
-def _role_holders_anywhere(permission: Permission) -> list[User]:
-    roles = [role.value for role, granted in ROLE_PERMISSIONS.items() if permission in granted]
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(UserRole)
-            .where(User.active.is_(True), UserRole.role.in_(roles))
-            .distinct()
-            .order_by(User.id)
-        )
-    )
 
 
 def make_digests(today: date | None = None, now: datetime | None = None) -> list[int]:
