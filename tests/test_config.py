@@ -95,3 +95,44 @@ def test_random_secrets_are_accepted_in_production(monkeypatch, tmp_path, make):
     for _ in range(50):
         secret = make()
         assert not config.secret_is_weak(secret), secret
+
+
+def _production(monkeypatch):
+    monkeypatch.setenv("VELFERDSLAB_ENV", "production")
+    monkeypatch.setenv("VELFERDSLAB_DATABASE_URL", "postgresql://app@db/velferdslab")
+    monkeypatch.setenv("VELFERDSLAB_SECRET_KEY", secrets.token_urlsafe(48))
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"SMTP_HOST": "smtp.kommune.no", "SMTP_USER": "vl", "SMTP_PASSWORD": "x"}, "SMTP_SENDER is not set"),
+    ({"SMTP_HOST": "smtp.kommune.no", "SMTP_SENDER": "vl@kommune.no", "SMTP_USER": "vl"}, "SMTP_PASSWORD is not set"),
+    ({"SMTP_HOST": "smtp.kommune.no", "SMTP_SENDER": "vl@kommune.no", "SMTP_SECURITY": "none",
+      "PUBLIC_URL": "https://vl.kommune.no"}, "SMTP_SECURITY=none is allowed only"),
+    ({"SMTP_HOST": "smtp.kommune.no", "SMTP_SENDER": "vl@kommune.no", "SMTP_SECURITY": "ssl"}, "SMTP_SECURITY must"),
+    ({"SMTP_HOST": "smtp.kommune.no", "SMTP_SENDER": "vl@kommune.no"}, "PUBLIC_URL is not set"),
+    ({"NOTIFY_RETRY_INTERVALS": "1,a"}, "NOTIFY_RETRY_INTERVALS must be whole seconds"),
+])
+def test_production_mail_settings_have_no_working_default(monkeypatch, tmp_path, env, message):
+    _production(monkeypatch)
+    for name, value in env.items():
+        monkeypatch.setenv(config.PREFIX + name, value)
+    with pytest.raises(config.ConfigError, match=message):
+        config.load(str(tmp_path))
+
+
+def test_mail_settings(monkeypatch, tmp_path):
+    development = config.load(str(tmp_path))
+    assert development["SMTP"]["backend"] == "console"
+    assert development["SMTP"]["mail_dir"] == str(tmp_path / "mail")
+    _production(monkeypatch)
+    assert config.load(str(tmp_path))["SMTP"]["backend"] == "disabled"  # sends nothing, reports it failed
+    for name, value in {"SMTP_HOST": "smtp.kommune.no", "SMTP_SENDER": "vl@kommune.no", "SMTP_USER": "vl",
+                        "SMTP_PASSWORD": "hemmelig", "PUBLIC_URL": "https://vl.kommune.no/"}.items():
+        monkeypatch.setenv(config.PREFIX + name, value)
+    loaded = config.load(str(tmp_path))
+    assert loaded["SMTP"] | {"password": "…"} == {
+        "backend": "smtp", "host": "smtp.kommune.no", "port": 587, "security": "starttls", "user": "vl",
+        "password": "…", "sender": "vl@kommune.no", "timeout": 10, "mail_dir": str(tmp_path / "mail")}
+    assert loaded["PUBLIC_URL"] == "https://vl.kommune.no"
+    monkeypatch.setenv("VELFERDSLAB_SMTP_SECURITY", "tls")
+    assert config.load(str(tmp_path))["SMTP"]["port"] == 465

@@ -26,6 +26,7 @@ def configure(app: Flask, overrides: dict | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from velferdslab import notify
     from velferdslab.auth import login
     from velferdslab.core import (
         database,
@@ -58,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     throttle.init_app(app)  # after the limiter: it counts in the limiter's store
     api.init_app(app)
     _import_models()
+    notify.init_app(app)
 
 
 def _import_models() -> None:
@@ -72,6 +74,7 @@ def _import_models() -> None:
     import velferdslab.cases.journey.models  # noqa: F401
     import velferdslab.cases.meetings.models  # noqa: F401
     import velferdslab.cases.plan.models  # noqa: F401
+    import velferdslab.notify.models  # noqa: F401
     import velferdslab.reports.models  # noqa: F401
     import velferdslab.teams.models  # noqa: F401
 
@@ -98,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     from velferdslab.core import views as core_views
     from velferdslab.core.api import api
     from velferdslab.dashboard import views as dashboard_views
+    from velferdslab.notify import views as notify_views
     from velferdslab.privacy import api as privacy_api
     from velferdslab.privacy import views as privacy_views
     from velferdslab.reports import api as reports_api
@@ -114,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(budget_views.blueprint)
     app.register_blueprint(teams_views.blueprint)
     app.register_blueprint(reports_views.blueprint)
+    app.register_blueprint(notify_views.blueprint)
     api.register_blueprint(auth_api.blueprint)
     api.register_blueprint(batch_api.blueprint)
     api.register_blueprint(budget_api.blueprint)

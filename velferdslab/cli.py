@@ -17,6 +17,7 @@ from velferdslab.batch import cli as batch_cli
 from velferdslab.budget.cli import budget as budget_commands
 from velferdslab.core.permissions import ROLES
 from velferdslab.extensions import db
+from velferdslab.notify import cli as notify_cli
 
 # Commands are not requests: a verify of a long audit trail, a migration or a batch job may
 # rightly run for minutes, and no gunicorn worker time-out stands behind them. Unless the operator
@@ -241,7 +242,8 @@ def user_reset_password(email, lab_slug, password):
 
 
 COMMANDS: list[click.Command] = [demo, lab, agency, user, audit_commands, batch_cli.worker_command,
-                                 batch_cli.batch_commands, budget_commands]
+                                 batch_cli.batch_commands, budget_commands,
+                                 notify_cli.notify_commands]
 
 
 def init_app(app: Flask) -> None:

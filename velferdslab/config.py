@@ -52,6 +52,18 @@ def env_int(name: str, default: int) -> int:
         raise ConfigError(f"{PREFIX}{name} must be a whole number, got {raw!r}") from None
 
 
+def env_seconds_list(name: str, default: str) -> list[int]:
+    """A comma-separated list of whole seconds (``60,300,1800``)."""
+    raw = env(name, default)
+    try:
+        values = [int(x) for x in raw.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name} must be whole seconds separated by commas, got {raw!r}") from None
+    if any(v < 0 for v in values):
+        raise ConfigError(f"{PREFIX}{name} must not be negative, got {raw!r}")
+    return values
+
+
 def env_bool(name: str, default: bool) -> bool:
     raw = env(name)
     if raw is None:
@@ -156,6 +168,54 @@ def _dev_secret(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+SMTP_SECURITY = ("starttls", "tls", "none")
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def smtp_settings(environment: str, instance: Path) -> dict:
+    """Where notification e-mail goes (``VELFERDSLAB_SMTP_*``).
+
+    Without ``SMTP_HOST``, development and testing write each mail to the console and to
+    ``instance/mail/``; production sends nothing (every delivery is reported failed,
+    ``not_configured``) — there is no working default outside development. With a host, the sender
+    is required, a user needs its password, and plain SMTP (``SMTP_SECURITY=none``) is allowed only
+    to a relay on this machine.
+    """
+    host = env("SMTP_HOST")
+    mail_dir = env("MAIL_DIR", str(instance / "mail"))
+    if host is None:
+        backend = "disabled" if environment == "production" else "console"
+        return {"backend": backend, "mail_dir": mail_dir, "sender": env("SMTP_SENDER", "velferdslab@localhost")}
+    security = env("SMTP_SECURITY", "starttls")
+    if security not in SMTP_SECURITY:
+        raise ConfigError(f"{PREFIX}SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}, got {security!r}")
+    if security == "none" and host not in LOCAL_HOSTS and environment == "production":
+        raise ConfigError(f"{PREFIX}SMTP_SECURITY=none is allowed only to a relay on this machine; use starttls or tls")
+    sender = env("SMTP_SENDER")
+    if sender is None:
+        raise ConfigError(f"{PREFIX}SMTP_SENDER is not set (the From address of notification e-mail)")
+    user, password = env("SMTP_USER"), env("SMTP_PASSWORD")
+    if user is not None and password is None:
+        raise ConfigError(f"{PREFIX}SMTP_PASSWORD is not set for {PREFIX}SMTP_USER")
+    port = env_positive_int("SMTP_PORT", 465 if security == "tls" else 587 if security == "starttls" else 25)
+    return {"backend": "smtp", "host": host, "port": port, "security": security, "user": user,
+            "password": password, "sender": sender, "timeout": env_positive_int("SMTP_TIMEOUT", 10),
+            "mail_dir": mail_dir}
+
+
+def _public_url(environment: str, smtp: dict) -> str:
+    """The address links in e-mail and calendar feeds start with (``VELFERDSLAB_PUBLIC_URL``)."""
+    url = env("PUBLIC_URL")
+    if url is None:
+        if environment == "production" and smtp["backend"] == "smtp":
+            raise ConfigError(f"{PREFIX}PUBLIC_URL is not set; e-mail links need the app's address "
+                              "(https://velferdslab.example.kommune.no)")
+        return "http://127.0.0.1:5000"
+    if not url.startswith(("https://", "http://")):
+        raise ConfigError(f"{PREFIX}PUBLIC_URL must start with https:// or http://")
+    return url.rstrip("/")
+
+
 def load(instance_path: str, overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment (and test overrides)."""
     overrides = dict(overrides or {})
@@ -182,6 +242,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         raise ConfigError(f"{PREFIX}TRUSTED_PROXIES is the number of proxy hops in front of the app (0-10), "
                           f"got {trusted_proxies}")
     report_database_url = env("REPORT_DATABASE_URL")
+    smtp = smtp_settings(environment, instance)
     timeouts = database_timeouts()
     # hide_parameters keeps personal data out of the SQL errors that reach the logs.
     engine_options: dict = {"pool_pre_ping": True, "hide_parameters": True,
@@ -249,6 +310,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "AUDIT_CHECKPOINT_DIR": env("AUDIT_CHECKPOINT_DIR", str(instance / "audit-checkpoints")),
         "AUDIT_MANY_FAMILIES_PER_DAY": env_int("AUDIT_MANY_FAMILIES_PER_DAY", 20),
         "AUDIT_CHECKPOINT_MAX_AGE_HOURS": env_positive_int("AUDIT_CHECKPOINT_MAX_AGE_HOURS", 25),
+        # Notifications (issue 18): e-mail, its links, when an action's deadline is "soon".
+        "SMTP": smtp,
+        "PUBLIC_URL": _public_url(environment, smtp),
+        "NOTIFY_ACTION_DAYS": env_positive_int("NOTIFY_ACTION_DAYS", 3),
+        "NOTIFY_RETRY_INTERVALS": env_seconds_list("NOTIFY_RETRY_INTERVALS", "60,300,1800"),
         "API_TITLE": "Velferdslab API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

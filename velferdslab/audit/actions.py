@@ -121,6 +121,12 @@ class AuditAction(Vocabulary):
     EMERGENCY_END = "emergency.end", _l("Nødtilgang avsluttet")
     EMERGENCY_REVIEW = "emergency.review", _l("Nødtilgang gjennomgått")
     EMERGENCY_REFUSED = "emergency.refused", _l("Nødtilgang avvist")
+    # notifications and the calendar feed (issue 18): that a mail went out, never what it said
+    NOTIFY_MAIL_SENT = "notify.mail_sent", _l("Varsel sendt på e-post")
+    NOTIFY_MAIL_FAILED = "notify.mail_failed", _l("Varsel på e-post kunne ikke sendes")
+    NOTIFY_RESEND = "notify.resend", _l("Varsel på e-post sendt på nytt")
+    CALENDAR_FEED_CREATE = "calendar.feed_create", _l("Privat kalenderadresse laget")
+    CALENDAR_FEED_REVOKE = "calendar.feed_revoke", _l("Privat kalenderadresse trukket tilbake")
     # sign-in, users and the lab's set-up
     AUTH_LOGIN = "auth.login", _l("Logget inn")
     AUTH_LOGOUT = "auth.logout", _l("Logget ut")

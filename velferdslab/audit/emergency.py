@@ -22,6 +22,7 @@ from sqlalchemy import and_, select
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.audit.models import MAX_EMERGENCY_HOURS, MIN_REASON_LENGTH, EmergencyAccess
+from velferdslab.core import events
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
 from velferdslab.core.models import utcnow
 from velferdslab.extensions import db
@@ -77,6 +78,7 @@ def open_grant(user, family_id: int, *, reason: str, hours: int) -> EmergencyAcc
     db.session.flush()
     audit.record(AuditAction.EMERGENCY_GRANT, actor=user, family_id=family_id, object_type="emergency_access",
                  object_id=row.id, purpose=Purpose.EMERGENCY, summary={"hours": hours, "expires_at": row.expires_at})
+    events.emergency_access_opened(row)
     return row
 
 

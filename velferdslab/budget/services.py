@@ -50,7 +50,7 @@ from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.household.models import Family
 from velferdslab.cases.plan.models import Goal
 from velferdslab.cases.themes import THEME_BY_CODE, THEME_CODES
-from velferdslab.core import policy
+from velferdslab.core import events, policy
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
 from velferdslab.core.models import today_local, utcnow
 from velferdslab.core.money import MAX_AMOUNT_ORE, format_nok
@@ -594,6 +594,7 @@ def submit_spend(spend_id: int, actor: User, *, at: datetime | None = None) -> S
     db.session.flush()
     audit.record(AuditAction.SPEND_SUBMIT, actor=actor, family_id=spend.family_id, object_type="spend_request",
                  object_id=spend.id, summary={"route": spend.route, "amount": spend.amount})
+    events.spend_changed(spend)
     return spend
 
 
@@ -753,6 +754,7 @@ def approve_spend(spend_id: int, actor: User, *, idempotency_key: str | None = N
                  family_id=spend.family_id, object_type="spend_request", object_id=spend.id,
                  summary={"amount": spend.amount, "role": authority.role, "rule_id": authority.rule.id,
                           "rule_version": authority.version, "final": final})
+    events.spend_changed(spend)
     return spend, False
 
 
@@ -778,6 +780,7 @@ def reject_spend(spend_id: int, actor: User, *, reason: str, idempotency_key: st
     db.session.flush()
     audit.record(AuditAction.SPEND_REJECT, actor=actor, family_id=spend.family_id, object_type="spend_request",
                  object_id=spend.id, summary={"role": role})
+    events.spend_changed(spend)
     return spend, False
 
 
@@ -813,6 +816,7 @@ def pay_spend(spend_id: int, actor: User, *, paid_on: date, reference: str, idem
     db.session.flush()
     audit.record(AuditAction.SPEND_PAY, actor=actor, family_id=spend.family_id, object_type="spend_request",
                  object_id=spend.id, summary={"amount": spend.amount})
+    events.spend_changed(spend)
     return spend, False
 
 

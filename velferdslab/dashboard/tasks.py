@@ -21,6 +21,7 @@ from velferdslab.budget import queries as budget_queries
 from velferdslab.cases.overview import queries as overview_queries
 from velferdslab.cases.overview.queries import FamilySummary, TaskItem
 from velferdslab.core.permissions import Permission
+from velferdslab.notify import services as notify_services
 
 TASK_KINDS = ("tiltak", "vurdering", "mote", "utgift")
 TASK_SORTS = ("frist", "familie", "type")
@@ -113,6 +114,7 @@ class TasksPage:
     today: date
     gated_families: list[FamilySummary] = field(default_factory=list)
     caseload: Caseload | None = None
+    notifications: list = field(default_factory=list)  # the newest unread (issue 18), no family content
 
     @property
     def overdue_count(self) -> int:
@@ -153,4 +155,4 @@ def read_my_tasks(user, listing: TaskListing) -> TasksPage:
         listed.setdefault(summary.family.id, {"gated": summary.access.gated, "count": 0})
     audit.record_for_families(AuditAction.FAMILY_LIST, listed, purpose=Purpose.MY_FAMILIES)
     return TasksPage(listing=listing, items=shown, total=len(items), today=case.today, gated_families=gated,
-                     caseload=caseload)
+                     caseload=caseload, notifications=notify_services.list_for(user, unread_only=True, limit=5))

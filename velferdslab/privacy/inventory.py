@@ -110,6 +110,8 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("budget_idempotency_key", via=("spend_request_id", "spend_request"), label=_l("Tekniske nøkler"),
           keep=("key", "operation")),
     Entry("report_batch_item", label=_l("Framdriftsrapporter (PDF) i kø"), keep=("status", "error"), delete=True),
+    Entry("notification", label=_l("Varsler til de ansatte (uten innhold om familien)"), keep=("kind", "link"),
+          delete=True),
     Entry("api_idempotency", label=_l("Lagrede API-svar (for gjentatte forespørsler)"),
           keep=("key", "fingerprint", "location"), delete=True),
     Entry("emergency_access", label=_l("Nødtilganger"),
