@@ -22,11 +22,19 @@ def _add_child(live_app, family_id: int) -> int:
     from velferdslab.extensions import db
 
     with live_app.app_context():
-        found = db.session.query(FamilyMember).filter_by(family_id=family_id, first_name="Mia",
-                                                         last_name="Stemme").one_or_none()
+        found = (
+            db.session.query(FamilyMember)
+            .filter_by(family_id=family_id, first_name="Mia", last_name="Stemme")
+            .one_or_none()
+        )
         if found is None:
-            found = FamilyMember(family_id=family_id, first_name="Mia", last_name="Stemme",
-                                 birth_year=today_local().year - 9, role="child")
+            found = FamilyMember(
+                family_id=family_id,
+                first_name="Mia",
+                last_name="Stemme",
+                birth_year=today_local().year - 9,
+                role="child",
+            )
             db.session.add(found)
             db.session.commit()
         return found.id
@@ -63,8 +71,11 @@ def test_a_childs_own_rating_is_recorded_and_the_disagreement_shown(page, live_a
 
     with live_app.app_context():
         assessment, _actions = decided_at(meeting_id)
-        mine = [(r.theme, r.perspective, r.level, r.scale, r.note) for r in assessment.ratings
-                if r.given_by_member_id == child_id]
+        mine = [
+            (r.theme, r.perspective, r.level, r.scale, r.note)
+            for r in assessment.ratings
+            if r.given_by_member_id == child_id
+        ]
     assert mine == [(theme, "member", 1, "child", "Det er trangt hjemme")]
 
     # Side by side on the meeting's page, and on the family page, with the flag.

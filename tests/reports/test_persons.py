@@ -17,31 +17,64 @@ from velferdslab.reports import outcome, persons
 YEAR = today_local().year
 
 
-def _family(lab, age: int, about: list[dict[str, int]], *, own: int | None = None, closed: int | None = None,
-            follow_up: int | None = None):
+def _family(
+    lab,
+    age: int,
+    about: list[dict[str, int]],
+    *,
+    own: int | None = None,
+    closed: int | None = None,
+    follow_up: int | None = None,
+):
     """A family with a parent and a young person of ``age``; ``about`` is the team's ratings about the
     young person at each assessment (intake, then regular); ``own`` the young person's own view."""
     start = rf.day(-500)
-    fam = factories.family(lab, referred_on=start - timedelta(days=10), started_on=start,
-                           members=[("Mor", f"P{age}{len(about)}{id(about)}", 1980, "parent"),
-                                    ("Ung", f"P{age}{len(about)}{id(about)}", YEAR - age, "young_person")])
+    fam = factories.family(
+        lab,
+        referred_on=start - timedelta(days=10),
+        started_on=start,
+        members=[
+            ("Mor", f"P{age}{len(about)}{id(about)}", 1980, "parent"),
+            ("Ung", f"P{age}{len(about)}{id(about)}", YEAR - age, "young_person"),
+        ],
+    )
     young = next(m for m in fam.members if m.first_name == "Ung")
     enrolment = factories.current_enrolment(fam)
     if closed is not None:
         enrolment.status, enrolment.closed_on, enrolment.close_reason = "closed", rf.day(closed), "goals_reached"
     for index, levels in enumerate(about):
-        row = factories.assessment(fam, {"bolig": 2}, assessed_on=start + timedelta(days=100 * index),
-                                   kind="intake" if index == 0 else "regular")
-        db.session.add_all([ThemeRating(assessment_id=row.id, theme=t, perspective="team", level=lv,
-                                        subject_member_id=young.id) for t, lv in levels.items()])
+        row = factories.assessment(
+            fam,
+            {"bolig": 2},
+            assessed_on=start + timedelta(days=100 * index),
+            kind="intake" if index == 0 else "regular",
+        )
+        db.session.add_all(
+            [
+                ThemeRating(assessment_id=row.id, theme=t, perspective="team", level=lv, subject_member_id=young.id)
+                for t, lv in levels.items()
+            ]
+        )
         if own is not None:
-            db.session.add(ThemeRating(assessment_id=row.id, theme="skole", perspective="member", level=own,
-                                       given_by_member_id=young.id, subject_member_id=young.id))
+            db.session.add(
+                ThemeRating(
+                    assessment_id=row.id,
+                    theme="skole",
+                    perspective="member",
+                    level=own,
+                    given_by_member_id=young.id,
+                    subject_member_id=young.id,
+                )
+            )
     if follow_up is not None:
-        row = factories.assessment(fam, {"bolig": 2}, assessed_on=enrolment.closed_on + timedelta(days=186),
-                                   kind="follow_up_6")
-        db.session.add(ThemeRating(assessment_id=row.id, theme="skole", perspective="team", level=follow_up,
-                                   subject_member_id=young.id))
+        row = factories.assessment(
+            fam, {"bolig": 2}, assessed_on=enrolment.closed_on + timedelta(days=186), kind="follow_up_6"
+        )
+        db.session.add(
+            ThemeRating(
+                assessment_id=row.id, theme="skole", perspective="team", level=follow_up, subject_member_id=young.id
+            )
+        )
     db.session.flush()
     return fam
 
@@ -83,8 +116,13 @@ def test_small_counts_are_suppressed_like_the_family_tables(young_people, app):
     assert held.total.hidden and held.yes.hidden and held.no.hidden and held.share is None
     body = report.json()
     assert body["age_band"] == [16, 25] and body["young_people"] == 15
-    assert body["now"] == {"label": "Nå (siste vurdering i perioden)", "stable": 8, "not_stable": 6, "rated": 14,
-                           "share": "57 %"}
+    assert body["now"] == {
+        "label": "Nå (siste vurdering i perioden)",
+        "stable": 8,
+        "not_stable": 6,
+        "rated": 14,
+        "share": "57 %",
+    }
     assert body["follow_ups"]["follow_up_6"]["rated"] == "<5"
     # With a threshold of 1 nothing is hidden: the follow-up is 1 of 2 held.
     low = persons.build(persons.run(_filter(young_people), (16, 25)), threshold=1).follow_ups[0]

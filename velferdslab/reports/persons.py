@@ -45,33 +45,53 @@ def _people(f: OutcomeFilter, sel, band: tuple[int, int]):
     """The selected families' members in the age band (in the year the period ends)."""
     m = FamilyMember.__table__
     age = literal(f.end.year) - m.c.birth_year
-    return (select(m.c.id.label("member_id"), sel.c.id.label("enrolment_id"), sel.c.closed_on)
-            .join(sel, sel.c.family_id == m.c.family_id)
-            .where(age.between(band[0], band[1])).subquery("people"))
+    return (
+        select(m.c.id.label("member_id"), sel.c.id.label("enrolment_id"), sel.c.closed_on)
+        .join(sel, sel.c.family_id == m.c.family_id)
+        .where(age.between(band[0], band[1]))
+        .subquery("people")
+    )
 
 
 def _levels(f: OutcomeFilter, people):
     """Per person and assessment (current versions up to the end of the period): the lowest of the
     team's ratings about them."""
     r, a = ThemeRating.__table__, JourneyAssessment.__table__
-    return (select(people.c.member_id, people.c.closed_on, a.c.id.label("assessment_id"), a.c.kind, a.c.assessed_on,
-                   func.min(r.c.level).label("level"))
-            .select_from(r.join(a, a.c.id == r.c.assessment_id)
-                         .join(people, and_(people.c.member_id == r.c.subject_member_id,
-                                            people.c.enrolment_id == a.c.enrolment_id)))
-            .where(r.c.perspective == "team", a.c.is_current.is_(True), a.c.assessed_on <= f.end)
-            .group_by(people.c.member_id, people.c.closed_on, a.c.id, a.c.kind, a.c.assessed_on)
-            .subquery("levels"))
+    return (
+        select(
+            people.c.member_id,
+            people.c.closed_on,
+            a.c.id.label("assessment_id"),
+            a.c.kind,
+            a.c.assessed_on,
+            func.min(r.c.level).label("level"),
+        )
+        .select_from(
+            r.join(a, a.c.id == r.c.assessment_id).join(
+                people, and_(people.c.member_id == r.c.subject_member_id, people.c.enrolment_id == a.c.enrolment_id)
+            )
+        )
+        .where(r.c.perspective == "team", a.c.is_current.is_(True), a.c.assessed_on <= f.end)
+        .group_by(people.c.member_id, people.c.closed_on, a.c.id, a.c.kind, a.c.assessed_on)
+        .subquery("levels")
+    )
 
 
 def _latest(levels, name: str, *conditions, per_kind: bool = False):
     """The latest row per person (and kind) among ``levels`` matching ``conditions``."""
     partition = (levels.c.member_id, levels.c.kind) if per_kind else (levels.c.member_id,)
-    ranked = (select(levels.c.member_id, levels.c.kind, levels.c.level,
-                     func.row_number().over(partition_by=partition,
-                                            order_by=(levels.c.assessed_on.desc(), levels.c.assessment_id.desc()))
-                     .label("rk"))
-              .where(*conditions).subquery(f"{name}_ranked"))
+    ranked = (
+        select(
+            levels.c.member_id,
+            levels.c.kind,
+            levels.c.level,
+            func.row_number()
+            .over(partition_by=partition, order_by=(levels.c.assessed_on.desc(), levels.c.assessment_id.desc()))
+            .label("rk"),
+        )
+        .where(*conditions)
+        .subquery(f"{name}_ranked")
+    )
     return select(ranked.c.member_id, ranked.c.kind, ranked.c.level).where(ranked.c.rk == 1).subquery(name)
 
 
@@ -90,14 +110,24 @@ def follow_ups_query(f: OutcomeFilter, band: tuple[int, int]) -> Select:
     """Per follow-up: the young people at *stabil* or better at their last rating before the
     enrolment closed who were rated at the follow-up, and how many of them still were."""
     levels = _levels(f, _people(f, selection(f), band))
-    at_close = _latest(levels, "person_at_close", levels.c.kind.in_(PROGRESS_KINDS),
-                       levels.c.closed_on.is_not(None), levels.c.closed_on <= f.end,
-                       levels.c.assessed_on <= levels.c.closed_on)
+    at_close = _latest(
+        levels,
+        "person_at_close",
+        levels.c.kind.in_(PROGRESS_KINDS),
+        levels.c.closed_on.is_not(None),
+        levels.c.closed_on <= f.end,
+        levels.c.assessed_on <= levels.c.closed_on,
+    )
     follow_up = _latest(levels, "person_follow_up", levels.c.kind.in_(FOLLOW_UP_KINDS), per_kind=True)
-    return (select(follow_up.c.kind, func.count().label("people"),
-                   func.sum(case((follow_up.c.level >= STABIL, 1), else_=0)).label("stable"))
-            .join(at_close, and_(at_close.c.member_id == follow_up.c.member_id, at_close.c.level >= STABIL))
-            .group_by(follow_up.c.kind))
+    return (
+        select(
+            follow_up.c.kind,
+            func.count().label("people"),
+            func.sum(case((follow_up.c.level >= STABIL, 1), else_=0)).label("stable"),
+        )
+        .join(at_close, and_(at_close.c.member_id == follow_up.c.member_id, at_close.c.level >= STABIL))
+        .group_by(follow_up.c.kind)
+    )
 
 
 @dataclass
@@ -131,29 +161,47 @@ class PersonReport:
 
     def table(self) -> figures.ReportTable:
         spec = figures.ReportTable(
-            "persons", _("Unge %(low)s–%(high)s år: stabil eller bedre på teamets vurderinger av dem",
-                         low=self.band[0], high=self.band[1]),
-            [_("Stabil eller bedre"), _("Ikke"), _("Unge vurdert"), _("Andel")])
+            "persons",
+            _(
+                "Unge %(low)s–%(high)s år: stabil eller bedre på teamets vurderinger av dem",
+                low=self.band[0],
+                high=self.band[1],
+            ),
+            [_("Stabil eller bedre"), _("Ikke"), _("Unge vurdert"), _("Andel")],
+        )
         for index, row in enumerate([self.now, *self.follow_ups]):
             spec.rows.append((index, row.label, [row.yes, row.no, row.total, row.share or suppression.HIDDEN]))
         return spec
 
     def json(self) -> dict:
         def share(row: figures.ShareRow) -> dict:
-            return {"label": row.label, "stable": row.yes.json, "not_stable": row.no.json, "rated": row.total.json,
-                    "share": row.share}
+            return {
+                "label": row.label,
+                "stable": row.yes.json,
+                "not_stable": row.no.json,
+                "rated": row.total.json,
+                "share": row.share,
+            }
 
-        return {"age_band": list(self.band), "threshold": self.threshold, "young_people": self.people.json,
-                "now": share(self.now), "follow_ups": {kind: share(row) for kind, row in
-                                                       zip(FOLLOW_UP_KINDS, self.follow_ups, strict=True)}}
+        return {
+            "age_band": list(self.band),
+            "threshold": self.threshold,
+            "young_people": self.people.json,
+            "now": share(self.now),
+            "follow_ups": {kind: share(row) for kind, row in zip(FOLLOW_UP_KINDS, self.follow_ups, strict=True)},
+        }
 
 
 def build(data: PersonData, threshold: int) -> PersonReport:
     """The counts, suppressed: every share row protected like the family report's."""
     now = figures.share_row(_("Nå (siste vurdering i perioden)"), data.stable, data.rated, threshold)
-    follow_ups = [figures.counted_share_row(label, data.follow_ups.get(kind, (0, 0)), threshold)
-                  for kind, label in (("follow_up_6", _("Holdt det 6 måneder etter avslutning")),
-                                      ("follow_up_12", _("Holdt det 12 måneder etter avslutning")))]
+    follow_ups = [
+        figures.counted_share_row(label, data.follow_ups.get(kind, (0, 0)), threshold)
+        for kind, label in (
+            ("follow_up_6", _("Holdt det 6 måneder etter avslutning")),
+            ("follow_up_12", _("Holdt det 12 måneder etter avslutning")),
+        )
+    ]
     return PersonReport(data.band, threshold, figures.single(data.people, threshold), now, follow_ups, data)
 
 

@@ -160,12 +160,12 @@ def voice_field(theme: str, perspective: str | None, given_by: int | None = None
     return f"{voice_key(perspective, given_by, subject)}_{theme}"
 
 
-def _check_voice(index: int, rating: dict, members: dict[int, FamilyMember], year: int) -> tuple[str, int | None,
-                                                                                               int | None, str]:
+def _check_voice(index: int, rating: dict, members: dict[int, FamilyMember],
+                 year: int) -> tuple[str | None, int | None, int | None, str]:
     """Who gives the rating, whom it is about, and on which scale: (perspective, given_by, subject,
     scale), each checked against the family."""
     perspective, given_by, subject = rating.get("perspective"), rating.get("given_by"), rating.get("subject")
-    scale = rating.get("scale") or Scale.FOUR_STEP.value
+    scale = str(rating.get("scale") or Scale.FOUR_STEP.value)
     if given_by is not None:
         if given_by not in members:
             raise ServiceError(_("Den som vurderer, er ikke med i familien."), f"ratings.{index}.given_by")

@@ -19,6 +19,7 @@ from velferdslab.cases.journey import forms as journey_forms
 from velferdslab.cases.journey import queries as journey_queries
 from velferdslab.cases.journey import services as journey_services
 from velferdslab.cases.journey.models import PERSPECTIVES
+from velferdslab.cases.journey.services import FormVoice
 from velferdslab.cases.meetings import forms, queries, services
 from velferdslab.cases.meetings.models import Meeting
 from velferdslab.cases.plan import queries as plan_queries
@@ -123,7 +124,7 @@ def meeting_new(access: Access):
                        session_limits=_session_limits())
 
 
-def _prefill_ratings(form, latest, themes: list[str], voices: list) -> None:
+def _prefill_ratings(form, latest, themes: list[str], voices: list[FormVoice]) -> None:
     """Start each theme and voice at its level (and whom it was about) in the family's latest
     assessment (a draft, restored after this, wins). Notes start empty: they belong to this meeting."""
     if latest is None:
@@ -142,7 +143,7 @@ def _prefill_ratings(form, latest, themes: list[str], voices: list) -> None:
 SKIPPED_NOTE = _l("Temaene vurderes ikke på dette møtet: fjern merknaden, eller ta bort haken for «ikke vurdert».")
 
 
-def _refuse_theme_notes(form, themes: list[str], perspectives: list[str]) -> bool:
+def _refuse_theme_notes(form, themes: list[str], perspectives: list[FormVoice]) -> bool:
     """A note is kept only with its level: refused beside an unrated theme, and beside every theme
     when the themes were not assessed at this meeting. True when one was refused."""
     if not form.skip_assessment.data:
