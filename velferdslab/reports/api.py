@@ -135,6 +135,7 @@ class Outcome(MethodView):
 class OutcomePersons(MethodView):
     @requires("reports.read")
     @blueprint.arguments(schemas.OutcomeQuerySchema, location="query")
+    @blueprint.response(200, schemas.OutcomePersonsSchema)
     def get(self, args):
         """Outcomes per person: young people in the configured age band at *stabil* or better on the
         team's ratings about them, now and at the follow-ups (same filters, same suppression)."""
