@@ -11,6 +11,16 @@ LEVELS = (UHOLDBAR, UTSATT, STABIL, BAEREKRAFTIG)
 LEVEL_CODES = {1: "uholdbar", 2: "utsatt", 3: "stabil", 4: "baerekraftig"}
 LEVEL_NAMES = {1: _l("Uholdbar"), 2: _l("Utsatt"), 3: _l("Stabil"), 4: _l("Bærekraftig")}
 
+# The simple scale for a child under 12 rating in their own words (issue 15): three faces, stored as
+# levels 1–3 so a child's view sits beside the grown-ups' on the same scale. A child's "bra" is
+# *stabil*: whether things last without help (*bærekraftig*) is not asked of a child.
+CHILD_SCALE_BELOW_AGE = 12
+CHILD_SCALE = {1: _l("Ikke bra"), 2: _l("Sånn passe"), 3: _l("Bra")}
+CHILD_FACES = {1: "☹", 2: "😐", 3: "🙂"}
+# Two ratings of one theme about the same person (or the household) this many steps apart are
+# flagged "Ulike syn".
+DISAGREEMENT_STEPS = 2
+
 
 @dataclass(frozen=True)
 class Theme:

@@ -95,7 +95,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("journey_assessment", label=_l("Vurderinger"),
           erase={"override_reason": None, "correction_reason": None}, keep=("kind",)),
     Entry("theme_rating", via=("assessment_id", "journey_assessment"), label=_l("Nivå per tema"),
-          erase={"note": None}, keep=("theme", "perspective")),
+          erase={"note": None}, keep=("theme", "perspective", "scale")),
     Entry("goal", label=_lp("table", "Mål"), erase={"text": None}, keep=("theme", "horizon", "status")),
     Entry("action", label=_lp("table", "Tiltak"), erase={"title": None}, keep=("status",)),
     Entry("spend_request", label=_l("Utgifter"), erase={

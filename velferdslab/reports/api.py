@@ -18,7 +18,7 @@ from velferdslab.core.api import Blueprint
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.models import today_local
 from velferdslab.core.permissions import LOGIN, requires
-from velferdslab.reports import benefit, exports, figures, outcome, reading, schemas, services, views
+from velferdslab.reports import benefit, exports, figures, outcome, persons, reading, schemas, services, views
 from velferdslab.reports.models import RATE_FIELDS
 
 blueprint = Blueprint("reports_api", __name__, url_prefix="/api/v1",
@@ -129,6 +129,20 @@ class Outcome(MethodView):
         report = reading.read_outcome(f, assumption_set, args.get("success_rate"), reading.lab_agencies(),
                                       action=AuditAction.REPORT_OUTCOME_VIEW, fmt="json")
         return outcome_out(report, assumption_set)
+
+
+@blueprint.route("/reports/outcome/persons")
+class OutcomePersons(MethodView):
+    @requires("reports.read")
+    @blueprint.arguments(schemas.OutcomeQuerySchema, location="query")
+    @blueprint.response(200, schemas.OutcomePersonsSchema)
+    def get(self, args):
+        """Outcomes per person: young people in the configured age band at *stabil* or better on the
+        team's ratings about them, now and at the follow-ups (same filters, same suppression)."""
+        f = _filter(args)
+        result = persons.report(f)
+        reading._record(f, AuditAction.REPORT_OUTCOME_VIEW, "json", persons=True)
+        return result.json()
 
 
 @blueprint.route("/reports/benefit")

@@ -246,9 +246,10 @@ def theme_transitions_query(f: OutcomeFilter) -> Select:
     query = (select(at_intake.c.theme, at_intake.c.level.label("intake_level"), now.c.level.label("now_level"),
                     func.count().label("families"))
              .select_from(ends)
-             .join(at_intake, and_(at_intake.c.assessment_id == ends.c.intake_id, at_intake.c.perspective == "team"))
+             .join(at_intake, and_(at_intake.c.assessment_id == ends.c.intake_id, at_intake.c.perspective == "team",
+                                   at_intake.c.subject_member_id.is_(None)))
              .join(now, and_(now.c.assessment_id == ends.c.now_id, now.c.theme == at_intake.c.theme,
-                             now.c.perspective == "team"))
+                             now.c.perspective == "team", now.c.subject_member_id.is_(None)))
              .group_by(at_intake.c.theme, at_intake.c.level, now.c.level))
     if f.theme is not None:
         query = query.where(at_intake.c.theme == f.theme)

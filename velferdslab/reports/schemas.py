@@ -209,3 +209,23 @@ class OutcomeSchema(Schema):
         "null when the rows differ. Share rows also give `share` (0.3) and `share_percent` (30), null "
         "when hidden.")})
     benefit = fields.Nested(BenefitResultSchema)
+
+
+class PersonShareSchema(Schema):
+    label = fields.String()
+    stable = fields.Raw(metadata={"description": "Young people at stabil or better: an integer or a suppression mark."})
+    not_stable = fields.Raw()
+    rated = fields.Raw(metadata={"description": "Young people the team rated about themselves."})
+    share = fields.String(allow_none=True, metadata={"description": "Only when the counts are all shown."})
+
+
+class OutcomePersonsSchema(Schema):
+    """Outcomes per person (issue 15): young people in the configured age band at stabil or better
+    on the team's ratings about them, now and held at the follow-ups. Counts are integers or a
+    suppression mark ("<5", "×")."""
+
+    age_band = fields.List(fields.Integer())
+    threshold = fields.Integer()
+    young_people = fields.Raw()
+    now = fields.Nested(PersonShareSchema)
+    follow_ups = fields.Dict(keys=fields.String(), values=fields.Nested(PersonShareSchema))

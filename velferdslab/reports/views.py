@@ -30,7 +30,7 @@ from velferdslab.core.models import today_local, utcnow
 from velferdslab.core.money import parse_kroner
 from velferdslab.core.permissions import LOGIN, requires
 from velferdslab.extensions import db
-from velferdslab.reports import charts, exports, figures, outcome, progress, reading, services
+from velferdslab.reports import charts, exports, figures, outcome, persons, progress, reading, services
 from velferdslab.reports.forms import ConfirmForm, OutcomeFilterForm, assumption_form_class, level_cost_field_name
 from velferdslab.reports.models import RATE_FIELDS
 
@@ -169,6 +169,7 @@ def _outcome_download(render, action: AuditAction, fmt: str, *, with_summary: bo
 def outcome_page():
     def page(form, report, f, assumption_set, summary, trend):
         return render_template("reports/outcome.html", form=form, query=request.query_string.decode(),
+                               persons=None if report.empty else persons.report(f),
                                **outcome_context(report, f, assumption_set, summary=summary, trend=trend))
 
     return _outcome_download(page, AuditAction.REPORT_OUTCOME_VIEW, "html", with_summary=True)

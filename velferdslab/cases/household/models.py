@@ -70,3 +70,7 @@ class FamilyMember(Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    def age_in(self, year: int) -> int:
+        """The age reached in that calendar year (only the birth year is stored)."""
+        return year - self.birth_year

@@ -46,12 +46,17 @@ class ThemeByCode(MethodView):
         return _themes_out(access.family.id)
 
 
+def rating_out(r) -> dict:
+    """A rating (a ``ThemeRating`` or a ``queries.Voice``) with whose view it is and whom it is about."""
+    return {"theme": r.theme, "perspective": r.perspective, "level": r.level, "note": r.note, "scale": r.scale,
+            "given_by": r.given_by_member_id, "subject": r.subject_member_id}
+
+
 def _assessment_out(row: JourneyAssessment, versions: list[int] | None = None) -> dict:
     out = {k: getattr(row, k) for k in ("id", "assessed_on", "kind", "version", "is_current", "supersedes_id",
                                         "meeting_id", "overall_level", "suggested_level", "override_reason",
                                         "correction_reason", "created_at")}
-    out["ratings"] = [{"theme": r.theme, "perspective": r.perspective, "level": r.level, "note": r.note}
-                      for r in row.ratings]
+    out["ratings"] = [rating_out(r) for r in row.ratings]
     if versions is not None:
         out["versions"] = versions
     return out
@@ -69,8 +74,7 @@ class Assessments(MethodView):
         return [{"id": p.id, "assessed_on": p.assessed_on, "kind": p.kind, "version": p.version, "is_current": True,
                  "meeting_id": p.meeting_id, "overall_level": p.overall_level, "suggested_level": p.suggested_level,
                  "override_reason": p.override_reason,
-                 "ratings": [{"theme": t, "perspective": pp, "level": lvl, "note": note}
-                             for (t, pp), (lvl, note) in p.ratings.items()]} for p in history.points]
+                 "ratings": [rating_out(v) for v in p.voices]} for p in history.points]
 
     @requires(LOGIN)
     @blueprint.arguments(schemas.AssessmentCreateSchema)

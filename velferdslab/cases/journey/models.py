@@ -19,6 +19,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -29,11 +30,21 @@ from velferdslab.extensions import Model
 
 
 class Perspective(Vocabulary):
-    """Whose rating it is: the team's, the family's own, or the young person's own."""
+    """Whose rating it is: the team's, the family's own, the young person's own (one per household,
+    as before issue 15), or one named family member's own (``ThemeRating.given_by_member_id``)."""
 
     TEAM = "team", _l("Teamet")
     FAMILY = "family", _l("Familien")
     YOUNG_PERSON = "young_person", _l("Ungdommen")
+    MEMBER = "member", _l("Familiemedlem")
+
+
+class Scale(Vocabulary):
+    """How the level was asked for: the four steps, or the simple scale for a child under 12 whose
+    three answers are stored as levels 1–3 (see ``cases.themes.CHILD_SCALE``)."""
+
+    FOUR_STEP = "four_step", _l("Fire trinn")
+    CHILD = "child", _l("Barnas skala")
 
 
 class AssessmentKind(Vocabulary):
@@ -44,6 +55,8 @@ class AssessmentKind(Vocabulary):
 
 
 PERSPECTIVES = Perspective.codes()
+SCALES = Scale.codes()
+HOUSEHOLD_VOICE = "given_by_member_id IS NULL AND subject_member_id IS NULL"
 ASSESSMENT_KINDS = AssessmentKind.codes()
 
 
@@ -99,7 +112,13 @@ class JourneyAssessment(Model):
 
 
 class ThemeRating(Model):
-    """One theme's level in one assessment, from one perspective, with a short note."""
+    """One theme's level in one assessment, from one perspective, with a short note.
+
+    ``subject_member_id`` is the family member the rating is about (None: the household);
+    ``given_by_member_id`` is the family member whose own view it is (set exactly when the
+    perspective is ``member``). The ratings before issue 15 are about the household, and their
+    young-person perspective names no member (which young person gave it is not known).
+    """
 
     __tablename__ = "theme_rating"
 
@@ -109,6 +128,9 @@ class ThemeRating(Model):
     perspective: Mapped[str] = mapped_column(String(15))
     level: Mapped[int] = mapped_column(SmallInteger)
     note: Mapped[str | None] = mapped_column(String(500))
+    subject_member_id: Mapped[int | None] = mapped_column(ForeignKey("family_member.id"))
+    given_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("family_member.id"))
+    scale: Mapped[str] = mapped_column(String(10), default="four_step", server_default="four_step")
 
     assessment: Mapped[JourneyAssessment] = relationship(back_populates="ratings")
 
@@ -116,5 +138,15 @@ class ThemeRating(Model):
         CheckConstraint("level BETWEEN 1 AND 4", name="level_range"),
         CheckConstraint(one_of("theme", THEME_CODES), name="theme_known"),
         CheckConstraint(one_of("perspective", PERSPECTIVES), name="perspective_known"),
-        UniqueConstraint("assessment_id", "theme", "perspective"),
+        CheckConstraint(one_of("scale", SCALES), name="scale_known"),
+        CheckConstraint("scale = 'four_step' OR level <= 3", name="child_scale_range"),
+        CheckConstraint("(perspective = 'member') = (given_by_member_id IS NOT NULL)", name="member_gives"),
+        Index("ix_theme_rating_subject", "subject_member_id"),
+        # One rating per theme, perspective, giver and subject. NULLs being distinct, the unique
+        # constraint holds where both members are named; the household's own ratings (the shape
+        # before issue 15) keep their one-per-perspective index; the service checks the rest.
+        UniqueConstraint("assessment_id", "theme", "perspective", "given_by_member_id", "subject_member_id",
+                         name="uq_theme_rating_voice"),
+        Index("uq_theme_rating_household", "assessment_id", "theme", "perspective", unique=True,
+              sqlite_where=text(HOUSEHOLD_VOICE), postgresql_where=text(HOUSEHOLD_VOICE)),
     )

@@ -11,10 +11,74 @@ from sqlalchemy import select
 from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
-from velferdslab.cases.themes import THEME_BY_CODE
+from velferdslab.cases.themes import DISAGREEMENT_STEPS, THEME_BY_CODE
 from velferdslab.extensions import db
 
 ASSESSMENT_INTERVAL_DAYS = 56  # a regular assessment is due 8 weeks after the last one
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One rating with whose view it is and whom it is about (``None``: the household)."""
+
+    theme: str
+    perspective: str
+    level: int
+    note: str | None = None
+    given_by_member_id: int | None = None
+    subject_member_id: int | None = None
+    scale: str = "four_step"
+
+    @property
+    def key(self) -> str:
+        """Whose view: ``team``, ``family``, ``young_person`` or ``m<member id>``."""
+        return f"m{self.given_by_member_id}" if self.given_by_member_id is not None else self.perspective
+
+
+@dataclass
+class VoiceRow:
+    """Every view of one theme about one subject (None: the household), side by side."""
+
+    theme: str
+    subject_member_id: int | None
+    voices: list  # Voice or ThemeRating
+
+    @property
+    def spread(self) -> int:
+        levels = [v.level for v in self.voices]
+        return max(levels) - min(levels) if levels else 0
+
+    @property
+    def differ(self) -> bool:
+        """"Ulike syn": two views of the same theme and subject at least two steps apart."""
+        return self.spread >= DISAGREEMENT_STEPS
+
+
+def voice_rows(ratings, themes: list[str]) -> list[VoiceRow]:
+    """Per theme (in ``themes`` order, then any other) and subject (the household first), every view
+    of it side by side. ``ratings``: ``Voice`` or ``ThemeRating`` rows (the same attributes)."""
+    rows: dict[tuple[str, int | None], VoiceRow] = {}
+    order = {code: i for i, code in enumerate(themes or THEME_BY_CODE)}
+    for v in sorted(ratings, key=lambda v: (order.get(v.theme, len(order)), v.subject_member_id or 0)):
+        rows.setdefault((v.theme, v.subject_member_id), VoiceRow(v.theme, v.subject_member_id, [])).voices.append(v)
+    return list(rows.values())
+
+
+def member_voice_rows(ratings, themes: list[str]) -> list[VoiceRow]:
+    """:func:`voice_rows` when a rating is by or about a member (else none: the household's
+    perspectives table shows them all)."""
+    ratings = list(ratings)
+    return voice_rows(ratings, themes) if has_member_voices(ratings) else []
+
+
+def has_member_voices(ratings) -> bool:
+    return any(v.given_by_member_id is not None or v.subject_member_id is not None for v in ratings)
+
+
+def household_ratings(ratings) -> dict:
+    """{(theme, perspective): rating} of the household's own ratings (the shape before issue 15)."""
+    return {(r.theme, r.perspective): r for r in ratings
+            if r.given_by_member_id is None and r.subject_member_id is None}
 
 
 @dataclass
@@ -27,8 +91,36 @@ class AssessmentPoint:
     suggested_level: int
     override_reason: str | None
     meeting_id: int | None
-    # (theme, perspective) -> (level, note)
+    # (theme, perspective) -> (level, note): the household's own ratings from the team, the family
+    # and the young person (the shape the charts and reports read).
     ratings: dict[tuple[str, str], tuple[int, str | None]] = field(default_factory=dict)
+    # Every rating, also a member's own and those about one member.
+    voices: list[Voice] = field(default_factory=list)
+
+    def voice_rows(self, themes: list[str]) -> list[VoiceRow]:
+        return voice_rows(self.voices, themes)
+
+    def voice_for(self, theme: str, key: str) -> Voice | None:
+        """The rating of ``theme`` from a form voice: ``team``/``family``/``young_person`` (about
+        the household), ``about`` (the team about one member) or ``m<id>`` (a member's own, about
+        the household first)."""
+        if key == "about":
+            found = [v for v in self.voices if v.theme == theme and v.perspective == "team"
+                     and v.subject_member_id is not None]
+        elif key.startswith("m") and key[1:].isdigit():
+            found = sorted((v for v in self.voices if v.theme == theme and v.given_by_member_id == int(key[1:])),
+                           key=lambda v: v.subject_member_id is not None)
+        else:
+            found = [v for v in self.voices if v.theme == theme and v.perspective == key
+                     and v.given_by_member_id is None and v.subject_member_id is None]
+        return found[0] if found else None
+
+    def voice_level(self, theme: str, key: str) -> int | None:
+        found = self.voice_for(theme, key)
+        return found.level if found else None
+
+    def has_member_voices(self) -> bool:
+        return has_member_voices(self.voices)
 
     def level(self, theme: str, perspective: str = "team") -> int | None:
         found = self.ratings.get((theme, perspective))
@@ -88,11 +180,16 @@ def journey_history(family_id: int, themes: list[str] | None = None) -> JourneyH
     if points:
         ratings = db.session.execute(
             select(ThemeRating.assessment_id, ThemeRating.theme, ThemeRating.perspective, ThemeRating.level,
-                   ThemeRating.note)
+                   ThemeRating.note, ThemeRating.given_by_member_id, ThemeRating.subject_member_id,
+                   ThemeRating.scale)
             .join(JourneyAssessment, JourneyAssessment.id == ThemeRating.assessment_id)
-            .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True)))
-        for assessment_id, theme, perspective, level, note in ratings:
-            points[assessment_id].ratings[(theme, perspective)] = (level, note)
+            .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True))
+            .order_by(ThemeRating.id))
+        for assessment_id, theme, perspective, level, note, given_by, subject, scale in ratings:
+            point = points[assessment_id]
+            point.voices.append(Voice(theme, perspective, level, note, given_by, subject, scale))
+            if given_by is None and subject is None:
+                point.ratings[(theme, perspective)] = (level, note)
     return JourneyHistory(points=list(points.values()), themes=themes if themes is not None else [])
 
 

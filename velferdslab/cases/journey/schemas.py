@@ -6,8 +6,8 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
 from velferdslab.cases.fields import LEVEL, THEME, _one_of, _text
-from velferdslab.cases.journey.models import ASSESSMENT_KINDS, PERSPECTIVES
-from velferdslab.core.schemas import Date, DateTime
+from velferdslab.cases.journey.models import ASSESSMENT_KINDS, PERSPECTIVES, SCALES
+from velferdslab.core.schemas import Date, DateTime, Id
 
 
 class ThemeSchema(Schema):
@@ -24,9 +24,20 @@ class ThemeApplicabilitySchema(Schema):
 
 class RatingSchema(Schema):
     theme = fields.String(required=True, validate=THEME)
-    perspective = fields.String(required=True, validate=_one_of(PERSPECTIVES, _l("Ukjent perspektiv.")))
-    level = fields.Integer(required=True, strict=True, validate=LEVEL)
+    perspective = fields.String(load_default=None, validate=_one_of(PERSPECTIVES, _l("Ukjent perspektiv.")),
+                                metadata={"description": "team, family, young_person, or member (a family "
+                                                         "member's own view: give `given_by`; may be left out "
+                                                         "then)."})
+    level = fields.Integer(required=True, strict=True, validate=LEVEL,
+                           metadata={"description": "1–4; on the children's scale 1 (ikke bra), 2 (sånn passe) "
+                                                    "or 3 (bra)."})
     note = _text(500, allow_none=True, load_default=None)
+    subject = Id(allow_none=True, load_default=None,
+                 metadata={"description": "The family member the rating is about; null: the household."})
+    given_by = Id(allow_none=True, load_default=None,
+                  metadata={"description": "The family member whose own view it is (perspective member)."})
+    scale = fields.String(load_default="four_step", validate=_one_of(SCALES, _l("Ukjent skala.")),
+                          metadata={"description": "four_step, or child (under 12, three answers: levels 1–3)."})
 
 
 class AssessmentInputSchema(Schema):

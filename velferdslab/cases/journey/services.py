@@ -11,6 +11,7 @@ does); a refusal is a :class:`ServiceError` naming the input at fault (see ``vel
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
@@ -28,14 +29,24 @@ from velferdslab.cases.household.services import family_members
 from velferdslab.cases.journey.models import (
     ASSESSMENT_KINDS,
     PERSPECTIVES,
+    SCALES,
     FamilyTheme,
     JourneyAssessment,
     Perspective,
+    Scale,
     ThemeRating,
 )
 from velferdslab.cases.rules import _not_future, _text
-from velferdslab.cases.themes import LEVELS, THEME_BY_CODE, THEMES, suggest_overall_level
+from velferdslab.cases.themes import (
+    CHILD_SCALE,
+    CHILD_SCALE_BELOW_AGE,
+    LEVELS,
+    THEME_BY_CODE,
+    THEMES,
+    suggest_overall_level,
+)
 from velferdslab.core.errors import ConflictError, ServiceError
+from velferdslab.core.models import today_local
 from velferdslab.extensions import db
 
 
@@ -88,29 +99,115 @@ def _perspectives_allowed(members: list[FamilyMember]) -> tuple[str, ...]:
     return (Perspective.TEAM.value, Perspective.FAMILY.value)
 
 
-def assessment_context(family_id: int) -> tuple[list[str], list[str]]:
-    """The themes that apply to the family and the perspectives it is rated from."""
+@dataclass(frozen=True)
+class FormVoice:
+    """One column of the rating form: whose view it is (``key`` is the field prefix, see
+    :func:`voice_field`), on which scale, and whether it says whom the rating is about."""
+
+    key: str
+    label: str
+    perspective: str
+    given_by: int | None = None
+    child_scale: bool = False
+    choose_subject: bool = False  # a "Gjelder" choice: the household or one member
+    subject_required: bool = False  # the team's rating about one member
+
+    @property
+    def is_team(self) -> bool:
+        """The team's household rating: the one the suggested overall level is computed from."""
+        return self.key == Perspective.TEAM
+
+
+def member_voice_label(member: FamilyMember, year: int) -> str:
+    role = str(MemberRole.lazy_labels().get(member.role, member.role)).lower()
+    return _("%(name)s (%(role)s, %(age)s år)", name=member.first_name, role=role, age=member.age_in(year))
+
+
+def form_voices(members: list[FamilyMember], year: int) -> list[FormVoice]:
+    """The form's columns: the team, the family, a young person (as before), the team about one
+    member, and every member's own view (children under 12 on the children's scale)."""
+    labels = Perspective.lazy_labels()
+    voices = [FormVoice(p, str(labels[p]), p) for p in _perspectives_allowed(members)]
+    if members:
+        voices.append(FormVoice("about", _("Teamet om én person"), Perspective.TEAM.value, choose_subject=True,
+                                subject_required=True))
+    voices += [FormVoice(f"m{m.id}", member_voice_label(m, year), Perspective.MEMBER.value, given_by=m.id,
+                         child_scale=m.age_in(year) < CHILD_SCALE_BELOW_AGE, choose_subject=True)
+               for m in members]
+    return voices
+
+
+def assessment_context(family_id: int, year: int | None = None) -> tuple[list[str], list[FormVoice]]:
+    """The themes that apply to the family and the voices it is rated from (ages in ``year``)."""
     members = family_members(family_id)
     themes = applicable_theme_codes(members, theme_overrides(family_id))
-    return themes, list(_perspectives_allowed(members))
+    return themes, form_voices(members, year if year is not None else today_local().year)
 
 
-def _clean_ratings(family_id: int, ratings: Iterable[dict]) -> list[dict]:
-    """Check every rating: a known, applicable theme; a perspective the family has; a level 1–4.
+def voice_key(perspective: str | None, given_by: int | None = None, subject: int | None = None) -> str:
+    """The form voice of a rating: the household perspectives by their code, ``m12`` for member
+    12's own view, ``about`` for the team's rating about one member."""
+    if given_by is not None:
+        return f"m{given_by}"
+    if perspective == Perspective.TEAM and subject is not None:
+        return "about"
+    return str(perspective)
 
-    The team's perspective must rate every applicable theme; the family's and a young person's
-    own ratings may cover some themes only.
+
+def voice_field(theme: str, perspective: str | None, given_by: int | None = None, subject: int | None = None) -> str:
+    """The form field of one rating (also the field a refusal names): ``team_bolig``, ``m12_skole``,
+    ``about_skole``."""
+    return f"{voice_key(perspective, given_by, subject)}_{theme}"
+
+
+def _check_voice(index: int, rating: dict, members: dict[int, FamilyMember],
+                 year: int) -> tuple[str | None, int | None, int | None, str]:
+    """Who gives the rating, whom it is about, and on which scale: (perspective, given_by, subject,
+    scale), each checked against the family."""
+    perspective, given_by, subject = rating.get("perspective"), rating.get("given_by"), rating.get("subject")
+    scale = str(rating.get("scale") or Scale.FOUR_STEP.value)
+    if given_by is not None:
+        if given_by not in members:
+            raise ServiceError(_("Den som vurderer, er ikke med i familien."), f"ratings.{index}.given_by")
+        if perspective not in (None, Perspective.MEMBER):
+            raise ServiceError(_("Et familiemedlems eget syn har perspektivet «member»."),
+                               f"ratings.{index}.perspective")
+        perspective = Perspective.MEMBER.value
+    elif perspective == Perspective.MEMBER:
+        raise ServiceError(_("Velg hvilket familiemedlem som gir vurderingen."), f"ratings.{index}.given_by")
+    if subject is not None and subject not in members:
+        raise ServiceError(_("Personen vurderingen gjelder, er ikke med i familien."), f"ratings.{index}.subject")
+    if scale not in SCALES:
+        raise ServiceError(_("Ukjent skala."), f"ratings.{index}.scale")
+    if scale == Scale.CHILD:
+        child = members.get(given_by) if given_by is not None else None
+        if child is None or child.age_in(year) >= CHILD_SCALE_BELOW_AGE:
+            raise ServiceError(_("Barnas skala er for barn under %(age)s år som gir sitt eget syn.",
+                                 age=CHILD_SCALE_BELOW_AGE), f"ratings.{index}.scale")
+    return perspective, given_by, subject, scale
+
+
+def _clean_ratings(family_id: int, ratings: Iterable[dict], on: date) -> list[dict]:
+    """Check every rating: a known, applicable theme; a perspective the family has; a giver and a
+    subject who are in the family; a scale that suits the giver; a level 1–4 (1–3 on the
+    children's scale).
+
+    The team's perspective must rate every applicable theme about the household; every other
+    rating (the family's, a young person's, a member's own, the team's about one member) may cover
+    some themes only.
     """
     members = family_members(family_id)
+    by_id = {m.id: m for m in members}
     themes = applicable_theme_codes(members, theme_overrides(family_id))
-    perspectives = _perspectives_allowed(members)
-    seen: set[tuple[str, str]] = set()
+    perspectives = _perspectives_allowed(members) + (Perspective.MEMBER.value,)
+    seen: set[tuple] = set()
     clean = []
-    for rating in ratings:
-        theme, perspective, level = rating.get("theme"), rating.get("perspective"), rating.get("level")
-        field = f"{perspective}_{theme}"
+    for index, rating in enumerate(ratings):
+        theme, level = rating.get("theme"), rating.get("level")
         if theme not in THEME_BY_CODE:
             raise ServiceError(_("Ukjent tema."), "ratings")
+        perspective, given_by, subject, scale = _check_voice(index, rating, by_id, on.year)
+        field = voice_field(theme, perspective, given_by, subject)
         if perspective not in perspectives:
             raise ServiceError(_("Ukjent perspektiv, eller familien har ingen ungdom som kan vurdere selv."),
                                "ratings" if perspective not in PERSPECTIVES else field)
@@ -120,12 +217,16 @@ def _clean_ratings(family_id: int, ratings: Iterable[dict]) -> list[dict]:
         if isinstance(level, bool) or level not in LEVELS:
             raise ServiceError(_("Nivået må være 1 (uholdbar), 2 (utsatt), 3 (stabil) eller 4 (bærekraftig)."),
                                field)
-        if (theme, perspective) in seen:
+        if scale == Scale.CHILD and level not in CHILD_SCALE:
+            raise ServiceError(_("På barnas skala er svaret 1 (ikke bra), 2 (sånn passe) eller 3 (bra)."), field)
+        key = (theme, perspective, given_by, subject)
+        if key in seen:
             raise ServiceError(_("Temaet er vurdert to ganger fra samme perspektiv."), field)
-        seen.add((theme, perspective))
-        clean.append({"theme": theme, "perspective": perspective, "level": level,
+        seen.add(key)
+        clean.append({"theme": theme, "perspective": perspective, "level": level, "scale": scale,
+                      "given_by_member_id": given_by, "subject_member_id": subject,
                       "note": _text(rating.get("note"), field + "_note", max_length=500)})
-    missing = [t for t in themes if (t, "team") not in seen]
+    missing = [t for t in themes if (t, "team", None, None) not in seen]
     if missing:
         raise ServiceError(_("Teamet må vurdere alle temaene som gjelder. Mangler: %(themes)s.",
                              themes=", ".join(str(THEME_BY_CODE[t].name) for t in missing)), f"team_{missing[0]}")
@@ -148,7 +249,8 @@ def _check_assessment_date(enrolment: Enrolment, assessed_on: date | None, kind:
 
 def _overall(ratings: list[dict], overall_level: int | None,
              override_reason: str | None) -> tuple[int, int, str | None]:
-    suggested = suggest_overall_level([r["level"] for r in ratings if r["perspective"] == "team"])
+    suggested = suggest_overall_level([r["level"] for r in ratings
+                                       if r["perspective"] == "team" and r["subject_member_id"] is None])
     if overall_level is None:
         return suggested, suggested, None
     if isinstance(overall_level, bool) or overall_level not in LEVELS:
@@ -169,7 +271,9 @@ def _add_ratings(assessment: JourneyAssessment, ratings: list[dict]) -> None:
 def _assessment_summary(row: JourneyAssessment, ratings: list[dict]) -> dict:
     return {"kind": row.kind, "version": row.version, "overall_level": row.overall_level,
             "suggested_level": row.suggested_level, "overridden": row.overall_level != row.suggested_level,
-            "ratings": len(ratings), "perspectives": sorted({r["perspective"] for r in ratings})}
+            "ratings": len(ratings), "perspectives": sorted({r["perspective"] for r in ratings}),
+            "given_by": sorted({r["given_by_member_id"] for r in ratings if r["given_by_member_id"] is not None}),
+            "subjects": sorted({r["subject_member_id"] for r in ratings if r["subject_member_id"] is not None})}
 
 
 def create_assessment(access: Access, *, actor: User, assessed_on: date | None, ratings: Iterable[dict],
@@ -183,7 +287,7 @@ def create_assessment(access: Access, *, actor: User, assessed_on: date | None, 
     if enrolment is None:
         raise ServiceError(_("Familien har ingen deltakelse."), "assessed_on")
     assessed_on = _check_assessment_date(enrolment, assessed_on, kind)
-    clean = _clean_ratings(family.id, ratings)
+    clean = _clean_ratings(family.id, ratings, assessed_on)
     overall, suggested, reason = _overall(clean, overall_level, override_reason)
     row = JourneyAssessment(family_id=family.id, enrolment_id=enrolment.id, meeting_id=meeting_id,
                             assessed_on=assessed_on, kind=kind, version=1, is_current=True, overall_level=overall,
@@ -208,7 +312,7 @@ def correct_assessment(access: Access, assessment: JourneyAssessment, *, actor: 
     # get_one: assessment.enrolment_id is a NOT NULL foreign key, so the enrolment is there.
     enrolment = db.session.get_one(Enrolment, assessment.enrolment_id)
     assessed_on = _check_assessment_date(enrolment, assessed_on, assessment.kind)
-    clean = _clean_ratings(access.family.id, ratings)
+    clean = _clean_ratings(access.family.id, ratings, assessed_on)
     overall, suggested, override = _overall(clean, overall_level, override_reason)
     # Only the current version may be corrected; the conditional update makes a concurrent
     # correction of the same version lose cleanly instead of forking the history.

@@ -11,14 +11,15 @@ from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.household import services as household_services
 from velferdslab.cases.journey import forms, queries, services
 from velferdslab.cases.journey.models import JourneyAssessment
-from velferdslab.cases.themes import THEMES
+from velferdslab.cases.themes import CHILD_FACES, CHILD_SCALE, DISAGREEMENT_STEPS, THEMES
 from velferdslab.cases.web import _attach, _done, _user, blueprint, template_globals
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import render_form
 from velferdslab.core.models import today_local
 from velferdslab.core.permissions import LOGIN, requires
 
-template_globals(kind_labels=forms.KIND_LABELS, perspective_labels=forms.PERSPECTIVE_LABELS)
+template_globals(kind_labels=forms.KIND_LABELS, perspective_labels=forms.PERSPECTIVE_LABELS,
+                 disagreement_steps=DISAGREEMENT_STEPS, child_scale=CHILD_SCALE, child_faces=CHILD_FACES)
 
 
 @blueprint.route("/familier/<int:family_id>/tema", methods=["GET", "POST"])
@@ -59,17 +60,23 @@ def assessments(access: Access):
 @family_route(AuditAction.ASSESSMENT_VIEW, load={"assessment": JourneyAssessment})
 def assessment_detail(access: Access, assessment: JourneyAssessment):
     versions = services.assessment_versions(assessment)
-    ratings = {v.id: {(r.theme, r.perspective): r for r in v.ratings} for v in versions}
+    ratings = {v.id: queries.household_ratings(v.ratings) for v in versions}
+    voices = {v.id: queries.member_voice_rows(v.ratings, []) for v in versions}
     return render_template("cases/assessment.html", family=access.family, assessment=assessment,
-                           versions=versions, ratings=ratings, perspectives=["team", "family", "young_person"])
+                           versions=versions, ratings=ratings, perspectives=["team", "family", "young_person"],
+                           voices=voices, members=household_services.family_members(access.family.id))
 
 
 def _fill_ratings(form, assessment: JourneyAssessment) -> None:
     for rating in assessment.ratings:
-        level_name, note_name = forms.rating_field_names(rating.theme, rating.perspective)
+        key = services.voice_key(rating.perspective, rating.given_by_member_id, rating.subject_member_id)
+        level_name, note_name = forms.rating_field_names(rating.theme, key)
         if level_name in form:
             form[level_name].data = str(rating.level)
             form[note_name].data = rating.note
+            subject = forms.subject_field_name(rating.theme, key)
+            if subject in form and rating.subject_member_id is not None:
+                form[subject].data = str(rating.subject_member_id)
     form.overall_level.data = str(assessment.overall_level) if assessment.overall_level != \
         assessment.suggested_level else ""
     form.override_reason.data = assessment.override_reason
@@ -82,7 +89,8 @@ def assessment_new(access: Access):
     """An assessment outside a meeting, e.g. the follow-ups 6 and 12 months after closure."""
     family_id = access.family.id
     themes, perspectives = services.assessment_context(family_id)
-    form = forms.assessment_form_class(themes, perspectives, correction=False)()
+    members = household_services.family_members(family_id)
+    form = forms.assessment_form_class(themes, perspectives, correction=False, members=members)()
     if request.method == "GET":
         form.assessed_on.data = today_local()
         form.kind.data = request.args.get("type", "regular")
@@ -109,8 +117,9 @@ def assessment_correct(access: Access, assessment: JourneyAssessment):
         flash(_("Denne versjonen er allerede rettet. Du retter nå den nyeste versjonen."), "info")
         newest = services.assessment_versions(assessment)[0]
         return redirect(url_for("cases.assessment_correct", family_id=family_id, assessment_id=newest.id))
-    themes, perspectives = services.assessment_context(family_id)
-    form = forms.assessment_form_class(themes, perspectives, correction=True)()
+    themes, perspectives = services.assessment_context(family_id, assessment.assessed_on.year)
+    members = household_services.family_members(family_id)
+    form = forms.assessment_form_class(themes, perspectives, correction=True, members=members)()
     if request.method == "GET":
         form.assessed_on.data = assessment.assessed_on
         _fill_ratings(form, assessment)

@@ -22,7 +22,7 @@ ROLE_LABELS = MemberRole.lazy_labels()
 
 def member_age(member: FamilyMember, year: int) -> int:
     """The age reached this calendar year (only the birth year is stored)."""
-    return year - member.birth_year
+    return member.age_in(year)
 
 
 def attendee_label(member: FamilyMember, year: int, *, with_age: bool = True) -> str:
@@ -54,10 +54,11 @@ def _meeting_fields() -> dict:
 MeetingEditForm = type("MeetingEditForm", (FlaskForm,), _meeting_fields())
 
 
-def meeting_form_class(themes: list[str], perspectives: list[str], open_action_ids: list[int]) -> type[FlaskForm]:
-    """A form with every applicable theme on it, status for each open action and rows for new ones."""
+def meeting_form_class(themes: list[str], voices: list, open_action_ids: list[int], members=()) -> type[FlaskForm]:
+    """A form with every applicable theme on it (from every voice, see ``journey.services.form_voices``),
+    status for each open action and rows for new ones."""
     attrs = _meeting_fields()
-    _add_rating_fields(attrs, themes, perspectives)
+    _add_rating_fields(attrs, themes, voices, members)
     attrs["skip_assessment"] = BooleanField(_l("Temaene ble ikke vurdert på dette møtet"))
     for action_id in open_action_ids:
         attrs[f"action_{action_id}_status"] = SelectField(

@@ -19,6 +19,7 @@ from velferdslab.cases.journey import forms as journey_forms
 from velferdslab.cases.journey import queries as journey_queries
 from velferdslab.cases.journey import services as journey_services
 from velferdslab.cases.journey.models import PERSPECTIVES
+from velferdslab.cases.journey.services import FormVoice
 from velferdslab.cases.meetings import forms, queries, services
 from velferdslab.cases.meetings.models import Meeting
 from velferdslab.cases.plan import queries as plan_queries
@@ -44,13 +45,13 @@ def meetings(access: Access):
 def _meeting_form(access, open_actions):
     family_id = access.family.id
     themes, perspectives = journey_services.assessment_context(family_id)
-    form = forms.meeting_form_class(themes, perspectives, [a.id for a in open_actions])()
+    members = household_services.family_members(family_id)
+    form = forms.meeting_form_class(themes, perspectives, [a.id for a in open_actions], members)()
     enrolment = enrolment_services.current_enrolment(family_id)
     team_rows = [m for m in enrolment_queries.team_rows(family_id, getattr(enrolment, "id", None))
                  if m.is_current(today_local())]
     form.attendee_user_ids.choices = choices(dict.fromkeys((m.user_id, m.user.name) for m in team_rows))
-    form.attendee_member_ids.choices = forms.attendee_choices(household_services.family_members(family_id),
-                                                              today_local().year)
+    form.attendee_member_ids.choices = forms.attendee_choices(members, today_local().year)
     owners, goals = team_choices(family_id), goal_choices(family_id)
     for i in range(forms.NEW_ACTION_ROWS):
         form[f"new_{i}_owner"].choices = owners
@@ -123,27 +124,31 @@ def meeting_new(access: Access):
                        session_limits=_session_limits())
 
 
-def _prefill_ratings(form, latest, themes: list[str], perspectives: list[str]) -> None:
-    """Start each theme and perspective at its level in the family's latest assessment (a draft,
-    restored after this, wins). Notes start empty: they belong to this meeting."""
+def _prefill_ratings(form, latest, themes: list[str], voices: list[FormVoice]) -> None:
+    """Start each theme and voice at its level (and whom it was about) in the family's latest
+    assessment (a draft, restored after this, wins). Notes start empty: they belong to this meeting."""
     if latest is None:
         return
     for theme in themes:
-        for perspective in perspectives:
-            level = latest.level(theme, perspective)
-            if level is not None:
-                form[journey_forms.rating_field_names(theme, perspective)[0]].data = str(level)
+        for voice in voices:
+            found = latest.voice_for(theme, voice.key)
+            if found is None:
+                continue
+            form[journey_forms.rating_field_names(theme, voice.key)[0]].data = str(found.level)
+            subject = journey_forms.subject_field_name(theme, voice.key)
+            if subject in form and found.subject_member_id is not None:
+                form[subject].data = str(found.subject_member_id)
 
 
 SKIPPED_NOTE = _l("Temaene vurderes ikke på dette møtet: fjern merknaden, eller ta bort haken for «ikke vurdert».")
 
 
-def _refuse_theme_notes(form, themes: list[str], perspectives: list[str]) -> bool:
+def _refuse_theme_notes(form, themes: list[str], perspectives: list[FormVoice]) -> bool:
     """A note is kept only with its level: refused beside an unrated theme, and beside every theme
     when the themes were not assessed at this meeting. True when one was refused."""
     if not form.skip_assessment.data:
         return journey_forms.refuse_notes_without_level(form, themes, perspectives)
-    names = [journey_forms.rating_field_names(t, p)[1] for t in themes for p in perspectives]
+    names = [journey_forms.rating_field_names(t, p.key)[1] for t in themes for p in perspectives]
     names = [n for n in names if (form[n].data or "").strip()]
     for name in names:
         form[name].errors = list(form[name].errors) + [str(SKIPPED_NOTE)]
@@ -205,14 +210,17 @@ def meeting_detail(access: Access, meeting: Meeting):
     if not access.gated:
         assessment, actions = queries.decided_at(meeting.id)
         changes = queries.action_changes(meeting.id)
-    ratings = {(r.theme, r.perspective): r for r in assessment.ratings} if assessment is not None else {}
+    ratings = journey_queries.household_ratings(assessment.ratings) if assessment is not None else {}
+    voices = journey_queries.member_voice_rows(assessment.ratings, []) if assessment is not None else []
     themes = [t for t in THEME_CODES if any(key[0] == t for key in ratings)]
     perspectives = [p for p in PERSPECTIVES if any(key[1] == p for key in ratings)]
     year = today_local().year
     family_attendees = [forms.attendee_label(m, year, with_age=not access.gated) for m in row.family] if row else []
     return render_template("cases/meeting.html", family=access.family, access=access, row=row,
                            assessment=assessment, actions=actions, changes=changes, ratings=ratings,
-                           rated_themes=themes, rated_perspectives=perspectives, family_attendees=family_attendees)
+                           rated_themes=themes, rated_perspectives=perspectives, family_attendees=family_attendees,
+                           voices=voices,
+                           members=household_services.family_members(access.family.id) if voices else [])
 
 
 @blueprint.route("/familier/<int:family_id>/moter/<int:meeting_id>/endre", methods=["GET", "POST"])

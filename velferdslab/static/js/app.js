@@ -74,6 +74,39 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
+// Every member's voice (cases/_ratings.html, issue 15): the views of one theme about the household
+// (a voice whose "gjelder" choice is a member is about that member, not the household) two or more
+// steps apart are flagged "Ulike syn", as the server renders it for the state it sends.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll(".ratings[data-msg-differ]").forEach((box) => {
+    const steps = parseInt(box.dataset.differSteps || "2", 10);
+    const flag = (theme) => {
+      const levels = [];
+      theme.querySelectorAll("[data-voice]").forEach((group) => {
+        const checked = group.querySelector("input[type=radio]:checked");
+        const subject = group.querySelector("select[name$=_subject]");
+        if (checked && checked.value && !(subject && subject.value)) levels.push(parseInt(checked.value, 10));
+      });
+      const out = theme.querySelector(".voices-differ");
+      if (!out) return;
+      const differ = levels.length > 1 && Math.max(...levels) - Math.min(...levels) >= steps;
+      const shown = out.querySelector(".disagree-mark");
+      if (differ && !shown) {
+        const mark = document.createElement("strong");
+        mark.className = "disagree-mark";
+        mark.textContent = box.dataset.msgDiffer;
+        out.appendChild(mark);
+      } else if (!differ && shown) {
+        shown.remove();
+      }
+    };
+    box.addEventListener("change", (event) => {
+      const theme = event.target.closest && event.target.closest("fieldset.theme-rating");
+      if (theme) flag(theme);
+    });
+  });
+});
+
 // Forms marked data-no-enter-submit (the meeting form): Enter in a one-line field does not send
 // the form (a meeting is recorded only with the save button). Enter in a textarea keeps its newline,
 // and Enter on a button still presses it.
