@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "e15b0b000001"
-down_revision = "e13a0a000001"
+down_revision = "e18a0a000001"
 branch_labels = None
 depends_on = None
 

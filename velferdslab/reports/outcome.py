@@ -479,11 +479,17 @@ def _report_connection():
         connection.execute(_RESTORE_PLANS, {"mode": previous})
 
 
+def execute_all(statements: dict[str, Select | CompoundSelect]) -> dict[str, list]:
+    """Run report statements (by name) as the report runs its own: on the replica when configured,
+    with custom plans on PostgreSQL; the rows by name."""
+    with _report_connection() as connection:
+        return {name: connection.execute(statement).all() for name, statement in statements.items()}
+
+
 def run(f: OutcomeFilter) -> OutcomeData:
     """Execute every statement; eleven round trips whatever the number of families."""
     data = OutcomeData(filter=f)
-    with _report_connection() as connection:
-        results = {name: connection.execute(statement).all() for name, statement in queries(f).items()}
+    results = execute_all(queries(f))
     data.flow = [tuple(row) for row in results["flow"]]
     data.transitions = {(r.intake_level, r.now_level): r.families for r in results["transitions"]}
     for r in results["theme_transitions"]:

@@ -32,7 +32,7 @@ from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.themes import STABIL
 from velferdslab.reports import figures, suppression
-from velferdslab.reports.outcome import FOLLOW_UP_KINDS, PROGRESS_KINDS, OutcomeFilter, _execute, selection
+from velferdslab.reports.outcome import FOLLOW_UP_KINDS, PROGRESS_KINDS, OutcomeFilter, execute_all, selection
 from velferdslab.reports.suppression import Figure
 
 
@@ -144,9 +144,10 @@ class PersonData:
 def run(f: OutcomeFilter, band: tuple[int, int] | None = None) -> PersonData:
     band = band or age_band()
     data = PersonData(band=band)
-    row = _execute(now_query(f, band))[0]
+    results = execute_all({"now": now_query(f, band), "follow_ups": follow_ups_query(f, band)})
+    row = results["now"][0]
     data.people, data.rated, data.stable = int(row.people), int(row.rated), int(row.stable)
-    data.follow_ups = {r.kind: (int(r.people), int(r.stable or 0)) for r in _execute(follow_ups_query(f, band))}
+    data.follow_ups = {r.kind: (int(r.people), int(r.stable or 0)) for r in results["follow_ups"]}
     return data
 
 
