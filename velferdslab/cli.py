@@ -15,6 +15,7 @@ from sqlalchemy import select
 from velferdslab.audit.cli import audit as audit_commands
 from velferdslab.batch import cli as batch_cli
 from velferdslab.budget.cli import budget as budget_commands
+from velferdslab.dev.cli import dev as dev_commands
 from velferdslab.core.permissions import ROLES
 from velferdslab.extensions import db
 
@@ -241,7 +242,7 @@ def user_reset_password(email, lab_slug, password):
 
 
 COMMANDS: list[click.Command] = [demo, lab, agency, user, audit_commands, batch_cli.worker_command,
-                                 batch_cli.batch_commands, budget_commands]
+                                 batch_cli.batch_commands, budget_commands, dev_commands]
 
 
 def init_app(app: Flask) -> None:

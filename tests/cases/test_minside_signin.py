@@ -8,6 +8,7 @@ or already used invitation.
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +26,7 @@ from velferdslab.core.models import utcnow
 from velferdslab.core.permissions import FAMILY_ACTOR_ROLE
 from velferdslab.extensions import db
 
+LOGOUT_RE = re.compile(r'href="([^"]+)" data-testid="provider-logout"')
 CODE_RE = re.compile(r'data-testid="invitation-code">([A-Z0-9-]+)<')
 
 
@@ -49,7 +51,8 @@ def invite(setup) -> str:
 def start(client) -> str:
     """Press "Logg inn med ID-porten"; returns the provider's authorization URL."""
     page = client.get("/min-side/logg-inn")
-    response = client.post("/min-side/logg-inn", data={"csrf_token": factories.csrf_from(page.get_data(as_text=True))})
+    assert 'href="/min-side/logg-inn/start"' in page.get_data(as_text=True)
+    response = client.get("/min-side/logg-inn/start")
     assert response.status_code == 302
     return response.headers["Location"]
 
@@ -116,8 +119,10 @@ def test_full_flow_invitation_first_sign_in_then_again_and_logout(setup, oidc_pr
     # Sign-out ends the session here and at the provider (end_session with the id_token_hint).
     page = client.get("/min-side")
     out = client.post("/min-side/logg-ut", data={"csrf_token": factories.csrf_from(page.get_data(as_text=True))})
-    assert out.status_code == 302 and out.headers["Location"].startswith(oidc_provider.issuer + "/logout?")
-    ended = requests.get(out.headers["Location"], allow_redirects=False, timeout=10)
+    assert out.status_code == 200
+    provider_logout = html.unescape(LOGOUT_RE.search(out.get_data(as_text=True)).group(1))
+    assert provider_logout.startswith(oidc_provider.issuer + "/logout?")
+    ended = requests.get(provider_logout, allow_redirects=False, timeout=10)
     assert ended.status_code == 302 and ended.headers["Location"] == APP_ORIGIN + "/min-side/logg-inn"
     assert oidc_provider.logouts[-1]["id_token_hint"].count(".") == 2
     assert client.get("/min-side").status_code == 302  # the session is over

@@ -48,6 +48,7 @@ def oidc_provider():
 
 
 def provider_settings(provider: OidcProvider, *, family_acr: str = "idporten-loa-high") -> dict:
+    """The app's ``OIDC_PROVIDERS`` for the suite's provider (as ``config`` builds it from the environment)."""
     return {
         "family": {"issuer": provider.issuer, "client_id": "velferdslab-family", "client_secret": FAMILY_SECRET,
                    "scope": "openid profile", "acr_values": [family_acr] if family_acr else [],
@@ -58,11 +59,12 @@ def provider_settings(provider: OidcProvider, *, family_acr: str = "idporten-loa
 
 
 @contextmanager
-def configured(app, provider: OidcProvider, **settings):
-    """The app signs in through ``provider`` for the duration (its settings restored after)."""
+def configured(app, provider: OidcProvider, only: str | None = None, **settings):
+    """The app signs in through ``provider`` for the duration (its settings restored after);
+    ``only="family"`` configures that provider alone."""
     saved = {k: app.config.get(k) for k in ("OIDC_PROVIDERS", *settings)}
-    app.config["OIDC_PROVIDERS"] = provider_settings(provider, **{k: settings.pop(k) for k in list(settings)
-                                                                  if k == "family_acr"})
+    chosen = provider_settings(provider)
+    app.config["OIDC_PROVIDERS"] = {only: chosen[only]} if only else chosen
     app.config.update(settings)
     oidc.register_providers(app)
     provider.misbehave.clear()

@@ -71,9 +71,10 @@ def _after_sign_in_target() -> str:
     return target if is_safe_redirect(target) else url_for("dashboard.index")
 
 
-@blueprint.post("/logg-inn/oidc")
+@blueprint.get("/logg-inn/oidc")
 @public
 def oidc_login():
+    # A link, not a form: the CSP's form-action 'self' would stop a form's redirect to the provider.
     """Staff sign-in with the municipality's provider (Entra ID or another OpenID Provider)."""
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))

@@ -85,10 +85,12 @@ def minside_login():
     return render_template("minside/login.html", form=ConfirmForm(), enabled=oidc.enabled(PROVIDER))
 
 
-@blueprint.post(PATH + "/logg-inn")
+# A link (GET), not a form: the page's CSP (form-action 'self') would stop a form's redirect to the
+# provider. Starting the flow changes nothing but this browser's own state, nonce and PKCE verifier.
+@blueprint.get(PATH + "/logg-inn/start")
 @public
 def minside_login_start():
-    if not ConfirmForm().validate_on_submit() or not oidc.enabled(PROVIDER):
+    if not oidc.enabled(PROVIDER):
         return redirect(url_for("cases.minside_login"))
     try:
         return oidc.begin(PROVIDER, url_for("cases.minside_callback", _external=True))
@@ -159,7 +161,10 @@ def minside_logout(member: FamilyMember):
     id_token = session.pop(ID_TOKEN, None)
     session.pop(PENDING, None)
     back = url_for("cases.minside_login", _external=True)
-    response = redirect(oidc.logout_url(PROVIDER, id_token, back) or back)
+    # A page that goes on to the provider's sign-out (a redirect from this form would be stopped by
+    # the CSP's form-action 'self'), so the provider's own session ends too.
+    response = current_app.make_response(render_template("minside/logged_out.html",
+                                                         provider_logout=oidc.logout_url(PROVIDER, id_token, back)))
     response.delete_cookie(_cookie(), path=PATH)
     return response
 
