@@ -15,8 +15,8 @@ from sqlalchemy import select
 from velferdslab.audit.cli import audit as audit_commands
 from velferdslab.batch import cli as batch_cli
 from velferdslab.budget.cli import budget as budget_commands
-from velferdslab.dev.cli import dev as dev_commands
 from velferdslab.core.permissions import ROLES
+from velferdslab.dev.cli import dev as dev_commands
 from velferdslab.extensions import db
 
 # Commands are not requests: a verify of a long audit trail, a migration or a batch job may

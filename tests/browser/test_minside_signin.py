@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import sign_in
-from tests.support.oidc import configured, oidc_provider  # noqa: F401
+from tests.support.oidc import configured
 
 pytestmark = pytest.mark.browser
 
@@ -29,8 +29,9 @@ def _led_family(app):
         return access.family.id, member.first_name
 
 
-def test_a_family_member_signs_in_through_the_provider_and_reaches_min_side(browser, page, live_app, live_server,
-                                                                            oidc_provider):
+def test_a_family_member_signs_in_through_the_provider_and_reaches_min_side(
+    browser, page, live_app, live_server, oidc_provider
+):
     for client in oidc_provider.clients.values():
         client.redirect_uris.append(live_server + "/min-side/logg-inn/tilbake")
         client.post_logout_redirect_uris.append(live_server + "/min-side/logg-inn")

@@ -18,7 +18,7 @@ import requests
 from sqlalchemy import select
 
 from tests import factories
-from tests.support.oidc import APP_ORIGIN, PEOPLE, configured, oidc_app, oidc_provider, sign_in_at_provider  # noqa: F401
+from tests.support.oidc import APP_ORIGIN, PEOPLE, sign_in_at_provider
 from velferdslab.audit.actions import AuditAction
 from velferdslab.audit.models import AuditEvent
 from velferdslab.cases.minside.models import FamilyInvitation, FamilyLogin, FamilySession
@@ -66,12 +66,12 @@ def sign_in(app, username="kari", acr="idporten-loa-high"):
 def link(client, code: str):
     page = client.get("/min-side/koble")
     assert page.status_code == 200
-    return client.post("/min-side/koble", data={"code": code, "csrf_token": factories.csrf_from(page.get_data(as_text=True))})
+    token = factories.csrf_from(page.get_data(as_text=True))
+    return client.post("/min-side/koble", data={"code": code, "csrf_token": token})
 
 
 def events(action) -> list[AuditEvent]:
-    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == str(action))
-                                   .order_by(AuditEvent.id)))
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == str(action)).order_by(AuditEvent.id)))
 
 
 def test_the_authorization_request_uses_pkce_state_nonce_and_the_required_level(oidc_app, oidc_provider):
@@ -108,8 +108,11 @@ def test_full_flow_invitation_first_sign_in_then_again_and_logout(setup, oidc_pr
     # Every family action is audited with the family member as the actor.
     for action in (AuditAction.FAMILY_LOGIN_LINK, AuditAction.FAMILY_LOGIN, AuditAction.FAMILY_SELF_VIEW):
         [event] = events(action)
-        assert (event.actor_id, event.actor_role, event.family_id) == (setup["member"].id, FAMILY_ACTOR_ROLE,
-                                                                        setup["family"].id)
+        assert (event.actor_id, event.actor_role, event.family_id) == (
+            setup["member"].id,
+            FAMILY_ACTOR_ROLE,
+            setup["family"].id,
+        )
 
     # The second time, no code: the link is remembered.
     again, answer = sign_in(app)

@@ -26,18 +26,30 @@ STAFF_SECRET = secrets.token_urlsafe(24)
 PEOPLE = {
     "kari": {"sub": "person-kari-0001", "name": "Kari Nordmann", "given_name": "Kari"},
     "ola": {"sub": "person-ola-0002", "name": "Ola Nordmann", "given_name": "Ola"},
-    "lead": {"sub": "staff-lead", "name": "Lea Leder", "email": "lea.leder@kommune.example",
-             "roles": ["Velferdslab.Lead"]},
+    "lead": {
+        "sub": "staff-lead",
+        "name": "Lea Leder",
+        "email": "lea.leder@kommune.example",
+        "roles": ["Velferdslab.Lead"],
+    },
     "nobody": {"sub": "staff-nobody", "name": "Nils Ingen", "email": "nils@kommune.example", "roles": []},
 }
 
 
 def make_provider(issuer: str) -> OidcProvider:
-    return OidcProvider(issuer, people=PEOPLE, clients=[
-        Client("velferdslab-family", FAMILY_SECRET, [APP_ORIGIN + FAMILY_CALLBACK],
-               post_logout_redirect_uris=[APP_ORIGIN + "/min-side/logg-inn"]),
-        Client("velferdslab-staff", STAFF_SECRET, [APP_ORIGIN + STAFF_CALLBACK]),
-    ])
+    return OidcProvider(
+        issuer,
+        people=PEOPLE,
+        clients=[
+            Client(
+                "velferdslab-family",
+                FAMILY_SECRET,
+                [APP_ORIGIN + FAMILY_CALLBACK],
+                post_logout_redirect_uris=[APP_ORIGIN + "/min-side/logg-inn"],
+            ),
+            Client("velferdslab-staff", STAFF_SECRET, [APP_ORIGIN + STAFF_CALLBACK]),
+        ],
+    )
 
 
 @pytest.fixture(scope="session")
@@ -50,11 +62,22 @@ def oidc_provider():
 def provider_settings(provider: OidcProvider, *, family_acr: str = "idporten-loa-high") -> dict:
     """The app's ``OIDC_PROVIDERS`` for the suite's provider (as ``config`` builds it from the environment)."""
     return {
-        "family": {"issuer": provider.issuer, "client_id": "velferdslab-family", "client_secret": FAMILY_SECRET,
-                   "scope": "openid profile", "acr_values": [family_acr] if family_acr else [],
-                   "post_logout_redirect_uri": None},
-        "staff": {"issuer": provider.issuer, "client_id": "velferdslab-staff", "client_secret": STAFF_SECRET,
-                  "scope": "openid profile email", "acr_values": [], "post_logout_redirect_uri": None},
+        "family": {
+            "issuer": provider.issuer,
+            "client_id": "velferdslab-family",
+            "client_secret": FAMILY_SECRET,
+            "scope": "openid profile",
+            "acr_values": [family_acr] if family_acr else [],
+            "post_logout_redirect_uri": None,
+        },
+        "staff": {
+            "issuer": provider.issuer,
+            "client_id": "velferdslab-staff",
+            "client_secret": STAFF_SECRET,
+            "scope": "openid profile email",
+            "acr_values": [],
+            "post_logout_redirect_uri": None,
+        },
     }
 
 
@@ -85,8 +108,7 @@ def sign_in_at_provider(authorize_url: str, username: str, acr: str = "idporten-
     """Submit the provider's login form; returns the app's callback path with code and state."""
     form = requests.get(authorize_url, timeout=10)
     assert form.status_code == 200, form.text[:300]
-    answer = requests.post(authorize_url, data={"username": username, "acr": acr}, allow_redirects=False,
-                           timeout=10)
+    answer = requests.post(authorize_url, data={"username": username, "acr": acr}, allow_redirects=False, timeout=10)
     assert answer.status_code == 302, answer.text[:300]
     location = answer.headers["Location"]
     parts = urlsplit(location)

@@ -170,7 +170,8 @@ def events_query(filters: Filters):
     joined, where, flags = _base(filters)
     # A family member's own event (Min side) has their member id as actor: not a user's.
     staff_actor = func.coalesce(e.actor_role, "") != FAMILY_ACTOR_ROLE
-    joined = joined.outerjoin(_user, and_(_user.c.id == e.actor_id, staff_actor)).outerjoin(_agency, _agency.c.id == e.agency_id)
+    joined = (joined.outerjoin(_user, and_(_user.c.id == e.actor_id, staff_actor))
+              .outerjoin(_agency, _agency.c.id == e.agency_id))
     return (select(e.id, e.occurred_at, e.actor_id, _user.c.name.label("actor_name"), e.actor_role, e.agency_id,
                    _agency.c.name.label("agency_name"), e.family_id, e.action, e.object_type, e.object_id,
                    e.purpose, e.address, *_flag_columns(flags))

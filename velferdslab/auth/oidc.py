@@ -44,8 +44,9 @@ class SignInRefused(Exception):
 def init_app(app: Flask) -> None:
     for value, role in app.config.get("OIDC_STAFF_ROLE_MAP", {}).items():
         if role not in ROLES:
-            raise ConfigError(f"VELFERDSLAB_OIDC_STAFF_ROLE_MAP maps {value!r} to {role!r}, which is not a role "
-                              f"({', '.join(ROLES)})")
+            raise ConfigError(
+                f"VELFERDSLAB_OIDC_STAFF_ROLE_MAP maps {value!r} to {role!r}, which is not a role ({', '.join(ROLES)})"
+            )
     register_providers(app)
 
 
@@ -54,10 +55,17 @@ def register_providers(app: Flask) -> None:
     oauth = OAuth(app)
     for name, provider in app.config.get("OIDC_PROVIDERS", {}).items():
         oauth.register(
-            name, client_id=provider["client_id"], client_secret=provider["client_secret"],
+            name,
+            client_id=provider["client_id"],
+            client_secret=provider["client_secret"],
             server_metadata_url=provider["issuer"] + "/.well-known/openid-configuration",
-            client_kwargs={"scope": provider["scope"], "code_challenge_method": "S256",
-                           "token_endpoint_auth_method": "client_secret_basic", "timeout": 10})
+            client_kwargs={
+                "scope": provider["scope"],
+                "code_challenge_method": "S256",
+                "token_endpoint_auth_method": "client_secret_basic",
+                "timeout": 10,
+            },
+        )
     app.extensions[EXTENSION] = oauth
 
 
@@ -141,8 +149,10 @@ def logout_url(name: str, id_token: str | None, post_logout_redirect_uri: str) -
         return None
     from urllib.parse import urlencode
 
-    params = {"client_id": _settings(name)["client_id"],
-              "post_logout_redirect_uri": _settings(name)["post_logout_redirect_uri"] or post_logout_redirect_uri}
+    params = {
+        "client_id": _settings(name)["client_id"],
+        "post_logout_redirect_uri": _settings(name)["post_logout_redirect_uri"] or post_logout_redirect_uri,
+    }
     if id_token:
         params["id_token_hint"] = id_token
     return endpoint + ("&" if "?" in endpoint else "?") + urlencode(params)

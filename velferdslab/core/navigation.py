@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, request, url_for
-from flask_login import current_user
-
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from velferdslab.core.permissions import FAMILY_ACTOR_ROLE, Role
 

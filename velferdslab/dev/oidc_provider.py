@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -46,9 +47,10 @@ class Client(ClientMixin):
     def get_default_redirect_uri(self) -> str:
         return self.redirect_uris[0]
 
-    def get_allowed_scope(self, scope: str) -> str:
+    def get_allowed_scope(self, scope: Collection[str] | str) -> str:
         allowed = {"openid", "profile", "email"}
-        return " ".join(s for s in (scope or "").split() if s in allowed)
+        asked = scope.split() if isinstance(scope, str) else list(scope or ())
+        return " ".join(s for s in asked if s in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self.redirect_uris
@@ -99,6 +101,73 @@ class Code(AuthorizationCodeMixin):
         return time.time() > self.expires_at
 
 
+class CodeGrant(grants.AuthorizationCodeGrant):
+    """The authorization code grant, its codes kept in the provider's memory (one use each)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    @property
+    def provider(self) -> OidcProvider:
+        return self.server.provider
+
+    def save_authorization_code(self, code, req):
+        payload = req.payload.data
+        with self.provider.lock:
+            self.provider.codes[code] = Code(
+                code=code,
+                client_id=req.client.client_id,
+                redirect_uri=req.payload.redirect_uri,
+                scope=req.payload.scope,
+                username=req.user["username"],
+                nonce=payload.get("nonce"),
+                acr=req.user["acr"],
+                code_challenge=payload.get("code_challenge"),
+                code_challenge_method=payload.get("code_challenge_method"),
+            )
+            if payload.get("nonce"):
+                self.provider.nonces.add((req.client.client_id, payload["nonce"]))
+
+    def query_authorization_code(self, code, client):
+        found = self.provider.codes.get(code)
+        if found and found.client_id == client.client_id and not found.is_expired():
+            return found
+        return None
+
+    def delete_authorization_code(self, authorization_code):
+        with self.provider.lock:
+            self.provider.codes.pop(authorization_code.code, None)  # a code works once
+
+    def authenticate_user(self, authorization_code):
+        person = self.provider.people.get(authorization_code.username)
+        return None if person is None else {**person, "username": authorization_code.username}
+
+
+class Connect(OpenIDCode):
+    """OpenID Connect on the code grant: the ID token, signed with the provider's RSA key."""
+
+    def __init__(self, provider: OidcProvider, require_nonce: bool = True) -> None:
+        super().__init__(require_nonce=require_nonce)
+        self.provider = provider
+
+    def resolve_client_private_key(self, client):
+        return self.provider.other_key if self.provider.misbehave.pop("forge", False) else self.provider.key
+
+    def get_client_claims(self, client):
+        return {"iss": self.provider.issuer, "aud": [client.get_client_id()], "exp": int(time.time()) + 300}
+
+    def get_encode_header(self, client):
+        return {"alg": "RS256", "kid": self.provider.key.kid}
+
+    def exists_nonce(self, nonce, req):
+        return (req.payload.client_id, nonce) in self.provider.nonces
+
+    def generate_user_info(self, user, scope):
+        info = UserInfo({k: v for k, v in user.items() if k not in ("username", "acr")})
+        if "nonce" in self.provider.misbehave:
+            info["nonce"] = self.provider.misbehave.pop("nonce")
+        return info
+
+
 class S256Only(CodeChallenge):
     """PKCE as ID-porten requires it: S256, never ``plain``."""
 
@@ -113,9 +182,11 @@ class OidcProvider:
         self.issuer = issuer.rstrip("/")
         self.clients = {c.client_id: c for c in clients}
         self.people = people  # username -> claims (``sub`` and whatever else the person has)
-        self.key = RSAKey.generate_key(2048, parameters={"kid": "dev-" + secrets.token_hex(4), "use": "sig"},
-                                       private=True)
-        self.other_key = RSAKey.generate_key(2048, parameters={"kid": self.key.kid, "use": "sig"}, private=True)
+        self.key = RSAKey.generate_key(
+            2048, parameters={"kid": "dev-" + secrets.token_hex(4), "use": "sig"}, private=True
+        )
+        # Another key under the same kid: a token it signs looks right and must fail the JWKS check.
+        self.other_key = RSAKey.generate_key(2048, parameters={"kid": self.key.kid or "", "use": "sig"}, private=True)
         self.codes: dict[str, Code] = {}
         self.nonces: set[tuple[str, str]] = set()
         self.logouts: list[dict[str, str]] = []
@@ -128,77 +199,35 @@ class OidcProvider:
     # --- the grant --------------------------------------------------------------------------------
 
     def _build_app(self) -> Flask:
-        provider = self
         app = Flask(__name__)
         app.config["OAUTH2_TOKEN_EXPIRES_IN"] = {"authorization_code": 600}
-
-        class CodeGrant(grants.AuthorizationCodeGrant):
-            TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
-
-            def save_authorization_code(self, code, req):
-                payload = req.payload.data
-                with provider.lock:
-                    provider.codes[code] = Code(
-                        code=code, client_id=req.client.client_id, redirect_uri=req.payload.redirect_uri,
-                        scope=req.payload.scope, username=req.user["username"], nonce=payload.get("nonce"),
-                        acr=req.user["acr"], code_challenge=payload.get("code_challenge"),
-                        code_challenge_method=payload.get("code_challenge_method"))
-                    if payload.get("nonce"):
-                        provider.nonces.add((req.client.client_id, payload["nonce"]))
-
-            def query_authorization_code(self, code, client):
-                found = provider.codes.get(code)
-                if found and found.client_id == client.client_id and not found.is_expired():
-                    return found
-                return None
-
-            def delete_authorization_code(self, authorization_code):
-                with provider.lock:
-                    provider.codes.pop(authorization_code.code, None)  # a code works once
-
-            def authenticate_user(self, authorization_code):
-                person = provider.people.get(authorization_code.username)
-                return None if person is None else {**person, "username": authorization_code.username}
-
-        class Connect(OpenIDCode):
-            def resolve_client_private_key(self, client):
-                return provider.other_key if provider.misbehave.pop("forge", False) else provider.key
-
-            def get_client_claims(self, client):
-                return {"iss": provider.issuer, "aud": [client.get_client_id()], "exp": int(time.time()) + 300}
-
-            def get_encode_header(self, client):
-                return {"alg": "RS256", "kid": provider.key.kid}
-
-            def exists_nonce(self, nonce, req):
-                return (req.payload.client_id, nonce) in provider.nonces
-
-            def generate_user_info(self, user, scope):
-                claims = {k: v for k, v in user.items() if k not in ("username", "acr")}
-                info = UserInfo(claims)
-                if "nonce" in provider.misbehave:
-                    info["nonce"] = provider.misbehave.pop("nonce")
-                return info
-
         server = AuthorizationServer(app, query_client=self.clients.get, save_token=lambda token, req: None)
-        server.register_grant(CodeGrant, [Connect(require_nonce=True), S256Only(required=True)])
+        server.provider = self  # type: ignore[attr-defined]  # read by CodeGrant
+        server.register_grant(CodeGrant, [Connect(self, require_nonce=True), S256Only(required=True)])
+        self._routes(app, server)
+        return app
+
+    def _routes(self, app: Flask, server: AuthorizationServer) -> None:  # noqa: C901 - one route each
+        provider = self
 
         @app.get("/.well-known/openid-configuration")
         def discovery():
-            return jsonify({
-                "issuer": provider.issuer,
-                "authorization_endpoint": provider.issuer + "/authorize",
-                "token_endpoint": provider.issuer + "/token",
-                "jwks_uri": provider.issuer + "/jwks",
-                "end_session_endpoint": provider.issuer + "/logout",
-                "response_types_supported": ["code"],
-                "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "code_challenge_methods_supported": ["S256"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-                "acr_values_supported": [a for a in ACR_LEVELS if a],
-                "scopes_supported": ["openid", "profile", "email"],
-            })
+            return jsonify(
+                {
+                    "issuer": provider.issuer,
+                    "authorization_endpoint": provider.issuer + "/authorize",
+                    "token_endpoint": provider.issuer + "/token",
+                    "jwks_uri": provider.issuer + "/jwks",
+                    "end_session_endpoint": provider.issuer + "/logout",
+                    "response_types_supported": ["code"],
+                    "subject_types_supported": ["public"],
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                    "code_challenge_methods_supported": ["S256"],
+                    "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+                    "acr_values_supported": [a for a in ACR_LEVELS if a],
+                    "scopes_supported": ["openid", "profile", "email"],
+                }
+            )
 
         @app.get("/jwks")
         def jwks():
@@ -227,8 +256,9 @@ class OidcProvider:
         def end_session():
             target = request.args.get("post_logout_redirect_uri", "")
             client = provider.clients.get(request.args.get("client_id", ""))
-            allowed = [u for c in ([client] if client else provider.clients.values())
-                       for u in c.post_logout_redirect_uris]
+            allowed = [
+                u for c in ([client] if client else provider.clients.values()) for u in c.post_logout_redirect_uris
+            ]
             provider.logouts.append({"id_token_hint": request.args.get("id_token_hint", ""), "target": target})
             if target:
                 if target not in allowed:
@@ -237,19 +267,22 @@ class OidcProvider:
                 return redirect(target + ("?" + urlencode({"state": state}) if state else ""))
             return "<p>Logget ut.</p>"
 
-        return app
-
     def _login_form(self, requested_acr: str) -> str:
-        people = "".join(f'<option value="{escape(u)}">{escape(p.get("name") or u)}</option>'
-                         for u, p in self.people.items())
+        people = "".join(
+            f'<option value="{escape(u)}">{escape(p.get("name") or u)}</option>' for u, p in self.people.items()
+        )
         wanted = (requested_acr.split() or ["idporten-loa-high"])[0]
-        levels = "".join(f'<option value="{escape(a)}"{" selected" if a == wanted else ""}>{escape(a or "(none)")}'
-                         "</option>" for a in ACR_LEVELS)
-        return ("<!doctype html><html lang='en'><title>Development OpenID Provider</title>"
-                "<h1>Development OpenID Provider</h1><p>Not for production: pick a test person.</p>"
-                "<form method='post'><label>Person <select name='username'>" + people + "</select></label> "
-                "<label>Assurance level <select name='acr'>" + levels + "</select></label> "
-                "<button type='submit'>Sign in</button></form></html>")
+        levels = "".join(
+            f'<option value="{escape(a)}"{" selected" if a == wanted else ""}>{escape(a or "(none)")}</option>'
+            for a in ACR_LEVELS
+        )
+        return (
+            "<!doctype html><html lang='en'><title>Development OpenID Provider</title>"
+            "<h1>Development OpenID Provider</h1><p>Not for production: pick a test person.</p>"
+            "<form method='post'><label>Person <select name='username'>" + people + "</select></label> "
+            "<label>Assurance level <select name='acr'>" + levels + "</select></label> "
+            "<button type='submit'>Sign in</button></form></html>"
+        )
 
 
 def free_port() -> int:

@@ -66,6 +66,7 @@ def _token_hash(token: str) -> str:
 
 # --- invitations (the team lead) ------------------------------------------------------------------
 
+
 def create_invitation(access: Access, member: FamilyMember, *, actor: User) -> tuple[FamilyInvitation, str]:
     """A new one-time code for ``member`` (shown once; earlier unused codes stop working)."""
     if not policy.can(actor, "lead", access):
@@ -74,28 +75,48 @@ def create_invitation(access: Access, member: FamilyMember, *, actor: User) -> t
     if member.family_id != access.family.id:
         raise ServiceError(_("Familiemedlemmet finnes ikke."), "member", status=404)
     now = utcnow()
-    db.session.execute(update(FamilyInvitation).where(FamilyInvitation.member_id == member.id,
-                                                      FamilyInvitation.used_at.is_(None),
-                                                      FamilyInvitation.revoked_at.is_(None))
-                       .values(revoked_at=now))
+    db.session.execute(
+        update(FamilyInvitation)
+        .where(
+            FamilyInvitation.member_id == member.id,
+            FamilyInvitation.used_at.is_(None),
+            FamilyInvitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    invitation = FamilyInvitation(member_id=member.id, code_hash=_code_hash(code), created_by_id=actor.id,
-                                  created_at=now, expires_at=now + current_app.config["FAMILY_INVITATION_LIFETIME"])
+    invitation = FamilyInvitation(
+        member_id=member.id,
+        code_hash=_code_hash(code),
+        created_by_id=actor.id,
+        created_at=now,
+        expires_at=now + current_app.config["FAMILY_INVITATION_LIFETIME"],
+    )
     db.session.add(invitation)
     db.session.flush()
-    audit.record(AuditAction.FAMILY_INVITATION_CREATE, actor=actor, family_id=access.family.id,
-                 lab_id=access.family.lab_id, object_type="member", object_id=member.id)
-    return invitation, "-".join(code[i:i + 4] for i in range(0, CODE_LENGTH, 4))
+    audit.record(
+        AuditAction.FAMILY_INVITATION_CREATE,
+        actor=actor,
+        family_id=access.family.id,
+        lab_id=access.family.lab_id,
+        object_type="member",
+        object_id=member.id,
+    )
+    return invitation, "-".join(code[i : i + 4] for i in range(0, CODE_LENGTH, 4))
 
 
 def login_status(family_id: int) -> dict[int, dict]:
     """Per member of the family: whether they are linked, and the latest invitation's state."""
     members = db.session.scalars(select(FamilyMember.id).where(FamilyMember.family_id == family_id)).all()
-    linked = dict(db.session.execute(select(FamilyLogin.member_id, FamilyLogin.linked_at)
-                                     .where(FamilyLogin.member_id.in_(members))).all())
+    linked = dict(
+        db.session.execute(
+            select(FamilyLogin.member_id, FamilyLogin.linked_at).where(FamilyLogin.member_id.in_(members))
+        ).all()
+    )
     invited = {}
-    for row in db.session.scalars(select(FamilyInvitation).where(FamilyInvitation.member_id.in_(members))
-                                  .order_by(FamilyInvitation.created_at)):
+    for row in db.session.scalars(
+        select(FamilyInvitation).where(FamilyInvitation.member_id.in_(members)).order_by(FamilyInvitation.created_at)
+    ):
         invited[row.member_id] = row
     return {m: {"linked_at": linked.get(m), "invitation": invited.get(m)} for m in members}
 
@@ -104,16 +125,27 @@ def unlink(access: Access, member: FamilyMember, *, actor: User) -> None:
     """End a member's sign-in link (a new invitation links again), and their open sessions."""
     if not policy.can(actor, "lead", access):
         raise ForbiddenError(_("Bare familiens investeringsleder kan invitere familien til å logge inn."), "member")
-    db.session.execute(update(FamilySession).where(FamilySession.member_id == member.id,
-                                                   FamilySession.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    db.session.execute(
+        update(FamilySession)
+        .where(FamilySession.member_id == member.id, FamilySession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
     for row in db.session.scalars(select(FamilyLogin).where(FamilyLogin.member_id == member.id)):
         db.session.delete(row)
     db.session.flush()
-    audit.record(AuditAction.MEMBER_UPDATE, actor=actor, family_id=access.family.id, lab_id=access.family.lab_id,
-                 object_type="member", object_id=member.id, summary={"fields": ["login"], "login": "unlinked"})
+    audit.record(
+        AuditAction.MEMBER_UPDATE,
+        actor=actor,
+        family_id=access.family.id,
+        lab_id=access.family.lab_id,
+        object_type="member",
+        object_id=member.id,
+        summary={"fields": ["login"], "login": "unlinked"},
+    )
 
 
 # --- the family member's sign-in ------------------------------------------------------------------
+
 
 def member_for_identity(identity_hash: str) -> FamilyMember | None:
     login = db.session.scalar(select(FamilyLogin).where(FamilyLogin.identity_hash == identity_hash))
@@ -135,19 +167,23 @@ def redeem_invitation(code: str, identity_hash: str) -> FamilyMember:
     person already linked to another member.
     """
     now = utcnow()
-    invitation = db.session.scalar(select(FamilyInvitation).where(FamilyInvitation.code_hash == _code_hash(code))
-                                   .with_for_update())
+    invitation = db.session.scalar(
+        select(FamilyInvitation).where(FamilyInvitation.code_hash == _code_hash(code)).with_for_update()
+    )
     reason = _invitation_problem(invitation, now)
     if reason is None and db.session.scalar(select(FamilyLogin.id).where(FamilyLogin.identity_hash == identity_hash)):
         reason = "identity_linked_elsewhere"
     if reason is not None:
         family_id = invitation.member.family_id if invitation is not None else None
-        audit.record_even_if_request_fails(AuditAction.FAMILY_LOGIN_LINK_DENIED, family_id=family_id,
-                                           lab_id=invitation.member.family.lab_id if invitation else None,
-                                           object_type="member", object_id=invitation.member_id if invitation else None,
-                                           summary={"reason": reason})
-        raise ServiceError(_("Koden er ugyldig, utløpt eller allerede brukt. Be investeringslederen om en ny."),
-                           "code")
+        audit.record_even_if_request_fails(
+            AuditAction.FAMILY_LOGIN_LINK_DENIED,
+            family_id=family_id,
+            lab_id=invitation.member.family.lab_id if invitation else None,
+            object_type="member",
+            object_id=invitation.member_id if invitation else None,
+            summary={"reason": reason},
+        )
+        raise ServiceError(_("Koden er ugyldig, utløpt eller allerede brukt. Be investeringslederen om en ny."), "code")
     assert invitation is not None
     invitation.used_at = now
     member = invitation.member
@@ -156,8 +192,13 @@ def redeem_invitation(code: str, identity_hash: str) -> FamilyMember:
     db.session.flush()
     db.session.add(FamilyLogin(member_id=member.id, identity_hash=identity_hash, linked_at=now, last_login_at=now))
     db.session.flush()
-    audit.record(AuditAction.FAMILY_LOGIN_LINK, actor=FamilyActor.of(member), family_id=member.family_id,
-                 object_type="member", object_id=member.id)
+    audit.record(
+        AuditAction.FAMILY_LOGIN_LINK,
+        actor=FamilyActor.of(member),
+        family_id=member.family_id,
+        object_type="member",
+        object_id=member.id,
+    )
     return member
 
 
@@ -177,12 +218,19 @@ def _invitation_problem(invitation: FamilyInvitation | None, now: datetime) -> s
 
 # --- the family session ---------------------------------------------------------------------------
 
+
 def start_session(member: FamilyMember) -> str:
     token = secrets.token_urlsafe(32)
     db.session.add(FamilySession(member_id=member.id, token_hash=_token_hash(token)))
     db.session.flush()
-    audit.record(AuditAction.FAMILY_LOGIN, actor=FamilyActor.of(member), family_id=member.family_id,
-                 object_type="member", object_id=member.id, summary={"method": "oidc"})
+    audit.record(
+        AuditAction.FAMILY_LOGIN,
+        actor=FamilyActor.of(member),
+        family_id=member.family_id,
+        object_type="member",
+        object_id=member.id,
+        summary={"method": "oidc"},
+    )
     return token
 
 
@@ -193,9 +241,13 @@ def live_session(token: str | None, now: datetime | None = None) -> FamilySessio
     now = now or utcnow()
     row = db.session.scalar(select(FamilySession).where(FamilySession.token_hash == _token_hash(token)))
     config = current_app.config
-    if (row is None or row.revoked_at is not None or not _member_may_sign_in(row.member)
-            or now - row.last_seen_at > config["FAMILY_SESSION_IDLE_TIMEOUT"]
-            or now - row.created_at > config["FAMILY_SESSION_ABSOLUTE_TIMEOUT"]):
+    if (
+        row is None
+        or row.revoked_at is not None
+        or not _member_may_sign_in(row.member)
+        or now - row.last_seen_at > config["FAMILY_SESSION_IDLE_TIMEOUT"]
+        or now - row.created_at > config["FAMILY_SESSION_ABSOLUTE_TIMEOUT"]
+    ):
         return None
     if (now - row.last_seen_at).total_seconds() > min(60.0, config["FAMILY_SESSION_IDLE_TIMEOUT"].total_seconds() / 4):
         row.last_seen_at = now
@@ -205,10 +257,20 @@ def live_session(token: str | None, now: datetime | None = None) -> FamilySessio
 def end_session(row: FamilySession) -> None:
     row.revoked_at = utcnow()
     db.session.flush()
-    audit.record(AuditAction.FAMILY_LOGOUT, actor=FamilyActor.of(row.member), family_id=row.member.family_id,
-                 object_type="member", object_id=row.member_id)
+    audit.record(
+        AuditAction.FAMILY_LOGOUT,
+        actor=FamilyActor.of(row.member),
+        family_id=row.member.family_id,
+        object_type="member",
+        object_id=row.member_id,
+    )
 
 
 def record_self_view(member: FamilyMember) -> None:
-    audit.record(AuditAction.FAMILY_SELF_VIEW, actor=FamilyActor.of(member), family_id=member.family_id,
-                 object_type="member", object_id=member.id)
+    audit.record(
+        AuditAction.FAMILY_SELF_VIEW,
+        actor=FamilyActor.of(member),
+        family_id=member.family_id,
+        object_type="member",
+        object_id=member.id,
+    )

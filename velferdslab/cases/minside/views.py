@@ -38,12 +38,16 @@ from velferdslab.extensions import limiter
 PROVIDER = "family"
 PATH = "/min-side"
 PENDING = "minside_pending"  # the keyed hash of a signed-in person not yet linked (signed cookie)
-ID_TOKEN = "minside_id_token"  # for the provider's sign-out (id_token_hint); kept in the browser only
+# The session key of the ID token, for the provider's sign-out (id_token_hint); kept in the browser only.
+ID_TOKEN = "minside_id_token"  # noqa: S105 - a key name, not a secret
 
 
 class LinkForm(FlaskForm):
-    code = StringField(_l("Koden du fikk av investeringslederen"), validators=[
-        DataRequired(_l("Feltet må fylles ut.")), Length(max=40)], render_kw={"autocomplete": "one-time-code"})
+    code = StringField(
+        _l("Koden du fikk av investeringslederen"),
+        validators=[DataRequired(_l("Feltet må fylles ut.")), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code"},
+    )
 
 
 class ConfirmForm(FlaskForm):
@@ -75,8 +79,9 @@ def family_session(view):
 
 def _set_cookie(response, token: str) -> None:
     config = current_app.config
-    response.set_cookie(_cookie(), token, path=PATH, httponly=True, samesite="Lax",
-                        secure=config["SESSION_COOKIE_SECURE"])
+    response.set_cookie(
+        _cookie(), token, path=PATH, httponly=True, samesite="Lax", secure=config["SESSION_COOKIE_SECURE"]
+    )
 
 
 @blueprint.get(PATH + "/logg-inn")
@@ -106,11 +111,13 @@ def minside_callback():
         claims, id_token = oidc.finish(PROVIDER)
         identity = oidc.identity_hash(oidc.issuer(PROVIDER), str(claims["sub"]))
     except oidc.SignInRefused as refused:
-        audit.record_even_if_request_fails(AuditAction.AUTH_OIDC_REFUSED,
-                                           summary={"provider": PROVIDER, "reason": refused.reason})
+        audit.record_even_if_request_fails(
+            AuditAction.AUTH_OIDC_REFUSED, summary={"provider": PROVIDER, "reason": refused.reason}
+        )
         # An answer of 400, so the request rolls back and the refusal is written (``audit.services``).
-        return render_template("minside/login.html", form=ConfirmForm(), enabled=oidc.enabled(PROVIDER),
-                               refused=True), 400
+        return render_template(
+            "minside/login.html", form=ConfirmForm(), enabled=oidc.enabled(PROVIDER), refused=True
+        ), 400
     session[ID_TOKEN] = id_token
     member = services.member_for_identity(identity)
     if member is None:
@@ -129,8 +136,11 @@ def _signed_in(member: FamilyMember):
 
 @blueprint.route(PATH + "/koble", methods=["GET", "POST"])
 @public
-@limiter.limit(lambda: current_app.config["LOGIN_ADDRESS_LIMITS"], methods=["POST"],
-               deduct_when=lambda response: response.status_code != 302)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ADDRESS_LIMITS"],
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 302,
+)
 def minside_link():
     """First sign-in: the person enters the one-time code from the team lead, once."""
     identity = session.get(PENDING)
@@ -163,13 +173,15 @@ def minside_logout(member: FamilyMember):
     back = url_for("cases.minside_login", _external=True)
     # A page that goes on to the provider's sign-out (a redirect from this form would be stopped by
     # the CSP's form-action 'self'), so the provider's own session ends too.
-    response = current_app.make_response(render_template("minside/logged_out.html",
-                                                         provider_logout=oidc.logout_url(PROVIDER, id_token, back)))
+    response = current_app.make_response(
+        render_template("minside/logged_out.html", provider_logout=oidc.logout_url(PROVIDER, id_token, back))
+    )
     response.delete_cookie(_cookie(), path=PATH)
     return response
 
 
 # --- the team lead: invitations ---------------------------------------------------------------------
+
 
 @blueprint.get("/familier/<int:family_id>/innlogging")
 @requires(LOGIN)
@@ -180,10 +192,17 @@ def family_logins(access: Access):
 
 def _logins_page(access: Access, *, code: str | None = None, invited: FamilyMember | None = None):
     access.require_consent()
-    return render_template("minside/logins.html", family=access.family, members=family_members(access.family.id),
-                           status=services.login_status(access.family.id), form=ConfirmForm(), code=code,
-                           invited=invited, is_lead=policy.can(current_user, "lead", access),
-                           enabled=oidc.enabled(PROVIDER))
+    return render_template(
+        "minside/logins.html",
+        family=access.family,
+        members=family_members(access.family.id),
+        status=services.login_status(access.family.id),
+        form=ConfirmForm(),
+        code=code,
+        invited=invited,
+        is_lead=policy.can(current_user, "lead", access),
+        enabled=oidc.enabled(PROVIDER),
+    )
 
 
 @blueprint.post("/familier/<int:family_id>/medlemmer/<int:member_id>/invitasjon")
