@@ -162,7 +162,7 @@ def test_the_family_session_has_its_own_shorter_idle_limit(setup):
 def _refused(response, reason_prefix: str):
     assert response.status_code == 400
     assert "Innloggingen kunne ikke bekreftes" in response.get_data(as_text=True)
-    [event] = events(AuditAction.AUTH_OIDC_REFUSED)
+    event = events(AuditAction.AUTH_OIDC_REFUSED)[-1]  # the newest refusal
     assert event.summary["reason"].startswith(reason_prefix), event.summary
     assert not db.session.scalars(select(FamilySession)).all()
 
@@ -171,7 +171,7 @@ def test_a_forged_id_token_is_refused(oidc_app, oidc_provider):
     oidc_provider.misbehave["forge"] = True  # signed with a key that is not in the JWKS
     _client, response = sign_in(oidc_app)
     _refused(response, "")
-    assert events(AuditAction.AUTH_OIDC_REFUSED)[0].summary["reason"] in ("badsignatureerror", "bad_signature")
+    assert events(AuditAction.AUTH_OIDC_REFUSED)[-1].summary["reason"] in ("badsignatureerror", "bad_signature")
 
 
 def test_a_wrong_nonce_is_refused(oidc_app, oidc_provider):
@@ -183,7 +183,6 @@ def test_a_wrong_nonce_is_refused(oidc_app, oidc_provider):
 def test_a_missing_or_too_low_assurance_level_is_refused(oidc_app):
     _client, response = sign_in(oidc_app, acr="")
     _refused(response, "missing_claim_acr")
-    db.session.execute(db.delete(AuditEvent).where(AuditEvent.action == str(AuditAction.AUTH_OIDC_REFUSED)))
     _client, response = sign_in(oidc_app, acr="idporten-loa-substantial")
     _refused(response, "invalid_claim_acr")
 
