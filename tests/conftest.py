@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests import factories
+from tests.support.oidc import oidc_app, oidc_provider  # noqa: F401 - the OpenID Provider fixtures (issue 16)
 
 PG_BASE_URL = os.environ.get("VELFERDSLAB_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_BASE_URL else [])

@@ -135,3 +135,15 @@ def test_common_and_context_passwords_are_refused(cli_app):
     assert run(cli_app, *base, "Tre blå sykler under brua").exit_code == 0
     result = run(cli_app, "user", "reset-password", "kari.nordmann@b.no", "--password", "velferdslab-demo")
     assert result.exit_code != 0 and "Demopassordet" in result.output
+
+
+def test_the_development_oidc_provider_refuses_production(app):
+    from velferdslab.dev.cli import oidc_provider
+
+    runner = app.test_cli_runner()
+    app.config["VELFERDSLAB_ENV"] = "production"
+    try:
+        result = runner.invoke(oidc_provider, [])
+    finally:
+        app.config["VELFERDSLAB_ENV"] = "testing"
+    assert result.exit_code != 0 and "refuses to start in production" in result.output

@@ -136,3 +136,48 @@ def test_mail_settings(monkeypatch, tmp_path):
     assert loaded["PUBLIC_URL"] == "https://vl.kommune.no"
     monkeypatch.setenv("VELFERDSLAB_SMTP_SECURITY", "tls")
     assert config.load(str(tmp_path))["SMTP"]["port"] == 465
+FAMILY_OIDC = {"OIDC_FAMILY_ISSUER": "https://idporten.no", "OIDC_FAMILY_CLIENT_ID": "velferdslab"}
+
+
+@pytest.mark.parametrize("env, message", [
+    ({**FAMILY_OIDC}, "VELFERDSLAB_OIDC_FAMILY_CLIENT_SECRET is not set"),
+    ({**FAMILY_OIDC, "OIDC_FAMILY_CLIENT_SECRET": "short"}, "CLIENT_SECRET is too short"),
+    ({**FAMILY_OIDC, "OIDC_FAMILY_ISSUER": "http://idporten.no"}, "must be an https:// address"),
+    ({**FAMILY_OIDC, "OIDC_FAMILY_CLIENT_SECRET": secrets.token_urlsafe(32)}, "VELFERDSLAB_IDENTITY_KEY is not set"),
+    ({**FAMILY_OIDC, "OIDC_FAMILY_CLIENT_SECRET": secrets.token_urlsafe(32), "IDENTITY_KEY": "k" * 40},
+     "IDENTITY_KEY is too short or too predictable"),
+])
+def test_production_refuses_family_sign_in_without_real_secrets(monkeypatch, tmp_path, env, message):
+    """Issue 16: the OpenID Connect client secret and the identity key have no working default."""
+    _clear(monkeypatch)
+    monkeypatch.setenv("VELFERDSLAB_ENV", "production")
+    monkeypatch.setenv("VELFERDSLAB_DATABASE_URL", "postgresql://app@db/velferdslab")
+    monkeypatch.setenv("VELFERDSLAB_SECRET_KEY", secrets.token_urlsafe(48))
+    for name, value in env.items():
+        monkeypatch.setenv(config.PREFIX + name, value)
+    with pytest.raises(SystemExit) as raised:
+        config.load(str(tmp_path))
+    assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_family_sign_in_settings(monkeypatch, tmp_path):
+    _clear(monkeypatch)
+    monkeypatch.setenv("VELFERDSLAB_ENV", "production")
+    monkeypatch.setenv("VELFERDSLAB_DATABASE_URL", "postgresql://app@db/velferdslab")
+    monkeypatch.setenv("VELFERDSLAB_SECRET_KEY", secrets.token_urlsafe(48))
+    for name, value in FAMILY_OIDC.items():
+        monkeypatch.setenv(config.PREFIX + name, value)
+    monkeypatch.setenv("VELFERDSLAB_OIDC_FAMILY_CLIENT_SECRET", secrets.token_urlsafe(32))
+    monkeypatch.setenv("VELFERDSLAB_IDENTITY_KEY", secrets.token_urlsafe(48))
+    monkeypatch.setenv("VELFERDSLAB_FAMILY_SESSION_IDLE_MINUTES", "10")
+    loaded = config.load(str(tmp_path))
+    assert loaded["OIDC_PROVIDERS"]["family"]["acr_values"] == ["idporten-loa-high"]  # the default
+    assert "staff" not in loaded["OIDC_PROVIDERS"] and loaded["PASSWORD_LOGIN"] is True
+    assert loaded["FAMILY_SESSION_IDLE_TIMEOUT"].total_seconds() == 600
+
+
+def test_development_makes_an_identity_key_once(monkeypatch, tmp_path):
+    _clear(monkeypatch)
+    first = config.load(str(tmp_path))["IDENTITY_KEY"]
+    assert len(first) >= 40 and (tmp_path / "identity_key").stat().st_mode & 0o077 == 0
+    assert config.load(str(tmp_path))["IDENTITY_KEY"] == first

@@ -27,7 +27,7 @@ def configure(app: Flask, overrides: dict | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     from velferdslab import notify
-    from velferdslab.auth import login
+    from velferdslab.auth import login, oidc
     from velferdslab.core import (
         database,
         i18n,
@@ -49,6 +49,7 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     migrate.init_app(app, db, directory=str(_project_migrations()), render_as_batch=True)
     login.init_app(app)
+    oidc.init_app(app)
     i18n.init_app(app)
     navigation.init_app(app)
     policy.init_app(app)
@@ -73,6 +74,7 @@ def _import_models() -> None:
     import velferdslab.cases.household.models  # noqa: F401
     import velferdslab.cases.journey.models  # noqa: F401
     import velferdslab.cases.meetings.models  # noqa: F401
+    import velferdslab.cases.minside.models  # noqa: F401
     import velferdslab.cases.plan.models  # noqa: F401
     import velferdslab.notify.models  # noqa: F401
     import velferdslab.reports.models  # noqa: F401

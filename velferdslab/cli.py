@@ -16,6 +16,7 @@ from velferdslab.audit.cli import audit as audit_commands
 from velferdslab.batch import cli as batch_cli
 from velferdslab.budget.cli import budget as budget_commands
 from velferdslab.core.permissions import ROLES
+from velferdslab.dev.cli import dev as dev_commands
 from velferdslab.extensions import db
 from velferdslab.notify import cli as notify_cli
 
@@ -243,7 +244,7 @@ def user_reset_password(email, lab_slug, password):
 
 COMMANDS: list[click.Command] = [demo, lab, agency, user, audit_commands, batch_cli.worker_command,
                                  batch_cli.batch_commands, budget_commands,
-                                 notify_cli.notify_commands]
+                                 notify_cli.notify_commands, dev_commands]
 
 
 def init_app(app: Flask) -> None:

@@ -158,9 +158,9 @@ def _secret_key(environment: str, instance: Path) -> str:
     return secret
 
 
-def _dev_secret(instance_path: Path) -> str:
+def _dev_secret(instance_path: Path, name: str = "secret_key") -> str:
     """A secret generated once and kept in instance/, so dev sessions survive restarts."""
-    path = instance_path / "secret_key"
+    path = instance_path / name
     if not path.exists():
         instance_path.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(48))
@@ -214,6 +214,68 @@ def _public_url(environment: str, smtp: dict) -> str:
     if not url.startswith(("https://", "http://")):
         raise ConfigError(f"{PREFIX}PUBLIC_URL must start with https:// or http://")
     return url.rstrip("/")
+# OpenID Connect sign-in (docs/signin.md): "family" is ID-porten in production, "staff" the
+# municipality's Entra ID or another provider. A provider is on when its issuer is set.
+OIDC_PROVIDERS = ("family", "staff")
+OIDC_DEFAULT_ACR = {"family": "idporten-loa-high", "staff": ""}
+
+
+def _oidc_provider(name: str, environment: str) -> dict | None:
+    key = f"OIDC_{name.upper()}_"
+    issuer = env(key + "ISSUER")
+    if issuer is None:
+        return None
+    production = environment == "production"
+    if production and not issuer.startswith("https://"):
+        raise ConfigError(f"{PREFIX}{key}ISSUER must be an https:// address in production")
+    client_id = env(key + "CLIENT_ID")
+    if client_id is None:
+        raise ConfigError(f"{PREFIX}{key}CLIENT_ID is not set; it is the client id from the provider's registration")
+    client_secret = env(key + "CLIENT_SECRET")
+    if client_secret is None and environment != "testing":
+        raise ConfigError(f"{PREFIX}{key}CLIENT_SECRET is not set; it is the secret from the provider's registration")
+    if production and client_secret is not None and len(client_secret) < 16:
+        raise ConfigError(f"{PREFIX}{key}CLIENT_SECRET is too short for a real client registration")
+    acr = env(key + "ACR", OIDC_DEFAULT_ACR[name])
+    return {
+        "issuer": issuer.rstrip("/"),
+        "client_id": client_id,
+        "client_secret": client_secret or "",
+        "scope": env(key + "SCOPE", "openid profile" if name == "family" else "openid profile email"),
+        # The assurance levels accepted (the ID token's ``acr`` must be one); empty: any.
+        "acr_values": [a.strip() for a in acr.split(",") if a.strip()],
+        # Where the provider sends the browser after its own sign-out; empty: the app's own page.
+        "post_logout_redirect_uri": env(key + "POST_LOGOUT_REDIRECT_URI"),
+    }
+
+
+def _role_map(raw: str | None) -> dict[str, str]:
+    """``claim-value=role,claim-value=role`` (VELFERDSLAB_OIDC_STAFF_ROLE_MAP) as a mapping; the roles
+    are checked against the known ones when the app starts (``auth.oidc``: config may not import core)."""
+    mapping = {}
+    for item in (raw or "").split(","):
+        if not item.strip():
+            continue
+        value, _sep, role = item.partition("=")
+        if not _sep or not value.strip() or not role.strip():
+            raise ConfigError(f"{PREFIX}OIDC_STAFF_ROLE_MAP must be claim-value=role pairs; got {item.strip()!r}")
+        mapping[value.strip()] = role.strip()
+    return mapping
+
+
+def _identity_key(environment: str, instance: Path, family_oidc: bool) -> str:
+    """``VELFERDSLAB_IDENTITY_KEY``: the key of the HMAC that stands in for a person's identifier."""
+    key = env("IDENTITY_KEY")
+    if key is None:
+        if environment == "production":
+            if family_oidc:
+                raise ConfigError(f"{PREFIX}IDENTITY_KEY is not set; family sign-in needs it (generate one with "
+                                  "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
+            return ""
+        return _dev_secret(instance, "identity_key") if environment == "development" else "testing-only-identity"
+    if environment == "production" and (len(key) < 32 or secret_is_weak(key)):
+        raise ConfigError(f"{PREFIX}IDENTITY_KEY is too short or too predictable; use at least 32 random characters")
+    return key
 
 
 def load(instance_path: str, overrides: dict | None = None) -> dict:
@@ -250,6 +312,12 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
                             "connect_args": postgresql_connect_args(timeouts)}
     if database_url.startswith("sqlite"):
         engine_options = {"connect_args": {"timeout": 30}, "hide_parameters": True}
+
+    oidc = {name: provider for name in OIDC_PROVIDERS if (provider := _oidc_provider(name, environment))}
+    password_login = env_bool("PASSWORD_LOGIN", True)
+    if not password_login and "staff" not in oidc:
+        raise ConfigError(f"{PREFIX}PASSWORD_LOGIN=off needs staff sign-in with OpenID Connect "
+                          f"({PREFIX}OIDC_STAFF_ISSUER); otherwise nobody can sign in")
 
     config = {
         "VELFERDSLAB_ENV": environment,
@@ -318,6 +386,19 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "PUBLIC_URL": _public_url(environment, smtp),
         "NOTIFY_ACTION_DAYS": env_positive_int("NOTIFY_ACTION_DAYS", 3),
         "NOTIFY_RETRY_INTERVALS": env_seconds_list("NOTIFY_RETRY_INTERVALS", "60,300,1800"),
+        "OIDC_PROVIDERS": oidc,
+        "PASSWORD_LOGIN": password_login,
+        # The staff claim matched against a user's e-mail, and the claim whose values map to roles
+        # (unset: the roles stay as the app has them).
+        "OIDC_STAFF_EMAIL_CLAIM": env("OIDC_STAFF_EMAIL_CLAIM", "email"),
+        "OIDC_STAFF_ROLES_CLAIM": env("OIDC_STAFF_ROLES_CLAIM"),
+        "OIDC_STAFF_ROLE_MAP": _role_map(env("OIDC_STAFF_ROLE_MAP")),
+        "IDENTITY_KEY": _identity_key(environment, instance, "family" in oidc),
+        # The family's own session (Min side): its own cookie, shorter limits than staff's.
+        "FAMILY_SESSION_COOKIE": "velferdslab_familie",
+        "FAMILY_SESSION_IDLE_TIMEOUT": timedelta(minutes=env_positive_int("FAMILY_SESSION_IDLE_MINUTES", 15)),
+        "FAMILY_SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=env_positive_int("FAMILY_SESSION_MAX_HOURS", 2)),
+        "FAMILY_INVITATION_LIFETIME": timedelta(hours=env_positive_int("FAMILY_INVITATION_HOURS", 72)),
         "API_TITLE": "Velferdslab API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

@@ -9,6 +9,11 @@ PUBLIC_ENDPOINTS = {
     "core.set_language",         # stores the language choice in the session
     "auth.login",                # the sign-in page
     "api-docs.openapi_json",     # the OpenAPI document describes the API, holds no data
+    # The family's own sign-in (issue 16): the page with the button, the redirect to the provider,
+    # the provider's callback and the one-time code form (it needs a signed-in, not yet linked person).
+    "cases.minside_login", "cases.minside_login_start", "cases.minside_callback", "cases.minside_link",
+    # Staff sign-in with the municipality's OpenID Provider: the redirect and its callback.
+    "auth.oidc_login", "auth.oidc_callback",
 }
 
 

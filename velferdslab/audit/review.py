@@ -31,6 +31,7 @@ from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.audit.directory import source
 from velferdslab.audit.models import AuditEvent, EmergencyAccess
 from velferdslab.core.models import OSLO
+from velferdslab.core.permissions import FAMILY_ACTOR_ROLE
 from velferdslab.extensions import db
 
 NIGHT_START, NIGHT_END = 22, 6
@@ -124,7 +125,8 @@ def flag_expressions(many) -> dict[str, ColumnElement]:
                                  e.occurred_at <= func.coalesce(EmergencyAccess.ended_at, EmergencyAccess.expires_at))
     hour = oslo_hour(e.occurred_at)
     return {
-        "off_team": and_(e.family_id.is_not(None), e.actor_id.is_not(None), ~on_team),
+        "off_team": and_(e.family_id.is_not(None), e.actor_id.is_not(None),
+                         func.coalesce(e.actor_role, "") != FAMILY_ACTOR_ROLE, ~on_team),
         "denied": or_(e.action.like("%denied"), e.action.like("%refused")),
         "emergency": or_(e.action.like("emergency.%"), and_(e.family_id.is_not(None), under_grant)),
         "many": many.c.actor_id.is_not(None),
@@ -166,7 +168,10 @@ def events_query(filters: Filters):
     e = AuditEvent
     _user, _agency = source("people"), source("agencies")
     joined, where, flags = _base(filters)
-    joined = joined.outerjoin(_user, _user.c.id == e.actor_id).outerjoin(_agency, _agency.c.id == e.agency_id)
+    # A family member's own event (Min side) has their member id as actor: not a user's.
+    staff_actor = func.coalesce(e.actor_role, "") != FAMILY_ACTOR_ROLE
+    joined = (joined.outerjoin(_user, and_(_user.c.id == e.actor_id, staff_actor))
+              .outerjoin(_agency, _agency.c.id == e.agency_id))
     return (select(e.id, e.occurred_at, e.actor_id, _user.c.name.label("actor_name"), e.actor_role, e.agency_id,
                    _agency.c.name.label("agency_name"), e.family_id, e.action, e.object_type, e.object_id,
                    e.purpose, e.address, *_flag_columns(flags))

@@ -84,10 +84,11 @@ def sign_out() -> None:
     db.session.flush()
 
 
-def log_in(user: User) -> None:
-    """A sign-in with the form: a fresh session, recorded in the audit trail."""
+def log_in(user: User, method: str = "password") -> None:
+    """A sign-in (the password form, or ``oidc``): a fresh session, recorded in the audit trail."""
     sign_in(user)
-    audit.record(AuditAction.AUTH_LOGIN, actor=user, object_type="user", object_id=user.id)
+    audit.record(AuditAction.AUTH_LOGIN, actor=user, object_type="user", object_id=user.id,
+                 summary=None if method == "password" else {"method": method})
 
 
 def refuse_log_in() -> None:

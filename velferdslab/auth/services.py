@@ -234,6 +234,48 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def _claim_values(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return value.split()
+    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+def user_for_oidc_claims(claims: dict) -> User:
+    """The active user a staff provider's validated ID token names (by the configured e-mail claim),
+    with roles from the configured roles claim when one is set (``OIDC_STAFF_ROLES_CLAIM`` and
+    ``OIDC_STAFF_ROLE_MAP``); without one, the roles stay as the app has them. Refuses
+    (``oidc.SignInRefused``) an unknown or disabled user, an address several labs use, and a token
+    whose roles claim maps to no role."""
+    from velferdslab.auth.oidc import SignInRefused
+
+    config = current_app.config
+    email = normalise_email(str(claims.get(config["OIDC_STAFF_EMAIL_CLAIM"]) or ""))
+    if not email:
+        raise SignInRefused("no_email_claim")
+    candidates = db.session.scalars(select(User).where(func.lower(User.email) == email)).all()
+    if len(candidates) != 1:
+        if candidates:
+            log.warning("OpenID Connect sign-in refused: one address names users of several labs")
+        raise SignInRefused("unknown_user" if not candidates else "ambiguous_user")
+    user = candidates[0]
+    if not user.active:
+        raise SignInRefused("user_disabled")
+    roles_claim = config.get("OIDC_STAFF_ROLES_CLAIM")
+    if roles_claim:
+        mapping = config["OIDC_STAFF_ROLE_MAP"]
+        roles = {mapping[v] for v in _claim_values(claims.get(roles_claim)) if v in mapping}
+        if not roles:
+            raise SignInRefused("no_role")
+        if roles != set(user.roles):
+            user.set_roles(roles)
+            db.session.flush()
+            audit.record(AuditAction.USER_UPDATE, actor=user, object_type="user", object_id=user.id,
+                         summary={"fields": ["roles"], "roles": sorted(roles), "source": "oidc"})
+    return user
+
+
 # --- sessions ------------------------------------------------------------------------------------
 
 def start_session(user: User) -> str:

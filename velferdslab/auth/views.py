@@ -8,7 +8,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from velferdslab.auth import services
+from velferdslab.audit import services as audit
+from velferdslab.audit.actions import AuditAction
+from velferdslab.auth import oidc, services
 from velferdslab.auth.forms import (
     AgencyForm,
     LoginForm,
@@ -47,6 +49,9 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
+    password_login = current_app.config["PASSWORD_LOGIN"]
+    if request.method == "POST" and not password_login:
+        abort(403)  # VELFERDSLAB_PASSWORD_LOGIN=off: only the OpenID Connect button signs in
     if form.validate_on_submit():
         user = services.authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
@@ -58,7 +63,51 @@ def login():
             return redirect(target if is_safe_redirect(target) else url_for("dashboard.index"))
         refuse_log_in()
         form.password.errors = list(form.password.errors) + [_("Feil e-post eller passord.")]
-    return render_form("auth/login.html", form)
+    return render_form("auth/login.html", form, password_login=password_login, oidc_staff=oidc.enabled("staff"))
+
+
+def _after_sign_in_target() -> str:
+    target = session.pop("oidc_next", "") or ""
+    return target if is_safe_redirect(target) else url_for("dashboard.index")
+
+
+@blueprint.get("/logg-inn/oidc")
+@public
+def oidc_login():
+    # A link, not a form: the CSP's form-action 'self' would stop a form's redirect to the provider.
+    """Staff sign-in with the municipality's provider (Entra ID or another OpenID Provider)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    target = request.args.get("next", "")
+    if is_safe_redirect(target):
+        session["oidc_next"] = target
+    try:
+        return oidc.begin("staff", url_for("auth.oidc_callback", _external=True))
+    except oidc.SignInRefused:
+        flash(_("Innloggingstjenesten svarer ikke. Prøv igjen om litt."), "error")
+        return redirect(url_for("auth.login"))
+
+
+@blueprint.get("/logg-inn/oidc/tilbake")
+@public
+def oidc_callback():
+    try:
+        claims, _id_token = oidc.finish("staff")
+        user = services.user_for_oidc_claims(claims)
+    except oidc.SignInRefused as refused:
+        audit.record_even_if_request_fails(AuditAction.AUTH_OIDC_REFUSED,
+                                           summary={"provider": "staff", "reason": refused.reason})
+        form = LoginForm()
+        form.email.errors = [_("Innloggingen kunne ikke bekreftes, eller du har ingen tilgang i Velferdslab.")]
+        # 400: the request rolls back and the refusal is written (``audit.services``).
+        return render_form("auth/login.html", form, status=400, password_login=current_app.config["PASSWORD_LOGIN"],
+                           oidc_staff=oidc.enabled("staff"))
+    lang = session.get("lang")
+    target = _after_sign_in_target()
+    log_in(user, method="oidc")
+    if lang:
+        session["lang"] = lang
+    return redirect(target)
 
 
 @blueprint.post("/okt/aktiv")

@@ -10,6 +10,7 @@ import velferdslab.cases.enrolment.views  # noqa: F401
 import velferdslab.cases.household.views  # noqa: F401
 import velferdslab.cases.journey.views  # noqa: F401
 import velferdslab.cases.meetings.views  # noqa: F401
+import velferdslab.cases.minside.views  # noqa: F401
 import velferdslab.cases.overview.views  # noqa: F401
 import velferdslab.cases.plan.views  # noqa: F401
 from velferdslab.cases.web import blueprint

@@ -26,7 +26,7 @@ from velferdslab.extensions import db
 from velferdslab.teams.models import TeamRole
 
 # Each keeps its templates in its own templates/cases/; the shared partials are in cases/templates/cases/.
-SUBPACKAGES = ("household", "enrolment", "consent", "journey", "plan", "meetings", "overview")
+SUBPACKAGES = ("household", "enrolment", "consent", "journey", "plan", "meetings", "overview", "minside")
 
 
 class CasesBlueprint(Blueprint):

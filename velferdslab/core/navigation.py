@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from velferdslab.core.permissions import Role
+from velferdslab.core.permissions import FAMILY_ACTOR_ROLE, Role
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class NavEntry:
 ENTRIES: list[NavEntry] = []
 
 def role_label(role: str | None) -> str:
+    if role == FAMILY_ACTOR_ROLE:
+        return str(_l("Familien selv"))
     member = Role.get(role)
     return member.label if member is not None else ""
 

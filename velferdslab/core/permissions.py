@@ -33,6 +33,13 @@ class Role(Vocabulary):
     ADMIN = "admin", _l("Administrator")
 
 
+# The actor role of an audit event done by a family member on their own pages (Min side): the
+# event's actor_id is then the family member's id, not a user's.
+FAMILY_ACTOR_ROLE = "family_member"
+# The marker of a route for a signed-in family member (``cases.minside``), never for staff.
+FAMILY_SESSION = "family-session"
+
+
 class Permission(Vocabulary):
     LOGIN = "login", _l("Logget inn")
     FAMILIES_WORK = "families.work", _l("Arbeide i familienes investeringsteam")

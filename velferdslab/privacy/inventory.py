@@ -114,6 +114,13 @@ ENTRIES: tuple[Entry, ...] = (
           delete=True),
     Entry("api_idempotency", label=_l("Lagrede API-svar (for gjentatte forespørsler)"),
           keep=("key", "fingerprint", "location"), delete=True),
+    # The family's own sign-in (Min side): keyed hashes only, never an identifier; erasure removes them.
+    Entry("family_login", via=("member_id", "family_member"), label=_l("Innlogging for familien"),
+          keep=("identity_hash",), delete=True),
+    Entry("family_invitation", via=("member_id", "family_member"), label=_l("Invitasjoner til innlogging"),
+          keep=("code_hash",), delete=True),
+    Entry("family_session", via=("member_id", "family_member"), label=_l("Familiens innloggede økter"),
+          keep=("token_hash",), delete=True),
     Entry("emergency_access", label=_l("Nødtilganger"),
           erase={"reason": lambda t: case((t.c.reason.is_(None), null()), else_=literal(EMERGENCY_REASON_ERASED))}),
 )
