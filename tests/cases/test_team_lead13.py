@@ -40,7 +40,7 @@ def _bolig_consent(world) -> Consent:
 
 
 def _withdraw(client, world, consent, confirmed=False, **kwargs):
-    data = {"withdrawn_on": world.today.isoformat(), "by_member_id": str(consent.given_by_member_id)}
+    data = {"withdrawn_on": world.today.isoformat(), "withdrawn_by": str(consent.given_by_member_id)}
     if confirmed:
         data["confirmed"] = "1"
     return client.post(f"/familier/{world.family.id}/samtykke/{consent.id}/trekk", data=data, **kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from velferdslab.audit.actions import AuditAction
-from velferdslab.cases.access import Access
+from velferdslab.cases.access import Access, visible_ratings
 from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.household import services as household_services
 from velferdslab.cases.journey import queries, schemas, services
@@ -46,12 +46,17 @@ class ThemeByCode(MethodView):
         return _themes_out(access.family.id)
 
 
-def _assessment_out(row: JourneyAssessment, versions: list[int] | None = None) -> dict:
+def _assessment_out(row: JourneyAssessment, access: Access, versions: list[int] | None = None) -> dict:
     out = {k: getattr(row, k) for k in ("id", "assessed_on", "kind", "version", "is_current", "supersedes_id",
                                         "meeting_id", "overall_level", "suggested_level", "override_reason",
                                         "correction_reason", "created_at")}
+    shown = visible_ratings(access, row.ratings)
     out["ratings"] = [{"theme": r.theme, "perspective": r.perspective, "level": r.level, "note": r.note}
-                      for r in row.ratings]
+                      for r in shown.items]
+    out["hidden"] = shown.hidden
+    if not access.may_see(None, None, "level"):
+        out.update(overall_level=None, suggested_level=None, override_reason=None)
+        out["hidden"] = [*shown.hidden, access.hidden_reason(None, None, "level")]
     if versions is not None:
         out["versions"] = versions
     return out
@@ -64,11 +69,11 @@ class Assessments(MethodView):
     @family_route(AuditAction.ASSESSMENT_LIST)
     def get(self, access: Access):
         """The current version of every assessment, oldest first, with all ratings."""
-        history = queries.journey_history(access.family.id)
+        history = queries.journey_history(access.family.id, access=access)
         note(count=len(history.points))
         return [{"id": p.id, "assessed_on": p.assessed_on, "kind": p.kind, "version": p.version, "is_current": True,
                  "meeting_id": p.meeting_id, "overall_level": p.overall_level, "suggested_level": p.suggested_level,
-                 "override_reason": p.override_reason,
+                 "override_reason": p.override_reason, "hidden": history.hidden,
                  "ratings": [{"theme": t, "perspective": pp, "level": lvl, "note": note}
                              for (t, pp), (lvl, note) in p.ratings.items()]} for p in history.points]
 
@@ -78,7 +83,7 @@ class Assessments(MethodView):
     @family_route()
     def post(self, data, access: Access):
         """A new assessment of every applicable theme; omit `overall_level` to take the suggestion."""
-        return _assessment_out(services.create_assessment(access, actor=_user(), **data))
+        return _assessment_out(services.create_assessment(access, actor=_user(), **data), access)
 
 
 @blueprint.route("/families/<int:family_id>/assessments/<int:assessment_id>")
@@ -88,7 +93,7 @@ class AssessmentById(MethodView):
     @family_route(AuditAction.ASSESSMENT_VIEW, load={"assessment": JourneyAssessment})
     def get(self, access: Access, assessment: JourneyAssessment):
         """One version of an assessment, with the ids of all its versions (the history)."""
-        return _assessment_out(assessment, [v.id for v in services.assessment_versions(assessment)])
+        return _assessment_out(assessment, access, [v.id for v in services.assessment_versions(assessment)])
 
 
 @blueprint.route("/families/<int:family_id>/assessments/<int:assessment_id>/corrections")
@@ -100,4 +105,4 @@ class AssessmentCorrections(MethodView):
     def post(self, data, access: Access, assessment: JourneyAssessment):
         """Correct the current version: a new version supersedes it (409 if it is not current)."""
         new = services.correct_assessment(access, assessment, actor=_user(), **data)
-        return _assessment_out(new, [v.id for v in services.assessment_versions(new)])
+        return _assessment_out(new, access, [v.id for v in services.assessment_versions(new)])

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from velferdslab.cases.access import Access, visible_ratings
 from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
@@ -23,8 +24,8 @@ class AssessmentPoint:
     assessed_on: date
     kind: str
     version: int
-    overall_level: int
-    suggested_level: int
+    overall_level: int | None  # None: hidden from this reader (no consent covers the overall level)
+    suggested_level: int | None
     override_reason: str | None
     meeting_id: int | None
     # (theme, perspective) -> (level, note)
@@ -46,6 +47,8 @@ class JourneyHistory:
 
     points: list[AssessmentPoint]
     themes: list[str]
+    # Why some of it is not shown to this reader (issue 15): one line per missing consent, no content.
+    hidden: list[str] = field(default_factory=list)
 
     @property
     def latest(self) -> AssessmentPoint | None:
@@ -70,7 +73,7 @@ class JourneyHistory:
                 if (level := p.level(theme, perspective)) is not None]
 
     def overall_series(self) -> list[tuple[date, int]]:
-        return [(p.assessed_on, p.overall_level) for p in self.points]
+        return [(p.assessed_on, p.overall_level) for p in self.points if p.overall_level is not None]
 
     def rated_themes(self) -> list[str]:
         """The applicable themes plus any theme rated in the past (so no history disappears)."""
@@ -78,29 +81,39 @@ class JourneyHistory:
         return [code for code in THEME_BY_CODE if code in rated or code in self.themes]
 
 
-def journey_history(family_id: int, themes: list[str] | None = None) -> JourneyHistory:
-    """Two statements: the current assessments, and all their ratings."""
+def journey_history(family_id: int, themes: list[str] | None = None, access: Access | None = None) -> JourneyHistory:
+    """Two statements: the current assessments, and all their ratings. With ``access``, only what the
+    reader's consents cover (``cases.access.visible_ratings``; the overall level is the household's
+    plan), and why the rest is hidden."""
     rows = db.session.scalars(select(JourneyAssessment).where(JourneyAssessment.family_id == family_id,
                                                               JourneyAssessment.is_current.is_(True))
                               .order_by(JourneyAssessment.assessed_on, JourneyAssessment.id)).all()
     points = {r.id: AssessmentPoint(r.id, r.assessed_on, r.kind, r.version, r.overall_level, r.suggested_level,
                                     r.override_reason, r.meeting_id) for r in rows}
+    hidden: list[str] = []
     if points:
-        ratings = db.session.execute(
-            select(ThemeRating.assessment_id, ThemeRating.theme, ThemeRating.perspective, ThemeRating.level,
-                   ThemeRating.note)
-            .join(JourneyAssessment, JourneyAssessment.id == ThemeRating.assessment_id)
-            .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True)))
-        for assessment_id, theme, perspective, level, note in ratings:
-            points[assessment_id].ratings[(theme, perspective)] = (level, note)
-    return JourneyHistory(points=list(points.values()), themes=themes if themes is not None else [])
+        ratings: list = list(db.session.scalars(
+            select(ThemeRating).join(JourneyAssessment, JourneyAssessment.id == ThemeRating.assessment_id)
+            .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True))))
+        if access is not None:
+            shown = visible_ratings(access, ratings)
+            ratings, hidden = shown.items, shown.hidden
+        for rating in ratings:
+            points[rating.assessment_id].ratings[(rating.theme, rating.perspective)] = (rating.level, rating.note)
+        if access is not None and not access.may_see(None, None, "level"):
+            hidden.append(access.hidden_reason(None, None, "level"))
+            for point in points.values():
+                point.overall_level = point.suggested_level = point.override_reason = None
+    return JourneyHistory(points=list(points.values()), themes=themes if themes is not None else [], hidden=hidden)
 
 
-def trend(history_levels: list[int]) -> str | None:
+def trend(history_levels: list[int | None]) -> str | None:
     """'up', 'down' or 'same' from the last two overall levels; None with fewer than two."""
     if len(history_levels) < 2:
         return None
     last, before = history_levels[-1], history_levels[-2]
+    if last is None or before is None:  # hidden from this reader
+        return None
     return "up" if last > before else "down" if last < before else "same"
 
 
