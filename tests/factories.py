@@ -162,7 +162,7 @@ def team_member(fam, user: User, role: str = "member", start=None, end=None):
     return row
 
 
-def consent(fam, agency: Agency, *, given_on=None, expires_on=None, withdrawn_on=None, purpose="Samarbeid i teamet",
+def consent(fam, agency: Agency, *, given_on=None, expires_on=None, withdrawn_on=None, purpose="team",
             subject=None, given_by=None, categories=None, method="migrated"):
     """A consent row as it stood before consent per person: for the household, covering every kind of
     information (``categories``: all), unless ``subject`` (a member), ``given_by`` or ``categories`` say otherwise."""

@@ -187,8 +187,8 @@ def test_the_consent_age_is_the_labs(world):
     world.lab.consent_age = 17
     db.session.flush()
     with pytest.raises(ServiceError):
-        give_consent(world.access(world.lead), actor=world.lead, agency_id=world.barnevern.id,
-                     purpose="Samarbeid", given_by=world.members()["Jonas"].id,
+        give_consent(world.access(world.lead), actor=world.lead, agency=world.barnevern.id, categories=["bolig"],
+                     purpose="team", given_by=world.members()["Jonas"].id,
                      valid_from=world.today)
 
 
@@ -216,8 +216,8 @@ def test_consent_rows_are_superseded_never_edited(world):
 
 
 def test_an_expired_consent_gates_the_agency(world):
-    factories.consent(world.family, world.barnevern, valid_from=world.today - timedelta(days=50),
-                      valid_to=world.today - timedelta(days=1))
+    factories.consent(world.family, world.barnevern, given_on=world.today - timedelta(days=50),
+                      expires_on=world.today - timedelta(days=1))
     assert world.access(world.gated).gated
     factories.consent(world.other_family, world.barnevern)  # another family's consent does not count
     assert world.access(world.gated).gated

@@ -19,10 +19,15 @@ LANGUAGES = ("nb", "en")
 def render_html(consent: Consent, language: str = "nb") -> str:
     with force_locale(language):
         method = ConsentMethod.get(consent.method)
-        return render_template("cases/consent_form_pdf.html", lang=language, consent=consent,
-                               purpose=purpose_label(consent.purpose),
-                               categories=[str(CATEGORY_LABELS[c]) for c in consent.categories],
-                               method=method.label if method else consent.method, printed_at=utcnow())
+        return render_template(
+            "cases/consent_form_pdf.html",
+            lang=language,
+            consent=consent,
+            purpose=purpose_label(consent.purpose),
+            categories=[str(CATEGORY_LABELS[c]) for c in consent.categories],
+            method=method.label if method else consent.method,
+            printed_at=utcnow(),
+        )
 
 
 def render_consent_form(consent: Consent, *, language: str = "nb") -> bytes:

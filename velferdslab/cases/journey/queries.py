@@ -3,6 +3,7 @@ two statements (also read by the progress report), the trend, and which assessme
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -107,7 +108,7 @@ def journey_history(family_id: int, themes: list[str] | None = None, access: Acc
     return JourneyHistory(points=list(points.values()), themes=themes if themes is not None else [], hidden=hidden)
 
 
-def trend(history_levels: list[int | None]) -> str | None:
+def trend(history_levels: Sequence[int | None]) -> str | None:
     """'up', 'down' or 'same' from the last two overall levels; None with fewer than two."""
     if len(history_levels) < 2:
         return None
