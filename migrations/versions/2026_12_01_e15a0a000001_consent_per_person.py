@@ -31,7 +31,23 @@ def _in(column, values):
     return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-def upgrade():
+def _sqlite_add_columns():
+    """SQLite adds the columns in place (ALTER TABLE ... ADD COLUMN with REFERENCES and CHECK): a batch
+    would rebuild ``consent``, whose rows point at each other (``supersedes_id``), and the foreign-key
+    check of dropping the old table fails on a database that holds consents."""
+    op.execute("ALTER TABLE consent ADD COLUMN subject_member_id INTEGER REFERENCES family_member (id)")
+    op.execute(
+        "ALTER TABLE consent ADD COLUMN method VARCHAR(12) DEFAULT 'migrated' NOT NULL "
+        f"CONSTRAINT ck_consent_method_known CHECK ({_in('method', METHODS)})"
+    )
+    op.execute(
+        "ALTER TABLE consent ADD COLUMN witness_name VARCHAR(200) CONSTRAINT ck_consent_verbal_has_witness "
+        "CHECK (method <> 'verbal' OR witness_name IS NOT NULL)"
+    )
+    op.execute("ALTER TABLE consent ADD COLUMN withdrawn_by_member_id INTEGER REFERENCES family_member (id)")
+
+
+def _add_columns():
     with op.batch_alter_table("consent", schema=None) as batch_op:
         batch_op.add_column(sa.Column("subject_member_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("method", sa.String(length=12), server_default="migrated", nullable=False))
@@ -50,6 +66,13 @@ def upgrade():
         batch_op.create_check_constraint(
             batch_op.f("ck_consent_verbal_has_witness"), "method <> 'verbal' OR witness_name IS NOT NULL"
         )
+
+
+def upgrade():
+    if op.get_bind().dialect.name == "sqlite":
+        _sqlite_add_columns()
+    else:
+        _add_columns()
     op.create_table(
         "consent_category",
         sa.Column("consent_id", sa.Integer(), nullable=False),
@@ -82,6 +105,13 @@ def upgrade():
 
 def downgrade():
     op.drop_table("consent_category")
+    if op.get_bind().dialect.name == "sqlite":  # the columns were added in place: a rebuild drops them
+        with op.batch_alter_table("consent", schema=None, recreate="always") as batch_op:
+            batch_op.drop_constraint("verbal_has_witness", type_="check")
+            batch_op.drop_constraint("method_known", type_="check")
+            for column in ("withdrawn_by_member_id", "witness_name", "method", "subject_member_id"):
+                batch_op.drop_column(column)
+        return
     with op.batch_alter_table("consent", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("ck_consent_verbal_has_witness"), type_="check")
         batch_op.drop_constraint(batch_op.f("ck_consent_method_known"), type_="check")
