@@ -47,26 +47,15 @@ def test_existing_consents_become_migrated_household_consents(fresh_app):  # noq
             agency = _insert(connection, t["agency"], lab_id=lab)
             family = _insert(connection, t["family"], lab_id=lab)
             anne = _insert(connection, t["family_member"], family_id=family, first_name="Anne")
-            given = _insert(
-                connection,
-                t["consent"],
-                family_id=family,
-                agency_id=agency,
-                purpose="Samarbeid",
-                given_by_member_id=anne,
-                given_on=date(2026, 1, 1),
-            )
-            withdrawn = _insert(
-                connection,
-                t["consent"],
-                family_id=family,
-                agency_id=agency,
-                purpose="Samarbeid",
-                given_by_member_id=anne,
-                given_on=date(2026, 1, 1),
-                withdrawn_on=date(2026, 2, 1),
-                supersedes_id=given,
-            )
+            row = {
+                "family_id": family,
+                "agency_id": agency,
+                "purpose": "Samarbeid",
+                "given_by_member_id": anne,
+                "given_on": date(2026, 1, 1),
+            }
+            given = _insert(connection, t["consent"], **row)
+            withdrawn = _insert(connection, t["consent"], **row, withdrawn_on=date(2026, 2, 1), supersedes_id=given)
         upgrade()
         meta = MetaData()
         meta.reflect(db.engine)

@@ -321,40 +321,28 @@ def test_the_health_sector_consent_age_is_sixteen(world, login):
     assert own.status_code == 201, own.get_json()
 
 
+def _form_consent(client, world, given_by: str, **extra):
+    members = world.members()
+    data = {
+        "agency": str(world.barnevern.id),
+        "subject": str(members["Jonas"].id),
+        "given_by": str(members[given_by].id),
+        "purpose": "team",
+        "categories": ["skole", "arbeid"],
+        "valid_from": world.today.isoformat(),
+        "method": "signed",
+        **extra,
+    }
+    return form_post(client, f"/familier/{world.family.id}/samtykke", data)
+
+
 def test_the_form_gives_a_norwegian_message(world, login):
     members = world.members()
     client = login(world.lead)
-    response = form_post(
-        client,
-        f"/familier/{world.family.id}/samtykke",
-        {
-            "agency": str(world.barnevern.id),
-            "subject": str(members["Jonas"].id),
-            "given_by": str(members["Anne"].id),
-            "purpose": "team",
-            "categories": ["skole", "arbeid"],
-            "valid_from": world.today.isoformat(),
-            "method": "signed",
-        },
-    )
+    response = _form_consent(client, world, "Anne")
     assert_422(response, "Jonas Berg har nådd samtykkealderen (15 år) for Barnevern og bestemmer selv")
-    assert (
-        db.session.scalar(select(func.count()).select_from(Consent).where(Consent.agency_id == world.barnevern.id)) == 0
-    )
-    response = form_post(
-        client,
-        f"/familier/{world.family.id}/samtykke",
-        {
-            "agency": str(world.barnevern.id),
-            "subject": str(members["Jonas"].id),
-            "given_by": str(members["Jonas"].id),
-            "purpose": "team",
-            "categories": ["skole", "arbeid"],
-            "valid_from": world.today.isoformat(),
-            "method": "verbal",
-            "witness_name": "Vera Vitne",
-        },
-    )
+    assert not db.session.scalars(select(Consent).where(Consent.agency_id == world.barnevern.id)).all()
+    response = _form_consent(client, world, "Jonas", method="verbal", witness_name="Vera Vitne")
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
     row = db.session.scalars(select(Consent).where(Consent.agency_id == world.barnevern.id)).one()
     assert (row.subject_member_id, row.method, row.witness_name, row.categories) == (
