@@ -162,16 +162,22 @@ def team_member(fam, user: User, role: str = "member", start=None, end=None):
     return row
 
 
-def consent(fam, agency: Agency, *, given_on=None, expires_on=None, withdrawn_on=None, purpose="Samarbeid i teamet"):
+def consent(fam, agency: Agency, *, given_on=None, expires_on=None, withdrawn_on=None, purpose="team",
+            subject=None, given_by=None, categories=None, method="migrated"):
+    """A consent row as it stood before consent per person: for the household, covering every kind of
+    information (``categories``: all), unless ``subject`` (a member), ``given_by`` or ``categories`` say otherwise."""
     from datetime import date, timedelta
 
-    from velferdslab.cases.consent.models import Consent
+    from velferdslab.cases.consent.models import CATEGORY_CODES, Consent, ConsentCategory
     from velferdslab.cases.household.models import FamilyMember
 
-    adult = next(m for m in db.session.query(FamilyMember).filter_by(family_id=fam.id) if m.role == "parent")
+    adult = given_by or next(m for m in db.session.query(FamilyMember).filter_by(family_id=fam.id)
+                             if m.role == "parent")
     row = Consent(family_id=fam.id, agency_id=agency.id, purpose=purpose, given_by_member_id=adult.id,
+                  subject_member_id=subject.id if subject is not None else None,
                   given_on=given_on or date.today() - timedelta(days=300), expires_on=expires_on,
-                  withdrawn_on=withdrawn_on)
+                  withdrawn_on=withdrawn_on, method=method)
+    row.category_rows = [ConsentCategory(category=c) for c in (CATEGORY_CODES if categories is None else categories)]
     db.session.add(row)
     db.session.flush()
     return row

@@ -20,7 +20,8 @@ def lead_client(lab, login):
 def _bodies(family_id, agency_id):
     return [
         ("post", f"/api/v1/families/{family_id}/consents",
-         {"agency_id": HUGE, "purpose": "x", "given_by_member_id": HUGE, "given_on": "2026-01-01"}),
+         {"agency_id": HUGE, "purpose": "team", "categories": ["bolig"], "given_by_member_id": HUGE,
+          "given_on": "2026-01-01"}),
         ("post", f"/api/v1/families/{family_id}/actions", {"title": "x", "owner_user_id": HUGE, "goal_id": HUGE}),
         ("post", f"/api/v1/families/{family_id}/team/memberships",
          {"user_id": HUGE, "role": "member", "start_date": "2026-01-01"}),

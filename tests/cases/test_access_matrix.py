@@ -31,6 +31,8 @@ GATED_ALLOWED_GET = {
     "cases.family_page", "cases.consents", "cases.consent_withdraw", "cases.meetings", "cases.meeting_detail",
     "teams.team", "cases_api.FamilyById", "cases_api.Members", "cases_api.Consents", "cases_api.Meetings",
     "cases_api.MeetingById", "teams_api.Team",
+    # The consent form to print and sign (issue 15): the consent record, which the gated member sees too.
+    "cases.consent_form_pdf",
 }
 GATED_ALLOWED_WRITE = {"cases.consents", "cases_api.Consents", "cases.consent_withdraw",
                        "cases_api.ConsentWithdraw", "cases.consent_confirm", "cases_api.ConsentConfirm",
@@ -89,9 +91,9 @@ def body_for(endpoint: str, world, objects) -> dict:
         "cases_api.Enrolments": {"referred_on": today},
         "cases_api.EnrolmentActivate": {"started_on": today},
         "cases_api.EnrolmentClose": {"closed_on": today, "reason": "moved"},
-        "cases_api.Consents": {"agency_id": world.barnevern.id, "purpose": "Samarbeid",
-                               "given_by_member_id": members["Anne"].id, "given_on": today},
-        "cases_api.ConsentWithdraw": {"withdrawn_on": today, "by_member_id": members["Anne"].id},
+        "cases_api.Consents": {"agency": world.barnevern.id, "purpose": "team", "categories": ["bolig"],
+                               "given_by": members["Anne"].id, "valid_from": today},
+        "cases_api.ConsentWithdraw": {"withdrawn_on": today, "withdrawn_by": members["Anne"].id},
         "cases_api.ThemeByCode": {"applicable": True},
         "cases_api.Assessments": {"assessed_on": today, "ratings": ratings()},
         "cases_api.AssessmentCorrections": {"assessed_on": today, "ratings": ratings(), "correction_reason": "Feil"},
@@ -174,7 +176,7 @@ def test_a_gated_member_sees_name_team_and_meetings_only(app, world, objects, lo
         response = client.get(build_url(rule, objects))
         expected = 200 if endpoint in GATED_ALLOWED_GET else 403
         assert response.status_code == expected, (rule.rule, response.status_code)
-        text = response.get_data(as_text=True)
+        text = response.get_data().decode("utf-8", "replace")  # the consent form is a PDF
         assert "Hemmelig notat" not in text and "Beslutning" not in text and "Egen leilighet" not in text
 
 

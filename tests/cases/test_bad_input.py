@@ -194,20 +194,21 @@ def test_consent_by_a_child_under_the_configured_age(world, login):
     client = login(world.lead)  # the lead records consents (issue 12, item 13)
     lise = world.members()["Lise"]
     response = client.post(f"/api/v1/families/{world.family.id}/consents",
-                           json={"agency_id": world.barnevern.id, "purpose": "Samarbeid",
+                           json={"agency_id": world.barnevern.id, "purpose": "team", "categories": ["bolig"],
                                  "given_by_member_id": lise.id, "given_on": world.today.isoformat()})
     assert response.status_code == 422
-    assert "under 15 år" in response.get_json()["errors"]["given_by_member_id"][0]
+    assert "under 15 år" in response.get_json()["errors"]["given_by"][0]
     response = form_post(client, f"/familier/{world.family.id}/samtykke",
-                         {"agency_id": str(world.barnevern.id), "purpose": "Samarbeid",
-                          "given_by_member_id": str(lise.id), "given_on": world.today.isoformat()})
+                         {"agency": str(world.barnevern.id), "purpose": "team", "categories": "bolig",
+                          "given_by": str(lise.id), "valid_from": world.today.isoformat(), "method": "signed"})
     assert_422(response, "under 15 år og kan ikke gi eller trekke samtykke selv")
     assert count(Consent, family_id=world.family.id, agency_id=world.barnevern.id) == 0
     assert world.access(world.gated).gated
 
 
 def _give(client, world, agency, **overrides):
-    body = {"agency_id": agency.id, "purpose": "Samarbeid", "given_by_member_id": world.members()["Jonas"].id,
+    body = {"agency_id": agency.id, "purpose": "team", "categories": ["bolig"],
+            "given_by_member_id": world.members()["Jonas"].id,
             "given_on": world.today.isoformat(), **overrides}
     return client.post(f"/api/v1/families/{world.family.id}/consents", json=body)
 
@@ -240,7 +241,7 @@ def test_nobody_opens_or_renews_their_own_access_alone(world, login):
     from velferdslab.teams.models import TeamMembership
 
     response = _give(login(world.lead), world, world.nav)  # NAV's consent is what the lead's access rests on
-    assert response.status_code == 403 and "agency_id" in response.get_json()["errors"]
+    assert response.status_code == 403 and "agency" in response.get_json()["errors"]
     assert count(AuditEvent, action="consent.denied", actor_id=world.lead.id) == 1
     assert count(Consent, family_id=world.family.id, agency_id=world.nav.id) == 1  # the one given before
 
@@ -268,9 +269,9 @@ def test_a_consent_is_never_dated_before_the_referral_or_in_the_future(world, lo
     referred_on = current_enrolment(world.family.id).referred_on
     client = login(world.lead)
     response = _give(client, world, world.barnevern, given_on=(referred_on - timedelta(days=1)).isoformat())
-    assert response.status_code == 422 and "henvist" in response.get_json()["errors"]["given_on"][0]
+    assert response.status_code == 422 and "henvist" in response.get_json()["errors"]["valid_from"][0]
     response = _give(client, world, world.barnevern, given_on=(world.today + timedelta(days=1)).isoformat())
-    assert response.status_code == 422 and "given_on" in response.get_json()["errors"]
+    assert response.status_code == 422 and "valid_from" in response.get_json()["errors"]
     assert count(Consent, family_id=world.family.id, agency_id=world.barnevern.id) == 0
     assert _give(client, world, world.barnevern, given_on=referred_on.isoformat()).status_code == 201
 
@@ -284,8 +285,8 @@ def test_a_consent_is_never_dated_before_the_referral_or_in_the_future(world, lo
     ("/api/v1/families/{id}/members", {"first_name": "A", "last_name": "B", "birth_year": 2000, "role": "other",
                                        "national_id": "01010012345"}),
     ("/api/v1/families/{id}/meetings", {"held_on": "{today}", "created_by_id": 1}),
-    ("/api/v1/families/{id}/consents", {"agency_id": 1, "purpose": "x", "given_by_member_id": 1,
-                                        "given_on": "{today}", "withdrawn_on": "{today}"}),
+    ("/api/v1/families/{id}/consents", {"agency_id": 1, "purpose": "team", "given_by_member_id": 1,
+                                        "categories": ["bolig"], "given_on": "{today}", "withdrawn_on": "{today}"}),
     ("/api/v1/families/{id}/team/memberships", {"user_id": 1, "start_date": "{today}", "team_id": 2}),
 ])
 def test_unknown_fields_are_refused(world, login, path, body):

@@ -6,6 +6,7 @@ field and nothing is stored."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -14,9 +15,22 @@ from sqlalchemy.exc import IntegrityError
 from tests import factories
 from tests.cases.formdata import untouched
 from tests.cases.world import ratings
+from velferdslab.cases.consent.models import Consent
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.meetings.models import Meeting
 from velferdslab.extensions import db
+
+
+@pytest.fixture(autouse=True)
+def member_consents(world):
+    """Each member's own consent (a parent's for the 10-year-old) to the team's agencies: a rating
+    about one member is shown only to an agency that member's consent covers (issue 15)."""
+    members = world.members()
+    for member in members.values():
+        giver = member if member.age_in(world.today.year) >= 15 else members["Anne"]
+        for agency in (world.nav, world.bolig):
+            factories.consent(world.family, agency, subject=member, given_by=giver,
+                              given_on=world.today - timedelta(days=300))
 
 
 def _meeting(world, extra):
@@ -191,3 +205,24 @@ def test_the_teams_rating_about_one_member_needs_the_member(world, login):
     response = client.post(_form_url(world), data=data)
     assert response.status_code == 422 and "Velg hvem vurderingen gjelder." in response.get_data(as_text=True)
     assert _count(Meeting) == 0
+
+
+def test_a_rating_about_one_member_is_hidden_without_that_members_consent(world, login):
+    """The voices meet the consent gate: without Lise's own consent (her parent's, she is 10) to
+    bolig, bolig's caseworker sees the household's ratings but not the one about her, and why."""
+    lise = world.members()["Lise"]
+    for row in db.session.scalars(select(Consent).where(Consent.subject_member_id == lise.id,
+                                                          Consent.agency_id == world.bolig.id)):
+        db.session.delete(row)
+    db.session.flush()
+    client = login(world.lead)
+    extra = [{"theme": "skole", "perspective": "team", "subject": lise.id, "level": 1}]
+    response = client.post(f"/api/v1/families/{world.family.id}/meetings", json=_meeting(world, extra))
+    assert response.status_code == 201, response.get_json()
+    path = f"/api/v1/families/{world.family.id}/assessments/{response.get_json()['assessment_id']}"
+    seen_by_lead = login(world.lead).get(path).get_json()
+    assert any(r["subject"] == lise.id for r in seen_by_lead["ratings"])
+    seen = login(world.member).get(path).get_json()
+    assert [r for r in seen["ratings"] if r["subject"] == lise.id] == []
+    assert {r["theme"] for r in seen["ratings"] if r["subject"] is None} >= {"skole", "arbeid"}
+    assert any("Lise" in reason for reason in seen["hidden"])

@@ -108,8 +108,8 @@ def test_enrolment_life_cycle_with_follow_ups_and_re_enrolment(world):
     kari = family_members(family.id)[0]
     access = family_access(world.lead, family.id)
     assert access.gated  # nothing recorded before the family consents
-    pending = give_consent(access, actor=world.lead, agency_id=world.nav.id, purpose="Samarbeid",
-                           given_by_member_id=kari.id, given_on=world.today - timedelta(days=499))
+    pending = give_consent(access, actor=world.lead, agency=world.nav.id, purpose="team", categories=["bolig"],
+                           given_by=kari.id, valid_from=world.today - timedelta(days=499))
     assert family_access(world.lead, family.id).gated  # the lead's own agency: a second person confirms
     factories.team_member(family, world.member)
     confirm_consent(family_access(world.member, family.id), pending, actor=world.member)
@@ -175,11 +175,11 @@ def test_consent_by_a_child_under_the_age_is_refused_a_young_person_gives_their_
     access = world.access(world.lead)
     members = world.members()
     with pytest.raises(ServiceError) as error:
-        give_consent(access, actor=world.lead, agency_id=world.barnevern.id, purpose="Samarbeid",
-                     given_by_member_id=members["Lise"].id, given_on=world.today)
-    assert error.value.field == "given_by_member_id" and "15" in error.value.message
-    row = give_consent(access, actor=world.lead, agency_id=world.barnevern.id, purpose="Samarbeid",
-                       given_by_member_id=members["Jonas"].id, given_on=world.today)
+        give_consent(access, actor=world.lead, agency=world.barnevern.id, purpose="team", categories=["bolig"],
+                     given_by=members["Lise"].id, valid_from=world.today)
+    assert error.value.field == "given_by" and "15" in error.value.message
+    row = give_consent(access, actor=world.lead, agency=world.barnevern.id, purpose="team", categories=["bolig"],
+                       given_by=members["Jonas"].id, valid_from=world.today)
     assert row.given_by_member_id == members["Jonas"].id
 
 
@@ -187,24 +187,24 @@ def test_the_consent_age_is_the_labs(world):
     world.lab.consent_age = 17
     db.session.flush()
     with pytest.raises(ServiceError):
-        give_consent(world.access(world.lead), actor=world.lead, agency_id=world.barnevern.id,
-                     purpose="Samarbeid", given_by_member_id=world.members()["Jonas"].id,
-                     given_on=world.today)
+        give_consent(world.access(world.lead), actor=world.lead, agency=world.barnevern.id, categories=["bolig"],
+                     purpose="team", given_by=world.members()["Jonas"].id,
+                     valid_from=world.today)
 
 
 def test_consent_rows_are_superseded_never_edited(world):
     access = world.access(world.lead)
     anne = world.members()["Anne"]
-    first = give_consent(access, actor=world.lead, agency_id=world.barnevern.id, purpose="Samarbeid",
-                         given_by_member_id=anne.id, given_on=world.today - timedelta(days=10),
-                         expires_on=world.today + timedelta(days=100))
+    first = give_consent(access, actor=world.lead, agency=world.barnevern.id, purpose="team", categories=["bolig"],
+                         given_by=anne.id, valid_from=world.today - timedelta(days=10),
+                         valid_to=world.today + timedelta(days=100))
     assert not world.access(world.gated).gated
-    renewed = give_consent(access, actor=world.lead, agency_id=world.barnevern.id, purpose="Samarbeid",
-                           given_by_member_id=anne.id, given_on=world.today,
-                           expires_on=world.today + timedelta(days=400))
+    renewed = give_consent(access, actor=world.lead, agency=world.barnevern.id, purpose="team", categories=["bolig"],
+                           given_by=anne.id, valid_from=world.today,
+                           valid_to=world.today + timedelta(days=400))
     assert renewed.supersedes_id == first.id
     withdrawn = withdraw_consent(access, renewed, actor=world.lead, withdrawn_on=world.today,
-                                 by_member_id=anne.id)
+                                 withdrawn_by=anne.id)
     assert withdrawn.supersedes_id == renewed.id and withdrawn.withdrawn_on == world.today
     db.session.expire_all()
     # The earlier rows are untouched.
@@ -212,7 +212,7 @@ def test_consent_rows_are_superseded_never_edited(world):
     assert db.session.get(Consent, renewed.id).expires_on == world.today + timedelta(days=400)
     assert world.access(world.gated).gated
     with pytest.raises(ConflictError):  # a superseded row cannot be withdrawn again
-        withdraw_consent(access, renewed, actor=world.lead, withdrawn_on=world.today, by_member_id=anne.id)
+        withdraw_consent(access, renewed, actor=world.lead, withdrawn_on=world.today, withdrawn_by=anne.id)
 
 
 def test_an_expired_consent_gates_the_agency(world):

@@ -40,7 +40,7 @@ def _bolig_consent(world) -> Consent:
 
 
 def _withdraw(client, world, consent, confirmed=False, **kwargs):
-    data = {"withdrawn_on": world.today.isoformat(), "by_member_id": str(consent.given_by_member_id)}
+    data = {"withdrawn_on": world.today.isoformat(), "withdrawn_by": str(consent.given_by_member_id)}
     if confirmed:
         data["confirmed"] = "1"
     return client.post(f"/familier/{world.family.id}/samtykke/{consent.id}/trekk", data=data, **kwargs)
@@ -56,14 +56,15 @@ def test_withdrawing_asks_first_and_says_who_loses_what(app, world, login):
     html = response.get_data(as_text=True)
     with app.test_request_context():
         today = format_date(world.today, "long")
-    assert f"Anne Berg trekker tilbake samtykket til Bolig (Samarbeid i teamet) fra {today}." in html
+    assert f"Anne Berg trekker tilbake samtykket til Bolig (Samarbeid i investeringsteamet) fra {today}." in html
     assert "Mona Medlem mister innsyn i vurderinger, notater, mål og tiltak" in html
     assert _bolig_consent(world).id == consent.id  # nothing recorded yet
     assert _events(world.family.id, AuditAction.CONSENT_WITHDRAW) == []
     assert not world.access(world.member).gated
 
     html = _withdraw(client, world, consent, confirmed=True, follow_redirects=True).get_data(as_text=True)
-    assert "Samtykket for Bolig (Samarbeid i teamet) er trukket tilbake." in html and ">Angre</button>" in html
+    assert "Samtykket for Bolig (Samarbeid i investeringsteamet) er trukket tilbake." in html
+    assert ">Angre</button>" in html
     assert _bolig_consent(world).withdrawn_on == world.today
     assert world.access(world.member).gated
 
@@ -103,9 +104,9 @@ def test_undo_a_withdrawal_is_refused_once_something_was_recorded_since(world, l
     _withdraw(client, world, _bolig_consent(world), confirmed=True)
     event = _events(world.family.id, AuditAction.CONSENT_WITHDRAW)[-1]
     # The family gives a new consent to the same agency and purpose: it supersedes the withdrawal.
-    consent_services.give_consent(world.access(world.lead), actor=world.lead, agency_id=world.bolig.id,
-                                  purpose="Samarbeid i teamet", given_by_member_id=world.members()["Per"].id,
-                                  given_on=world.today)
+    consent_services.give_consent(world.access(world.lead), actor=world.lead, agency=world.bolig.id,
+                                  purpose="team", categories=["bolig"], given_by=world.members()["Per"].id,
+                                  valid_from=world.today)
     html = client.post(f"/familier/{world.family.id}/samtykke/angre", data={"event_id": str(event.id)},
                        follow_redirects=True).get_data(as_text=True)
     assert "Noe er registrert for dette samtykket etter at det ble trukket tilbake" in html

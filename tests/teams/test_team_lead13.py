@@ -81,17 +81,39 @@ def test_the_warning_and_the_gate_follow_one_rule(world):
 def test_a_young_person_of_consent_age_without_their_own_consent_is_named(world):
     young = [w for w in _warnings(world) if w.code == "young_person"]
     assert len(young) == 1 and "Jonas Berg har nådd samtykkealderen (15 år)" in young[0].message
-    assert "per husstand" in young[0].message
+    assert "per person" in young[0].message and "til Barnevern, Bolig, NAV:" in young[0].message
     # Lise (10) is below it; so is Jonas when the lab's consent age is 17.
     world.lab.consent_age = 17
     db.session.flush()
     assert not [w for w in _warnings(world) if w.code == "young_person"]
     world.lab.consent_age = 15
-    # Jonas gives a consent himself: the warning goes.
+    # Jonas gives his own consent (about himself) to Bolig: Bolig is no longer named.
     jonas = world.members()["Jonas"]
-    consent_services.give_consent(world.access(world.lead), actor=world.lead, agency_id=world.bolig.id,
-                                  purpose="Samarbeid i teamet", given_by_member_id=jonas.id, given_on=world.today)
+    consent_services.give_consent(world.access(world.lead), actor=world.lead, agency=world.bolig.id,
+                                  purpose="team", categories=["skole"], subject=jonas.id, given_by=jonas.id,
+                                  valid_from=world.today)
+    young = [w for w in _warnings(world) if w.code == "young_person"]
+    assert "til Barnevern, NAV:" in young[0].message and "Bolig" not in young[0].message
+    # Below the age nobody is named: a guardian decides for a younger child.
+    world.lab.consent_age = 17
+    db.session.flush()
     assert not [w for w in _warnings(world) if w.code == "young_person"]
+
+
+def test_an_agency_with_only_a_persons_consent_is_warned_about(world):
+    """Issue 15: an agency whose consents are about one person sees none of the household's matters."""
+    from velferdslab.cases.consent.models import Consent
+
+    jonas = world.members()["Jonas"]
+    assert not [w for w in _warnings(world) if w.code == "persons_only"]
+    consent_services.give_consent(world.access(world.lead), actor=world.lead, agency=world.barnevern.id,
+                                  purpose="team", categories=["skole", "arbeid"], subject=jonas.id,
+                                  given_by=jonas.id, valid_from=world.today)
+    db.session.flush()
+    assert db.session.query(Consent).filter_by(agency_id=world.barnevern.id).count() == 1
+    warning = next(w for w in _warnings(world) if w.code == "persons_only")
+    assert warning.agency_id == world.barnevern.id
+    assert "Jonas Berg (Arbeid, Skole)" in warning.message and "Husstandens felles forhold" in warning.message
 
 
 def test_adding_a_member_warns_when_their_agency_has_no_consent(world, login):

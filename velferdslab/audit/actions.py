@@ -48,6 +48,7 @@ class AuditAction(Vocabulary):
     CONSENT_CONFIRM = "consent.confirm", _l("Samtykke bekreftet av en annen person")
     CONSENT_WITHDRAW_UNDO = "consent.withdraw_undo", _l("Tilbaketrekning av samtykke angret")
     CONSENT_DENIED = "consent.denied", _l("Avvist: samtykke registrert av noen som ikke kan")
+    CONSENT_FORM_PDF = "consent.form_pdf", _l("Lastet ned samtykkeskjemaet (PDF)")
     # the journey, the plan and meetings
     ASSESSMENT_LIST = "assessment.list", _l("Så investeringsferden")
     ASSESSMENT_VIEW = "assessment.view", _l("Så en vurdering")

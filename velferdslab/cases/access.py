@@ -5,20 +5,76 @@ door the user came in (a team membership, or an emergency-access grant) and whet
 lacks the family's consent (``gated``: they see the family's name, team and meeting dates only).
 Services that touch the case content call :meth:`Access.require_consent`, so the consent gate holds
 in the services too, not only in the routes.
+
+Past the door, the case content is shown item by item (issue 15): :meth:`Access.may_see` says
+whether the member's agency holds a valid consent about that person (or the household's, for shared
+matters) covering that kind of information; :meth:`Access.hidden_reason` says, without the content,
+why an item is hidden. Every read that shows ratings filters them with :func:`visible_ratings`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Generic, TypeVar
 
 from flask_babel import gettext as _
+from sqlalchemy import exists, literal, select
+from sqlalchemy.orm import aliased
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
 from velferdslab.audit.models import EmergencyAccess
-from velferdslab.cases.household.models import Family
+from velferdslab.auth.models import Agency
+from velferdslab.cases.consent.models import CATEGORY_LABELS, Consent, ConsentCategory, NoteCategory, valid_on
+from velferdslab.cases.household.models import Family, FamilyMember, MemberRole
 from velferdslab.core.errors import ForbiddenError
+from velferdslab.core.models import today_local
+from velferdslab.extensions import db
 from velferdslab.teams.models import TeamMembership
+
+T = TypeVar("T")
+
+# What a kind of case content is, when it has no theme: meeting notes and decisions are their own
+# category; an action without a goal, the overall level and a goal without a theme are the plan.
+KIND_CATEGORY = {"note": NoteCategory.MEETING_NOTES.value, "meeting": NoteCategory.MEETING_NOTES.value}
+KINDS = ("rating", "level", "note", "meeting", "goal", "action")
+
+
+def category_of(theme: str | None, kind: str) -> str:
+    """The kind of information an item is, as a consent names it: its theme, or a note category."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of case content: {kind!r}")
+    return theme or KIND_CATEGORY.get(kind, NoteCategory.GENERAL.value)
+
+
+@dataclass(frozen=True)
+class ConsentScope:
+    """What an agency's valid consents cover: per subject (a member's id, or None for the household)
+    the kinds of information. ``everything``: emergency access (reviewed afterwards)."""
+
+    covered: Mapping[int | None, frozenset[str]] = field(default_factory=dict)
+    everything: bool = False
+
+    def covers(self, subject_member_id: int | None, category: str) -> bool:
+        return self.everything or category in self.covered.get(subject_member_id, frozenset())
+
+
+def consent_scope(family_id: int, agency_id: int | None) -> ConsentScope:
+    """The kinds of information the agency's current, valid consents cover, per subject — one statement."""
+    if agency_id is None:
+        return ConsentScope()
+    newer = aliased(Consent)
+    rows = db.session.execute(
+        select(Consent.subject_member_id, ConsentCategory.category)
+        .join(ConsentCategory, ConsentCategory.consent_id == Consent.id)
+        .where(Consent.family_id == family_id, Consent.agency_id == agency_id, *valid_on(today_local()),
+               ~exists(select(literal(1)).select_from(newer).where(newer.supersedes_id == Consent.id))))
+    covered: dict[int | None, set[str]] = {}
+    for subject, category in rows:
+        covered.setdefault(subject, set()).add(category)
+    return ConsentScope({k: frozenset(v) for k, v in covered.items()})
 
 
 @dataclass(frozen=True)
@@ -54,3 +110,89 @@ class Access:
                                                lab_id=self.family.lab_id, object_type="family",
                                                object_id=self.family.id, summary={"outcome": "no_consent"})
             raise ForbiddenError(_("Familien har ikke gitt samtykke til at din etat ser dette."), "consent")
+
+    # --- to the field (issue 15) -------------------------------------------------------------------
+
+    @cached_property
+    def scope(self) -> ConsentScope:
+        """What this user's agency may see of the family, read once (the first time it is asked)."""
+        if self.emergency is not None:
+            return ConsentScope(everything=True)
+        if self.gated or self.membership is None:
+            return ConsentScope()
+        return consent_scope(self.family.id, self.membership.agency_id)
+
+    def may_see(self, subject_member_id: int | None, theme: str | None, kind: str) -> bool:
+        """Whether an item of case content — about a member (or the household: None), in a theme (or
+        none), of a ``kind`` (``KINDS``) — is covered by a valid consent of the user's agency."""
+        return self.scope.covers(subject_member_id, category_of(theme, kind))
+
+    @cached_property
+    def _members(self) -> dict[int, FamilyMember]:
+        return {m.id: m for m in db.session.scalars(select(FamilyMember)
+                                                    .where(FamilyMember.family_id == self.family.id))}
+
+    def hidden_reason(self, subject_member_id: int | None, theme: str | None, kind: str) -> str:
+        """Why an item is hidden, in words that name whose consent is missing, never the content."""
+        agency_id = self.membership.agency_id if self.membership is not None else None
+        agency = db.session.get(Agency, agency_id) if agency_id is not None else None
+        agency_name = agency.name if agency is not None else _("din etat")
+        category = str(CATEGORY_LABELS[category_of(theme, kind)])
+        member = self._members.get(subject_member_id) if subject_member_id is not None else None
+        if member is None:
+            return _("Skjult: mangler samtykke fra husstanden til %(agency)s for %(category)s.", agency=agency_name,
+                     category=category)
+        role = MemberRole.get(member.role)
+        return _("Skjult: mangler samtykke fra %(name)s (%(role)s) til %(agency)s for %(category)s.",
+                 name=member.full_name, role=role.label if role else member.role, agency=agency_name,
+                 category=category)
+
+    def require_may_see(self, subject_member_id: int | None, theme: str | None, kind: str) -> None:
+        """Refuse (403, audited, with the reason) an item no consent of the user's agency covers."""
+        if not self.may_see(subject_member_id, theme, kind):
+            audit.record_even_if_request_fails(AuditAction.FAMILY_GATED_DENIED, family_id=self.family.id,
+                                               lab_id=self.family.lab_id, object_type="family",
+                                               object_id=self.family.id,
+                                               summary={"outcome": "not_covered", "kind": kind,
+                                                        "category": category_of(theme, kind)})
+            raise ForbiddenError(self.hidden_reason(subject_member_id, theme, kind), "consent")
+
+    def hide(self, items: Iterable[T], kind: str, *, theme: Any = None, subject: Any = None) -> Shown[T]:
+        """Split ``items`` into those shown and the reasons for those hidden. ``theme`` and ``subject``
+        read an item's theme and subject (default: its ``theme`` and ``subject_member_id`` attributes)."""
+        shown: list[T] = []
+        reasons: list[str] = []
+        for item in items:
+            item_theme = theme(item) if theme is not None else getattr(item, "theme", None)
+            item_subject = subject(item) if subject is not None else getattr(item, "subject_member_id", None)
+            if self.may_see(item_subject, item_theme, kind):
+                shown.append(item)
+            else:
+                reason = self.hidden_reason(item_subject, item_theme, kind)
+                if reason not in reasons:
+                    reasons.append(reason)
+        return Shown(shown, reasons)
+
+
+@dataclass
+class Shown(Generic[T]):
+    """The items a reader may see, and (once each) why the others are hidden."""
+
+    items: list[T]
+    hidden: list[str]
+
+
+def rating_subject(rating: Any) -> int | None:
+    """Whom a theme rating is about: its ``subject_member_id`` (None, or no such column: the household)."""
+    return getattr(rating, "subject_member_id", None)
+
+
+def visible_ratings(access: Access, ratings: Iterable[T]) -> Shown[T]:
+    """THE filter for theme ratings (issue 15): a rating is about :func:`rating_subject`, in its theme.
+    Every read that shows ratings goes through here."""
+    return access.hide(ratings, "rating", subject=rating_subject)
+
+
+def unique_reasons(*groups: Iterable[str]) -> list[str]:
+    """The reasons of several reads, each once, in order."""
+    return list(dict.fromkeys(reason for group in groups for reason in group))

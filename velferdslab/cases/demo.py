@@ -27,7 +27,7 @@ from typing import TypeVar
 from sqlalchemy import insert
 
 from velferdslab.auth.models import Lab, User
-from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.consent.models import CATEGORY_CODES, Consent, ConsentCategory, ConsentMethod, ConsentPurpose
 from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.household.models import Family, FamilyMember
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
@@ -372,8 +372,9 @@ def _consent_rows(plan: _Plan, family_id: int, giver_id: int) -> list[dict]:
         return []
     agency_ids = sorted({u.agency_id for u, _r in plan.team if u.agency_id})
     given = plan.started_on - timedelta(days=5)
-    return [{"family_id": family_id, "agency_id": agency_id, "purpose": "Samarbeid i investeringsteamet",
-             "given_by_member_id": giver_id, "given_on": given, "expires_on": None} for agency_id in agency_ids]
+    return [{"family_id": family_id, "agency_id": agency_id, "purpose": ConsentPurpose.TEAM.value,
+             "given_by_member_id": giver_id, "given_on": given, "expires_on": None,
+             "method": ConsentMethod.SIGNED.value} for agency_id in agency_ids]
 
 
 def _write_consents(plans: list[_Plan], family_ids: list[int], members_of: list[list[int]],
@@ -387,8 +388,10 @@ def _write_consents(plans: list[_Plan], family_ids: list[int], members_of: list[
         rows.extend(mine)
     ids = _insert(Consent, rows)
     # Withdrawal is a new row that supersedes the consent; the old row is never edited.
-    _insert_plain(Consent, [{**rows[i], "withdrawn_on": today - timedelta(days=20), "supersedes_id": ids[i]}
-                            for i in withdrawals])
+    ids += _insert(Consent, [{**rows[i], "withdrawn_on": today - timedelta(days=20), "supersedes_id": ids[i],
+                              "withdrawn_by_member_id": rows[i]["given_by_member_id"]} for i in withdrawals])
+    # The demo's consents are the household's, covering every kind of information.
+    _insert_plain(ConsentCategory, [{"consent_id": i, "category": c} for i in ids for c in CATEGORY_CODES])
 
 
 def _write_meetings(family_ids, enrolment_ids, histories: list[_History]) -> list[list[int]]:

@@ -40,7 +40,7 @@ from typing import Any, NoReturn
 from flask import abort, g, has_request_context, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import CompoundSelect, Select, and_, exists, literal, or_, select
+from sqlalchemy import CompoundSelect, Select, and_, exists, literal, select
 from sqlalchemy.orm import aliased
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -49,7 +49,7 @@ from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.cases import policy as _family_rules  # noqa: F401 - registers the rules for Access
 from velferdslab.cases.access import Access
-from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.consent.models import Consent, valid_on
 from velferdslab.cases.household.models import Family
 from velferdslab.core import policy
 from velferdslab.core.errors import ForbiddenError
@@ -74,16 +74,15 @@ def family_key(name: str) -> None:
 # --- who may see which family ---------------------------------------------------------------------
 
 def valid_consent_clause(family_id_col: Any, agency_id_col: Any, on: date) -> Any:
-    """SQL: a current consent row exists for (family, agency) that is valid on ``on``."""
+    """SQL: a current consent row exists for (family, agency) that is valid on ``on`` — about anyone and
+    covering anything: it lets the agency's people past the door; what they see of the case content
+    is then decided item by item (``Access.may_see``, issue 15)."""
     newer = aliased(Consent)
     return exists(
         select(literal(1)).select_from(Consent).where(
             Consent.family_id == family_id_col,
             Consent.agency_id == agency_id_col,
-            Consent.given_on <= on,
-            or_(Consent.expires_on.is_(None), Consent.expires_on >= on),
-            Consent.withdrawn_on.is_(None),
-            Consent.awaiting_confirmation.is_(False),
+            *valid_on(on),
             ~exists(select(literal(1)).select_from(newer).where(newer.supersedes_id == Consent.id)),
         ))
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload
 from velferdslab.budget.models import SpendRequest
 from velferdslab.cases import chart as journey_chart
 from velferdslab.cases import rules
-from velferdslab.cases.access import Access
+from velferdslab.cases.access import Access, unique_reasons
 from velferdslab.cases.enrolment import queries as enrolment_queries
 from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.enrolment.models import Enrolment
@@ -71,6 +71,8 @@ class ProgressReport:
     overdue: int
     next_meeting_on: date | None
     today: date = field(default_factory=today_local)
+    # What the reader's consents do not cover (issue 15): the reasons, never the content.
+    hidden: list[str] = field(default_factory=list)
 
     @property
     def family(self):
@@ -175,12 +177,13 @@ def build(access: Access, start: date | None = None, end: date | None = None) ->
     default_start, default_end = default_period(enrolment, today, end)
     start, end = start or default_start, end or default_end
     themes = journey_services.applicable_themes(family_id)
-    history = journey_queries.journey_history(family_id, themes)
+    history = journey_queries.journey_history(family_id, themes, access)
     history.points = [p for p in history.points if p.assessed_on <= end
                       and (enrolment is None or p.assessed_on >= enrolment.referred_on)]
-    all_goals = list(db.session.scalars(select(Goal).where(Goal.family_id == family_id)
-                                        .order_by(Goal.theme, Goal.horizon, Goal.id)))
-    actions = plan_queries.all_actions(family_id)
+    goals_shown = plan_queries.visible_goals(access, list(db.session.scalars(
+        select(Goal).where(Goal.family_id == family_id).order_by(Goal.theme, Goal.horizon, Goal.id))))
+    actions_shown = plan_queries.visible_actions(access, plan_queries.all_actions(family_id))
+    all_goals, actions = goals_shown.items, actions_shown.items
     shown = [a for a in actions if in_period(a, start, end)]
     actions_by_goal: dict[int | None, list[Action]] = defaultdict(list)
     for action in shown:
@@ -200,7 +203,9 @@ def build(access: Access, start: date | None = None, end: date | None = None) ->
         meetings=meetings, spend_by_theme=spend_in_period(family_id, start, end),
         next_steps=[a for a in open_actions if not _overdue(a, today) or a.id not in listed],
         overdue=sum(1 for a in open_actions if _overdue(a, today) and a.id in listed),
-        next_meeting_on=next_meeting, today=today)
+        next_meeting_on=next_meeting, today=today,
+        hidden=unique_reasons(history.hidden, goals_shown.hidden, actions_shown.hidden,
+                              [row.hidden for row in meetings if row.hidden]))
 
 
 def spend_in_period(family_id: int, start: date, end: date) -> dict[str, list[SpendLine]]:

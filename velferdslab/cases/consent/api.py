@@ -32,7 +32,9 @@ class Consents(MethodView):
     @blueprint.response(201, schemas.ConsentSchema)
     @family_route(content=False)
     def post(self, data, access: Access):
-        """Record (or renew) a consent. A child under the lab's consent age cannot give one."""
+        """Record (or renew) a consent about a member (``subject``) or the household (null), to an agency,
+        for a purpose, covering stated kinds of information. From the consent age (the lab's, or the
+        sector's) a young person gives it about themself; a guardian gives it for a younger child."""
         row = services.give_consent(access, actor=_user(), **data)
         return _consent_out(row, set(), today_local())
 

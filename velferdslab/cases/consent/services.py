@@ -6,7 +6,7 @@ does); a refusal is a :class:`ServiceError` naming the input at fault (see ``vel
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Iterable
 from datetime import date
 
 from flask_babel import format_date
@@ -17,11 +17,19 @@ from sqlalchemy.exc import IntegrityError
 from velferdslab.audit import services as audit
 from velferdslab.audit import undo
 from velferdslab.audit.actions import AuditAction
-from velferdslab.auth.models import Lab, User
+from velferdslab.auth.models import Agency, Lab, User
 from velferdslab.cases.access import Access
-from velferdslab.cases.consent.models import Consent
+from velferdslab.cases.consent.models import (
+    CATEGORY_CODES,
+    Consent,
+    ConsentCategory,
+    ConsentMethod,
+    ConsentPurpose,
+    consent_age_for,
+    consent_is_valid,
+)
 from velferdslab.cases.enrolment.models import Enrolment
-from velferdslab.cases.household.models import Family, FamilyMember
+from velferdslab.cases.household.models import Family, FamilyMember, MemberRole
 from velferdslab.cases.policy import require_lead
 from velferdslab.cases.rules import _check_agency, _not_future, _text
 from velferdslab.core import policy
@@ -30,38 +38,68 @@ from velferdslab.extensions import db
 from velferdslab.teams.models import TeamMembership
 
 
-def consent_is_valid(consent: Consent, on: date, superseded_ids: Set[int] = frozenset()) -> bool:
-    return (consent.id not in superseded_ids and consent.given_on <= on and consent.withdrawn_on is None
-            and not consent.awaiting_confirmation and (consent.expires_on is None or consent.expires_on >= on))
-
-
 def consents(family_id: int) -> list[Consent]:
     """Every consent row of the family, oldest first (the history, superseded rows included)."""
     from sqlalchemy.orm import joinedload
 
     return list(db.session.scalars(select(Consent).where(Consent.family_id == family_id)
-                                   .options(joinedload(Consent.agency), joinedload(Consent.given_by))
+                                   .options(joinedload(Consent.agency), joinedload(Consent.given_by),
+                                            joinedload(Consent.subject), joinedload(Consent.withdrawn_by))
                                    .order_by(Consent.recorded_at, Consent.id)))
 
 
-def _consenting_member(family: Family, member_id: int | None, on: date, field: str) -> FamilyMember:
+def _age(member: FamilyMember, on: date) -> int:
+    # Only the birth year is stored, so the age is the one the member reaches this calendar year.
+    return on.year - member.birth_year
+
+
+def consent_age(family: Family, agency: Agency) -> int:
+    """From this age a young person decides alone about sharing with ``agency`` (the lab's age, or
+    the sector's where its law sets a higher one: ``models.SECTOR_CONSENT_AGE``)."""
+    # get_one: family.lab_id is a NOT NULL foreign key, so the lab is there.
+    return consent_age_for(db.session.get_one(Lab, family.lab_id).consent_age, agency.kind)
+
+
+def _member(family: Family, member_id: int | None, field: str, message: str) -> FamilyMember:
     member = db.session.get(FamilyMember, member_id) if member_id is not None else None
     if member is None or member.family_id != family.id:
-        raise ServiceError(_("Velg hvem i familien som gir samtykket."), field)
-    # get_one: family.lab_id is a NOT NULL foreign key, so the lab is there.
-    consent_age = db.session.get_one(Lab, family.lab_id).consent_age
-    # Only the birth year is stored, so the age is the one the member reaches this calendar year.
-    if on.year - member.birth_year < consent_age:
-        raise ServiceError(_("%(name)s er under %(age)s år og kan ikke gi eller trekke samtykke selv.",
-                             name=member.full_name, age=consent_age), field)
+        raise ServiceError(message, field)
     return member
 
 
-def _current_consent(family_id: int, agency_id: int, purpose: str) -> Consent | None:
+def _right_holder(family: Family, agency: Agency, subject: FamilyMember | None, person: FamilyMember, on: date,
+                  field: str) -> None:
+    """Refuse unless ``person`` holds the right to give (or withdraw) a consent about ``subject``:
+    the young person themself from the consent age, a guardian (a parent) for a younger child, and
+    for the household's shared matters an adult of it."""
+    limit = consent_age(family, agency)
+    if subject is None or (subject.id == person.id and _age(person, on) < limit):
+        if _age(person, on) < limit:
+            raise ServiceError(_("%(name)s er under %(age)s år og kan ikke gi eller trekke samtykke selv.",
+                                 name=person.full_name, age=limit), field)
+        return
+    if _age(subject, on) >= limit:
+        if person.id != subject.id:
+            raise ServiceError(_("%(subject)s har nådd samtykkealderen (%(age)s år) for %(agency)s og bestemmer "
+                                 "selv: bare %(subject)s kan gi eller trekke tilbake dette samtykket.",
+                                 subject=subject.full_name, age=limit, agency=agency.name), field)
+        return
+    if person.role != MemberRole.PARENT or _age(person, on) < 18:
+        raise ServiceError(_("%(subject)s er under %(age)s år: samtykket gis og trekkes av en foresatt.",
+                             subject=subject.full_name, age=limit), field)
+
+
+def _current_consent(family_id: int, agency_id: int, purpose: str, subject_member_id: int | None) -> Consent | None:
     newer = select(Consent.supersedes_id).where(Consent.supersedes_id.is_not(None))
+    subject = (Consent.subject_member_id.is_(None) if subject_member_id is None
+               else Consent.subject_member_id == subject_member_id)
     return db.session.scalar(select(Consent).where(Consent.family_id == family_id, Consent.agency_id == agency_id,
-                                                   Consent.purpose == purpose, Consent.id.not_in(newer))
+                                                   Consent.purpose == purpose, subject, Consent.id.not_in(newer))
                              .order_by(Consent.id.desc()).limit(1))
+
+
+def _current(consent: Consent) -> Consent | None:
+    return _current_consent(consent.family_id, consent.agency_id, consent.purpose, consent.subject_member_id)
 
 
 def _insert_consent(row: Consent) -> Consent:
@@ -75,6 +113,17 @@ def _insert_consent(row: Consent) -> Consent:
     return row
 
 
+def _successor(consent: Consent, actor: User, **changes) -> Consent:
+    """A new row that supersedes ``consent``: the same consent, with ``changes``, covering the same kinds."""
+    fields = {name: getattr(consent, name) for name in (
+        "family_id", "agency_id", "purpose", "subject_member_id", "given_by_member_id", "given_on", "expires_on",
+        "method", "witness_name", "withdrawn_on", "withdrawn_by_member_id", "awaiting_confirmation")}
+    fields.update(changes)
+    row = Consent(**fields, supersedes_id=consent.id, recorded_by_id=actor.id)
+    row.category_rows = [ConsentCategory(category=code) for code in consent.categories]
+    return _insert_consent(row)
+
+
 def _refuse_consent(access: Access, actor: User, agency_id: int | None, reason: str) -> None:
     audit.record_even_if_request_fails(AuditAction.CONSENT_DENIED, actor=actor, family_id=access.family.id,
                                        lab_id=access.family.lab_id, object_type="family",
@@ -82,10 +131,38 @@ def _refuse_consent(access: Access, actor: User, agency_id: int | None, reason: 
                                        summary={"reason": reason, "agency_id": agency_id})
 
 
-def give_consent(access: Access, *, actor: User, agency_id: int | None, purpose: str | None,
-                 given_by_member_id: int | None, given_on: date | None, expires_on: date | None = None) -> Consent:
-    """Record a consent for an agency and purpose. A consent for the same agency and purpose that
-    is already there is superseded (a renewal); consent rows are never edited.
+def _categories(codes: Iterable[str] | None) -> list[str]:
+    chosen = set(codes or ())
+    if not chosen:
+        raise ServiceError(_("Velg hvilke opplysninger samtykket omfatter."), "categories")
+    if chosen - set(CATEGORY_CODES):
+        raise ServiceError(_("Ukjent slags opplysninger: %(codes)s.", codes=", ".join(sorted(chosen - set(
+            CATEGORY_CODES)))), "categories")
+    return [code for code in CATEGORY_CODES if code in chosen]
+
+
+def _method(method: str | None, witness_name: str | None) -> tuple[str, str | None]:
+    if method not in (ConsentMethod.SIGNED, ConsentMethod.VERBAL):
+        raise ServiceError(_("Velg hvordan samtykket ble gitt: signert skjema eller muntlig med vitne."), "method")
+    witness = _text(witness_name, "witness_name", max_length=200)
+    if method == ConsentMethod.VERBAL and witness is None:
+        raise ServiceError(_("Et muntlig samtykke må ha et vitne: skriv vitnets navn."), "witness_name")
+    return str(method), witness if method == ConsentMethod.VERBAL else None
+
+
+def give_consent(access: Access, *, actor: User, agency: int | None, purpose: str | None, given_by: int | None,
+                 valid_from: date | None, subject: int | None = None, categories: Iterable[str] | None = None,
+                 valid_to: date | None = None, method: str | None = ConsentMethod.SIGNED.value,
+                 witness_name: str | None = None) -> Consent:
+    """Record a consent: about ``subject`` (a member; None: the household's shared matters), given by
+    ``given_by``, to ``agency``, for ``purpose`` (``ConsentPurpose``), covering ``categories``
+    (themes and note categories), from ``valid_from`` to ``valid_to``, given by ``method``. The
+    consent with the same agency, purpose and subject that is already there is superseded (a
+    renewal); consent rows are never edited.
+
+    Who may give it (issue 15): a young person from the consent age (the lab's, or the sector's)
+    about themself, and nobody else for them; a guardian for a younger child, never the child alone;
+    an adult of the household for its shared matters.
 
     Consent opens the family's content to an agency's people, so (issue 12, item 13): only the
     team's investment lead records it (the family itself will, through its own sign-in); it is
@@ -96,34 +173,44 @@ def give_consent(access: Access, *, actor: User, agency_id: int | None, purpose:
     """
     family = access.family
     if not policy.can(actor, "lead", access):
-        _refuse_consent(access, actor, agency_id, "not_lead")
+        _refuse_consent(access, actor, agency, "not_lead")
         require_lead(actor, access)
-    if agency_id is None:
-        raise ServiceError(_("Velg etaten samtykket gjelder."), "agency_id")
-    agency_id = _check_agency(family.lab_id, agency_id, "agency_id")
-    own_agency = access.membership is not None and access.membership.agency_id == agency_id
+    if agency is None:
+        raise ServiceError(_("Velg etaten samtykket gjelder."), "agency")
+    agency_row = db.session.get_one(Agency, _check_agency(family.lab_id, agency, "agency"))
+    own_agency = access.membership is not None and access.membership.agency_id == agency_row.id
     if own_agency and not access.gated:
         # Renewing the consent one's own access rests on: someone else records it.
-        _refuse_consent(access, actor, agency_id, "own_agency")
+        _refuse_consent(access, actor, agency_row.id, "own_agency")
         raise ForbiddenError(_("Samtykket for din egen etat fornyes av en annen person i teamet eller av familien "
-                               "selv."), "agency_id")
-    purpose = _text(purpose, "purpose", max_length=200, required=True, label_missing=_("Oppgi formålet."))
-    given_on = _not_future(given_on, "given_on", _("Samtykket kan ikke være gitt fram i tid."))
+                               "selv."), "agency")
+    if ConsentPurpose.get(purpose) is None:
+        raise ServiceError(_("Velg formålet fra listen."), "purpose")
+    codes = _categories(categories)
+    method, witness = _method(method, witness_name)
+    valid_from = _not_future(valid_from, "valid_from", _("Samtykket kan ikke være gitt fram i tid."))
     referred_on = db.session.scalar(select(func.min(Enrolment.referred_on)).where(Enrolment.family_id == family.id))
-    if referred_on is not None and given_on < referred_on:
+    if referred_on is not None and valid_from < referred_on:
         raise ServiceError(_("Samtykket kan ikke være gitt før familien ble henvist (%(date)s).",
-                             date=format_date(referred_on)), "given_on")
-    member = _consenting_member(family, given_by_member_id, given_on, "given_by_member_id")
-    if expires_on is not None and expires_on < given_on:
-        raise ServiceError(_("Samtykket kan ikke utløpe før det er gitt."), "expires_on")
-    previous = _current_consent(family.id, agency_id, purpose)
-    row = _insert_consent(Consent(family_id=family.id, agency_id=agency_id, purpose=purpose,
-                                  given_by_member_id=member.id, given_on=given_on, expires_on=expires_on,
-                                  supersedes_id=previous.id if previous else None, recorded_by_id=actor.id,
-                                  awaiting_confirmation=own_agency))
+                             date=format_date(referred_on)), "valid_from")
+    about = (_member(family, subject, "subject", _("Velg hvem i familien samtykket gjelder."))
+             if subject is not None else None)
+    giver = _member(family, given_by, "given_by", _("Velg hvem i familien som gir samtykket."))
+    _right_holder(family, agency_row, about, giver, valid_from, "given_by")
+    if valid_to is not None and valid_to < valid_from:
+        raise ServiceError(_("Samtykket kan ikke utløpe før det er gitt."), "valid_to")
+    previous = _current_consent(family.id, agency_row.id, str(purpose), about.id if about else None)
+    row = Consent(family_id=family.id, agency_id=agency_row.id, purpose=str(purpose),
+                  subject_member_id=about.id if about else None, given_by_member_id=giver.id, given_on=valid_from,
+                  expires_on=valid_to, method=method, witness_name=witness,
+                  supersedes_id=previous.id if previous else None, recorded_by_id=actor.id,
+                  awaiting_confirmation=own_agency)
+    row.category_rows = [ConsentCategory(category=code) for code in codes]
+    _insert_consent(row)
     audit.record(AuditAction.CONSENT_GIVE, actor=actor, family_id=family.id, object_type="consent", object_id=row.id,
-                 summary={"agency_id": agency_id, "supersedes_id": row.supersedes_id,
-                          "awaiting_confirmation": own_agency})
+                 summary={"agency_id": agency_row.id, "supersedes_id": row.supersedes_id,
+                          "awaiting_confirmation": own_agency, "subject_member_id": row.subject_member_id,
+                          "categories": codes})
     return row
 
 
@@ -138,7 +225,7 @@ def confirm_consent(access: Access, consent: Consent, *, actor: User) -> Consent
     family = access.family
     if consent.family_id != family.id:
         raise ServiceError(_("Samtykket hører ikke til familien."), "consent_id", status=404)
-    if _current_consent(family.id, consent.agency_id, consent.purpose) is not consent:
+    if _current(consent) is not consent:
         raise ConflictError(_("Dette samtykket er allerede erstattet av et nyere."), "consent_id")
     if not consent.awaiting_confirmation:
         raise ConflictError(_("Samtykket venter ikke på bekreftelse."), "consent_id")
@@ -146,40 +233,40 @@ def confirm_consent(access: Access, consent: Consent, *, actor: User) -> Consent
         _refuse_consent(access, actor, consent.agency_id, "confirm_own")
         raise ForbiddenError(_("Samtykket må bekreftes av en annen person i teamet, fra en annen etat enn den "
                                "samtykket gjelder."), "consent_id")
-    row = _insert_consent(Consent(family_id=family.id, agency_id=consent.agency_id, purpose=consent.purpose,
-                                  given_by_member_id=consent.given_by_member_id, given_on=consent.given_on,
-                                  expires_on=consent.expires_on, supersedes_id=consent.id, recorded_by_id=actor.id))
+    row = _successor(consent, actor, awaiting_confirmation=False)
     audit.record(AuditAction.CONSENT_CONFIRM, actor=actor, family_id=family.id, object_type="consent",
                  object_id=row.id, summary={"agency_id": consent.agency_id, "supersedes_id": consent.id})
     return row
 
 
 def check_withdrawal(access: Access, consent: Consent, *, withdrawn_on: date | None,
-                     by_member_id: int | None) -> tuple[date, FamilyMember]:
+                     withdrawn_by: int | None) -> tuple[date, FamilyMember]:
     """Whether ``consent`` may be withdrawn on ``withdrawn_on`` by that member (the refusal
-    :func:`withdraw_consent` would give); the date and the member."""
+    :func:`withdraw_consent` would give); the date and the member. Only the one who holds the right
+    withdraws: the young person themself once they have reached the consent age (their guardian no
+    longer can), a guardian for a younger child, an adult of the household for its shared matters."""
     family = access.family
     if consent.family_id != family.id:
         raise ServiceError(_("Samtykket hører ikke til familien."), "consent_id", status=404)
-    if _current_consent(family.id, consent.agency_id, consent.purpose) is not consent:
+    if _current(consent) is not consent:
         raise ConflictError(_("Dette samtykket er allerede erstattet av et nyere."), "consent_id")
     if consent.withdrawn_on is not None:
         raise ConflictError(_("Samtykket er allerede trukket tilbake."), "consent_id")
     withdrawn_on = _not_future(withdrawn_on, "withdrawn_on", _("Tilbaketrekningen kan ikke være fram i tid."))
     if withdrawn_on < consent.given_on:
         raise ServiceError(_("Samtykket kan ikke trekkes tilbake før det ble gitt."), "withdrawn_on")
-    return withdrawn_on, _consenting_member(family, by_member_id, withdrawn_on, "by_member_id")
+    person = _member(family, withdrawn_by, "withdrawn_by", _("Velg hvem i familien som trekker samtykket tilbake."))
+    _right_holder(family, consent.agency, consent.subject, person, withdrawn_on, "withdrawn_by")
+    return withdrawn_on, person
 
 
 def withdraw_consent(access: Access, consent: Consent, *, actor: User, withdrawn_on: date | None,
-                     by_member_id: int | None) -> Consent:
-    """The family withdraws a consent: a new row with the withdrawal date supersedes the current one."""
+                     withdrawn_by: int | None) -> Consent:
+    """The family withdraws a consent: a new row with the withdrawal date and the one who withdrew it
+    supersedes the current one (who gave it stays as it was)."""
     family = access.family
-    withdrawn_on, member = check_withdrawal(access, consent, withdrawn_on=withdrawn_on, by_member_id=by_member_id)
-    row = _insert_consent(Consent(family_id=family.id, agency_id=consent.agency_id, purpose=consent.purpose,
-                                  given_by_member_id=member.id, given_on=consent.given_on,
-                                  expires_on=consent.expires_on, withdrawn_on=withdrawn_on, supersedes_id=consent.id,
-                                  recorded_by_id=actor.id))
+    withdrawn_on, member = check_withdrawal(access, consent, withdrawn_on=withdrawn_on, withdrawn_by=withdrawn_by)
+    row = _successor(consent, actor, withdrawn_on=withdrawn_on, withdrawn_by_member_id=member.id)
     audit.record(AuditAction.CONSENT_WITHDRAW, actor=actor, family_id=family.id, object_type="consent",
                  object_id=row.id,
                  summary={"agency_id": consent.agency_id, "supersedes_id": consent.id})
@@ -211,13 +298,11 @@ def undo_withdrawal(access: Access, event_id: object, *, actor: User) -> Consent
     original = db.session.get(Consent, withdrawal.supersedes_id) if withdrawal and withdrawal.supersedes_id else None
     if withdrawal is None or original is None or withdrawal.family_id != family.id:
         raise ServiceError(_("Fant ikke endringen som skulle angres."), undo.FIELD, status=404)
-    if _current_consent(family.id, withdrawal.agency_id, withdrawal.purpose) is not withdrawal:
+    if _current(withdrawal) is not withdrawal:
         raise ConflictError(_("Noe er registrert for dette samtykket etter at det ble trukket tilbake, så "
                               "tilbaketrekningen kan ikke angres."), undo.FIELD)
-    row = _insert_consent(Consent(family_id=family.id, agency_id=original.agency_id, purpose=original.purpose,
-                                  given_by_member_id=original.given_by_member_id, given_on=original.given_on,
-                                  expires_on=original.expires_on, supersedes_id=withdrawal.id,
-                                  recorded_by_id=actor.id, awaiting_confirmation=original.awaiting_confirmation))
+    row = _successor(withdrawal, actor, withdrawn_on=None, withdrawn_by_member_id=None,
+                     awaiting_confirmation=original.awaiting_confirmation)
     audit.record(AuditAction.CONSENT_WITHDRAW_UNDO, actor=actor, family_id=family.id, object_type="consent",
                  object_id=row.id, summary={"undoes": event.id, "agency_id": row.agency_id,
                                             "supersedes_id": withdrawal.id})

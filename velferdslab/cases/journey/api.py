@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from velferdslab.audit.actions import AuditAction
-from velferdslab.cases.access import Access
+from velferdslab.cases.access import Access, visible_ratings
 from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.household import services as household_services
 from velferdslab.cases.journey import queries, schemas, services
@@ -52,11 +52,16 @@ def rating_out(r) -> dict:
             "given_by": r.given_by_member_id, "subject": r.subject_member_id}
 
 
-def _assessment_out(row: JourneyAssessment, versions: list[int] | None = None) -> dict:
+def _assessment_out(row: JourneyAssessment, access: Access, versions: list[int] | None = None) -> dict:
     out = {k: getattr(row, k) for k in ("id", "assessed_on", "kind", "version", "is_current", "supersedes_id",
                                         "meeting_id", "overall_level", "suggested_level", "override_reason",
                                         "correction_reason", "created_at")}
-    out["ratings"] = [rating_out(r) for r in row.ratings]
+    shown = visible_ratings(access, row.ratings)
+    out["ratings"] = [rating_out(r) for r in shown.items]
+    out["hidden"] = shown.hidden
+    if not access.may_see(None, None, "level"):
+        out.update(overall_level=None, suggested_level=None, override_reason=None)
+        out["hidden"] = [*shown.hidden, access.hidden_reason(None, None, "level")]
     if versions is not None:
         out["versions"] = versions
     return out
@@ -69,11 +74,11 @@ class Assessments(MethodView):
     @family_route(AuditAction.ASSESSMENT_LIST)
     def get(self, access: Access):
         """The current version of every assessment, oldest first, with all ratings."""
-        history = queries.journey_history(access.family.id)
+        history = queries.journey_history(access.family.id, access=access)
         note(count=len(history.points))
         return [{"id": p.id, "assessed_on": p.assessed_on, "kind": p.kind, "version": p.version, "is_current": True,
                  "meeting_id": p.meeting_id, "overall_level": p.overall_level, "suggested_level": p.suggested_level,
-                 "override_reason": p.override_reason,
+                 "override_reason": p.override_reason, "hidden": history.hidden,
                  "ratings": [rating_out(v) for v in p.voices]} for p in history.points]
 
     @requires(LOGIN)
@@ -82,7 +87,7 @@ class Assessments(MethodView):
     @family_route()
     def post(self, data, access: Access):
         """A new assessment of every applicable theme; omit `overall_level` to take the suggestion."""
-        return _assessment_out(services.create_assessment(access, actor=_user(), **data))
+        return _assessment_out(services.create_assessment(access, actor=_user(), **data), access)
 
 
 @blueprint.route("/families/<int:family_id>/assessments/<int:assessment_id>")
@@ -92,7 +97,7 @@ class AssessmentById(MethodView):
     @family_route(AuditAction.ASSESSMENT_VIEW, load={"assessment": JourneyAssessment})
     def get(self, access: Access, assessment: JourneyAssessment):
         """One version of an assessment, with the ids of all its versions (the history)."""
-        return _assessment_out(assessment, [v.id for v in services.assessment_versions(assessment)])
+        return _assessment_out(assessment, access, [v.id for v in services.assessment_versions(assessment)])
 
 
 @blueprint.route("/families/<int:family_id>/assessments/<int:assessment_id>/corrections")
@@ -104,4 +109,4 @@ class AssessmentCorrections(MethodView):
     def post(self, data, access: Access, assessment: JourneyAssessment):
         """Correct the current version: a new version supersedes it (409 if it is not current)."""
         new = services.correct_assessment(access, assessment, actor=_user(), **data)
-        return _assessment_out(new, [v.id for v in services.assessment_versions(new)])
+        return _assessment_out(new, access, [v.id for v in services.assessment_versions(new)])

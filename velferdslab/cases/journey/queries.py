@@ -3,11 +3,13 @@ two statements (also read by the progress report), the trend, and which assessme
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from velferdslab.cases.access import Access, visible_ratings
 from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
@@ -28,6 +30,7 @@ class Voice:
     given_by_member_id: int | None = None
     subject_member_id: int | None = None
     scale: str = "four_step"
+    assessment_id: int | None = None
 
     @property
     def key(self) -> str:
@@ -87,8 +90,8 @@ class AssessmentPoint:
     assessed_on: date
     kind: str
     version: int
-    overall_level: int
-    suggested_level: int
+    overall_level: int | None  # None: hidden from this reader (no consent covers the overall level)
+    suggested_level: int | None
     override_reason: str | None
     meeting_id: int | None
     # (theme, perspective) -> (level, note): the household's own ratings from the team, the family
@@ -138,6 +141,8 @@ class JourneyHistory:
 
     points: list[AssessmentPoint]
     themes: list[str]
+    # Why some of it is not shown to this reader (issue 15): one line per missing consent, no content.
+    hidden: list[str] = field(default_factory=list)
 
     @property
     def latest(self) -> AssessmentPoint | None:
@@ -162,7 +167,7 @@ class JourneyHistory:
                 if (level := p.level(theme, perspective)) is not None]
 
     def overall_series(self) -> list[tuple[date, int]]:
-        return [(p.assessed_on, p.overall_level) for p in self.points]
+        return [(p.assessed_on, p.overall_level) for p in self.points if p.overall_level is not None]
 
     def rated_themes(self) -> list[str]:
         """The applicable themes plus any theme rated in the past (so no history disappears)."""
@@ -170,34 +175,49 @@ class JourneyHistory:
         return [code for code in THEME_BY_CODE if code in rated or code in self.themes]
 
 
-def journey_history(family_id: int, themes: list[str] | None = None) -> JourneyHistory:
-    """Two statements: the current assessments, and all their ratings."""
+def journey_history(family_id: int, themes: list[str] | None = None, access: Access | None = None) -> JourneyHistory:
+    """Two statements: the current assessments, and all their ratings. With ``access``, only what the
+    reader's consents cover (``cases.access.visible_ratings``; the overall level is the household's
+    plan), and why the rest is hidden."""
     rows = db.session.scalars(select(JourneyAssessment).where(JourneyAssessment.family_id == family_id,
                                                               JourneyAssessment.is_current.is_(True))
                               .order_by(JourneyAssessment.assessed_on, JourneyAssessment.id)).all()
     points = {r.id: AssessmentPoint(r.id, r.assessed_on, r.kind, r.version, r.overall_level, r.suggested_level,
                                     r.override_reason, r.meeting_id) for r in rows}
+    hidden: list[str] = []
     if points:
-        ratings = db.session.execute(
-            select(ThemeRating.assessment_id, ThemeRating.theme, ThemeRating.perspective, ThemeRating.level,
-                   ThemeRating.note, ThemeRating.given_by_member_id, ThemeRating.subject_member_id,
-                   ThemeRating.scale)
-            .join(JourneyAssessment, JourneyAssessment.id == ThemeRating.assessment_id)
-            .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True))
-            .order_by(ThemeRating.id))
-        for assessment_id, theme, perspective, level, note, given_by, subject, scale in ratings:
-            point = points[assessment_id]
-            point.voices.append(Voice(theme, perspective, level, note, given_by, subject, scale))
-            if given_by is None and subject is None:
-                point.ratings[(theme, perspective)] = (level, note)
-    return JourneyHistory(points=list(points.values()), themes=themes if themes is not None else [])
+        voices: list[Voice] = [
+            Voice(theme, perspective, level, note, given_by, subject, scale, assessment_id)
+            for assessment_id, theme, perspective, level, note, given_by, subject, scale in db.session.execute(
+                select(ThemeRating.assessment_id, ThemeRating.theme, ThemeRating.perspective, ThemeRating.level,
+                       ThemeRating.note, ThemeRating.given_by_member_id, ThemeRating.subject_member_id,
+                       ThemeRating.scale)
+                .join(JourneyAssessment, JourneyAssessment.id == ThemeRating.assessment_id)
+                .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True))
+                .order_by(ThemeRating.id))]
+        if access is not None:
+            shown = visible_ratings(access, voices)
+            voices, hidden = shown.items, shown.hidden
+        for voice in voices:
+            assert voice.assessment_id is not None
+            point = points[voice.assessment_id]
+            point.voices.append(voice)
+            if voice.given_by_member_id is None and voice.subject_member_id is None:
+                point.ratings[(voice.theme, voice.perspective)] = (voice.level, voice.note)
+        if access is not None and not access.may_see(None, None, "level"):
+            hidden.append(access.hidden_reason(None, None, "level"))
+            for point in points.values():
+                point.overall_level = point.suggested_level = point.override_reason = None
+    return JourneyHistory(points=list(points.values()), themes=themes if themes is not None else [], hidden=hidden)
 
 
-def trend(history_levels: list[int]) -> str | None:
+def trend(history_levels: Sequence[int | None]) -> str | None:
     """'up', 'down' or 'same' from the last two overall levels; None with fewer than two."""
     if len(history_levels) < 2:
         return None
     last, before = history_levels[-1], history_levels[-2]
+    if last is None or before is None:  # hidden from this reader
+        return None
     return "up" if last > before else "down" if last < before else "same"
 
 

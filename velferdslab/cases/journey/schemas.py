@@ -65,10 +65,14 @@ class AssessmentSchema(Schema):
     is_current = fields.Boolean()
     supersedes_id = fields.Integer(allow_none=True)
     meeting_id = fields.Integer(allow_none=True)
-    overall_level = fields.Integer()
-    suggested_level = fields.Integer()
+    overall_level = fields.Integer(allow_none=True, metadata={"description": "Null when no consent of the reader's "
+                                                                             "agency covers the overall level."})
+    suggested_level = fields.Integer(allow_none=True)
     override_reason = fields.String(allow_none=True)
     correction_reason = fields.String(allow_none=True)
     created_at = DateTime()
-    ratings = fields.List(fields.Nested(RatingSchema))
+    ratings = fields.List(fields.Nested(RatingSchema), metadata={"description": "Only the ratings the reader's "
+                                                                               "consents cover."})
+    hidden = fields.List(fields.String(), metadata={"description": "Why some ratings (or the level) are left out "
+                                                                   "(issue 15), never what they say."})
     versions = fields.List(fields.Integer(), metadata={"description": "Ids of every version, newest first."})

@@ -21,7 +21,7 @@ from sqlalchemy import CursorResult, select, update
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import User
-from velferdslab.cases.access import Access
+from velferdslab.cases.access import Access, rating_subject
 from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.enrolment.services import FOLLOW_UP_MONTHS, current_enrolment
 from velferdslab.cases.household.models import CHILD_ROLES, FamilyMember, MemberRole
@@ -303,10 +303,14 @@ def create_assessment(access: Access, *, actor: User, assessed_on: date | None, 
 def correct_assessment(access: Access, assessment: JourneyAssessment, *, actor: User, correction_reason: str | None,
                        assessed_on: date | None, ratings: Iterable[dict], overall_level: int | None = None,
                        override_reason: str | None = None) -> JourneyAssessment:
-    """A correction is a new version; the old one stays in the history, no longer current."""
+    """A correction is a new version; the old one stays in the history, no longer current. It replaces
+    every rating, so only a reader whose consents cover all of them (and the overall level) makes it."""
     access.require_consent()
     if assessment.family_id != access.family.id:
         raise ServiceError(_("Vurderingen hører ikke til familien."), "assessment_id", status=404)
+    access.require_may_see(None, None, "level")
+    for rating in assessment.ratings:
+        access.require_may_see(rating_subject(rating), rating.theme, "rating")
     reason = _text(correction_reason, "correction_reason", max_length=500, required=True,
                    label_missing=_("Skriv hva som rettes og hvorfor."))
     # get_one: assessment.enrolment_id is a NOT NULL foreign key, so the enrolment is there.

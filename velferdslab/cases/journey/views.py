@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from velferdslab.audit.actions import AuditAction
-from velferdslab.cases.access import Access
+from velferdslab.cases.access import Access, unique_reasons, visible_ratings
 from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.household import services as household_services
 from velferdslab.cases.journey import forms, queries, services
@@ -52,7 +52,9 @@ def assessments(access: Access):
     """Every assessment with all its versions: corrections never hide what was there before."""
     rows = queries.all_versions(access.family.id)
     note(count=len(rows))
-    return render_template("cases/assessments.html", family=access.family, rows=rows)
+    level_shown = access.may_see(None, None, "level")
+    return render_template("cases/assessments.html", family=access.family, rows=rows, level_shown=level_shown,
+                           hidden=[] if level_shown else [access.hidden_reason(None, None, "level")])
 
 
 @blueprint.get("/familier/<int:family_id>/vurderinger/<int:assessment_id>")
@@ -60,11 +62,16 @@ def assessments(access: Access):
 @family_route(AuditAction.ASSESSMENT_VIEW, load={"assessment": JourneyAssessment})
 def assessment_detail(access: Access, assessment: JourneyAssessment):
     versions = services.assessment_versions(assessment)
-    ratings = {v.id: queries.household_ratings(v.ratings) for v in versions}
-    voices = {v.id: queries.member_voice_rows(v.ratings, []) for v in versions}
+    shown = {v.id: visible_ratings(access, v.ratings) for v in versions}
+    ratings = {v_id: queries.household_ratings(s.items) for v_id, s in shown.items()}
+    voices = {v_id: queries.member_voice_rows(s.items, []) for v_id, s in shown.items()}
+    level_shown = access.may_see(None, None, "level")
+    hidden = unique_reasons(*(s.hidden for s in shown.values()),
+                            [] if level_shown else [access.hidden_reason(None, None, "level")])
     return render_template("cases/assessment.html", family=access.family, assessment=assessment,
                            versions=versions, ratings=ratings, perspectives=["team", "family", "young_person"],
-                           voices=voices, members=household_services.family_members(access.family.id))
+                           voices=voices, members=household_services.family_members(access.family.id),
+                           hidden=hidden, level_shown=level_shown)
 
 
 def _fill_ratings(form, assessment: JourneyAssessment) -> None:

@@ -21,17 +21,19 @@ class MeetingRow:
     meeting: Meeting
     staff: list
     family: list
+    # Why the notes and decisions are not shown (issue 15): never selected for this reader.
+    hidden: str | None = None
 
 
-def _meetings(family_id: int, gated: bool, limit: int | None) -> list[MeetingRow]:
+def _meetings(family_id: int, gated: bool, limit: int | None, hidden: str | None = None) -> list[MeetingRow]:
     query = select(Meeting).where(Meeting.family_id == family_id).order_by(Meeting.held_on.desc(), Meeting.id.desc())
-    if gated:  # a gated member sees when the team met and who came, never what was said
+    if gated or hidden:  # a gated member sees when the team met and who came, never what was said
         query = query.options(load_only(Meeting.id, Meeting.family_id, Meeting.enrolment_id, Meeting.held_on,
                                         Meeting.next_meeting_on))
     if limit:
         query = query.limit(limit)
     meetings = db.session.scalars(query).all()
-    rows = {m.id: MeetingRow(m, [], []) for m in meetings}
+    rows = {m.id: MeetingRow(m, [], [], hidden) for m in meetings}
     if rows:
         attendees = db.session.scalars(
             select(MeetingAttendee).where(MeetingAttendee.meeting_id.in_(list(rows)))
@@ -43,8 +45,16 @@ def _meetings(family_id: int, gated: bool, limit: int | None) -> list[MeetingRow
     return list(rows.values())
 
 
+def notes_hidden(access: Access) -> str | None:
+    """Why meeting notes and decisions are hidden from this reader (the household's consent must cover
+    them: issue 15), or None when they are shown. A gated member is told at the door instead."""
+    if access.gated or access.may_see(None, None, "note"):
+        return None
+    return access.hidden_reason(None, None, "note")
+
+
 def meetings(access: Access, limit: int | None = None) -> list[MeetingRow]:
-    return _meetings(access.family.id, access.gated, limit)
+    return _meetings(access.family.id, access.gated, limit, notes_hidden(access))
 
 
 def decided_at(meeting_id: int) -> tuple[JourneyAssessment | None, list[Action]]:

@@ -45,3 +45,6 @@ class MeetingSchema(Schema):
                                                                "gated member."})
     assessment_id = fields.Integer(allow_none=True)
     action_ids = fields.List(fields.Integer())
+    hidden = fields.List(fields.String(), metadata={
+        "description": "Why notes and decisions are left out: the household's consent for the reader's agency does "
+                       "not cover meeting notes (issue 15). Empty when nothing is hidden."})

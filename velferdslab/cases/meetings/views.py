@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.login import session_seconds_left
-from velferdslab.cases.access import Access
+from velferdslab.cases.access import Access, unique_reasons, visible_ratings
 from velferdslab.cases.enrolment import queries as enrolment_queries
 from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.gate import family_route, note
@@ -26,7 +26,7 @@ from velferdslab.cases.plan import queries as plan_queries
 from velferdslab.cases.plan.forms import goal_choices, owner_values, team_choices
 from velferdslab.cases.themes import THEME_CODES
 from velferdslab.cases.web import _attach, _done, _user, blueprint
-from velferdslab.core.errors import ServiceError
+from velferdslab.core.errors import ForbiddenError, ServiceError
 from velferdslab.core.forms import choices, render_form
 from velferdslab.core.models import OSLO, today_local
 from velferdslab.core.permissions import LOGIN, requires
@@ -52,7 +52,7 @@ def _meeting_form(access, open_actions):
                  if m.is_current(today_local())]
     form.attendee_user_ids.choices = choices(dict.fromkeys((m.user_id, m.user.name) for m in team_rows))
     form.attendee_member_ids.choices = forms.attendee_choices(members, today_local().year)
-    owners, goals = team_choices(family_id), goal_choices(family_id)
+    owners, goals = team_choices(family_id), goal_choices(family_id, access)
     for i in range(forms.NEW_ACTION_ROWS):
         form[f"new_{i}_owner"].choices = owners
         form[f"new_{i}_goal_id"].choices = goals
@@ -91,10 +91,10 @@ def meeting_new(access: Access):
     """The meeting form: attendees, notes, decisions, that day's assessment of every applicable
     theme from each perspective, and new or updated actions — one submit, all or nothing."""
     family_id = access.family.id
-    open_actions = plan_queries.open_actions(family_id)
+    open_actions = plan_queries.visible_actions(access, plan_queries.open_actions(family_id)).items
     form, themes, perspectives = _meeting_form(access, open_actions)
     draft = services.draft_for(access, actor=_user())
-    history = journey_queries.journey_history(family_id, themes)
+    history = journey_queries.journey_history(family_id, themes, access)
     if request.method == "GET":
         form.held_on.data = today_local()
         form.interpreter_used.data = access.family.interpreter_needed
@@ -182,7 +182,7 @@ def meeting_draft_save(access: Access):
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return jsonify({"status": 422, "errors": {"fields": [_("Utkastet kunne ikke leses.")]}}), 422
-    open_actions = plan_queries.open_actions(access.family.id)
+    open_actions = plan_queries.visible_actions(access, plan_queries.open_actions(access.family.id)).items
     form, _themes, _perspectives = _meeting_form(access, open_actions)
     try:
         draft = services.save_draft(access, actor=_user(), fields=body.get("fields"),
@@ -207,11 +207,24 @@ def meeting_draft_discard(access: Access):
 def meeting_detail(access: Access, meeting: Meeting):
     row = next((r for r in queries.meetings(access) if r.meeting.id == meeting.id), None)
     assessment, actions, changes = (None, None, None)
+    hidden: list[str] = [row.hidden] if row is not None and row.hidden else []
+    shown_ratings: list = []
     if not access.gated:
-        assessment, actions = queries.decided_at(meeting.id)
-        changes = queries.action_changes(meeting.id)
-    ratings = journey_queries.household_ratings(assessment.ratings) if assessment is not None else {}
-    voices = journey_queries.member_voice_rows(assessment.ratings, []) if assessment is not None else []
+        assessment, all_actions = queries.decided_at(meeting.id)
+        shown_actions = plan_queries.visible_actions(access, all_actions)
+        actions = shown_actions.items
+        changes = [(change, action) for change, action in queries.action_changes(meeting.id)
+                   if access.may_see(None, action.goal.theme if action.goal else None, "action")]
+        if assessment is not None:
+            visible = visible_ratings(access, assessment.ratings)
+            shown_ratings = visible.items
+            hidden = unique_reasons(hidden, visible.hidden, shown_actions.hidden)
+            if not access.may_see(None, None, "level"):
+                hidden = unique_reasons(hidden, [access.hidden_reason(None, None, "level")])
+        else:
+            hidden = unique_reasons(hidden, shown_actions.hidden)
+    ratings = journey_queries.household_ratings(shown_ratings)
+    voices = journey_queries.member_voice_rows(shown_ratings, [])
     themes = [t for t in THEME_CODES if any(key[0] == t for key in ratings)]
     perspectives = [p for p in PERSPECTIVES if any(key[1] == p for key in ratings)]
     year = today_local().year
@@ -220,7 +233,8 @@ def meeting_detail(access: Access, meeting: Meeting):
                            assessment=assessment, actions=actions, changes=changes, ratings=ratings,
                            rated_themes=themes, rated_perspectives=perspectives, family_attendees=family_attendees,
                            voices=voices,
-                           members=household_services.family_members(access.family.id) if voices else [])
+                           members=household_services.family_members(access.family.id) if voices else [],
+                           hidden=hidden, level_shown=access.may_see(None, None, "level"))
 
 
 @blueprint.route("/familier/<int:family_id>/moter/<int:meeting_id>/endre", methods=["GET", "POST"])
@@ -228,6 +242,8 @@ def meeting_detail(access: Access, meeting: Meeting):
 @family_route(AuditAction.MEETING_VIEW, load={"meeting": Meeting})
 def meeting_edit(access: Access, meeting: Meeting):
     family_id, meeting_id = access.family.id, meeting.id
+    if queries.notes_hidden(access):  # the form shows the notes and decisions
+        raise ForbiddenError(_("Samtykket for din etat dekker ikke møtenotatene."), "consent")
     form = forms.MeetingEditForm()
     team_rows = [m for m in enrolment_queries.team_rows(family_id, meeting.enrolment_id)
                  if m.is_current(meeting.held_on) or m.is_current(today_local())]

@@ -37,7 +37,7 @@ def _family_out(page: queries.FamilyPage) -> dict:
     if not gated:
         latest = page.history.latest if page.history else None
         out.update(themes=page.themes, overall_level=latest.overall_level if latest else None, trend=page.trend,
-                   overdue_actions=len(page.overdue_actions))
+                   overdue_actions=len(page.overdue_actions), hidden=page.hidden)
     return out
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import load_only
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
-from velferdslab.cases.access import Access
+from velferdslab.cases.access import Access, unique_reasons
 from velferdslab.cases.consent import services as consent_services
 from velferdslab.cases.consent.models import Consent
 from velferdslab.cases.enrolment import queries as enrolment_queries
@@ -60,6 +60,8 @@ class FamilyPage:
     goals: list[Goal] = field(default_factory=list)
     open_actions: list[Action] = field(default_factory=list)
     today: date = field(default_factory=today_local)
+    # Why some case content is not shown (issue 15): the missing consents, once each, no content.
+    hidden: list[str] = field(default_factory=list)
 
     @property
     def family(self):
@@ -145,10 +147,13 @@ def family_page(access: Access) -> FamilyPage:
         themes=themes, overrides=overrides, meetings=meeting_queries.meetings(access, MEETINGS_ON_PAGE),
         meeting_count=meeting_count, next_meeting_on=next_meeting_on, today=today)
     if not gated:
-        page.history = journey_queries.journey_history(family_id, themes)
-        page.goals = list(db.session.scalars(select(Goal).where(Goal.family_id == family_id)
-                                             .order_by(Goal.theme, Goal.horizon, Goal.id)))
-        page.open_actions = plan_queries.open_actions(family_id)
+        page.history = journey_queries.journey_history(family_id, themes, access)
+        goals = plan_queries.visible_goals(access, list(db.session.scalars(
+            select(Goal).where(Goal.family_id == family_id).order_by(Goal.theme, Goal.horizon, Goal.id))))
+        actions = plan_queries.visible_actions(access, plan_queries.open_actions(family_id))
+        page.goals, page.open_actions = goals.items, actions.items
+        page.hidden = unique_reasons(page.history.hidden, goals.hidden, actions.hidden,
+                                     [row.hidden for row in page.meetings if row.hidden])
     return page
 
 

@@ -69,6 +69,8 @@ class FamilySchema(Schema):
     trend = fields.String(allow_none=True)
     next_meeting_on = Date(allow_none=True)
     overdue_actions = fields.Integer(allow_none=True)
+    hidden = fields.List(fields.String(), metadata={
+        "description": "Why some case content is left out for the reader: the consents their agency lacks (issue 15)."})
 
 
 class FamilyQuerySchema(Schema):

@@ -14,14 +14,22 @@ from velferdslab.cases.web import api_blueprint as blueprint
 from velferdslab.core.permissions import LOGIN, requires
 
 
+def _with_hidden(access: Access, rows: list, kind: str, theme, out) -> list:
+    """Each row as ``out`` gives it, or, where no consent of the reader's agency covers it (issue 15),
+    its id and why it is hidden — never its content."""
+    return [out(row) if access.may_see(None, theme(row), kind)
+            else {"id": row.id, "hidden": access.hidden_reason(None, theme(row), kind)} for row in rows]
+
+
 @blueprint.route("/families/<int:family_id>/goals")
 class Goals(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.GoalSchema(many=True))
     @family_route(AuditAction.PLAN_VIEW)
     def get(self, access: Access):
-        """The family's goals (duken)."""
-        return queries.goals(access.family.id)
+        """The family's goals (duken). A goal the reader's consents do not cover is a row with its `id`
+        and `hidden` (why) only."""
+        return _with_hidden(access, queries.goals(access.family.id), "goal", lambda g: g.theme, lambda g: g)
 
     @requires(LOGIN)
     @blueprint.arguments(schemas.GoalSchema)
@@ -56,7 +64,8 @@ class Actions(MethodView):
     @family_route(AuditAction.PLAN_VIEW)
     def get(self, access: Access):
         """Every action, open ones first; `overdue` flags open actions past their due date."""
-        return [_action_out(a) for a in queries.all_actions(access.family.id)]
+        return _with_hidden(access, queries.all_actions(access.family.id), "action",
+                            lambda a: a.goal.theme if a.goal is not None else None, _action_out)
 
     @requires(LOGIN)
     @blueprint.arguments(schemas.ActionSchema)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from velferdslab.cases.access import Access
 from velferdslab.cases.enrolment import queries as enrolment_queries
 from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.fields import REQUIRED, _date
@@ -67,10 +68,11 @@ def team_choices(family_id: int) -> list:
     return choices(pairs)
 
 
-def goal_choices(family_id: int) -> list:
-    """The family's open goals, for an action or a spend that serves one."""
-    goals = db.session.scalars(select(Goal).where(Goal.family_id == family_id, Goal.status == GoalStatus.OPEN)
-                               .order_by(Goal.theme, Goal.id)).all()
+def goal_choices(family_id: int, access: Access) -> list:
+    """The family's open goals the reader's consents cover, for an action or a spend that serves one."""
+    goals = [g for g in db.session.scalars(select(Goal).where(Goal.family_id == family_id,
+                                                              Goal.status == GoalStatus.OPEN)
+                                           .order_by(Goal.theme, Goal.id)) if access.may_see(None, g.theme, "goal")]
     return choices([(0, _("Uten mål"))] + [(g.id, f"{THEME_BY_CODE[g.theme].name}: {g.text[:60]}") for g in goals])
 
 

@@ -1,10 +1,12 @@
-"""The family's actions, open ones or all, with their owners and goals, in one statement."""
+"""The family's actions, open ones or all, with their owners and goals, in one statement; and what of
+them (and of its goals) a reader's consents cover."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from velferdslab.cases.access import Access, Shown
 from velferdslab.cases.plan.models import OPEN_ACTION_STATUSES, Action, Goal
 from velferdslab.extensions import db
 
@@ -26,3 +28,13 @@ def all_actions(family_id: int) -> list[Action]:
 
 def goals(family_id: int) -> list[Goal]:
     return list(db.session.scalars(select(Goal).where(Goal.family_id == family_id).order_by(Goal.id)))
+
+
+def visible_goals(access: Access, goals: list[Goal]) -> Shown[Goal]:
+    """The goals the reader's consents cover (a goal is the household's, in its theme; issue 15)."""
+    return access.hide(goals, "goal")
+
+
+def visible_actions(access: Access, actions: list[Action]) -> Shown[Action]:
+    """The actions the reader's consents cover: in the theme of the goal they serve, or the plan's."""
+    return access.hide(actions, "action", theme=lambda a: a.goal.theme if a.goal is not None else None)

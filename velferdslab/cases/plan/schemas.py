@@ -16,6 +16,8 @@ class GoalSchema(Schema):
     horizon = fields.String(required=True, validate=_one_of(GOAL_HORIZONS, _l("Velg kort sikt, lang sikt eller drøm.")))
     text = fields.String(required=True, validate=validate.Length(min=1, max=1000))
     status = fields.String(dump_only=True)
+    hidden = fields.String(dump_only=True, metadata={
+        "description": "Set (with `id` only) when no consent of the reader's agency covers it: why (issue 15)."})
 
 
 class GoalUpdateSchema(Schema):
@@ -35,6 +37,8 @@ class ActionSchema(Schema):
     status = fields.String(load_default="planned", validate=_one_of(ACTION_STATUSES, _l("Ukjent status for tiltaket.")))
     meeting_id = fields.Integer(dump_only=True, allow_none=True)
     overdue = fields.Boolean(dump_only=True)
+    hidden = fields.String(dump_only=True, metadata={
+        "description": "Set (with `id` only) when no consent of the reader's agency covers it: why (issue 15)."})
 
 
 class ActionUpdateSchema(Schema):

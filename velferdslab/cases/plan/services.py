@@ -56,6 +56,7 @@ def create_goal(access: Access, *, actor: User, theme: str | None, horizon: str 
 def update_goal(access: Access, goal: Goal, *, actor: User, text: str | None, status: str | None,
                 horizon: str | None = None) -> Goal:
     access.require_consent()
+    access.require_may_see(None, goal.theme, "goal")
     if goal.family_id != access.family.id:
         raise ServiceError(_("Målet hører ikke til familien."), "goal_id", status=404)
     if status not in GOAL_STATUSES:
@@ -121,6 +122,7 @@ def create_action(access: Access, *, actor: User, title: str | None, owner_user_
 def update_action(access: Access, action: Action, *, actor: User, **changes) -> Action:
     """Change an action; fields not given keep their value. The owner must still be on the team."""
     access.require_consent()
+    access.require_may_see(None, action.goal.theme if action.goal is not None else None, "action")
     if action.family_id != access.family.id:
         raise ServiceError(_("Tiltaket hører ikke til familien."), "action_id", status=404)
     current = {k: getattr(action, k) for k in ("title", "owner_user_id", "owner_is_family", "due_on", "review_on",

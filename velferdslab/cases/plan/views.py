@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from velferdslab.audit.actions import AuditAction
-from velferdslab.cases.access import Access
+from velferdslab.cases.access import Access, unique_reasons
 from velferdslab.cases.gate import family_route
 from velferdslab.cases.journey import services as journey_services
 from velferdslab.cases.plan import forms, queries, services
@@ -31,16 +31,16 @@ def _plan_page(access, goal_form=None, action_form=None, status=200):
     goal_form.theme.choices = choices((t, THEME_BY_CODE[t].name) for t in themes)
     action_form = action_form or forms.ActionForm(formdata=None)
     action_form.owner.choices = forms.team_choices(family_id)
-    action_form.goal_id.choices = forms.goal_choices(family_id)
-    goals = db.session.scalars(select(Goal).where(Goal.family_id == family_id)
-                               .order_by(Goal.theme, Goal.horizon, Goal.id)).all()
+    action_form.goal_id.choices = forms.goal_choices(family_id, access)
+    goals = queries.visible_goals(access, list(db.session.scalars(
+        select(Goal).where(Goal.family_id == family_id).order_by(Goal.theme, Goal.horizon, Goal.id))))
     board: dict[str, dict[str, list[Goal]]] = {t: {"short": [], "long": [], "dream": []} for t in themes}
-    for goal in goals:
+    for goal in goals.items:
         board.setdefault(goal.theme, {"short": [], "long": [], "dream": []})[goal.horizon].append(goal)
-    actions = queries.all_actions(family_id)
-    return render_template("cases/plan.html", family=access.family, board=board, actions=actions,
+    actions = queries.visible_actions(access, queries.all_actions(family_id))
+    return render_template("cases/plan.html", family=access.family, board=board, actions=actions.items,
                            goal_form=goal_form, action_form=action_form, today=today_local(),
-                           is_overdue=services.is_overdue), status
+                           is_overdue=services.is_overdue, hidden=unique_reasons(goals.hidden, actions.hidden)), status
 
 
 @blueprint.get("/familier/<int:family_id>/plan")
@@ -101,7 +101,7 @@ def action_new(access: Access):
     family_id = access.family.id
     form = forms.ActionForm()
     form.owner.choices = forms.team_choices(family_id)
-    form.goal_id.choices = forms.goal_choices(family_id)
+    form.goal_id.choices = forms.goal_choices(family_id, access)
     if form.validate_on_submit():
         try:
             services.create_action(access, actor=_user(), **_action_values(form))
@@ -117,13 +117,14 @@ def action_new(access: Access):
 @family_route(AuditAction.ACTION_VIEW, load={"action": Action})
 def action_edit(access: Access, action: Action):
     family_id = access.family.id
+    access.require_may_see(None, action.goal.theme if action.goal is not None else None, "action")
     form = forms.ActionForm(obj=action)
     form.owner.choices = forms.team_choices(family_id)
     if action.owner_user_id and str(action.owner_user_id) not in {c.value for c in form.owner.choices}:
         assert action.owner is not None  # owner_user_id is set (checked above): a foreign key to the owner
         form.owner.choices += choices([(str(action.owner_user_id), _("%(name)s (ikke lenger i teamet)",
                                                                      name=action.owner.name))])
-    form.goal_id.choices = forms.goal_choices(family_id)
+    form.goal_id.choices = forms.goal_choices(family_id, access)
     if action.goal_id and action.goal_id not in {c.value for c in form.goal_id.choices}:
         form.goal_id.choices += choices([(action.goal_id, _("Tidligere mål"))])
     if request.method == "GET":
