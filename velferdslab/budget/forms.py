@@ -58,8 +58,22 @@ def _kroner(label, required: bool = True, **kwargs) -> KronerField:
                        render_kw={"inputmode": "decimal", "autocomplete": "off"}, **kwargs)
 
 
+SPLIT = "split"  # the funding choice that splits the amount over the agencies' fields
+
+
+class FundingPartForm(Form):
+    """One agency's part of a split funding (the label, with what is left, comes from the page)."""
+
+    agency_id = HiddenField()
+    amount = _kroner(_l("Beløp i kroner"), required=False)
+
+
 class SpendForm(FlaskForm):
     amount = _kroner(_l("Beløp i kroner"), description=_l("For eksempel 18 500 eller 18 500,50."))
+    funding_agency = SelectField(_l("Hvem betaler"), validate_choice=False,
+                                 description=_l("Etaten som har delegert pengene. Forslaget følger temaet og "
+                                                "familiens tildelinger."))
+    funding_parts = FieldList(FormField(FundingPartForm), min_entries=0, max_entries=20)
     payee = StringField(_l("Mottaker"), validators=[DataRequired(REQUIRED), Length(max=200)],
                         description=_l("Hvem pengene skal betales til, for eksempel utleier eller kursarrangør."))
     purpose = TextAreaField(_l("Hva pengene skal brukes til"), validators=[DataRequired(REQUIRED), Length(max=1000)])
@@ -74,8 +88,21 @@ class SpendForm(FlaskForm):
     level_to = SelectField(_l("Nivå dere håper på"), choices=choices(LEVEL_CHOICES))
     wanted_on = DateField(_l("Ønsket dato"), validators=[DataRequired(REQUIRED)])
 
+    def funding_for_service(self) -> list[dict] | None:
+        """The funding as the service takes it: the one agency chosen for the whole amount, or the
+        split typed into the agencies' fields (blank fields left out); None when no choice was
+        sent (the service then proposes, or keeps a draft's funding)."""
+        agency = self.funding_agency.data or ""
+        if not agency:
+            return None
+        if agency != SPLIT:
+            return [{"agency": int(agency) if agency.isdigit() else agency, "amount": self.amount.ore}]
+        return [{"agency": int(e.form.agency_id.data) if (e.form.agency_id.data or "").isdigit() else None,
+                 "amount": e.form.amount.ore} for e in self.funding_parts if e.form.amount.ore is not None]
+
     def data_for_service(self) -> dict:
-        return {"amount": self.amount.ore, "payee": self.payee.data, "purpose": self.purpose.data,
+        return {"amount": self.amount.ore, "funding": self.funding_for_service(),
+                "payee": self.payee.data, "purpose": self.purpose.data,
                 "category": self.category.data, "theme": self.theme.data, "goal_id": self.goal_id.data,
                 "expected_effect": self.expected_effect.data,
                 "level_from": int(self.level_from.data) if self.level_from.data else None,
