@@ -31,6 +31,18 @@ branch_labels = None
 depends_on = None
 
 
+THEME_CHECK = "theme IS NULL OR theme IN ('bolig', 'arbeid', 'skole', 'nettverk', 'okonomi', 'helse', 'oppvekst')"
+CATEGORY_CHECK = ("category IS NULL OR category IN ('deposit', 'moving', 'furniture', 'debt_settlement', "
+                  "'course_licence', 'equipment', 'transport', 'children_leisure', 'childcare', 'other')")
+AGENCY_YEAR_CHECK = "max_per_agency_year IS NULL OR max_per_agency_year > 0"
+SQLITE_COLUMNS = (
+    "funding_agency_id INTEGER CONSTRAINT fk_authority_rule_funding_agency_id_agency REFERENCES agency (id)",
+    f"theme VARCHAR(20) CONSTRAINT ck_authority_rule_theme_known CHECK ({THEME_CHECK})",
+    f"category VARCHAR(20) CONSTRAINT ck_authority_rule_category_known CHECK ({CATEGORY_CHECK})",
+    f"max_per_agency_year BIGINT CONSTRAINT ck_authority_rule_max_per_agency_year_positive CHECK ({AGENCY_YEAR_CHECK})",
+)
+
+
 def upgrade():
     op.create_table('budget_theme_agency',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -57,22 +69,24 @@ def upgrade():
     with op.batch_alter_table('spend_funding', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_spend_funding_spend_request_id'), ['spend_request_id'], unique=False)
 
-    with op.batch_alter_table('authority_rule', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('funding_agency_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('theme', sa.String(length=20), nullable=True))
-        batch_op.add_column(sa.Column('category', sa.String(length=20), nullable=True))
-        batch_op.add_column(sa.Column('max_per_agency_year', sa.BigInteger(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_authority_rule_funding_agency_id_agency'), 'agency',
-                                    ['funding_agency_id'], ['id'])
-        batch_op.create_check_constraint(
-            batch_op.f('ck_authority_rule_theme_known'),
-            "theme IS NULL OR theme IN ('bolig', 'arbeid', 'skole', 'nettverk', 'okonomi', 'helse', 'oppvekst')")
-        batch_op.create_check_constraint(
-            batch_op.f('ck_authority_rule_category_known'),
-            "category IS NULL OR category IN ('deposit', 'moving', 'furniture', 'debt_settlement', "
-            "'course_licence', 'equipment', 'transport', 'children_leisure', 'childcare', 'other')")
-        batch_op.create_check_constraint(batch_op.f('ck_authority_rule_max_per_agency_year_positive'),
-                                         'max_per_agency_year IS NULL OR max_per_agency_year > 0')
+    if op.get_bind().dialect.name == 'sqlite':
+        # Batch mode would recreate authority_rule, and dropping the old table fails while
+        # decisions reference its rules (foreign keys are on). SQLite adds a column with its
+        # constraints in place.
+        for column in SQLITE_COLUMNS:
+            op.execute(f"ALTER TABLE authority_rule ADD COLUMN {column}")
+    else:
+        with op.batch_alter_table('authority_rule', schema=None) as batch_op:
+            batch_op.add_column(sa.Column('funding_agency_id', sa.Integer(), nullable=True))
+            batch_op.add_column(sa.Column('theme', sa.String(length=20), nullable=True))
+            batch_op.add_column(sa.Column('category', sa.String(length=20), nullable=True))
+            batch_op.add_column(sa.Column('max_per_agency_year', sa.BigInteger(), nullable=True))
+            batch_op.create_foreign_key(batch_op.f('fk_authority_rule_funding_agency_id_agency'), 'agency',
+                                        ['funding_agency_id'], ['id'])
+            batch_op.create_check_constraint(batch_op.f('ck_authority_rule_theme_known'), THEME_CHECK)
+            batch_op.create_check_constraint(batch_op.f('ck_authority_rule_category_known'), CATEGORY_CHECK)
+            batch_op.create_check_constraint(batch_op.f('ck_authority_rule_max_per_agency_year_positive'),
+                                             AGENCY_YEAR_CHECK)
     _fund_existing_requests()
 
 
@@ -120,11 +134,13 @@ def _fund_existing_requests():
 
 
 def downgrade():
+    # On SQLite this recreates authority_rule, which works while no decision references a rule.
     with op.batch_alter_table('authority_rule', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_authority_rule_max_per_agency_year_positive'), type_='check')
         batch_op.drop_constraint(batch_op.f('ck_authority_rule_category_known'), type_='check')
         batch_op.drop_constraint(batch_op.f('ck_authority_rule_theme_known'), type_='check')
-        batch_op.drop_constraint(batch_op.f('fk_authority_rule_funding_agency_id_agency'), type_='foreignkey')
+        if op.get_bind().dialect.name != 'sqlite':  # SQLite's in-place foreign key goes with its column
+            batch_op.drop_constraint(batch_op.f('fk_authority_rule_funding_agency_id_agency'), type_='foreignkey')
         batch_op.drop_column('max_per_agency_year')
         batch_op.drop_column('category')
         batch_op.drop_column('theme')
