@@ -722,9 +722,9 @@ class _Ledger:
                     parts.append((agency_id, allocation, committed, take))
                     remaining -= take
                 assert remaining == 0, "generated spend exceeds the family's allocation"
-                for agency_id, _allocation, _committed, take in parts:  # the funding names what was reserved
-                    self.t["spend_funding"].append((self.gen.next_id("spend_funding"), spend_id, agency_id, take))
                 for agency_id, allocation, committed, take in parts:
+                    # The funding names what was reserved from each agency.
+                    self.t["spend_funding"].append((self.gen.next_id("spend_funding"), spend_id, agency_id, take))
                     if paid_on is not None:
                         paid = self.account("paid", year, agency_id, family_id, decided)
                         at = max(decided, datetime.combine(paid_on, datetime.min.time(), UTC) + timedelta(hours=12))

@@ -68,6 +68,11 @@ class FundingPartForm(Form):
     amount = _kroner(_l("Beløp i kroner"), required=False)
 
 
+def _agency_id(value: str | None) -> int | str | None:
+    """An agency id as typed in the form: a number, or the text as it came (the service refuses it)."""
+    return int(value) if value and value.isdigit() else value
+
+
 class SpendForm(FlaskForm):
     amount = _kroner(_l("Beløp i kroner"), description=_l("For eksempel 18 500 eller 18 500,50."))
     funding_agency = SelectField(_l("Hvem betaler"), validate_choice=False,
@@ -96,9 +101,9 @@ class SpendForm(FlaskForm):
         if not agency:
             return None
         if agency != SPLIT:
-            return [{"agency": int(agency) if agency.isdigit() else agency, "amount": self.amount.ore}]
-        return [{"agency": int(e.form.agency_id.data) if (e.form.agency_id.data or "").isdigit() else None,
-                 "amount": e.form.amount.ore} for e in self.funding_parts if e.form.amount.ore is not None]
+            return [{"agency": _agency_id(agency), "amount": self.amount.ore}]
+        return [{"agency": _agency_id(e.form.agency_id.data), "amount": e.form.amount.ore}
+                for e in self.funding_parts if e.form.amount.ore is not None]
 
     def data_for_service(self) -> dict:
         return {"amount": self.amount.ore, "funding": self.funding_for_service(),

@@ -189,7 +189,7 @@ class SpendSchema(SpendFieldsSchema):  # type: ignore[valid-type,misc]  # a from
     revises_id = fields.Integer(allow_none=True, metadata={"description": "The rejected request this one revises"})
     revised_by_id = fields.Method("_revised_by", allow_none=True,
                                   metadata={"description": "The newer version that revises this one, if any"})
-    funding = fields.Method("_funding", metadata=FUNDING_DOC)  # type: ignore[assignment]  # dumped, not loaded
+    funding = fields.Method("_funding", metadata=FUNDING_DOC)  # dumped (the funding is loaded as a list)
 
     def _funding(self, spend) -> list[dict]:
         return [{"agency": f.agency_id, "agency_name": f.agency.name, "amount": f.amount} for f in spend.funding]
