@@ -325,3 +325,34 @@ def test_the_api_saves_and_shows_conditioned_rules(two, login):
     assert defaults.status_code == 200 and defaults.json["defaults"]["bolig"] == two.barnevern.id
     wrong = client.put("/api/v1/budget/theme-agencies", json={"defaults": {"bolig": 10**6}})
     assert wrong.status_code == 422
+
+
+def test_the_rules_editor_keeps_a_rules_conditions(two, login):
+    """Saving the editor again must not drop a rule's funding agency, theme, category or yearly
+    limit per agency."""
+    import re
+
+    setup = two.setup
+    _rules(setup, {"role": "team_lead", "funding_agency_id": two.barnevern.id, "theme": "bolig",
+                   "category": "deposit", "max_per_spend": 10_000 * KR, "max_per_agency_year": 90_000 * KR})
+    admin = factories.user(setup.lab, roles=("admin",))
+    client = login(admin)
+    page = client.get("/admin/fullmakter").get_data(as_text=True)
+    assert plain(page).count("90 000,00 kr") == 1 and "penger fra Barnevernet, Bolig, Depositum" in page
+    data = {"csrf_token": factories.csrf_from(page), "note": "Uendret"}
+    for tag in re.findall(r'<input[^>]*name="rules-\d+-[a-z_]+"[^>]*>', page):
+        name = re.search(r'name="([^"]+)"', tag).group(1)
+        value = re.search(r'value="([^"]*)"', tag)
+        if 'type="checkbox"' not in tag or "checked" in tag:
+            data[name] = value.group(1) if value else ""
+    for name, selected in re.findall(r'<select[^>]*name="(rules-\d+-[a-z_]+)"[^>]*>(.*?)</select>', page, re.S):
+        found = re.search(r'<option selected value="([^"]*)"', selected)
+        data[name] = found.group(1) if found else ""
+    last = max(int(n.split("-")[1]) for n in data if n.startswith("rules-"))
+    data[f"rules-{last}-remove"] = "y"
+    response = client.post("/admin/fullmakter", data=data)
+    assert response.status_code == 302, plain(response.get_data(as_text=True))[:2000]
+    rule = next(r for r in services.rules_in_force(setup.lab.id).rules if r.funding_agency_id)
+    assert (rule.funding_agency_id, rule.theme, rule.category, rule.max_per_spend, rule.max_per_agency_year) == (
+        two.barnevern.id, "bolig", "deposit", 10_000 * KR, 90_000 * KR)
+    assert services.rules_in_force(setup.lab.id).version == 3

@@ -159,6 +159,13 @@ class RuleRowForm(Form):
                             description=_l("Tomt betyr ingen grense."))
     max_per_family_year = _kroner(_l("Grense per familie per år (kr)"), required=False,
                                   description=_l("Tomt betyr ingen grense."))
+    funding_agency_id = SelectField(_l("Gjelder penger fra"), coerce=int, default=0)
+    theme = SelectField(_l("Gjelder tema"), default="",
+                        choices=choices([("", _l("Alle temaer"))] + [(t.code, t.name) for t in THEMES]))
+    category = SelectField(_l("Gjelder kategori"), default="", choices=choices(
+        [("", _l("Alle kategorier"))] + [(c, CATEGORY_LABELS[c]) for c in SPEND_CATEGORIES]))
+    max_per_agency_year = _kroner(_l("Grense per etat per år (kr)"), required=False,
+                                  description=_l("Tomt betyr ingen grense."))
     approvals_required = SelectField(_l("Godkjennere"), coerce=int,
                                      choices=choices([(1, _l("Én")), (2, _l("To forskjellige"))]))
     remove = BooleanField(_l("Fjern regelen"))

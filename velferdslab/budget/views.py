@@ -534,16 +534,23 @@ def rules():
             form.rules.pop_entry()
         for rule in current.rules:
             form.rules.append_entry({"role": rule.role, "agency_id": rule.agency_id or 0,
+                                     "funding_agency_id": rule.funding_agency_id or 0, "theme": rule.theme or "",
+                                     "category": rule.category or "",
                                      "max_per_spend": _kroner_text(rule.max_per_spend),
                                      "max_per_family_year": _kroner_text(rule.max_per_family_year),
+                                     "max_per_agency_year": _kroner_text(rule.max_per_agency_year),
                                      "approvals_required": rule.approvals_required})
-        form.rules.append_entry({"role": ApproverRole.TEAM_LEAD.value, "agency_id": 0, "approvals_required": 1,
-                                 "remove": True})
+        form.rules.append_entry({"role": ApproverRole.TEAM_LEAD.value, "agency_id": 0, "funding_agency_id": 0,
+                                 "approvals_required": 1, "remove": True})
     for entry in form.rules:
         entry.form.agency_id.choices = choices(agency_choices)
+        entry.form.funding_agency_id.choices = choices(agency_choices)
     if form.validate_on_submit():
         wanted = [{"role": e.form.role.data, "agency_id": e.form.agency_id.data or None,
+                   "funding_agency_id": e.form.funding_agency_id.data or None, "theme": e.form.theme.data or None,
+                   "category": e.form.category.data or None,
                    "max_per_spend": e.form.max_per_spend.ore, "max_per_family_year": e.form.max_per_family_year.ore,
+                   "max_per_agency_year": e.form.max_per_agency_year.ore,
                    "approvals_required": e.form.approvals_required.data}
                   for e in form.rules if not e.form.remove.data]
         try:
