@@ -12,26 +12,13 @@ from sqlalchemy import text
 
 from tests import factories
 from tests.budget.factories import KR, delegate, funded_family, spend, year
-from tests.conftest import build_app, make_database_url
+from tests.test_migrations import fresh_app  # noqa: F401 - the fixture: a database of its own
 from velferdslab.budget import services
 
 pytestmark = pytest.mark.real_commits
 
 
-@pytest.fixture
-def fresh_app(backend, tmp_root):
-    url, remove = make_database_url(backend, tmp_root)
-    app = build_app(url)
-    yield app
-    from velferdslab.extensions import db
-
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    remove()
-
-
-def test_the_migration_derives_funding_from_the_transfers_and_the_theme(fresh_app, backend):
+def test_the_migration_derives_funding_from_the_transfers_and_the_theme(fresh_app, backend):  # noqa: F811
     from velferdslab.extensions import db
 
     if backend == "sqlite":
