@@ -19,8 +19,10 @@ def _open_form_with_two_funders(page, led: set[str]) -> str:
     """As the caseworker: the form of a family the demo lead leads that two agencies have given
     at least ``PART_ORE`` each (so the form offers a field per agency)."""
     page.goto("/budsjett")
-    rows = [(row.locator("th").inner_text().strip(), row.get_by_role("link", name=re.compile("Be om utgift")))
-            for row in page.locator("tr[data-family-id]").all()]
+    rows = [
+        (row.locator("th").inner_text().strip(), row.get_by_role("link", name=re.compile("Be om utgift")))
+        for row in page.locator("tr[data-family-id]").all()
+    ]
     urls = [(name, link.get_attribute("href")) for name, link in rows if name in led and link.count()]
     for name, url in urls:
         page.goto(url)
@@ -48,8 +50,9 @@ def test_a_spend_funded_by_two_agencies_is_filed_and_approved_by_the_lead(page):
     goal.select_option(value=first.get_attribute("value"))
     page.get_by_label("Forventet effekt", exact=True).fill("Barna sover godt og kommer uthvilt på skolen")
     page.get_by_label("Hvem betaler").select_option(value="split")
-    parts = [x for x in page.locator("input[data-funding-agency]").all()
-             if int(x.get_attribute("data-left")) >= PART_ORE][:2]
+    parts = [
+        x for x in page.locator("input[data-funding-agency]").all() if int(x.get_attribute("data-left")) >= PART_ORE
+    ][:2]
     agencies = [x.get_attribute("data-funding-agency") for x in parts]
     # First a split that does not add up: a clear message, nothing saved.
     parts[0].fill("600")
@@ -62,8 +65,10 @@ def test_a_spend_funded_by_two_agencies_is_filed_and_approved_by_the_lead(page):
     page.get_by_role("button", name="Send til godkjenning").click()
     page.wait_for_url(re.compile(r"/budsjett/utgifter/\d+$"))
     spend_id = int(page.url.rsplit("/", 1)[1])
-    shown = {x.get_attribute("data-funding-agency"): x.get_attribute("data-ore")
-             for x in page.locator(".spend-funding-list [data-funding-agency]").all()}
+    shown = {
+        x.get_attribute("data-funding-agency"): x.get_attribute("data-ore")
+        for x in page.locator(".spend-funding-list [data-funding-agency]").all()
+    }
     assert shown == {agencies[0]: str(PART_ORE), agencies[1]: str(PART_ORE)}
     assert page.get_by_text("Venter hos: Investeringsleder").is_visible()
     sign_out(page)

@@ -31,8 +31,9 @@ def two(ctx, lab) -> Two:
     setup = funded_family(lab, allocated=20_000 * KR, agency=bolig)
     barnevern = factories.agency(lab, "Barnevernet", kind="barnevern")
     delegate(lab, barnevern, 500_000 * KR)
-    services.allocate(lab, family_id=setup.family.id, agency_id=barnevern.id, year=year(), amount=80_000 * KR,
-                      actor=None)
+    services.allocate(
+        lab, family_id=setup.family.id, agency_id=barnevern.id, year=year(), amount=80_000 * KR, actor=None
+    )
     return Two(setup, bolig, barnevern)
 
 
@@ -42,7 +43,8 @@ def moved_from(spend_id: int, kind: str) -> dict[int, int]:
         select(LedgerAccount.agency_id, func.sum(LedgerTransfer.amount))
         .join(LedgerAccount, LedgerAccount.id == LedgerTransfer.debit_account_id)
         .where(LedgerTransfer.spend_request_id == spend_id, LedgerTransfer.kind == kind)
-        .group_by(LedgerAccount.agency_id))
+        .group_by(LedgerAccount.agency_id)
+    )
     return {agency_id: int(total) for agency_id, total in rows}
 
 
@@ -62,6 +64,7 @@ def approve_and_pay(setup: Setup, spend_id: int, approver: User | None = None) -
 
 
 # --- the funding is named, and the ledger follows it -------------------------------------------------
+
 
 def test_a_bolig_deposit_is_paid_with_bolig_money_not_the_largest_allocation(two):
     """The issue's finding: a rental deposit for *bolig* was paid with child welfare's money."""
@@ -84,7 +87,8 @@ def test_a_spend_split_over_two_agencies_reserves_and_pays_each_part(two):
         select(LedgerAccount.agency_id, func.sum(LedgerTransfer.amount))
         .join(LedgerAccount, LedgerAccount.id == LedgerTransfer.credit_account_id)
         .where(LedgerTransfer.spend_request_id == request.id, LedgerTransfer.kind == "payment")
-        .group_by(LedgerAccount.agency_id)).all()
+        .group_by(LedgerAccount.agency_id)
+    ).all()
     assert dict(paid_by) == expected
     assert left(two) == {two.bolig.id: 8_000 * KR, two.barnevern.id: 62_000 * KR}
     assert ledger.verify() == []
@@ -93,7 +97,8 @@ def test_a_spend_split_over_two_agencies_reserves_and_pays_each_part(two):
 def test_the_proposal_follows_the_theme_then_the_money_left(two):
     family_id, lab_id = two.setup.family.id, two.setup.lab.id
     assert services.propose_funding(lab_id, family_id, year(), "bolig", 10_000 * KR) == [
-        {"agency": two.bolig.id, "amount": 10_000 * KR}]
+        {"agency": two.bolig.id, "amount": 10_000 * KR}
+    ]
     # More than bolig has left for the family: the agency with most left.
     assert services.propose_funding(lab_id, family_id, year(), "bolig", 50_000 * KR)[0]["agency"] == two.barnevern.id
     # A lab's own choice of default agency wins over the default by agency kind.
@@ -112,8 +117,9 @@ def test_a_draft_and_a_revision_carry_their_funding(two):
     with pytest.raises(ServiceError) as error:
         services.update_draft(draft, setup.member, {"amount": 11_000 * KR})
     assert error.value.field == "funding"
-    services.update_draft(draft, setup.member, {"amount": 11_000 * KR, "funding": [
-        {"agency": two.barnevern.id, "amount": 11_000 * KR}]})
+    services.update_draft(
+        draft, setup.member, {"amount": 11_000 * KR, "funding": [{"agency": two.barnevern.id, "amount": 11_000 * KR}]}
+    )
     assert [(f.agency_id, f.amount) for f in draft.funding] == [(two.barnevern.id, 11_000 * KR)]
     services.submit_spend(draft.id, setup.member)
     services.reject_spend(draft.id, setup.lead, reason="For dyrt")
@@ -124,6 +130,7 @@ def test_a_draft_and_a_revision_carry_their_funding(two):
 
 # --- bad input: a clear message, the field, nothing stored ---------------------------------------------
 
+
 def _refused(two: Two, amount: int, funding) -> ServiceError:
     before = db.session.scalar(select(func.count()).select_from(SpendRequest))
     with pytest.raises(ServiceError) as error:
@@ -133,8 +140,11 @@ def _refused(two: Two, amount: int, funding) -> ServiceError:
 
 
 def test_a_split_that_does_not_add_up_is_refused(two):
-    error = _refused(two, 30_000 * KR, [{"agency": two.bolig.id, "amount": 10_000 * KR},
-                                        {"agency": two.barnevern.id, "amount": 10_000 * KR}])
+    error = _refused(
+        two,
+        30_000 * KR,
+        [{"agency": two.bolig.id, "amount": 10_000 * KR}, {"agency": two.barnevern.id, "amount": 10_000 * KR}],
+    )
     assert error.field == "funding" and "må gå opp" in error.message and "20 000,00 kr" in plain(error.message)
 
 
@@ -150,14 +160,17 @@ def test_an_agency_without_an_allocation_for_the_family_is_refused(two):
     assert error.field == "funding.0.agency" and "ingen tildeling fra NAV Asker" in error.message
 
 
-@pytest.mark.parametrize("funding, field", [
-    ([], "funding"),
-    ("bolig", "funding"),
-    ([{"agency": 10**9, "amount": 1_000 * KR}], "funding.0.agency"),
-    ([{"agency": "x", "amount": 1_000 * KR}], "funding.0.agency"),
-    ([{"agency": None, "amount": 1_000 * KR, "extra": 1}], "funding.0"),
-    ([{"agency": 0, "amount": 0}], "funding.0.agency"),
-])
+@pytest.mark.parametrize(
+    "funding, field",
+    [
+        ([], "funding"),
+        ("bolig", "funding"),
+        ([{"agency": 10**9, "amount": 1_000 * KR}], "funding.0.agency"),
+        ([{"agency": "x", "amount": 1_000 * KR}], "funding.0.agency"),
+        ([{"agency": None, "amount": 1_000 * KR, "extra": 1}], "funding.0"),
+        ([{"agency": 0, "amount": 0}], "funding.0.agency"),
+    ],
+)
 def test_malformed_funding_names_its_field(two, funding, field):
     assert _refused(two, 1_000 * KR, funding).field == field
 
@@ -197,7 +210,9 @@ def test_the_api_takes_and_shows_funding_and_refuses_a_bad_split_with_422(two, l
     good = client.post(url, json={**body, "funding": funding, "submit": True})
     assert good.status_code == 201, good.json
     assert [(f["agency"], f["amount"], f["agency_name"]) for f in good.json["funding"]] == [
-        (two.bolig.id, 10_000 * KR, "Bolig og eiendom"), (two.barnevern.id, 20_000 * KR, "Barnevernet")]
+        (two.bolig.id, 10_000 * KR, "Bolig og eiendom"),
+        (two.barnevern.id, 20_000 * KR, "Barnevernet"),
+    ]
     empty = client.post(url, json={**body, "funding": []})
     assert empty.status_code == 422
 
@@ -209,11 +224,23 @@ def test_the_form_splits_over_two_agencies_and_names_the_one_short(two, login):
     page = plain(client.get(url).get_data(as_text=True))
     assert "igjen for familien: 20 000,00 kr" in page and "igjen for familien: 80 000,00 kr" in page
     assert f'<option selected value="{two.bolig.id}">' in page  # the theme's agency is proposed
-    form = {"amount": "30 000", "payee": "Utleier AS", "purpose": "Depositum", "category": "deposit",
-            "theme": "bolig", "goal_id": str(setup.goal.id), "expected_effect": "Stabil bolig", "level_to": "3",
-            "wanted_on": today_local().isoformat(), "action": "submit", "funding_agency": "split",
-            "funding_parts-0-agency_id": str(two.bolig.id), "funding_parts-0-amount": "25 000",
-            "funding_parts-1-agency_id": str(two.barnevern.id), "funding_parts-1-amount": "5 000"}
+    form = {
+        "amount": "30 000",
+        "payee": "Utleier AS",
+        "purpose": "Depositum",
+        "category": "deposit",
+        "theme": "bolig",
+        "goal_id": str(setup.goal.id),
+        "expected_effect": "Stabil bolig",
+        "level_to": "3",
+        "wanted_on": today_local().isoformat(),
+        "action": "submit",
+        "funding_agency": "split",
+        "funding_parts-0-agency_id": str(two.bolig.id),
+        "funding_parts-0-amount": "25 000",
+        "funding_parts-1-agency_id": str(two.barnevern.id),
+        "funding_parts-1-amount": "5 000",
+    }
     short = client.post(url, data=form)
     assert short.status_code == 422
     assert "Bolig og eiendom har bare 20 000,00 kr igjen" in plain(short.get_data(as_text=True))
@@ -222,24 +249,34 @@ def test_the_form_splits_over_two_agencies_and_names_the_one_short(two, login):
     assert ok.status_code == 302
     made = db.session.scalar(select(SpendRequest))
     assert sorted((f.agency_id, f.amount) for f in made.funding) == sorted(
-        [(two.bolig.id, 10_000 * KR), (two.barnevern.id, 20_000 * KR)])
+        [(two.bolig.id, 10_000 * KR), (two.barnevern.id, 20_000 * KR)]
+    )
 
 
 # --- authority by funding agency, theme and category ------------------------------------------------------
 
+
 def _rules(setup: Setup, *extra: dict) -> None:
-    services.save_rules(setup.lab, [
-        {"role": "team_lead", "max_per_spend": 50_000 * KR},
-        {"role": "manager", "max_per_spend": None},
-        *extra,
-    ], note="issue 17", actor=setup.manager)
+    services.save_rules(
+        setup.lab,
+        [
+            {"role": "team_lead", "max_per_spend": 50_000 * KR},
+            {"role": "manager", "max_per_spend": None},
+            *extra,
+        ],
+        note="issue 17",
+        actor=setup.manager,
+    )
 
 
 def test_an_agency_requires_its_own_approver_above_a_limit(two):
     """Barnevern's money above 10 000 kr: only a lead from barnevern may approve it."""
     setup = two.setup
-    _rules(setup, {"role": "team_lead", "funding_agency_id": two.barnevern.id, "max_per_spend": 10_000 * KR},
-           {"role": "team_lead", "funding_agency_id": two.barnevern.id, "agency_id": two.barnevern.id})
+    _rules(
+        setup,
+        {"role": "team_lead", "funding_agency_id": two.barnevern.id, "max_per_spend": 10_000 * KR},
+        {"role": "team_lead", "funding_agency_id": two.barnevern.id, "agency_id": two.barnevern.id},
+    )
     small = spend(setup, 8_000 * KR, funding=[{"agency": two.barnevern.id, "amount": 8_000 * KR}])
     large = spend(setup, 20_000 * KR, funding=[{"agency": two.barnevern.id, "amount": 20_000 * KR}])
     own_money = spend(setup, 15_000 * KR)  # bolig's money: the general rule
@@ -260,15 +297,23 @@ def test_an_agency_requires_its_own_approver_above_a_limit(two):
 def test_a_split_is_within_authority_only_if_every_part_is(two):
     setup = two.setup
     _rules(setup, {"role": "team_lead", "funding_agency_id": two.barnevern.id, "max_per_spend": 10_000 * KR})
-    split = spend(setup, 24_000 * KR, funding=[{"agency": two.bolig.id, "amount": 12_000 * KR},
-                                               {"agency": two.barnevern.id, "amount": 12_000 * KR}])
+    split = spend(
+        setup,
+        24_000 * KR,
+        funding=[{"agency": two.bolig.id, "amount": 12_000 * KR}, {"agency": two.barnevern.id, "amount": 12_000 * KR}],
+    )
     assert split.route == "management"  # barnevern's part is above its 10 000 kr
-    within = spend(setup, 24_000 * KR, funding=[{"agency": two.bolig.id, "amount": 15_000 * KR},
-                                                {"agency": two.barnevern.id, "amount": 9_000 * KR}])
+    within = spend(
+        setup,
+        24_000 * KR,
+        funding=[{"agency": two.bolig.id, "amount": 15_000 * KR}, {"agency": two.barnevern.id, "amount": 9_000 * KR}],
+    )
     assert within.route == "team"
     decided, _replayed = services.approve_spend(within.id, setup.lead)
     assert decided.status == "approved" and moved_from(within.id, "reserve") == {
-        two.bolig.id: 15_000 * KR, two.barnevern.id: 9_000 * KR}
+        two.bolig.id: 15_000 * KR,
+        two.barnevern.id: 9_000 * KR,
+    }
 
 
 def test_rules_by_theme_and_category(two):
@@ -281,8 +326,15 @@ def test_rules_by_theme_and_category(two):
 
 def test_a_limit_per_agency_per_year_counts_every_familys_spend(two):
     setup = two.setup
-    _rules(setup, {"role": "team_lead", "funding_agency_id": two.barnevern.id, "max_per_spend": 50_000 * KR,
-                   "max_per_agency_year": 30_000 * KR})
+    _rules(
+        setup,
+        {
+            "role": "team_lead",
+            "funding_agency_id": two.barnevern.id,
+            "max_per_spend": 50_000 * KR,
+            "max_per_agency_year": 30_000 * KR,
+        },
+    )
     other = funded_family(setup.lab, allocated=50_000 * KR, agency=two.barnevern)
     first = spend(other, 25_000 * KR)
     assert [(f.agency_id, f.amount) for f in first.funding] == [(two.barnevern.id, 25_000 * KR)]
@@ -301,8 +353,11 @@ def test_management_rules_with_conditions_need_one_without_limits(two):
     with pytest.raises(ServiceError) as error:
         _rules(setup, {"role": "manager", "funding_agency_id": two.barnevern.id, "max_per_spend": 100_000 * KR})
     assert "samme vilkårene" in error.value.message
-    _rules(setup, {"role": "manager", "funding_agency_id": two.barnevern.id, "max_per_spend": 100_000 * KR},
-           {"role": "manager", "funding_agency_id": two.barnevern.id, "agency_id": two.barnevern.id})
+    _rules(
+        setup,
+        {"role": "manager", "funding_agency_id": two.barnevern.id, "max_per_spend": 100_000 * KR},
+        {"role": "manager", "funding_agency_id": two.barnevern.id, "agency_id": two.barnevern.id},
+    )
     with pytest.raises(ServiceError) as error:
         _rules(setup, {"role": "team_lead", "theme": "ukjent"})
     assert error.value.field == "rules.2"
@@ -312,15 +367,24 @@ def test_the_api_saves_and_shows_conditioned_rules(two, login):
     setup = two.setup
     admin = factories.user(setup.lab, roles=("admin",))
     client = login(admin)
-    rules = [{"role": "team_lead", "max_per_spend": 50_000 * KR},
-             {"role": "team_lead", "funding_agency_id": two.barnevern.id, "theme": "bolig", "category": "deposit",
-              "max_per_spend": 10_000 * KR, "max_per_agency_year": 100_000 * KR},
-             {"role": "manager"}]
+    rules = [
+        {"role": "team_lead", "max_per_spend": 50_000 * KR},
+        {
+            "role": "team_lead",
+            "funding_agency_id": two.barnevern.id,
+            "theme": "bolig",
+            "category": "deposit",
+            "max_per_spend": 10_000 * KR,
+            "max_per_agency_year": 100_000 * KR,
+        },
+        {"role": "manager"},
+    ]
     response = client.post("/api/v1/authority-rules", json={"rules": rules, "note": "etat"})
     assert response.status_code == 201, response.json
     saved = [r for r in response.json["rules"] if r["funding_agency_id"]]
-    assert saved == [{**rules[1], "id": saved[0]["id"], "agency_id": None, "max_per_family_year": None,
-                      "approvals_required": 1}]
+    assert saved == [
+        {**rules[1], "id": saved[0]["id"], "agency_id": None, "max_per_family_year": None, "approvals_required": 1}
+    ]
     defaults = client.put("/api/v1/budget/theme-agencies", json={"defaults": {"bolig": two.barnevern.id}})
     assert defaults.status_code == 200 and defaults.json["defaults"]["bolig"] == two.barnevern.id
     wrong = client.put("/api/v1/budget/theme-agencies", json={"defaults": {"bolig": 10**6}})
@@ -333,8 +397,17 @@ def test_the_rules_editor_keeps_a_rules_conditions(two, login):
     import re
 
     setup = two.setup
-    _rules(setup, {"role": "team_lead", "funding_agency_id": two.barnevern.id, "theme": "bolig",
-                   "category": "deposit", "max_per_spend": 10_000 * KR, "max_per_agency_year": 90_000 * KR})
+    _rules(
+        setup,
+        {
+            "role": "team_lead",
+            "funding_agency_id": two.barnevern.id,
+            "theme": "bolig",
+            "category": "deposit",
+            "max_per_spend": 10_000 * KR,
+            "max_per_agency_year": 90_000 * KR,
+        },
+    )
     admin = factories.user(setup.lab, roles=("admin",))
     client = login(admin)
     page = client.get("/admin/fullmakter").get_data(as_text=True)
@@ -354,5 +427,10 @@ def test_the_rules_editor_keeps_a_rules_conditions(two, login):
     assert response.status_code == 302, plain(response.get_data(as_text=True))[:2000]
     rule = next(r for r in services.rules_in_force(setup.lab.id).rules if r.funding_agency_id)
     assert (rule.funding_agency_id, rule.theme, rule.category, rule.max_per_spend, rule.max_per_agency_year) == (
-        two.barnevern.id, "bolig", "deposit", 10_000 * KR, 90_000 * KR)
+        two.barnevern.id,
+        "bolig",
+        "deposit",
+        10_000 * KR,
+        90_000 * KR,
+    )
     assert services.rules_in_force(setup.lab.id).version == 3

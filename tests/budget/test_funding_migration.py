@@ -32,10 +32,14 @@ def test_the_migration_derives_funding_from_the_transfers_and_the_theme(fresh_ap
         bolig = factories.agency(lab, "Bolig", kind="bolig")
         setup = funded_family(lab, allocated=60_000 * KR, agency=nav)
         delegate(lab, bolig, 100_000 * KR)
-        services.allocate(lab, family_id=setup.family.id, agency_id=bolig.id, year=year(), amount=10_000 * KR,
-                          actor=None)
-        split = spend(setup, 30_000 * KR, funding=[{"agency": nav.id, "amount": 25_000 * KR},
-                                                   {"agency": bolig.id, "amount": 5_000 * KR}])
+        services.allocate(
+            lab, family_id=setup.family.id, agency_id=bolig.id, year=year(), amount=10_000 * KR, actor=None
+        )
+        split = spend(
+            setup,
+            30_000 * KR,
+            funding=[{"agency": nav.id, "amount": 25_000 * KR}, {"agency": bolig.id, "amount": 5_000 * KR}],
+        )
         services.approve_spend(split.id, setup.lead)
         bolig_draft = spend(setup, 2_000 * KR, submit=False)  # theme bolig: the bolig agency gave money
         arbeid_goal = factories.goal(setup.family, theme="arbeid")
@@ -44,9 +48,13 @@ def test_the_migration_derives_funding_from_the_transfers_and_the_theme(fresh_ap
         no_bolig = spend(other, 4_000 * KR, submit=False)  # theme bolig, but only NAV gave: the largest
         db.session.commit()
         ids = (split.id, bolig_draft.id, nav_draft.id, no_bolig.id)
-        expected = {(split.id, nav.id, 25_000 * KR), (split.id, bolig.id, 5_000 * KR),
-                    (bolig_draft.id, bolig.id, 2_000 * KR), (nav_draft.id, nav.id, 3_000 * KR),
-                    (no_bolig.id, nav.id, 4_000 * KR)}
+        expected = {
+            (split.id, nav.id, 25_000 * KR),
+            (split.id, bolig.id, 5_000 * KR),
+            (bolig_draft.id, bolig.id, 2_000 * KR),
+            (nav_draft.id, nav.id, 3_000 * KR),
+            (no_bolig.id, nav.id, 4_000 * KR),
+        }
 
         def funding() -> set[tuple[int, int, int]]:
             rows = db.session.execute(text("SELECT spend_request_id, agency_id, amount FROM spend_funding"))
