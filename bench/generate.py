@@ -703,8 +703,11 @@ class _Ledger:
                 self.pool_use[(agency_id, year)] += part
                 self.balance[allocation] += part
                 allocations[agency_id] = allocation
+            largest = max(allocations, key=lambda agency_id: self.balance[allocations[agency_id]])
             for spend_id, amount, _status, reserves, cancelled, decided, paid_on, cancelled_at, approver in spends:
                 if not reserves:
+                    # Never reserved: funded in full by the agency of the family's largest allocation.
+                    self.t["spend_funding"].append((self.gen.next_id("spend_funding"), spend_id, largest, amount))
                     continue
                 parts = []
                 remaining = amount
@@ -720,6 +723,8 @@ class _Ledger:
                     remaining -= take
                 assert remaining == 0, "generated spend exceeds the family's allocation"
                 for agency_id, allocation, committed, take in parts:
+                    # The funding names what was reserved from each agency.
+                    self.t["spend_funding"].append((self.gen.next_id("spend_funding"), spend_id, agency_id, take))
                     if paid_on is not None:
                         paid = self.account("paid", year, agency_id, family_id, decided)
                         at = max(decided, datetime.combine(paid_on, datetime.min.time(), UTC) + timedelta(hours=12))
@@ -808,6 +813,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
                        "status", "route", "approved_role", "created_at", "submitted_at", "decided_at",
                        "rejection_reason", "paid_on", "payment_reference", "paid_by_id", "cancelled_at",
                        "cancellation_reason", "cancelled_by_id", "version")),
+    ("spend_funding", ("id", "spend_request_id", "agency_id", "amount")),
     ("spend_decision", ("id", "spend_request_id", "decision", "user_id", "role", "rule_id", "rule_version", "final",
                         "reason", "created_at")),
     ("ledger_transfer", ("id", "lab_id", "kind", "debit_account_id", "credit_account_id", "amount",

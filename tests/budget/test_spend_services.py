@@ -300,7 +300,9 @@ def test_money_from_two_agencies_is_reserved_and_paid_agency_by_agency(ctx, lab)
     delegate(lab, second, 50_000 * KR)
     services.allocate(lab, family_id=setup.family.id, agency_id=second.id, year=year(), amount=6_000 * KR,
                       actor=None)
-    request = spend(setup, 14_000 * KR)
+    # Issue 17: no draw order — the request names each agency's part, and exactly that is reserved.
+    request = spend(setup, 14_000 * KR, funding=[{"agency": setup.agency.id, "amount": 10_000 * KR},
+                                                 {"agency": second.id, "amount": 4_000 * KR}])
     services.approve_spend(request.id, setup.lead)
     assert sorted(a for _, a in transfers_of(request)) == [4_000 * KR, 10_000 * KR]
     services.pay_spend(request.id, setup.lead, paid_on=today_local(), reference="x")

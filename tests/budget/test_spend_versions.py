@@ -59,7 +59,9 @@ def test_the_requester_edits_a_draft_and_sends_it(setup):
     draft = spend(setup, 18_500 * KR, submit=False)
     services.update_draft(draft, setup.member, {"amount": 17_000 * KR, "payee": "Utleier Berg"})
     assert (draft.amount, draft.payee, draft.edited_by_id) == (17_000 * KR, "Utleier Berg", None)
-    assert audited(AuditAction.SPEND_UPDATE, draft.id)[-1].summary == {"fields": ["amount", "payee"]}
+    # The one agency paying follows the new amount (issue 17), and the audit row says so.
+    assert audited(AuditAction.SPEND_UPDATE, draft.id)[-1].summary == {
+        "fields": ["amount", "payee", "funding"], "funding": [{"agency": setup.agency.id, "amount": 17_000 * KR}]}
     services.submit_spend(draft.id, setup.member)
     assert draft.status == "requested" and draft in queries.lead_queue(setup.lead)
     with pytest.raises(ServiceError) as refused:
@@ -110,7 +112,8 @@ def test_a_rejected_request_is_revised_and_the_ledger_stays_exact(setup, lab):
     assert [d.decision for d in first.decisions] == ["reject"]
     assert services.versions(second) == [first, second] == services.versions(first)
     event = audited(AuditAction.SPEND_REVISE, second.id)[-1]
-    assert event.summary == {"revises": first.id, "version": 2, "amount": 15_000 * KR, "fields": ["amount"]}
+    assert event.summary == {"revises": first.id, "version": 2, "amount": 15_000 * KR, "fields": ["amount", "funding"],
+                             "funding": [{"agency": setup.agency.id, "amount": 15_000 * KR}]}
 
     services.submit_spend(second.id, setup.member)
     services.approve_spend(second.id, setup.lead)

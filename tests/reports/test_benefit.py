@@ -234,3 +234,33 @@ def test_apportioned_savings_add_up_and_stay_within_one_unit():
     assert apportion([2_010_000_00], unit) == [2_010_000_00]
     with pytest.raises(BenefitInputError):
         compute(assumptions(), Selection(transitions=MIXED), saving_unit=0)
+
+
+def test_who_invests_follows_the_named_funding_not_the_largest_allocation(lab):
+    """Issue 17: a *bolig* deposit paid from bolig's allocation counts as bolig's investment, even
+    when NAV gave the family far more (the old draw took the largest allocation first)."""
+    from datetime import date
+
+    from tests import factories
+    from tests.reports import factories as rf
+    from velferdslab.budget import services as budget
+    from velferdslab.core.models import today_local
+    from velferdslab.reports import outcome
+
+    nav = factories.agency(lab, name="NAV", kind="nav")
+    bolig = factories.agency(lab, name="Bolig", kind="bolig")
+    fam = rf.journey(lab, [(0, 1), (300, 3)], started=-500)
+    year = today_local().year
+    budget.delegate(lab, agency_id=nav.id, year=year, amount=80_000 * KR, decision_reference="NAV 1",
+                    decided_on=date(year, 1, 2), actor=None)
+    budget.allocate(lab, family_id=fam.id, agency_id=nav.id, year=year, amount=80_000 * KR, actor=None)
+    spend = rf.paid_spend(lab, fam, bolig, 10_000 * KR, theme="bolig")
+    assert [(f.agency_id, f.amount) for f in spend.funding] == [(bolig.id, 10_000 * KR)]
+    data = outcome.run(outcome.OutcomeFilter(lab_id=lab.id, start=rf.day(-700), end=today_local()))
+    assert data.spend_by_agency == {bolig.id: (10_000 * KR, 1)}
+    costs = {level: {nav.id: cost * 6 // 10, bolig.id: cost * 4 // 10}
+             for level, cost in ((1, 1_000_000 * KR), (2, 500_000 * KR), (3, 150_000 * KR), (4, 25_000 * KR))}
+    selection = Selection(transitions=data.transitions, spend_paid=data.paid, family_months=0,
+                          spend_paid_by_agency={k: amount for k, (amount, _n) in data.spend_by_agency.items()})
+    result = compute(Assumptions(yearly_cost=costs), selection)
+    assert {row.agency: row.invested for row in result.per_agency} == {nav.id: 0, bolig.id: 10_000 * KR}

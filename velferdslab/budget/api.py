@@ -353,3 +353,20 @@ class AuthorityRules(MethodView):
         """Store a new version of the rules (the whole list); waiting requests are re-routed."""
         user = _user()
         return services.save_rules(user.lab, data["rules"], note=data.get("note"), actor=user)
+
+
+@blueprint.route("/budget/theme-agencies")
+class ThemeAgencies(MethodView):
+    @requires(LOGIN)
+    @blueprint.response(200, schemas.ThemeDefaultsSchema)
+    def get(self):
+        """Each theme's default funding agency: the one the spend form proposes."""
+        return {"defaults": services.theme_defaults(current_user.lab_id)}
+
+    @requires("admin.rules")
+    @blueprint.arguments(schemas.ThemeDefaultsSchema)
+    @blueprint.response(200, schemas.ThemeDefaultsSchema)
+    def put(self, data):
+        """Choose the default funding agency of some themes (null: back to the default by agency kind)."""
+        user = _user()
+        return {"defaults": services.set_theme_defaults(user.lab, data["defaults"], actor=user)}

@@ -11,6 +11,7 @@ requests above the teams' limits. Version 2 of the authority rules adds a yearly
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -98,6 +99,7 @@ def budgets(ctx: demo.DemoContext) -> None:
 
 
 def _lab_budget(ctx: demo.DemoContext, lab: Lab, families: list) -> None:
+    _theme_defaults_of.cache_clear()
     rng, today = ctx.rng, today_local()
     agencies = {a.kind: a for a in ctx.agencies[lab.id]}
     admin = ctx.staff_with_role(lab, "admin")[0]
@@ -183,6 +185,34 @@ def _spend_for(rng, lab: Lab, family, managers: list[User], start: date, today: 
         _one_spend(rng, family, item, state, at, requester, lead, managers, today)
 
 
+@functools.cache
+def _theme_defaults_of(lab_id: int) -> tuple:
+    return tuple(services.theme_defaults(lab_id).items())
+
+
+def _theme_defaults(lab_id: int) -> dict:
+    """The lab's theme defaults, read once (the demo sets none; ids differ per database, so the
+    cache is keyed by lab id and cleared with each load)."""
+    return dict(_theme_defaults_of(lab_id))
+
+
+def _funding(family, year: int, theme: str, amount: int) -> list[dict]:
+    """The theme's default agency when it has enough left for the family; else the agencies with
+    most left, largest first, until the amount is covered (a spend funded by two agencies)."""
+    money = services.family_money_by_agency(family.id, year)
+    default = _theme_defaults(family.lab_id).get(theme)
+    if default in money and money[default].left >= amount:
+        return [{"agency": default, "amount": amount}]
+    order = sorted(money.values(), key=lambda m: (-m.left, m.agency_id))
+    parts, remaining = [], amount
+    for found in order:
+        take = min(remaining, found.left)
+        if take > 0:
+            parts.append({"agency": found.agency_id, "amount": take})
+            remaining -= take
+    return parts
+
+
 def _one_spend(rng, family, item: Item, state: str, at: datetime, requester: User, lead: User,
                managers: list[User], today: date) -> None:
     goal_id = rng.choice(family.goal_ids[item.theme])
@@ -192,6 +222,7 @@ def _one_spend(rng, family, item: Item, state: str, at: datetime, requester: Use
             "wanted_on": (at + timedelta(days=rng.randrange(7, 40))).date()}
     if data["amount"] > ledger.family_balance(family.id, today.year).available:
         return  # more than the family has left: a real team would not ask either
+    data["funding"] = _funding(family, today.year, item.theme, data["amount"])
     spend = services.create_spend(family.id, requester, data, submit=state != "draft", at=at)
     if state in ("draft", "requested"):
         return

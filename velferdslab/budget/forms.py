@@ -58,8 +58,27 @@ def _kroner(label, required: bool = True, **kwargs) -> KronerField:
                        render_kw={"inputmode": "decimal", "autocomplete": "off"}, **kwargs)
 
 
+SPLIT = "split"  # the funding choice that splits the amount over the agencies' fields
+
+
+class FundingPartForm(Form):
+    """One agency's part of a split funding (the label, with what is left, comes from the page)."""
+
+    agency_id = HiddenField()
+    amount = _kroner(_l("Beløp i kroner"), required=False)
+
+
+def _agency_id(value: str | None) -> int | str | None:
+    """An agency id as typed in the form: a number, or the text as it came (the service refuses it)."""
+    return int(value) if value and value.isdigit() else value
+
+
 class SpendForm(FlaskForm):
     amount = _kroner(_l("Beløp i kroner"), description=_l("For eksempel 18 500 eller 18 500,50."))
+    funding_agency = SelectField(_l("Hvem betaler"), validate_choice=False,
+                                 description=_l("Etaten som har delegert pengene. Forslaget følger temaet og "
+                                                "familiens tildelinger."))
+    funding_parts = FieldList(FormField(FundingPartForm), min_entries=0, max_entries=20)
     payee = StringField(_l("Mottaker"), validators=[DataRequired(REQUIRED), Length(max=200)],
                         description=_l("Hvem pengene skal betales til, for eksempel utleier eller kursarrangør."))
     purpose = TextAreaField(_l("Hva pengene skal brukes til"), validators=[DataRequired(REQUIRED), Length(max=1000)])
@@ -74,8 +93,21 @@ class SpendForm(FlaskForm):
     level_to = SelectField(_l("Nivå dere håper på"), choices=choices(LEVEL_CHOICES))
     wanted_on = DateField(_l("Ønsket dato"), validators=[DataRequired(REQUIRED)])
 
+    def funding_for_service(self) -> list[dict] | None:
+        """The funding as the service takes it: the one agency chosen for the whole amount, or the
+        split typed into the agencies' fields (blank fields left out); None when no choice was
+        sent (the service then proposes, or keeps a draft's funding)."""
+        agency = self.funding_agency.data or ""
+        if not agency:
+            return None
+        if agency != SPLIT:
+            return [{"agency": _agency_id(agency), "amount": self.amount.ore}]
+        return [{"agency": _agency_id(e.form.agency_id.data), "amount": e.form.amount.ore}
+                for e in self.funding_parts if e.form.amount.ore is not None]
+
     def data_for_service(self) -> dict:
-        return {"amount": self.amount.ore, "payee": self.payee.data, "purpose": self.purpose.data,
+        return {"amount": self.amount.ore, "funding": self.funding_for_service(),
+                "payee": self.payee.data, "purpose": self.purpose.data,
                 "category": self.category.data, "theme": self.theme.data, "goal_id": self.goal_id.data,
                 "expected_effect": self.expected_effect.data,
                 "level_from": int(self.level_from.data) if self.level_from.data else None,
@@ -126,6 +158,13 @@ class RuleRowForm(Form):
     max_per_spend = _kroner(_l("Grense per utgift (kr)"), required=False,
                             description=_l("Tomt betyr ingen grense."))
     max_per_family_year = _kroner(_l("Grense per familie per år (kr)"), required=False,
+                                  description=_l("Tomt betyr ingen grense."))
+    funding_agency_id = SelectField(_l("Gjelder penger fra"), coerce=int, default=0)
+    theme = SelectField(_l("Gjelder tema"), default="",
+                        choices=choices([("", _l("Alle temaer"))] + [(t.code, t.name) for t in THEMES]))
+    category = SelectField(_l("Gjelder kategori"), default="", choices=choices(
+        [("", _l("Alle kategorier"))] + [(c, CATEGORY_LABELS[c]) for c in SPEND_CATEGORIES]))
+    max_per_agency_year = _kroner(_l("Grense per etat per år (kr)"), required=False,
                                   description=_l("Tomt betyr ingen grense."))
     approvals_required = SelectField(_l("Godkjennere"), coerce=int,
                                      choices=choices([(1, _l("Én")), (2, _l("To forskjellige"))]))

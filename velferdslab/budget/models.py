@@ -213,12 +213,24 @@ class AuthorityRule(Model):
     max_per_spend: Mapped[int | None] = mapped_column(Money)
     max_per_family_year: Mapped[int | None] = mapped_column(Money)
     approvals_required: Mapped[int] = mapped_column(SmallInteger, default=1)
+    # Conditions (issue 17): the rule applies only to spend funded by this agency, of this theme,
+    # of this category (NULL: any). The most specific matching rules of a role decide (``services._tiers``).
+    funding_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    theme: Mapped[str | None] = mapped_column(String(20))
+    category: Mapped[str | None] = mapped_column(String(20))
+    # What approvers of the role may approve from one funding agency's money in a budget year (lab-wide).
+    max_per_agency_year: Mapped[int | None] = mapped_column(Money)
 
     rule_set: Mapped[AuthorityRuleSet] = relationship(back_populates="rules")
-    agency: Mapped[Agency | None] = relationship()
+    agency: Mapped[Agency | None] = relationship(foreign_keys=[agency_id])
+    funding_agency: Mapped[Agency | None] = relationship(foreign_keys=[funding_agency_id])
 
     __table_args__ = (
         CheckConstraint(one_of("role", APPROVER_ROLES), name="role_known"),
+        CheckConstraint("theme IS NULL OR " + one_of("theme", THEME_CODES), name="theme_known"),
+        CheckConstraint("category IS NULL OR " + one_of("category", SPEND_CATEGORIES), name="category_known"),
+        CheckConstraint("max_per_agency_year IS NULL OR max_per_agency_year > 0",
+                        name="max_per_agency_year_positive"),
         CheckConstraint("approvals_required BETWEEN 1 AND 2", name="approvals_range"),
         CheckConstraint("max_per_spend IS NULL OR max_per_spend > 0", name="max_per_spend_positive"),
         CheckConstraint("max_per_family_year IS NULL OR max_per_family_year > 0",
@@ -278,6 +290,8 @@ class SpendRequest(Model):
     goal: Mapped[Goal] = relationship()
     decisions: Mapped[list[SpendDecision]] = relationship(back_populates="spend_request",
                                                           order_by="SpendDecision.id")
+    funding: Mapped[list[SpendFunding]] = relationship(back_populates="spend_request", order_by="SpendFunding.id",
+                                                       cascade="all, delete-orphan")
 
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -297,6 +311,46 @@ class SpendRequest(Model):
         CheckConstraint("(revises_id IS NULL) = (version = 1)", name="version_matches_revises"),
         Index("ix_spend_request_family_year", "family_id", "budget_year"),
         Index("ix_spend_request_queue", "lab_id", "status", "route", "submitted_at"),
+    )
+
+
+class SpendFunding(Model):
+    """Whose money a spend request uses (issue 17): one row per funding agency, the amounts
+    summing to the request's amount. The ledger reserves and pays from exactly these agencies'
+    allocations for the family."""
+
+    __tablename__ = "spend_funding"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spend_request_id: Mapped[int] = mapped_column(ForeignKey("spend_request.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    amount: Mapped[int] = mapped_column(Money)
+
+    spend_request: Mapped[SpendRequest] = relationship(back_populates="funding")
+    agency: Mapped[Agency] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        UniqueConstraint("spend_request_id", "agency_id"),
+    )
+
+
+class ThemeAgencyDefault(Model):
+    """A lab's choice of the agency the spend form proposes for a theme (issue 17). Without a row
+    the proposal follows ``services.THEME_AGENCY_KINDS``."""
+
+    __tablename__ = "budget_theme_agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"))
+    theme: Mapped[str] = mapped_column(String(20))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+
+    agency: Mapped[Agency] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(one_of("theme", THEME_CODES), name="theme_known"),
+        UniqueConstraint("lab_id", "theme"),
     )
 
 

@@ -18,7 +18,7 @@ from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency, User, UserRole
 from velferdslab.budget import ledger
 from velferdslab.budget import policy as spend_policy
-from velferdslab.budget.models import LedgerAccount, Route, SpendRequest, SpendStatus
+from velferdslab.budget.models import LedgerAccount, Route, SpendFunding, SpendRequest, SpendStatus
 from velferdslab.cases.gate import accessible_families, team_family_ids
 from velferdslab.core.models import today_local, utcnow
 from velferdslab.core.permissions import ROLE_PERMISSIONS, Permission
@@ -39,7 +39,8 @@ def lab_years(lab_id: int) -> list[int]:
 
 def _with_details(query):
     return query.options(selectinload(SpendRequest.goal), selectinload(SpendRequest.requester),
-                         selectinload(SpendRequest.decisions))
+                         selectinload(SpendRequest.decisions),
+                         selectinload(SpendRequest.funding).selectinload(SpendFunding.agency))
 
 
 def family_spends(family_id: int, year: int) -> list[SpendRequest]:

@@ -100,8 +100,19 @@ class PoolSchema(Schema):
 
 # --- spend requests --------------------------------------------------------------------------------
 
+class FundingPartSchema(Schema):
+    agency = Id(required=True, metadata={"description": "The agency whose delegated money pays this part"})
+    amount = Ore(required=True)
+
+
+FUNDING_DOC = {"description": "Whose money pays: agencies with amounts in øre, summing to `amount`. Left out, "
+                              "the theme's default agency (or the family's largest allocation) pays it all."}
+
+
 def _spend_fields(required: bool) -> dict:
     return {
+        "funding": fields.List(fields.Nested(FundingPartSchema), validate=validate.Length(min=1, max=10),
+                               metadata=FUNDING_DOC),
         "amount": Ore(required=required),
         "payee": Text(200, required=required),
         "purpose": Text(1000, required=required),
@@ -178,6 +189,10 @@ class SpendSchema(SpendFieldsSchema):  # type: ignore[valid-type,misc]  # a from
     revises_id = fields.Integer(allow_none=True, metadata={"description": "The rejected request this one revises"})
     revised_by_id = fields.Method("_revised_by", allow_none=True,
                                   metadata={"description": "The newer version that revises this one, if any"})
+    funding = fields.Method("_funding", metadata=FUNDING_DOC)  # dumped (the funding is loaded as a list)
+
+    def _funding(self, spend) -> list[dict]:
+        return [{"agency": f.agency_id, "agency_name": f.agency.name, "amount": f.amount} for f in spend.funding]
 
     def _revised_by(self, spend) -> int | None:
         from velferdslab.budget.services import revision_of
@@ -218,9 +233,14 @@ class FamilyBudgetSchema(BalanceSchema):
 class RuleSchema(Schema):
     id = fields.Integer(dump_only=True)
     role = fields.String(required=True, validate=validate.OneOf(APPROVER_ROLES))
-    agency_id = Id(allow_none=True, load_default=None)
+    agency_id = Id(allow_none=True, load_default=None, metadata={"description": "Only approvers from this agency"})
+    funding_agency_id = Id(allow_none=True, load_default=None,
+                           metadata={"description": "Only spend funded by this agency (its part is measured)"})
+    theme = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(THEME_CODES))
+    category = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(SPEND_CATEGORIES))
     max_per_spend = Ore(allow_none=True, load_default=None)
     max_per_family_year = Ore(allow_none=True, load_default=None)
+    max_per_agency_year = Ore(allow_none=True, load_default=None)  # most the role approves from one agency a year
     approvals_required = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=2))
 
 
@@ -236,6 +256,13 @@ class RuleSetSchema(Schema):
 class RuleSetCreateSchema(Schema):
     note = fields.String(allow_none=True, validate=validate.Length(max=300))
     rules = fields.List(fields.Nested(RuleSchema), required=True, validate=validate.Length(min=1, max=50))
+
+
+class ThemeDefaultsSchema(Schema):
+    """Theme code → the agency id the spend form proposes (null: the default by agency kind)."""
+
+    defaults = fields.Dict(keys=fields.String(validate=validate.OneOf(THEME_CODES)), values=Id(allow_none=True),
+                           required=True)
 
 
 class RulesSchema(Schema):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any, Literal, NoReturn, overload
 
 from flask_babel import gettext as _
@@ -42,7 +43,9 @@ from velferdslab.budget.models import (
     LedgerTransfer,
     Route,
     SpendDecision,
+    SpendFunding,
     SpendRequest,
+    ThemeAgencyDefault,
 )
 from velferdslab.cases import gate
 from velferdslab.cases.access import Access
@@ -169,13 +172,39 @@ def _clean_rule(lab_id: int, raw: dict, index: int) -> dict:
     if agency_id is not None:
         _lab_agency(lab_id, agency_id, field)
     limits = {}
-    for name in ("max_per_spend", "max_per_family_year"):
+    for name in RULE_LIMITS:
         value = raw.get(name)
         limits[name] = None if value is None else check_amount(value, field)
     approvals = raw.get("approvals_required", 1)
     if approvals not in (1, 2) or isinstance(approvals, bool):
         raise ServiceError(_("En regel krever én eller to godkjennere."), field)
-    return {"role": role, "agency_id": agency_id, "approvals_required": approvals, **limits}
+    return {"role": role, "agency_id": agency_id, "approvals_required": approvals, **limits,
+            **_clean_conditions(lab_id, raw, field)}
+
+
+RULE_LIMITS = ("max_per_spend", "max_per_family_year", "max_per_agency_year")
+RULE_CONDITIONS = ("funding_agency_id", "theme", "category")
+
+
+def _clean_conditions(lab_id: int, raw: dict, field: str) -> dict:
+    """A rule's conditions: the funding agency, theme and category it applies to (None: any)."""
+    funding_agency_id, theme, category = (raw.get(name) for name in RULE_CONDITIONS)
+    if funding_agency_id is not None:
+        _lab_agency(lab_id, funding_agency_id, field)
+    if theme is not None and theme not in THEME_CODES:
+        raise ServiceError(_("Ukjent tema i regelen."), field)
+    if category is not None and category not in SPEND_CATEGORIES:
+        raise ServiceError(_("Ukjent kategori i regelen."), field)
+    return {"funding_agency_id": funding_agency_id, "theme": theme, "category": category}
+
+
+def _condition_key(rule) -> tuple:
+    get = rule.get if isinstance(rule, dict) else partial(getattr, rule)
+    return tuple(get(name) for name in RULE_CONDITIONS)
+
+
+def _unlimited(rule: dict) -> bool:
+    return all(rule[name] is None for name in RULE_LIMITS)
 
 
 def save_rules(lab: Lab, rules: list[dict], *, note: str | None, actor: User) -> AuthorityRuleSet:
@@ -190,14 +219,21 @@ def save_rules(lab: Lab, rules: list[dict], *, note: str | None, actor: User) ->
     cleaned = [_clean_rule(lab.id, raw, i) for i, raw in enumerate(rules)]
     tiers: dict[tuple, set] = {}
     for rule in cleaned:
-        seen = tiers.setdefault((rule["role"], rule["agency_id"]), set())
+        seen = tiers.setdefault((rule["role"], rule["agency_id"], *_condition_key(rule)), set())
         if rule["max_per_spend"] in seen:
             raise ServiceError(_("To regler for samme rolle og etat har samme beløpsgrense."), "rules")
         seen.add(rule["max_per_spend"])
-    if not any(r["role"] == ApproverRole.MANAGER and r["agency_id"] is None and r["max_per_spend"] is None
-               and r["max_per_family_year"] is None for r in cleaned):
+    if not any(r["role"] == ApproverRole.MANAGER and r["agency_id"] is None and _unlimited(r)
+               and _condition_key(r) == (None, None, None) for r in cleaned):
         raise ServiceError(_("Det må finnes en regel for ledelsen uten beløpsgrense, ellers kan store "
                              "utgifter aldri godkjennes."), "rules")
+    # The most specific rules matching a spend decide; for management, each set of conditions must
+    # then also hold a rule without limits, or spend matching it could never be approved.
+    for key in {_condition_key(r) for r in cleaned if r["role"] == ApproverRole.MANAGER}:
+        if not any(r["role"] == ApproverRole.MANAGER and _condition_key(r) == key and _unlimited(r)
+                   for r in cleaned):
+            raise ServiceError(_("Regler for ledelsen med vilkår (etat, tema eller kategori) må også ha en regel "
+                                 "uten beløpsgrense med de samme vilkårene."), "rules")
     note = _text(note, "note", 300, required=False)
     version = rules_in_force(lab.id).version + 1  # the defaults stay on record as version 1
     rule_set = _store_rule_set(lab.id, version, cleaned, note, actor)
@@ -220,36 +256,102 @@ def _reroute_waiting(lab_id: int, rule_set: AuthorityRuleSet) -> None:
                          object_id=spend.id, summary={"route": route, "rule_version": rule_set.version})
 
 
-def _tiers(rule_set: AuthorityRuleSet, role: str, agency_id: int | None) -> list[AuthorityRule]:
-    """The rules for a role, the approver's agency's own rules first if it has any."""
-    own = [r for r in rule_set.rules if r.role == role and agency_id is not None and r.agency_id == agency_id]
-    tiers = own or [r for r in rule_set.rules if r.role == role and r.agency_id is None]
+def _specificity(rule: AuthorityRule) -> tuple[bool, bool, bool]:
+    return rule.funding_agency_id is not None, rule.theme is not None, rule.category is not None
+
+
+def _tiers(rule_set: AuthorityRuleSet, role: str, agency_id: int | None, spend: SpendRequest,
+           funding_agency_id: int | None) -> list[AuthorityRule]:
+    """The rules for a role that decide on the part of ``spend`` funded by ``funding_agency_id``:
+    of the rules whose conditions (funding agency, theme, category) match, only the most specific
+    (a funding agency before a theme before a category); of those, the approver's agency's own
+    rules if it has any, else the rules for staff of any agency. So an agency can require its own
+    approver above a limit: a rule for any approver up to the limit, and one for its own staff."""
+    matching = [r for r in rule_set.rules if r.role == role and r.funding_agency_id in (None, funding_agency_id)
+                and r.theme in (None, spend.theme) and r.category in (None, spend.category)]
+    if not matching:
+        return []
+    top = max(_specificity(r) for r in matching)
+    matching = [r for r in matching if _specificity(r) == top]
+    own = [r for r in matching if agency_id is not None and r.agency_id == agency_id]
+    tiers = own or [r for r in matching if r.agency_id is None]
     return sorted(tiers, key=lambda r: (r.max_per_spend is None, r.max_per_spend or 0))
 
 
-def approved_by_role(family_id: int, year: int, role: str, *, excluding: int | None = None) -> int:
-    """What approvers of ``role`` have approved for the family this budget year (not cancelled)."""
-    query = select(func.coalesce(func.sum(SpendRequest.amount), 0)).where(
-        SpendRequest.family_id == family_id, SpendRequest.budget_year == year, SpendRequest.approved_role == role,
-        SpendRequest.status.in_(("approved", "paid")))
+APPROVED = ("approved", "paid")
+
+
+def approved_by_role(family_id: int, year: int, role: str, *, excluding: int | None = None,
+                     agency_id: int | None = None) -> int:
+    """What approvers of ``role`` have approved for the family this budget year (not cancelled);
+    with ``agency_id``, only the part funded by that agency."""
+    if agency_id is None:
+        query = select(func.coalesce(func.sum(SpendRequest.amount), 0))
+    else:
+        query = (select(func.coalesce(func.sum(SpendFunding.amount), 0))
+                 .join(SpendRequest, SpendRequest.id == SpendFunding.spend_request_id)
+                 .where(SpendFunding.agency_id == agency_id))
+    query = query.where(SpendRequest.family_id == family_id, SpendRequest.budget_year == year,
+                        SpendRequest.approved_role == role, SpendRequest.status.in_(APPROVED))
     if excluding is not None:
         query = query.where(SpendRequest.id != excluding)
     # scalar_one: an aggregate without GROUP BY always answers one row (scalar() is typed as maybe None).
     return int(db.session.execute(query).scalar_one())
 
 
-def _tier_for(tiers: list[AuthorityRule], spend: SpendRequest, role: str) -> AuthorityRule | None:
-    used = None
-    for rule in tiers:
-        if rule.max_per_spend is not None and spend.amount > rule.max_per_spend:
-            continue
-        if rule.max_per_family_year is not None:
-            if used is None:
-                used = approved_by_role(spend.family_id, spend.budget_year, role, excluding=spend.id)
-            if used + spend.amount > rule.max_per_family_year:
-                continue
-        return rule
-    return None
+def approved_from_agency(lab_id: int, year: int, role: str, agency_id: int, *, excluding: int | None = None) -> int:
+    """What approvers of ``role`` have approved from ``agency_id``'s money in the lab this year."""
+    query = (select(func.coalesce(func.sum(SpendFunding.amount), 0))
+             .join(SpendRequest, SpendRequest.id == SpendFunding.spend_request_id)
+             .where(SpendFunding.agency_id == agency_id, SpendRequest.lab_id == lab_id,
+                    SpendRequest.budget_year == year, SpendRequest.approved_role == role,
+                    SpendRequest.status.in_(APPROVED)))
+    if excluding is not None:
+        query = query.where(SpendRequest.id != excluding)
+    return int(db.session.execute(query).scalar_one())
+
+
+def _within(rule: AuthorityRule, spend: SpendRequest, role: str, agency_id: int | None, part: int) -> bool:
+    """Whether ``rule`` allows the part of ``spend`` funded by ``agency_id``. A rule that names a
+    funding agency measures that agency's part; one that does not, the whole amount."""
+    own_part = rule.funding_agency_id is not None
+    share = part if own_part else spend.amount
+    if rule.max_per_spend is not None and share > rule.max_per_spend:
+        return False
+    if rule.max_per_family_year is not None:
+        used = approved_by_role(spend.family_id, spend.budget_year, role, excluding=spend.id,
+                                agency_id=agency_id if own_part else None)
+        if used + share > rule.max_per_family_year:
+            return False
+    if rule.max_per_agency_year is not None and agency_id is not None:
+        used = approved_from_agency(spend.lab_id, spend.budget_year, role, agency_id, excluding=spend.id)
+        if used + part > rule.max_per_agency_year:
+            return False
+    return True
+
+
+def _parts(spend: SpendRequest) -> list[tuple[int | None, int]]:
+    """(funding agency, amount) of each part of the spend; one unnamed part if it has no funding."""
+    return [(f.agency_id, f.amount) for f in spend.funding] or [(None, spend.amount)]
+
+
+def _rules_for(rule_set: AuthorityRuleSet, spend: SpendRequest, role: str,
+               agency_id: int | None) -> list[AuthorityRule] | None:
+    """The rule that allows each funded part for an approver of ``role`` from ``agency_id``, or
+    None when some part is beyond every rule."""
+    found = []
+    for funding_agency_id, part in _parts(spend):
+        rule = next((r for r in _tiers(rule_set, role, agency_id, spend, funding_agency_id)
+                     if _within(r, spend, role, funding_agency_id, part)), None)
+        if rule is None:
+            return None
+        found.append(rule)
+    return found
+
+
+def _governing(rules: list[AuthorityRule]) -> AuthorityRule:
+    """The rule a decision records: the one asking most (two approvers), the most specific first."""
+    return max(rules, key=lambda r: (r.approvals_required, _specificity(r), -r.id))
 
 
 @dataclass(frozen=True)
@@ -257,12 +359,14 @@ class Authority:
     role: str
     rule: AuthorityRule
     version: int
+    rules: tuple[AuthorityRule, ...] = ()  # the rule for each funded part (``rule`` is one of them)
 
 
 def authority_for(user: User, spend: SpendRequest, rule_set: AuthorityRuleSet | None = None) -> Authority | None:
     """The rule under which ``user`` may decide on ``spend``, trying each capacity they hold in
     turn (``budget.policy.capacities``: as the family's lead first, then as management). A lead's
-    agency is the one they represent on the team; management's, their own."""
+    agency is the one they represent on the team; management's, their own. Every funded part must
+    be within a rule; the decision records the one that asks most of it."""
     rule_set = rule_set or rules_in_force(spend.lab_id)
     for capacity in spend_policy.capacities(user, spend):
         if capacity is ApproverRole.TEAM_LEAD:
@@ -270,9 +374,9 @@ def authority_for(user: User, spend: SpendRequest, rule_set: AuthorityRuleSet | 
             agency_id = access.membership.agency_id if access is not None and access.membership else None
         else:
             agency_id = user.agency_id
-        rule = _tier_for(_tiers(rule_set, capacity, agency_id), spend, capacity)
-        if rule is not None:
-            return Authority(capacity, rule, rule_set.version)
+        rules = _rules_for(rule_set, spend, capacity, agency_id)
+        if rules:
+            return Authority(capacity, _governing(rules), rule_set.version, tuple(rules))
     return None
 
 
@@ -284,8 +388,8 @@ def _route(spend: SpendRequest, rule_set: AuthorityRuleSet | None = None) -> str
         if lead.user_id in (spend.requester_id, spend.edited_by_id) \
                 or not lead.user.has_permission(Permission.SPEND_DECIDE_AS_LEAD):
             continue
-        rule = _tier_for(_tiers(rule_set, ApproverRole.TEAM_LEAD, lead.agency_id), spend, ApproverRole.TEAM_LEAD)
-        if rule is not None and rule.approvals_required == 1:
+        rules = _rules_for(rule_set, spend, ApproverRole.TEAM_LEAD, lead.agency_id)
+        if rules and all(r.approvals_required == 1 for r in rules):
             return Route.TEAM
     return Route.MANAGEMENT
 
@@ -404,6 +508,174 @@ def return_allocation(lab: Lab, *, family_id: int, agency_id: int, year: int, am
     return transfer
 
 
+# --- funding: whose money a spend uses (issue 17) ----------------------------------------------
+
+# A theme's default agency, by agency kind in order of preference, for a lab that has not chosen
+# one (``ThemeAgencyDefault``). Copied into migration e17a0a000001 for the existing requests.
+THEME_AGENCY_KINDS: dict[str, tuple[str, ...]] = {
+    "bolig": ("bolig", "nav"), "arbeid": ("nav",), "skole": ("skole", "barnevern"),
+    "nettverk": ("nav", "barnevern"), "okonomi": ("okonomi", "nav"), "helse": ("helse", "rus"),
+    "oppvekst": ("barnevern", "skole"),
+}
+MAX_FUNDING_PARTS = 10
+
+
+def theme_defaults(lab_id: int) -> dict[str, int | None]:
+    """Each theme's default funding agency in the lab: the lab's choice, else the first of the
+    lab's agencies (by id) of the kind ``THEME_AGENCY_KINDS`` prefers, else None."""
+    agencies = list(db.session.execute(select(Agency.id, Agency.kind).where(Agency.lab_id == lab_id)
+                                       .order_by(Agency.id)))
+    chosen = dict(db.session.execute(select(ThemeAgencyDefault.theme, ThemeAgencyDefault.agency_id)
+                                     .where(ThemeAgencyDefault.lab_id == lab_id)).all())
+    out: dict[str, int | None] = {}
+    for theme in THEME_CODES:
+        by_kind = (a for kind in THEME_AGENCY_KINDS.get(theme, ()) for a, k in agencies if k == kind)
+        out[theme] = chosen.get(theme) or next(by_kind, None)
+    return out
+
+
+def set_theme_defaults(lab: Lab, defaults: dict, *, actor: User) -> dict[str, int | None]:
+    """Choose the default funding agency per theme (None: back to the default by agency kind)."""
+    for theme, agency_id in defaults.items():
+        if theme not in THEME_CODES:
+            raise ServiceError(_("Ukjent tema."), theme)
+        if agency_id is not None:
+            _lab_agency(lab.id, agency_id, theme)
+    for theme, agency_id in defaults.items():
+        row = db.session.scalar(select(ThemeAgencyDefault).where(ThemeAgencyDefault.lab_id == lab.id,
+                                                                 ThemeAgencyDefault.theme == theme))
+        if agency_id is None:
+            if row is not None:
+                db.session.delete(row)
+        elif row is None:
+            db.session.add(ThemeAgencyDefault(lab_id=lab.id, theme=theme, agency_id=agency_id))
+        else:
+            row.agency_id = agency_id
+    db.session.flush()
+    audit.record(AuditAction.BUDGET_RULES_UPDATE, actor=actor, lab_id=lab.id, object_type="theme_agency_default",
+                 summary={"defaults": {t: a for t, a in defaults.items()}})
+    return theme_defaults(lab.id)
+
+
+@dataclass(frozen=True)
+class AgencyMoney:
+    """One agency's money for a family in a year, in øre: allocated (net of returns) and left."""
+
+    agency_id: int
+    name: str
+    allocated: int
+    left: int
+
+
+def family_money_by_agency(family_id: int, year: int) -> dict[int, AgencyMoney]:
+    """What each agency has allocated to the family in the year, and what of it is left."""
+    sums: dict[int, dict[str, int]] = {}
+    names: dict[int, str] = {}
+    for agency_id, name, kind, balance in db.session.execute(
+            select(LedgerAccount.agency_id, Agency.name, LedgerAccount.kind, LedgerAccount.balance)
+            .join(Agency, Agency.id == LedgerAccount.agency_id)
+            .where(LedgerAccount.family_id == family_id, LedgerAccount.year == year)):
+        sums.setdefault(agency_id, {})[kind] = int(balance)
+        names[agency_id] = name
+    return {a: AgencyMoney(a, names[a], sum(k.values()), k.get("allocation", 0))
+            for a, k in sorted(sums.items(), key=lambda item: names[item[0]])}
+
+
+def propose_funding(lab_id: int, family_id: int, year: int, theme: str, amount: int) -> list[dict]:
+    """One agency to fund the whole amount: the theme's default agency if it has enough left for
+    the family; else the agency with most left, if that is enough; else the theme's default if it
+    gave the family anything, else the agency that gave most; else the theme's default. Empty
+    when the lab has no agency at all."""
+    default = theme_defaults(lab_id).get(theme)
+    money = family_money_by_agency(family_id, year)
+    given = [m for m in money.values() if m.allocated > 0]
+    richest = max(given, key=lambda m: (m.left, m.allocated, -m.agency_id), default=None)
+    if default in money and money[default].left >= amount:
+        choice: int | None = default
+    elif richest is not None and (richest.left >= amount or default not in money):
+        choice = richest.agency_id
+    else:
+        choice = default if default is not None else db.session.scalar(
+            select(Agency.id).where(Agency.lab_id == lab_id).order_by(Agency.id).limit(1))
+    return [] if choice is None else [{"agency": choice, "amount": amount}]
+
+
+def _clean_part(lab_id: int, raw, index: int) -> tuple[int, int]:
+    field = f"funding.{index}"
+    if not isinstance(raw, dict) or set(raw) - {"agency", "amount"}:
+        raise ServiceError(_("Hver del av finansieringen oppgir en etat og et beløp."), field)
+    agency = _lab_agency(lab_id, raw.get("agency"), f"{field}.agency")
+    return agency.id, check_amount(raw.get("amount"), f"{field}.amount")
+
+
+def clean_funding(lab_id: int, amount: int, funding) -> list[tuple[int, int]]:
+    """The funding as (agency id, øre) pairs: each a lab agency, once, and together the amount."""
+    if not isinstance(funding, list) or not funding:
+        raise ServiceError(_("Oppgi hvilken etat som betaler."), "funding")
+    if len(funding) > MAX_FUNDING_PARTS:
+        raise ServiceError(_("For mange etater i finansieringen."), "funding")
+    parts = [_clean_part(lab_id, raw, i) for i, raw in enumerate(funding)]
+    seen: set[int] = set()
+    for i, (agency_id, _part) in enumerate(parts):
+        if agency_id in seen:
+            raise ServiceError(_("Samme etat er oppgitt to ganger."), f"funding.{i}.agency")
+        seen.add(agency_id)
+    total = sum(part for _agency, part in parts)
+    if total != amount:
+        raise ServiceError(_("Finansieringen blir til sammen %(total)s, men beløpet er %(amount)s. Fordelingen "
+                             "må gå opp.", total=format_nok(total), amount=format_nok(amount)), "funding")
+    return parts
+
+
+def check_funding_money(family_id: int, year: int, parts: list[tuple[int, int]]) -> None:
+    """Each funding agency has given the family an allocation this year, with enough left."""
+    money = family_money_by_agency(family_id, year)
+    for i, (agency_id, part) in enumerate(parts):
+        found = money.get(agency_id)
+        if found is None or found.allocated <= 0:
+            name = db.session.get(Agency, agency_id).name  # type: ignore[union-attr]  # cleaned: it exists
+            raise ServiceError(_("Familien har ingen tildeling fra %(agency)s i %(year)s. Velg en etat som har "
+                                 "tildelt familien midler.", agency=name, year=year), f"funding.{i}.agency")
+        if found.left < part:
+            raise ServiceError(_("%(agency)s har bare %(left)s igjen for familien i %(year)s; du ba om "
+                                 "%(part)s.", agency=found.name, left=format_nok(found.left), year=year,
+                                 part=format_nok(part)), f"funding.{i}.amount")
+
+
+def _resolve_funding(spend: SpendRequest, given, clean: dict) -> list[tuple[int, int]] | None:
+    """The funding a saved spend gets: what was given (checked, money too); else the spend's own
+    funding when one agency pays (it follows a changed amount) or the amount is unchanged; else
+    the proposal. None: keep as it is."""
+    amount = clean["amount"]
+    if given is not None:
+        parts = clean_funding(spend.lab_id, amount, given)
+        check_funding_money(spend.family_id, spend.budget_year, parts)
+        return parts
+    current = [(f.agency_id, f.amount) for f in spend.funding]
+    if current and sum(p for _a, p in current) == amount:
+        return None
+    if len(current) == 1:
+        return [(current[0][0], amount)]
+    if len(current) > 1:
+        raise ServiceError(_("Beløpet er endret, og finansieringen går ikke lenger opp. Oppgi fordelingen på "
+                             "etatene på nytt."), "funding")
+    proposal = propose_funding(spend.lab_id, spend.family_id, spend.budget_year, clean["theme"], amount)
+    return [(p["agency"], p["amount"]) for p in proposal]
+
+
+def _store_funding(spend: SpendRequest, parts: list[tuple[int, int]] | None) -> None:
+    if parts is None:
+        return
+    if spend.funding:
+        spend.funding.clear()
+        db.session.flush()  # the old rows go before the new ones (one row per agency)
+    spend.funding.extend(SpendFunding(agency_id=agency_id, amount=part) for agency_id, part in parts)
+
+
+def funding_out(spend: SpendRequest) -> list[dict]:
+    return [{"agency": f.agency_id, "amount": f.amount} for f in spend.funding]
+
+
 # --- spend requests: making them -----------------------------------------------------------------
 
 SPEND_FIELDS = ("amount", "payee", "purpose", "category", "theme", "goal_id", "expected_effect", "level_from",
@@ -446,6 +718,14 @@ def _clean_spend(family_id: int, data: dict) -> dict:
     return clean
 
 
+def _split_funding(data: dict) -> tuple[dict, Any]:
+    """The spend's fields, and its ``funding`` (None when not given); any other key is refused."""
+    unknown = set(data) - set(SPEND_FIELDS) - {"funding"}
+    if unknown:
+        raise ServiceError(_("Ukjent felt."), sorted(unknown)[0])
+    return {k: v for k, v in data.items() if k != "funding"}, data.get("funding")
+
+
 def _require_member(user: User, family_id: int) -> Access:
     """A current team member with consent for their agency, or the family's audited 404 (off the
     team) or 403 (gated: the request names a goal, which a gated member may not see)."""
@@ -460,20 +740,20 @@ def create_spend(family_id: int, requester: User, data: dict, *, budget_year: in
                  submit: bool = False, at: datetime | None = None) -> SpendRequest:
     """A team member's spend request, as a draft (or submitted at once with ``submit``)."""
     family = _require_member(requester, family_id).family
-    unknown = set(data) - set(SPEND_FIELDS)
-    if unknown:
-        raise ServiceError(_("Ukjent felt."), sorted(unknown)[0])
+    data, funding = _split_funding(data)
     clean = _clean_spend(family_id, data)
     year = today_local().year if budget_year is None else check_year(budget_year, "budget_year")
     if abs(year - today_local().year) > 1:
         raise ServiceError(_("Budsjettåret må være i fjor, i år eller neste år."), "budget_year")
     spend = SpendRequest(lab_id=family.lab_id, family_id=family_id, budget_year=year, requester_id=requester.id,
                          status="draft", created_at=at or utcnow(), **clean)
+    _store_funding(spend, _resolve_funding(spend, funding, clean))
     db.session.add(spend)
     db.session.flush()
     audit.record(AuditAction.SPEND_CREATE, actor=requester, family_id=family_id, object_type="spend_request",
                  object_id=spend.id, summary={"amount": spend.amount, "category": spend.category,
-                                               "theme": spend.theme, "goal_id": spend.goal_id})
+                                               "theme": spend.theme, "goal_id": spend.goal_id,
+                                               "funding": funding_out(spend)})
     if submit:
         submit_spend(spend.id, requester, at=at)
     return spend
@@ -492,19 +772,22 @@ def update_draft(spend: SpendRequest, actor: User, data: dict) -> SpendRequest:
     if actor.id != spend.requester_id and spend.edited_by_id not in (None, actor.id):
         # One helper besides the requester, so the one who may not approve is always on record.
         raise ForbiddenError(_("En annen investeringsleder har allerede endret utkastet."), "requester")
-    unknown = set(data) - set(SPEND_FIELDS)
-    if unknown:
-        raise ServiceError(_("Ukjent felt."), sorted(unknown)[0])
+    data, funding = _split_funding(data)
     merged = {name: getattr(spend, name) for name in SPEND_FIELDS} | data
     clean = _clean_spend(spend.family_id, merged)
     changed = sorted(name for name, value in clean.items() if getattr(spend, name) != value)
+    before = funding_out(spend)
+    parts = _resolve_funding(spend, funding, clean)
     for name, value in clean.items():
         setattr(spend, name, value)
+    _store_funding(spend, parts)
+    if funding_out(spend) != before:
+        changed.append("funding")
     if actor.id != spend.requester_id and changed:
         spend.edited_by_id = actor.id
     db.session.flush()
     audit.record(AuditAction.SPEND_UPDATE, actor=actor, family_id=spend.family_id, object_type="spend_request",
-                 object_id=spend.id, summary={"fields": changed})
+                 object_id=spend.id, summary={"fields": changed, "funding": funding_out(spend)})
     return spend
 
 
@@ -548,19 +831,22 @@ def revise_spend(spend_id: int, actor: User, data: dict, *, submit: bool = False
     newer = revision_of(old)
     if newer is not None:
         raise ConflictError(_("Forespørselen er allerede revidert (versjon %(n)s).", n=newer.version), "status")
-    unknown = set(data) - set(SPEND_FIELDS)
-    if unknown:
-        raise ServiceError(_("Ukjent felt."), sorted(unknown)[0])
+    data, funding = _split_funding(data)
     clean = _clean_spend(old.family_id, {name: getattr(old, name) for name in SPEND_FIELDS} | data)
     spend = SpendRequest(lab_id=old.lab_id, family_id=old.family_id, budget_year=old.budget_year,
                          requester_id=actor.id, status="draft", created_at=at or utcnow(),
                          version=old.version + 1, revises_id=old.id, **clean)
+    # The new version carries the rejected one's funding unless the body names another.
+    _store_funding(spend, [(f.agency_id, f.amount) for f in old.funding])
+    _store_funding(spend, _resolve_funding(spend, funding, clean))
     db.session.add(spend)
     db.session.flush()
     changed = sorted(name for name, value in clean.items() if getattr(old, name) != value)
+    if funding_out(spend) != funding_out(old):
+        changed.append("funding")
     audit.record(AuditAction.SPEND_REVISE, actor=actor, family_id=spend.family_id, object_type="spend_request",
                  object_id=spend.id, summary={"revises": old.id, "version": spend.version, "amount": spend.amount,
-                                               "fields": changed})
+                                               "fields": changed, "funding": funding_out(spend)})
     if submit:
         submit_spend(spend.id, actor, at=at)
     return spend
@@ -588,6 +874,8 @@ def submit_spend(spend_id: int, actor: User, *, at: datetime | None = None) -> S
         raise ServiceError(_("Familien har %(left)s tilgjengelig i %(year)s; forespørselen gjelder %(amount)s.",
                              left=format_nok(available), year=spend.budget_year, amount=format_nok(spend.amount)),
                            "amount")
+    parts = clean_funding(spend.lab_id, spend.amount, funding_out(spend))
+    check_funding_money(spend.family_id, spend.budget_year, parts)
     spend.route = _route(spend)
     spend.status = "requested"
     spend.submitted_at = at or utcnow()
@@ -681,40 +969,41 @@ def _reserve_transfers(spend: SpendRequest) -> list[LedgerTransfer]:
 
 @dataclass
 class FamilyMoney:
-    """The family's allocation and committed accounts for a budget year, locked for this transaction."""
+    """The family's allocation and committed accounts for a budget year, and the pools of the
+    agencies funding the spend, locked for this transaction."""
 
-    allocations: list[LedgerAccount]
+    allocations: dict[int, LedgerAccount]  # by agency
     committed: dict[int, LedgerAccount]
     locked: dict[int, LedgerAccount]
 
 
 def _lock_family_money(spend: SpendRequest) -> FamilyMoney:
-    """Lock the family's money for the spend's year (``SELECT … FOR UPDATE``, in id order), before
-    anything is read that a limit depends on: two approvals for one family then run one after the
-    other, so a limit per family per year holds however many arrive at once."""
+    """Lock the family's money for the spend's year and the funding agencies' pools (``SELECT …
+    FOR UPDATE``, in id order), before anything is read that a limit depends on: two approvals for
+    one family then run one after the other, so a limit per family per year holds however many
+    arrive at once; and two approvals drawing on one agency's money (for any families) do too, so
+    a limit per agency per year holds."""
     year = spend.budget_year
-    allocations = ledger.family_accounts(spend.family_id, year, "allocation")
-    committed = {a.agency_id: ledger.account(spend.lab_id, "committed", year, a.agency_id, spend.family_id)
-                 for a in allocations}
-    locked = ledger.lock_accounts([a.id for a in allocations] + [c.id for c in committed.values()])
+    allocations = {a.agency_id: a for a in ledger.family_accounts(spend.family_id, year, "allocation")}
+    funders = [f.agency_id for f in spend.funding if f.agency_id in allocations]
+    committed = {a: ledger.account(spend.lab_id, "committed", year, a, spend.family_id) for a in funders}
+    pools = [ledger.account(spend.lab_id, "pool", year, a).id for a in funders]
+    locked = ledger.lock_accounts([a.id for a in allocations.values()] + [c.id for c in committed.values()] + pools)
     return FamilyMoney(allocations, committed, locked)
 
 
 def _reserve(spend: SpendRequest, money: FamilyMoney, actor: User, at: datetime | None) -> None:
-    """Move the amount from the family's allocation to committed, largest allocation first."""
+    """Move each funded part from that agency's allocation for the family to committed."""
     allocations, committed, locked = money.allocations, money.committed, money.locked
-    available = sum(locked[a.id].balance for a in allocations)
+    available = sum(locked[a.id].balance for a in allocations.values())
     if available < spend.amount:
         raise ServiceError(_("Ikke nok midler: familien har %(left)s tilgjengelig, forespørselen gjelder %(amount)s.",
                              left=format_nok(available), amount=format_nok(spend.amount)), "amount")
-    remaining = spend.amount
-    for allocation in sorted(allocations, key=lambda a: (-locked[a.id].balance, a.agency_id)):
-        take = min(remaining, locked[allocation.id].balance)
-        if take <= 0:
-            break
-        ledger.post("reserve", allocation, committed[allocation.agency_id], take, lab_id=spend.lab_id,
+    parts = clean_funding(spend.lab_id, spend.amount, funding_out(spend))
+    check_funding_money(spend.family_id, spend.budget_year, parts)  # the balances it reads are locked
+    for agency_id, part in parts:
+        ledger.post("reserve", allocations[agency_id], committed[agency_id], part, lab_id=spend.lab_id,
                     actor_id=actor.id, spend_request_id=spend.id, at=at)
-        remaining -= take
 
 
 def approve_spend(spend_id: int, actor: User, *, idempotency_key: str | None = None,
@@ -753,7 +1042,8 @@ def approve_spend(spend_id: int, actor: User, *, idempotency_key: str | None = N
     audit.record(AuditAction.SPEND_APPROVE if final else AuditAction.SPEND_APPROVE_FIRST, actor=actor,
                  family_id=spend.family_id, object_type="spend_request", object_id=spend.id,
                  summary={"amount": spend.amount, "role": authority.role, "rule_id": authority.rule.id,
-                          "rule_version": authority.version, "final": final})
+                          "rule_version": authority.version, "final": final,
+                          "rule_ids": sorted({r.id for r in authority.rules}), "funding": funding_out(spend)})
     events.spend_changed(spend)
     return spend, False
 

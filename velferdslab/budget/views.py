@@ -149,6 +149,40 @@ def _fill_in(form: forms.SpendForm, spend: SpendRequest | None, goals: list[Goal
         form.goal_id.data = own[0].id
 
 
+def _funding_choices(form: forms.SpendForm, access: Access, spend: SpendRequest | None, year: int) -> dict:
+    """The "who pays" choices — every agency of the lab, with what it has left for the family —
+    and, on a first showing, the proposal (the draft's own funding, or the theme's default agency
+    or the family's largest allocation) and one split field per agency that gave the family money."""
+    family = access.family
+    money = services.family_money_by_agency(family.id, year)
+    agencies = _agency_choices(family.lab_id)
+    names = dict(agencies)
+
+    def label(agency_id: int) -> str:
+        found = money.get(agency_id)
+        if found is None or found.allocated <= 0:
+            return _("%(agency)s (ingen tildeling til familien)", agency=names[agency_id])
+        return _("%(agency)s (igjen for familien: %(left)s)", agency=names[agency_id], left=format_nok(found.left))
+
+    form.funding_agency.choices = choices([(str(a), label(a)) for a, _name in agencies]
+                                          + [(forms.SPLIT, _("Fordel på flere etater"))])
+    if request.method == "GET":
+        split_ids = [a for a, _name in agencies if a in money and money[a].allocated > 0]
+        parts = {f.agency_id: f.amount for f in spend.funding} if spend is not None else {}
+        split_ids += [a for a in parts if a not in split_ids]
+        for agency_id in split_ids:
+            form.funding_parts.append_entry({"agency_id": str(agency_id),
+                                             "amount": _kroner_text(parts[agency_id]) if agency_id in parts else ""})
+        if len(parts) > 1:
+            form.funding_agency.data = forms.SPLIT
+        elif parts:
+            form.funding_agency.data = str(next(iter(parts)))
+        else:
+            proposal = services.propose_funding(family.lab_id, family.id, year, form.theme.data or "bolig", 0)
+            form.funding_agency.data = str(proposal[0]["agency"]) if proposal else ""
+    return {"agency_labels": {str(a): label(a) for a in names}, "money_by_agency": money}
+
+
 def _save(mode: str, family_id: int, spend: SpendRequest | None, data: dict, submit: bool) -> SpendRequest:
     """Create, edit (and perhaps send) a draft, or revise a rejected request, through the services."""
     user = _user()
@@ -184,21 +218,24 @@ def _spend_form(access: Access, spend: SpendRequest | None = None, mode: str = "
     levels = _current_levels(family_id)
     if request.method == "GET":
         _fill_in(form, spend, goals, levels)
-    balance = ledger.family_balance(family_id, spend.budget_year if spend is not None else queries.current_year())
+    year = spend.budget_year if spend is not None else queries.current_year()
+    balance = ledger.family_balance(family_id, year)
+    funding = _funding_choices(form, access, spend, year)
     if form.validate_on_submit():
         submit = request.form.get("action") == "submit"
         try:
             spend = _save(mode, family_id, spend, form.data_for_service(), submit)
         except ServiceError as error:
-            add_error(form, error, "amount")
+            # A funding error names the agency in its message; it is shown at "who pays".
+            add_error(form, error, "funding_agency" if (error.field or "").startswith("funding") else "amount")
             if error.status not in (400, 422):
                 return render_form("budget/spend_form.html", form, status=error.status, family=access.family,
-                                   balance=balance, goals=goals, levels=levels, spend=spend, mode=mode)
+                                   balance=balance, goals=goals, levels=levels, spend=spend, mode=mode, **funding)
         else:
             flash(_("Forespørselen er sendt til godkjenning.") if submit else _("Utkastet er lagret."), "success")
             return redirect(url_for("budget.spend_detail", spend_id=spend.id))
     return render_form("budget/spend_form.html", form, family=access.family, balance=balance, goals=goals,
-                       levels=levels, spend=spend, mode=mode)
+                       levels=levels, spend=spend, mode=mode, **funding)
 
 
 @blueprint.route("/familier/<int:family_id>/budsjett/ny", methods=["GET", "POST"])
@@ -497,16 +534,23 @@ def rules():
             form.rules.pop_entry()
         for rule in current.rules:
             form.rules.append_entry({"role": rule.role, "agency_id": rule.agency_id or 0,
+                                     "funding_agency_id": rule.funding_agency_id or 0, "theme": rule.theme or "",
+                                     "category": rule.category or "",
                                      "max_per_spend": _kroner_text(rule.max_per_spend),
                                      "max_per_family_year": _kroner_text(rule.max_per_family_year),
+                                     "max_per_agency_year": _kroner_text(rule.max_per_agency_year),
                                      "approvals_required": rule.approvals_required})
-        form.rules.append_entry({"role": ApproverRole.TEAM_LEAD.value, "agency_id": 0, "approvals_required": 1,
-                                 "remove": True})
+        form.rules.append_entry({"role": ApproverRole.TEAM_LEAD.value, "agency_id": 0, "funding_agency_id": 0,
+                                 "approvals_required": 1, "remove": True})
     for entry in form.rules:
         entry.form.agency_id.choices = choices(agency_choices)
+        entry.form.funding_agency_id.choices = choices(agency_choices)
     if form.validate_on_submit():
         wanted = [{"role": e.form.role.data, "agency_id": e.form.agency_id.data or None,
+                   "funding_agency_id": e.form.funding_agency_id.data or None, "theme": e.form.theme.data or None,
+                   "category": e.form.category.data or None,
                    "max_per_spend": e.form.max_per_spend.ore, "max_per_family_year": e.form.max_per_family_year.ore,
+                   "max_per_agency_year": e.form.max_per_agency_year.ore,
                    "approvals_required": e.form.approvals_required.data}
                   for e in form.rules if not e.form.remove.data]
         try:
