@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
+from flask import Response
 from flask_babel import gettext as _
 from sqlalchemy import Engine, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
@@ -277,6 +278,17 @@ def voucher_xlsx(file: VoucherFile) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(body: str | bytes, kind: str, file: VoucherFile) -> Response:
+    """The voucher file as an attachment (CSV with a BOM, as Excel in Norway wants it)."""
+    name = f"bilag-{file.agency.id}-{file.period}.{kind}"
+    data = ("\ufeff" + body).encode("utf-8") if isinstance(body, str) else body
+    return Response(data, mimetype="text/csv" if kind == "csv" else XLSX_MIMETYPE,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def parse_voucher_csv(content: str) -> tuple[list[list[str]], list[str]]:

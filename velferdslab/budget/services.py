@@ -803,7 +803,7 @@ def pay_spend(spend_id: int, actor: User, *, paid_on: date, reference: str, idem
     parts = ledger.spend_commitments(spend.id)
     paid = {c.id: ledger.account(spend.lab_id, "paid", c.year, c.agency_id, spend.family_id) for c, _ in parts}
     ledger.lock_accounts([c.id for c, _ in parts] + [a.id for a in paid.values()])
-    for committed, _ in parts:  # before anything moves: a locked period refuses the payment
+    for committed, _amount in parts:  # before anything moves: a locked period refuses the payment
         vouchers.refuse_locked(spend.lab_id, committed, paid_on, "paid_on")
     transfers = [ledger.post("payment", committed, paid[committed.id], amount, lab_id=spend.lab_id,
                              actor_id=actor.id, spend_request_id=spend.id, at=at) for committed, amount in parts]
