@@ -19,8 +19,9 @@ PERIOD = vouchers.period_of(today_local())
 
 def codes(setup, agency=None, *, on_year=None, **overrides):
     values = {"ansvar": "4100", "funksjon": "242", "art": "14700", "prosjekt": "VL-2026"} | overrides
-    return books.save_codes(setup.lab, agency_id=(agency or setup.agency).id, year=on_year or year(),
-                            actor=setup.manager, **values)
+    return books.save_codes(
+        setup.lab, agency_id=(agency or setup.agency).id, year=on_year or year(), actor=setup.manager, **values
+    )
 
 
 def paid(setup, amount, **kwargs):
@@ -31,20 +32,36 @@ def paid(setup, amount, **kwargs):
 
 
 def spend_in(setup, amount, budget_year):
-    return services.create_spend(setup.family.id, setup.member, spend_data(setup, amount), budget_year=budget_year,
-                                 submit=True)
+    return services.create_spend(
+        setup.family.id, setup.member, spend_data(setup, amount), budget_year=budget_year, submit=True
+    )
 
 
 def paid_balance(agency_id: int) -> int:
-    return int(db.session.scalar(select(func.coalesce(func.sum(LedgerAccount.balance), 0)).where(
-        LedgerAccount.agency_id == agency_id, LedgerAccount.kind == "paid")))
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(LedgerAccount.balance), 0)).where(
+                LedgerAccount.agency_id == agency_id, LedgerAccount.kind == "paid"
+            )
+        )
+    )
 
 
 # --- codes --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "value"), [("ansvar", "41A0"), ("ansvar", ""), ("funksjon", "24"),
-                                             ("funksjon", "942"), ("art", "14"), ("art", "=SUM(A1)"),
-                                             ("prosjekt", "med mellomrom")])
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ansvar", "41A0"),
+        ("ansvar", ""),
+        ("funksjon", "24"),
+        ("funksjon", "942"),
+        ("art", "14"),
+        ("art", "=SUM(A1)"),
+        ("prosjekt", "med mellomrom"),
+    ],
+)
 def test_codes_with_a_bad_format_are_refused_on_their_field(ctx, lab, name, value):
     setup = funded_family(lab)
     with pytest.raises(ServiceError) as refused:
@@ -64,8 +81,12 @@ def test_a_category_maps_to_an_account_and_the_voucher_line_keeps_the_codes_of_p
     other = paid(setup, 500 * KR, category="moving")
     codes(setup, ansvar="9999")  # a later change does not rewrite what was paid
     lines = {line.spend_request_id: line for line in db.session.scalars(select(VoucherLine))}
-    assert (lines[request.id].ansvar, lines[request.id].funksjon, lines[request.id].art,
-            lines[request.id].prosjekt) == ("4100", "242", "11500", "VL-2026")
+    assert (
+        lines[request.id].ansvar,
+        lines[request.id].funksjon,
+        lines[request.id].art,
+        lines[request.id].prosjekt,
+    ) == ("4100", "242", "11500", "VL-2026")
     assert lines[other.id].art == "14700"  # no mapping: the agency's own account
     assert lines[request.id].amount == 1_000 * KR and lines[request.id].period == PERIOD
 
@@ -78,10 +99,13 @@ def test_a_spend_paid_by_two_agencies_gets_one_line_per_agency(ctx, lab):
     codes(setup)
     codes(setup, second, ansvar="5200", funksjon="265")
     request = paid(setup, 800 * KR)
-    lines = db.session.scalars(select(VoucherLine).where(VoucherLine.spend_request_id == request.id)
-                               .order_by(VoucherLine.agency_id)).all()
+    lines = db.session.scalars(
+        select(VoucherLine).where(VoucherLine.spend_request_id == request.id).order_by(VoucherLine.agency_id)
+    ).all()
     assert {(line.agency_id, line.amount, line.ansvar) for line in lines} == {
-        (setup.agency.id, 600 * KR, "4100"), (second.id, 200 * KR, "5200")}
+        (setup.agency.id, 600 * KR, "4100"),
+        (second.id, 200 * KR, "5200"),
+    }
     assert sum(line.amount for line in lines) == request.amount
 
 
@@ -99,6 +123,7 @@ def test_codes_saved_after_a_payment_fill_its_lines_in_an_open_period(ctx, lab):
 
 # --- the export against the ledger ---------------------------------------------------------------------
 
+
 def test_the_export_control_sum_and_the_reconciliation_agree_with_the_ledger_to_the_ore(ctx, lab):
     setup = funded_family(lab, allocated=50_000 * KR)
     codes(setup)
@@ -107,8 +132,9 @@ def test_the_export_control_sum_and_the_reconciliation_agree_with_the_ledger_to_
         paid(setup, amount)
     approved = spend(setup, 3_333_33)
     services.approve_spend(approved.id, setup.lead)
-    services.return_allocation(lab, family_id=setup.family.id, agency_id=setup.agency.id, year=year(),
-                               amount=1_000 * KR, actor=setup.manager)
+    services.return_allocation(
+        lab, family_id=setup.family.id, agency_id=setup.agency.id, year=year(), amount=1_000 * KR, actor=setup.manager
+    )
     assert ledger.verify(lab.id) == []
     with books.snapshot() as session:
         file = books.voucher_file(session, lab.id, setup.agency.id, PERIOD)
@@ -119,9 +145,14 @@ def test_the_export_control_sum_and_the_reconciliation_agree_with_the_ledger_to_
     assert len(rows) == 3 and control[:2] == ["SUM", "3"]
     assert int(control[8]) == sum(amounts) == sum(int(r[8]) for r in rows) == paid_balance(setup.agency.id)
     assert control[7] == "14234,56"
-    accounts = {kind: int(total) for kind, total in db.session.execute(
-        select(LedgerAccount.kind, func.sum(LedgerAccount.balance)).where(LedgerAccount.agency_id == setup.agency.id)
-        .group_by(LedgerAccount.kind))}
+    accounts = {
+        kind: int(total)
+        for kind, total in db.session.execute(
+            select(LedgerAccount.kind, func.sum(LedgerAccount.balance))
+            .where(LedgerAccount.agency_id == setup.agency.id)
+            .group_by(LedgerAccount.kind)
+        )
+    }
     assert report.paid == accounts["paid"] == report.vouchers_sum
     assert report.reserved == accounts["committed"] == 3_333_33
     assert report.unused == accounts["allocation"] and report.pool == accounts["pool"]
@@ -137,7 +168,7 @@ def test_the_xlsx_file_is_formula_safe_and_carries_the_control_row(ctx, lab):
 
     lab.name = "=HYPERLINK(1)"
     setup = funded_family(lab)
-    setup.agency.name = "=HYPERLINK(\"http://x\")"
+    setup.agency.name = '=HYPERLINK("http://x")'
     codes(setup)
     paid(setup, 250 * KR)
     file = books.voucher_file(db.session, lab.id, setup.agency.id, PERIOD)
@@ -146,10 +177,11 @@ def test_the_xlsx_file_is_formula_safe_and_carries_the_control_row(ctx, lab):
     assert rows[-1][0] == "SUM" and rows[-1][8] == 250 * KR
     assert sheet.cell(row=len(rows), column=13).data_type == "s"
     assert sheet.cell(row=len(rows), column=13).quotePrefix
-    assert books.voucher_csv(file).splitlines()[-1].endswith("'=HYPERLINK(\"\"http://x\"\")\"")
+    assert books.voucher_csv(file).splitlines()[-1].endswith('\'=HYPERLINK(""http://x"")"')
 
 
 # --- the lock and reversals ----------------------------------------------------------------------------
+
 
 def test_an_exported_period_is_locked_and_a_correction_becomes_a_reversal_in_the_next_open_period(ctx, lab):
     setup = funded_family(lab)
@@ -182,8 +214,7 @@ def test_an_exported_period_is_locked_and_a_correction_becomes_a_reversal_in_the
 def test_a_future_period_cannot_be_marked_exported(ctx, lab):
     setup = funded_family(lab)
     with pytest.raises(ServiceError) as refused:
-        books.mark_exported(lab, agency_id=setup.agency.id, period=vouchers.next_period(PERIOD),
-                            actor=setup.manager)
+        books.mark_exported(lab, agency_id=setup.agency.id, period=vouchers.next_period(PERIOD), actor=setup.manager)
     assert refused.value.field == "period"
     with pytest.raises(ServiceError):
         books.mark_exported(lab, agency_id=setup.agency.id, period="2026-13", actor=setup.manager)
@@ -192,13 +223,15 @@ def test_a_future_period_cannot_be_marked_exported(ctx, lab):
 
 # --- year-end ------------------------------------------------------------------------------------------
 
+
 def last_year_setup(lab):
     """Last year: a family with 20 000 kr from one agency, 5 000 kr paid, 3 000 kr approved and unpaid."""
     setup = funded_family(lab, allocated=0)
     last = year() - 1
     delegate(lab, setup.agency, 50_000 * KR, on_year=last)
-    services.allocate(lab, family_id=setup.family.id, agency_id=setup.agency.id, year=last, amount=20_000 * KR,
-                      actor=None)
+    services.allocate(
+        lab, family_id=setup.family.id, agency_id=setup.agency.id, year=last, amount=20_000 * KR, actor=None
+    )
     done = spend_in(setup, 5_000 * KR, last)
     services.approve_spend(done.id, setup.lead)
     services.pay_spend(done.id, setup.lead, paid_on=today_local(), reference="Bilag 9")
@@ -209,11 +242,19 @@ def last_year_setup(lab):
 
 def test_year_end_carries_unused_allocations_and_unpaid_spend_to_next_year(ctx, lab):
     setup, last, unpaid = last_year_setup(lab)
-    close = books.close_year(lab, year=last, actor=setup.manager, decisions={
-        setup.agency.id: {"unused": "carry", "unpaid": "carry", "decision_reference": "Vedtak 12/2026"}})
+    close = books.close_year(
+        lab,
+        year=last,
+        actor=setup.manager,
+        decisions={setup.agency.id: {"unused": "carry", "unpaid": "carry", "decision_reference": "Vedtak 12/2026"}},
+    )
     decision = close.agencies[0]
     assert (decision.carried, decision.commitments_carried, decision.returned, decision.released) == (
-        12_000 * KR, 3_000 * KR, 0, 0)
+        12_000 * KR,
+        3_000 * KR,
+        0,
+        0,
+    )
     assert unpaid.budget_year == year()
     this = ledger.family_balance(setup.family.id, year())
     assert (this.available, this.committed) == (12_000 * KR, 3_000 * KR)
@@ -228,8 +269,9 @@ def test_year_end_carries_unused_allocations_and_unpaid_spend_to_next_year(ctx, 
 
 def test_year_end_returns_unused_allocations_and_releases_unpaid_spend(ctx, lab):
     setup, last, unpaid = last_year_setup(lab)
-    close = books.close_year(lab, year=last, actor=setup.manager, decisions={
-        str(setup.agency.id): {"unused": "return", "unpaid": "release"}})
+    close = books.close_year(
+        lab, year=last, actor=setup.manager, decisions={str(setup.agency.id): {"unused": "return", "unpaid": "release"}}
+    )
     decision = close.agencies[0]
     assert (decision.returned, decision.released, decision.carried) == (15_000 * KR, 3_000 * KR, 0)
     assert unpaid.status == "cancelled" and unpaid.budget_year == last
@@ -243,18 +285,22 @@ def test_year_end_returns_unused_allocations_and_releases_unpaid_spend(ctx, lab)
 def test_a_closed_year_refuses_every_movement_and_a_second_year_end(ctx, lab):
     setup, last, unpaid = last_year_setup(lab)
     done = db.session.scalar(select(SpendRequest).where(SpendRequest.status == "paid"))
-    books.close_year(lab, year=last, actor=setup.manager,
-                     decisions={setup.agency.id: {"unused": "return", "unpaid": "release"}})
+    books.close_year(
+        lab, year=last, actor=setup.manager, decisions={setup.agency.id: {"unused": "return", "unpaid": "release"}}
+    )
     with pytest.raises(ConflictError, match="allerede avsluttet"):
-        books.close_year(lab, year=last, actor=setup.manager,
-                         decisions={setup.agency.id: {"unused": "return", "unpaid": "release"}})
+        books.close_year(
+            lab, year=last, actor=setup.manager, decisions={setup.agency.id: {"unused": "return", "unpaid": "release"}}
+        )
     transfers = db.session.scalar(select(func.count()).select_from(LedgerTransfer))
     attempts = [
         lambda: delegate(lab, setup.agency, 1_000 * KR, on_year=last),
-        lambda: services.allocate(lab, family_id=setup.family.id, agency_id=setup.agency.id, year=last,
-                                  amount=1 * KR, actor=None),
-        lambda: services.return_allocation(lab, family_id=setup.family.id, agency_id=setup.agency.id, year=last,
-                                           amount=1 * KR, actor=setup.manager),
+        lambda: services.allocate(
+            lab, family_id=setup.family.id, agency_id=setup.agency.id, year=last, amount=1 * KR, actor=None
+        ),
+        lambda: services.return_allocation(
+            lab, family_id=setup.family.id, agency_id=setup.agency.id, year=last, amount=1 * KR, actor=setup.manager
+        ),
         lambda: spend_in(setup, 100 * KR, last),
         lambda: services.reverse_payment(done.id, setup.lead, reason="Feil"),
     ]
@@ -270,13 +316,15 @@ def test_year_end_needs_a_decision_per_agency_and_no_waiting_requests(ctx, lab):
         books.close_year(lab, year=last, actor=setup.manager, decisions={})
     assert refused.value.field == f"decisions.{setup.agency.id}"
     with pytest.raises(ServiceError) as refused:
-        books.close_year(lab, year=last, actor=setup.manager,
-                         decisions={setup.agency.id: {"unused": "keep", "unpaid": "release"}})
+        books.close_year(
+            lab, year=last, actor=setup.manager, decisions={setup.agency.id: {"unused": "keep", "unpaid": "release"}}
+        )
     assert refused.value.field == f"decisions.{setup.agency.id}.unused"
     spend_in(setup, 100 * KR, last)
     with pytest.raises(ConflictError, match="venter på godkjenning"):
-        books.close_year(lab, year=last, actor=setup.manager,
-                         decisions={setup.agency.id: {"unused": "return", "unpaid": "release"}})
+        books.close_year(
+            lab, year=last, actor=setup.manager, decisions={setup.agency.id: {"unused": "return", "unpaid": "release"}}
+        )
     with pytest.raises(ServiceError):
         books.close_year(lab, year=year() + 1, actor=setup.manager, decisions={})
     assert ledger.closed_years(lab.id, {last}) == set()

@@ -25,8 +25,15 @@ PAYMENTS = 40
 def scene(app):
     with app.app_context():
         setup = funded_family(allocated=100_000 * KR)
-        books.save_codes(setup.lab, agency_id=setup.agency.id, year=today_local().year, ansvar="41",
-                         funksjon="242", art="14700", actor=setup.manager)
+        books.save_codes(
+            setup.lab,
+            agency_id=setup.agency.id,
+            year=today_local().year,
+            ansvar="41",
+            funksjon="242",
+            art="14700",
+            actor=setup.manager,
+        )
         ids = []
         for n in range(PAYMENTS):
             request = spend(setup, (100 + n) * KR + n)
@@ -42,8 +49,9 @@ def pay(app, lead_id: int, spend_id: int) -> str:
     with app.app_context():
         lead = db.session.get(User, lead_id)
         try:
-            ledger.run_with_retries(lambda: services.pay_spend(spend_id, lead, paid_on=today_local(),
-                                                               reference=f"Bilag {spend_id}"))
+            ledger.run_with_retries(
+                lambda: services.pay_spend(spend_id, lead, paid_on=today_local(), reference=f"Bilag {spend_id}")
+            )
             db.session.commit()
             return "paid"
         except ConflictError:
@@ -64,8 +72,11 @@ def test_an_export_reads_one_snapshot_while_payments_are_recorded(committed_app)
                 with books.snapshot() as session:
                     file = books.voucher_file(session, lab_id, agency_id, PERIOD)
                     time.sleep(0.02)  # payments commit in between: a snapshot must not see them
-                    paid = session.scalar(select(func.coalesce(func.sum(LedgerAccount.balance), 0)).where(
-                        LedgerAccount.agency_id == agency_id, LedgerAccount.kind == "paid"))
+                    paid = session.scalar(
+                        select(func.coalesce(func.sum(LedgerAccount.balance), 0)).where(
+                            LedgerAccount.agency_id == agency_id, LedgerAccount.kind == "paid"
+                        )
+                    )
                     report = books.reconcile(session, lab_id, agency_id, PERIOD)
                 if not (file.control_sum == int(paid) == report.paid == report.vouchers_sum):
                     mismatches.append((file.control_sum, int(paid)))
@@ -96,8 +107,9 @@ def test_marking_a_period_exported_while_payments_arrive_locks_what_it_counted(c
         time.sleep(0.05)
         with app.app_context():
             manager = db.session.get(User, manager_id)
-            ledger.run_with_retries(lambda: books.mark_exported(manager.lab, agency_id=agency_id, period=PERIOD,
-                                                                actor=manager))
+            ledger.run_with_retries(
+                lambda: books.mark_exported(manager.lab, agency_id=agency_id, period=PERIOD, actor=manager)
+            )
             db.session.commit()
 
     with ThreadPoolExecutor(max_workers=6) as pool:
@@ -109,7 +121,8 @@ def test_marking_a_period_exported_while_payments_arrive_locks_what_it_counted(c
         lines = db.session.scalars(select(VoucherLine).where(VoucherLine.period == PERIOD)).all()
         assert (export.line_count, export.control_sum) == (len(lines), sum(line.amount for line in lines))
         assert results.count("paid") == len(lines) and results.count("locked") == PAYMENTS - len(lines)
-        statuses = dict(db.session.execute(select(SpendRequest.id, SpendRequest.status)
-                                           .where(SpendRequest.id.in_(ids))).all())
+        statuses = dict(
+            db.session.execute(select(SpendRequest.id, SpendRequest.status).where(SpendRequest.id.in_(ids))).all()
+        )
         assert sorted(statuses.values()).count("approved") == results.count("locked")
         assert ledger.verify(lab_id) == []

@@ -35,14 +35,19 @@ def events(action: str) -> int:
 
 def test_the_api_sets_codes_exports_locks_and_reverses(setup, login):
     client = login(setup.manager)
-    bad = client.put("/api/v1/accounting-codes", json={"agency_id": setup.agency.id, "year": year(),
-                                                        "ansvar": "41", "funksjon": "9", "art": "14700"})
+    bad = client.put(
+        "/api/v1/accounting-codes",
+        json={"agency_id": setup.agency.id, "year": year(), "ansvar": "41", "funksjon": "9", "art": "14700"},
+    )
     assert bad.status_code == 422 and "funksjon" in bad.get_data(as_text=True)
-    ok = client.put("/api/v1/accounting-codes", json={"agency_id": setup.agency.id, "year": year(),
-                                                       "ansvar": "41", "funksjon": "242", "art": "14700"})
+    ok = client.put(
+        "/api/v1/accounting-codes",
+        json={"agency_id": setup.agency.id, "year": year(), "ansvar": "41", "funksjon": "242", "art": "14700"},
+    )
     assert ok.status_code == 200, ok.get_json()
     assert client.put("/api/v1/category-accounts", json={"categories": {"deposit": "11500"}}).get_json() == {
-        "categories": {"deposit": "11500"}}
+        "categories": {"deposit": "11500"}
+    }
     request = paid(setup, 1_500 * KR)
     query = f"agency_id={setup.agency.id}&period={PERIOD}"
     body = client.get(f"/api/v1/books/vouchers?{query}").get_json()
@@ -53,17 +58,21 @@ def test_the_api_sets_codes_exports_locks_and_reverses(setup, login):
     report = client.get(f"/api/v1/books/reconciliation?{query}").get_json()
     assert report["paid"] == report["vouchers_sum"] == 1_500 * KR and report["balanced"] is True
     assert events("budget.export") == 4
-    assert client.post("/api/v1/books/exports", json={"agency_id": setup.agency.id, "period": "2026-1"}
-                       ).status_code == 422
-    assert client.post("/api/v1/books/exports", json={"agency_id": setup.agency.id, "period": PERIOD}
-                       ).status_code == 201
-    assert client.post("/api/v1/books/exports", json={"agency_id": setup.agency.id, "period": PERIOD}
-                       ).status_code == 409
+    assert (
+        client.post("/api/v1/books/exports", json={"agency_id": setup.agency.id, "period": "2026-1"}).status_code == 422
+    )
+    assert (
+        client.post("/api/v1/books/exports", json={"agency_id": setup.agency.id, "period": PERIOD}).status_code == 201
+    )
+    assert (
+        client.post("/api/v1/books/exports", json={"agency_id": setup.agency.id, "period": PERIOD}).status_code == 409
+    )
     lead = login(setup.lead)
     other = spend(setup, 100 * KR)
     lead.post(f"/api/v1/spend-requests/{other.id}/approve")
-    locked = lead.post(f"/api/v1/spend-requests/{other.id}/pay",
-                       json={"paid_on": today_local().isoformat(), "reference": "x"})
+    locked = lead.post(
+        f"/api/v1/spend-requests/{other.id}/pay", json={"paid_on": today_local().isoformat(), "reference": "x"}
+    )
     assert locked.status_code == 409 and "låst" in locked.get_json()["message"]
     reversed_ = lead.post(f"/api/v1/spend-requests/{request.id}/reverse-payment", json={"reason": "Refundert"})
     assert reversed_.status_code == 200 and reversed_.get_json()["status"] == "cancelled"
@@ -75,19 +84,30 @@ def test_the_api_sets_codes_exports_locks_and_reverses(setup, login):
 def test_the_api_closes_a_year_once(setup, login):
     client = login(setup.manager)
     last = year() - 1
-    factories_delegate = services.delegate(setup.lab, agency_id=setup.agency.id, year=last, amount=1_000 * KR,
-                                           decision_reference="V 1", decided_on=today_local(), actor=None)
+    factories_delegate = services.delegate(
+        setup.lab,
+        agency_id=setup.agency.id,
+        year=last,
+        amount=1_000 * KR,
+        decision_reference="V 1",
+        decided_on=today_local(),
+        actor=None,
+    )
     assert factories_delegate.year == last
-    bad = client.post("/api/v1/year-ends", json={"year": last, "decisions": {
-        str(setup.agency.id): {"unused": "keep", "unpaid": "carry"}}})
+    bad = client.post(
+        "/api/v1/year-ends",
+        json={"year": last, "decisions": {str(setup.agency.id): {"unused": "keep", "unpaid": "carry"}}},
+    )
     assert bad.status_code == 422
     decisions = {str(setup.agency.id): {"unused": "return", "unpaid": "release"}}
     first = client.post("/api/v1/year-ends", json={"year": last, "decisions": decisions})
     assert first.status_code == 201, first.get_json()
     second = client.post("/api/v1/year-ends", json={"year": last, "decisions": decisions})
     assert second.status_code == 409 and "allerede avsluttet" in second.get_json()["message"]
-    moved = client.post("/api/v1/allocations", json={"family_id": setup.family.id, "agency_id": setup.agency.id,
-                                                     "year": last, "amount": 100})
+    moved = client.post(
+        "/api/v1/allocations",
+        json={"family_id": setup.family.id, "agency_id": setup.agency.id, "year": last, "amount": 100},
+    )
     assert moved.status_code == 409 and "avsluttet" in moved.get_json()["message"]
     assert [c["year"] for c in client.get("/api/v1/year-ends").get_json()] == [last]
     assert login(setup.member).get("/api/v1/year-ends").status_code == 403
@@ -98,13 +118,29 @@ def test_the_pages_render_act_and_refuse(setup, login):
     page = client.get("/budsjett/regnskap")
     assert page.status_code == 200 and "Konteringskoder" in page.get_data(as_text=True)
     token = factories.csrf_from(page.get_data(as_text=True))
-    bad = client.post("/budsjett/regnskap", data={"csrf_token": token, "form": "codes",
-                                                  "codes-agency_id": setup.agency.id, "codes-ansvar": "41",
-                                                  "codes-funksjon": "2420", "codes-art": "14700"})
+    bad = client.post(
+        "/budsjett/regnskap",
+        data={
+            "csrf_token": token,
+            "form": "codes",
+            "codes-agency_id": setup.agency.id,
+            "codes-ansvar": "41",
+            "codes-funksjon": "2420",
+            "codes-art": "14700",
+        },
+    )
     assert bad.status_code == 422 and "KOSTRA" in bad.get_data(as_text=True)
-    saved = client.post("/budsjett/regnskap", data={"csrf_token": token, "form": "codes",
-                                                    "codes-agency_id": setup.agency.id, "codes-ansvar": "41",
-                                                    "codes-funksjon": "242", "codes-art": "14700"})
+    saved = client.post(
+        "/budsjett/regnskap",
+        data={
+            "csrf_token": token,
+            "form": "codes",
+            "codes-agency_id": setup.agency.id,
+            "codes-ansvar": "41",
+            "codes-funksjon": "242",
+            "codes-art": "14700",
+        },
+    )
     assert saved.status_code == 302
     request = paid(setup, 900 * KR)
     vouchers_page = client.get(f"/budsjett/bilag?etat={setup.agency.id}&periode={PERIOD}")
@@ -113,11 +149,13 @@ def test_the_pages_render_act_and_refuse(setup, login):
     download = client.get(f"/budsjett/bilag?etat={setup.agency.id}&periode={PERIOD}&format=csv")
     rows, control = books.parse_voucher_csv(download.get_data(as_text=True).lstrip("\ufeff"))
     assert control[8] == "90000" and rows[0][9] == str(request.id)
-    marked = client.post(f"/budsjett/bilag?etat={setup.agency.id}&periode={PERIOD}",
-                         data={"csrf_token": factories.csrf_from(text)})
+    marked = client.post(
+        f"/budsjett/bilag?etat={setup.agency.id}&periode={PERIOD}", data={"csrf_token": factories.csrf_from(text)}
+    )
     assert marked.status_code == 302
-    again = client.post(f"/budsjett/bilag?etat={setup.agency.id}&periode={PERIOD}",
-                        data={"csrf_token": factories.csrf_from(text)})
+    again = client.post(
+        f"/budsjett/bilag?etat={setup.agency.id}&periode={PERIOD}", data={"csrf_token": factories.csrf_from(text)}
+    )
     assert again.status_code == 409
     year_page = client.get("/budsjett/arsavslutning")
     assert year_page.status_code == 200 and "Avslutt budsjettåret" in year_page.get_data(as_text=True)

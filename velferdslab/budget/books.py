@@ -52,11 +52,25 @@ ART = re.compile(r"^[0-9]{3,8}$")  # the KOSTRA art (three digits), or the munic
 PROSJEKT = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,19}$")
 
 # The voucher file's columns, in order. Stable: documented in docs/budget.md; never reorder.
-VOUCHER_COLUMNS = ("linje", "bilagsdato", "periode", "ansvar", "funksjon", "art", "prosjekt", "belop",
-                   "belop_ore", "utgift", "type", "budsjettar", "tekst")
+VOUCHER_COLUMNS = (
+    "linje",
+    "bilagsdato",
+    "periode",
+    "ansvar",
+    "funksjon",
+    "art",
+    "prosjekt",
+    "belop",
+    "belop_ore",
+    "utgift",
+    "type",
+    "budsjettar",
+    "tekst",
+)
 
 
 # --- codes -------------------------------------------------------------------------------------------
+
 
 def _code(value, pattern: re.Pattern, field_name: str, message: str, *, required: bool = True) -> str | None:
     value = (value or "").strip() if isinstance(value, str) or value is None else value
@@ -75,8 +89,9 @@ def check_art(value, field_name: str = "art") -> str:
     return art
 
 
-def save_codes(lab: Lab, *, agency_id: int, year: int, ansvar, funksjon, art, prosjekt=None,
-               actor: User) -> AccountingCodes:
+def save_codes(
+    lab: Lab, *, agency_id: int, year: int, ansvar, funksjon, art, prosjekt=None, actor: User
+) -> AccountingCodes:
     """Set the accounting dimensions of an agency's delegation for a budget year.
 
     Voucher lines keep the codes they were written with; only lines that were written before the
@@ -88,12 +103,15 @@ def save_codes(lab: Lab, *, agency_id: int, year: int, ansvar, funksjon, art, pr
         "ansvar": _code(ansvar, ANSVAR, "ansvar", _("Ansvar er 1 til 10 sifre.")),
         "funksjon": _code(funksjon, FUNKSJON, "funksjon", _("Funksjon er en KOSTRA-funksjon: tre sifre, 100–899.")),
         "art": check_art(art),
-        "prosjekt": _code(prosjekt, PROSJEKT, "prosjekt", _("Prosjekt er inntil 20 bokstaver, sifre, - eller _."),
-                          required=False),
+        "prosjekt": _code(
+            prosjekt, PROSJEKT, "prosjekt", _("Prosjekt er inntil 20 bokstaver, sifre, - eller _."), required=False
+        ),
     }
-    row = db.session.scalar(select(AccountingCodes).where(AccountingCodes.lab_id == lab.id,
-                                                          AccountingCodes.agency_id == agency.id,
-                                                          AccountingCodes.year == year))
+    row = db.session.scalar(
+        select(AccountingCodes).where(
+            AccountingCodes.lab_id == lab.id, AccountingCodes.agency_id == agency.id, AccountingCodes.year == year
+        )
+    )
     if row is None:
         row = AccountingCodes(lab_id=lab.id, agency_id=agency.id, year=year, **clean)
         db.session.add(row)
@@ -103,16 +121,27 @@ def save_codes(lab: Lab, *, agency_id: int, year: int, ansvar, funksjon, art, pr
     row.updated_by_id, row.updated_at = actor.id, utcnow()
     db.session.flush()
     filled = _fill_missing_codes(lab.id, agency.id, year)
-    audit.record(AuditAction.BUDGET_CODES_UPDATE, actor=actor, lab_id=lab.id, object_type="accounting_codes",
-                 object_id=row.id, summary={"agency_id": agency.id, "year": year, "lines_filled": filled})
+    audit.record(
+        AuditAction.BUDGET_CODES_UPDATE,
+        actor=actor,
+        lab_id=lab.id,
+        object_type="accounting_codes",
+        object_id=row.id,
+        summary={"agency_id": agency.id, "year": year, "lines_filled": filled},
+    )
     return row
 
 
 def _fill_missing_codes(lab_id: int, agency_id: int, year: int) -> int:
     locked = vouchers.locked_periods(lab_id, agency_id)
-    lines = db.session.scalars(select(VoucherLine).where(
-        VoucherLine.lab_id == lab_id, VoucherLine.agency_id == agency_id, VoucherLine.budget_year == year,
-        or_(VoucherLine.ansvar.is_(None), VoucherLine.funksjon.is_(None), VoucherLine.art.is_(None)))).all()
+    lines = db.session.scalars(
+        select(VoucherLine).where(
+            VoucherLine.lab_id == lab_id,
+            VoucherLine.agency_id == agency_id,
+            VoucherLine.budget_year == year,
+            or_(VoucherLine.ansvar.is_(None), VoucherLine.funksjon.is_(None), VoucherLine.art.is_(None)),
+        )
+    ).all()
     filled = 0
     for line in lines:
         if line.period in locked:
@@ -132,10 +161,11 @@ def save_category_accounts(lab: Lab, mapping: dict, *, actor: User) -> dict[str,
     unknown = set(mapping) - set(SPEND_CATEGORIES)
     if unknown:
         raise ServiceError(_("Ukjent utgiftskategori."), f"categories.{sorted(unknown)[0]}")
-    cleaned = {category: (check_art(value, f"categories.{category}") if value not in (None, "") else None)
-               for category, value in mapping.items()}
-    rows = {r.category: r for r in db.session.scalars(select(CategoryAccount)
-                                                      .where(CategoryAccount.lab_id == lab.id))}
+    cleaned = {
+        category: (check_art(value, f"categories.{category}") if value not in (None, "") else None)
+        for category, value in mapping.items()
+    }
+    rows = {r.category: r for r in db.session.scalars(select(CategoryAccount).where(CategoryAccount.lab_id == lab.id))}
     changed = []
     for category, art in cleaned.items():
         row = rows.get(category)
@@ -151,23 +181,35 @@ def save_category_accounts(lab: Lab, mapping: dict, *, actor: User) -> dict[str,
             changed.append(category)
     db.session.flush()
     if changed:
-        audit.record(AuditAction.BUDGET_CATEGORY_ACCOUNT, actor=actor, lab_id=lab.id, object_type="lab",
-                     object_id=lab.id, summary={"categories": sorted(changed)})
+        audit.record(
+            AuditAction.BUDGET_CATEGORY_ACCOUNT,
+            actor=actor,
+            lab_id=lab.id,
+            object_type="lab",
+            object_id=lab.id,
+            summary={"categories": sorted(changed)},
+        )
     return category_accounts(lab.id)
 
 
 def category_accounts(lab_id: int) -> dict[str, str]:
-    rows = db.session.execute(select(CategoryAccount.category, CategoryAccount.art)
-                              .where(CategoryAccount.lab_id == lab_id))
+    rows = db.session.execute(
+        select(CategoryAccount.category, CategoryAccount.art).where(CategoryAccount.lab_id == lab_id)
+    )
     return {category: art for category, art in rows}
 
 
 def codes_by_agency(lab_id: int, year: int) -> dict[int, AccountingCodes]:
-    return {row.agency_id: row for row in db.session.scalars(
-        select(AccountingCodes).where(AccountingCodes.lab_id == lab_id, AccountingCodes.year == year))}
+    return {
+        row.agency_id: row
+        for row in db.session.scalars(
+            select(AccountingCodes).where(AccountingCodes.lab_id == lab_id, AccountingCodes.year == year)
+        )
+    }
 
 
 # --- one consistent read -------------------------------------------------------------------------------
+
 
 @contextmanager
 def snapshot() -> Iterator[Session]:
@@ -178,7 +220,7 @@ def snapshot() -> Iterator[Session]:
     is the snapshot."""
     bind = db.session.get_bind()
     if not isinstance(bind, Engine):
-        yield db.session
+        yield db.session()
         return
     with bind.connect() as connection:
         if connection.dialect.name == "postgresql":
@@ -192,6 +234,7 @@ def snapshot() -> Iterator[Session]:
 
 
 # --- the export ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class VoucherFile:
@@ -223,12 +266,18 @@ def _agency_in(session: Session, lab_id: int, agency_id) -> Agency:
 def voucher_file(session: Session, lab_id: int, agency_id: int, period: str) -> VoucherFile:
     vouchers.check_period(period)
     agency = _agency_in(session, lab_id, agency_id)
-    lines = list(session.scalars(select(VoucherLine).where(
-        VoucherLine.lab_id == lab_id, VoucherLine.agency_id == agency.id, VoucherLine.period == period)
-        .order_by(VoucherLine.voucher_date, VoucherLine.id)))
-    exported = session.scalar(select(PeriodExport).where(PeriodExport.lab_id == lab_id,
-                                                         PeriodExport.agency_id == agency.id,
-                                                         PeriodExport.period == period))
+    lines = list(
+        session.scalars(
+            select(VoucherLine)
+            .where(VoucherLine.lab_id == lab_id, VoucherLine.agency_id == agency.id, VoucherLine.period == period)
+            .order_by(VoucherLine.voucher_date, VoucherLine.id)
+        )
+    )
+    exported = session.scalar(
+        select(PeriodExport).where(
+            PeriodExport.lab_id == lab_id, PeriodExport.agency_id == agency.id, PeriodExport.period == period
+        )
+    )
     return VoucherFile(agency, period, lines, exported)
 
 
@@ -240,9 +289,21 @@ def _kroner(ore: int) -> str:
 
 def _row(number: int, line: VoucherLine) -> list:
     text = f"Velferdslab utgift {line.spend_request_id} ({line.category})"
-    return [number, line.voucher_date.isoformat(), line.period, line.ansvar or "", line.funksjon or "",
-            line.art or "", line.prosjekt or "", _kroner(line.amount), line.amount, line.spend_request_id,
-            "tilbakeforing" if line.kind == "reversal" else "betaling", line.budget_year, text]
+    return [
+        number,
+        line.voucher_date.isoformat(),
+        line.period,
+        line.ansvar or "",
+        line.funksjon or "",
+        line.art or "",
+        line.prosjekt or "",
+        _kroner(line.amount),
+        line.amount,
+        line.spend_request_id,
+        "tilbakeforing" if line.kind == "reversal" else "betaling",
+        line.budget_year,
+        text,
+    ]
 
 
 def voucher_csv(file: VoucherFile) -> str:
@@ -253,8 +314,23 @@ def voucher_csv(file: VoucherFile) -> str:
     writer.writerow(VOUCHER_COLUMNS)
     for number, line in enumerate(file.lines, start=1):
         writer.writerow(_row(number, line))
-    writer.writerow(["SUM", file.count, file.period, "", "", "", "", _kroner(file.control_sum), file.control_sum,
-                     "", "kontrollsum", "", file.agency.name])
+    writer.writerow(
+        [
+            "SUM",
+            file.count,
+            file.period,
+            "",
+            "",
+            "",
+            "",
+            _kroner(file.control_sum),
+            file.control_sum,
+            "",
+            "kontrollsum",
+            "",
+            file.agency.name,
+        ]
+    )
     return out.getvalue()
 
 
@@ -266,8 +342,23 @@ def voucher_xlsx(file: VoucherFile) -> bytes:
     assert sheet is not None  # a new workbook has one sheet
     sheet.title = f"Bilag {file.period}"
     rows = [list(VOUCHER_COLUMNS)] + [_row(n, line) for n, line in enumerate(file.lines, start=1)]
-    rows.append(["SUM", file.count, file.period, "", "", "", "", _kroner(file.control_sum), file.control_sum, "",
-                 "kontrollsum", "", file.agency.name])
+    rows.append(
+        [
+            "SUM",
+            file.count,
+            file.period,
+            "",
+            "",
+            "",
+            "",
+            _kroner(file.control_sum),
+            file.control_sum,
+            "",
+            "kontrollsum",
+            "",
+            file.agency.name,
+        ]
+    )
     for r, row in enumerate(rows, start=1):
         for c, value in enumerate(row, start=1):
             cell = sheet.cell(row=r, column=c)
@@ -287,8 +378,11 @@ def download(body: str | bytes, kind: str, file: VoucherFile) -> Response:
     """The voucher file as an attachment (CSV with a BOM, as Excel in Norway wants it)."""
     name = f"bilag-{file.agency.id}-{file.period}.{kind}"
     data = ("\ufeff" + body).encode("utf-8") if isinstance(body, str) else body
-    return Response(data, mimetype="text/csv" if kind == "csv" else XLSX_MIMETYPE,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        data,
+        mimetype="text/csv" if kind == "csv" else XLSX_MIMETYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def parse_voucher_csv(content: str) -> tuple[list[list[str]], list[str]]:
@@ -307,32 +401,53 @@ def mark_exported(lab: Lab, *, agency_id: int, period: str, actor: User) -> Peri
     agency = _lab_agency(lab.id, agency_id)
     if period > vouchers.period_of(today_local()):
         raise ServiceError(_("En periode som ikke har begynt, kan ikke eksporteres."), "period")
-    ids = db.session.scalars(select(LedgerAccount.id).where(LedgerAccount.lab_id == lab.id,
-                                                            LedgerAccount.agency_id == agency.id,
-                                                            LedgerAccount.kind.in_(("committed", "paid"))))
+    ids = db.session.scalars(
+        select(LedgerAccount.id).where(
+            LedgerAccount.lab_id == lab.id,
+            LedgerAccount.agency_id == agency.id,
+            LedgerAccount.kind.in_(("committed", "paid")),
+        )
+    )
     ledger.lock_accounts(list(ids))
-    file = voucher_file(db.session, lab.id, agency.id, period)
+    file = voucher_file(db.session(), lab.id, agency.id, period)
     if file.exported is not None:
-        raise ConflictError(_("Perioden %(period)s er allerede eksportert for %(agency)s.", period=period,
-                              agency=agency.name), "period")
+        raise ConflictError(
+            _("Perioden %(period)s er allerede eksportert for %(agency)s.", period=period, agency=agency.name), "period"
+        )
     if file.missing_codes:
-        raise ServiceError(_("%(n)s bilagslinjer mangler konteringskoder. Legg inn koder for etaten først.",
-                             n=file.missing_codes), "period")
-    row = PeriodExport(lab_id=lab.id, agency_id=agency.id, period=period, line_count=file.count,
-                       control_sum=file.control_sum, exported_by_id=actor.id, exported_at=utcnow())
+        raise ServiceError(
+            _("%(n)s bilagslinjer mangler konteringskoder. Legg inn koder for etaten først.", n=file.missing_codes),
+            "period",
+        )
+    row = PeriodExport(
+        lab_id=lab.id,
+        agency_id=agency.id,
+        period=period,
+        line_count=file.count,
+        control_sum=file.control_sum,
+        exported_by_id=actor.id,
+        exported_at=utcnow(),
+    )
     try:
         with db.session.begin_nested():
             db.session.add(row)
     except IntegrityError as error:  # marked a moment ago by someone else
-        raise ConflictError(_("Perioden %(period)s er allerede eksportert for %(agency)s.", period=period,
-                              agency=agency.name), "period") from error
-    audit.record(AuditAction.BUDGET_PERIOD_EXPORTED, actor=actor, lab_id=lab.id, object_type="period_export",
-                 object_id=row.id, summary={"agency_id": agency.id, "period": period, "lines": file.count,
-                                            "control_sum": file.control_sum})
+        raise ConflictError(
+            _("Perioden %(period)s er allerede eksportert for %(agency)s.", period=period, agency=agency.name), "period"
+        ) from error
+    audit.record(
+        AuditAction.BUDGET_PERIOD_EXPORTED,
+        actor=actor,
+        lab_id=lab.id,
+        object_type="period_export",
+        object_id=row.id,
+        summary={"agency_id": agency.id, "period": period, "lines": file.count, "control_sum": file.control_sum},
+    )
     return row
 
 
 # --- reconciliation --------------------------------------------------------------------------------------
+
 
 @dataclass
 class Reconciliation:
@@ -364,8 +479,7 @@ class Reconciliation:
 
     @property
     def balanced(self) -> bool:
-        return self.funded == self.pool + self.unused + self.reserved + self.paid == -self.balances.get(
-            "delegation", 0)
+        return self.funded == self.pool + self.unused + self.reserved + self.paid == -self.balances.get("delegation", 0)
 
 
 def period_end(period: str) -> datetime:
@@ -386,13 +500,27 @@ def reconcile(session: Session, lab_id: int, agency_id: int, period: str) -> Rec
     debit, credit = aliased(LedgerAccount), aliased(LedgerAccount)
     end = period_end(period)
     rows = session.execute(
-        select(LedgerTransfer.kind, LedgerTransfer.amount, debit.kind, debit.agency_id, debit.year,
-               credit.kind, credit.agency_id, credit.year)
+        select(
+            LedgerTransfer.kind,
+            LedgerTransfer.amount,
+            debit.kind,
+            debit.agency_id,
+            debit.year,
+            credit.kind,
+            credit.agency_id,
+            credit.year,
+        )
         .join(debit, debit.id == LedgerTransfer.debit_account_id)
         .join(credit, credit.id == LedgerTransfer.credit_account_id)
-        .where(LedgerTransfer.lab_id == lab_id, LedgerTransfer.created_at < end if period[5:] != "12" else true(),
-               or_((debit.agency_id == agency.id) & (debit.year == year),
-                   (credit.agency_id == agency.id) & (credit.year == year))))
+        .where(
+            LedgerTransfer.lab_id == lab_id,
+            LedgerTransfer.created_at < end if period[5:] != "12" else true(),
+            or_(
+                (debit.agency_id == agency.id) & (debit.year == year),
+                (credit.agency_id == agency.id) & (credit.year == year),
+            ),
+        )
+    )
     balances: dict[str, int] = {}
     for kind, amount, d_kind, d_agency, d_year, c_kind, c_agency, c_year in rows:
         amount = int(amount)
@@ -417,29 +545,48 @@ def reconcile(session: Session, lab_id: int, agency_id: int, period: str) -> Rec
     report.balances = balances
     report.pool, report.unused = balances.get("pool", 0), balances.get("allocation", 0)
     report.reserved, report.paid = balances.get("committed", 0), balances.get("paid", 0)
-    count, total = session.execute(select(func.count(VoucherLine.id), func.coalesce(func.sum(VoucherLine.amount), 0))
-                                   .where(VoucherLine.lab_id == lab_id, VoucherLine.agency_id == agency.id,
-                                          VoucherLine.period == period)).one()
+    count, total = session.execute(
+        select(func.count(VoucherLine.id), func.coalesce(func.sum(VoucherLine.amount), 0)).where(
+            VoucherLine.lab_id == lab_id, VoucherLine.agency_id == agency.id, VoucherLine.period == period
+        )
+    ).one()
     report.vouchers_count, report.vouchers_sum = int(count), int(total)
     return report
 
 
 def exports(lab_id: int) -> list[PeriodExport]:
-    return list(db.session.scalars(select(PeriodExport).where(PeriodExport.lab_id == lab_id)
-                                   .order_by(PeriodExport.period.desc(), PeriodExport.agency_id)))
+    return list(
+        db.session.scalars(
+            select(PeriodExport)
+            .where(PeriodExport.lab_id == lab_id)
+            .order_by(PeriodExport.period.desc(), PeriodExport.agency_id)
+        )
+    )
 
 
 def periods_with_lines(lab_id: int) -> list[str]:
-    return list(db.session.scalars(select(VoucherLine.period).where(VoucherLine.lab_id == lab_id).distinct()
-                                   .order_by(VoucherLine.period.desc())))
+    return list(
+        db.session.scalars(
+            select(VoucherLine.period)
+            .where(VoucherLine.lab_id == lab_id)
+            .distinct()
+            .order_by(VoucherLine.period.desc())
+        )
+    )
 
 
 # --- year-end --------------------------------------------------------------------------------------------
 
+
 def _year_agencies(lab_id: int, year: int) -> list[int]:
-    return list(db.session.scalars(select(LedgerAccount.agency_id).where(LedgerAccount.lab_id == lab_id,
-                                                                         LedgerAccount.year == year)
-                                   .distinct().order_by(LedgerAccount.agency_id)))
+    return list(
+        db.session.scalars(
+            select(LedgerAccount.agency_id)
+            .where(LedgerAccount.lab_id == lab_id, LedgerAccount.year == year)
+            .distinct()
+            .order_by(LedgerAccount.agency_id)
+        )
+    )
 
 
 def _clean_decisions(lab_id: int, year: int, decisions) -> dict[int, dict]:
@@ -453,23 +600,36 @@ def _clean_decisions(lab_id: int, year: int, decisions) -> dict[int, dict]:
         if not isinstance(decision, dict):
             raise ServiceError(_("Oppgi etatens beslutning."), where)
         if decision.get("unused") not in YEAR_END_UNUSED:
-            raise ServiceError(_("Velg om ubrukte tildelinger overføres til neste år eller går tilbake til potten."),
-                               f"{where}.unused")
+            raise ServiceError(
+                _("Velg om ubrukte tildelinger overføres til neste år eller går tilbake til potten."), f"{where}.unused"
+            )
         if decision.get("unpaid") not in YEAR_END_UNPAID:
-            raise ServiceError(_("Velg om godkjente, ubetalte utgifter overføres til neste år eller frigjøres."),
-                               f"{where}.unpaid")
+            raise ServiceError(
+                _("Velg om godkjente, ubetalte utgifter overføres til neste år eller frigjøres."), f"{where}.unpaid"
+            )
         reference = _text(decision.get("decision_reference"), f"{where}.decision_reference", 100, required=False)
-        cleaned[agency_id] = {"unused": decision["unused"], "unpaid": decision["unpaid"],
-                              "decision_reference": reference}
+        cleaned[agency_id] = {
+            "unused": decision["unused"],
+            "unpaid": decision["unpaid"],
+            "decision_reference": reference,
+        }
     missing = [a for a in _year_agencies(lab_id, year) if a not in cleaned]
     if missing:
-        raise ServiceError(_("Hver etat med midler i %(year)s må ha en beslutning.", year=year),
-                           f"decisions.{missing[0]}")
+        raise ServiceError(
+            _("Hver etat med midler i %(year)s må ha en beslutning.", year=year), f"decisions.{missing[0]}"
+        )
     return cleaned
 
 
-def _carry(lab_id: int, source: LedgerAccount, amount: int, actor: User | None, *,
-           spend_id: int | None = None, family_id: int | None = None) -> None:
+def _carry(
+    lab_id: int,
+    source: LedgerAccount,
+    amount: int,
+    actor: User | None,
+    *,
+    spend_id: int | None = None,
+    family_id: int | None = None,
+) -> None:
     """Move ``amount`` from a closing year's family account to the same account next year: out of
     the year to the agency's delegation account of that year, and in from next year's."""
     assert source.family_id is not None
@@ -478,14 +638,29 @@ def _carry(lab_id: int, source: LedgerAccount, amount: int, actor: User | None, 
     into_source = ledger.account(lab_id, "delegation", year + 1, source.agency_id)
     target = ledger.account(lab_id, source.kind, year + 1, source.agency_id, source.family_id)
     actor_id = actor.id if actor else None
-    moves = (("carry_out", source, out_of, True, AuditAction.BUDGET_CARRY_OUT),
-             ("carry_in", into_source, target, False, AuditAction.BUDGET_CARRY_IN))
+    moves = (
+        ("carry_out", source, out_of, True, AuditAction.BUDGET_CARRY_OUT),
+        ("carry_in", into_source, target, False, AuditAction.BUDGET_CARRY_IN),
+    )
     for kind, debit, credit, closing, action in moves:
-        transfer = ledger.post(kind, debit, credit, amount, lab_id=lab_id, actor_id=actor_id,
-                               spend_request_id=spend_id, closing=closing)
-        audit.record(action, actor=actor, lab_id=lab_id, family_id=family_id, object_type="ledger_transfer",
-                     object_id=transfer.id, summary={"agency_id": source.agency_id, "year": year, "amount": amount,
-                                                     "kind": source.kind, "spend_id": spend_id})
+        transfer = ledger.post(
+            kind, debit, credit, amount, lab_id=lab_id, actor_id=actor_id, spend_request_id=spend_id, closing=closing
+        )
+        audit.record(
+            action,
+            actor=actor,
+            lab_id=lab_id,
+            family_id=family_id,
+            object_type="ledger_transfer",
+            object_id=transfer.id,
+            summary={
+                "agency_id": source.agency_id,
+                "year": year,
+                "amount": amount,
+                "kind": source.kind,
+                "spend_id": spend_id,
+            },
+        )
 
 
 def close_year(lab: Lab, *, year: int, decisions, actor: User) -> YearClose:
@@ -504,43 +679,71 @@ def close_year(lab: Lab, *, year: int, decisions, actor: User) -> YearClose:
     if year > today_local().year:
         raise ServiceError(_("Et budsjettår som ikke har begynt, kan ikke avsluttes."), "year")
     # Every account of the year, locked: nothing moves in the year while it is closed.
-    ids = db.session.scalars(select(LedgerAccount.id).where(LedgerAccount.lab_id == lab.id,
-                                                            LedgerAccount.year == year))
+    ids = db.session.scalars(select(LedgerAccount.id).where(LedgerAccount.lab_id == lab.id, LedgerAccount.year == year))
     ledger.lock_accounts(list(ids))
     if ledger.closed_years(lab.id, {year}):
         raise ConflictError(_("Budsjettåret %(year)s er allerede avsluttet.", year=year), "year")
     cleaned = _clean_decisions(lab.id, year, decisions)
-    waiting = db.session.scalar(select(func.count(SpendRequest.id)).where(
-        SpendRequest.lab_id == lab.id, SpendRequest.budget_year == year, SpendRequest.status == "requested"))
+    waiting = db.session.scalar(
+        select(func.count(SpendRequest.id)).where(
+            SpendRequest.lab_id == lab.id, SpendRequest.budget_year == year, SpendRequest.status == "requested"
+        )
+    )
     if waiting:
-        raise ConflictError(_("%(n)s forespørsler for %(year)s venter på godkjenning. Avgjør eller avbryt dem før "
-                              "året avsluttes.", n=waiting, year=year), "year")
+        raise ConflictError(
+            _(
+                "%(n)s forespørsler for %(year)s venter på godkjenning. Avgjør eller avbryt dem før året avsluttes.",
+                n=waiting,
+                year=year,
+            ),
+            "year",
+        )
     close = YearClose(lab_id=lab.id, year=year, closed_by_id=actor.id, closed_at=utcnow())
     try:
         with db.session.begin_nested():
             db.session.add(close)
     except IntegrityError as error:
         raise ConflictError(_("Budsjettåret %(year)s er allerede avsluttet.", year=year), "year") from error
-    rows = {agency_id: YearCloseAgency(year_close_id=close.id, agency_id=agency_id, carried=0, returned=0,
-                                       commitments_carried=0, released=0, **decision)
-            for agency_id, decision in cleaned.items()}
+    rows = {
+        agency_id: YearCloseAgency(
+            year_close_id=close.id,
+            agency_id=agency_id,
+            carried=0,
+            returned=0,
+            commitments_carried=0,
+            released=0,
+            **decision,
+        )
+        for agency_id, decision in cleaned.items()
+    }
     _close_commitments(lab, year, rows, actor)
     _close_allocations(lab, year, rows, actor)
     for row in rows.values():
         db.session.add(row)
     db.session.flush()
-    totals = {name: sum(getattr(r, name) for r in rows.values())
-              for name in ("carried", "returned", "commitments_carried", "released")}
-    audit.record(AuditAction.BUDGET_YEAR_CLOSE, actor=actor, lab_id=lab.id, object_type="year_close",
-                 object_id=close.id, summary={"year": year, "agencies": len(rows), **totals})
+    totals = {
+        name: sum(getattr(r, name) for r in rows.values())
+        for name in ("carried", "returned", "commitments_carried", "released")
+    }
+    audit.record(
+        AuditAction.BUDGET_YEAR_CLOSE,
+        actor=actor,
+        lab_id=lab.id,
+        object_type="year_close",
+        object_id=close.id,
+        summary={"year": year, "agencies": len(rows), **totals},
+    )
     db.session.refresh(close, ["agencies"])
     return close
 
 
 def _close_commitments(lab: Lab, year: int, rows: dict[int, YearCloseAgency], actor: User) -> None:
-    approved = db.session.scalars(select(SpendRequest).where(
-        SpendRequest.lab_id == lab.id, SpendRequest.budget_year == year, SpendRequest.status == "approved")
-        .order_by(SpendRequest.id).with_for_update()).all()
+    approved = db.session.scalars(
+        select(SpendRequest)
+        .where(SpendRequest.lab_id == lab.id, SpendRequest.budget_year == year, SpendRequest.status == "approved")
+        .order_by(SpendRequest.id)
+        .with_for_update()
+    ).all()
     for spend in approved:
         parts = [(c, amount) for c, amount in ledger.spend_commitments(spend.id) if c.year == year]
         carry = bool(parts) and all(rows[c.agency_id].unpaid == "carry" for c, _ in parts)
@@ -558,16 +761,29 @@ def _close_commitments(lab: Lab, year: int, rows: dict[int, YearCloseAgency], ac
             spend.cancelled_at = utcnow()
             spend.cancelled_by_id = actor.id
             db.session.flush()
-            audit.record(AuditAction.SPEND_CANCEL, actor=actor, family_id=spend.family_id,
-                         object_type="spend_request", object_id=spend.id,
-                         summary={"was": "approved", "released": released, "year_end": year})
+            audit.record(
+                AuditAction.SPEND_CANCEL,
+                actor=actor,
+                family_id=spend.family_id,
+                object_type="spend_request",
+                object_id=spend.id,
+                summary={"was": "approved", "released": released, "year_end": year},
+            )
         db.session.flush()
 
 
 def _close_allocations(lab: Lab, year: int, rows: dict[int, YearCloseAgency], actor: User) -> None:
-    allocations = db.session.scalars(select(LedgerAccount).where(
-        LedgerAccount.lab_id == lab.id, LedgerAccount.year == year, LedgerAccount.kind == "allocation",
-        LedgerAccount.balance > 0).order_by(LedgerAccount.id).execution_options(populate_existing=True)).all()
+    allocations = db.session.scalars(
+        select(LedgerAccount)
+        .where(
+            LedgerAccount.lab_id == lab.id,
+            LedgerAccount.year == year,
+            LedgerAccount.kind == "allocation",
+            LedgerAccount.balance > 0,
+        )
+        .order_by(LedgerAccount.id)
+        .execution_options(populate_existing=True)
+    ).all()
     for allocation in allocations:
         amount = allocation.balance
         row = rows[allocation.agency_id]
@@ -576,15 +792,20 @@ def _close_allocations(lab: Lab, year: int, rows: dict[int, YearCloseAgency], ac
             row.carried += amount
         else:
             pool = ledger.account(lab.id, "pool", year, allocation.agency_id)
-            transfer = ledger.post("allocation_return", allocation, pool, amount, lab_id=lab.id, actor_id=actor.id,
-                                   closing=True)
-            audit.record(AuditAction.BUDGET_ALLOCATION_RETURN, actor=actor, lab_id=lab.id,
-                         family_id=allocation.family_id, object_type="ledger_transfer", object_id=transfer.id,
-                         summary={"agency_id": allocation.agency_id, "year": year, "amount": amount,
-                                  "year_end": True})
+            transfer = ledger.post(
+                "allocation_return", allocation, pool, amount, lab_id=lab.id, actor_id=actor.id, closing=True
+            )
+            audit.record(
+                AuditAction.BUDGET_ALLOCATION_RETURN,
+                actor=actor,
+                lab_id=lab.id,
+                family_id=allocation.family_id,
+                object_type="ledger_transfer",
+                object_id=transfer.id,
+                summary={"agency_id": allocation.agency_id, "year": year, "amount": amount, "year_end": True},
+            )
             row.returned += amount
 
 
 def year_closes(lab_id: int) -> list[YearClose]:
-    return list(db.session.scalars(select(YearClose).where(YearClose.lab_id == lab_id)
-                                   .order_by(YearClose.year.desc())))
+    return list(db.session.scalars(select(YearClose).where(YearClose.lab_id == lab_id).order_by(YearClose.year.desc())))

@@ -573,7 +573,8 @@ def books_codes():
     status = 422 if request.method == "POST" else 200
     return render_template("budget/books_codes.html", codes_form=codes_form, category_form=category_form,
                            year=year, years=queries.lab_years(user.lab_id),
-                           codes=books.codes_by_agency(user.lab_id, year), categories=books.category_accounts(user.lab_id),
+                           codes=books.codes_by_agency(user.lab_id, year),
+                           categories=books.category_accounts(user.lab_id),
                            agencies=dict(_agency_choices(user.lab_id))), status
 
 

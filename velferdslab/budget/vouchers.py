@@ -53,8 +53,11 @@ def check_period(value, field: str = "period") -> str:
 
 
 def locked_periods(lab_id: int, agency_id: int) -> set[str]:
-    return set(db.session.scalars(select(PeriodExport.period).where(PeriodExport.lab_id == lab_id,
-                                                                    PeriodExport.agency_id == agency_id)))
+    return set(
+        db.session.scalars(
+            select(PeriodExport.period).where(PeriodExport.lab_id == lab_id, PeriodExport.agency_id == agency_id)
+        )
+    )
 
 
 def first_open_period(lab_id: int, agency_id: int, period: str) -> str:
@@ -70,26 +73,41 @@ def refuse_locked(lab_id: int, account: LedgerAccount, day: date, field: str) ->
     period = period_of(day)
     open_period = first_open_period(lab_id, account.agency_id, period)
     if open_period != period:
-        raise ConflictError(_("Perioden %(period)s er eksportert til regnskapet for %(agency)s og er låst. "
-                              "Bruk en dato i en åpen periode (tidligst %(open)s).", period=period,
-                              agency=account.agency.name, open=open_period), field)
+        raise ConflictError(
+            _(
+                "Perioden %(period)s er eksportert til regnskapet for %(agency)s og er låst. "
+                "Bruk en dato i en åpen periode (tidligst %(open)s).",
+                period=period,
+                agency=account.agency.name,
+                open=open_period,
+            ),
+            field,
+        )
     return period
 
 
 def codes_for(lab_id: int, agency_id: int, year: int, category: str) -> dict[str, str | None]:
     """The codes a line gets: the agency's dimensions for the year, the category's account (*art*)
     when the lab maps the category, else the agency's own account. Missing codes are None."""
-    codes = db.session.scalar(select(AccountingCodes).where(AccountingCodes.lab_id == lab_id,
-                                                            AccountingCodes.agency_id == agency_id,
-                                                            AccountingCodes.year == year))
-    mapped = db.session.scalar(select(CategoryAccount.art).where(CategoryAccount.lab_id == lab_id,
-                                                                 CategoryAccount.category == category))
-    return {"ansvar": codes.ansvar if codes else None, "funksjon": codes.funksjon if codes else None,
-            "art": mapped or (codes.art if codes else None), "prosjekt": codes.prosjekt if codes else None}
+    codes = db.session.scalar(
+        select(AccountingCodes).where(
+            AccountingCodes.lab_id == lab_id, AccountingCodes.agency_id == agency_id, AccountingCodes.year == year
+        )
+    )
+    mapped = db.session.scalar(
+        select(CategoryAccount.art).where(CategoryAccount.lab_id == lab_id, CategoryAccount.category == category)
+    )
+    return {
+        "ansvar": codes.ansvar if codes else None,
+        "funksjon": codes.funksjon if codes else None,
+        "art": mapped or (codes.art if codes else None),
+        "prosjekt": codes.prosjekt if codes else None,
+    }
 
 
-def write_lines(spend: SpendRequest, transfers: Iterable[LedgerTransfer], *, kind: str, day: date,
-                field: str) -> list[VoucherLine]:
+def write_lines(
+    spend: SpendRequest, transfers: Iterable[LedgerTransfer], *, kind: str, day: date, field: str
+) -> list[VoucherLine]:
     """One voucher line per transfer (each moves one agency's money).
 
     A payment debits the agency's committed account; a reversal debits its paid account: either
@@ -105,11 +123,19 @@ def write_lines(spend: SpendRequest, transfers: Iterable[LedgerTransfer], *, kin
         else:  # a correction never touches a locked period: it is booked in the first open one
             period = first_open_period(spend.lab_id, account.agency_id, period_of(day))
             booked_on = max(day, date(int(period[:4]), int(period[5:]), 1))
-        line = VoucherLine(lab_id=spend.lab_id, agency_id=account.agency_id, spend_request_id=spend.id,
-                           transfer_id=transfer.id, kind=kind, budget_year=account.year, period=period,
-                           voucher_date=booked_on, amount=transfer.amount if kind == "payment" else -transfer.amount,
-                           category=spend.category,
-                           **codes_for(spend.lab_id, account.agency_id, account.year, spend.category))
+        line = VoucherLine(
+            lab_id=spend.lab_id,
+            agency_id=account.agency_id,
+            spend_request_id=spend.id,
+            transfer_id=transfer.id,
+            kind=kind,
+            budget_year=account.year,
+            period=period,
+            voucher_date=booked_on,
+            amount=transfer.amount if kind == "payment" else -transfer.amount,
+            category=spend.category,
+            **codes_for(spend.lab_id, account.agency_id, account.year, spend.category),
+        )
         db.session.add(line)
         lines.append(line)
     db.session.flush()
