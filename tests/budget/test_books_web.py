@@ -118,29 +118,16 @@ def test_the_pages_render_act_and_refuse(setup, login):
     page = client.get("/budsjett/regnskap")
     assert page.status_code == 200 and "Konteringskoder" in page.get_data(as_text=True)
     token = factories.csrf_from(page.get_data(as_text=True))
-    bad = client.post(
-        "/budsjett/regnskap",
-        data={
-            "csrf_token": token,
-            "form": "codes",
-            "codes-agency_id": setup.agency.id,
-            "codes-ansvar": "41",
-            "codes-funksjon": "2420",
-            "codes-art": "14700",
-        },
-    )
+    form = {
+        "csrf_token": token,
+        "form": "codes",
+        "codes-agency_id": setup.agency.id,
+        "codes-ansvar": "41",
+        "codes-art": "14700",
+    }
+    bad = client.post("/budsjett/regnskap", data=form | {"codes-funksjon": "2420"})
     assert bad.status_code == 422 and "KOSTRA" in bad.get_data(as_text=True)
-    saved = client.post(
-        "/budsjett/regnskap",
-        data={
-            "csrf_token": token,
-            "form": "codes",
-            "codes-agency_id": setup.agency.id,
-            "codes-ansvar": "41",
-            "codes-funksjon": "242",
-            "codes-art": "14700",
-        },
-    )
+    saved = client.post("/budsjett/regnskap", data=form | {"codes-funksjon": "242"})
     assert saved.status_code == 302
     request = paid(setup, 900 * KR)
     vouchers_page = client.get(f"/budsjett/bilag?etat={setup.agency.id}&periode={PERIOD}")
@@ -163,3 +150,32 @@ def test_the_pages_render_act_and_refuse(setup, login):
     detail = lead.get(f"/budsjett/utgifter/{request.id}").get_data(as_text=True)
     assert "Tilbakefør betalingen" in detail
     assert login(setup.member).get("/budsjett/bilag").status_code == 403
+
+
+def test_the_year_end_page_closes_a_year_once(setup, login):
+    last = year() - 1
+    services.delegate(
+        setup.lab,
+        agency_id=setup.agency.id,
+        year=last,
+        amount=1_000 * KR,
+        decision_reference="V 2",
+        decided_on=today_local(),
+        actor=None,
+    )
+    client = login(setup.manager)
+    url = f"/budsjett/arsavslutning?ar={last}"
+    page = client.get(url).get_data(as_text=True)
+    form = {
+        "csrf_token": factories.csrf_from(page),
+        "agencies-0-agency_id": str(setup.agency.id),
+        "agencies-0-unused": "return",
+        "agencies-0-unpaid": "release",
+        "agencies-0-decision_reference": "V 9",
+    }
+    unconfirmed = client.post(url, data=form)
+    assert unconfirmed.status_code == 422 and "Bekreft" in unconfirmed.get_data(as_text=True)
+    assert client.post(url, data=form | {"confirm": "y"}).status_code == 302
+    closed = client.get(url).get_data(as_text=True)
+    assert "er avsluttet" in closed and "V 9" in closed
+    assert client.post(url, data=form | {"confirm": "y"}).status_code == 409

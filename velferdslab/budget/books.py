@@ -213,11 +213,11 @@ def codes_by_agency(lab_id: int, year: int) -> dict[int, AccountingCodes]:
 
 @contextmanager
 def snapshot() -> Iterator[Session]:
-    """A session that reads one snapshot of the database: on its own connection in a REPEATABLE
-    READ transaction on PostgreSQL (payments recorded meanwhile are not seen, so the lines, the
-    control sum and the reconciliation agree); on SQLite, a read transaction. When the app's
-    session is already bound to one connection (the test suite's outer transaction), that session
-    is the snapshot."""
+    """A session that reads one snapshot of the database: on PostgreSQL its own connection in a
+    REPEATABLE READ transaction (payments recorded meanwhile are not seen, so the lines, the control
+    sum and the reconciliation agree). SQLite (one writer at a time, the development database) gets
+    its own connection without that guarantee. When the app's session is already bound to one
+    connection (the test suite's outer transaction), that session is the snapshot."""
     bind = db.session.get_bind()
     if not isinstance(bind, Engine):
         yield db.session()

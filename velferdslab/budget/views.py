@@ -621,7 +621,7 @@ def year_end():
     raw = request.values.get("ar", "")
     year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else today_local().year - 1
     agencies = dict(_agency_choices(user.lab_id))
-    form = forms.YearEndForm()
+    form, status = forms.YearEndForm(), None
     if request.method == "GET":
         for agency_id in agencies:
             form.agencies.append_entry({"agency_id": agency_id, "unused": "carry", "unpaid": "carry"})
@@ -633,11 +633,12 @@ def year_end():
             ledger.run_with_retries(lambda: books.close_year(user.lab, year=year, decisions=decisions, actor=user))
         except ServiceError as error:
             form.confirm.errors = list(form.confirm.errors) + [error.message]
+            status = error.status
         else:
             flash(_("Budsjettåret %(year)s er avsluttet.", year=year), "success")
             return redirect(url_for("budget.year_end", ar=year))
     closes = books.year_closes(user.lab_id)
-    return render_form("budget/year_end.html", form, year=year, agencies=agencies, closes=closes,
+    return render_form("budget/year_end.html", form, status, year=year, agencies=agencies, closes=closes,
                        closed={c.year for c in closes}, years=sorted(set(queries.lab_years(user.lab_id))))
 
 
