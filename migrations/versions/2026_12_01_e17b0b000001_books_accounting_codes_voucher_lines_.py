@@ -6,7 +6,8 @@ account (*art*). ``voucher_line`` is written with every payment (and payment rev
 line per paying agency. ``budget_period_export`` marks a period exported (locked);
 ``budget_year_close`` and ``budget_year_close_agency`` record a closed year and each agency's decision.
 
-``ledger_transfer.kind`` gains ``payment_reversal``, ``carry_out`` and ``carry_in``. On SQLite the
+Every existing payment transfer gets its voucher line (without codes, in the period of its payment
+date). ``ledger_transfer.kind`` gains ``payment_reversal``, ``carry_out`` and ``carry_in``. On SQLite the
 CHECK can only change by rebuilding the table, which drops its triggers: they are created again
 exactly as in b14b45973391.
 
@@ -217,6 +218,26 @@ def upgrade():
     with op.batch_alter_table("voucher_line", schema=None) as batch_op:
         batch_op.create_index("ix_voucher_line_period", ["lab_id", "agency_id", "period"], unique=False)
         batch_op.create_index(batch_op.f("ix_voucher_line_spend_request_id"), ["spend_request_id"], unique=False)
+    _backfill_voucher_lines()
+
+
+def _backfill_voucher_lines() -> None:
+    """Existing payments get their voucher lines (one per payment transfer, the agency of the debited
+    committed account, the period of the payment date) without codes: the codes saved later fill
+    them while their periods are open (docs/budget.md)."""
+    month = (
+        "strftime('%Y-%m', s.paid_on)" if op.get_bind().dialect.name == "sqlite" else "to_char(s.paid_on, 'YYYY-MM')"
+    )
+    op.execute(f"""
+        INSERT INTO voucher_line (lab_id, agency_id, spend_request_id, transfer_id, kind, budget_year, period,
+                                  voucher_date, amount, category, created_at)
+        SELECT t.lab_id, a.agency_id, t.spend_request_id, t.id, 'payment', a.year, {month}, s.paid_on, t.amount,
+               s.category, t.created_at
+          FROM ledger_transfer t
+          JOIN ledger_account a ON a.id = t.debit_account_id
+          JOIN spend_request s ON s.id = t.spend_request_id
+         WHERE t.kind = 'payment' AND s.paid_on IS NOT NULL
+    """)  # noqa: S608 - the one interpolation is one of two fixed SQL expressions
 
 
 def downgrade():

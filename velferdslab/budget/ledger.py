@@ -27,6 +27,7 @@ from velferdslab.budget.models import (
     FAMILY_ACCOUNT_KINDS,
     LedgerAccount,
     LedgerTransfer,
+    VoucherLine,
     YearClose,
     account_code,
 )
@@ -194,8 +195,35 @@ def verify(lab_id: int | None = None, *, audit_trail: bool = True) -> list[str]:
     together with both balances.
     """
     problems = _verify_balances(lab_id)
+    problems.extend(verify_vouchers(lab_id))
     if audit_trail:
         problems.extend(verify_against_audit(lab_id))
+    return problems
+
+
+def verify_vouchers(lab_id: int | None = None) -> list[str]:
+    """Every payment and payment reversal has exactly its voucher line (issue 17): the same amount
+    (negative for a reversal) and the agency of the account the transfer debits; no line without
+    its transfer. So the voucher files' control sums are the ledger's payments, to the øre."""
+    query = (select(LedgerTransfer.id, LedgerTransfer.kind, LedgerTransfer.amount, LedgerAccount.agency_id,
+                    VoucherLine.id, VoucherLine.amount, VoucherLine.agency_id)
+             .join(LedgerAccount, LedgerAccount.id == LedgerTransfer.debit_account_id)
+             .outerjoin(VoucherLine, VoucherLine.transfer_id == LedgerTransfer.id)
+             .where(LedgerTransfer.kind.in_(("payment", "payment_reversal"))))
+    orphans = select(VoucherLine.id).outerjoin(LedgerTransfer, LedgerTransfer.id == VoucherLine.transfer_id).where(
+        LedgerTransfer.kind.not_in(("payment", "payment_reversal")) | LedgerTransfer.id.is_(None))
+    if lab_id is not None:
+        query = query.where(LedgerTransfer.lab_id == lab_id)
+        orphans = orphans.where(VoucherLine.lab_id == lab_id)
+    problems = []
+    for transfer_id, kind, amount, agency_id, line_id, line_amount, line_agency in db.session.execute(query):
+        expected = amount if kind == "payment" else -amount
+        if line_id is None:
+            problems.append(f"transfer {transfer_id} ({kind}, {amount} øre): no voucher line")
+        elif (line_amount, line_agency) != (expected, agency_id):
+            problems.append(f"voucher line {line_id}: {line_amount} øre for agency {line_agency}, but transfer "
+                            f"{transfer_id} moved {expected} øre of agency {agency_id}")
+    problems.extend(f"voucher line {line_id}: no payment transfer" for line_id in db.session.scalars(orphans))
     return problems
 
 
