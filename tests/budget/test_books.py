@@ -328,3 +328,22 @@ def test_year_end_needs_a_decision_per_agency_and_no_waiting_requests(ctx, lab):
     with pytest.raises(ServiceError):
         books.close_year(lab, year=year() + 1, actor=setup.manager, decisions={})
     assert ledger.closed_years(lab.id, {last}) == set()
+
+
+def test_budget_verify_checks_the_voucher_lines_against_the_payments(app, ctx, lab):
+    from sqlalchemy import text
+
+    setup = funded_family(lab)
+    codes(setup)
+    request = paid(setup, 4_000 * KR)
+    services.reverse_payment(request.id, setup.lead, reason="Refundert")
+    paid(setup, 1_000 * KR)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["budget", "verify"])
+    assert result.exit_code == 0, result.output
+    db.session.execute(
+        text("UPDATE voucher_line SET amount = amount - 1 WHERE kind = 'payment' AND amount = :a"), {"a": 1_000 * KR}
+    )
+    result = runner.invoke(args=["budget", "verify"])
+    assert result.exit_code == 1
+    assert "voucher line" in result.output and "99999" in result.output
