@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import factories
-from tests.budget.factories import KR, funded_family, spend, year
+from tests.budget.factories import KR, delegate, funded_family, spend, year
 from velferdslab.audit.models import AuditEvent
 from velferdslab.budget import books, services, vouchers
 from velferdslab.budget.models import VoucherLine
@@ -84,16 +84,7 @@ def test_the_api_sets_codes_exports_locks_and_reverses(setup, login):
 def test_the_api_closes_a_year_once(setup, login):
     client = login(setup.manager)
     last = year() - 1
-    factories_delegate = services.delegate(
-        setup.lab,
-        agency_id=setup.agency.id,
-        year=last,
-        amount=1_000 * KR,
-        decision_reference="V 1",
-        decided_on=today_local(),
-        actor=None,
-    )
-    assert factories_delegate.year == last
+    delegate(setup.lab, setup.agency, 1_000 * KR, on_year=last)
     bad = client.post(
         "/api/v1/year-ends",
         json={"year": last, "decisions": {str(setup.agency.id): {"unused": "keep", "unpaid": "carry"}}},
@@ -154,15 +145,7 @@ def test_the_pages_render_act_and_refuse(setup, login):
 
 def test_the_year_end_page_closes_a_year_once(setup, login):
     last = year() - 1
-    services.delegate(
-        setup.lab,
-        agency_id=setup.agency.id,
-        year=last,
-        amount=1_000 * KR,
-        decision_reference="V 2",
-        decided_on=today_local(),
-        actor=None,
-    )
+    delegate(setup.lab, setup.agency, 1_000 * KR, on_year=last)
     client = login(setup.manager)
     url = f"/budsjett/arsavslutning?ar={last}"
     page = client.get(url).get_data(as_text=True)
