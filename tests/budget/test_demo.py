@@ -67,3 +67,26 @@ def test_the_demo_lead_and_management_have_work_waiting(db_session):
     assert len(queries.lead_queue(lead)) >= 2
     above = queries.management_queue(lab.id)
     assert len(above) >= 2 and all(s.amount > 50_000_00 for s in above)
+
+
+def test_the_demo_lab_has_a_closed_previous_year_and_an_exported_period(db_session):
+    from velferdslab.budget import books, vouchers
+    from velferdslab.budget.models import PeriodExport, VoucherLine, YearClose
+
+    ctx = _load()
+    budget_demo.books(ctx)
+    db.session.flush()
+    lab, year = ctx.labs[0], queries.current_year()
+    close = db.session.scalar(select(YearClose).where(YearClose.lab_id == lab.id))
+    assert close.year == year - 1 and len(close.agencies) == 5
+    assert sum(a.carried + a.returned for a in close.agencies) > 0
+    assert {a.unused for a in close.agencies} == {"carry", "return"}
+    exports = db.session.scalars(select(PeriodExport).where(PeriodExport.lab_id == lab.id)).all()
+    assert len(exports) == 5 and len({e.period for e in exports}) == 1
+    assert sum(e.line_count for e in exports) > 0
+    assert db.session.scalar(select(func.count(VoucherLine.id)).where(VoucherLine.lab_id == lab.id,
+                                                                     VoucherLine.art.is_(None))) == 0
+    assert ledger.verify(lab.id) == []
+    for agency in ctx.agencies[lab.id]:
+        for period in (f"{year - 1}-12", vouchers.period_of(db.session.get(YearClose, close.id).closed_at.date())):
+            assert books.reconcile(db.session, lab.id, agency.id, period).balanced

@@ -13,8 +13,9 @@ from flask.views import MethodView
 from flask_login import current_user
 from sqlalchemy import select
 
+from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
-from velferdslab.budget import ledger, queries, schemas, services
+from velferdslab.budget import books, ledger, queries, schemas, services
 from velferdslab.budget.models import AuthorityRuleSet, Delegation, LedgerTransfer, SpendRequest
 from velferdslab.cases.access import Access
 from velferdslab.cases.gate import family_route, note
@@ -370,3 +371,147 @@ class ThemeAgencies(MethodView):
         """Choose the default funding agency of some themes (null: back to the default by agency kind)."""
         user = _user()
         return {"defaults": services.set_theme_defaults(user.lab, data["defaults"], actor=user)}
+# --- the books (issue 17) ------------------------------------------------------------------------------
+
+def _codes_out(row) -> dict:
+    return {"agency_id": row.agency_id, "year": row.year, "ansvar": row.ansvar, "funksjon": row.funksjon,
+            "art": row.art, "prosjekt": row.prosjekt}
+
+
+@blueprint.route("/accounting-codes")
+class AccountingCodesView(MethodView):
+    @requires("budget.delegate")
+    @blueprint.arguments(schemas.YearQuerySchema, location="query")
+    def get(self, args):
+        """Each agency's accounting dimensions for a budget year, and the category → account map."""
+        lab_id = current_user.lab_id
+        return {"year": _year(args), "agencies": [_codes_out(r) for r in books.codes_by_agency(lab_id, _year(args))
+                                                  .values()],
+                "categories": books.category_accounts(lab_id)}
+
+    @requires("budget.delegate")
+    @blueprint.arguments(schemas.AccountingCodesSchema)
+    def put(self, data):
+        """Set one agency's codes for a year (ansvar, KOSTRA funksjon, art, prosjekt); 422 per field."""
+        user = _user()
+        return _codes_out(books.save_codes(user.lab, actor=user, **data))
+
+
+@blueprint.route("/category-accounts")
+class CategoryAccounts(MethodView):
+    @requires("budget.delegate")
+    @blueprint.arguments(schemas.CategoryAccountsSchema)
+    def put(self, data):
+        """Map spend categories to accounts (art); the map in force is returned."""
+        user = _user()
+        return {"categories": books.save_category_accounts(user.lab, data["categories"], actor=user)}
+
+
+@blueprint.route("/spend-requests/<int:spend_id>/reverse-payment")
+class SpendReversePayment(MethodView):
+    @requires("spend.approve")
+    @blueprint.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blueprint.arguments(schemas.ReversePaymentSchema)
+    @blueprint.response(200, schemas.SpendSchema)
+    @family_route(via=SPEND)
+    def post(self, data, access: Access | None, spend: SpendRequest):
+        """Take back a paid spend: the money returns to the family's allocation and a reversal
+        voucher line is booked in the first open period; 409 in a closed budget year."""
+        return _decide(services.reverse_payment, spend, reason=data["reason"], reversed_on=data["reversed_on"])
+
+
+def _line_out(line) -> dict:
+    return {"id": line.id, "spend_request_id": line.spend_request_id, "kind": line.kind, "period": line.period,
+            "voucher_date": line.voucher_date.isoformat(), "budget_year": line.budget_year, "amount": line.amount,
+            "category": line.category, "ansvar": line.ansvar, "funksjon": line.funksjon, "art": line.art,
+            "prosjekt": line.prosjekt}
+
+
+@blueprint.route("/books/vouchers")
+class Vouchers(MethodView):
+    @requires("budget.delegate")
+    @blueprint.arguments(schemas.VoucherQuerySchema, location="query")
+    def get(self, args):
+        """One agency's voucher lines for a period (``format``: json, csv or xlsx), read from one
+        snapshot, with the line count and control sum."""
+        user = _user()
+        with books.snapshot() as session:
+            file = books.voucher_file(session, user.lab_id, args["agency_id"], args["period"])
+            out = {"agency_id": file.agency.id, "period": file.period, "count": file.count,
+                   "control_sum": file.control_sum, "exported": file.exported is not None,
+                   "lines": [_line_out(line) for line in file.lines]}
+            body = (books.voucher_csv(file) if args["format"] == "csv"
+                    else books.voucher_xlsx(file) if args["format"] == "xlsx" else None)
+        audit.record(AuditAction.BUDGET_EXPORT, actor=user, lab_id=user.lab_id, object_type="agency",
+                     object_id=file.agency.id, summary={"period": file.period, "format": args["format"],
+                                                        "lines": file.count})
+        if body is None:
+            return out
+        return books.download(body, args["format"], file)
+
+
+def _reconciliation_out(report) -> dict:
+    names = ("period", "year", "delegated", "carried_in", "carried_out", "allocated", "returned", "reserved",
+             "paid", "pool", "unused", "vouchers_count", "vouchers_sum", "balanced")
+    return {"agency_id": report.agency.id, **{name: getattr(report, name) for name in names}}
+
+
+@blueprint.route("/books/reconciliation")
+class ReconciliationView(MethodView):
+    @requires("budget.delegate")
+    @blueprint.arguments(schemas.PeriodQuerySchema, location="query")
+    def get(self, args):
+        """One agency's budget year at the end of a period, from the ledger, in øre: delegated,
+        carried in and out, allocated, returned, reserved, paid, pool, unused; ``balanced`` when
+        delegated + carried in − carried out = pool + unused + reserved + paid."""
+        user = _user()
+        with books.snapshot() as session:
+            out = _reconciliation_out(books.reconcile(session, user.lab_id, args["agency_id"], args["period"]))
+        audit.record(AuditAction.BUDGET_EXPORT, actor=user, lab_id=user.lab_id, object_type="agency",
+                     object_id=out["agency_id"], summary={"period": out["period"], "format": "reconciliation"})
+        return out
+
+
+@blueprint.route("/books/exports")
+class PeriodExports(MethodView):
+    @requires("budget.delegate")
+    def get(self):
+        """The periods marked exported (locked), newest first."""
+        return [{"agency_id": r.agency_id, "period": r.period, "line_count": r.line_count,
+                 "control_sum": r.control_sum, "exported_at": r.exported_at.isoformat()}
+                for r in books.exports(current_user.lab_id)]
+
+    @requires("budget.delegate")
+    @blueprint.arguments(schemas.PeriodExportCreateSchema)
+    def post(self, data):
+        """Mark a period exported for an agency: locked from now on (409 when it already is; 422
+        when lines lack codes or the period has not begun)."""
+        user = _user()
+        row = ledger.run_with_retries(lambda: books.mark_exported(user.lab, actor=user, **data))
+        return {"agency_id": row.agency_id, "period": row.period, "line_count": row.line_count,
+                "control_sum": row.control_sum, "exported_at": row.exported_at.isoformat()}, 201
+
+
+@blueprint.route("/year-ends")
+class YearEnds(MethodView):
+    @requires("budget.delegate")
+    def get(self):
+        """The lab's closed budget years, with each agency's decision and what it moved."""
+        return [_year_close_out(c) for c in books.year_closes(current_user.lab_id)]
+
+    @requires("budget.delegate")
+    @blueprint.arguments(schemas.YearEndCreateSchema)
+    def post(self, data):
+        """Close a budget year (each agency with money in it needs a decision); 409 for a second
+        year-end or while requests of the year wait for a decision."""
+        user = _user()
+        close = ledger.run_with_retries(lambda: books.close_year(user.lab, actor=user, **data))
+        return _year_close_out(close), 201
+
+
+def _year_close_out(close) -> dict:
+    return {"year": close.year, "closed_at": close.closed_at.isoformat(),
+            "agencies": [{"agency_id": a.agency_id, "unused": a.unused, "unpaid": a.unpaid,
+                          "decision_reference": a.decision_reference, "carried": a.carried,
+                          "returned": a.returned, "commitments_carried": a.commitments_carried,
+                          "released": a.released} for a in close.agencies]}

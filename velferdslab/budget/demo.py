@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from velferdslab.auth.models import Agency, Lab, User
 from velferdslab.budget import ledger, services
@@ -246,3 +246,80 @@ def _one_spend(rng, family, item: Item, state: str, at: datetime, requester: Use
         paid_on = min(decided.date() + timedelta(days=rng.randrange(1, 10)), today)
         services.pay_spend(spend.id, approver, paid_on=paid_on, reference=f"Bilag {rng.randrange(10_000, 99_999)}",
                            at=decided)
+
+
+# --- the books (issue 17): codes, a closed previous year, an exported period ----------------------------
+
+# Agency kind → (ansvar, KOSTRA funksjon, art); the categories' own accounts.
+AGENCY_CODES = {"nav": ("3100", "281", "14700"), "barnevern": ("4200", "251", "14700"),
+                "bolig": ("5300", "265", "14700"), "okonomi": ("3150", "283", "14700"),
+                "helse": ("6100", "233", "14700")}
+CATEGORY_ARTS = {"deposit": "14701", "moving": "14702", "furniture": "14703", "debt_settlement": "14704",
+                 "course_licence": "14705", "childcare": "14706"}
+
+
+@demo.step(31)
+def books(ctx: demo.DemoContext) -> None:
+    for lab in ctx.labs:
+        _lab_books(ctx, lab, ctx.extra.get("families", {}).get(lab.id, []))
+
+
+def _lab_books(ctx: demo.DemoContext, lab: Lab, families: list) -> None:
+    """Codes for last year and this; last year's money in a few families (paid, approved and
+    unpaid, unused), and the year closed per agency (carry or return, carry or release); last
+    month exported for every agency (the payments recorded before the codes existed get them)."""
+    from velferdslab.budget import books as ledger_books
+    from velferdslab.budget import vouchers
+
+    rng, today = ctx.rng, today_local()
+    last = today.year - 1
+    agencies = {a.kind: a for a in ctx.agencies[lab.id]}
+    admin = ctx.staff_with_role(lab, "admin")[0]
+    managers = ctx.staff_with_role(lab, "manager")
+    for kind, (ansvar, funksjon, art) in AGENCY_CODES.items():
+        for on_year in (last, today.year):
+            ledger_books.save_codes(lab, agency_id=agencies[kind].id, year=on_year, ansvar=ansvar, funksjon=funksjon,
+                                    art=art, prosjekt=f"VL{on_year}", actor=admin)
+    ledger_books.save_category_accounts(lab, CATEGORY_ARTS, actor=admin)
+    open_families = [f for f in families if f.status in ("active", "referred") and f.goal_ids][:4]
+    for index, family in enumerate(open_families):
+        _last_year(rng, lab, family, agencies, managers, last, unpaid=index % 2 == 0)
+    decisions = {a.id: {"unused": "carry" if kind in ("nav", "bolig") else "return",
+                        "unpaid": "carry" if kind != "okonomi" else "release",
+                        "decision_reference": f"{a.name} {last}/{rng.randrange(100, 999)}"}
+                 for kind, a in agencies.items() if kind in DELEGATIONS}
+    ledger_books.close_year(lab, year=last, decisions=decisions, actor=admin)
+    exported = vouchers.period_of(today.replace(day=1) - timedelta(days=1))
+    for agency in agencies.values():
+        if agency.kind in DELEGATIONS:
+            ledger_books.mark_exported(lab, agency_id=agency.id, period=exported, actor=admin)
+
+
+def _last_year(rng, lab: Lab, family, agencies: dict[str, Agency], managers: list[User], last: int,
+               unpaid: bool) -> None:
+    kind = next((THEME_AGENCY[t] for t in family.themes if THEME_AGENCY.get(t) in DELEGATIONS), "nav")
+    autumn = datetime(last, 10, 1, 9, tzinfo=UTC)
+    services.allocate(lab, family_id=family.id, agency_id=agencies[kind].id, year=last,
+                      amount=_kroner(rng, 30_000, 60_000, step=5_000), actor=managers[0], at=autumn)
+    requester = _requester(family)
+    items = [i for i in CATALOGUE if i.theme in family.goal_ids and i.high <= 20_000]
+    if requester is None or not items:
+        return
+    lead = db.session.get_one(User, family.lead_id)  # the demo's own staff: the row is there
+    for state in ("paid", "approved") if unpaid else ("paid",):
+        item = rng.choice(items)
+        data = {"amount": _kroner(rng, item.low, item.high), "payee": item.payee, "purpose": item.purpose,
+                "category": item.category, "theme": item.theme, "goal_id": rng.choice(family.goal_ids[item.theme]),
+                "expected_effect": item.effect, "level_from": max(1, item.level_to - 1), "level_to": item.level_to,
+                "wanted_on": date(last, 11, 1)}
+        spend = services.create_spend(family.id, requester, data, budget_year=last, submit=True,
+                                      at=autumn + timedelta(days=7))
+        approver = lead if spend.route == "team" and lead.id != requester.id else managers[spend.id % len(managers)]
+        try:
+            services.approve_spend(spend.id, approver, at=autumn + timedelta(days=9))
+        except ServiceError:
+            services.cancel_spend(spend.id, requester, reason=CANCEL_REASONS[0], at=autumn + timedelta(days=9))
+            continue
+        if state == "paid":
+            services.pay_spend(spend.id, approver, paid_on=date(last, 11, 20), reference=f"Bilag {last}-{spend.id}",
+                               at=autumn + timedelta(days=50))

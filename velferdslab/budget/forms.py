@@ -174,3 +174,52 @@ class RuleRowForm(Form):
 class RulesForm(FlaskForm):
     rules = FieldList(FormField(RuleRowForm), min_entries=1, max_entries=50)
     note = StringField(_l("Hva er endret, og hvorfor?"), validators=[Optional(), Length(max=300)])
+
+
+# --- the books (issue 17) ------------------------------------------------------------------------------
+
+class ReversePaymentForm(FlaskForm):
+    idempotency_key = HiddenField(DECISION)
+    reason = TextAreaField(_l("Begrunnelse"), validators=[DataRequired(REQUIRED), Length(max=500)])
+    reversed_on = DateField(_l("Dato for tilbakeføringen"), validators=[Optional()],
+                            description=_l("Tilbakeføringen bokføres i første åpne periode fra denne datoen."))
+
+
+class CodesForm(FlaskForm):
+    agency_id = SelectField(_l("Etat"), coerce=int)
+    ansvar = StringField(_l("Ansvar"), validators=[DataRequired(REQUIRED), Length(max=10)],
+                         description=_l("1 til 10 sifre."))
+    funksjon = StringField(_l("Funksjon (KOSTRA)"), validators=[DataRequired(REQUIRED), Length(max=3)],
+                           description=_l("Tre sifre, for eksempel 242 eller 283."))
+    art = StringField(_l("Art (konto)"), validators=[DataRequired(REQUIRED), Length(max=8)],
+                      description=_l("3 til 8 sifre; brukes når kategorien ikke har egen art."))
+    prosjekt = StringField(_l("Prosjekt"), validators=[Optional(), Length(max=20)])
+
+
+class CategoryAccountForm(FlaskForm):
+    category = SelectField(_l("Utgiftskategori"), choices=choices(CATEGORY_LABELS.items()))
+    category_art = StringField(_l("Art (konto)"), validators=[Optional(), Length(max=8)],
+                               description=_l("Tomt felt fjerner kategoriens egen art."))
+
+
+class MarkExportedForm(FlaskForm):
+    agency_id = HiddenField()
+    period = HiddenField()
+
+
+YEAR_END_UNUSED_CHOICES = [("carry", _l("Overføres til neste år")), ("return", _l("Tilbake til potten"))]
+YEAR_END_UNPAID_CHOICES = [("carry", _l("Overføres til neste år")), ("release", _l("Frigjøres (avbrytes)"))]
+
+
+class AgencyDecisionForm(Form):
+    agency_id = HiddenField()
+    unused = SelectField(_l("Ubrukte tildelinger"), choices=choices(YEAR_END_UNUSED_CHOICES))
+    unpaid = SelectField(_l("Godkjent, ikke betalt"), choices=choices(YEAR_END_UNPAID_CHOICES))
+    decision_reference = StringField(_l("Etatens vedtak"), validators=[Optional(), Length(max=100)])
+
+
+class YearEndForm(FlaskForm):
+    year = HiddenField()
+    agencies = FieldList(FormField(AgencyDecisionForm))
+    confirm = BooleanField(_l("Jeg forstår at året ikke kan åpnes igjen"),
+                           validators=[DataRequired(_l("Bekreft at året skal avsluttes."))])

@@ -23,8 +23,15 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from velferdslab.budget.models import FAMILY_ACCOUNT_KINDS, LedgerAccount, LedgerTransfer, account_code
-from velferdslab.core.errors import ServiceError
+from velferdslab.budget.models import (
+    FAMILY_ACCOUNT_KINDS,
+    LedgerAccount,
+    LedgerTransfer,
+    VoucherLine,
+    YearClose,
+    account_code,
+)
+from velferdslab.core.errors import ConflictError, ServiceError
 from velferdslab.core.models import utcnow
 from velferdslab.extensions import db
 
@@ -93,12 +100,33 @@ def claim_write_lock() -> None:
 
 # --- transfers -------------------------------------------------------------------------------
 
+def closed_years(lab_id: int, years: Iterable[int]) -> set[int]:
+    """Which of ``years`` the lab has closed (issue 17: a closed year takes no new movements)."""
+    wanted = set(years)
+    return set(db.session.scalars(select(YearClose.year).where(YearClose.lab_id == lab_id,
+                                                               YearClose.year.in_(wanted)))) if wanted else set()
+
+
+def refuse_closed_year(lab_id: int, years: Iterable[int]) -> None:
+    """409 with a clear message when any of ``years`` is closed."""
+    closed = closed_years(lab_id, years)
+    if closed:
+        raise ConflictError(_("Budsjettåret %(year)s er avsluttet; ingen penger kan flyttes i det.",
+                              year=min(closed)), "year")
+
+
 def post(kind: str, debit: LedgerAccount, credit: LedgerAccount, amount: int, *, lab_id: int,
          actor_id: int | None, spend_request_id: int | None = None, delegation_id: int | None = None,
-         at=None) -> LedgerTransfer:
-    """Insert one transfer. The trigger applies it to both balances; a CHECK refuses an overdraft."""
+         at=None, closing: bool = False) -> LedgerTransfer:
+    """Insert one transfer. The trigger applies it to both balances; a CHECK refuses an overdraft.
+
+    Every write path of the ledger comes through here, so here a closed budget year refuses the
+    movement (409); only the year-end itself (``closing``) moves money out of the year it closes.
+    """
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValueError("a transfer moves a positive whole number of øre")
+    if not closing:
+        refuse_closed_year(lab_id, {debit.year, credit.year})
     transfer = LedgerTransfer(lab_id=lab_id, kind=kind, debit_account_id=debit.id, credit_account_id=credit.id,
                               amount=amount, spend_request_id=spend_request_id, delegation_id=delegation_id,
                               created_by_id=actor_id, created_at=at or utcnow())
@@ -139,6 +167,20 @@ def family_balances(family_ids: Iterable[int], year: int) -> dict[int, FamilyBal
                              paid=s["paid"], available=s["allocation"]) for i, s in sums.items()}
 
 
+def spend_commitments(spend_id: int, kind: str = "committed") -> list[tuple[LedgerAccount, int]]:
+    """What is committed (or, with ``kind="paid"``, paid) for a spend now, per account, net of all
+    the spend's transfers, in account id order. After a year-end carry the commitment sits in the
+    next year's account, which is where payment or release must take it."""
+    rows = db.session.execute(
+        select(LedgerAccount, func.sum(case((LedgerTransfer.credit_account_id == LedgerAccount.id,
+                                             LedgerTransfer.amount), else_=-LedgerTransfer.amount)))
+        .join(LedgerTransfer, (LedgerTransfer.credit_account_id == LedgerAccount.id)
+              | (LedgerTransfer.debit_account_id == LedgerAccount.id))
+        .where(LedgerTransfer.spend_request_id == spend_id, LedgerAccount.kind == kind)
+        .group_by(LedgerAccount.id).order_by(LedgerAccount.id)).all()
+    return [(account, int(total)) for account, total in rows if total]
+
+
 def family_balance(family_id: int, year: int) -> FamilyBalance:
     return family_balances([family_id], year)[family_id]
 
@@ -153,8 +195,35 @@ def verify(lab_id: int | None = None, *, audit_trail: bool = True) -> list[str]:
     together with both balances.
     """
     problems = _verify_balances(lab_id)
+    problems.extend(verify_vouchers(lab_id))
     if audit_trail:
         problems.extend(verify_against_audit(lab_id))
+    return problems
+
+
+def verify_vouchers(lab_id: int | None = None) -> list[str]:
+    """Every payment and payment reversal has exactly its voucher line (issue 17): the same amount
+    (negative for a reversal) and the agency of the account the transfer debits; no line without
+    its transfer. So the voucher files' control sums are the ledger's payments, to the øre."""
+    query = (select(LedgerTransfer.id, LedgerTransfer.kind, LedgerTransfer.amount, LedgerAccount.agency_id,
+                    VoucherLine.id, VoucherLine.amount, VoucherLine.agency_id)
+             .join(LedgerAccount, LedgerAccount.id == LedgerTransfer.debit_account_id)
+             .outerjoin(VoucherLine, VoucherLine.transfer_id == LedgerTransfer.id)
+             .where(LedgerTransfer.kind.in_(("payment", "payment_reversal"))))
+    orphans = select(VoucherLine.id).outerjoin(LedgerTransfer, LedgerTransfer.id == VoucherLine.transfer_id).where(
+        LedgerTransfer.kind.not_in(("payment", "payment_reversal")) | LedgerTransfer.id.is_(None))
+    if lab_id is not None:
+        query = query.where(LedgerTransfer.lab_id == lab_id)
+        orphans = orphans.where(VoucherLine.lab_id == lab_id)
+    problems = []
+    for transfer_id, kind, amount, agency_id, line_id, line_amount, line_agency in db.session.execute(query):
+        expected = amount if kind == "payment" else -amount
+        if line_id is None:
+            problems.append(f"transfer {transfer_id} ({kind}, {amount} øre): no voucher line")
+        elif (line_amount, line_agency) != (expected, agency_id):
+            problems.append(f"voucher line {line_id}: {line_amount} øre for agency {line_agency}, but transfer "
+                            f"{transfer_id} moved {expected} øre of agency {agency_id}")
+    problems.extend(f"voucher line {line_id}: no payment transfer" for line_id in db.session.scalars(orphans))
     return problems
 
 
@@ -195,6 +264,9 @@ AUDITED_MOVEMENTS: dict[str, tuple[str, str, str]] = {
     "reserve": ("spend.approve", "spend", "amount"),
     "payment": ("spend.pay", "spend", "amount"),
     "release": ("spend.cancel", "spend", "released"),
+    "payment_reversal": ("spend.payment_reverse", "spend", "amount"),
+    "carry_out": ("budget.carry_out", "transfer", "amount"),
+    "carry_in": ("budget.carry_in", "transfer", "amount"),
 }
 
 

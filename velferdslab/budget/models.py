@@ -47,7 +47,11 @@ from velferdslab.extensions import Model
 ACCOUNT_KINDS = ("delegation", "pool", "allocation", "committed", "paid")
 FAMILY_ACCOUNT_KINDS = ("allocation", "committed", "paid")
 TRANSFER_KINDS = ("delegation", "delegation_reversal", "allocation", "allocation_return", "reserve",
-                  "release", "payment")
+                  "release", "payment",
+                  # issue 17: a paid spend taken back (paid → allocation), and year-end carry-over: a
+                  # year's unused money goes back to the agency's delegation account of that year
+                  # (carry_out) and out of the next year's into the same family's account (carry_in).
+                  "payment_reversal", "carry_out", "carry_in")
 
 
 class SpendCategory(Vocabulary):
@@ -398,3 +402,153 @@ class IdempotencyKey(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+
+# --- the municipal books (issue 17) ----------------------------------------------------------------
+
+VOUCHER_KINDS = ("payment", "reversal")
+YEAR_END_UNUSED = ("carry", "return")
+YEAR_END_UNPAID = ("carry", "release")
+
+
+class AccountingCodes(Model):
+    """The accounting dimensions of an agency's delegation for a budget year: *ansvar*
+    (responsibility), *funksjon* (KOSTRA function), *art* (the default account) and *prosjekt*.
+
+    Kept beside the delegations (which are append-only) so finance can correct a code; a voucher
+    line keeps the codes it was given when the spend was paid.
+    """
+
+    __tablename__ = "budget_accounting_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    year: Mapped[int] = mapped_column(SmallInteger)
+    ansvar: Mapped[str] = mapped_column(String(10))
+    funksjon: Mapped[str] = mapped_column(String(3))
+    art: Mapped[str] = mapped_column(String(8))
+    prosjekt: Mapped[str | None] = mapped_column(String(20))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agency: Mapped[Agency] = relationship()
+
+    __table_args__ = (UniqueConstraint("lab_id", "agency_id", "year"),
+                      CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"))
+
+
+class CategoryAccount(Model):
+    """Which account (*art*) a spend category is booked to, per lab."""
+
+    __tablename__ = "budget_category_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"))
+    category: Mapped[str] = mapped_column(String(20))
+    art: Mapped[str] = mapped_column(String(8))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("lab_id", "category"),
+                      CheckConstraint(one_of("category", SPEND_CATEGORIES), name="category_known"))
+
+
+class VoucherLine(Model):
+    """One line of the voucher file: what one agency paid (or took back) for one spend, with the
+    codes in force when it was paid. Written with the payment transfer it books, so an export is
+    stable: later changes to the codes do not rewrite what was paid."""
+
+    __tablename__ = "voucher_line"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    spend_request_id: Mapped[int] = mapped_column(ForeignKey("spend_request.id"), index=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("ledger_transfer.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    budget_year: Mapped[int] = mapped_column(SmallInteger)
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM, the period the line is booked in
+    voucher_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(Money)  # øre; negative for a reversal
+    category: Mapped[str] = mapped_column(String(20))
+    ansvar: Mapped[str | None] = mapped_column(String(10))
+    funksjon: Mapped[str | None] = mapped_column(String(3))
+    art: Mapped[str | None] = mapped_column(String(8))
+    prosjekt: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agency: Mapped[Agency] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(one_of("kind", VOUCHER_KINDS), name="kind_known"),
+        CheckConstraint("(kind = 'payment' AND amount > 0) OR (kind = 'reversal' AND amount < 0)",
+                        name="amount_sign"),
+        Index("ix_voucher_line_period", "lab_id", "agency_id", "period"),
+    )
+
+
+class PeriodExport(Model):
+    """A period (month) of one agency marked as exported to the books: locked from then on."""
+
+    __tablename__ = "budget_period_export"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    period: Mapped[str] = mapped_column(String(7))
+    line_count: Mapped[int] = mapped_column(Integer)
+    control_sum: Mapped[int] = mapped_column(Money)
+    exported_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    exported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agency: Mapped[Agency] = relationship()
+    exported_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("lab_id", "agency_id", "period"),)
+
+
+class YearClose(Model):
+    """A lab's budget year, closed: no money moves in it any more. One per lab and year."""
+
+    __tablename__ = "budget_year_close"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"))
+    year: Mapped[int] = mapped_column(SmallInteger)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agencies: Mapped[list[YearCloseAgency]] = relationship(back_populates="year_close",
+                                                           order_by="YearCloseAgency.agency_id")
+    closed_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("lab_id", "year"),
+                      CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"))
+
+
+class YearCloseAgency(Model):
+    """One agency's decision at a year-end and what it moved: unused allocations carried to next
+    year or returned to the pool; approved-but-unpaid spend carried or released."""
+
+    __tablename__ = "budget_year_close_agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year_close_id: Mapped[int] = mapped_column(ForeignKey("budget_year_close.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    unused: Mapped[str] = mapped_column(String(8))
+    unpaid: Mapped[str] = mapped_column(String(8))
+    decision_reference: Mapped[str | None] = mapped_column(String(100))
+    carried: Mapped[int] = mapped_column(Money, default=0)
+    returned: Mapped[int] = mapped_column(Money, default=0)
+    commitments_carried: Mapped[int] = mapped_column(Money, default=0)
+    released: Mapped[int] = mapped_column(Money, default=0)
+
+    year_close: Mapped[YearClose] = relationship(back_populates="agencies")
+    agency: Mapped[Agency] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("year_close_id", "agency_id"),
+        CheckConstraint(one_of("unused", YEAR_END_UNUSED), name="unused_known"),
+        CheckConstraint(one_of("unpaid", YEAR_END_UNPAID), name="unpaid_known"),
+    )

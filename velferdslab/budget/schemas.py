@@ -268,3 +268,52 @@ class ThemeDefaultsSchema(Schema):
 class RulesSchema(Schema):
     current = fields.Nested(RuleSetSchema)
     versions = fields.List(fields.Nested(RuleSetSchema))
+
+
+# --- the books (issue 17) ------------------------------------------------------------------------------
+
+class AccountingCodesSchema(Schema):
+    agency_id = Id(required=True)
+    year = Year(required=True)
+    ansvar = fields.String(required=True, metadata={"description": "Responsibility: 1–10 digits"})
+    funksjon = fields.String(required=True, metadata={"description": "KOSTRA function: three digits, 100–899"})
+    art = fields.String(required=True, metadata={"description": "Default account: 3–8 digits"})
+    prosjekt = fields.String(load_default=None, allow_none=True,
+                             metadata={"description": "Project: up to 20 letters, digits, - or _"})
+
+
+class CategoryAccountsSchema(Schema):
+    categories = fields.Dict(keys=fields.String(validate=validate.OneOf(SPEND_CATEGORIES)),
+                             values=fields.String(allow_none=True), required=True,
+                             metadata={"description": "category → art (3–8 digits); empty or null removes it"})
+
+
+class ReversePaymentSchema(Schema):
+    reason = Text(500, required=True)
+    reversed_on = Date(load_default=None, metadata={"description": "The reversal's date; today when left out"})
+
+
+class PeriodQuerySchema(Schema):
+    agency_id = fields.Integer(required=True)
+    period = fields.String(required=True, metadata={"description": "YYYY-MM"})
+
+
+class VoucherQuerySchema(PeriodQuerySchema):
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
+
+
+class PeriodExportCreateSchema(Schema):
+    agency_id = Id(required=True)
+    period = fields.String(required=True, metadata={"description": "YYYY-MM"})
+
+
+class YearEndDecisionSchema(Schema):
+    unused = fields.String(required=True, validate=validate.OneOf(("carry", "return")))
+    unpaid = fields.String(required=True, validate=validate.OneOf(("carry", "release")))
+    decision_reference = fields.String(load_default=None, allow_none=True)
+
+
+class YearEndCreateSchema(Schema):
+    year = Year(required=True)
+    decisions = fields.Dict(keys=fields.String(), values=fields.Nested(YearEndDecisionSchema), required=True,
+                            metadata={"description": "agency id → the agency's decision"})

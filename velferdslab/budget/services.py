@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import Agency, Lab, User
-from velferdslab.budget import ledger
+from velferdslab.budget import ledger, vouchers
 from velferdslab.budget import policy as spend_policy
 from velferdslab.budget.models import (
     APPROVER_ROLES,
@@ -405,6 +405,7 @@ def delegate(lab: Lab, *, agency_id: int, year: int, amount: int, decision_refer
     reference = _text(decision_reference, "decision_reference", 100)
     if not isinstance(decided_on, date) or decided_on > today_local():
         raise ServiceError(_("Vedtaksdatoen kan ikke være fram i tid."), "decided_on")
+    ledger.refuse_closed_year(lab.id, {year})
     source = ledger.account(lab.id, "delegation", year, agency.id)
     pool = ledger.account(lab.id, "pool", year, agency.id)
     ledger.lock_accounts([source.id, pool.id])
@@ -421,6 +422,7 @@ def delegate(lab: Lab, *, agency_id: int, year: int, amount: int, decision_refer
 
 def reverse_delegation(delegation: Delegation, *, actor: User) -> LedgerTransfer:
     """Undo a delegation entered in error, with a new transfer (pool → delegation)."""
+    ledger.refuse_closed_year(delegation.lab_id, {delegation.year})
     pool = ledger.account(delegation.lab_id, "pool", delegation.year, delegation.agency_id)
     source = ledger.account(delegation.lab_id, "delegation", delegation.year, delegation.agency_id)
     locked = ledger.lock_accounts([pool.id, source.id])
@@ -473,6 +475,7 @@ def allocate(lab: Lab, *, family_id: int, agency_id: int, year: int, amount: int
     if open_enrolment is None:
         raise ServiceError(_("Familien har ingen åpen deltakelse; midler tildeles bare familier i laboratoriet."),
                            "family_id")
+    ledger.refuse_closed_year(lab.id, {year})
     pool = ledger.account(lab.id, "pool", year, agency.id)
     accounts = _family_accounts(family, agency.id, year)
     locked = ledger.lock_accounts([pool.id, accounts["allocation"].id])
@@ -494,6 +497,7 @@ def return_allocation(lab: Lab, *, family_id: int, agency_id: int, year: int, am
     agency = _lab_agency(lab.id, agency_id)
     check_year(year)
     check_amount(amount)
+    ledger.refuse_closed_year(lab.id, {year})
     pool = ledger.account(lab.id, "pool", year, agency.id)
     allocation = ledger.account(lab.id, "allocation", year, agency.id, family.id)
     locked = ledger.lock_accounts([pool.id, allocation.id])
@@ -745,6 +749,7 @@ def create_spend(family_id: int, requester: User, data: dict, *, budget_year: in
     year = today_local().year if budget_year is None else check_year(budget_year, "budget_year")
     if abs(year - today_local().year) > 1:
         raise ServiceError(_("Budsjettåret må være i fjor, i år eller neste år."), "budget_year")
+    ledger.refuse_closed_year(family.lab_id, {year})
     spend = SpendRequest(lab_id=family.lab_id, family_id=family_id, budget_year=year, requester_id=requester.id,
                          status="draft", created_at=at or utcnow(), **clean)
     _store_funding(spend, _resolve_funding(spend, funding, clean))
@@ -869,6 +874,7 @@ def submit_spend(spend_id: int, actor: User, *, at: datetime | None = None) -> S
         raise ForbiddenError(_("Bare den som laget forespørselen kan sende den."), "requester")
     if spend.status != "draft":
         raise ConflictError(_("Forespørselen er allerede sendt."), "status")
+    ledger.refuse_closed_year(spend.lab_id, {spend.budget_year})
     available = ledger.family_balance(spend.family_id, spend.budget_year).available
     if spend.amount > available:
         raise ServiceError(_("Familien har %(left)s tilgjengelig i %(year)s; forespørselen gjelder %(amount)s.",
@@ -961,12 +967,6 @@ def _expect_status(spend: SpendRequest, *allowed: str) -> None:
         raise ConflictError(str(STATUS_CONFLICTS[spend.status]), "status")
 
 
-def _reserve_transfers(spend: SpendRequest) -> list[LedgerTransfer]:
-    return list(db.session.scalars(select(LedgerTransfer).where(LedgerTransfer.spend_request_id == spend.id,
-                                                                LedgerTransfer.kind == "reserve")
-                                   .order_by(LedgerTransfer.id)))
-
-
 @dataclass
 class FamilyMoney:
     """The family's allocation and committed accounts for a budget year, and the pools of the
@@ -1023,6 +1023,7 @@ def approve_spend(spend_id: int, actor: User, *, idempotency_key: str | None = N
     db.session.expire(spend, ["decisions"])
     _require(actor, "approve", spend)
     earlier = [d for d in spend.decisions if d.decision == "approve"]
+    ledger.refuse_closed_year(spend.lab_id, {spend.budget_year})
     money = _lock_family_money(spend)  # before the authority reads what was approved this year
     authority = authority_for(actor, spend)
     if authority is None:
@@ -1091,13 +1092,15 @@ def pay_spend(spend_id: int, actor: User, *, paid_on: date, reference: str, idem
         raise ServiceError(_("Betalingsdatoen kan ikke være fram i tid."), "paid_on")
     if spend.submitted_at is not None and paid_on < spend.submitted_at.date():
         raise ServiceError(_("Betalingsdatoen kan ikke være før forespørselen ble sendt."), "paid_on")
-    parts = _reserve_transfers(spend)
-    paid = {t.debit_account.agency_id: ledger.account(spend.lab_id, "paid", spend.budget_year,
-                                                      t.debit_account.agency_id, spend.family_id) for t in parts}
-    ledger.lock_accounts([t.credit_account_id for t in parts] + [a.id for a in paid.values()])
-    for part in parts:
-        ledger.post("payment", part.credit_account, paid[part.debit_account.agency_id], part.amount,
-                    lab_id=spend.lab_id, actor_id=actor.id, spend_request_id=spend.id, at=at)
+    # What is committed now, per agency (after a year-end carry: in the next year's accounts).
+    parts = ledger.spend_commitments(spend.id)
+    paid = {c.id: ledger.account(spend.lab_id, "paid", c.year, c.agency_id, spend.family_id) for c, _ in parts}
+    ledger.lock_accounts([c.id for c, _ in parts] + [a.id for a in paid.values()])
+    for committed, _amount in parts:  # before anything moves: a locked period refuses the payment
+        vouchers.refuse_locked(spend.lab_id, committed, paid_on, "paid_on")
+    transfers = [ledger.post("payment", committed, paid[committed.id], amount, lab_id=spend.lab_id,
+                             actor_id=actor.id, spend_request_id=spend.id, at=at) for committed, amount in parts]
+    vouchers.write_lines(spend, transfers, kind="payment", day=paid_on, field="paid_on")
     spend.status = "paid"
     spend.paid_on = paid_on
     spend.payment_reference = reference
@@ -1108,6 +1111,20 @@ def pay_spend(spend_id: int, actor: User, *, paid_on: date, reference: str, idem
                  object_id=spend.id, summary={"amount": spend.amount})
     events.spend_changed(spend)
     return spend, False
+
+
+def release_commitments(spend: SpendRequest, *, actor_id: int | None, at: datetime | None,
+                        closing: bool = False) -> int:
+    """Give an approved spend's reserved money back to the family (committed → allocation of the
+    same agency and year); returns the amount released."""
+    parts = ledger.spend_commitments(spend.id)
+    allocations = {c.id: ledger.account(spend.lab_id, "allocation", c.year, c.agency_id, spend.family_id)
+                   for c, _ in parts}
+    ledger.lock_accounts([c.id for c, _ in parts] + [a.id for a in allocations.values()])
+    for committed, amount in parts:
+        ledger.post("release", committed, allocations[committed.id], amount, lab_id=spend.lab_id,
+                    actor_id=actor_id, spend_request_id=spend.id, at=at, closing=closing)
+    return sum(amount for _, amount in parts)
 
 
 def cancel_spend(spend_id: int, actor: User, *, reason: str, idempotency_key: str | None = None,
@@ -1123,11 +1140,7 @@ def cancel_spend(spend_id: int, actor: User, *, reason: str, idempotency_key: st
     reason = _text(reason, "reason", 500)
     was = spend.status
     if was == "approved":
-        parts = _reserve_transfers(spend)
-        ledger.lock_accounts([t.debit_account_id for t in parts] + [t.credit_account_id for t in parts])
-        for part in parts:
-            ledger.post("release", part.credit_account, part.debit_account, part.amount, lab_id=spend.lab_id,
-                        actor_id=actor.id, spend_request_id=spend.id, at=at)
+        release_commitments(spend, actor_id=actor.id, at=at)
     spend.status = "cancelled"
     spend.cancellation_reason = reason
     spend.cancelled_at = at or utcnow()
@@ -1136,4 +1149,44 @@ def cancel_spend(spend_id: int, actor: User, *, reason: str, idempotency_key: st
     db.session.flush()
     audit.record(AuditAction.SPEND_CANCEL, actor=actor, family_id=spend.family_id, object_type="spend_request",
                  object_id=spend.id, summary={"was": was, "released": spend.amount if was == "approved" else 0})
+    return spend, False
+
+
+def reverse_payment(spend_id: int, actor: User, *, reason: str, reversed_on: date | None = None,
+                    idempotency_key: str | None = None, at: datetime | None = None) -> tuple[SpendRequest, bool]:
+    """Take back a paid spend (the payee refunded it, or it was paid in error): paid → allocation,
+    agency by agency, and a reversal voucher line per agency, booked in the first open period from
+    ``reversed_on``'s (today by default) on. The payment's own lines are never changed, so a payment
+    in an exported (locked) period is corrected in the next open one. A closed budget year refuses
+    it (409). The spend ends cancelled."""
+    key = _check_idempotency_key(idempotency_key)
+    spend = lock_spend(spend_id)
+    _in_reach(actor, spend)
+    if _replayed(actor, key, "reverse", spend):
+        return spend, True
+    _expect_status(spend, "paid")
+    _require(actor, "pay", spend)
+    reason = _text(reason, "reason", 500)
+    day = today_local() if reversed_on is None else reversed_on
+    if not isinstance(day, date) or day > today_local():
+        raise ServiceError(_("Datoen for tilbakeføringen kan ikke være fram i tid."), "reversed_on")
+    if spend.paid_on is not None and day < spend.paid_on:
+        raise ServiceError(_("Tilbakeføringen kan ikke være før betalingsdatoen."), "reversed_on")
+    parts = ledger.spend_commitments(spend.id, kind="paid")
+    ledger.refuse_closed_year(spend.lab_id, {p.year for p, _ in parts})
+    allocations = {p.id: ledger.account(spend.lab_id, "allocation", p.year, p.agency_id, spend.family_id)
+                   for p, _ in parts}
+    ledger.lock_accounts([p.id for p, _ in parts] + [a.id for a in allocations.values()])
+    transfers = [ledger.post("payment_reversal", paid, allocations[paid.id], amount, lab_id=spend.lab_id,
+                             actor_id=actor.id, spend_request_id=spend.id, at=at) for paid, amount in parts]
+    vouchers.write_lines(spend, transfers, kind="reversal", day=day, field="reversed_on")
+    spend.status = "cancelled"
+    spend.cancellation_reason = reason
+    spend.cancelled_at = at or utcnow()
+    spend.cancelled_by_id = actor.id
+    _remember(actor, key, "reverse", spend, at)
+    db.session.flush()
+    audit.record(AuditAction.SPEND_PAYMENT_REVERSE, actor=actor, family_id=spend.family_id,
+                 object_type="spend_request", object_id=spend.id,
+                 summary={"amount": sum(amount for _, amount in parts), "period": vouchers.period_of(day)})
     return spend, False

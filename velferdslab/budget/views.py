@@ -17,9 +17,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Row, select
 
+from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency
-from velferdslab.budget import forms, ledger, queries, services
+from velferdslab.budget import books, forms, ledger, queries, services, vouchers
 from velferdslab.budget.models import ApproverRole, AuthorityRuleSet, Delegation, LedgerTransfer, SpendRequest
 from velferdslab.cases.access import Access
 from velferdslab.cases.gate import family_route, note
@@ -286,6 +287,7 @@ def _actions(spend: SpendRequest, access) -> dict:
         and policy.can(user, "reject", spend),
         "pay": spend.status == "approved" and policy.can(user, "pay", spend),
         "cancel": spend.status in ("draft", "requested", "approved") and policy.can(user, "cancel", spend),
+        "reverse": spend.status == "paid" and policy.can(user, "pay", spend),
     }
 
 
@@ -395,6 +397,16 @@ def spend_pay(access: Access | None, spend: SpendRequest):
         form.paid_on.data = today_local()
     return _decision_page(spend, access, "budget/pay.html", form, services.pay_spend, _("Betalingen er registrert."),
                           paid_on=lambda f: f.paid_on.data, reference=lambda f: f.reference.data)
+
+
+@blueprint.route("/budsjett/utgifter/<int:spend_id>/tilbakefor", methods=["GET", "POST"])
+@requires("spend.approve")
+@family_route(AuditAction.SPEND_READ, purpose=Purpose.BUDGET, via=SPEND)
+def spend_reverse(access: Access | None, spend: SpendRequest):
+    """Take back a paid spend; the reversal is booked in the first open period."""
+    return _decision_page(spend, access, "budget/reverse_payment.html", forms.ReversePaymentForm(),
+                          services.reverse_payment, _("Betalingen er tilbakeført."),
+                          reason=lambda f: f.reason.data, reversed_on=lambda f: f.reversed_on.data)
 
 
 # --- queues ------------------------------------------------------------------------------------------
@@ -566,12 +578,121 @@ def rules():
     return render_form("budget/rules.html", form, current=current, versions=versions, agencies=agencies)
 
 
+# --- the books (issue 17): codes, voucher export and reconciliation, year-end ---------------------------
+
+def _books_agency(lab_id: int) -> int | None:
+    raw = request.values.get("etat", "")
+    ids = [agency_id for agency_id, _name in _agency_choices(lab_id)]
+    return int(raw) if raw.isdigit() and int(raw) in ids else (ids[0] if ids else None)
+
+
+def _books_period() -> str:
+    raw = request.values.get("periode", "")
+    return raw if vouchers.PERIOD.match(raw) else vouchers.period_of(today_local())
+
+
+@blueprint.route("/budsjett/regnskap", methods=["GET", "POST"])
+@requires("budget.delegate")
+def books_codes():
+    """Accounting codes per agency and year, and the account (art) of each spend category."""
+    user, year = _user(), _year()
+    codes_form, category_form = forms.CodesForm(prefix="codes"), forms.CategoryAccountForm(prefix="category")
+    codes_form.agency_id.choices = choices(_agency_choices(user.lab_id))
+    posted = request.form.get("form")
+    try:
+        if posted == "codes" and codes_form.validate_on_submit():
+            books.save_codes(user.lab, agency_id=codes_form.agency_id.data, year=year, ansvar=codes_form.ansvar.data,
+                             funksjon=codes_form.funksjon.data, art=codes_form.art.data,
+                             prosjekt=codes_form.prosjekt.data, actor=user)
+            flash(_("Konteringskodene er lagret."), "success")
+            return redirect(url_for("budget.books_codes", ar=year))
+        if posted == "category" and category_form.validate_on_submit():
+            books.save_category_accounts(user.lab, {category_form.category.data: category_form.category_art.data},
+                                         actor=user)
+            flash(_("Arten for kategorien er lagret."), "success")
+            return redirect(url_for("budget.books_codes", ar=year))
+    except ServiceError as error:
+        add_error(codes_form if posted == "codes" else category_form, error,
+                  "art" if posted == "codes" else "category_art")
+    status = 422 if request.method == "POST" else 200
+    return render_template("budget/books_codes.html", codes_form=codes_form, category_form=category_form,
+                           year=year, years=queries.lab_years(user.lab_id),
+                           codes=books.codes_by_agency(user.lab_id, year),
+                           categories=books.category_accounts(user.lab_id),
+                           agencies=dict(_agency_choices(user.lab_id))), status
+
+
+@blueprint.route("/budsjett/bilag", methods=["GET", "POST"])
+@requires("budget.delegate")
+def books_vouchers():
+    """One agency's vouchers for a period, with the control sum and the reconciliation; download
+    as CSV or xlsx; mark the period exported (locked)."""
+    user = _user()
+    agency_id, period = _books_agency(user.lab_id), _books_period()
+    form, status = forms.MarkExportedForm(), 200
+    if form.validate_on_submit() and agency_id is not None:
+        try:
+            ledger.run_with_retries(lambda: books.mark_exported(user.lab, agency_id=agency_id, period=period,
+                                                                actor=user))
+        except ServiceError as error:
+            flash(error.message, "error")
+            status = error.status
+        else:
+            flash(_("Perioden %(period)s er markert som eksportert og er nå låst.", period=period), "success")
+            return redirect(url_for("budget.books_vouchers", etat=agency_id, periode=period))
+    file = report = None
+    kind = request.args.get("format", "")
+    if agency_id is not None:
+        with books.snapshot() as session:
+            file = books.voucher_file(session, user.lab_id, agency_id, period)
+            report = books.reconcile(session, user.lab_id, agency_id, period)
+            body = books.voucher_csv(file) if kind == "csv" else books.voucher_xlsx(file) if kind == "xlsx" else None
+        if body is not None:
+            audit.record(AuditAction.BUDGET_EXPORT, actor=user, lab_id=user.lab_id, object_type="agency",
+                         object_id=agency_id, summary={"period": period, "format": kind, "lines": file.count})
+            return books.download(body, kind, file)
+    return render_template("budget/books.html", form=form, file=file, report=report, period=period,
+                           agency_id=agency_id, agencies=_agency_choices(user.lab_id),
+                           periods=books.periods_with_lines(user.lab_id), exports=books.exports(user.lab_id),
+                           agency_names=dict(_agency_choices(user.lab_id))), status
+
+
+@blueprint.route("/budsjett/arsavslutning", methods=["GET", "POST"])
+@requires("budget.delegate")
+def year_end():
+    """Close a budget year: each agency's decision on unused allocations and unpaid spend."""
+    user = _user()
+    raw = request.values.get("ar", "")
+    year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else today_local().year - 1
+    agencies = dict(_agency_choices(user.lab_id))
+    form, status = forms.YearEndForm(), None
+    if request.method == "GET":
+        for agency_id in agencies:
+            form.agencies.append_entry({"agency_id": agency_id, "unused": "carry", "unpaid": "carry"})
+    if form.validate_on_submit():
+        decisions = {e.form.agency_id.data: {"unused": e.form.unused.data, "unpaid": e.form.unpaid.data,
+                                             "decision_reference": e.form.decision_reference.data}
+                     for e in form.agencies}
+        try:
+            ledger.run_with_retries(lambda: books.close_year(user.lab, year=year, decisions=decisions, actor=user))
+        except ServiceError as error:
+            form.confirm.errors = list(form.confirm.errors) + [error.message]
+            status = error.status
+        else:
+            flash(_("Budsjettåret %(year)s er avsluttet.", year=year), "success")
+            return redirect(url_for("budget.year_end", ar=year))
+    closes = books.year_closes(user.lab_id)
+    return render_form("budget/year_end.html", form, status, year=year, agencies=agencies, closes=closes,
+                       closed={c.year for c in closes}, years=sorted(set(queries.lab_years(user.lab_id))))
+
+
 navigation.register(_l("Budsjett"), "budget.my_budgets", "families.work", order=20)
 navigation.register(_l("Godkjenning"), "budget.lead_queue", "spend.approve", order=30)
 navigation.register(_l("Ledelsens kø"), "budget.management_queue", "budget.manage", order=31)
 navigation.register(_l("Budsjettoversikt"), "budget.overview", "budget.manage", order=32)
 navigation.register(_l("Tildeling"), "budget.allocations", "budget.manage", order=33)
 navigation.register(_l("Delegeringer"), "budget.delegations", "budget.delegate", order=34)
+navigation.register(_l("Regnskap"), "budget.books_vouchers", "budget.delegate", order=35)
 navigation.register(_l("Fullmakter"), "budget.rules", "admin.rules", order=85)
 
 def start_panel(user) -> dict | None:

@@ -134,6 +134,7 @@ BY_TABLE = {entry.table: entry for entry in ENTRIES}
 NOT_PERSONAL = {
     "audit_event": "audit trail: ids and codes only; exported as the access log, never erased",
     "ledger_transfer": "amounts between ledger accounts, no text; the ledger must balance",
+    "voucher_line": "accounting codes and amounts of a paid spend, no text; a voucher the books must keep",
 }
 
 
