@@ -227,6 +227,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Europe/Oslo",
         "LANGUAGES": ("nb", "en"),
         "SUPPRESSION_THRESHOLD": env_int("SUPPRESSION_THRESHOLD", 5),
+        # The outcome report's cell-key perturbation (reports.cellkey); off only for tests of exact figures.
+        "REPORT_CELL_KEY": env_bool("REPORT_CELL_KEY", True),
         # How long the team lead may undo ending a membership, handing over the lead or withdrawing a
         # consent (issue 13), provided nothing has come to depend on the change since.
         "UNDO_MINUTES": env_positive_int("UNDO_MINUTES", 10),
