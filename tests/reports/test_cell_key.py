@@ -56,8 +56,7 @@ def moved_this_quarter(lab):
         rf.journey(lab, [(0, 1), (100, 3)], started=-400)
     for _ in range(5):
         rf.journey(lab, [(0, 1), (300, 3)], started=-700, closed=-300)
-    rf.journey(lab, [(0, 2), (100, 2)], started=-400, closed=-max(this_quarter // 2, 0),
-               reason="moved")
+    rf.journey(lab, [(0, 2), (100, 2)], started=-400, closed=-max(this_quarter // 2, 0), reason="moved")
     return lab
 
 
@@ -67,8 +66,10 @@ def _pair(client, lab) -> tuple[dict, dict]:
     today = today_local()
     start = rf.day(-800).isoformat()
     last_quarter_end = (outcome.quarter_start(today) - timedelta(days=1)).isoformat()
-    return (client.get(f"/api/v1/reports/outcome?start={start}&end={last_quarter_end}").get_json(),
-            client.get(f"/api/v1/reports/outcome?start={start}").get_json())
+    return (
+        client.get(f"/api/v1/reports/outcome?start={start}&end={last_quarter_end}").get_json(),
+        client.get(f"/api/v1/reports/outcome?start={start}").get_json(),
+    )
 
 
 def test_before_exact_figures_give_the_family_that_differs_away(moved_this_quarter, login, app):
@@ -89,8 +90,16 @@ def test_before_exact_figures_give_the_family_that_differs_away(moved_this_quart
 def test_with_the_cell_key_the_difference_gives_nothing_away(moved_this_quarter, login, app):
     client = login(factories.user(moved_this_quarter, roles=("manager",)))
     earlier, later = _pair(client, moved_this_quarter)
-    assert later["disclosure"] == {"cell_key": True, "noise": cellkey.NOISE, "money_base": cellkey.MONEY_BASE,
-                                   "note": later["disclosure"]["note"]} and later["disclosure"]["note"]
+    assert (
+        later["disclosure"]
+        == {
+            "cell_key": True,
+            "noise": cellkey.NOISE,
+            "money_base": cellkey.MONEY_BASE,
+            "note": later["disclosure"]["note"],
+        }
+        and later["disclosure"]["note"]
+    )
     assert attacker.pinned(attacker.report_model(earlier)) == {}
     assert attacker.pinned(attacker.report_model(later)) == {}
     for k in (1, 2, 4):
@@ -158,3 +167,17 @@ def test_the_demo_lab_differenced_over_filters_gives_nothing_away(app, login):
         checked += 1
     assert checked >= 1
 
+
+def test_a_theme_matrix_with_small_cells_is_published_as_under_stabil_or_stabil_or_better(app):
+    from velferdslab.reports import figures
+
+    with app.test_request_context():
+        small = figures.matrix("Bolig", {(1, 1): 6, (1, 3): 2, (2, 4): 3, (3, 3): 7, (4, 4): 5}, 5)
+        assert small.grouped
+        spec = figures.matrix_table_spec("transitions_bolig", small)
+        assert [row[0] for row in spec.rows] == ["under", "stable", "total"]
+        values = [figures.cell_text(c) for _key, _label, cells in spec.rows for c in cells]
+        assert "<5" not in values and "×" not in values  # 6 / 5 under → under, 7 + 5 stable: all numbers
+        assert "slått sammen" in spec.title
+        large = figures.matrix("Bolig", {(i, j): 6 for i in range(1, 5) for j in range(1, 5)}, 5)
+        assert not large.grouped and len(figures.matrix_table_spec("t", large).rows) == 5

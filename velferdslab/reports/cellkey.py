@@ -32,13 +32,14 @@ MONEY_BASE = 1_000_00  # øre: amounts are rounded up or down to 1 000 kr, the c
 
 
 def _secret() -> bytes:
+    """The app's ``SECRET_KEY`` (outside an application — a script, a unit test of this module —
+    none: the keys are then the same everywhere, as they would be without a secret)."""
     try:
         from flask import current_app
 
-        secret = current_app.config.get("SECRET_KEY") or "velferdslab"
-    except RuntimeError:  # outside an application (a script or a unit test of this module)
-        secret = "velferdslab"
-    return str(secret).encode()
+        return str(current_app.config.get("SECRET_KEY") or "").encode()
+    except RuntimeError:
+        return b""
 
 
 def _hash(*parts: object) -> int:

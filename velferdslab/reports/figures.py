@@ -50,14 +50,17 @@ class Matrix:
     figures: dict
     table: Table
     status: dict
+    # Levels grouped into "under stabil" / "stabil eller bedre" (a 2×2 table) where the 4×4 one
+    # would show small cells: the keys are then GROUPS' names.
+    grouped: bool = False
 
-    def cell(self, intake: int, now: int) -> Figure:
+    def cell(self, intake, now) -> Figure:
         return self.figures[(intake, now)]
 
-    def intake(self, level: int) -> Figure:
+    def intake(self, level) -> Figure:
         return self.figures[("row", level)]
 
-    def now(self, level: int) -> Figure:
+    def now(self, level) -> Figure:
         return self.figures[("col", level)]
 
     def movement(self, kind: str) -> Figure:
@@ -200,7 +203,8 @@ def transition_table(cells: dict, keys: dict | None = None) -> Table:
         table.add_sum(("move", kind), members)
     table.add_sum("total", [("move", kind) for kind in MOVEMENTS])
     keys = keys or {}
-    tallies = {(i, j): Tally(table.values[(i, j)], keys.get((i, j), 0) % cellkey.MODULUS) for i in LEVELS for j in LEVELS}
+    tallies: dict[Hashable, Tally] = {(i, j): Tally(table.values[(i, j)], keys.get((i, j), 0) % cellkey.MODULUS)
+                                      for i in LEVELS for j in LEVELS}
     for i in LEVELS:
         tallies[("row", i)] = cellkey.total(tallies[(i, j)] for j in LEVELS)
         tallies[("col", i)] = cellkey.total(tallies[(j, i)] for j in LEVELS)
@@ -228,13 +232,45 @@ def perturb(table: Table, threshold: int, keys: dict | None = None, on: bool = T
     return table
 
 
+BELOW_LEVELS = tuple(level for level in LEVELS if level < STABIL)
+GROUPS = {"under": BELOW_LEVELS, "stable": tuple(level for level in LEVELS if level >= STABIL)}
+
+
+def group_labels() -> dict[str, str]:
+    return {"under": _("Under stabil"), "stable": _("Stabil eller bedre")}
+
+
+def grouped_cells(cells: dict, keys: dict | None) -> tuple[dict, dict]:
+    """The matrix's cells added up by level group (and their keys)."""
+    keys = keys or {}
+    counts: dict = {}
+    grouped_keys: dict = {}
+    for a, rows in GROUPS.items():
+        for b, columns in GROUPS.items():
+            counts[(a, b)] = sum(cells.get((i, j), 0) for i in rows for j in columns)
+            grouped_keys[(a, b)] = sum(keys.get((i, j), 0) for i in rows for j in columns) % cellkey.MODULUS
+    return counts, grouped_keys
+
+
 def matrix(title: str, cells: dict, threshold: int, keys: dict | None = None, noise: bool = True) -> Matrix:
+    """A per-theme matrix; where the 4×4 one would show a cell as ``"<5"``, the 2×2 one of the level
+    groups (under *stabil* / *stabil* or better) instead, so a small lab reads numbers."""
     table = perturb(transition_table(cells, keys), threshold, on=noise)
     status = suppression.decide(table, threshold)
-    return Matrix(title, suppression.figures(table, threshold, status), table, status)
+    if not any(status[(i, j)] == suppression.PRIMARY for i in LEVELS for j in LEVELS):
+        return Matrix(title, suppression.figures(table, threshold, status), table, status)
+    counts, grouped_keys = grouped_cells(cells, keys)
+    table = suppression.matrix_table(counts, GROUPS, GROUPS)
+    tallies: dict[Hashable, Tally] = {k: Tally(counts[k], grouped_keys[k]) for k in counts}
+    for a in GROUPS:
+        tallies[("row", a)] = cellkey.total(tallies[(a, b)] for b in GROUPS)
+        tallies[("col", a)] = cellkey.total(tallies[(b, a)] for b in GROUPS)
+    tallies["total"] = cellkey.total(tallies[("row", a)] for a in GROUPS)
+    perturb(table, threshold, {k: t.key for k, t in tallies.items()}, on=noise)
+    status = suppression.decide(table, threshold)
+    return Matrix(title, suppression.figures(table, threshold, status), table, status, grouped=True)
 
 
-BELOW_LEVELS = tuple(level for level in LEVELS if level < STABIL)
 
 
 def linked_table(data: OutcomeData) -> Table:
@@ -450,7 +486,7 @@ def benefit_view(data: OutcomeData, overall: Matrix, spend_total: Figure, by_age
         margins = {"intake": {i: overall.intake(i).value or 0 for i in LEVELS},
                    "now": {j: overall.now(j).value or 0 for j in LEVELS}}
     selection = benefit.Selection(
-        transitions=data.transitions, spend_paid=spend_total.value if linked else data.paid, **margins,
+        transitions=data.transitions, spend_paid=(spend_total.value or 0) if linked else data.paid, **margins,
         family_months=benefit.round_ore(Fraction(data.family_days * DAYS_PER_MONTH_DEN, DAYS_PER_MONTH_NUM)),
         spend_paid_by_agency=paid_by_agency)
     if linked:
@@ -587,12 +623,25 @@ def _level_names() -> dict[int, str]:
 
 
 def matrix_table_spec(table_id: str, m: Matrix) -> ReportTable:
+    if m.grouped:
+        return _grouped_spec(table_id, m)
     names = _level_names()
     spec = ReportTable(table_id, _("%(title)s: nivå ved inntak (rader) og nå (kolonner)", title=m.title),
                        [names[j] for j in LEVELS] + [_("I alt ved inntak")], row_header=_("Ved inntak"))
     for i in LEVELS:
         spec.rows.append((i, names[i], [m.cell(i, j) for j in LEVELS] + [m.intake(i)]))
     spec.rows.append(("total", _("I alt nå"), [m.now(j) for j in LEVELS] + [m.total]))
+    return spec
+
+
+def _grouped_spec(table_id: str, m: Matrix) -> ReportTable:
+    names = group_labels()
+    spec = ReportTable(table_id, _("%(title)s: under stabil eller stabil eller bedre ved inntak (rader) og nå "
+                                   "(kolonner) — nivåene er slått sammen fordi utvalget er lite", title=m.title),
+                       [names[b] for b in GROUPS] + [_("I alt ved inntak")], row_header=_("Ved inntak"))
+    for a in GROUPS:
+        spec.rows.append((a, names[a], [m.cell(a, b) for b in GROUPS] + [m.intake(a)]))
+    spec.rows.append(("total", _("I alt nå"), [m.now(b) for b in GROUPS] + [m.total]))
     return spec
 
 
