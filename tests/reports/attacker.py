@@ -222,20 +222,33 @@ def counts_model(sections: dict, model: Model | None = None, prefix: str = "") -
     m.derived[(p, "intake_stable_or_better")] = add(row[3], row[4])
 
     transitions = _rows(sections["transitions"])
-    for i in LEVELS:
-        values = transitions[str(i)]
+    if "under" in transitions:  # levels grouped: under stabil (1, 2) / stabil or better (3, 4)
+        groups = {"under": (1, 2), "stable": (3, 4)}
+        for a, rows in groups.items():
+            for index, (b, columns) in enumerate(groups.items()):
+                cell = add(*[n[(i, j)] for i in rows for j in columns])
+                m.publish((p, "g", a, b), cell, transitions[a][index])
+            m.publish((p, "grow", a), add(*[row[i] for i in rows]), transitions[a][2])
+            m.publish((p, "gcol", a), add(*[col[j] for j in rows]), transitions["total"][list(groups).index(a)])
+            m.sums.append(((p, "grow", a), [(p, "g", a, b) for b in groups]))
+            m.sums.append(((p, "gcol", a), [(p, "g", b, a) for b in groups]))
+        m.publish((p, "total"), total, transitions["total"][2])
+        m.sums.append(((p, "total"), [(p, "grow", a) for a in groups]))
+    else:
+        for i in LEVELS:
+            values = transitions[str(i)]
+            for j in LEVELS:
+                m.publish((p, "n", i, j), n[(i, j)], values[j - 1])
+            m.publish((p, "row", i), row[i], values[4])
+        bottom = transitions["total"]
         for j in LEVELS:
-            m.publish((p, "n", i, j), n[(i, j)], values[j - 1])
-        m.publish((p, "row", i), row[i], values[4])
-    bottom = transitions["total"]
-    for j in LEVELS:
-        m.publish((p, "col", j), col[j], bottom[j - 1])
-    m.publish((p, "total"), total, bottom[4])
-    for i in LEVELS:
-        m.sums.append(((p, "row", i), [(p, "n", i, j) for j in LEVELS]))
-        m.sums.append(((p, "col", i), [(p, "n", j, i) for j in LEVELS]))
-    m.sums.append(((p, "total"), [(p, "row", i) for i in LEVELS]))
-    m.sums.append(((p, "total"), [(p, "col", j) for j in LEVELS]))
+            m.publish((p, "col", j), col[j], bottom[j - 1])
+        m.publish((p, "total"), total, bottom[4])
+        for i in LEVELS:
+            m.sums.append(((p, "row", i), [(p, "n", i, j) for j in LEVELS]))
+            m.sums.append(((p, "col", i), [(p, "n", j, i) for j in LEVELS]))
+        m.sums.append(((p, "total"), [(p, "row", i) for i in LEVELS]))
+        m.sums.append(((p, "total"), [(p, "col", j) for j in LEVELS]))
 
     distribution = _rows(sections["distribution"])
     for i in LEVELS:

@@ -181,3 +181,16 @@ def test_a_theme_matrix_with_small_cells_is_published_as_under_stabil_or_stabil_
         assert "slått sammen" in spec.title
         large = figures.matrix("Bolig", {(i, j): 6 for i in range(1, 5) for j in range(1, 5)}, 5)
         assert not large.grouped and len(figures.matrix_table_spec("t", large).rows) == 5
+
+
+def test_a_small_lab_reads_the_overall_matrix_by_level_groups_and_it_gives_nothing_away(lab_data, login):
+    client = login(factories.user(lab_data["lab"], roles=("manager",)))
+    body = client.get(f"/api/v1/reports/outcome?start={rf.day(-700).isoformat()}").get_json()
+    rows = {row["key"]: row["values"] for row in body["sections"]["transitions"]["rows"]}
+    assert list(rows) == ["under", "stable", "total"]
+    assert "slått sammen" in body["sections"]["transitions"]["title"]
+    # The distribution by level stays, for the chart and the benefit model.
+    assert [row["key"] for row in body["sections"]["distribution"]["rows"]] == ["1", "2", "3", "4", "total"]
+    assert attacker.pinned(attacker.report_model(body)) == {}
+    page = client.get(f"/rapporter/resultater?start={rf.day(-700).isoformat()}").get_data(as_text=True)
+    assert "Under stabil" in page and "nivåene er slått sammen" in page

@@ -257,7 +257,7 @@ def matrix(title: str, cells: dict, threshold: int, keys: dict | None = None, no
     groups (under *stabil* / *stabil* or better) instead, so a small lab reads numbers."""
     table = perturb(transition_table(cells, keys), threshold, on=noise)
     status = suppression.decide(table, threshold)
-    if not any(status[(i, j)] == suppression.PRIMARY for i in LEVELS for j in LEVELS):
+    if not noise or not any(status[(i, j)] == suppression.PRIMARY for i in LEVELS for j in LEVELS):
         return Matrix(title, suppression.figures(table, threshold, status), table, status)
     counts, grouped_keys = grouped_cells(cells, keys)
     table = suppression.matrix_table(counts, GROUPS, GROUPS)
@@ -273,7 +273,7 @@ def matrix(title: str, cells: dict, threshold: int, keys: dict | None = None, no
 
 
 
-def linked_table(data: OutcomeData) -> Table:
+def linked_table(data: OutcomeData, grouped: bool = False) -> Table:
     """Every count of the report that adds up with another, as one table (linked tables are
     protected together, else one gives the other away: the matrix's total minus "under stabil at
     intake", or the families minus those with assessments):
@@ -286,6 +286,8 @@ def linked_table(data: OutcomeData) -> Table:
     """
     table = transition_table(data.transitions, data.keys.get("transitions"))
     keys = table.keys
+    if grouped:
+        _group_levels(table, data)
     flow = _flow_values(data)
     flow_keys = _flow_keys(data)
     for key, value in flow.items():
@@ -316,6 +318,26 @@ def linked_table(data: OutcomeData) -> Table:
     for name in ("referred_in_period", "started_in_period"):
         keys[("flow", f"not_{name}")] = (flow_keys["total"] - flow_keys[name]) % cellkey.MODULUS
     return table
+
+
+def _group_levels(table: Table, data: OutcomeData) -> None:
+    """The matrix's sixteen cells replaced by the four of the level groups (under *stabil* /
+    *stabil* or better), tied to the margins by level through the groups' margins
+    ``("row", group)`` and ``("col", group)``; worse / same / better stay (they add up to the total)."""
+    inner = {(i, j) for i in LEVELS for j in LEVELS}
+    for key in inner:
+        del table.values[key]
+        table.keys.pop(key, None)
+    table.sums = [(total, parts) for total, parts in table.sums if not inner & set(parts)]
+    counts, keys = grouped_cells(data.transitions, data.keys.get("transitions"))
+    table.values.update(counts)
+    table.keys.update(keys)
+    for a, levels in GROUPS.items():
+        for side, parts in (("row", [(a, b) for b in GROUPS]), ("col", [(b, a) for b in GROUPS])):
+            table.values[(side, a)] = sum(table.values[(side, level)] for level in levels)
+            table.keys[(side, a)] = sum(table.keys[(side, level)] for level in levels) % cellkey.MODULUS
+            table.add_sum((side, a), [(side, level) for level in levels])
+            table.add_sum((side, a), parts)
 
 
 def _flow_keys(data: OutcomeData) -> dict:
@@ -532,8 +554,14 @@ def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | 
     attacker test (``tests/reports/test_disclosure_attack.py``) uses to show what it finds."""
     agency_names = agency_names or {}
     linked_tables = perturb(linked_table(data), threshold, on=noise)
+    grouped = False
     if linked:
         status = suppression.decide(linked_tables, threshold)
+        if noise and any(status[(i, j)] == suppression.PRIMARY for i in LEVELS for j in LEVELS):
+            # A small selection: the matrix by level groups, so it reads as numbers, not marks.
+            grouped = True
+            linked_tables = perturb(linked_table(data, grouped=True), threshold)
+            status = suppression.decide(linked_tables, threshold)
     else:
         status = {}
         for part in (transition_table(data.transitions), Table(dict(linked_tables.values), [])):
@@ -544,7 +572,7 @@ def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | 
         status.update({("ts", "yes"): ts_alone.yes.status, ("ts", "no"): ts_alone.no.status,
                        "below": ts_alone.total.status})
     linked_figures = suppression.figures(linked_tables, threshold, status)
-    overall = Matrix(_("Samlet nivå"), linked_figures, linked_tables, status)
+    overall = Matrix(_("Samlet nivå"), linked_figures, linked_tables, status, grouped=grouped)
     theme_keys = data.keys.get("theme_transitions", {})
     themes = {code: matrix(str(THEME_BY_CODE[code].name), data.theme_transitions.get(code, {}), threshold,
                            theme_keys.get(code), noise)
