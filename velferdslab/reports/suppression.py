@@ -564,7 +564,8 @@ def share(numerator: Figure, denominator: Figure, complement: Figure) -> str | N
     if numerator.hidden or denominator.hidden or complement.hidden or not denominator.value \
             or numerator.value is None:
         return None
-    return percent(numerator.value, denominator.value)
+    # Perturbed counts (reports.cellkey) need not fit exactly: a part is at most its whole.
+    return percent(min(numerator.value, denominator.value), denominator.value)
 
 
 def percent(part: int, whole: int) -> str:
