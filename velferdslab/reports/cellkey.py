@@ -24,7 +24,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from sqlalchemy import literal_column
+from sqlalchemy import BigInteger, cast, literal_column
 
 MODULUS = 2_147_483_647  # 2³¹ − 1, a prime: id ↦ (id·a + b) mod M is one-to-one for ids below it
 NOISE = 2  # a published count is the true count ± at most this many families
@@ -56,7 +56,8 @@ def record_key(column):
     """SQL: the record key of the enrolment id in ``column`` (integers only: the same on SQLite and
     PostgreSQL; id · a < 2⁶³ for any id below 4·10⁹)."""
     a, b = coefficients()
-    return (column * literal_column(str(a)) + literal_column(str(b))) % literal_column(str(MODULUS))
+    big = cast(column, BigInteger)  # PostgreSQL: id · a overflows a 32-bit integer
+    return (big * literal_column(str(a)) + literal_column(str(b))) % literal_column(str(MODULUS))
 
 
 @dataclass(frozen=True)

@@ -488,23 +488,29 @@ def run(f: OutcomeFilter) -> OutcomeData:
     return data
 
 
+def _int(value) -> int:
+    """A key sum as an integer (PostgreSQL sums BIGINT as NUMERIC)."""
+    return int(value or 0)
+
+
 def _keys(results: dict) -> dict:
     """The cell keys next to the counts :func:`run` reads (``reports.cellkey``)."""
     ts = results["time_to_stable"][0]
     totals = results["totals"][0]
     themes: dict = {}
     for r in results["theme_transitions"]:
-        themes.setdefault(r.theme, {})[(r.intake_level, r.now_level)] = r.key or 0
+        themes.setdefault(r.theme, {})[(r.intake_level, r.now_level)] = _int(r.key)
     return {
-        "flow": {(r.state, r.reason): (r.key or 0, r.referred_key or 0, r.started_key or 0) for r in results["flow"]},
-        "transitions": {(r.intake_level, r.now_level): r.key or 0 for r in results["transitions"]},
+        "flow": {(r.state, r.reason): (_int(r.key), _int(r.referred_key), _int(r.started_key))
+                 for r in results["flow"]},
+        "transitions": {(r.intake_level, r.now_level): _int(r.key) for r in results["transitions"]},
         "theme_transitions": themes,
-        "milestones": {int(r.months): (r.key or 0, r.stable_key or 0) for r in results["milestones"]},
-        "time_to_stable": (ts.below_key or 0, ts.reached_key or 0),
-        "follow_ups": {r.kind: (r.key or 0, r.stable_key or 0) for r in results["follow_ups"]},
-        "spend_by_theme": {r.key: r.cell_key or 0 for r in results["spend_by_theme"]},
-        "spend_by_category": {r.key: r.cell_key or 0 for r in results["spend_by_category"]},
-        "spend_by_agency": {r.key: r.cell_key or 0 for r in results["spend_by_agency"]},
-        "movement_spend": {r.movement: (r.key or 0, r.paid_key or 0) for r in results["movement_spend"]},
-        "totals": (totals.key or 0, totals.paid_key or 0),
+        "milestones": {int(r.months): (_int(r.key), _int(r.stable_key)) for r in results["milestones"]},
+        "time_to_stable": (_int(ts.below_key), _int(ts.reached_key)),
+        "follow_ups": {r.kind: (_int(r.key), _int(r.stable_key)) for r in results["follow_ups"]},
+        "spend_by_theme": {r.key: _int(r.cell_key) for r in results["spend_by_theme"]},
+        "spend_by_category": {r.key: _int(r.cell_key) for r in results["spend_by_category"]},
+        "spend_by_agency": {r.key: _int(r.cell_key) for r in results["spend_by_agency"]},
+        "movement_spend": {r.movement: (_int(r.key), _int(r.paid_key)) for r in results["movement_spend"]},
+        "totals": (_int(totals.key), _int(totals.paid_key)),
     }
