@@ -359,6 +359,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Outcomes per person (issue 15): the ages of the young people an outcome contract pays for.
         "OUTCOME_PERSON_MIN_AGE": env_int("OUTCOME_PERSON_MIN_AGE", 16),
         "OUTCOME_PERSON_MAX_AGE": env_int("OUTCOME_PERSON_MAX_AGE", 25),
+        # The outcome report's cell-key perturbation (reports.cellkey); off only for tests of exact figures.
+        "REPORT_CELL_KEY": env_bool("REPORT_CELL_KEY", True),
         # How long the team lead may undo ending a membership, handing over the lead or withdrawing a
         # consent (issue 13), provided nothing has come to depend on the change since.
         "UNDO_MINUTES": env_positive_int("UNDO_MINUTES", 10),

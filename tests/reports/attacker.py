@@ -15,7 +15,14 @@ a cell whose minimum equals its maximum is *pinned*, a leak.
 
 A differencing attack stacks two publications of nested selections (a period and the same period
 extended: the later one holds every family of the earlier one, and a closed family stays closed)
-and solves them together.
+and solves them together. :func:`difference_model` is the general one: any two reports (periods,
+cohorts, agencies, themes) whose family sets differ by at most ``k`` families, so every count of
+one is within ``k`` of the same count of the other; the differences themselves are what it is after
+(a difference pinned to 1–4 says which cell the differing families are in).
+
+With the cell-key method (the body's ``disclosure``), a shown count ``p`` is the truth ± ``noise``
+(a shown 0 is 0 to ``noise``, ``"<5"`` a published 1–4, so 1 to 4 + ``noise``) and an amount is
+within one ``money_base`` of the truth: the attacker then tries to pin shown cells too.
 """
 
 from __future__ import annotations
@@ -52,6 +59,9 @@ class Model:
     derived_money: dict[Hashable, dict[int, float]] = field(default_factory=dict)
     # The rule that marks the zero parts of a "<5" total (issue 14); before it, "<5" was always 1–4.
     zeros_marked: bool = True
+    # The cell-key method: counts published ± noise, amounts within money_base kroner (0: exact).
+    noise: int = 0
+    money_base: float = 0
 
     def var(self, name: str, *, money: bool = False) -> int:
         self.names.append(name)
@@ -88,7 +98,9 @@ def _mark_bounds(model: Model) -> dict[Hashable, tuple[float, float]]:
         if model.zeros_marked else set()
     bounds = {}
     for key, (_expr, value, money) in model.cells.items():
-        if not hidden(value):
+        if model.noise and not (money and not model.money_base):
+            bounds[key] = _noisy_bounds(model, value, money)
+        elif not hidden(value):
             number = float(value) / 100 if money else float(value)
             bounds[key] = (number, number)
         elif value == "–":
@@ -100,6 +112,22 @@ def _mark_bounds(model: Model) -> dict[Hashable, tuple[float, float]]:
         else:
             bounds[key] = (T, np.inf)
     return bounds
+
+
+def _noisy_bounds(model: Model, value, money: bool) -> tuple[float, float]:
+    """What a perturbed cell says about the truth (see the module's docstring)."""
+    if value == "–":
+        return (0, np.inf)
+    if money:
+        if hidden(value):
+            return (0.01, np.inf)
+        kroner, base = float(value) / 100, model.money_base
+        return (0 if kroner == 0 else max(0.01, kroner - base + 0.01), kroner + base - 0.01)
+    if value == f"<{T}":
+        return (1, T - 1 + model.noise)
+    if hidden(value):
+        return (1, np.inf)
+    return (0, model.noise) if value == 0 else (max(1, value - model.noise), value + model.noise)
 
 
 def _row(model: Model, expr: dict[int, float]) -> np.ndarray:
@@ -128,7 +156,7 @@ def pinned(model: Model) -> dict[Hashable, float]:
     integrality = np.array([1 if i else 0 for i in model.integer])
     found = {}
     for key, (expr, value, money) in model.cells.items():
-        if not hidden(value):
+        if not hidden(value) and not (model.noise and not (money and not model.money_base)):
             continue
         objective = _row(model, expr)
         extremes = []
@@ -145,7 +173,7 @@ def pinned(model: Model) -> dict[Hashable, float]:
         objective = _row(model, expr)
         low = milp(objective, constraints=constraint, bounds=variable_bounds, integrality=integrality).fun
         high = -milp(-objective, constraints=constraint, bounds=variable_bounds, integrality=integrality).fun
-        if round(low) == round(high) and 1 <= round(low) < T:
+        if round(low) == round(high) and 1 <= abs(round(low)) < T:
             found[key] = low
     for key, expr in model.derived_money.items():
         objective = _row(model, expr)
@@ -194,20 +222,33 @@ def counts_model(sections: dict, model: Model | None = None, prefix: str = "") -
     m.derived[(p, "intake_stable_or_better")] = add(row[3], row[4])
 
     transitions = _rows(sections["transitions"])
-    for i in LEVELS:
-        values = transitions[str(i)]
+    if "under" in transitions:  # levels grouped: under stabil (1, 2) / stabil or better (3, 4)
+        groups = {"under": (1, 2), "stable": (3, 4)}
+        for a, rows in groups.items():
+            for index, (b, columns) in enumerate(groups.items()):
+                cell = add(*[n[(i, j)] for i in rows for j in columns])
+                m.publish((p, "g", a, b), cell, transitions[a][index])
+            m.publish((p, "grow", a), add(*[row[i] for i in rows]), transitions[a][2])
+            m.publish((p, "gcol", a), add(*[col[j] for j in rows]), transitions["total"][list(groups).index(a)])
+            m.sums.append(((p, "grow", a), [(p, "g", a, b) for b in groups]))
+            m.sums.append(((p, "gcol", a), [(p, "g", b, a) for b in groups]))
+        m.publish((p, "total"), total, transitions["total"][2])
+        m.sums.append(((p, "total"), [(p, "grow", a) for a in groups]))
+    else:
+        for i in LEVELS:
+            values = transitions[str(i)]
+            for j in LEVELS:
+                m.publish((p, "n", i, j), n[(i, j)], values[j - 1])
+            m.publish((p, "row", i), row[i], values[4])
+        bottom = transitions["total"]
         for j in LEVELS:
-            m.publish((p, "n", i, j), n[(i, j)], values[j - 1])
-        m.publish((p, "row", i), row[i], values[4])
-    bottom = transitions["total"]
-    for j in LEVELS:
-        m.publish((p, "col", j), col[j], bottom[j - 1])
-    m.publish((p, "total"), total, bottom[4])
-    for i in LEVELS:
-        m.sums.append(((p, "row", i), [(p, "n", i, j) for j in LEVELS]))
-        m.sums.append(((p, "col", i), [(p, "n", j, i) for j in LEVELS]))
-    m.sums.append(((p, "total"), [(p, "row", i) for i in LEVELS]))
-    m.sums.append(((p, "total"), [(p, "col", j) for j in LEVELS]))
+            m.publish((p, "col", j), col[j], bottom[j - 1])
+        m.publish((p, "total"), total, bottom[4])
+        for i in LEVELS:
+            m.sums.append(((p, "row", i), [(p, "n", i, j) for j in LEVELS]))
+            m.sums.append(((p, "col", i), [(p, "n", j, i) for j in LEVELS]))
+        m.sums.append(((p, "total"), [(p, "row", i) for i in LEVELS]))
+        m.sums.append(((p, "total"), [(p, "col", j) for j in LEVELS]))
 
     distribution = _rows(sections["distribution"])
     for i in LEVELS:
@@ -303,10 +344,17 @@ def benefit_constraints(m: Model, exprs: dict, benefit: dict, costs: list[dict])
         m.constrain(expr, value / 100 - half - 1e-6, value / 100 + half + 1e-6)
 
 
+def _disclosure(m: Model, body: dict) -> None:
+    disclosure = body.get("disclosure") or {}
+    if disclosure.get("cell_key"):
+        m.noise, m.money_base = int(disclosure["noise"]), disclosure["money_base"] / 100
+
+
 def report_model(body: dict, *, zeros_marked: bool = True) -> Model:
     """Everything one report publishes (the API's body), as one model."""
     m, exprs = counts_model(body["sections"])
     m.zeros_marked = zeros_marked
+    _disclosure(m, body)
     money_model(body["sections"], m)
     benefit = body.get("benefit") or {}
     if benefit.get("shown"):
@@ -323,6 +371,26 @@ def nested_model(earlier: dict, later: dict) -> Model:
     for reason in CLOSE_REASONS:
         key = f"closed_{reason}"
         m.constrain(minus(second["flow"][key], first["flow"][key]), 0, BIG)
+    return m
+
+
+def difference_model(first: dict, second: dict, k: int) -> Model:
+    """Two reports whose family sets differ by at most ``k`` families (any filters: periods,
+    cohorts, agencies, themes): each count of one is within ``k`` of the same count of the other.
+    The differences of the counts are what the attacker tries to pin (``derived``: a leak when
+    pinned to ±1–4)."""
+    m, _a = counts_model(first["sections"], prefix="a.")
+    _m, _b = counts_model(second["sections"], m, prefix="b.")
+    _disclosure(m, first)
+    for key, (expr, _value, _money) in list(m.cells.items()):
+        if key[0] != "a.":
+            continue
+        other = m.cells.get(("b.", *key[1:]))
+        if other is None:
+            continue
+        difference = minus(expr, other[0])
+        m.constrain(difference, -k, k)
+        m.derived[("difference", *key[1:])] = difference
     return m
 
 

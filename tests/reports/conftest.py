@@ -34,3 +34,18 @@ def lab_data(lab):
     for fam in groups["C"]:
         rf.paid_spend(lab, fam, agency_y, 5_000 * KR, theme="okonomi", category="debt_settlement")
     return {"lab": lab, "x": agency_x, "y": agency_y, "groups": groups}
+
+
+@pytest.fixture(autouse=True)
+def exact_figures(request):
+    """The report tests here check figures against the data to the family, so they read the report
+    without the cell-key noise; ``tests/reports/test_cell_key.py`` and the attacker tests read it
+    as published (``@pytest.mark.cell_key``)."""
+    if request.node.get_closest_marker("cell_key") is not None or "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    before = app.config.get("REPORT_CELL_KEY", True)
+    app.config["REPORT_CELL_KEY"] = False
+    yield
+    app.config["REPORT_CELL_KEY"] = before

@@ -8,7 +8,6 @@ closes a budget year.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections.abc import Iterator
@@ -306,6 +305,12 @@ def _row(number: int, line: VoucherLine) -> list:
     ]
 
 
+def _control_row(file: VoucherFile) -> list:
+    """``SUM;<count>;<period>;;;;;<sum kr>;<sum øre>;;kontrollsum;;<agency>``."""
+    return ["SUM", file.count, file.period, "", "", "", "", _kroner(file.control_sum), file.control_sum, "",
+            "kontrollsum", "", file.agency.name]
+
+
 def voucher_csv(file: VoucherFile) -> str:
     """The voucher file: a header row, one row per line, and a control row
     ``SUM;<count>;<period>;;;;;<sum kr>;<sum øre>;…``. Semicolons, CRLF, formula-safe cells."""
@@ -314,23 +319,7 @@ def voucher_csv(file: VoucherFile) -> str:
     writer.writerow(VOUCHER_COLUMNS)
     for number, line in enumerate(file.lines, start=1):
         writer.writerow(_row(number, line))
-    writer.writerow(
-        [
-            "SUM",
-            file.count,
-            file.period,
-            "",
-            "",
-            "",
-            "",
-            _kroner(file.control_sum),
-            file.control_sum,
-            "",
-            "kontrollsum",
-            "",
-            file.agency.name,
-        ]
-    )
+    writer.writerow(_control_row(file))
     return out.getvalue()
 
 
@@ -342,23 +331,7 @@ def voucher_xlsx(file: VoucherFile) -> bytes:
     assert sheet is not None  # a new workbook has one sheet
     sheet.title = f"Bilag {file.period}"
     rows = [list(VOUCHER_COLUMNS)] + [_row(n, line) for n, line in enumerate(file.lines, start=1)]
-    rows.append(
-        [
-            "SUM",
-            file.count,
-            file.period,
-            "",
-            "",
-            "",
-            "",
-            _kroner(file.control_sum),
-            file.control_sum,
-            "",
-            "kontrollsum",
-            "",
-            file.agency.name,
-        ]
-    )
+    rows.append(_control_row(file))
     for r, row in enumerate(rows, start=1):
         for c, value in enumerate(row, start=1):
             cell = sheet.cell(row=r, column=c)
@@ -387,7 +360,7 @@ def download(body: str | bytes, kind: str, file: VoucherFile) -> Response:
 
 def parse_voucher_csv(content: str) -> tuple[list[list[str]], list[str]]:
     """The lines and the control row of a voucher file (for checks and tests)."""
-    rows = list(csv.reader(io.StringIO(content), delimiter=";"))
+    rows = spreadsheet.read_rows(content)
     return rows[1:-1], rows[-1]
 
 

@@ -66,3 +66,10 @@ class SafeWriter:
 def writer(out) -> SafeWriter:
     """The app's CSV dialect (semicolons and CRLF, as Excel in Norway expects), formula-safe."""
     return SafeWriter(out, delimiter=";", lineterminator="\r\n")
+
+
+def read_rows(content: str) -> list[list[str]]:
+    """Rows of a CSV in the app's dialect (for checks of the files it writes)."""
+    import io
+
+    return list(csv.reader(io.StringIO(content), delimiter=";"))

@@ -18,7 +18,7 @@ from velferdslab.core.api import Blueprint
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.models import today_local
 from velferdslab.core.permissions import LOGIN, requires
-from velferdslab.reports import benefit, exports, figures, outcome, persons, reading, schemas, services, views
+from velferdslab.reports import benefit, cellkey, exports, figures, outcome, persons, reading, schemas, services, views
 from velferdslab.reports.models import RATE_FIELDS
 
 blueprint = Blueprint("reports_api", __name__, url_prefix="/api/v1",
@@ -112,6 +112,8 @@ def outcome_out(report: figures.OutcomeReport, assumption_set) -> dict:
         sections[table.id] = {"title": table.title, "columns": table.columns, "rows": rows,
                               "units": [exports.API_UNITS[kind] if kind else None for kind in typed.kinds]}
     return {"filters": report.data.filter.as_dict(), "threshold": report.threshold, "families": report.families.json,
+            "disclosure": {"cell_key": report.perturbed, "noise": cellkey.NOISE if report.perturbed else 0,
+                           "money_base": cellkey.MONEY_BASE if report.perturbed else 1, "note": report.noise_note},
             "sections": sections,
             "benefit": result_out(report.benefit, report.benefit.result, assumption_set,
                                   families=report.overall.total.json)}

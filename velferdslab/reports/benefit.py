@@ -150,6 +150,10 @@ class Selection:
     spend_paid: int = 0
     family_months: int = 0
     spend_paid_by_agency: Mapping[Any, int] = field(default_factory=dict)  # {agency key: øre}
+    # The families by level at intake and now, when they are given as published (perturbed, so
+    # they need not add up to the same total): the savings then rest on these margins alone.
+    intake: Mapping[int, int] | None = None
+    now: Mapping[int, int] | None = None
 
     def __post_init__(self) -> None:
         for (before, after), families in self.transitions.items():
@@ -166,9 +170,19 @@ class Selection:
 
     @property
     def families(self) -> int:
-        return sum(self.transitions.values())
+        return sum(self.intake.values()) if self.intake is not None else sum(self.transitions.values())
+
+    def intake_counts(self) -> dict[int, int]:
+        if self.intake is not None:
+            return {level: self.intake.get(level, 0) for level in LEVELS}
+        counts = dict.fromkeys(LEVELS, 0)
+        for (before, _after), families in self.transitions.items():
+            counts[before] += families
+        return counts
 
     def now_counts(self) -> dict[int, int]:
+        if self.now is not None:
+            return {level: self.now.get(level, 0) for level in LEVELS}
         counts = dict.fromkeys(LEVELS, 0)
         for (_before, after), families in self.transitions.items():
             counts[after] += families
@@ -227,9 +241,10 @@ class BenefitResult:
 
 
 def yearly_saving(assumptions: Assumptions, selection: Selection, agency=None) -> int:
-    """Σ families · (cost(intake) − cost(now)), exact in øre."""
-    return sum(n * (assumptions.cost(before, agency) - assumptions.cost(after, agency))
-               for (before, after), n in selection.transitions.items())
+    """Σ families · (cost(intake) − cost(now)), exact in øre: Σ cost × families at intake minus
+    Σ cost × families now (the same sum, over the margins)."""
+    return (sum(n * assumptions.cost(level, agency) for level, n in selection.intake_counts().items())
+            - sum(n * assumptions.cost(level, agency) for level, n in selection.now_counts().items()))
 
 
 def potential_saving(assumptions: Assumptions, selection: Selection) -> int:

@@ -127,7 +127,8 @@ def marks_note(threshold: int) -> str:
              threshold=threshold, max=threshold - 1)
 
 
-def scope_lines(f, assumption_set, lab_name: str, agency_name: str, threshold: int) -> list[tuple[str, str]]:
+def scope_lines(f, assumption_set, lab_name: str, agency_name: str, threshold: int,
+                noise_note: str | None = None) -> list[tuple[str, str]]:
     """What the export covers, as (label, text) lines above the tables."""
     lines = [(_("Lab"), lab_name), (_("Periode"), f"{f.start.isoformat()} – {f.end.isoformat()}")]
     if f.cohort:
@@ -140,6 +141,8 @@ def scope_lines(f, assumption_set, lab_name: str, agency_name: str, threshold: i
         lines.append((_("Forutsetninger"), _("%(name)s, versjon %(version)s", name=assumption_set.name,
                                              version=assumption_set.version)))
     lines.append((_("Tegn"), marks_note(threshold)))
+    if noise_note:
+        lines.append((_("Støy"), noise_note))
     return lines
 
 

@@ -21,7 +21,8 @@ from velferdslab.budget.models import SPEND_CATEGORIES
 from velferdslab.cases.enrolment.forms import CLOSE_REASON_LABELS
 from velferdslab.cases.enrolment.models import CLOSE_REASONS
 from velferdslab.cases.themes import LEVELS, STABIL, THEME_BY_CODE, THEME_CODES
-from velferdslab.reports import benefit, suppression
+from velferdslab.reports import benefit, cellkey, suppression
+from velferdslab.reports.cellkey import Tally
 from velferdslab.reports.models import AssumptionSet
 from velferdslab.reports.outcome import DAYS_PER_MONTH_DEN, DAYS_PER_MONTH_NUM, MILESTONE_MONTHS, OutcomeData
 from velferdslab.reports.suppression import Figure, Published, Table
@@ -49,14 +50,17 @@ class Matrix:
     figures: dict
     table: Table
     status: dict
+    # Levels grouped into "under stabil" / "stabil eller bedre" (a 2×2 table) where the 4×4 one
+    # would show small cells: the keys are then GROUPS' names.
+    grouped: bool = False
 
-    def cell(self, intake: int, now: int) -> Figure:
+    def cell(self, intake, now) -> Figure:
         return self.figures[(intake, now)]
 
-    def intake(self, level: int) -> Figure:
+    def intake(self, level) -> Figure:
         return self.figures[("row", level)]
 
-    def now(self, level: int) -> Figure:
+    def now(self, level) -> Figure:
         return self.figures[("col", level)]
 
     def movement(self, kind: str) -> Figure:
@@ -135,6 +139,17 @@ class OutcomeReport:
     movement_spend: dict
     spend_per_family: int | None  # øre
     benefit: BenefitView
+    perturbed: bool = False  # published by the cell-key method (reports.cellkey)
+
+    @property
+    def noise_note(self) -> str | None:
+        """What the reader is told about the perturbation (page, PDF, CSV, xlsx)."""
+        if not self.perturbed:
+            return None
+        return _("Tallene er litt forskjøvet for å verne enkeltfamilier: hvert antall er det sanne ± inntil "
+                 "%(noise)s familier, og hvert beløp er avrundet opp eller ned til nærmeste %(base)s kr. De samme "
+                 "familiene gir alltid det samme tallet, så tabellene summerer ikke alltid helt.",
+                 noise=cellkey.NOISE, base=cellkey.MONEY_BASE // 100)
 
     @property
     def empty(self) -> bool:
@@ -175,29 +190,90 @@ def single(value: int, threshold: int) -> Figure:
     return suppression.protect(Table({"n": value}, []), threshold)["n"]
 
 
-def transition_table(cells: dict) -> Table:
+def transition_table(cells: dict, keys: dict | None = None) -> Table:
+    """The matrix, its margins and worse / same / better; ``keys`` (the cells' keys) make
+    :func:`perturb` possible, and are kept as ``table.keys``."""
     table = suppression.matrix_table(cells, LEVELS, LEVELS)
     groups: dict[str, list[tuple[int, int]]] = {"worse": [], "same": [], "better": []}
     for i in LEVELS:
         for j in LEVELS:
             groups["better" if j > i else "worse" if j < i else "same"].append((i, j))
-    for kind, keys in groups.items():
-        table.values[("move", kind)] = sum(table.values[k] for k in keys)
-        table.add_sum(("move", kind), keys)
+    for kind, members in groups.items():
+        table.values[("move", kind)] = sum(table.values[k] for k in members)
+        table.add_sum(("move", kind), members)
     table.add_sum("total", [("move", kind) for kind in MOVEMENTS])
+    keys = keys or {}
+    tallies: dict[Hashable, Tally] = {(i, j): Tally(table.values[(i, j)], keys.get((i, j), 0) % cellkey.MODULUS)
+                                      for i in LEVELS for j in LEVELS}
+    for i in LEVELS:
+        tallies[("row", i)] = cellkey.total(tallies[(i, j)] for j in LEVELS)
+        tallies[("col", i)] = cellkey.total(tallies[(j, i)] for j in LEVELS)
+    tallies["total"] = cellkey.total(tallies[("row", i)] for i in LEVELS)
+    for kind, members in groups.items():
+        tallies[("move", kind)] = cellkey.total(tallies[k] for k in members)
+    table.keys = {k: t.key for k, t in tallies.items()}
     return table
 
 
-def matrix(title: str, cells: dict, threshold: int) -> Matrix:
-    table = transition_table(cells)
-    status = suppression.decide(table, threshold)
-    return Matrix(title, suppression.figures(table, threshold, status), table, status)
+def perturb(table: Table, threshold: int, keys: dict | None = None, on: bool = True) -> Table:
+    """Publish every count of ``table`` at or above the threshold as the cell-key method has it
+    (``reports.cellkey``: ± ``NOISE`` families, fixed by the families in the cell), every amount
+    rounded to ``MONEY_BASE`` (up or down by the cell key). ``on=False``: exact (as before)."""
+    keys = keys if keys is not None else table.keys
+    if not on:
+        return table
+    if table.money:
+        table.published = {k: cellkey.round_money(v, keys.get(k, 0)) for k, v in table.values.items() if v}
+        table.spread = cellkey.MONEY_BASE
+    else:
+        table.published = {k: cellkey.perturb_count(v, keys.get(k, 0))
+                           for k, v in table.values.items() if v > 0 and k not in table.unpublished}
+        table.spread = cellkey.NOISE
+    return table
 
 
 BELOW_LEVELS = tuple(level for level in LEVELS if level < STABIL)
+GROUPS = {"under": BELOW_LEVELS, "stable": tuple(level for level in LEVELS if level >= STABIL)}
 
 
-def linked_table(data: OutcomeData) -> Table:
+def group_labels() -> dict[str, str]:
+    return {"under": _("Under stabil"), "stable": _("Stabil eller bedre")}
+
+
+def grouped_cells(cells: dict, keys: dict | None) -> tuple[dict, dict]:
+    """The matrix's cells added up by level group (and their keys)."""
+    keys = keys or {}
+    counts: dict = {}
+    grouped_keys: dict = {}
+    for a, rows in GROUPS.items():
+        for b, columns in GROUPS.items():
+            counts[(a, b)] = sum(cells.get((i, j), 0) for i in rows for j in columns)
+            grouped_keys[(a, b)] = sum(keys.get((i, j), 0) for i in rows for j in columns) % cellkey.MODULUS
+    return counts, grouped_keys
+
+
+def matrix(title: str, cells: dict, threshold: int, keys: dict | None = None, noise: bool = True) -> Matrix:
+    """A per-theme matrix; where the 4×4 one would show a cell as ``"<5"``, the 2×2 one of the level
+    groups (under *stabil* / *stabil* or better) instead, so a small lab reads numbers."""
+    table = perturb(transition_table(cells, keys), threshold, on=noise)
+    status = suppression.decide(table, threshold)
+    if not noise or not any(status[(i, j)] == suppression.PRIMARY for i in LEVELS for j in LEVELS):
+        return Matrix(title, suppression.figures(table, threshold, status), table, status)
+    counts, grouped_keys = grouped_cells(cells, keys)
+    table = suppression.matrix_table(counts, GROUPS, GROUPS)
+    tallies: dict[Hashable, Tally] = {k: Tally(counts[k], grouped_keys[k]) for k in counts}
+    for a in GROUPS:
+        tallies[("row", a)] = cellkey.total(tallies[(a, b)] for b in GROUPS)
+        tallies[("col", a)] = cellkey.total(tallies[(b, a)] for b in GROUPS)
+    tallies["total"] = cellkey.total(tallies[("row", a)] for a in GROUPS)
+    perturb(table, threshold, {k: t.key for k, t in tallies.items()}, on=noise)
+    status = suppression.decide(table, threshold)
+    return Matrix(title, suppression.figures(table, threshold, status), table, status, grouped=True)
+
+
+
+
+def linked_table(data: OutcomeData, grouped: bool = False) -> Table:
     """Every count of the report that adds up with another, as one table (linked tables are
     protected together, else one gives the other away: the matrix's total minus "under stabil at
     intake", or the families minus those with assessments):
@@ -208,8 +284,12 @@ def linked_table(data: OutcomeData) -> Table:
     - ``"below"`` = the intake rows under *stabil*, = ``("ts", "yes")`` + ``("ts", "no")`` (reached
       *stabil* by the end of the period, or not yet).
     """
-    table = transition_table(data.transitions)
+    table = transition_table(data.transitions, data.keys.get("transitions"))
+    keys = table.keys
+    if grouped:
+        _group_levels(table, data)
     flow = _flow_values(data)
+    flow_keys = _flow_keys(data)
     for key, value in flow.items():
         table.values[("flow", key)] = value
     table.add_sum(("flow", "closed"), [("flow", ("closed", r)) for r in CLOSE_REASONS])
@@ -228,13 +308,56 @@ def linked_table(data: OutcomeData) -> Table:
         table.add_sum(("flow", "total"), [("flow", name), ("flow", f"not_{name}")])
     table.keep = frozenset({("flow", "total")})
     table.unpublished = frozenset({("flow", "not_referred_in_period"), ("flow", "not_started_in_period")})
+    # The same sums on the cell keys: a total's key is its parts' keys added up.
+    keys.update({("flow", k): v for k, v in flow_keys.items()})
+    keys["unassessed"] = (flow_keys["total"] - keys["total"]) % cellkey.MODULUS
+    keys["below"] = sum(keys[("row", level)] for level in BELOW_LEVELS) % cellkey.MODULUS
+    below_key, reached_key = data.keys.get("time_to_stable", (0, 0))
+    keys[("ts", "yes")] = int(reached_key or 0) % cellkey.MODULUS
+    keys[("ts", "no")] = (keys["below"] - keys[("ts", "yes")]) % cellkey.MODULUS
+    for name in ("referred_in_period", "started_in_period"):
+        keys[("flow", f"not_{name}")] = (flow_keys["total"] - flow_keys[name]) % cellkey.MODULUS
     return table
+
+
+def _group_levels(table: Table, data: OutcomeData) -> None:
+    """The matrix's sixteen cells replaced by the four of the level groups (under *stabil* /
+    *stabil* or better), tied to the margins by level through the groups' margins
+    ``("row", group)`` and ``("col", group)``; worse / same / better stay (they add up to the total)."""
+    inner = {(i, j) for i in LEVELS for j in LEVELS}
+    for key in inner:
+        del table.values[key]
+        table.keys.pop(key, None)
+    table.sums = [(total, parts) for total, parts in table.sums if not inner & set(parts)]
+    counts, keys = grouped_cells(data.transitions, data.keys.get("transitions"))
+    table.values.update(counts)
+    table.keys.update(keys)
+    for a, levels in GROUPS.items():
+        for side, parts in (("row", [(a, b) for b in GROUPS]), ("col", [(b, a) for b in GROUPS])):
+            table.values[(side, a)] = sum(table.values[(side, level)] for level in levels)
+            table.keys[(side, a)] = sum(table.keys[(side, level)] for level in levels) % cellkey.MODULUS
+            table.add_sum((side, a), [(side, level) for level in levels])
+            table.add_sum((side, a), parts)
+
+
+def _flow_keys(data: OutcomeData) -> dict:
+    """The cell keys of :func:`_flow_values`' counts, and of the referred and started in the period."""
+    keys: dict = {"referred": 0, "active": 0, **{("closed", r): 0 for r in CLOSE_REASONS},
+                  "referred_in_period": 0, "started_in_period": 0}
+    for (state, reason), (key, referred, started) in data.keys.get("flow", {}).items():
+        target = ("closed", reason) if state == "closed" else state
+        keys[target] = keys.get(target, 0) + int(key)
+        keys["referred_in_period"] += int(referred)
+        keys["started_in_period"] += int(started)
+    keys["closed"] = sum(keys[("closed", r)] for r in CLOSE_REASONS)
+    keys["total"] = keys["referred"] + keys["active"] + keys["closed"]
+    return {k: v % cellkey.MODULUS for k, v in keys.items()}
 
 
 MOVEMENT_ROWS = (*MOVEMENTS, "unassessed")
 
 
-def linked_money(data: OutcomeData, threshold: int) -> dict:
+def linked_money(data: OutcomeData, threshold: int, noise: bool = True) -> dict:
     """The paid spend by theme, by category and by movement (worse / same / better / without an
     assessment), protected as one table: all three add up to the same total, so a total minus the
     others can give away no hidden amount. Keys ``(grouping, key)`` and ``"__total__"``."""
@@ -246,6 +369,12 @@ def linked_money(data: OutcomeData, threshold: int) -> dict:
     movement["unassessed"] = (data.paid - sum(a for a, _n in movement.values()),
                               data.paid_families - sum(n for _a, n in movement.values()))
     groupings["movement"] = movement
+    paid_key = data.keys.get("totals", (0, 0))[1]
+    moved_keys = {k: v[1] for k, v in data.keys.get("movement_spend", {}).items()}
+    keys: dict = {"__total__": paid_key, ("movement", "unassessed"): paid_key - sum(moved_keys.values())}
+    keys.update({("movement", k): v for k, v in moved_keys.items()})
+    for name in ("theme", "category"):
+        keys.update({(name, k): v for k, v in data.keys.get(f"spend_by_{name}", {}).items()})
     values: dict[Hashable, int] = {"__total__": data.paid}
     families: dict[Hashable, int] = {"__total__": data.paid_families}
     table = Table(values, [], money=True, families=families)
@@ -258,7 +387,7 @@ def linked_money(data: OutcomeData, threshold: int) -> dict:
             values[(name, "__sum__")] = sum(amount for amount, _count in rows.values())
             families[(name, "__sum__")] = data.paid_families
             table.add_sum((name, "__sum__"), [(name, key) for key in rows])
-    return suppression.protect(table, threshold)
+    return suppression.protect(perturb(table, threshold, keys, on=noise), threshold)
 
 
 def _money_alone(data: OutcomeData, threshold: int) -> dict:
@@ -279,23 +408,32 @@ def _money_alone(data: OutcomeData, threshold: int) -> dict:
     return result
 
 
-def share_row(label: str, yes: int, total: int, threshold: int) -> ShareRow:
-    figures = suppression.protect_list({"yes": yes, "no": total - yes}, threshold)
+def share_row(label: str, yes: int, total: int, threshold: int, keys: tuple[int, int] = (0, 0),
+              noise: bool = True) -> ShareRow:
+    """Families of whom ``yes`` (and the rest), with their total; ``keys``: the cell keys of the
+    total and of the yes."""
+    table = Table({"yes": yes, "no": total - yes, "total": total}, [("total", ["yes", "no"])])
+    total_key, yes_key = (int(k or 0) for k in keys)
+    perturb(table, threshold, {"yes": yes_key, "no": total_key - yes_key, "total": total_key}, on=noise)
+    figures = suppression.protect(table, threshold)
     return ShareRow(label, figures["yes"], figures["no"], figures["total"])
 
 
-def counted_share_row(label: str, counts: tuple[int, int], threshold: int) -> ShareRow:
-    """A share row from a query's (families, of whom yes) pair."""
+def counted_share_row(label: str, counts: tuple[int, int], threshold: int, keys: tuple[int, int] = (0, 0),
+                      noise: bool = True) -> ShareRow:
+    """A share row from a query's (families, of whom yes) pair (and their keys)."""
     total, yes = counts
-    return share_row(label, yes, total, threshold)
+    return share_row(label, yes, total, threshold, keys, noise)
 
 
 def money_table(title: str, rows: list[tuple[object, str]], amounts: dict, threshold: int,
-                total_families: int) -> MoneyTable:
+                total_families: int, keys: dict | None = None, total_key: int = 0, noise: bool = True) -> MoneyTable:
     values = {key: amounts.get(key, (0, 0))[0] for key, _label in rows}
     families = {key: amounts.get(key, (0, 0))[1] for key, _label in rows}
-    figures = suppression.protect_money(values, families, threshold, total_key="__total__",
-                                        total_families=total_families)
+    values["__total__"], families["__total__"] = sum(values.values()), total_families
+    table = Table(values, [("__total__", [key for key, _label in rows])], money=True, families=families)
+    perturb(table, threshold, {**(keys or {}), "__total__": total_key}, on=noise)
+    figures = suppression.protect(table, threshold)
     return MoneyTable(title, [MoneyRow(key, label, figures[key]) for key, label in rows], figures["__total__"])
 
 
@@ -361,9 +499,16 @@ def benefit_view(data: OutcomeData, overall: Matrix, spend_total: Figure, by_age
         view.hidden_reason = _("Utbetalingene i utvalget kan ikke vises, og da heller ikke gevinsten.")
         return view
     assumptions = to_assumptions(assumption_set)
-    paid_by_agency = {key: amount for key, (amount, _families) in data.spend_by_agency.items()}
+    paid_by_agency = {row.key: row.amount.value or 0 for row in by_agency.rows} if linked else \
+        {key: amount for key, (amount, _families) in data.spend_by_agency.items()}
+    # The model reads the figures the report publishes (its margins and what was paid), never the
+    # exact ones behind them: the savings are Σ cost × margins, so they say nothing new.
+    margins = {}
+    if linked:
+        margins = {"intake": {i: overall.intake(i).value or 0 for i in LEVELS},
+                   "now": {j: overall.now(j).value or 0 for j in LEVELS}}
     selection = benefit.Selection(
-        transitions=data.transitions, spend_paid=data.paid,
+        transitions=data.transitions, spend_paid=(spend_total.value or 0) if linked else data.paid, **margins,
         family_months=benefit.round_ore(Fraction(data.family_days * DAYS_PER_MONTH_DEN, DAYS_PER_MONTH_NUM)),
         spend_paid_by_agency=paid_by_agency)
     if linked:
@@ -395,16 +540,28 @@ def benefit_view(data: OutcomeData, overall: Matrix, spend_total: Figure, by_age
 # --- the whole report ---------------------------------------------------------------------------
 
 def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | None = None,
-          success_rate=None, agency_names: dict | None = None, linked: bool = True) -> OutcomeReport:
-    """Suppress and label every figure of the report.
+          success_rate=None, agency_names: dict | None = None, linked: bool = True,
+          noise: bool = False) -> OutcomeReport:
+    """Suppress, perturb and label every figure of the report.
+
+    ``noise``: every count and amount is published by the cell-key method (``reports.cellkey``), as
+    the app does (``REPORT_CELL_KEY``, on by default: ``reading.build_outcome``); without it the
+    figures are exact, as the report was before — the configuration the differencing attack
+    (``tests/reports/test_cell_key.py``) shows to give families away.
 
     ``linked=False`` protects each table on its own and rounds the benefit model's savings by
     interval propagation, as the report did before issue 14: a deliberately weak configuration the
     attacker test (``tests/reports/test_disclosure_attack.py``) uses to show what it finds."""
     agency_names = agency_names or {}
-    linked_tables = linked_table(data)
+    linked_tables = perturb(linked_table(data), threshold, on=noise)
+    grouped = False
     if linked:
         status = suppression.decide(linked_tables, threshold)
+        if noise and any(status[(i, j)] == suppression.PRIMARY for i in LEVELS for j in LEVELS):
+            # A small selection: the matrix by level groups, so it reads as numbers, not marks.
+            grouped = True
+            linked_tables = perturb(linked_table(data, grouped=True), threshold)
+            status = suppression.decide(linked_tables, threshold)
     else:
         status = {}
         for part in (transition_table(data.transitions), Table(dict(linked_tables.values), [])):
@@ -415,8 +572,10 @@ def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | 
         status.update({("ts", "yes"): ts_alone.yes.status, ("ts", "no"): ts_alone.no.status,
                        "below": ts_alone.total.status})
     linked_figures = suppression.figures(linked_tables, threshold, status)
-    overall = Matrix(_("Samlet nivå"), linked_figures, linked_tables, status)
-    themes = {code: matrix(str(THEME_BY_CODE[code].name), data.theme_transitions.get(code, {}), threshold)
+    overall = Matrix(_("Samlet nivå"), linked_figures, linked_tables, status, grouped=grouped)
+    theme_keys = data.keys.get("theme_transitions", {})
+    themes = {code: matrix(str(THEME_BY_CODE[code].name), data.theme_transitions.get(code, {}), threshold,
+                           theme_keys.get(code), noise)
               for code in THEME_CODES if code in data.theme_transitions}
     flow = {key: linked_figures[("flow", key)] for key in FLOW_KEYS}
     ts = ShareRow(_("Nådde stabil"), linked_figures[("ts", "yes")], linked_figures[("ts", "no")],
@@ -425,11 +584,13 @@ def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | 
     median = (months_text(*data.median_days) if ts.yes.status in (suppression.SHOWN, suppression.SECONDARY)
               and data.reached_stable >= threshold and data.median_days[1] else None)
     milestones = [counted_share_row(_("%(months)s måneder etter start", months=m), data.milestones.get(m, (0, 0)),
-                                    threshold) for m in MILESTONE_MONTHS]
-    follow_ups = [counted_share_row(label, data.follow_ups.get(kind, (0, 0)), threshold)
+                                    threshold, data.keys.get("milestones", {}).get(m, (0, 0)), noise)
+                  for m in MILESTONE_MONTHS]
+    follow_ups = [counted_share_row(label, data.follow_ups.get(kind, (0, 0)), threshold,
+                                    data.keys.get("follow_ups", {}).get(kind, (0, 0)), noise)
                   for kind, label in (("follow_up_6", _("6 måneder etter avslutning")),
                                       ("follow_up_12", _("12 måneder etter avslutning")))]
-    money = linked_money(data, threshold) if linked else _money_alone(data, threshold)
+    money = linked_money(data, threshold, noise) if linked else _money_alone(data, threshold)
     by_theme = MoneyTable(_("Utbetalt per tema"), [MoneyRow(c, str(THEME_BY_CODE[c].name), money[("theme", c)])
                                                    for c in THEME_CODES], money["__total__"])
     by_category = MoneyTable(_("Utbetalt per kategori"),
@@ -438,7 +599,8 @@ def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | 
     agency_rows = [(key, agency_names.get(key, str(key))) for key in sorted(
         set(agency_names) | set(data.spend_by_agency), key=lambda k: agency_names.get(k, str(k)))]
     by_agency = money_table(_("Utbetalt per etat (delegerte midler)"), agency_rows, data.spend_by_agency,
-                            threshold, data.paid_families)
+                            threshold, data.paid_families, data.keys.get("spend_by_agency"),
+                            data.keys.get("totals", (0, 0))[1], noise)
     # The movement table: worse / same / better and the families without an assessment, adding up to
     # the families and the money paid (the weak configuration: the old table, assessed families only).
     rows = MOVEMENT_ROWS if linked else MOVEMENTS
@@ -448,8 +610,9 @@ def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | 
     movement_money["__total__"] = money["__total__"] if linked else money[("movement", "__total__")]
     families = flow["total"]
     per_family = None
-    if not by_theme.total.hidden and not families.hidden and data.families:
-        per_family = benefit.round_ore(Fraction(data.paid, data.families))
+    if not by_theme.total.hidden and not families.hidden and families.value:
+        # From the published figures (a derived figure adds nothing to what they say).
+        per_family = benefit.round_ore(Fraction(by_theme.total.value or 0, families.value))
     return OutcomeReport(
         data=data, threshold=threshold, families=families, flow=flow,
         referred_in_period=linked_figures[("flow", "referred_in_period")] if linked
@@ -461,7 +624,7 @@ def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | 
         movement_families=movement_families, movement_spend=movement_money,
         spend_per_family=per_family,
         benefit=benefit_view(data, overall, by_theme.total, by_agency, assumption_set, threshold, success_rate,
-                             agency_names, linked=linked))
+                             agency_names, linked=linked), perturbed=noise)
 
 
 def close_reason_labels() -> dict[str, str]:
@@ -488,12 +651,25 @@ def _level_names() -> dict[int, str]:
 
 
 def matrix_table_spec(table_id: str, m: Matrix) -> ReportTable:
+    if m.grouped:
+        return _grouped_spec(table_id, m)
     names = _level_names()
     spec = ReportTable(table_id, _("%(title)s: nivå ved inntak (rader) og nå (kolonner)", title=m.title),
                        [names[j] for j in LEVELS] + [_("I alt ved inntak")], row_header=_("Ved inntak"))
     for i in LEVELS:
         spec.rows.append((i, names[i], [m.cell(i, j) for j in LEVELS] + [m.intake(i)]))
     spec.rows.append(("total", _("I alt nå"), [m.now(j) for j in LEVELS] + [m.total]))
+    return spec
+
+
+def _grouped_spec(table_id: str, m: Matrix) -> ReportTable:
+    names = group_labels()
+    spec = ReportTable(table_id, _("%(title)s: under stabil eller stabil eller bedre ved inntak (rader) og nå "
+                                   "(kolonner) — nivåene er slått sammen fordi utvalget er lite", title=m.title),
+                       [names[b] for b in GROUPS] + [_("I alt ved inntak")], row_header=_("Ved inntak"))
+    for a in GROUPS:
+        spec.rows.append((a, names[a], [m.cell(a, b) for b in GROUPS] + [m.intake(a)]))
+    spec.rows.append(("total", _("I alt nå"), [m.now(b) for b in GROUPS] + [m.total]))
     return spec
 
 

@@ -44,6 +44,7 @@ from velferdslab.cases.household.models import Family
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.themes import STABIL
 from velferdslab.extensions import db
+from velferdslab.reports.cellkey import record_key
 from velferdslab.teams.models import InvestmentTeam, TeamMembership
 
 PROGRESS_KINDS = ("intake", "regular")
@@ -209,7 +210,7 @@ def _paid_spend(f: OutcomeFilter, sel):
     conditions = [s.c.lab_id == f.lab_id, s.c.status == "paid", s.c.paid_on.between(f.start, f.end)]
     if f.theme is not None:
         conditions.append(s.c.theme == f.theme)
-    return (select(s.c.id, s.c.family_id, s.c.amount, s.c.theme, s.c.category)
+    return (select(s.c.id, s.c.family_id, s.c.amount, s.c.theme, s.c.category, sel.c.id.label("enrolment_id"))
             .join(sel, sel.c.family_id == s.c.family_id).where(*conditions).subquery("paid"))
 
 
@@ -225,17 +226,22 @@ def flow_query(f: OutcomeFilter) -> Select:
     # bound parameters against the same expression in the select list.
     states = select(state.label("state"), case((state == "closed", sel.c.close_reason), else_=None).label("reason"),
                     case((sel.c.referred_on >= f.start, 1), else_=0).label("referred"),
-                    case((sel.c.started_on.between(f.start, f.end), 1), else_=0).label("started")).subquery("states")
+                    case((sel.c.started_on.between(f.start, f.end), 1), else_=0).label("started"),
+                    record_key(sel.c.id).label("rk")).subquery("states")
     return (select(states.c.state, states.c.reason, func.count().label("families"),
                    func.sum(states.c.referred).label("referred_in_period"),
-                   func.sum(states.c.started).label("started_in_period"))
+                   func.sum(states.c.started).label("started_in_period"),
+                   func.sum(states.c.rk).label("key"),
+                   func.sum(states.c.referred * states.c.rk).label("referred_key"),
+                   func.sum(states.c.started * states.c.rk).label("started_key"))
             .group_by(states.c.state, states.c.reason))
 
 
 def transitions_query(f: OutcomeFilter) -> Select:
     """The overall level at intake against now: {(intake, now): families}."""
     ends = _ends(f, selection(f))
-    return (select(ends.c.intake_level, ends.c.now_level, func.count().label("families"))
+    return (select(ends.c.intake_level, ends.c.now_level, func.count().label("families"),
+                   func.sum(record_key(ends.c.enrolment_id)).label("key"))
             .group_by(ends.c.intake_level, ends.c.now_level))
 
 
@@ -244,7 +250,7 @@ def theme_transitions_query(f: OutcomeFilter) -> Select:
     ends = _ends(f, selection(f))
     at_intake, now = ThemeRating.__table__.alias("at_intake"), ThemeRating.__table__.alias("now")
     query = (select(at_intake.c.theme, at_intake.c.level.label("intake_level"), now.c.level.label("now_level"),
-                    func.count().label("families"))
+                    func.count().label("families"), func.sum(record_key(ends.c.enrolment_id)).label("key"))
              .select_from(ends)
              .join(at_intake, and_(at_intake.c.assessment_id == ends.c.intake_id, at_intake.c.perspective == "team",
                                    at_intake.c.subject_member_id.is_(None)))
@@ -273,7 +279,10 @@ def milestones_query(f: OutcomeFilter) -> CompoundSelect:
                   .subquery(f"at_{months}"))
         parts.append(select(literal(months).label("months"), func.count().label("families"),
                             func.coalesce(func.sum(case((ranked.c.overall_level >= STABIL, 1), else_=0)), 0)
-                            .label("stable")).where(ranked.c.rk == 1))
+                            .label("stable"),
+                            func.sum(record_key(ranked.c.id)).label("key"),
+                            func.sum(case((ranked.c.overall_level >= STABIL, record_key(ranked.c.id)), else_=0))
+                            .label("stable_key")).where(ranked.c.rk == 1))
     return union_all(*parts)
 
 
@@ -302,8 +311,11 @@ def time_to_stable_query(f: OutcomeFilter) -> Select:
     below = (select(func.count()).select_from(ends)
              .where(ends.c.intake_level < STABIL).scalar_subquery())
     reached = select(func.count()).select_from(first_stable).scalar_subquery()
+    below_key = (select(func.sum(record_key(ends.c.enrolment_id))).select_from(ends)
+                 .where(ends.c.intake_level < STABIL).scalar_subquery())
+    reached_key = select(func.sum(record_key(first_stable.c.id))).scalar_subquery()
     return select(below.label("started_below"), reached.label("reached"), middle_days.label("middle_days"),
-                  middle_count.label("middle_count"))
+                  middle_count.label("middle_count"), below_key.label("below_key"), reached_key.label("reached_key"))
 
 
 def _first_of(query, name: str):
@@ -334,7 +346,10 @@ def follow_ups_query(f: OutcomeFilter) -> Select:
         .join(sel, sel.c.id == fu.c.enrolment_id)
         .where(fu.c.is_current.is_(True), fu.c.kind.in_(FOLLOW_UP_KINDS), fu.c.assessed_on <= f.end), "follow_up")
     return (select(follow_up.c.kind, func.count().label("families"),
-                   func.sum(case((follow_up.c.overall_level >= STABIL, 1), else_=0)).label("stable"))
+                   func.sum(case((follow_up.c.overall_level >= STABIL, 1), else_=0)).label("stable"),
+                   func.sum(record_key(follow_up.c.enrolment_id)).label("key"),
+                   func.sum(case((follow_up.c.overall_level >= STABIL, record_key(follow_up.c.enrolment_id)),
+                                 else_=0)).label("stable_key"))
             .join(at_close, and_(at_close.c.id == follow_up.c.enrolment_id, at_close.c.overall_level >= STABIL))
             .group_by(follow_up.c.kind))
 
@@ -343,7 +358,8 @@ def _spend_by(f: OutcomeFilter, column_name: str) -> Select:
     paid = _paid_spend(f, selection(f))
     column = paid.c[column_name]
     return (select(column.label("key"), func.sum(paid.c.amount).label("amount"),
-                   func.count(func.distinct(paid.c.family_id)).label("families"))
+                   func.count(func.distinct(paid.c.family_id)).label("families"),
+                   func.sum(func.distinct(record_key(paid.c.enrolment_id))).label("cell_key"))
             .group_by(column))
 
 
@@ -360,7 +376,8 @@ def spend_by_agency_query(f: OutcomeFilter) -> Select:
     paid = _paid_spend(f, selection(f))
     t, account = LedgerTransfer.__table__, LedgerAccount.__table__
     return (select(account.c.agency_id.label("key"), func.sum(t.c.amount).label("amount"),
-                   func.count(func.distinct(paid.c.family_id)).label("families"))
+                   func.count(func.distinct(paid.c.family_id)).label("families"),
+                   func.sum(func.distinct(record_key(paid.c.enrolment_id))).label("cell_key"))
             .select_from(paid.join(t, and_(t.c.spend_request_id == paid.c.id, t.c.kind == "payment"))
                          .join(account, account.c.id == t.c.credit_account_id))
             .group_by(account.c.agency_id))
@@ -373,12 +390,14 @@ def totals_query(f: OutcomeFilter) -> Select:
     spend = _paid_spend(f, sel)
     paid = select(func.coalesce(func.sum(spend.c.amount), 0)).scalar_subquery()
     paid_families = select(func.count(func.distinct(spend.c.family_id))).scalar_subquery()
+    paid_key = select(func.sum(func.distinct(record_key(spend.c.enrolment_id)))).scalar_subquery()
     stop = _smaller(func.coalesce(sel.c.closed_on, f.end), f.end)
     begin = _larger(sel.c.started_on, f.start)
     active_days = func.sum(case((and_(sel.c.started_on.is_not(None), sel.c.started_on <= f.end),
                                  _larger(days_between(stop, begin) + 1, 0)), else_=0))
     return select(func.count().label("families"), func.coalesce(active_days, 0).label("family_days"),
-                  paid.label("paid"), paid_families.label("paid_families")).select_from(sel)
+                  paid.label("paid"), paid_families.label("paid_families"),
+                  func.sum(record_key(sel.c.id)).label("key"), paid_key.label("paid_key")).select_from(sel)
 
 
 def movement_spend_query(f: OutcomeFilter) -> Select:
@@ -393,7 +412,10 @@ def movement_spend_query(f: OutcomeFilter) -> Select:
                     (ends.c.now_level < ends.c.intake_level, "worse"), else_="same")
     return (select(movement.label("movement"), func.count().label("families"),
                    func.coalesce(func.sum(per_family.c.amount), 0).label("amount"),
-                   func.count(per_family.c.family_id).label("paid_families"))
+                   func.count(per_family.c.family_id).label("paid_families"),
+                   func.sum(record_key(ends.c.enrolment_id)).label("key"),
+                   func.sum(case((per_family.c.family_id.is_not(None), record_key(ends.c.enrolment_id)), else_=0))
+                   .label("paid_key"))
             .select_from(ends.join(sel, sel.c.id == ends.c.enrolment_id)
                          .outerjoin(per_family, per_family.c.family_id == sel.c.family_id))
             .group_by(movement))
@@ -443,6 +465,9 @@ class OutcomeData:
     family_days: int = 0
     paid: int = 0
     paid_families: int = 0
+    # The cell keys (``reports.cellkey``) of the same groups, by statement: the sum of the record
+    # keys of the families each count holds (none for made-up data: every key is then 0).
+    keys: dict = field(default_factory=dict)
 
 
 _CUSTOM_PLANS = text("SELECT current_setting('plan_cache_mode'), "
@@ -490,7 +515,7 @@ def run(f: OutcomeFilter) -> OutcomeData:
     """Execute every statement; eleven round trips whatever the number of families."""
     data = OutcomeData(filter=f)
     results = execute_all(queries(f))
-    data.flow = [tuple(row) for row in results["flow"]]
+    data.flow = [tuple(row)[:5] for row in results["flow"]]
     data.transitions = {(r.intake_level, r.now_level): r.families for r in results["transitions"]}
     for r in results["theme_transitions"]:
         data.theme_transitions.setdefault(r.theme, {})[(r.intake_level, r.now_level)] = r.families
@@ -506,4 +531,33 @@ def run(f: OutcomeFilter) -> OutcomeData:
     totals = results["totals"][0]
     data.families, data.family_days = int(totals.families), int(totals.family_days or 0)
     data.paid, data.paid_families = int(totals.paid or 0), int(totals.paid_families or 0)
+    data.keys = _keys(results)
     return data
+
+
+def _int(value) -> int:
+    """A key sum as an integer (PostgreSQL sums BIGINT as NUMERIC)."""
+    return int(value or 0)
+
+
+def _keys(results: dict) -> dict:
+    """The cell keys next to the counts :func:`run` reads (``reports.cellkey``)."""
+    ts = results["time_to_stable"][0]
+    totals = results["totals"][0]
+    themes: dict = {}
+    for r in results["theme_transitions"]:
+        themes.setdefault(r.theme, {})[(r.intake_level, r.now_level)] = _int(r.key)
+    return {
+        "flow": {(r.state, r.reason): (_int(r.key), _int(r.referred_key), _int(r.started_key))
+                 for r in results["flow"]},
+        "transitions": {(r.intake_level, r.now_level): _int(r.key) for r in results["transitions"]},
+        "theme_transitions": themes,
+        "milestones": {int(r.months): (_int(r.key), _int(r.stable_key)) for r in results["milestones"]},
+        "time_to_stable": (_int(ts.below_key), _int(ts.reached_key)),
+        "follow_ups": {r.kind: (_int(r.key), _int(r.stable_key)) for r in results["follow_ups"]},
+        "spend_by_theme": {r.key: _int(r.cell_key) for r in results["spend_by_theme"]},
+        "spend_by_category": {r.key: _int(r.cell_key) for r in results["spend_by_category"]},
+        "spend_by_agency": {r.key: _int(r.cell_key) for r in results["spend_by_agency"]},
+        "movement_spend": {r.movement: (_int(r.key), _int(r.paid_key)) for r in results["movement_spend"]},
+        "totals": (_int(totals.key), _int(totals.paid_key)),
+    }

@@ -194,10 +194,12 @@ class PersonReport:
 
 
 def build(data: PersonData, threshold: int) -> PersonReport:
-    """The counts, suppressed: every share row protected like the family report's."""
-    now = figures.share_row(_("Nå (siste vurdering i perioden)"), data.stable, data.rated, threshold)
+    """The counts, suppressed: every share row protected on its own by the threshold. Not yet by the
+    cell-key method (the queries carry no person keys; docs/reports.md): perturbing with a key of 0
+    would be a fixed function of the count, no protection at all."""
+    now = figures.share_row(_("Nå (siste vurdering i perioden)"), data.stable, data.rated, threshold, noise=False)
     follow_ups = [
-        figures.counted_share_row(label, data.follow_ups.get(kind, (0, 0)), threshold)
+        figures.counted_share_row(label, data.follow_ups.get(kind, (0, 0)), threshold, noise=False)
         for kind, label in (
             ("follow_up_6", _("Holdt det 6 måneder etter avslutning")),
             ("follow_up_12", _("Holdt det 12 måneder etter avslutning")),

@@ -31,7 +31,8 @@ def build_outcome(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None
     if not themes:
         data = replace(data, theme_transitions={})
     return figures.build(data, current_app.config["SUPPRESSION_THRESHOLD"], assumption_set=assumption_set,
-                         success_rate=success_rate, agency_names={a.id: a.name for a in agencies})
+                         success_rate=success_rate, agency_names={a.id: a.name for a in agencies},
+                         noise=bool(current_app.config.get("REPORT_CELL_KEY", True)))
 
 
 def _record(f: outcome.OutcomeFilter, action: AuditAction, fmt: str, **extra) -> None:

@@ -200,6 +200,9 @@ class OutcomeSchema(Schema):
 
     filters = fields.Dict()
     threshold = fields.Integer()
+    disclosure = fields.Dict(metadata={"description": (
+        "The cell-key method: `cell_key` (bool), `noise` (a count is the true one ± this many families), "
+        "`money_base` (øre: amounts are rounded up or down to this), `note` (the reader's note).")})
     families = fields.Raw()
     sections = fields.Dict(metadata={"description": (
         "Each table: {title, columns, units, rows: [{key, label, values, numbers, share?, share_percent?}]}. "

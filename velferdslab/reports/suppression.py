@@ -24,7 +24,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 LESS_THAN = "<{threshold}"
@@ -88,6 +88,13 @@ class Table:
     # Cells that are never published but tie others together (the families referred before the
     # period: the families minus those referred in it). Always hidden; a leak if pinned.
     unpublished: frozenset = frozenset()
+    # The cell-key method (``reports.cellkey``): what each shown cell is published as (the count
+    # with its noise, the amount rounded), and how far that may be from the truth (counts: ± that
+    # many families; money: less than that many øre). Empty: shown cells are exact.
+    published: Mapping = field(default_factory=dict)
+    spread: int = 0
+    # The cell keys of the cells (``reports.cellkey``) the published values are drawn from.
+    keys: dict = field(default_factory=dict)
 
     def add_sum(self, total: Hashable, parts: Iterable[Hashable]) -> None:
         self.sums.append((total, list(parts)))
@@ -111,17 +118,35 @@ def _ranges(table: Table, threshold: int, status: dict) -> dict:
     known = {}
     maybe_zero = zero_possible(table, status)
     for key, value in table.values.items():
-        if status[key] == SHOWN:
+        if status[key] == SHOWN and key in table.published:
+            known[key] = _perturbed_range(table, threshold, table.published[key])
+        elif status[key] == SHOWN:
             known[key] = (value, value)
         elif status[key] == WITHHELD:
             known[key] = (0, math.inf)
         elif table.money:
             known[key] = (1, math.inf)
+        elif table.spread:  # perturbed counts: "<5" is a published 1–4, "×" a count of at least 1
+            known[key] = (1, threshold - 1 + table.spread) if status[key] == PRIMARY else (1, math.inf)
         elif status[key] == PRIMARY:
             known[key] = (0 if key in maybe_zero else 1, threshold - 1)
         else:
             known[key] = (threshold, math.inf)
     return known
+
+
+def _perturbed_range(table: Table, threshold: int, published: int) -> tuple:
+    """What a reader knows of a perturbed cell from its published value: 0 is 0; a count is at
+    least the threshold (smaller ones are marked) and within ± spread; an amount is within less
+    than one rounding unit (and more than 0)."""
+    if table.money:
+        return (0 if published == 0 else max(1, published - table.spread + 1), published + table.spread - 1)
+    return (0, table.spread) if published == 0 else (max(1, published - table.spread), published + table.spread)
+
+
+def _fixed(table: Table, status: dict, key: Hashable) -> bool:
+    """A cell the reader knows exactly: shown and not perturbed."""
+    return status[key] == SHOWN and key not in table.published
 
 
 @dataclass(frozen=True)
@@ -149,7 +174,7 @@ def _system(table: Table, status: dict, published: Iterable[Published] = ()) -> 
     for terms, low, high in relations:
         coefs: dict = {}
         for key, coef in terms.items():
-            if status[key] == SHOWN:
+            if _fixed(table, status, key):
                 low -= coef * table.values[key]
                 high -= coef * table.values[key]
             elif coef:
@@ -272,7 +297,7 @@ def pinned(table: Table, threshold: int, status: dict, published: Iterable[Publi
     """The hidden cells a reader could work out exactly (to be 0 is no disclosure: a zero
     identifies nobody, and is shown elsewhere)."""
     bounds = propagate(table, threshold, status, published)
-    return [k for k in table.values if status[k] != SHOWN and bounds[k][0] == bounds[k][1] != 0
+    return [k for k in table.values if not _fixed(table, status, k) and bounds[k][0] == bounds[k][1] != 0
             and _discloses(table, threshold, k, bounds[k][0])]
 
 
@@ -316,7 +341,7 @@ def exact_pinned(table: Table, threshold: int, status: dict, published: Iterable
     import numpy as np
     from scipy.optimize import milp
 
-    hidden_keys = [k for k in table.values if status[k] != SHOWN]
+    hidden_keys = [k for k in table.values if not _fixed(table, status, k)]
     if not hidden_keys:
         return []
     constraints, bounds, integrality = _milp_problem(table, threshold, status, published, hidden_keys)
@@ -363,10 +388,12 @@ def _primary(table: Table, threshold: int) -> dict:
     status = {}
     for key, value in table.values.items():
         weight = table.families[key] if table.money and table.families is not None else value
+        if table.spread and not table.money:  # perturbed counts: the mark follows the published value
+            weight = table.published.get(key, 0)
         status[key] = PRIMARY if 1 <= weight < threshold else SHOWN
     for key in table.unpublished:
         status[key] = WITHHELD
-    if not table.money:
+    if not table.money and not table.spread:
         changed = True
         while changed:
             changed = False
@@ -416,7 +443,7 @@ def _decision_key(table: Table, threshold: int, published: list[Published]) -> H
     return (threshold, table.money, tuple(table.values.items()),
             tuple((total, tuple(parts)) for total, parts in table.sums),
             tuple(table.families.items()) if table.families is not None else None,
-            table.keep, table.unpublished,
+            table.keep, table.unpublished, tuple(table.published.items()), table.spread,
             tuple((tuple(p.coefficients.items()), p.low, p.high) for p in published))
 
 
@@ -481,7 +508,7 @@ def figures(table: Table, threshold: int, status: dict) -> dict:
     result = {}
     for key, value in table.values.items():
         if status[key] == SHOWN:
-            result[key] = shown(value, table.money)
+            result[key] = shown(table.published.get(key, value), table.money)
         else:
             mark = (WITHHELD_MARK if status[key] == WITHHELD
                     else less_than if status[key] == PRIMARY and not table.money else HIDDEN)
@@ -537,7 +564,8 @@ def share(numerator: Figure, denominator: Figure, complement: Figure) -> str | N
     if numerator.hidden or denominator.hidden or complement.hidden or not denominator.value \
             or numerator.value is None:
         return None
-    return percent(numerator.value, denominator.value)
+    # Perturbed counts (reports.cellkey) need not fit exactly: a part is at most its whole.
+    return percent(min(numerator.value, denominator.value), denominator.value)
 
 
 def percent(part: int, whole: int) -> str:

@@ -202,7 +202,8 @@ def outcome_xlsx():
     def as_xlsx(_form, report, f, assumption_set):
         agency = db.session.get(Agency, f.agency_id) if f.agency_id else None
         data = exports.outcome_xlsx(report, title=_("Resultatrapport"), scope=exports.scope_lines(
-            f, assumption_set, current_user.lab.name, agency.name if agency else "", report.threshold))
+            f, assumption_set, current_user.lab.name, agency.name if agency else "", report.threshold,
+            report.noise_note))
         return pdf_renderer.attachment(data, f"resultatrapport-{f.start}-{f.end}.xlsx", exports.XLSX_MIMETYPE)
 
     return _outcome_download(as_xlsx, AuditAction.REPORT_OUTCOME_XLSX, "xlsx")
