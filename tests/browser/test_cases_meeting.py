@@ -123,7 +123,7 @@ def test_a_rejected_meeting_form_shows_norwegian_messages_and_passes_axe(page):
     sign_in(page, "caseworker")
     _open_family(page)
     page.get_by_role("link", name="Registrer møte og vurdering").click()
-    page.get_by_role("group", name="Bolig").get_by_role("group", name="Teamet").get_by_label(
+    page.get_by_role("group", name="Bolig").get_by_role("group", name="Teamet", exact=True).get_by_label(
         "Ikke vurdert").check()  # one theme left unrated by the team: it must rate them all
     with page.expect_navigation():  # the page saves its draft first, then sends the form
         page.get_by_role("button", name="Lagre møtet").click()
