@@ -102,7 +102,11 @@ def stable_now(report: figures.OutcomeReport) -> StableNow:
         below = sum_shown([overall.now(level) for level in LEVELS if level < STABIL])
         if not below.hidden and not overall.total.hidden and overall.total.value is not None \
                 and below.value is not None:
-            above = suppression.shown(overall.total.value - below.value)
+            difference = overall.total.value - below.value
+            # A difference of published (perturbed) figures below the threshold is not shown as a
+            # small count, as no published count is (1-4 is "<5"): hidden, like any derived cell.
+            above = (suppression.shown(difference) if difference <= 0 or difference >= report.threshold
+                     else Figure(None, suppression.SECONDARY, suppression.HIDDEN))
     return StableNow(above, overall.total, report.movement_families.get("unassessed", overall.total))
 
 
