@@ -382,6 +382,7 @@ def _codes_out(row) -> dict:
 class AccountingCodesView(MethodView):
     @requires("budget.delegate")
     @blueprint.arguments(schemas.YearQuerySchema, location="query")
+    @blueprint.response(200, description="JSON as documented in docs/budget.md (the books)")
     def get(self, args):
         """Each agency's accounting dimensions for a budget year, and the category → account map."""
         lab_id = current_user.lab_id
@@ -391,6 +392,7 @@ class AccountingCodesView(MethodView):
 
     @requires("budget.delegate")
     @blueprint.arguments(schemas.AccountingCodesSchema)
+    @blueprint.response(200, description="JSON as documented in docs/budget.md (the books)")
     def put(self, data):
         """Set one agency's codes for a year (ansvar, KOSTRA funksjon, art, prosjekt); 422 per field."""
         user = _user()
@@ -401,6 +403,7 @@ class AccountingCodesView(MethodView):
 class CategoryAccounts(MethodView):
     @requires("budget.delegate")
     @blueprint.arguments(schemas.CategoryAccountsSchema)
+    @blueprint.response(200, description="JSON as documented in docs/budget.md (the books)")
     def put(self, data):
         """Map spend categories to accounts (art); the map in force is returned."""
         user = _user()
@@ -431,6 +434,7 @@ def _line_out(line) -> dict:
 class Vouchers(MethodView):
     @requires("budget.delegate")
     @blueprint.arguments(schemas.VoucherQuerySchema, location="query")
+    @blueprint.response(200, description="JSON as documented in docs/budget.md (the books)")
     def get(self, args):
         """One agency's voucher lines for a period (``format``: json, csv or xlsx), read from one
         snapshot, with the line count and control sum."""
@@ -460,6 +464,7 @@ def _reconciliation_out(report) -> dict:
 class ReconciliationView(MethodView):
     @requires("budget.delegate")
     @blueprint.arguments(schemas.PeriodQuerySchema, location="query")
+    @blueprint.response(200, description="JSON as documented in docs/budget.md (the books)")
     def get(self, args):
         """One agency's budget year at the end of a period, from the ledger, in øre: delegated,
         carried in and out, allocated, returned, reserved, paid, pool, unused; ``balanced`` when
@@ -475,6 +480,7 @@ class ReconciliationView(MethodView):
 @blueprint.route("/books/exports")
 class PeriodExports(MethodView):
     @requires("budget.delegate")
+    @blueprint.response(200, description="JSON as documented in docs/budget.md (the books)")
     def get(self):
         """The periods marked exported (locked), newest first."""
         return [{"agency_id": r.agency_id, "period": r.period, "line_count": r.line_count,
@@ -483,6 +489,7 @@ class PeriodExports(MethodView):
 
     @requires("budget.delegate")
     @blueprint.arguments(schemas.PeriodExportCreateSchema)
+    @blueprint.response(200, description="JSON as documented in docs/budget.md (the books)")
     def post(self, data):
         """Mark a period exported for an agency: locked from now on (409 when it already is; 422
         when lines lack codes or the period has not begun)."""
@@ -495,12 +502,14 @@ class PeriodExports(MethodView):
 @blueprint.route("/year-ends")
 class YearEnds(MethodView):
     @requires("budget.delegate")
+    @blueprint.response(200, description="JSON as documented in docs/budget.md (the books)")
     def get(self):
         """The lab's closed budget years, with each agency's decision and what it moved."""
         return [_year_close_out(c) for c in books.year_closes(current_user.lab_id)]
 
     @requires("budget.delegate")
     @blueprint.arguments(schemas.YearEndCreateSchema)
+    @blueprint.response(201, description="JSON as documented in docs/budget.md (the books)")
     def post(self, data):
         """Close a budget year (each agency with money in it needs a decision); 409 for a second
         year-end or while requests of the year wait for a decision."""
