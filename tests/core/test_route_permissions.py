@@ -14,6 +14,9 @@ PUBLIC_ENDPOINTS = {
     "cases.minside_login", "cases.minside_login_start", "cases.minside_callback", "cases.minside_link",
     # Staff sign-in with the municipality's OpenID Provider: the redirect and its callback.
     "auth.oidc_login", "auth.oidc_callback",
+    # A user's private calendar feed (issue 18): a calendar program cannot sign in; the secret in
+    # the address is the key (only its hash is stored), revocable, 404 when unknown or revoked.
+    "notify.calendar_feed",
 }
 
 

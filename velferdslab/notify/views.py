@@ -14,7 +14,7 @@ from velferdslab.cases.access import Access
 from velferdslab.cases.gate import accessible_families, family_route
 from velferdslab.cases.meetings.models import Meeting
 from velferdslab.core.models import today_local
-from velferdslab.core.permissions import LOGIN, Permission, requires
+from velferdslab.core.permissions import LOGIN, Permission, public, requires
 from velferdslab.extensions import db
 from velferdslab.notify import calendar, services
 from velferdslab.notify.models import Channel, DeliveryStatus, Kind
@@ -91,6 +91,7 @@ def calendar_settings():
 
 
 @blueprint.get("/kalender/<token>.ics")
+@public
 def calendar_feed(token: str):
     """The private feed: no sign-in, the secret in the address is the key; revoked or unknown is 404."""
     found = services.feed_owner(token)

@@ -135,6 +135,7 @@ NOT_PERSONAL = {
     "audit_event": "audit trail: ids and codes only; exported as the access log, never erased",
     "ledger_transfer": "amounts between ledger accounts, no text; the ledger must balance",
     "voucher_line": "accounting codes and amounts of a paid spend, no text; a voucher the books must keep",
+    "spend_funding": "which agency funds how much of a spend request: an agency and an amount, no text",
 }
 
 
