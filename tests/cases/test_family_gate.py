@@ -105,6 +105,7 @@ def _body(endpoint: str, world, values) -> dict:
     return {"budget_api.FamilySpendRequests": spend, "budget_api.SpendById": {"payee": "Annen butikk"},
             "budget_api.SpendReject": {"reason": "Nei"}, "budget_api.SpendCancel": {"reason": "Nei"},
             "budget_api.SpendPay": {"paid_on": date.today().isoformat(), "reference": "F-1"},
+            "budget_api.SpendReversePayment": {"reason": "Feil betaling"},
             }.get(endpoint) or body_for(endpoint, world, values)
 
 
