@@ -564,6 +564,7 @@ class Generator:
                                             rule if decision == "approve" else None,
                                             1 if decision == "approve" else None, True,
                                             "Ikke innenfor familiens mål" if decision == "reject" else None, decided))
+            ledger.categories[spend_id] = category
             ledger.spend(family_id, wanted.year, spend_id, amount, status, reserves, cancelled_after_approval,
                          decided, paid_on, cancelled_at, approver)
         ledger.close_family(family_id, plan, team_agencies, lead_id)
@@ -662,6 +663,9 @@ class _Ledger:
         self.delegation_transfers: list = []
         self.allocation_transfers: list = []
         self.spend_transfers: list = []
+        # One voucher line per payment transfer (issue 17), numbered once the transfers are.
+        self.vouchers: list = []
+        self.categories: dict[int, str] = {}
         self.pool_use: Counter = Counter()  # (agency, year) -> allocated
         self.family_years: dict[tuple[int, int], list] = defaultdict(list)  # pending spends per family-year
 
@@ -730,6 +734,8 @@ class _Ledger:
                         at = max(decided, datetime.combine(paid_on, datetime.min.time(), UTC) + timedelta(hours=12))
                         self.transfer(self.spend_transfers, "payment", committed, paid, take, at, spend_id,
                                       actor=approver)
+                        self.vouchers.append((self.spend_transfers[-1], agency_id, spend_id, year, paid_on, take,
+                                              at))
                     elif cancelled:
                         self.transfer(self.spend_transfers, "release", committed, allocation, take, cancelled_at,
                                       spend_id, actor=approver)
@@ -752,6 +758,11 @@ class _Ledger:
             for row in bucket:
                 row[0] = self.gen.next_id("ledger_transfer")
                 self.t["ledger_transfer"].append(tuple(row))
+        for row, agency_id, spend_id, year, paid_on, amount, at in self.vouchers:
+            # No accounting codes yet: a lab sets them (budget.books.save_codes), which fills the lines.
+            self.t["voucher_line"].append((self.gen.next_id("voucher_line"), self.lab_id, agency_id, spend_id, row[0],
+                                           "payment", year, f"{paid_on:%Y-%m}", paid_on, amount,
+                                           self.categories[spend_id], None, None, None, None, at))
 
 
 GOAL_TEXT = {
@@ -818,4 +829,6 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
                         "reason", "created_at")),
     ("ledger_transfer", ("id", "lab_id", "kind", "debit_account_id", "credit_account_id", "amount",
                          "spend_request_id", "delegation_id", "created_by_id", "created_at")),
+    ("voucher_line", ("id", "lab_id", "agency_id", "spend_request_id", "transfer_id", "kind", "budget_year", "period",
+                      "voucher_date", "amount", "category", "ansvar", "funksjon", "art", "prosjekt", "created_at")),
 )
