@@ -123,6 +123,11 @@ ENTRIES: tuple[Entry, ...] = (
           keep=("code_hash",), delete=True),
     Entry("family_session", via=("member_id", "family_member"), label=_l("Familiens innloggede økter"),
           keep=("token_hash",), delete=True),
+    # Min side (issue 16): the family's own ratings before a meeting, and its electronic signatures.
+    Entry("family_own_rating", label=_l("Familiens egne vurderinger før møter"), erase={"note": None},
+          keep=("theme", "scale")),
+    Entry("consent_signature", via=("consent_id", "consent"), label=_l("Elektroniske signaturer på samtykker"),
+          keep=("method", "acr")),
     Entry("emergency_access", label=_l("Nødtilganger"),
           erase={"reason": lambda t: case((t.c.reason.is_(None), null()), else_=literal(EMERGENCY_REASON_ERASED))}),
 )

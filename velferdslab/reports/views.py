@@ -17,10 +17,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
+from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency
 from velferdslab.cases.access import Access
 from velferdslab.cases.gate import family_route, note
+from velferdslab.cases.minside.access import FamilyAccess
+from velferdslab.cases.minside.services import FamilyActor
+from velferdslab.cases.minside.web import family_session
 from velferdslab.cases.themes import LEVEL_NAMES, LEVELS, THEME_BY_CODE
 from velferdslab.core import navigation, spreadsheet
 from velferdslab.core import pdf as pdf_renderer
@@ -437,3 +441,19 @@ _register_panels()
 navigation.register_start_panel(summary_panel, order=5)
 navigation.register(_l("Resultater"), "reports.outcome_page", "reports.read", order=60)
 navigation.register(_l("Gevinstmodell"), "reports.assumption_sets", "reports.assumptions", order=65)
+
+
+# --- the family's own download on Min side (issue 16) ----------------------------------------------
+
+@blueprint.get("/min-side/framdriftsrapport.pdf")
+@family_session
+def minside_progress_pdf(member):
+    """The progress report for a signed-in family member: what the family's own view of the gate
+    (``FamilyAccess``) shows, never blocked by a staff member's consent; audited with the member."""
+    access = FamilyAccess.of(member)
+    lang = request.args.get("lang", "nb")
+    if lang not in progress.LANGUAGES:
+        lang = "nb"
+    audit.record(AuditAction.FAMILY_REPORT_PDF, actor=FamilyActor.of(member), family_id=access.family.id,
+                 object_type="member", object_id=member.id, purpose=Purpose.FAMILY_REQUEST, summary={"lang": lang})
+    return pdf_renderer.pdf_download(progress.render_progress_pdf(access, language=lang), "framdriftsrapport.pdf")

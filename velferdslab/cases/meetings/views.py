@@ -22,6 +22,7 @@ from velferdslab.cases.journey.models import PERSPECTIVES
 from velferdslab.cases.journey.services import FormVoice
 from velferdslab.cases.meetings import forms, queries, services
 from velferdslab.cases.meetings.models import Meeting
+from velferdslab.cases.minside import content as minside_content
 from velferdslab.cases.plan import queries as plan_queries
 from velferdslab.cases.plan.forms import goal_choices, owner_values, team_choices
 from velferdslab.cases.themes import THEME_CODES
@@ -95,12 +96,15 @@ def meeting_new(access: Access):
     form, themes, perspectives = _meeting_form(access, open_actions)
     draft = services.draft_for(access, actor=_user())
     history = journey_queries.journey_history(family_id, themes, access)
+    # The family's own ratings from Min side (issue 16), as far as this reader's consents reach.
+    family_own, family_own_hidden = minside_content.family_ratings_for_team(access)
     if request.method == "GET":
         form.held_on.data = today_local()
         form.interpreter_used.data = access.family.interpreter_needed
         for action in open_actions:
             form[f"action_{action.id}_status"].data = action.status
         _prefill_ratings(form, history.latest, themes, perspectives)
+        _prefill_family_own(form, family_own)
         if draft is not None:  # the work typed before (a closed tab, an expired session) comes back
             _restore(form, services.draft_fields(draft))
     refusal = None
@@ -119,7 +123,7 @@ def meeting_new(access: Access):
     return render_form("cases/meeting_form.html", form, status=422 if refusal else None, family=access.family,
                        themes=themes, perspectives=perspectives, open_actions=open_actions,
                        latest=history.latest, start=history.start, new_rows=range(forms.NEW_ACTION_ROWS),
-                       refusal=refusal,
+                       refusal=refusal, family_own=family_own, family_own_hidden=family_own_hidden,
                        draft_time=_clock(draft.updated_at) if draft is not None and request.method == "GET" else None,
                        session_limits=_session_limits())
 
@@ -138,6 +142,20 @@ def _prefill_ratings(form, latest, themes: list[str], voices: list[FormVoice]) -
             subject = journey_forms.subject_field_name(theme, voice.key)
             if subject in form and found.subject_member_id is not None:
                 form[subject].data = str(found.subject_member_id)
+
+
+def _prefill_family_own(form, ratings) -> None:
+    """Start each member's own voice at the rating the member gave on Min side before the meeting."""
+    for rating in ratings:
+        level, note = journey_forms.rating_field_names(rating.theme, f"m{rating.given_by_member_id}")
+        if level not in form:
+            continue
+        form[level].data = str(rating.level)
+        if note in form and rating.note:
+            form[note].data = rating.note
+        subject = journey_forms.subject_field_name(rating.theme, f"m{rating.given_by_member_id}")
+        if subject in form and rating.subject_member_id is not None:
+            form[subject].data = str(rating.subject_member_id)
 
 
 SKIPPED_NOTE = _l("Temaene vurderes ikke på dette møtet: fjern merknaden, eller ta bort haken for «ikke vurdert».")

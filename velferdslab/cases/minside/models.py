@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from velferdslab.cases.household.models import FamilyMember
-from velferdslab.core.models import UTCDateTime, utcnow
+from velferdslab.cases.journey.models import SCALES
+from velferdslab.cases.themes import THEME_CODES
+from velferdslab.core.models import UTCDateTime, one_of, utcnow
 from velferdslab.extensions import Model
 
 
@@ -63,3 +65,51 @@ class FamilySession(Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     member: Mapped[FamilyMember] = relationship()
+
+
+class FamilyOwnRating(Model):
+    """A family member's own rating of one theme before a meeting, given on Min side (issue 16).
+
+    ``given_by_member_id`` is the signed-in member; ``subject_member_id`` whom it is about (the
+    member themself). The team sees the newest ones in the meeting form as the family's own
+    perspective, shown through the same consent filter as every rating (``visible_ratings``).
+    A new rating of the same theme by the same member replaces the older one (one row each).
+    """
+
+    __tablename__ = "family_own_rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id"), index=True)
+    given_by_member_id: Mapped[int] = mapped_column(ForeignKey("family_member.id", ondelete="CASCADE"))
+    subject_member_id: Mapped[int | None] = mapped_column(ForeignKey("family_member.id", ondelete="CASCADE"))
+    theme: Mapped[str] = mapped_column(String(20))
+    level: Mapped[int] = mapped_column(SmallInteger)
+    scale: Mapped[str] = mapped_column(String(10), default="four_step")
+    note: Mapped[str | None] = mapped_column(String(500))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    given_by: Mapped[FamilyMember] = relationship(foreign_keys=[given_by_member_id])
+
+    __table_args__ = (
+        CheckConstraint("level BETWEEN 1 AND 4", name="level_range"),
+        CheckConstraint("scale = 'four_step' OR level <= 3", name="child_scale_range"),
+        CheckConstraint(one_of("theme", THEME_CODES), name="theme_known"),
+        CheckConstraint(one_of("scale", SCALES), name="scale_known"),
+        UniqueConstraint("given_by_member_id", "theme", name="uq_family_own_rating_member_theme"),
+    )
+
+
+class ConsentSignature(Model):
+    """A family member signed a consent form electronically on Min side: when, and how (the
+    sign-in's method and assurance level). The consent row itself is never changed."""
+
+    __tablename__ = "consent_signature"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consent.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("family_member.id", ondelete="CASCADE"))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    method: Mapped[str] = mapped_column(String(20), default="oidc")
+    acr: Mapped[str | None] = mapped_column(String(60))
+
+    __table_args__ = (UniqueConstraint("consent_id", "member_id", name="uq_consent_signature_consent_member"),)

@@ -9,10 +9,7 @@ read only it, never a staff session.
 
 from __future__ import annotations
 
-from functools import wraps
-from typing import Any
-
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -28,15 +25,15 @@ from velferdslab.cases.gate import family_route
 from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.household.services import family_members
 from velferdslab.cases.minside import services
+from velferdslab.cases.minside.web import ACR, PATH, ConfirmForm, _cookie, family_session
 from velferdslab.cases.web import _user, blueprint
 from velferdslab.core import policy
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import render_form
-from velferdslab.core.permissions import ATTR, FAMILY_SESSION, LOGIN, public, requires
+from velferdslab.core.permissions import LOGIN, public, requires
 from velferdslab.extensions import limiter
 
 PROVIDER = "family"
-PATH = "/min-side"
 PENDING = "minside_pending"  # the keyed hash of a signed-in person not yet linked (signed cookie)
 # The session key of the ID token, for the provider's sign-out (id_token_hint); kept in the browser only.
 ID_TOKEN = "minside_id_token"  # noqa: S105 - a key name, not a secret
@@ -48,33 +45,6 @@ class LinkForm(FlaskForm):
         validators=[DataRequired(_l("Feltet må fylles ut.")), Length(max=40)],
         render_kw={"autocomplete": "one-time-code"},
     )
-
-
-class ConfirmForm(FlaskForm):
-    pass
-
-
-def _cookie() -> str:
-    return current_app.config["FAMILY_SESSION_COOKIE"]
-
-
-def family_session(view):
-    """Only a signed-in family member: the page gets their :class:`FamilyMember`; anyone else goes
-    to the family's own sign-in page (a staff session counts for nothing here)."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        row = services.live_session(request.cookies.get(_cookie()))
-        if row is None:
-            response = redirect(url_for("cases.minside_login"))
-            if request.cookies.get(_cookie()):
-                response.delete_cookie(_cookie(), path=PATH)
-            return response
-        g.family_session = row
-        return view(row.member, *args, **kwargs)
-
-    setattr(wrapper, ATTR, FAMILY_SESSION)
-    return wrapper
 
 
 def _set_cookie(response, token: str) -> None:
@@ -119,6 +89,7 @@ def minside_callback():
             "minside/login.html", form=ConfirmForm(), enabled=oidc.enabled(PROVIDER), refused=True
         ), 400
     session[ID_TOKEN] = id_token
+    session[ACR] = str(claims.get("acr") or "")[:60]  # how strongly the person signed in: for signatures
     member = services.member_for_identity(identity)
     if member is None:
         session[PENDING] = identity
@@ -157,19 +128,13 @@ def minside_link():
     return render_form("minside/link.html", form)
 
 
-@blueprint.get(PATH)
-@family_session
-def minside(member: FamilyMember):
-    services.record_self_view(member)
-    return render_template("minside/home.html", member=member, form=ConfirmForm())
-
-
 @blueprint.post(PATH + "/logg-ut")
 @family_session
 def minside_logout(member: FamilyMember):
     services.end_session(g.family_session)
     id_token = session.pop(ID_TOKEN, None)
     session.pop(PENDING, None)
+    session.pop(ACR, None)
     back = url_for("cases.minside_login", _external=True)
     # A page that goes on to the provider's sign-out (a redirect from this form would be stopped by
     # the CSP's form-action 'self'), so the provider's own session ends too.
@@ -224,3 +189,7 @@ def member_unlink(access: Access, member: FamilyMember):
         services.unlink(access, member, actor=_user())
         flash(_("Innloggingen til %(name)s er fjernet.", name=member.first_name), "success")
     return redirect(url_for("cases.family_logins", family_id=access.family.id))
+
+
+# The content of Min side (its first page, the rating, consents, the access log and the export).
+from velferdslab.cases.minside import pages  # noqa: E402,F401
