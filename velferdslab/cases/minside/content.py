@@ -10,7 +10,7 @@ export, progress report) never depend on a staff member's consent gate.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -158,7 +158,7 @@ class ConsentLine:
     consent: Consent
     valid: bool
     may_withdraw: bool
-    signed_at: object | None
+    signed_at: datetime | None
 
     @property
     def categories(self) -> list[str]:
