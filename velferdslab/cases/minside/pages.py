@@ -9,6 +9,7 @@ import json
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from velferdslab.audit import access_log as audit_log
 from velferdslab.auth.models import Agency
@@ -28,15 +29,15 @@ template_globals(child_scale=CHILD_SCALE)
 
 # What the four levels mean, in plain words (the same words on the page and in the export).
 LEVEL_HELP = {
-    1: "Uholdbar: det går ikke lenger slik det er nå. Noe må endres raskt.",
-    2: "Utsatt: det går, men det er skjørt. Litt motgang kan velte det.",
-    3: "Stabil: det går greit nå, med den hjelpen dere har.",
-    4: "Bærekraftig: det går bra, og det holder seg uten ekstra hjelp.",
+    1: _l("Uholdbar: det går ikke lenger slik det er nå. Noe må endres raskt."),
+    2: _l("Utsatt: det går, men det er skjørt. Litt motgang kan velte det."),
+    3: _l("Stabil: det går greit nå, med den hjelpen dere har."),
+    4: _l("Bærekraftig: det går bra, og det holder seg uten ekstra hjelp."),
 }
 
 
 def _level_help() -> dict[int, str]:
-    return {level: _(text) for level, text in LEVEL_HELP.items()}
+    return {level: str(text) for level, text in LEVEL_HELP.items()}
 
 
 def _common(access: FamilyAccess) -> dict:
