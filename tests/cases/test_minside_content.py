@@ -104,6 +104,8 @@ def test_the_young_persons_own_rating_reaches_the_team_meeting_form(setup):
     form = nurse.get(f"/familier/{family.id}/moter/ny").get_data(as_text=True)
     assert "Familiens eget syn før møtet" in form and "gitt av familien selv" in form
     assert "Jonas om Bolig: Utsatt" in form and "Trangt på rommet" in form
+    assessment = nurse.get(f"/familier/{family.id}/vurderinger/ny").get_data(as_text=True)
+    assert "Jonas om Bolig: Utsatt" in assessment and "gitt av familien selv" in assessment
     # NAV holds no consent about the young person: the rating stays hidden from its lead.
     lead_form = setup["login"](setup["lead"]).get(f"/familier/{family.id}/moter/ny").get_data(as_text=True)
     assert "Jonas om Bolig" not in lead_form
@@ -192,3 +194,19 @@ def test_a_staff_session_does_not_open_min_side(setup):
     for path in ("/min-side", "/min-side/samtykker", "/min-side/innsyn", "/min-side/mine-opplysninger.json"):
         answer = staff.get(path)
         assert answer.status_code == 302 and answer.headers["Location"].endswith("/min-side/logg-inn")
+
+
+def test_the_young_persons_log_leaves_out_events_about_his_sister(setup):
+    from velferdslab.audit import services as audit
+
+    child = setup["child"]
+    audit.record(AuditAction.MEMBER_VIEW, actor=setup["lead"], family_id=setup["family"].id, object_type="member",
+                 object_id=child.id)
+    audit.record(AuditAction.FAMILY_VIEW, actor=setup["lead"], family_id=setup["family"].id, object_type="family",
+                 object_id=setup["family"].id)
+    db.session.flush()
+    young = family_client(setup["app"], setup["young"])
+    parent = family_client(setup["app"], setup["parent"])
+    assert "Så et familiemedlem" not in young.get("/min-side/innsyn").get_data(as_text=True)
+    assert "Så et familiemedlem" in parent.get("/min-side/innsyn").get_data(as_text=True)
+    assert "Åpnet familiesiden" in young.get("/min-side/innsyn").get_data(as_text=True)

@@ -11,6 +11,7 @@ from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.household import services as household_services
 from velferdslab.cases.journey import forms, queries, services
 from velferdslab.cases.journey.models import JourneyAssessment
+from velferdslab.cases.minside import content as minside_content
 from velferdslab.cases.themes import CHILD_FACES, CHILD_SCALE, DISAGREEMENT_STEPS, THEMES
 from velferdslab.cases.web import _attach, _done, _user, blueprint, template_globals
 from velferdslab.core.errors import ServiceError
@@ -98,9 +99,12 @@ def assessment_new(access: Access):
     themes, perspectives = services.assessment_context(family_id)
     members = household_services.family_members(family_id)
     form = forms.assessment_form_class(themes, perspectives, correction=False, members=members)()
+    # The family's own ratings from Min side (issue 16), as far as this reader's consents reach.
+    family_own, family_own_hidden = minside_content.family_ratings_for_team(access)
     if request.method == "GET":
         form.assessed_on.data = today_local()
         form.kind.data = request.args.get("type", "regular")
+        minside_content.prefill_family_own(form, family_own)
     if form.validate_on_submit() and not forms.refuse_notes_without_level(form, themes, perspectives):
         overall, reason = forms.overall_from(form)
         try:
@@ -112,7 +116,8 @@ def assessment_new(access: Access):
         else:
             return _done(_("Vurderingen er lagret."), family_id)
     return render_form("cases/assessment_form.html", form, family=access.family, themes=themes,
-                       perspectives=perspectives, title=_("Ny vurdering"), correction=False)
+                       perspectives=perspectives, title=_("Ny vurdering"), correction=False,
+                       family_own=family_own, family_own_hidden=family_own_hidden)
 
 
 @blueprint.route("/familier/<int:family_id>/vurderinger/<int:assessment_id>/rett", methods=["GET", "POST"])

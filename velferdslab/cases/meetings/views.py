@@ -104,7 +104,7 @@ def meeting_new(access: Access):
         for action in open_actions:
             form[f"action_{action.id}_status"].data = action.status
         _prefill_ratings(form, history.latest, themes, perspectives)
-        _prefill_family_own(form, family_own)
+        minside_content.prefill_family_own(form, family_own)
         if draft is not None:  # the work typed before (a closed tab, an expired session) comes back
             _restore(form, services.draft_fields(draft))
     refusal = None
@@ -142,20 +142,6 @@ def _prefill_ratings(form, latest, themes: list[str], voices: list[FormVoice]) -
             subject = journey_forms.subject_field_name(theme, voice.key)
             if subject in form and found.subject_member_id is not None:
                 form[subject].data = str(found.subject_member_id)
-
-
-def _prefill_family_own(form, ratings) -> None:
-    """Start each member's own voice at the rating the member gave on Min side before the meeting."""
-    for rating in ratings:
-        level, note = journey_forms.rating_field_names(rating.theme, f"m{rating.given_by_member_id}")
-        if level not in form:
-            continue
-        form[level].data = str(rating.level)
-        if note in form and rating.note:
-            form[note].data = rating.note
-        subject = journey_forms.subject_field_name(rating.theme, f"m{rating.given_by_member_id}")
-        if subject in form and rating.subject_member_id is not None:
-            form[subject].data = str(rating.subject_member_id)
 
 
 SKIPPED_NOTE = _l("Temaene vurderes ikke på dette møtet: fjern merknaden, eller ta bort haken for «ikke vurdert».")

@@ -34,6 +34,7 @@ from velferdslab.cases.consent.models import (
 from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.journey import queries as journey_queries
 from velferdslab.cases.journey import services as journey_services
+from velferdslab.cases.journey.models import Perspective
 from velferdslab.cases.meetings import queries as meeting_queries
 from velferdslab.cases.minside.access import FamilyAccess
 from velferdslab.cases.minside.models import ConsentSignature, FamilyOwnRating
@@ -42,7 +43,7 @@ from velferdslab.cases.plan import queries as plan_queries
 from velferdslab.cases.plan.models import OPEN_ACTION_STATUSES, Action, ActionStatus
 from velferdslab.cases.themes import CHILD_SCALE_BELOW_AGE, THEME_BY_CODE
 from velferdslab.core.errors import ConflictError, ServiceError
-from velferdslab.core.models import today_local, utcnow
+from velferdslab.core.models import OSLO, today_local, utcnow
 from velferdslab.extensions import db
 
 EXPORT_FORMAT = "velferdslab-min-side-export/1"
@@ -146,9 +147,25 @@ def family_ratings_for_team(access) -> tuple[list[FamilyOwnRating], list[str]]:
              .options(joinedload(FamilyOwnRating.given_by)).order_by(FamilyOwnRating.given_by_member_id,
                                                                      FamilyOwnRating.theme))
     rows = [r for r in db.session.scalars(query)
-            if latest is None or r.given_at.astimezone().date() >= latest.assessed_on]
+            if latest is None or r.given_at.astimezone(OSLO).date() >= latest.assessed_on]
     shown = visible_ratings(access, rows)
     return shown.items, shown.hidden
+
+
+def prefill_family_own(form, ratings) -> None:
+    """Start each member's own voice in a team's rating form at the rating the member gave on Min
+    side (the field names of ``journey.forms``: ``m<id>_<theme>``, its note and its subject)."""
+    for rating in ratings:
+        voice = f"m{rating.given_by_member_id}"
+        level, note = f"{voice}_{rating.theme}", f"{voice}_{rating.theme}_note"
+        if level not in form:
+            continue
+        form[level].data = str(rating.level)
+        if note in form and rating.note:
+            form[note].data = rating.note
+        subject = f"{voice}_{rating.theme}_subject"
+        if subject in form and rating.subject_member_id is not None:
+            form[subject].data = str(rating.subject_member_id)
 
 
 # --- consents -------------------------------------------------------------------------------------
@@ -292,11 +309,18 @@ def sign(access: FamilyAccess, consent_id: int, acr: str | None = None) -> Conse
 
 # --- access log and export ------------------------------------------------------------------------
 
-def _log_visible(access: FamilyAccess, entry_object: tuple[str | None, str | None]) -> bool:
+def _log_visible(access: FamilyAccess, entry_object: tuple[str | None, str | None],
+                 consents: dict[int, Consent]) -> bool:
+    """An event about another member (or a consent about one) that this member may not see is left out."""
     object_type, object_id = entry_object
-    if object_type != "member" or not object_id:
+    if not object_id or object_type not in ("member", "consent"):
         return True
-    return object_id.isdigit() and int(object_id) in access.member_ids
+    if not object_id.isdigit():
+        return False
+    if object_type == "member":
+        return int(object_id) in access.member_ids
+    consent = consents.get(int(object_id))
+    return consent is None or _about_me(access, consent)
 
 
 def my_access_log(access: FamilyAccess, *, fmt: str) -> list[dict]:
@@ -314,7 +338,9 @@ def _log(access: FamilyAccess) -> list[dict]:
     objects = {row.id: (row.object_type, row.object_id) for row in db.session.execute(
         select(AuditEvent.id, AuditEvent.object_type, AuditEvent.object_id)
         .where(AuditEvent.family_id == access.family.id))}
-    return [e for e in access_log.entries(access.family.id) if _log_visible(access, objects.get(e["id"], (None, None)))]
+    consents = {c.id: c for c in consent_services.consents(access.family.id)}
+    return [e for e in access_log.entries(access.family.id)
+            if _log_visible(access, objects.get(e["id"], (None, None)), consents)]
 
 
 def _level_name(level: int | None) -> str | None:
@@ -352,7 +378,8 @@ def export(access: FamilyAccess, *, fmt: str) -> dict:
                                      "ratings": [{"theme": str(THEME_BY_CODE[v.theme].name), "level": v.level,
                                                   "scale": v.scale, "about": name(v.subject_member_id),
                                                   "given_by": (name(v.given_by_member_id) if v.given_by_member_id
-                                                               else str(v.perspective))}
+                                                               else str(Perspective.lazy_labels().get(
+                                                                   v.perspective, v.perspective)))}
                                                  for v in p.voices]}
                                     for p in info.history.points]},
         "own_ratings": {"title": _("Mine egne vurderinger før møter"),
