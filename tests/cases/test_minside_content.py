@@ -154,6 +154,8 @@ def test_the_young_person_gives_and_signs_his_own_consent_by_the_same_rules(setu
     assert answer.status_code == 302, answer.get_data(as_text=True)[:800]
     row = db.session.scalar(select(Consent).where(Consent.agency_id == nav.id, Consent.subject_member_id == young.id))
     assert row.given_by_member_id == young.id and row.recorded_by_id is None and not row.awaiting_confirmation
+    form = client.get(f"/min-side/samtykker/{row.id}/skjema.pdf")
+    assert form.status_code == 200 and form.data.startswith(b"%PDF")
     signature = db.session.scalar(select(ConsentSignature).where(ConsentSignature.consent_id == row.id))
     assert signature.member_id == young.id and signature.method == "oidc" and signature.signed_at is not None
     # The household's consent is an adult's: the young person (16, the lab's age 15) may give it,
@@ -210,3 +212,22 @@ def test_the_young_persons_log_leaves_out_events_about_his_sister(setup):
     assert "Så et familiemedlem" not in young.get("/min-side/innsyn").get_data(as_text=True)
     assert "Så et familiemedlem" in parent.get("/min-side/innsyn").get_data(as_text=True)
     assert "Åpnet familiesiden" in young.get("/min-side/innsyn").get_data(as_text=True)
+
+
+def test_the_policy_rule_refuses_staff_and_other_families(setup, lab):
+    from velferdslab.cases.minside.access import FamilyViewer
+    from velferdslab.core import policy
+
+    parent, young, child = setup["parent"], setup["young"], setup["child"]
+    assert policy.check(setup["lead"], "family_see", child).reason == "not_family"
+    other = factories.family(lab, members=[("Per", "Annen", YEAR - 30, "parent")])
+    assert policy.check(FamilyViewer(parent), "family_see", other.members[0]).reason == "other_family"
+    assert policy.check(FamilyViewer(parent), "family_see", young).reason == "other_member"
+    assert policy.check(FamilyViewer(young), "family_see", child).reason == "other_member"
+    assert policy.can(FamilyViewer(parent), "family_see", child)
+
+
+def test_an_unknown_or_foreign_consent_is_404_and_a_sign_refusal_names_no_content(setup):
+    client = family_client(setup["app"], setup["young"])
+    assert client.get("/min-side/samtykker/999999/skjema.pdf").status_code == 404
+    assert client.post("/min-side/samtykker/999999/signer", data={"csrf_token": client.csrf}).status_code == 404

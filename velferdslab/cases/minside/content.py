@@ -233,6 +233,14 @@ def _consent(access: FamilyAccess, consent_id: int) -> Consent:
     return consent
 
 
+def consent_for_form(access: FamilyAccess, consent_id: int) -> Consent:
+    """A consent about the member, for its form (the read is audited with the member as actor)."""
+    consent = _consent(access, consent_id)
+    audit.record(AuditAction.CONSENT_FORM_PDF, actor=FamilyActor.of(access.member), family_id=access.family.id,
+                 object_type="consent", object_id=consent.id, purpose=Purpose.FAMILY_REQUEST)
+    return consent
+
+
 def give_own_consent(access: FamilyAccess, *, agency: int | None, purpose: str | None, subject: int | None,
                      categories: list[str]) -> Consent:
     """The member gives a consent themself (same rules as the team's record: who holds the right, the

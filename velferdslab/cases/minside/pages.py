@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from velferdslab.audit import access_log as audit_log
 from velferdslab.auth.models import Agency
+from velferdslab.cases.consent import form_pdf
 from velferdslab.cases.consent.models import CATEGORY_LABELS, ConsentPurpose
 from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.minside import content, services
@@ -167,6 +168,18 @@ def minside_consent_sign(member: FamilyMember, consent_id: int):
             return _consents_page(access, error=error, status=error.status if error.status != 400 else 422)
         flash(_("Samtykkeskjemaet er signert elektronisk."), "success")
     return redirect(url_for("cases.minside_consents"))
+
+
+@blueprint.get(PATH + "/samtykker/<int:consent_id>/skjema.pdf")
+@family_session
+def minside_consent_form(member: FamilyMember, consent_id: int):
+    """The consent form to read before signing it (bokmål, or English with ``?lang=en``)."""
+    access = FamilyAccess.of(member)
+    consent = content.consent_for_form(access, consent_id)
+    lang = request.args.get("lang", "nb")
+    if lang not in form_pdf.LANGUAGES:
+        lang = "nb"
+    return pdf_download(form_pdf.render_consent_form(consent, language=lang), f"samtykke-{consent.id}-{lang}.pdf")
 
 
 # --- access log, export, progress report ----------------------------------------------------------
