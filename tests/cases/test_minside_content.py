@@ -6,6 +6,7 @@ their younger children's), every action audited with the member as actor."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -104,6 +105,9 @@ def test_the_young_persons_own_rating_reaches_the_team_meeting_form(setup):
     form = nurse.get(f"/familier/{family.id}/moter/ny").get_data(as_text=True)
     assert "Familiens eget syn før møtet" in form and "gitt av familien selv" in form
     assert "Jonas om Bolig: Utsatt" in form and "Trangt på rommet" in form
+    radios = re.findall(r"<input[^>]*>", form)
+    chosen = [r for r in radios if f'name="m{young.id}_bolig"' in r and "checked" in r]
+    assert len(chosen) == 1 and 'value="2"' in chosen[0], chosen  # his column starts at his own answer
     assessment = nurse.get(f"/familier/{family.id}/vurderinger/ny").get_data(as_text=True)
     assert "Jonas om Bolig: Utsatt" in assessment and "gitt av familien selv" in assessment
     # NAV holds no consent about the young person: the rating stays hidden from its lead.
