@@ -355,6 +355,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_LOCALE": env("LANGUAGE", "nb"),
         "BABEL_DEFAULT_TIMEZONE": "Europe/Oslo",
         "LANGUAGES": ("nb", "en"),
+        # The family's own pages (Min side, under FAMILY_PATH) also speak nynorsk (issue 16).
+        "FAMILY_LANGUAGES": ("nb", "nn", "en"),
+        "FAMILY_PATH": "/min-side",
         "SUPPRESSION_THRESHOLD": env_int("SUPPRESSION_THRESHOLD", 5),
         # Outcomes per person (issue 15): the ages of the young people an outcome contract pays for.
         "OUTCOME_PERSON_MIN_AGE": env_int("OUTCOME_PERSON_MIN_AGE", 16),

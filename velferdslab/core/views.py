@@ -41,7 +41,8 @@ def healthz():
 @blueprint.get("/sprak/<code>")
 @public
 def set_language(code: str):
-    if code not in current_app.config["LANGUAGES"]:
+    # nynorsk is chosen on the family's pages; staff pages then show bokmål (core.i18n.select_locale)
+    if code not in current_app.config["LANGUAGES"] and code not in current_app.config["FAMILY_LANGUAGES"]:
         abort(404)
     session["lang"] = code
     target = request.args.get("next", "")
