@@ -227,3 +227,17 @@ def test_access_is_unchanged_for_the_household_consent(world):
     access = family_access(world.member, world.family.id)
     goal = create_goal(access, actor=world.member, theme="helse", horizon="short", text="Helsemål")
     assert create_action(access, actor=world.member, title="Tiltak", owner_is_family=True, goal_id=goal.id)
+
+
+def test_the_family_budget_shows_uncovered_spend_as_a_summary(world, skole, login):
+    rf.paid_spend(world.lab, world.family, world.nav, 5_000 * rf.KR, theme="helse", category="equipment")
+    reason = "Skjult: mangler samtykke fra husstanden til Skolen for Helse."
+    client = login(skole.user)
+    for path in (f"/familier/{world.family.id}/budsjett", f"/familier/{world.family.id}"):
+        html = client.get(path).get_data(as_text=True)
+        assert "Leverandør AS" not in html and reason in html, path
+    body = client.get(f"/api/v1/families/{world.family.id}/budget").get_json()
+    assert body["spend_requests"] == [] and len(body["spend_summaries"]) == 1 and body["hidden"] == [reason]
+    assert "payee" not in body["spend_summaries"][0]
+    lead = login(world.lead).get(f"/api/v1/families/{world.family.id}/budget").get_json()
+    assert lead["spend_requests"][0]["payee"] == "Leverandør AS" and lead["hidden"] == []
