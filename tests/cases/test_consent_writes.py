@@ -241,3 +241,14 @@ def test_the_family_budget_shows_uncovered_spend_as_a_summary(world, skole, logi
     assert "payee" not in body["spend_summaries"][0]
     lead = login(world.lead).get(f"/api/v1/families/{world.family.id}/budget").get_json()
     assert lead["spend_requests"][0]["payee"] == "Leverandør AS" and lead["hidden"] == []
+
+
+def test_a_spend_in_an_uncovered_theme_is_not_opened(world, skole, login):
+    spend = rf.paid_spend(world.lab, world.family, world.nav, 5_000 * rf.KR, theme="helse", category="equipment")
+    client = login(skole.user)
+    response = client.get(f"/api/v1/spend-requests/{spend.id}")
+    assert response.status_code == 403
+    assert response.get_json()["errors"]["consent"] == ["Skjult: mangler samtykke fra husstanden til Skolen for Helse."]
+    page = client.get(f"/budsjett/utgifter/{spend.id}")
+    assert page.status_code == 403 and "Leverandør AS" not in page.get_data(as_text=True)
+    assert login(world.lead).get(f"/api/v1/spend-requests/{spend.id}").status_code == 200

@@ -213,6 +213,8 @@ class SpendById(MethodView):
     @family_route(AuditAction.SPEND_READ, purpose=Purpose.BUDGET, via=SPEND)
     def get(self, access: Access | None, spend: SpendRequest):
         """One spend request with its decisions."""
+        if access is not None:  # a team member: the spend's theme needs their agency's consent (issue 15)
+            access.require_may_see(None, spend.theme, "spend")
         return spend
 
     @requires("spend.request")

@@ -22,8 +22,8 @@ from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency
 from velferdslab.budget import books, forms, ledger, queries, services, vouchers
 from velferdslab.budget.models import ApproverRole, AuthorityRuleSet, Delegation, LedgerTransfer, SpendRequest
-from velferdslab.cases.access import Access, Shown
 from velferdslab.cases import gate
+from velferdslab.cases.access import Access, Shown
 from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.household.models import Family
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
@@ -331,6 +331,8 @@ def _visible_versions(spend: SpendRequest) -> list[SpendRequest]:
 @requires(LOGIN)
 @family_route(AuditAction.SPEND_READ, purpose=Purpose.BUDGET, via=SPEND)
 def spend_detail(access: Access | None, spend: SpendRequest):
+    if access is not None:  # a team member: the spend's theme needs their agency's consent (issue 15)
+        access.require_may_see(None, spend.theme, "spend")
     return _detail_page(spend, access)
 
 
