@@ -182,7 +182,11 @@ class FamilyBudget(MethodView):
         if access.gated:
             body["spend_summaries"] = budget.spends
         else:
-            body["spend_requests"] = budget.spends
+            # A spend in a theme the agency's consents do not cover is a summary, with the reason (issue 15).
+            shown = access.hide(budget.spends, "spend", subject=lambda _spend: None)
+            body["spend_requests"] = shown.items
+            body["spend_summaries"] = [s for s in budget.spends if s not in shown.items]
+            body["hidden"] = shown.hidden
         return body
 
 
@@ -209,6 +213,8 @@ class SpendById(MethodView):
     @family_route(AuditAction.SPEND_READ, purpose=Purpose.BUDGET, via=SPEND)
     def get(self, access: Access | None, spend: SpendRequest):
         """One spend request with its decisions."""
+        if access is not None:  # a team member: the spend's theme needs their agency's consent (issue 15)
+            access.require_may_see(None, spend.theme, "spend")
         return spend
 
     @requires("spend.request")

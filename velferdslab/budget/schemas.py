@@ -225,7 +225,10 @@ class FamilyBudgetSchema(BalanceSchema):
     gated = fields.Boolean(metadata={"description": "No consent for your agency: totals only"})
     by_agency = fields.List(fields.Dict())
     spend_requests = fields.List(fields.Nested(SpendSchema))
-    spend_summaries = fields.List(fields.Nested(SpendSummarySchema))
+    spend_summaries = fields.List(fields.Nested(SpendSummarySchema), metadata={
+        "description": "Spends shown without texts or goal: all of them for a gated member, else those in a theme "
+                       "your agency's consents do not cover (issue 15)."})
+    hidden = fields.List(fields.String(), metadata={"description": "Why some spends are summaries only."})
 
 
 # --- authority rules ----------------------------------------------------------------------------------

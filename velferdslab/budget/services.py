@@ -740,12 +740,20 @@ def _require_member(user: User, family_id: int) -> Access:
     return access
 
 
+def _seen_theme(access: Access, clean: dict) -> dict:
+    """A spend is written in its theme (its goal's): the requester's agency must hold consent for the
+    household's matters of that theme (issue 15), or nothing is stored (403 on ``theme``)."""
+    access.require_may_write(None, clean["theme"], "spend", "theme")
+    return clean
+
+
 def create_spend(family_id: int, requester: User, data: dict, *, budget_year: int | None = None,
                  submit: bool = False, at: datetime | None = None) -> SpendRequest:
     """A team member's spend request, as a draft (or submitted at once with ``submit``)."""
-    family = _require_member(requester, family_id).family
+    access = _require_member(requester, family_id)
+    family = access.family
     data, funding = _split_funding(data)
-    clean = _clean_spend(family_id, data)
+    clean = _seen_theme(access, _clean_spend(family_id, data))
     year = today_local().year if budget_year is None else check_year(budget_year, "budget_year")
     if abs(year - today_local().year) > 1:
         raise ServiceError(_("Budsjettåret må være i fjor, i år eller neste år."), "budget_year")
@@ -773,13 +781,13 @@ def update_draft(spend: SpendRequest, actor: User, data: dict) -> SpendRequest:
     if spend.status != "draft":
         field = "amount" if "amount" in data else (sorted(data)[0] if data else "status")
         raise ServiceError(_("Forespørselen er sendt og kan ikke endres. Avbryt den og lag en ny."), field)
-    _require_member(actor, spend.family_id)
+    access = _require_member(actor, spend.family_id)
     if actor.id != spend.requester_id and spend.edited_by_id not in (None, actor.id):
         # One helper besides the requester, so the one who may not approve is always on record.
         raise ForbiddenError(_("En annen investeringsleder har allerede endret utkastet."), "requester")
     data, funding = _split_funding(data)
     merged = {name: getattr(spend, name) for name in SPEND_FIELDS} | data
-    clean = _clean_spend(spend.family_id, merged)
+    clean = _seen_theme(access, _clean_spend(spend.family_id, merged))
     changed = sorted(name for name, value in clean.items() if getattr(spend, name) != value)
     before = funding_out(spend)
     parts = _resolve_funding(spend, funding, clean)
@@ -830,14 +838,15 @@ def revise_spend(spend_id: int, actor: User, data: dict, *, submit: bool = False
     if not policy.can(actor, "revise", old):
         raise ForbiddenError(_("Bare den som ba om utgiften, eller investeringslederen, kan revidere den."),
                              "requester")
-    _require_member(actor, old.family_id)
+    access = _require_member(actor, old.family_id)
     if old.status != "rejected":
         raise ConflictError(_("Bare en avslått forespørsel kan revideres."), "status")
     newer = revision_of(old)
     if newer is not None:
         raise ConflictError(_("Forespørselen er allerede revidert (versjon %(n)s).", n=newer.version), "status")
     data, funding = _split_funding(data)
-    clean = _clean_spend(old.family_id, {name: getattr(old, name) for name in SPEND_FIELDS} | data)
+    clean = _seen_theme(access, _clean_spend(old.family_id, {name: getattr(old, name) for name in SPEND_FIELDS}
+                                             | data))
     spend = SpendRequest(lab_id=old.lab_id, family_id=old.family_id, budget_year=old.budget_year,
                          requester_id=actor.id, status="draft", created_at=at or utcnow(),
                          version=old.version + 1, revises_id=old.id, **clean)

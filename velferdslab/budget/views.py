@@ -22,12 +22,13 @@ from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency
 from velferdslab.budget import books, forms, ledger, queries, services, vouchers
 from velferdslab.budget.models import ApproverRole, AuthorityRuleSet, Delegation, LedgerTransfer, SpendRequest
-from velferdslab.cases.access import Access
+from velferdslab.cases import gate
+from velferdslab.cases.access import Access, Shown
 from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.household.models import Family
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.plan.models import Goal
-from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE
+from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE, THEMES
 from velferdslab.core import navigation, policy
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import SelectChoice, add_error, choices, render_form
@@ -65,11 +66,22 @@ def _key() -> str:
 
 # --- the family's budget ------------------------------------------------------------------------
 
+def _covered(access: Access | None, budget: queries.FamilyBudget) -> dict:
+    """The spends whose theme the reader's agency has consent for, in full; the others as a summary
+    (category, theme, amount, status — what a gated member sees) with the reason (issue 15)."""
+    if access is None:
+        return {"covered_ids": {s.id for s in budget.spends}, "hidden": []}
+    shown = access.hide(budget.spends, "spend", subject=lambda _spend: None)
+    return {"covered_ids": {s.id for s in shown.items}, "hidden": shown.hidden}
+
+
 def family_panel(family, user, gated: bool) -> dict:
     """The budget panel on the family page (``cases.panels.FAMILY_PANELS``)."""
     year = queries.current_year()
     budget = queries.family_budget(family.id, year)
-    return {"template": "budget/_family_panel.html", "budget": budget,
+    # The gate has answered for this family in this request (``policy.remember``): no second look-up.
+    access = policy.remember(("family_access", user.id, family.id), lambda: gate.family_access(user, family.id))
+    return {"template": "budget/_family_panel.html", "budget": budget, **_covered(access, budget),
             "can_request": not gated and user.has_permission("spend.request"), "full_page": False}
 
 
@@ -92,22 +104,25 @@ def family_budget(access: Access):
     budget = queries.family_budget(access.family.id, year)
     note(year=year)
     return render_template("budget/family_budget.html", family=access.family, access=access, budget=budget,
-                           gated=access.gated, years=queries.lab_years(current_user.lab_id),
+                           gated=access.gated, **_covered(access, budget), years=queries.lab_years(current_user.lab_id),
                            can_request=not access.gated and current_user.has_permission("spend.request"),
                            full_page=True)
 
 
-def _current_levels(family_id: int) -> dict[str, int]:
+def _current_levels(access: Access) -> dict[str, int]:
     """The team's latest level in each theme (from the newest current assessment rating it), in one
-    statement: the spend form's "level now" follows the chosen theme."""
+    statement: the spend form's "level now" follows the chosen theme. Only ratings the reader's
+    agency has consent for (issue 15)."""
+    family_id = access.family.id
     levels: dict[str, int] = {}
-    for theme, level in db.session.execute(
-            select(ThemeRating.theme, ThemeRating.level)
+    for theme, subject, level in db.session.execute(
+            select(ThemeRating.theme, ThemeRating.subject_member_id, ThemeRating.level)
             .join(JourneyAssessment, JourneyAssessment.id == ThemeRating.assessment_id)
             .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True),
                    ThemeRating.perspective == "team")
             .order_by(JourneyAssessment.assessed_on.desc(), JourneyAssessment.id.desc())):
-        levels.setdefault(theme, level)
+        if access.may_see(subject, theme, "rating"):
+            levels.setdefault(theme, level)
     return levels
 
 
@@ -116,11 +131,12 @@ def _hoped_level(level: int | None) -> int:
     return min((level or 1) + 1, 4) if level else 2
 
 
-def _goal_choices(family_id: int, keep: int | None = None) -> list[Goal]:
-    """The family's open goals (and the goal a draft or rejected request already names)."""
+def _goal_choices(access: Access, keep: int | None = None) -> Shown[Goal]:
+    """The family's open goals (and the goal a draft or rejected request already names) that the
+    reader's agency has consent for, and why the others are left out (issue 15)."""
     wanted = Goal.status == "open" if keep is None else (Goal.status == "open") | (Goal.id == keep)
-    return list(db.session.scalars(select(Goal).where(Goal.family_id == family_id, wanted)
-                                   .order_by(Goal.theme, Goal.id)))
+    return access.hide(db.session.scalars(select(Goal).where(Goal.family_id == access.family.id, wanted)
+                                          .order_by(Goal.theme, Goal.id)), "goal")
 
 
 def _prefill(form: forms.SpendForm, spend: SpendRequest) -> None:
@@ -211,12 +227,16 @@ def _spend_form(access: Access, spend: SpendRequest | None = None, mode: str = "
     if not current_user.has_permission(Permission.SPEND_REQUEST):
         abort(403)
     family_id = access.family.id
-    goals = _goal_choices(family_id, spend.goal_id if spend is not None else None)
+    shown = _goal_choices(access, spend.goal_id if spend is not None else None)
+    goals = shown.items
     form = forms.SpendForm()
+    # Only the themes a spend may be written in (the service refuses the others, issue 15).
+    form.theme.choices = choices((t.code, t.name) for t in THEMES if access.may_see(None, t.code, "spend"))
+    form.theme.validate_choice = False  # another theme is refused by the service, with its reason
     form.goal_id.choices = [SelectChoice(0, _("– velg mål –"))] + [
         SelectChoice(g.id, f"{THEME_BY_CODE[g.theme].name}: {g.text[:90]}", render_kw={"data-theme": g.theme})
         for g in goals]
-    levels = _current_levels(family_id)
+    levels = _current_levels(access)
     if request.method == "GET":
         _fill_in(form, spend, goals, levels)
     year = spend.budget_year if spend is not None else queries.current_year()
@@ -231,12 +251,13 @@ def _spend_form(access: Access, spend: SpendRequest | None = None, mode: str = "
             add_error(form, error, "funding_agency" if (error.field or "").startswith("funding") else "amount")
             if error.status not in (400, 422):
                 return render_form("budget/spend_form.html", form, status=error.status, family=access.family,
-                                   balance=balance, goals=goals, levels=levels, spend=spend, mode=mode, **funding)
+                                   balance=balance, goals=goals, levels=levels, spend=spend, mode=mode,
+                                   hidden=shown.hidden, **funding)
         else:
             flash(_("Forespørselen er sendt til godkjenning.") if submit else _("Utkastet er lagret."), "success")
             return redirect(url_for("budget.spend_detail", spend_id=spend.id))
     return render_form("budget/spend_form.html", form, family=access.family, balance=balance, goals=goals,
-                       levels=levels, spend=spend, mode=mode, **funding)
+                       levels=levels, spend=spend, mode=mode, hidden=shown.hidden, **funding)
 
 
 @blueprint.route("/familier/<int:family_id>/budsjett/ny", methods=["GET", "POST"])
@@ -310,6 +331,8 @@ def _visible_versions(spend: SpendRequest) -> list[SpendRequest]:
 @requires(LOGIN)
 @family_route(AuditAction.SPEND_READ, purpose=Purpose.BUDGET, via=SPEND)
 def spend_detail(access: Access | None, spend: SpendRequest):
+    if access is not None:  # a team member: the spend's theme needs their agency's consent (issue 15)
+        access.require_may_see(None, spend.theme, "spend")
     return _detail_page(spend, access)
 
 

@@ -39,7 +39,7 @@ T = TypeVar("T")
 # What a kind of case content is, when it has no theme: meeting notes and decisions are their own
 # category; an action without a goal, the overall level and a goal without a theme are the plan.
 KIND_CATEGORY = {"note": NoteCategory.MEETING_NOTES.value, "meeting": NoteCategory.MEETING_NOTES.value}
-KINDS = ("rating", "level", "note", "meeting", "goal", "action")
+KINDS = ("rating", "level", "note", "meeting", "goal", "action", "spend")
 
 
 def category_of(theme: str | None, kind: str) -> str:
@@ -61,20 +61,40 @@ class ConsentScope:
         return self.everything or category in self.covered.get(subject_member_id, frozenset())
 
 
+def _scopes(family_ids: Iterable[int], agency_ids: Iterable[int]) -> dict[tuple[int, int], ConsentScope]:
+    """Per (family, agency): what the agency's current, valid consents cover — one statement."""
+    newer = aliased(Consent)
+    rows = db.session.execute(
+        select(Consent.family_id, Consent.agency_id, Consent.subject_member_id, ConsentCategory.category)
+        .join(ConsentCategory, ConsentCategory.consent_id == Consent.id)
+        .where(Consent.family_id.in_(list(family_ids)), Consent.agency_id.in_(list(agency_ids)),
+               *valid_on(today_local()),
+               ~exists(select(literal(1)).select_from(newer).where(newer.supersedes_id == Consent.id))))
+    covered: dict[tuple[int, int], dict[int | None, set[str]]] = {}
+    for family_id, agency_id, subject, category in rows:
+        covered.setdefault((family_id, agency_id), {}).setdefault(subject, set()).add(category)
+    return {key: ConsentScope({k: frozenset(v) for k, v in by_subject.items()}) for key, by_subject in covered.items()}
+
+
 def consent_scope(family_id: int, agency_id: int | None) -> ConsentScope:
     """The kinds of information the agency's current, valid consents cover, per subject — one statement."""
     if agency_id is None:
         return ConsentScope()
-    newer = aliased(Consent)
-    rows = db.session.execute(
-        select(Consent.subject_member_id, ConsentCategory.category)
-        .join(ConsentCategory, ConsentCategory.consent_id == Consent.id)
-        .where(Consent.family_id == family_id, Consent.agency_id == agency_id, *valid_on(today_local()),
-               ~exists(select(literal(1)).select_from(newer).where(newer.supersedes_id == Consent.id))))
-    covered: dict[int | None, set[str]] = {}
-    for subject, category in rows:
-        covered.setdefault(subject, set()).add(category)
-    return ConsentScope({k: frozenset(v) for k, v in covered.items()})
+    return _scopes([family_id], [agency_id]).get((family_id, agency_id), ConsentScope())
+
+
+def prime_scopes(accesses: Iterable[Access]) -> None:
+    """Read what each Access's agency may see for many families at once (one statement), so a list of
+    families (*Mine familier*, *Mine oppgaver*) asks :meth:`Access.may_see` without a query per family."""
+    todo = [(a, a.membership.agency_id) for a in accesses if a.emergency is None and not a.gated
+            and a.membership is not None and a.membership.agency_id is not None and "scope" not in a.__dict__]
+    if not todo:
+        return
+    found = _scopes({a.family.id for a, _agency in todo},
+                    {agency_id for _a, agency_id in todo if agency_id is not None})
+    for access, agency_id in todo:
+        # The cached property's slot: set once here, as ``scope`` would on its first read.
+        access.__dict__["scope"] = found.get((access.family.id, agency_id or 0), ConsentScope())
 
 
 @dataclass(frozen=True)
@@ -134,28 +154,52 @@ class Access:
 
     def hidden_reason(self, subject_member_id: int | None, theme: str | None, kind: str) -> str:
         """Why an item is hidden, in words that name whose consent is missing, never the content."""
+        return self._missing(subject_member_id, theme, kind, write=False)
+
+    def refusal_reason(self, subject_member_id: int | None, theme: str | None, kind: str) -> str:
+        """Why a write about such an item is refused (the same words as :meth:`hidden_reason`)."""
+        return self._missing(subject_member_id, theme, kind, write=True)
+
+    def _missing(self, subject_member_id: int | None, theme: str | None, kind: str, *, write: bool) -> str:
         agency_id = self.membership.agency_id if self.membership is not None else None
         agency = db.session.get(Agency, agency_id) if agency_id is not None else None
         agency_name = agency.name if agency is not None else _("din etat")
         category = str(CATEGORY_LABELS[category_of(theme, kind)])
         member = self._members.get(subject_member_id) if subject_member_id is not None else None
         if member is None:
+            if write:
+                return _("Ikke lagret: mangler samtykke fra husstanden til %(agency)s for %(category)s.",
+                         agency=agency_name, category=category)
             return _("Skjult: mangler samtykke fra husstanden til %(agency)s for %(category)s.", agency=agency_name,
                      category=category)
         role = MemberRole.get(member.role)
+        role_label = role.label if role else member.role
+        if write:
+            return _("Ikke lagret: mangler samtykke fra %(name)s (%(role)s) til %(agency)s for %(category)s.",
+                     name=member.full_name, role=role_label, agency=agency_name, category=category)
         return _("Skjult: mangler samtykke fra %(name)s (%(role)s) til %(agency)s for %(category)s.",
-                 name=member.full_name, role=role.label if role else member.role, agency=agency_name,
-                 category=category)
+                 name=member.full_name, role=role_label, agency=agency_name, category=category)
 
     def require_may_see(self, subject_member_id: int | None, theme: str | None, kind: str) -> None:
         """Refuse (403, audited, with the reason) an item no consent of the user's agency covers."""
         if not self.may_see(subject_member_id, theme, kind):
-            audit.record_even_if_request_fails(AuditAction.FAMILY_GATED_DENIED, family_id=self.family.id,
-                                               lab_id=self.family.lab_id, object_type="family",
-                                               object_id=self.family.id,
-                                               summary={"outcome": "not_covered", "kind": kind,
-                                                        "category": category_of(theme, kind)})
+            self._audit_not_covered("not_covered", theme, kind)
             raise ForbiddenError(self.hidden_reason(subject_member_id, theme, kind), "consent")
+
+    def require_may_write(self, subject_member_id: int | None, theme: str | None, kind: str, field: str) -> None:
+        """Refuse (403, audited) a write — a rating, goal, action, note, spend — about a member or a
+        theme no consent of the user's agency covers: ``field`` names the input at fault, the message
+        whose consent is missing. Services call it before they store anything (issue 15)."""
+        if not self.may_see(subject_member_id, theme, kind):
+            self._audit_not_covered("write_not_covered", theme, kind)
+            raise ForbiddenError(self.refusal_reason(subject_member_id, theme, kind), field)
+
+    def _audit_not_covered(self, outcome: str, theme: str | None, kind: str) -> None:
+        audit.record_even_if_request_fails(AuditAction.FAMILY_GATED_DENIED, family_id=self.family.id,
+                                           lab_id=self.family.lab_id, object_type="family",
+                                           object_id=self.family.id,
+                                           summary={"outcome": outcome, "kind": kind,
+                                                    "category": category_of(theme, kind)})
 
     def hide(self, items: Iterable[T], kind: str, *, theme: Any = None, subject: Any = None) -> Shown[T]:
         """Split ``items`` into those shown and the reasons for those hidden. ``theme`` and ``subject``

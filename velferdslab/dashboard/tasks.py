@@ -142,8 +142,11 @@ def read_my_tasks(user, listing: TaskListing) -> TasksPage:
     by_id = {s.family.id: s for s in case.summaries}
     items = list(case.items)
     for row in budget_queries.my_spend_requests(user, [s.family.id for s in case.summaries if not s.access.gated]):
-        items.append(TaskItem("utgift", by_id[row.spend.family_id].access, row.spend.wanted_on,
-                              overdue=False, spend=row))
+        access = by_id[row.spend.family_id].access
+        # A spend is in its theme: without consent for it, the line says so instead of payee and amount.
+        hidden = None if access.may_see(None, row.spend.theme, "spend") else \
+            access.hidden_reason(None, row.spend.theme, "spend")
+        items.append(TaskItem("utgift", access, row.spend.wanted_on, overdue=False, spend=row, hidden=hidden))
     shown = arrange_tasks(items, listing)
     caseload = _caseload(user, case.summaries, case.today) if user.has_permission(Permission.TEAMS_MANAGE) else None
     gated = [s for s in case.summaries if s.access.gated and not s.closed]

@@ -244,7 +244,7 @@ def check_user(user: User, today: date) -> int:
     for item in case_tasks.items:
         family_id = item.family.id
         note = None
-        if item.kind == "tiltak" and item.on is not None and item.on <= soon:
+        if item.kind == "tiltak" and item.hidden is None and item.on is not None and item.on <= soon:
             kind = Kind.ACTION_OVERDUE if item.overdue else Kind.ACTION_DUE
             note = (
                 kind,

@@ -30,4 +30,8 @@ class ExportSchema(Schema):
     agencies = fields.Dict(keys=fields.String(), values=fields.String())
     tables = fields.Dict(keys=fields.String(), values=fields.List(fields.Dict()),
                          metadata={"description": "Every row stored about the family, per table."})
+    persons = fields.List(fields.Dict(), metadata={
+        "description": "Per family member: the consents about them and given by them (with the kinds of "
+                       "information covered) and the theme ratings given in their own voice and about them; "
+                       "the rows are in `tables`."})
     access_log = fields.List(fields.Nested(AccessLogEntrySchema))

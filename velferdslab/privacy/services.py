@@ -93,8 +93,38 @@ def export(access: Access, actor: User, *, fmt: str) -> dict:
                                   .order_by(Agency.id)).all()
     lab_name = db.session.scalar(select(Lab.name).where(Lab.id == family.lab_id))
     return {"format": EXPORT_FORMAT, "family_id": family.id, "lab": lab_name, "exported_at": utcnow().isoformat(),
-            "agencies": {str(a.id): a.name for a in agencies}, "tables": tables,
+            "agencies": {str(a.id): a.name for a in agencies}, "tables": tables, "persons": _persons(tables),
             "access_log": access_log.entries(family.id)}
+
+
+def _persons(tables: dict[str, list[dict]]) -> list[dict]:
+    """Per family member (issue 15), from the rows exported above: the consents about them and those
+    they gave (each with the kinds of information it covers), and the theme ratings they gave in
+    their own voice and those about them — so one person's request is answered from one place.
+    The rows themselves are in ``tables``; here they are referred to by id."""
+    categories: dict[int, list[str]] = {}
+    for row in tables.get("consent_category", []):
+        categories.setdefault(row["consent_id"], []).append(row["category"])
+
+    def consent(row: dict) -> dict:
+        return {"id": row["id"], "agency_id": row["agency_id"], "purpose": row["purpose"],
+                "subject_member_id": row["subject_member_id"], "given_by_member_id": row["given_by_member_id"],
+                "given_on": row["given_on"], "method": row["method"], "expires_on": row["expires_on"],
+                "withdrawn_on": row["withdrawn_on"], "withdrawn_by_member_id": row["withdrawn_by_member_id"],
+                "supersedes_id": row["supersedes_id"], "categories": sorted(categories.get(row["id"], []))}
+
+    def rating(row: dict) -> dict:
+        return {"id": row["id"], "assessment_id": row["assessment_id"], "theme": row["theme"],
+                "perspective": row["perspective"], "level": row["level"], "scale": row["scale"], "note": row["note"],
+                "subject_member_id": row["subject_member_id"], "given_by_member_id": row["given_by_member_id"]}
+
+    consents, ratings = tables.get("consent", []), tables.get("theme_rating", [])
+    return [{"member_id": m["id"], "name": f"{m['first_name']} {m['last_name']}", "role": m["role"],
+             "consents_about": [consent(c) for c in consents if c.get("subject_member_id") == m["id"]],
+             "consents_given": [consent(c) for c in consents if c.get("given_by_member_id") == m["id"]],
+             "ratings_given": [rating(r) for r in ratings if r.get("given_by_member_id") == m["id"]],
+             "ratings_about": [rating(r) for r in ratings if r.get("subject_member_id") == m["id"]]}
+            for m in tables.get("family_member", [])]
 
 
 # --- restriction and erasure ---------------------------------------------------------------------

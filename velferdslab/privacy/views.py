@@ -17,6 +17,7 @@ from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.audit.forms import ConfirmForm
 from velferdslab.cases import gate
 from velferdslab.cases.access import Access
+from velferdslab.cases.consent.models import CATEGORY_LABELS
 from velferdslab.cases.gate import family_route
 from velferdslab.core import policy
 from velferdslab.core.errors import ServiceError
@@ -114,7 +115,7 @@ def export_pdf(access: Access):
     family_id = access.family.id
     data = services.export(access, current_user, fmt="pdf")
     html = render_template("privacy/export_pdf.html", family=access.family, data=data, labels=BY_TABLE,
-                           printed_at=utcnow())
+                           category_labels=CATEGORY_LABELS, printed_at=utcnow())
     return pdf_download(render_pdf(html), f"familie-{family_id}.pdf")
 
 

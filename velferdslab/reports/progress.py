@@ -194,30 +194,42 @@ def build(access: Access, start: date | None = None, end: date | None = None) ->
     meetings = [row for row in meeting_queries.meetings(access) if start <= row.meeting.held_on <= end]
     meetings.sort(key=lambda row: row.meeting.held_on)
     next_meeting = meeting_queries.next_meeting_on(family_id, today)
+    spend = access.hide(spend_lines(family_id, start, end), "spend", theme=lambda line: line.spend.theme,
+                        subject=lambda _line: None)
     return ProgressReport(
         access=access, start=start, end=end, enrolment=enrolment,
         team=enrolment_queries.team_rows(family_id, enrolment.id if enrolment else None), history=history,
         themes=themes, goals=goals, actions_by_goal=actions_by_goal,
         goals_left_out=sum(1 for g in all_goals if _existed_by(g, end) and g not in goals),
         actions_left_out=sum(1 for a in actions if _existed_by(a, end)) - len(shown),
-        meetings=meetings, spend_by_theme=spend_in_period(family_id, start, end),
+        meetings=meetings, spend_by_theme=by_theme(spend.items),
         next_steps=[a for a in open_actions if not _overdue(a, today) or a.id not in listed],
         overdue=sum(1 for a in open_actions if _overdue(a, today) and a.id in listed),
         next_meeting_on=next_meeting, today=today,
         hidden=unique_reasons(history.hidden, goals_shown.hidden, actions_shown.hidden,
-                              [row.hidden for row in meetings if row.hidden]))
+                              [row.hidden for row in meetings if row.hidden], spend.hidden))
 
 
 def spend_in_period(family_id: int, start: date, end: date) -> dict[str, list[SpendLine]]:
-    """Approved and paid spend in the period, by theme, with the goal it serves."""
+    """Approved and paid spend in the period, by theme, with the goal it serves (every theme: the
+    report itself shows only those the reader's agency has consent for, see :func:`build`)."""
+    return by_theme(spend_lines(family_id, start, end))
+
+
+def spend_lines(family_id: int, start: date, end: date) -> list[SpendLine]:
+    """Approved and paid spend in the period, with the goal it serves, in theme order."""
     paid_in = and_(SpendRequest.status == "paid", SpendRequest.paid_on.between(start, end))
     approved_in = and_(SpendRequest.status == "approved", SpendRequest.wanted_on.between(start, end))
     rows = db.session.scalars(select(SpendRequest).where(SpendRequest.family_id == family_id, or_(paid_in, approved_in))
                               .options(joinedload(SpendRequest.goal))
                               .order_by(SpendRequest.theme, SpendRequest.paid_on, SpendRequest.id))
+    return [SpendLine(spend, spend.goal.text if spend.goal else None) for spend in rows]
+
+
+def by_theme(lines: list[SpendLine]) -> dict[str, list[SpendLine]]:
     grouped: dict[str, list[SpendLine]] = defaultdict(list)
-    for spend in rows:
-        grouped[spend.theme].append(SpendLine(spend, spend.goal.text if spend.goal else None))
+    for line in lines:
+        grouped[line.spend.theme].append(line)
     return {code: grouped[code] for code in THEME_BY_CODE if code in grouped}
 
 

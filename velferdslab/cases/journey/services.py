@@ -263,6 +263,16 @@ def _overall(ratings: list[dict], overall_level: int | None,
     return overall_level, suggested, reason
 
 
+def _require_may_write(access: Access, ratings: list[dict]) -> None:
+    """Refuse (403) an assessment with a rating about a member or theme, or the overall level, that
+    no consent of the actor's agency covers (issue 15): the field names the rating, nothing is stored."""
+    for r in ratings:
+        access.require_may_write(r["subject_member_id"], r["theme"], "rating",
+                                 voice_field(r["theme"], r["perspective"], r["given_by_member_id"],
+                                             r["subject_member_id"]))
+    access.require_may_write(None, None, "level", "overall_level")
+
+
 def _add_ratings(assessment: JourneyAssessment, ratings: list[dict]) -> None:
     db.session.add_all([ThemeRating(assessment_id=assessment.id, **r) for r in ratings])
     db.session.flush()
@@ -288,6 +298,7 @@ def create_assessment(access: Access, *, actor: User, assessed_on: date | None, 
         raise ServiceError(_("Familien har ingen deltakelse."), "assessed_on")
     assessed_on = _check_assessment_date(enrolment, assessed_on, kind)
     clean = _clean_ratings(family.id, ratings, assessed_on)
+    _require_may_write(access, clean)
     overall, suggested, reason = _overall(clean, overall_level, override_reason)
     row = JourneyAssessment(family_id=family.id, enrolment_id=enrolment.id, meeting_id=meeting_id,
                             assessed_on=assessed_on, kind=kind, version=1, is_current=True, overall_level=overall,
@@ -317,6 +328,7 @@ def correct_assessment(access: Access, assessment: JourneyAssessment, *, actor: 
     enrolment = db.session.get_one(Enrolment, assessment.enrolment_id)
     assessed_on = _check_assessment_date(enrolment, assessed_on, assessment.kind)
     clean = _clean_ratings(access.family.id, ratings, assessed_on)
+    _require_may_write(access, clean)
     overall, suggested, override = _overall(clean, overall_level, override_reason)
     # Only the current version may be corrected; the conditional update makes a concurrent
     # correction of the same version lose cleanly instead of forking the history.

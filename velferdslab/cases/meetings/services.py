@@ -67,6 +67,13 @@ def is_empty(*, fields: dict, attendee_user_ids: Iterable[int], attendee_member_
                 or list(action_updates or ()) or list(new_actions or ()))
 
 
+def _require_may_write_notes(access: Access, fields: dict) -> None:
+    """Notes and decisions are the household's meeting notes: written only with that consent (issue 15)."""
+    for name in ("notes", "decisions"):
+        if fields[name]:
+            access.require_may_write(None, None, "note", name)
+
+
 def _team_user_ids(family_id: int, on: date) -> set[int]:
     team = teams.current_team(family_id)
     return teams.current_member_ids(team.id, on) | teams.current_member_ids(team.id, today_local()) if team else set()
@@ -88,6 +95,7 @@ def record_meeting(access: Access, *, actor: User, held_on: date | None, attende
     if enrolment is None:
         raise ServiceError(_("Familien har ingen deltakelse."), "held_on")
     fields = _meeting_fields(enrolment, held_on, notes, decisions, next_meeting_on, interpreter_used)
+    _require_may_write_notes(access, fields)
     action_updates, new_actions = list(action_updates or ()), list(new_actions or ())
     if is_empty(fields=fields, attendee_user_ids=attendee_user_ids, attendee_member_ids=attendee_member_ids,
                 assessment=assessment, action_updates=action_updates, new_actions=new_actions):
@@ -147,6 +155,8 @@ def update_meeting(access: Access, meeting: Meeting, *, actor: User, held_on: da
     enrolment = db.session.get_one(Enrolment, meeting.enrolment_id)
     fields = _meeting_fields(enrolment, held_on, notes, decisions, next_meeting_on,
                              meeting.interpreter_used if interpreter_used is None else interpreter_used)
+    # A correction replaces the notes and decisions: only a reader who may see them makes it.
+    access.require_may_write(None, None, "note", "notes")
     attendees = _attendees(meeting.family_id, _team_user_ids(meeting.family_id, fields["held_on"]) |
                            {a.user_id for a in meeting.attendees if a.user_id}, attendee_user_ids,
                            attendee_member_ids)

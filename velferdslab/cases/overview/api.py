@@ -56,7 +56,8 @@ class Families(MethodView):
                    "next_meeting_on": s.next_meeting_on}
             if not s.access.gated:
                 row.update(overall_level=s.level, trend=s.trend, open_actions=s.open_actions,
-                           overdue_actions=s.overdue_actions, assessment_due=[kind for kind, _when in s.due])
+                           overdue_actions=s.overdue_actions, assessment_due=[kind for kind, _when in s.due],
+                           hidden=s.hidden)
             out.append(row)
         return out
 

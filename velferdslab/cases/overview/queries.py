@@ -18,7 +18,7 @@ from sqlalchemy.orm import load_only
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
-from velferdslab.cases.access import Access, unique_reasons
+from velferdslab.cases.access import Access, prime_scopes, unique_reasons
 from velferdslab.cases.consent import services as consent_services
 from velferdslab.cases.consent.models import Consent
 from velferdslab.cases.enrolment import queries as enrolment_queries
@@ -168,6 +168,10 @@ class FamilySummary:
     overdue_actions: int = 0
     open_actions: int = 0
     due: list[tuple[str, date]] = field(default_factory=list)
+    # What the agency's consents do not cover (issue 15): the level is hidden, actions of unseen
+    # themes are not counted; ``hidden`` says why, without the content.
+    level_hidden: bool = False
+    hidden: list[str] = field(default_factory=list)
 
     @property
     def family(self):
@@ -234,13 +238,30 @@ def _latest_meetings(family_ids: list[int], today: date) -> dict[int, tuple[date
         .where(Meeting.family_id.in_(family_ids)).group_by(Meeting.family_id))}
 
 
-def _action_counts(family_ids: list[int], today: date) -> dict[int, tuple[int, int]]:
+def _action_counts(family_ids: list[int], today: date) -> dict[int, dict[str | None, tuple[int, int]]]:
+    """Open and overdue actions per family and per theme of their goal (None: no goal), so each
+    reader counts only the themes their agency's consents cover."""
     overdue = func.sum(case((Action.due_on < today, 1), else_=0))
-    return {family_id: (int(open_count or 0), int(overdue_count or 0)) for family_id, open_count, overdue_count in
-            db.session.execute(select(Action.family_id, func.count(), overdue)
-                               .where(Action.family_id.in_(family_ids),
-                                      Action.status.in_(plan_services.OPEN_ACTION_STATUSES))
-                               .group_by(Action.family_id))}
+    found: dict[int, dict[str | None, tuple[int, int]]] = defaultdict(dict)
+    for family_id, theme, open_count, overdue_count in db.session.execute(
+            select(Action.family_id, Goal.theme, func.count(), overdue)
+            .outerjoin(Goal, Goal.id == Action.goal_id)
+            .where(Action.family_id.in_(family_ids), Action.status.in_(plan_services.OPEN_ACTION_STATUSES))
+            .group_by(Action.family_id, Goal.theme)):
+        found[family_id][theme] = (int(open_count or 0), int(overdue_count or 0))
+    return found
+
+
+def _seen_counts(access: Access, by_theme: dict[str | None, tuple[int, int]]) -> tuple[int, int, list[str]]:
+    """(open, overdue, reasons): the counts of the themes the reader may see, and why others are left out."""
+    open_count = overdue_count = 0
+    reasons: list[str] = []
+    for theme, (open_n, overdue_n) in by_theme.items():
+        if access.may_see(None, theme, "action"):
+            open_count, overdue_count = open_count + open_n, overdue_count + overdue_n
+        else:
+            reasons.append(access.hidden_reason(None, theme, "action"))
+    return open_count, overdue_count, reasons
 
 
 class _Point:  # the shape ``assessment_due`` reads
@@ -256,6 +277,7 @@ def my_families(user, today: date | None = None) -> list[FamilySummary]:
     summaries = [FamilySummary(access=a) for a in accessible_families(user)]
     if not summaries:
         return []
+    prime_scopes(s.access for s in summaries)
     ids = [s.family.id for s in summaries]
     open_ids = [s.family.id for s in summaries if not s.access.gated] or [-1]
     enrolments = _latest_enrolments(ids)
@@ -270,9 +292,16 @@ def my_families(user, today: date | None = None) -> list[FamilySummary]:
         if summary.access.gated:
             continue
         rows = levels.get(family_id, [])
-        summary.levels = [level for _d, level, _k in rows]
+        hidden: list[str] = []
+        if summary.access.may_see(None, None, "level"):
+            summary.levels = [level for _d, level, _k in rows]
+        elif rows:
+            summary.level_hidden = True
+            hidden.append(summary.access.hidden_reason(None, None, "level"))
         summary.last_assessed_on = rows[-1][0] if rows else None
-        summary.open_actions, summary.overdue_actions = counts.get(family_id, (0, 0))
+        summary.open_actions, summary.overdue_actions, reasons = _seen_counts(summary.access,
+                                                                              counts.get(family_id, {}))
+        summary.hidden = unique_reasons(hidden, reasons)
         if summary.enrolment is not None:
             points = [_Point(d, k) for d, _l, k in rows] + [_Point(d, k) for d, k in follow_ups.get(family_id, [])]
             points.sort(key=lambda p: p.assessed_on)
@@ -455,7 +484,8 @@ class TaskItem:
     access: Access
     on: date | None             # the due date, the meeting date, the date the spend is wanted
     overdue: bool = False
-    title: str | None = None    # the action's title (never for a gated family)
+    title: str | None = None    # the action's title (never for a gated family, nor one hidden)
+    hidden: str | None = None   # why the item's content is not shown (issue 15: no consent for its theme)
     code: str | None = None     # the assessment's kind
     action_id: int | None = None
     spend: object = None        # budget's row for a spend request
@@ -465,17 +495,18 @@ class TaskItem:
         return self.access.family
 
 
-def own_open_actions(user, family_ids: list[int]) -> list[Action]:
+def own_open_actions(user, family_ids: list[int]) -> list[tuple[Action, str | None]]:
     """The open actions ``user`` owns in the given families (the caller passes only families whose
-    case content the user may see), in one statement."""
+    case content the user may see), each with its goal's theme (None: no goal), in one statement."""
     if not family_ids:
         return []
-    return list(db.session.scalars(
-        select(Action).options(load_only(Action.id, Action.family_id, Action.title, Action.due_on, Action.status,
-                                          Action.owner_user_id, Action.owner_is_family))
+    return [(action, theme) for action, theme in db.session.execute(
+        select(Action, Goal.theme).outerjoin(Goal, Goal.id == Action.goal_id)
+        .options(load_only(Action.id, Action.family_id, Action.title, Action.due_on, Action.status,
+                           Action.owner_user_id, Action.owner_is_family))
         .where(Action.family_id.in_(family_ids), Action.owner_user_id == user.id,
                Action.status.in_(plan_services.OPEN_ACTION_STATUSES))
-        .order_by(Action.due_on, Action.id)))
+        .order_by(Action.due_on, Action.id))]
 
 
 @dataclass
@@ -494,10 +525,14 @@ def my_case_tasks(user, today: date | None = None) -> CaseTasks:
     summaries = my_families(user, today)
     by_id = {s.family.id: s for s in summaries}
     items: list[TaskItem] = []
-    for action in own_open_actions(user, [s.family.id for s in summaries if not s.access.gated]):
-        items.append(TaskItem("tiltak", by_id[action.family_id].access, action.due_on,
-                              overdue=plan_services.is_overdue(action, today), title=action.title,
-                              action_id=action.id))
+    for action, theme in own_open_actions(user, [s.family.id for s in summaries if not s.access.gated]):
+        access = by_id[action.family_id].access
+        if access.may_see(None, theme, "action"):
+            items.append(TaskItem("tiltak", access, action.due_on, overdue=plan_services.is_overdue(action, today),
+                                  title=action.title, action_id=action.id))
+        else:  # the user's own task still shows, its date and why its title is not (issue 15)
+            items.append(TaskItem("tiltak", access, action.due_on, overdue=plan_services.is_overdue(action, today),
+                                  hidden=access.hidden_reason(None, theme, "action")))
     for summary in summaries:
         for kind, when in summary.due:
             items.append(TaskItem("vurdering", summary.access, when, overdue=when < today, code=kind))

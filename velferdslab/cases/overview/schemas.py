@@ -51,6 +51,9 @@ class FamilyListItemSchema(Schema):
     open_actions = fields.Integer(allow_none=True)
     overdue_actions = fields.Integer(allow_none=True)
     assessment_due = fields.List(fields.String(), allow_none=True)
+    hidden = fields.List(fields.String(), metadata={
+        "description": "Why the level or some actions are left out of the counts for the reader: the consents "
+                       "their agency lacks (issue 15)."})
 
 
 class FamilySchema(Schema):

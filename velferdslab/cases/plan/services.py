@@ -42,6 +42,7 @@ def create_goal(access: Access, *, actor: User, theme: str | None, horizon: str 
     family_id = access.family.id
     if theme not in applicable_themes(family_id):
         raise ServiceError(_("Temaet gjelder ikke for denne familien."), "theme")
+    access.require_may_write(None, theme, "goal", "theme")
     if horizon not in GOAL_HORIZONS:
         raise ServiceError(_("Velg kort sikt, lang sikt eller drøm."), "horizon")
     text = _text(text, "text", max_length=1000, required=True, label_missing=_("Skriv målet med familiens ord."))
@@ -56,7 +57,7 @@ def create_goal(access: Access, *, actor: User, theme: str | None, horizon: str 
 def update_goal(access: Access, goal: Goal, *, actor: User, text: str | None, status: str | None,
                 horizon: str | None = None) -> Goal:
     access.require_consent()
-    access.require_may_see(None, goal.theme, "goal")
+    access.require_may_write(None, goal.theme, "goal", "goal_id")
     if goal.family_id != access.family.id:
         raise ServiceError(_("Målet hører ikke til familien."), "goal_id", status=404)
     if status not in GOAL_STATUSES:
@@ -83,23 +84,24 @@ def _owner(family_id: int, owner_user_id: int | None, owner_is_family: bool) -> 
     return owner_user_id, False
 
 
-def _action_goal(family_id: int, goal_id: int | None) -> int | None:
-    if goal_id is None:
-        return None
-    goal = db.session.get(Goal, goal_id)
-    if goal is None or goal.family_id != family_id:
+def _action_goal(access: Access, goal_id: int | None) -> int | None:
+    """The action's goal, if any; an action is written in its goal's theme (without a goal: the
+    family's shared plan), which the actor's agency must hold consent for (issue 15)."""
+    goal = db.session.get(Goal, goal_id) if goal_id is not None else None
+    if goal_id is not None and (goal is None or goal.family_id != access.family.id):
         raise ServiceError(_("Målet finnes ikke i familiens plan."), "goal_id")
-    return goal.id
+    access.require_may_write(None, goal.theme if goal is not None else None, "action", "goal_id")
+    return goal.id if goal is not None else None
 
 
-def _action_fields(family_id: int, *, title, owner_user_id, owner_is_family, due_on, review_on, goal_id,
+def _action_fields(access: Access, *, title, owner_user_id, owner_is_family, due_on, review_on, goal_id,
                    status) -> dict:
     title = _text(title, "title", max_length=300, required=True, label_missing=_("Beskriv tiltaket."))
     if status not in ACTION_STATUSES:
         raise ServiceError(_("Ukjent status for tiltaket."), "status")
-    owner_user_id, owner_is_family = _owner(family_id, owner_user_id, owner_is_family)
+    owner_user_id, owner_is_family = _owner(access.family.id, owner_user_id, owner_is_family)
     return {"title": title, "owner_user_id": owner_user_id, "owner_is_family": owner_is_family, "due_on": due_on,
-            "review_on": review_on, "goal_id": _action_goal(family_id, goal_id), "status": status}
+            "review_on": review_on, "goal_id": _action_goal(access, goal_id), "status": status}
 
 
 def create_action(access: Access, *, actor: User, title: str | None, owner_user_id: int | None = None,
@@ -108,7 +110,7 @@ def create_action(access: Access, *, actor: User, title: str | None, owner_user_
     """An action owned by a current team member or by the family, with due and review dates."""
     access.require_consent()
     family_id = access.family.id
-    fields = _action_fields(family_id, title=title, owner_user_id=owner_user_id, owner_is_family=owner_is_family,
+    fields = _action_fields(access, title=title, owner_user_id=owner_user_id, owner_is_family=owner_is_family,
                             due_on=due_on, review_on=review_on, goal_id=goal_id, status=status)
     action = Action(family_id=family_id, meeting_id=meeting_id, created_by_id=actor.id, **fields)
     db.session.add(action)
@@ -122,7 +124,7 @@ def create_action(access: Access, *, actor: User, title: str | None, owner_user_
 def update_action(access: Access, action: Action, *, actor: User, **changes) -> Action:
     """Change an action; fields not given keep their value. The owner must still be on the team."""
     access.require_consent()
-    access.require_may_see(None, action.goal.theme if action.goal is not None else None, "action")
+    access.require_may_write(None, action.goal.theme if action.goal is not None else None, "action", "action_id")
     if action.family_id != access.family.id:
         raise ServiceError(_("Tiltaket hører ikke til familien."), "action_id", status=404)
     current = {k: getattr(action, k) for k in ("title", "owner_user_id", "owner_is_family", "due_on", "review_on",
@@ -138,10 +140,10 @@ def update_action(access: Access, action: Action, *, actor: User, **changes) -> 
     owner_changed = (merged["owner_user_id"], merged["owner_is_family"]) != \
         (current["owner_user_id"], current["owner_is_family"])
     if owner_changed:
-        fields = _action_fields(action.family_id, **merged)
+        fields = _action_fields(access, **merged)
     else:  # a status change must not fail because the owner has since left the team
         fields = {**merged, "title": _text(merged["title"], "title", max_length=300, required=True),
-                  "goal_id": _action_goal(action.family_id, merged["goal_id"])}
+                  "goal_id": _action_goal(access, merged["goal_id"])}
         if fields["status"] not in ACTION_STATUSES:
             raise ServiceError(_("Ukjent status for tiltaket."), "status")
     changed = [k for k, v in fields.items() if current[k] != v]

@@ -28,7 +28,8 @@ def _plan_page(access, goal_form=None, action_form=None, status=200):
     family_id = access.family.id
     themes = journey_services.applicable_themes(family_id)
     goal_form = goal_form or forms.GoalForm(formdata=None)
-    goal_form.theme.choices = choices((t, THEME_BY_CODE[t].name) for t in themes)
+    # Offered: the themes a goal may be written in (the service refuses the others, issue 15).
+    goal_form.theme.choices = choices((t, THEME_BY_CODE[t].name) for t in themes if access.may_see(None, t, "goal"))
     action_form = action_form or forms.ActionForm(formdata=None)
     action_form.owner.choices = forms.team_choices(family_id)
     action_form.goal_id.choices = forms.goal_choices(family_id, access)
