@@ -132,3 +132,41 @@ def test_the_family_page_does_not_grow_with_history(one_and_twenty_years, login,
     rows = re.findall(r'<tr><th scope="row">', journey)
     assert 0 < len(rows) <= section.HISTORY_ON_PAGE  # 240 assessments, a bounded table
     assert f"/familier/{long.id}/vurderinger" in journey  # and a link to the whole history
+
+
+def test_the_journey_section_is_kept_per_view_and_language(world, nav, content, login):  # noqa: F811
+    from flask_babel import force_locale
+
+    from velferdslab.cases.journey.queries import journey_history
+
+    section.clear()
+    lead, reader = family_access(world.lead, world.family.id), family_access(nav.user, world.family.id)
+    assert lead is not None and reader is not None
+
+    def key(access):
+        history = journey_history(world.family.id, ["bolig", "arbeid", "skole"], access)
+        return section.cache_key(access, history)
+
+    from flask import current_app
+    with current_app.test_request_context("/"):
+        before = key(lead)
+        assert key(lead) == before                       # the same inputs, the same key
+        assert key(reader) != before                     # another agency's consents: never shared
+        with force_locale("en"):
+            assert key(lead) != before                   # another language
+        factories.assessment(world.family, {"bolig": 3}, assessed_on=world.today)
+        assert key(lead) != before                       # the data changed
+
+    client = login(world.lead)
+    hits = section.stats["hits"]
+    first = client.get(f"/familier/{world.family.id}").get_data(as_text=True)
+    second = client.get(f"/familier/{world.family.id}").get_data(as_text=True)
+
+    def journey_of(html: str) -> str:
+        return html[html.index('id="family-journey"'):].split("</section>")[0]
+
+    assert section.stats["hits"] == hits + 1 and journey_of(first) == journey_of(second)
+    # The NAV reader sees only Jonas's work and school: their section is not the lead's.
+    reader_html = login(nav.user).get(f"/familier/{world.family.id}").get_data(as_text=True)
+    assert journey_of(reader_html) != journey_of(second)
+    assert "Ingen vurderinger" not in journey_of(second)
