@@ -24,8 +24,8 @@ from velferdslab.cases.enrolment.schemas import _enrolment_out
 from velferdslab.cases.gate import family_access
 from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.household.schemas import _member_out
-from velferdslab.cases.meetings.models import Meeting, MeetingAttendee
 from velferdslab.cases.journey import section
+from velferdslab.cases.meetings.models import Meeting, MeetingAttendee
 from velferdslab.cases.overview import queries, summary
 from velferdslab.cases.overview.api import _family_out, _membership_out
 from velferdslab.cases.plan.models import Action, Goal

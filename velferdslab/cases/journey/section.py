@@ -59,7 +59,7 @@ def _render(access: Access, history: JourneyHistory) -> Markup:
     more = len(history.points) > HISTORY_ON_PAGE
     caption = _("De siste %(shown)s av %(total)s vurderinger: nivå per tema (teamets vurdering, familiens og "
                 "ungdommens i parentes)", shown=len(points), total=len(history.points)) if more else None
-    return Markup(render_template(
+    return Markup(render_template(  # noqa: S704 - our own autoescaped template
         "cases/_journey_section.html", history=history, charts=charts, swatch=chart.legend_swatch, points=points,
         caption=caption, more_url=url_for("cases.assessments", family_id=access.family.id) if more else None,
         more_count=len(history.points)))

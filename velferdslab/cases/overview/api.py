@@ -17,6 +17,7 @@ from velferdslab.cases.household.schemas import _member_out
 from velferdslab.cases.overview import queries, schemas, summary
 from velferdslab.cases.web import _user
 from velferdslab.cases.web import api_blueprint as blueprint
+from velferdslab.core.api import paged
 from velferdslab.core.permissions import LOGIN, requires
 
 
@@ -45,6 +46,7 @@ class Families(MethodView):
     @requires("families.work")
     @blueprint.arguments(schemas.FamilyQuerySchema, location="query")
     @blueprint.response(200, schemas.FamilyListItemSchema(many=True))
+    @paged(blueprint)
     def get(self, args):
         """The families you are on the team of (*Mine familier*), or those whose name matches `q`."""
         summaries = queries.read_my_families_matching(current_user, args.get("q"))
