@@ -200,9 +200,12 @@ NOT_REPORT_TABLES = ("auth_session", "user_account", "user_role", "api_token", "
                      "emergency_access")
 
 
-def outcome_vs_floor(app, client, url: str, path: str, repeats: int) -> dict:
+def outcome_vs_floor(app, client, url: str, path: str, repeats: int, warm: int = 1) -> dict:
+    """The report against its own SQL replayed; both timed after ``warm`` requests on the same
+    connection (steady state: past psycopg's prepare threshold, where generic plans can appear)."""
     times, floors = [], []
-    get_ok(client, path)
+    for _ in range(warm):
+        get_ok(client, path)
     for _ in range(repeats):
         with statements(app) as seen:
             started = time.perf_counter()

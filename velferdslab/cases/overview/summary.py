@@ -113,7 +113,7 @@ def family_read(access: Access) -> FamilyRead:
 
     # The journey: the last two current assessments' overall levels, and which (subject, theme)
     # pairs are rated at all, in the order of their first rating (the order the page's filter meets them).
-    levels = [level for _id, level in reversed(db.session.execute(
+    levels: list[int | None] = [level for _id, level in reversed(db.session.execute(
         select(JourneyAssessment.id, JourneyAssessment.overall_level)
         .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True))
         .order_by(JourneyAssessment.assessed_on.desc(), JourneyAssessment.id.desc()).limit(2)).all())]
