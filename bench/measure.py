@@ -309,8 +309,8 @@ def prepare_approvals(url: str, limit: int, contention_family: int, contention_r
             contention.append(conn.execute(
                 "INSERT INTO spend_request (lab_id, family_id, budget_year, requester_id, amount, payee, purpose, "
                 "category, theme, goal_id, expected_effect, level_to, wanted_on, status, route, created_at, "
-                "submitted_at) VALUES (%s, %s, %s, %s, %s, 'Leverandør AS', 'Benkemerke', 'other', 'okonomi', %s, "
-                "'Mer stabil økonomi', 3, %s, 'requested', 'team', %s, %s) RETURNING id",
+                "submitted_at, version) VALUES (%s, %s, %s, %s, %s, 'Leverandør AS', 'Benkemerke', 'other', "
+                "'okonomi', %s, 'Mer stabil økonomi', 3, %s, 'requested', 'team', %s, %s, 1) RETURNING id",
                 (lab_id, contention_family, year, requester, each, goal, now.date(), now, now)).fetchone()[0])
         tokens = {uid: make_token(conn, uid) for uid in {r[1] for r in rows} | {lead}}
         conn.commit()
