@@ -58,6 +58,17 @@ def _same_answer(user, family_id: int) -> dict:
 
 
 def test_the_api_read_answers_as_the_page_model_did(world, nav, content):  # noqa: F811 - fixtures
+    goals = {g.theme: g for g in db.session.query(Goal).filter_by(family_id=world.family.id)}
+    goals.setdefault("arbeid", Goal(family_id=world.family.id, theme="arbeid", horizon="short", text="Jobb"))
+    db.session.add_all(goals.values())
+    db.session.flush()
+    for i, (goal, days, status) in enumerate([(goals.get("helse"), -3, "planned"), (None, -1, "in_progress"),
+                                              (goals["arbeid"], -9, "planned"), (goals["arbeid"], None, "planned"),
+                                              (goals.get("helse"), 5, "planned"), (None, -2, "done")]):
+        db.session.add(Action(family_id=world.family.id, goal_id=goal.id if goal else None, title=f"T{i}",
+                              owner_user_id=world.lead.id, owner_is_family=False, status=status,
+                              due_on=world.today + timedelta(days=days) if days is not None else None))
+    db.session.flush()
     for user in (world.lead, world.member, world.gated, world.no_agency, nav.user):
         _same_answer(user, world.family.id)
     partial = _same_answer(nav.user, world.family.id)

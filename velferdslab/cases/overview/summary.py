@@ -20,9 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import exists, func, literal, select
+from sqlalchemy import Date, case, cast, exists, func, literal, null, select, union_all
 from sqlalchemy.orm import aliased, joinedload, load_only
 
+from velferdslab.auth.models import User
 from velferdslab.cases.access import Access, unique_reasons
 from velferdslab.cases.consent.models import Consent
 from velferdslab.cases.enrolment.models import Enrolment
@@ -100,7 +101,8 @@ def family_read(access: Access) -> FamilyRead:
             .where(InvestmentTeam.family_id == family_id, InvestmentTeam.enrolment_id == enrolment.id,
                    TeamMembership.start_date <= today,
                    TeamMembership.end_date.is_(None) | (TeamMembership.end_date >= today))
-            .options(joinedload(TeamMembership.user), joinedload(TeamMembership.agency))
+            # The team's names and agencies; not their roles (User.role_rows is selectin-loaded otherwise).
+            .options(joinedload(TeamMembership.user).lazyload(User.role_rows), joinedload(TeamMembership.agency))
             .order_by(TeamMembership.role, TeamMembership.start_date, TeamMembership.id)))
     meeting_count, next_meeting_on = db.session.execute(
         select(func.count(), meeting_queries.planned_next_meeting_column(today)).select_from(Meeting)
@@ -133,13 +135,21 @@ def family_read(access: Access) -> FamilyRead:
     read.trend = journey_queries.trend(levels)
 
     # The plan: the goals' themes (a goal is the household's), the open actions' due dates and themes.
-    goal_themes = db.session.scalars(select(Goal.theme).where(Goal.family_id == family_id).distinct()
-                                     .order_by(Goal.theme)).all()
-    goals_hidden = _reasons(access, [(None, theme) for theme in goal_themes], "goal")
-    actions = db.session.execute(
-        select(Goal.theme, Action.due_on).select_from(Action).outerjoin(Goal, Goal.id == Action.goal_id)
-        .where(Action.family_id == family_id, Action.status.in_(OPEN_ACTION_STATUSES))
-        .order_by(Action.due_on.is_(None), Action.due_on, Action.id)).all()
+    # One statement: the goals' themes (in theme order), then the open actions' themes and due dates
+    # (in the page's order: by due date, undated last).
+    goal_rows = select(literal("goal").label("kind"), Goal.theme.label("theme"), cast(null(), Date).label("due_on"),
+                       literal(0).label("undated"), literal(0).label("id")).where(Goal.family_id == family_id) \
+        .distinct()
+    action_rows = (select(literal("action"), Goal.theme, Action.due_on, case((Action.due_on.is_(None), 1), else_=0),
+                          Action.id)
+                   .select_from(Action).outerjoin(Goal, Goal.id == Action.goal_id)
+                   .where(Action.family_id == family_id, Action.status.in_(OPEN_ACTION_STATUSES)))
+    plan = union_all(goal_rows, action_rows).subquery()
+    rows = db.session.execute(select(plan.c.kind, plan.c.theme, plan.c.due_on)
+                              .order_by(plan.c.kind.desc(), plan.c.undated, plan.c.due_on, plan.c.id,
+                                        plan.c.theme)).all()
+    goals_hidden = _reasons(access, [(None, theme) for kind, theme, _due in rows if kind == "goal"], "goal")
+    actions = [(theme, due_on) for kind, theme, due_on in rows if kind == "action"]
     actions_hidden = _reasons(access, [(None, theme) for theme, _due in actions], "action")
     read.overdue_actions = sum(1 for theme, due_on in actions
                                if due_on is not None and due_on < today and access.may_see(None, theme, "action"))
