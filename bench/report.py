@@ -11,13 +11,19 @@ class NotAvailable(Exception):
 
 # What would fix a missed target, shown under the table only for the targets that were missed.
 FIXES = {
-    "family_api_rps": "The read returns the whole family with three years of history (36 assessments with "
-                      "every rating, 200 actions, 40 meetings): about 22 statements and some 30 ms of server "
-                      "time per request in-process, half of it building and serialising the objects. A quarter "
-                      "of the floor needs a few milliseconds. Levers: page the history in the API (latest "
-                      "assessments and open actions, links for the rest), load a user's roles only where they "
-                      "are used (User.role_rows is selectin-loaded: one SELECT per group of users shown), and "
-                      "more cores or hosts.",
+    "family_api_rps": "The read returns a summary of the family (members, latest enrolment, current team and "
+                      "consents, themes, the latest overall level and its trend, the number of overdue actions, "
+                      "the next meeting): it reads the last two assessments' levels, never the ratings' levels or "
+                      "notes, in a fixed number of statements whatever the history (the SQL statements row). "
+                      "What is left per request is the sign-in (token, user, roles, lab), the gate, the audit "
+                      "insert and its seal; levers: session + user + roles + lab in one statement, and more "
+                      "cores or hosts.",
+    "family_api_floor": "The floor is one SELECT and the audit write; the app adds the sign-in (token, user, "
+                        "roles), the gate and the consent scope, a statement per collection and building the "
+                        "objects. Combining the reads into fewer statements is the lever.",
+    "family_page_floor": "The page spends the rest on loading every rating of the history (the charts need them), "
+                         "the gate, the session and the audit; keeping the charts' inputs per assessment "
+                         "version, or loading only the latest assessments for the perspectives, is the lever.",
     "family_page_p99": "At 16 busy connections a request waits for the ones queued before it, so p99 is about "
                        "16 ÷ throughput: under 100 ms needs some 160 pages/s from these two cores, roughly "
                        "10 ms of server time per page against the ~75 ms measured in-process (the audit "
@@ -111,6 +117,8 @@ def markdown(ctx: dict) -> str:
            "Written by `make bench` (`python -m bench`); do not edit by hand — run it again. Every figure sits next",
            "to a floor measured in the same run on the same machine, because these machines are noisy and only",
            "ratios travel.", "",
+           *(["**This run is at a reduced scale** (`--small`): the figures published for issue 19 need a fresh "
+              "default-scale run (`make bench`).", ""] if scale.name != "default" else []),
            f"- **Date**: {ctx['started_at']:%Y-%m-%d %H:%M} UTC; run took {ctx.get('total_seconds', 0) / 60:.1f} min"
            + (" (measurements only: the installation was built by an earlier `--keep` run, described below)"
               if ctx.get("reused") else ""),
@@ -126,7 +134,9 @@ def markdown(ctx: dict) -> str:
            f"{scale.years} years of history, seed {ctx['seed']}; "
            f"database {facts.get('database_bytes', 0) / 2**30:.1f} GiB",
            f"- **Load**: {ctx.get('load_tool', '?')} on loopback, {ctx['connections']} connections, "
-           f"{ctx['seconds']:g} s per run after a 2 s warm-up; gunicorn with {ctx['workers']} sync workers "
+           f"{ctx['seconds']:g} s per run after a warm-up until every worker has served "
+           f"{ctx.get('steady', '?')} requests on its database connection (steady state); gunicorn with "
+           f"{ctx['workers']} sync workers "
            "(one per core), production configuration; the load generator shares the 2 cores with the server "
            "and PostgreSQL",
            "", "## Figures", "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]

@@ -164,6 +164,7 @@ def run_measurements(url: str, users: dict, scale, args, seconds: float, context
                         connections=args.connections, workers=args.workers, approval_clients=args.approval_clients,
                         wrk=None if args.no_wrk else load.find_wrk(), scale=scale, context=context)
     context["load_tool"] = f"wrk ({env.wrk})" if env.wrk else "Python threads (wrk not found)"
+    context["steady"] = env.steady
     for name, work in scenarios.plan(env, figures):
         _step(name, figures, work)
     context["machine"] = machine()

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import psycopg
 
-from bench import database, load, measure
+from bench import database, floors, load, measure
 from bench.generate import BENCH_PASSWORD
 from bench.measure import Figure
 from bench.report import NotAvailable
@@ -46,6 +46,12 @@ class Env:
         return 5 if self.full else 3
 
     @property
+    def steady(self) -> int:
+        """Requests a connection serves before it is timed (issue 19: steady state, not the first few;
+        psycopg prepares a statement after five executions and PostgreSQL may then plan it generically)."""
+        return 300 if self.full else 100
+
+    @property
     def family_path(self) -> str:
         return f"/familier/{self.users['showcase_family_id']}"
 
@@ -53,6 +59,7 @@ class Env:
 def plan(env: Env, figures: list[Figure]):
     return [
         ("statements per page", lambda: statements_per_page(env, figures)),
+        ("floors: family API read and family page", lambda: floor_figures(env, figures)),
         ("audit write overhead", lambda: audit_overhead(env, figures)),
         ("outcome report", lambda: outcome_report(env, figures)),
         ("progress report PDF", lambda: progress_pdf(env, figures)),
@@ -85,12 +92,63 @@ def statements_per_page(env: Env, figures: list[Figure]) -> None:
         target="no more than the newest family's", passed=long <= short,
         note="counted with a SQLAlchemy before_cursor_execute listener; includes session, audit insert and "
              "chain seal"))
+    with psycopg.connect(database.libpq_url(env.url)) as conn:
+        token = measure.make_token(conn, env.users["lead_id"])
+        conn.commit()
+    env.state["lead_token"] = token
+    api_long = _api_statements(env, env.users["showcase_family_id"], token)
+    api_short = _api_statements(env, newest, token)
+    figures.append(Figure(
+        "sql_family_api", "SQL statements: family API read (3 years of history)", api_long, "statements",
+        floor=api_short, floor_label=f"same read, newest family ({assessments} assessments)",
+        ratio=api_long / api_short, ratio_label="×", target="no more than the newest family's",
+        passed=api_long <= api_short, note="includes token lookup, audit insert and chain seal"))
     mine, _ = measure.count_statements(app, lead, "/familier")
     figures.append(Figure("sql_my_families", "SQL statements: Mine familier (40 families)", mine, "statements",
                           target="fixed (independent of the number of families)", passed=None,
                           note="includes the audit rows of the listed families (one multi-row INSERT)"))
     queue, _ = measure.count_statements(app, lead, "/budsjett/godkjenning")
     figures.append(Figure("sql_approval_queue", "SQL statements: approval queue (team lead)", queue, "statements"))
+
+
+def _api_statements(env: Env, family_id: int, token: str) -> int:
+    client = env.app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    path = f"/api/v1/families/{family_id}"
+    client.get(path, headers=headers)
+    with measure.statements(env.app) as seen:
+        response = client.get(path, headers=headers)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path} answered {response.status_code}")
+    return len(seen)
+
+
+def floor_figures(env: Env, figures: list[Figure]) -> None:
+    """Issue 19's floors, in-process and in steady state (see ``bench.floors``)."""
+    family_id = env.users["showcase_family_id"]
+    n = 60 if env.full else 30
+    token = env.state.get("lead_token")
+    if token is None:
+        with psycopg.connect(database.libpq_url(env.url)) as conn:
+            token = measure.make_token(conn, env.users["lead_id"])
+            conn.commit()
+    api = floors.api_read_vs_floor(env.app.test_client(), env.url, family_id, token, n, env.steady)
+    share = api["floor_ms"] / api["app_ms"]
+    figures.append(Figure(
+        "family_api_floor", "Family API read, server time (steady state, in-process)", api["app_ms"], "ms",
+        floor=api["floor_ms"], floor_label="the same answer from one SELECT + one audit insert and seal",
+        ratio=share, ratio_label="%", target="≥ 50 % of its floor", passed=share >= 0.5,
+        note=f"median of {n} after {env.steady} requests on the same connection; ratio = floor time ÷ app time "
+             f"(the app's rate as a share of the floor's); {api['bytes']} bytes"))
+    page = floors.page_vs_template_floor(env.client("lead"), env.family_path, n, env.steady)
+    share = page["template_ms"] / page["page_ms"]
+    figures.append(Figure(
+        "family_page_floor", "Family page (3 years of history), server time (steady state, in-process)",
+        page["page_ms"], "ms", floor=page["template_ms"],
+        floor_label="the render of the same templates from the loaded data alone", ratio=share, ratio_label="%",
+        target="≥ 50 % of its template floor", passed=share >= 0.5,
+        note=f"median of {n} after {env.steady} requests; the floor is timed inside the same requests "
+             "(before_render_template … template_rendered of cases/family.html)"))
 
 
 def audit_overhead(env: Env, figures: list[Figure]) -> None:
@@ -117,13 +175,15 @@ def _outcome_path(env: Env) -> str:
 def outcome_report(env: Env, figures: list[Figure]) -> None:
     path = _outcome_path(env)
     env.state["outcome_path"] = path
-    result = measure.outcome_vs_floor(env.app, env.client("manager"), env.url, path, repeats=env.repeats)
+    result = measure.outcome_vs_floor(env.app, env.client("manager"), env.url, path, repeats=env.repeats,
+                                      warm=10)
     ratio = result["report_ms"] / result["sql_ms"]
     figures.append(Figure(
         "outcome_report", "Outcome report (whole lab, whole history, manager)", result["report_ms"], "ms",
         floor=result["sql_ms"], floor_label="its own SQL replayed directly through psycopg", ratio=ratio,
         ratio_label="×", target="≤ 2× SQL and < 2 000 ms", passed=ratio <= 2 and result["report_ms"] < 2000,
-        note=f"median of {env.repeats}; {result['statements']} statements per request"))
+        note=f"median of {env.repeats} after 10 requests on the same connection (past psycopg's prepare "
+             f"threshold of 5: steady state); {result['statements']} statements per request"))
     count, _ = measure.count_statements(env.app, env.client("manager"), path)
     figures.append(Figure("sql_outcome_report", "SQL statements: outcome report", count, "statements"))
 
@@ -153,7 +213,12 @@ def pages_under_load(env: Env, figures: list[Figure]) -> None:
         bearer = {"Authorization": f"Bearer {token}"}
 
         def run(path, headers):
-            load.load(env.wrk, server.base, path, headers, env.connections, 2)  # warm-up
+            # Warm up until every worker's database connection has served env.steady requests (steady
+            # state: past psycopg's prepare threshold), at most 30 s.
+            served, spent = 0, 0.0
+            while served < env.steady * env.workers and spent < 30:
+                warm = load.load(env.wrk, server.base, path, headers, env.connections, 2)
+                served, spent = served + warm.requests, spent + 2
             load.drain(server.base, env.workers)
             result = load.load(env.wrk, server.base, path, headers, env.connections, env.seconds)
             load.drain(server.base, env.workers)

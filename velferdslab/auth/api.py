@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from velferdslab.auth import schemas, services
 from velferdslab.auth.models import Agency, ApiToken, User
-from velferdslab.core.api import Blueprint
+from velferdslab.core.api import Blueprint, paged
 from velferdslab.core.permissions import LOGIN, permissions_for, requires
 from velferdslab.extensions import db
 
@@ -31,6 +31,7 @@ class Me(MethodView):
 class Tokens(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.TokenSchema(many=True))
+    @paged(blueprint)
     def get(self):
         """Your API tokens (never their values)."""
         return db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
@@ -71,6 +72,7 @@ def _user_out(user: User) -> dict:
 class Users(MethodView):
     @requires("admin.users")
     @blueprint.response(200, schemas.UserSchema(many=True))
+    @paged(blueprint)
     def get(self):
         """Users of your lab."""
         rows = db.session.scalars(select(User).where(User.lab_id == current_user.lab_id).order_by(User.id))
@@ -108,6 +110,7 @@ class UserById(MethodView):
 class Agencies(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.AgencySchema(many=True))
+    @paged(blueprint)
     def get(self):
         """Agencies of your lab."""
         return db.session.scalars(select(Agency).where(Agency.lab_id == current_user.lab_id)

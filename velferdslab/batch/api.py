@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_login import current_user
 
 from velferdslab.batch import schemas, services
-from velferdslab.core.api import Blueprint
+from velferdslab.core.api import Blueprint, paged
 from velferdslab.core.permissions import requires
 
 blueprint = Blueprint("batch_api", __name__, url_prefix="/api/v1",
@@ -27,6 +27,7 @@ def _out(batch) -> dict:
 class ReportBatches(MethodView):
     @requires("families.work")
     @blueprint.response(200, schemas.BatchSchema(many=True))
+    @paged(blueprint)
     def get(self):
         """Your batches, newest first."""
         return [_out(b) for b in services.batches_for(current_user._get_current_object())]

@@ -19,7 +19,7 @@ from velferdslab.budget import books, ledger, queries, schemas, services
 from velferdslab.budget.models import AuthorityRuleSet, Delegation, LedgerTransfer, SpendRequest
 from velferdslab.cases.access import Access
 from velferdslab.cases.gate import family_route, note
-from velferdslab.core.api import Blueprint
+from velferdslab.core.api import Blueprint, paged
 from velferdslab.core.permissions import LOGIN, Permission, requires
 from velferdslab.extensions import db
 
@@ -68,6 +68,7 @@ class Delegations(MethodView):
     @requires("budget.delegate")
     @blueprint.arguments(schemas.YearQuerySchema, location="query")
     @blueprint.response(200, schemas.DelegationSchema(many=True))
+    @paged(blueprint)
     def get(self, args):
         """Delegations to your lab in a budget year."""
         rows = db.session.scalars(select(Delegation).where(Delegation.lab_id == current_user.lab_id,
@@ -134,6 +135,7 @@ class Allocations(MethodView):
     @requires("budget.manage")
     @blueprint.arguments(schemas.YearQuerySchema, location="query")
     @blueprint.response(200, schemas.AllocationRowSchema(many=True))
+    @paged(blueprint)
     def get(self, args):
         """Each family's allocation in a year and what is left unused of it (by reference and
         investment lead, never by name); restricted and erased families are not listed (issue 14)."""
@@ -326,6 +328,7 @@ def _queue_out(spends: list[SpendRequest]) -> list[SpendRequest]:
 class TeamQueue(MethodView):
     @requires("spend.approve")
     @blueprint.response(200, schemas.QueueItemSchema(many=True))
+    @paged(blueprint)
     def get(self):
         """Requests waiting for you as investment lead, oldest first."""
         return _queue_out(queries.lead_queue(_user()))
@@ -335,6 +338,7 @@ class TeamQueue(MethodView):
 class ManagementQueue(MethodView):
     @requires("budget.manage")
     @blueprint.response(200, schemas.QueueItemSchema(many=True))
+    @paged(blueprint)
     def get(self):
         """Requests above the teams' limits, oldest first."""
         return _queue_out(queries.management_queue(current_user.lab_id))

@@ -22,6 +22,7 @@ from velferdslab.cases.themes import LEVEL_CODES, LEVEL_NAMES, THEME_BY_CODE
 from velferdslab.core import api as core_api
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import add_error, choices
+from velferdslab.core.i18n import translated_tables
 from velferdslab.extensions import db
 from velferdslab.teams.models import TeamRole
 
@@ -54,8 +55,10 @@ api_blueprint = core_api.Blueprint(
 
 
 def template_globals(**tables) -> None:
-    """Label tables as template globals, so imported macros see them too."""
-    blueprint.record_once(lambda state: state.app.jinja_env.globals.update(tables))
+    """Label tables as template globals, so imported macros see them too — each translated once per
+    language (``core.i18n.TranslatedTable``), not in every table cell."""
+    translated = translated_tables(tables)
+    blueprint.record_once(lambda state: state.app.jinja_env.globals.update(translated))
 
 
 template_globals(level_names=LEVEL_NAMES, level_codes=LEVEL_CODES, themes_by_code=THEME_BY_CODE,

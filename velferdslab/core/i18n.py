@@ -3,10 +3,14 @@ Europe/Oslo."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import fields, is_dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import LazyString, format_date, format_datetime, get_locale
 from flask_login import current_user
 
 from velferdslab.core.models import OSLO
@@ -59,6 +63,72 @@ def local_date(value: date | datetime | None, fmt: str = "dd.MM.yyyy") -> str:
     if isinstance(value, datetime):
         value = value.astimezone(OSLO).date()
     return format_date(value, fmt)
+
+
+def _current_language() -> str:
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def _translated(value: Any) -> Any:
+    """``value`` in the current language: a lazy string as ``str``; a frozen dataclass (a theme) with
+    its lazy fields translated; anything else as it is."""
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: str(v) for f in fields(value) if _is_lazy(v := getattr(value, f.name))}
+        return replace(value, **changes) if changes else value
+    return str(value) if _is_lazy(value) else value
+
+
+def _is_lazy(value: Any) -> bool:
+    return isinstance(value, LazyString)
+
+
+class TranslatedTable(Mapping):
+    """A label table (``{code: lazy label}``, or ``{code: theme}``) translated **once per language**
+    and kept, instead of once per table cell (issue 19: a lazy string runs gettext every time it is
+    shown, which was a third of the family page's time). Read-only: a lookup of an unknown code
+    raises ``KeyError``, so a template's ``labels[code]`` is undefined as with a dict.
+
+    The translations of a language do not change while the app runs (the catalogues are compiled
+    files), so keeping them per language is safe."""
+
+    def __init__(self, table: Mapping) -> None:
+        self._table = dict(table)
+        self._by_language: dict[str, dict] = {}
+        self._lock = threading.Lock()
+
+    def _current(self) -> dict:
+        language = _current_language()
+        found = self._by_language.get(language)
+        if found is None:
+            found = {code: _translated(value) for code, value in self._table.items()}
+            with self._lock:
+                self._by_language[language] = found
+        return found
+
+    def __getitem__(self, code: Any) -> Any:
+        return self._current()[code]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._table
+
+    def __repr__(self) -> str:
+        return f"TranslatedTable({self._table!r})"
+
+
+def translated_tables(tables: Mapping[str, Any]) -> dict[str, Any]:
+    """Template globals with every label table (a mapping of lazy strings or of dataclasses holding
+    them) wrapped in a :class:`TranslatedTable`; other values as they are."""
+    def is_table(value: Any) -> bool:
+        return isinstance(value, Mapping) and not isinstance(value, TranslatedTable) and any(
+            _is_lazy(v) or (is_dataclass(v) and any(_is_lazy(getattr(v, f.name)) for f in fields(v)))
+            for v in value.values())
+    return {name: TranslatedTable(value) if is_table(value) else value for name, value in tables.items()}
 
 
 def init_app(app: Flask) -> None:

@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from velferdslab.audit.actions import AuditAction
 from velferdslab.cases.access import Access
-from velferdslab.core.api import Blueprint
+from velferdslab.core.api import Blueprint, paged
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.models import today_local
 from velferdslab.core.permissions import LOGIN, requires
@@ -180,6 +180,7 @@ class BenefitModel(MethodView):
 class AssumptionSets(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.AssumptionSetSchema(many=True))
+    @paged(blueprint)
     def get(self):
         """The assumption sets in use in your lab (their current versions)."""
         views.may_read_assumptions()
@@ -224,6 +225,7 @@ class AssumptionSetById(MethodView):
 class AssumptionSetVersions(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.AssumptionSetSchema(many=True))
+    @paged(blueprint)
     def get(self, set_id: int):
         """Every version of the set, newest first."""
         views.may_read_assumptions()

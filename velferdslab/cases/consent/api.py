@@ -12,6 +12,7 @@ from velferdslab.cases.consent.schemas import _consent_out
 from velferdslab.cases.gate import family_route
 from velferdslab.cases.web import _user
 from velferdslab.cases.web import api_blueprint as blueprint
+from velferdslab.core.api import paged
 from velferdslab.core.models import today_local
 from velferdslab.core.permissions import LOGIN, requires
 
@@ -20,6 +21,7 @@ from velferdslab.core.permissions import LOGIN, requires
 class Consents(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.ConsentSchema(many=True))
+    @paged(blueprint)
     @family_route(AuditAction.CONSENT_VIEW, content=False)
     def get(self, access: Access):
         """Every consent row, superseded ones included (`current` marks the live row)."""

@@ -12,6 +12,7 @@ from velferdslab.cases.enrolment.schemas import _enrolment_out
 from velferdslab.cases.gate import family_route
 from velferdslab.cases.web import _user
 from velferdslab.cases.web import api_blueprint as blueprint
+from velferdslab.core.api import paged
 from velferdslab.core.permissions import LOGIN, requires
 
 
@@ -19,6 +20,7 @@ from velferdslab.core.permissions import LOGIN, requires
 class Enrolments(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.EnrolmentSchema(many=True))
+    @paged(blueprint)
     @family_route(AuditAction.ENROLMENT_VIEW)
     def get(self, access: Access):
         """Every enrolment of the family, oldest first (re-enrolment keeps the history)."""

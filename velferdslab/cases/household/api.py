@@ -12,6 +12,7 @@ from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.household.schemas import _member_out
 from velferdslab.cases.web import _user
 from velferdslab.cases.web import api_blueprint as blueprint
+from velferdslab.core.api import paged
 from velferdslab.core.permissions import LOGIN, requires
 
 
@@ -19,6 +20,7 @@ from velferdslab.core.permissions import LOGIN, requires
 class Members(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.MemberSchema(many=True))
+    @paged(blueprint)
     @family_route(AuditAction.MEMBER_LIST, content=False)
     def get(self, access: Access):
         """Household members (a gated member gets names and roles only)."""

@@ -13,6 +13,7 @@ from velferdslab.cases.journey.models import JourneyAssessment
 from velferdslab.cases.themes import THEMES
 from velferdslab.cases.web import _user
 from velferdslab.cases.web import api_blueprint as blueprint
+from velferdslab.core.api import paged
 from velferdslab.core.permissions import LOGIN, requires
 
 
@@ -28,6 +29,7 @@ def _themes_out(family_id: int) -> list[dict]:
 class Themes(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.ThemeSchema(many=True))
+    @paged(blueprint)
     @family_route(AuditAction.FAMILY_THEMES_VIEW)
     def get(self, access: Access):
         """The seven themes and whether each applies to this family."""
@@ -71,6 +73,7 @@ def _assessment_out(row: JourneyAssessment, access: Access, versions: list[int] 
 class Assessments(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.AssessmentSchema(many=True))
+    @paged(blueprint)
     @family_route(AuditAction.ASSESSMENT_LIST)
     def get(self, access: Access):
         """The current version of every assessment, oldest first, with all ratings."""

@@ -143,6 +143,7 @@ class JourneyHistory:
     themes: list[str]
     # Why some of it is not shown to this reader (issue 15): one line per missing consent, no content.
     hidden: list[str] = field(default_factory=list)
+    _rated_memo: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def latest(self) -> AssessmentPoint | None:
@@ -170,9 +171,18 @@ class JourneyHistory:
         return [(p.assessed_on, p.overall_level) for p in self.points if p.overall_level is not None]
 
     def rated_themes(self) -> list[str]:
-        """The applicable themes plus any theme rated in the past (so no history disappears)."""
-        rated = {t for point in self.points for (t, _p) in point.ratings}
-        return [code for code in THEME_BY_CODE if code in rated or code in self.themes]
+        """The applicable themes plus any theme rated in the past (so no history disappears).
+
+        Memoised (issue 19: the journey table asks once per row, and it walked every rating each
+        time). The memo is keyed by the list of points, its length and the themes, so points added
+        or themes changed afterwards are walked again; it does not look into each point's ratings
+        (a history's points are complete once :func:`journey_history` built them). A copy is
+        returned, so a caller cannot change the memo."""
+        key = (id(self.points), len(self.points), tuple(self.themes))
+        if self._rated_memo is None or self._rated_memo[0] != key:
+            rated = {t for point in self.points for (t, _p) in point.ratings}
+            self._rated_memo = (key, [code for code in THEME_BY_CODE if code in rated or code in self.themes])
+        return list(self._rated_memo[1])
 
 
 def journey_history(family_id: int, themes: list[str] | None = None, access: Access | None = None) -> JourneyHistory:

@@ -15,6 +15,7 @@ from velferdslab.cases.meetings.models import Meeting
 from velferdslab.cases.plan.models import Action
 from velferdslab.cases.web import _user
 from velferdslab.cases.web import api_blueprint as blueprint
+from velferdslab.core.api import paged
 from velferdslab.core.errors import ForbiddenError
 from velferdslab.core.permissions import LOGIN, requires
 from velferdslab.extensions import db
@@ -36,6 +37,7 @@ def _meeting_out(meeting: Meeting, staff_ids, member_ids, gated: bool, assessmen
 class Meetings(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.MeetingSchema(many=True))
+    @paged(blueprint)
     @family_route(AuditAction.MEETING_LIST, content=False)
     def get(self, access: Access):
         """Every meeting, newest first. A gated member gets dates and attendees only."""

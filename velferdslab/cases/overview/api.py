@@ -14,9 +14,10 @@ from velferdslab.cases.enrolment.schemas import _enrolment_out
 from velferdslab.cases.gate import family_access, family_route
 from velferdslab.cases.household import services as household_services
 from velferdslab.cases.household.schemas import _member_out
-from velferdslab.cases.overview import queries, schemas
+from velferdslab.cases.overview import queries, schemas, summary
 from velferdslab.cases.web import _user
 from velferdslab.cases.web import api_blueprint as blueprint
+from velferdslab.core.api import paged
 from velferdslab.core.permissions import LOGIN, requires
 
 
@@ -26,18 +27,17 @@ def _membership_out(m) -> dict:
             "end_date": m.end_date}
 
 
-def _family_out(page: queries.FamilyPage) -> dict:
-    access, gated = page.access, page.gated
+def _family_out(read: summary.FamilyRead) -> dict:
+    access, gated = read.access, read.gated
     out = {"id": access.family.id, "household_name": access.family.household_name,
            "language": access.family.language, "interpreter_needed": access.family.interpreter_needed,
-           "gated": gated, "is_lead": access.is_lead, "members": [_member_out(m, gated) for m in page.members],
-           "enrolment": _enrolment_out(page.enrolment, gated), "team": [_membership_out(m) for m in page.current_team],
-           "consents": [_consent_out(c, page.superseded_consent_ids, page.today) for c in page.current_consents],
-           "next_meeting_on": page.next_meeting_on}
+           "gated": gated, "is_lead": access.is_lead, "members": [_member_out(m, gated) for m in read.members],
+           "enrolment": _enrolment_out(read.enrolment, gated), "team": [_membership_out(m) for m in read.current_team],
+           "consents": [_consent_out(c, read.superseded_consent_ids, read.today) for c in read.current_consents],
+           "next_meeting_on": read.next_meeting_on}
     if not gated:
-        latest = page.history.latest if page.history else None
-        out.update(themes=page.themes, overall_level=latest.overall_level if latest else None, trend=page.trend,
-                   overdue_actions=len(page.overdue_actions), hidden=page.hidden)
+        out.update(themes=read.themes, overall_level=read.overall_level, trend=read.trend,
+                   overdue_actions=read.overdue_actions, hidden=read.hidden)
     return out
 
 
@@ -46,6 +46,7 @@ class Families(MethodView):
     @requires("families.work")
     @blueprint.arguments(schemas.FamilyQuerySchema, location="query")
     @blueprint.response(200, schemas.FamilyListItemSchema(many=True))
+    @paged(blueprint)
     def get(self, args):
         """The families you are on the team of (*Mine familier*), or those whose name matches `q`."""
         summaries = queries.read_my_families_matching(current_user, args.get("q"))
@@ -70,7 +71,7 @@ class Families(MethodView):
         access = family_access(current_user, family.id)
         # create_family made the user (teams.manage, so a team lead) the lead of the family's new team.
         assert access is not None
-        return _family_out(queries.family_page(access))
+        return _family_out(summary.family_read(access))
 
 
 @blueprint.route("/families/<int:family_id>")
@@ -80,7 +81,7 @@ class FamilyById(MethodView):
     @family_route(AuditAction.FAMILY_VIEW, content=False)
     def get(self, access: Access):
         """One family: members, enrolment, team, consent and (with consent) the journey's latest level."""
-        return _family_out(queries.family_page(access))
+        return _family_out(summary.family_read(access))
 
     @requires(LOGIN)
     @blueprint.arguments(schemas.FamilyUpdateSchema)
@@ -91,4 +92,4 @@ class FamilyById(MethodView):
         merged = {"household_name": family.household_name, "language": family.language,
                   "interpreter_needed": family.interpreter_needed, **data}
         household_services.update_family(access, actor=_user(), **merged)
-        return _family_out(queries.family_page(access))
+        return _family_out(summary.family_read(access))

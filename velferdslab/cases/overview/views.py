@@ -12,6 +12,7 @@ from velferdslab.audit.actions import AuditAction
 from velferdslab.cases import chart
 from velferdslab.cases.access import Access
 from velferdslab.cases.gate import family_route
+from velferdslab.cases.journey import section
 from velferdslab.cases.overview import queries
 from velferdslab.cases.panels import family_panels
 from velferdslab.cases.web import _user, blueprint
@@ -45,11 +46,11 @@ def family_page(access: Access) -> Any:
     privacy, the progress report), then the perspectives, duken, open actions, meetings, members,
     team and consent."""
     page = queries.family_page(access)
-    charts = None
+    journey = None  # the charts and the table of the latest assessments, kept per reader's view and language
     if page.history is not None and page.history.points:
-        charts = {"overall": chart.overall_chart(page.history), "themes": chart.journey_charts(page.history)}
+        journey = section.journey_section(access, page.history)
     panels = family_panels(access.family, _user(), access.gated)
-    return render_template("cases/family.html", family=access.family, access=access, page=page, charts=charts,
+    return render_template("cases/family.html", family=access.family, access=access, page=page, journey=journey,
                            panels=panels, swatch=chart.legend_swatch)
 
 

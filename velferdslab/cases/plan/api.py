@@ -11,6 +11,7 @@ from velferdslab.cases.plan import queries, schemas, services
 from velferdslab.cases.plan.models import Action, Goal
 from velferdslab.cases.web import _user
 from velferdslab.cases.web import api_blueprint as blueprint
+from velferdslab.core.api import paged
 from velferdslab.core.permissions import LOGIN, requires
 
 
@@ -25,6 +26,7 @@ def _with_hidden(access: Access, rows: list, kind: str, theme, out) -> list:
 class Goals(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.GoalSchema(many=True))
+    @paged(blueprint)
     @family_route(AuditAction.PLAN_VIEW)
     def get(self, access: Access):
         """The family's goals (duken). A goal the reader's consents do not cover is a row with its `id`
@@ -61,6 +63,7 @@ def _action_out(action: Action) -> dict:
 class Actions(MethodView):
     @requires(LOGIN)
     @blueprint.response(200, schemas.ActionSchema(many=True))
+    @paged(blueprint)
     @family_route(AuditAction.PLAN_VIEW)
     def get(self, access: Access):
         """Every action, open ones first; `overdue` flags open actions past their due date."""
