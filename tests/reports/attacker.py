@@ -416,3 +416,54 @@ def difference_leaks(first: dict, second: dict) -> dict:
                 elif {a, b} == {0, f"<{T}"}:
                     found[key] = f"1–{T - 1}"
     return found
+
+
+# --- the per-person section (issue 15, ``GET /api/v1/reports/outcome/persons``) -------------------
+
+PERSON_FOLLOW_UPS = ("follow_up_6", "follow_up_12")
+
+
+def persons_model(body: dict, model: Model | None = None, prefix: str = "") -> Model:
+    """The per-person section's counts as constraints: the young people = the rated (at stabil or
+    better + not) + those never rated about themselves; each follow-up = held + not. The noise is
+    the body's ``disclosure`` (person keys, ± ``noise`` young people)."""
+    m = model or Model()
+    p = prefix
+    yes, no, unrated = ({m.var(f"{p}person_{name}"): 1} for name in ("stable", "not_stable", "unrated"))
+    rated = add(yes, no)
+    m.publish((p, "persons", "young_people"), add(rated, unrated), body["young_people"])
+    m.publish((p, "persons", "now", "stable"), yes, body["now"]["stable"])
+    m.publish((p, "persons", "now", "not_stable"), no, body["now"]["not_stable"])
+    m.publish((p, "persons", "now", "rated"), rated, body["now"]["rated"])
+    m.sums.append(((p, "persons", "now", "rated"), [(p, "persons", "now", "stable"), (p, "persons", "now", "not_stable")]))
+    m.sums.append(((p, "persons", "young_people"), [(p, "persons", "now", "rated")]))
+    m.derived[(p, "persons", "unrated")] = unrated
+    for kind in PERSON_FOLLOW_UPS:
+        row = body["follow_ups"][kind]
+        held, lost = {m.var(f"{p}{kind}_stable"): 1}, {m.var(f"{p}{kind}_not"): 1}
+        m.publish((p, "persons", kind, "stable"), held, row["stable"])
+        m.publish((p, "persons", kind, "not_stable"), lost, row["not_stable"])
+        m.publish((p, "persons", kind, "rated"), add(held, lost), row["rated"])
+        m.sums.append(((p, "persons", kind, "rated"), [(p, "persons", kind, "stable"), (p, "persons", kind, "not_stable")]))
+    disclosure = body.get("disclosure") or {}
+    if disclosure.get("cell_key"):
+        m.noise = int(disclosure["noise"])
+    return m
+
+
+def persons_difference_model(first: dict, second: dict, k: int) -> Model:
+    """Two per-person sections whose young people differ by at most ``k`` persons (in who they are
+    or in their ratings): every count of one within ``k`` of the other's; the differences are what
+    the attacker is after (a leak when pinned to ±1–4)."""
+    m = persons_model(first, prefix="a.")
+    persons_model(second, m, prefix="b.")
+    for key, (expr, _value, _money) in list(m.cells.items()):
+        if key[0] != "a.":
+            continue
+        other = m.cells.get(("b.", *key[1:]))
+        if other is None:
+            continue
+        difference = minus(expr, other[0])
+        m.constrain(difference, -k, k)
+        m.derived[("difference", *key[1:])] = difference
+    return m
