@@ -683,7 +683,7 @@ def funding_out(spend: SpendRequest) -> list[dict]:
 # --- spend requests: making them -----------------------------------------------------------------
 
 SPEND_FIELDS = ("amount", "payee", "purpose", "category", "theme", "goal_id", "expected_effect", "level_from",
-                "level_to", "wanted_on")
+                "level_to", "expected_level_change", "wanted_on")
 
 
 def _clean_spend(family_id: int, data: dict) -> dict:
@@ -715,6 +715,13 @@ def _clean_spend(family_id: int, data: dict) -> dict:
     if level_from is not None and level_to < level_from:
         raise ServiceError(_("Håpet nivå kan ikke være lavere enn nivået nå."), "level_to")
     clean["level_from"], clean["level_to"] = level_from, level_to
+    change = data.get("expected_level_change")
+    if change is not None and (change not in (0, 1, 2, 3) or isinstance(change, bool)):
+        raise ServiceError(_("Velg en endring fra 0 til 3 nivåer."), "expected_level_change")
+    if change is not None and level_from is not None and level_from + change > 4:
+        raise ServiceError(_("Fra nivået nå kan familien gå opp høyst %(most)s nivåer.", most=4 - level_from),
+                           "expected_level_change")
+    clean["expected_level_change"] = change
     wanted_on = data.get("wanted_on")
     if not isinstance(wanted_on, date) or not 2000 <= wanted_on.year <= 2100:
         raise ServiceError(_("Oppgi en gyldig dato."), "wanted_on")
