@@ -435,7 +435,8 @@ def persons_model(body: dict, model: Model | None = None, prefix: str = "") -> M
     m.publish((p, "persons", "now", "stable"), yes, body["now"]["stable"])
     m.publish((p, "persons", "now", "not_stable"), no, body["now"]["not_stable"])
     m.publish((p, "persons", "now", "rated"), rated, body["now"]["rated"])
-    m.sums.append(((p, "persons", "now", "rated"), [(p, "persons", "now", "stable"), (p, "persons", "now", "not_stable")]))
+    m.sums.append(((p, "persons", "now", "rated"),
+                   [(p, "persons", "now", "stable"), (p, "persons", "now", "not_stable")]))
     m.sums.append(((p, "persons", "young_people"), [(p, "persons", "now", "rated")]))
     m.derived[(p, "persons", "unrated")] = unrated
     for kind in PERSON_FOLLOW_UPS:
@@ -444,7 +445,8 @@ def persons_model(body: dict, model: Model | None = None, prefix: str = "") -> M
         m.publish((p, "persons", kind, "stable"), held, row["stable"])
         m.publish((p, "persons", kind, "not_stable"), lost, row["not_stable"])
         m.publish((p, "persons", kind, "rated"), add(held, lost), row["rated"])
-        m.sums.append(((p, "persons", kind, "rated"), [(p, "persons", kind, "stable"), (p, "persons", kind, "not_stable")]))
+        m.sums.append(((p, "persons", kind, "rated"),
+                       [(p, "persons", kind, "stable"), (p, "persons", kind, "not_stable")]))
     disclosure = body.get("disclosure") or {}
     if disclosure.get("cell_key"):
         m.noise = int(disclosure["noise"])

@@ -109,7 +109,7 @@ def test_the_tables_are_suppressed_as_a_whole(spent, app):
     assert rows["childcare"] == ["0"] * 5
     assert theme.id == "effects_theme" and [r[0] for r in theme.rows][-1] == "all"
     exact = effects.build(effects.run(_filter(spent)), threshold=1)
-    assert exact.figures["category"][("deposit", "total")].value == 9
+    assert exact.cells["category"][("deposit", "total")].value == 9
 
 
 def test_the_section_is_on_the_page_the_api_and_the_exports(spent, login):
@@ -138,3 +138,21 @@ def test_with_the_cell_key_the_section_is_perturbed_and_the_same_every_time(spen
     assert first["sections"]["effects_category"] == again["sections"]["effects_category"]
     values = [v for row in first["sections"]["effects_theme"]["rows"] for v in row["values"]]
     assert all(v == 0 or v in ("<5", "×", "–") or (isinstance(v, int) and v >= 5) for v in values)
+
+
+def test_the_demo_lab_has_spends_to_set_against_what_followed(app):
+    from sqlalchemy import select
+
+    from velferdslab import demo
+    from velferdslab.auth.models import Lab
+    from velferdslab.extensions import db
+
+    demo.load(seed=2026, size=1)
+    lab = db.session.scalars(select(Lab).order_by(Lab.id)).first()
+    today = today_local()
+    f = outcome.OutcomeFilter(lab.id, outcome.quarter_start(today.replace(year=today.year - 3)), today)
+    data = effects.run(f)
+    everyone = {outcome_: n for (_row, outcome_), (n, _key) in data.counts["all"].items()}
+    print(everyone, data.counts["category"])
+    assert data.families >= 5
+    assert everyone.get("reached", 0) + everyone.get("fewer", 0) >= 5

@@ -34,7 +34,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, case, func, literal, literal_column, select
+from sqlalchemy import CompoundSelect, Select, case, func, literal, literal_column, select
 
 from velferdslab.budget.forms import CATEGORY_LABELS
 from velferdslab.budget.models import SPEND_CATEGORIES, SpendRequest
@@ -112,7 +112,7 @@ def _grouped(f: OutcomeFilter, grouping: str | None) -> Select:
             .where(first.c.rk == 1).group_by(first.c.row, first.c.outcome))
 
 
-def queries(f: OutcomeFilter) -> dict[str, Select]:
+def queries(f: OutcomeFilter) -> dict[str, Select | CompoundSelect]:
     """The section's statements by name (for the benchmark, like ``outcome.queries``)."""
     return {"effects_category": _grouped(f, "category"), "effects_theme": _grouped(f, "theme"),
             "effects_all": _grouped(f, None)}
@@ -160,7 +160,7 @@ def table(data: EffectData, grouping: str) -> Table:
 @dataclass
 class EffectReport:
     threshold: int
-    figures: dict[str, dict]  # grouping → {(row, column): Figure}
+    cells: dict[str, dict]  # grouping → {(row, column): Figure}
     data: EffectData
     perturbed: bool = False
 
@@ -174,7 +174,7 @@ class EffectReport:
                 ("theme", _("Forventet og faktisk endring per tema (familier med utbetaling i perioden)"),
                  {c: str(THEME_BY_CODE[c].name) for c in THEME_CODES})):
             spec = figures.ReportTable(f"effects_{grouping}", title, [labels[c] for c in columns])
-            cells = self.figures[grouping]
+            cells = self.cells[grouping]
             for row, name in [*names.items(), (ALL, _("Alle"))]:
                 spec.rows.append((row, name, [cells[(row, c)] for c in columns]))
             specs.append(spec)

@@ -229,7 +229,8 @@ def linked_table(data: PersonData) -> Table:
     cell_keys: dict = {"people": keys.get("people", 0), "unrated": keys.get("people", 0) - keys.get("rated", 0),
                        ("now", "total"): keys.get("rated", 0), ("now", "yes"): keys.get("stable", 0),
                        ("now", "no"): keys.get("rated", 0) - keys.get("stable", 0)}
-    table = Table(values, [("people", [("now", "total"), "unrated"]), (("now", "total"), [("now", "yes"), ("now", "no")])])
+    table = Table(values, [("people", [("now", "total"), "unrated"]),
+                           (("now", "total"), [("now", "yes"), ("now", "no")])])
     for kind in FOLLOW_UP_KINDS:
         total, yes = data.follow_ups.get(kind, (0, 0))
         total_key, yes_key = keys.get("follow_ups", {}).get(kind, (0, 0))
