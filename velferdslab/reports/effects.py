@@ -22,7 +22,7 @@ The rule, in plain words (``docs/reports.md``, *Forventet og faktisk endring*):
   row adds up to the families paid in it, and a family with three spends in a category does not
   weigh three times.
 
-Counted in the database (three aggregate statements, run with ``outcome.execute_all``, the same on
+Counted in the database (one aggregate statement, run with ``outcome.execute_all``, the same on
 SQLite and PostgreSQL), with the enrolment's record key summed beside every count; published like
 the family tables: the cell-key method (``reports.cellkey``), primary and secondary suppression of
 each table as a whole (``reports.suppression``).
@@ -34,7 +34,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import CompoundSelect, Select, case, func, literal, literal_column, select
+from sqlalchemy import CompoundSelect, Select, case, func, literal, literal_column, select, union_all
 
 from velferdslab.budget.forms import CATEGORY_LABELS
 from velferdslab.budget.models import SPEND_CATEGORIES, SpendRequest
@@ -98,24 +98,29 @@ def _spends(f: OutcomeFilter):
             .cte("effects").prefix_with("MATERIALIZED"))
 
 
-def _grouped(f: OutcomeFilter, grouping: str | None) -> Select:
+def _grouped(spends, grouping: str | None) -> Select:
     """Families by (row, outcome): each family once per row, by its first paid spend in it."""
-    spends = _spends(f)
     partition = (spends.c.enrolment_id, spends.c[grouping]) if grouping else (spends.c.enrolment_id,)
     row = spends.c[grouping] if grouping else literal(ALL)
     first = (select(row.label("row"), spends.c.outcome, spends.c.enrolment_id,
                     func.row_number().over(partition_by=partition, order_by=(spends.c.paid_on, spends.c.id))
                     .label("rk"))
-             .subquery("first_spend"))
-    return (select(first.c.row, first.c.outcome, func.count().label("families"),
-                   func.sum(record_key(first.c.enrolment_id)).label("key"))
+             .subquery(f"first_{grouping or ALL}"))
+    return (select(literal(grouping or ALL).label("grouping"), first.c.row, first.c.outcome,
+                   func.count().label("families"), func.sum(record_key(first.c.enrolment_id)).label("key"))
             .where(first.c.rk == 1).group_by(first.c.row, first.c.outcome))
+
+
+def query(f: OutcomeFilter) -> CompoundSelect:
+    """The section's one statement: per category, per theme and over all, from one pass over the
+    paid spends (the ``effects`` CTE, computed once)."""
+    spends = _spends(f)
+    return union_all(*[_grouped(spends, grouping) for grouping in (*GROUPINGS, None)])
 
 
 def queries(f: OutcomeFilter) -> dict[str, Select | CompoundSelect]:
     """The section's statements by name (for the benchmark, like ``outcome.queries``)."""
-    return {"effects_category": _grouped(f, "category"), "effects_theme": _grouped(f, "theme"),
-            "effects_all": _grouped(f, None)}
+    return {"effects": query(f)}
 
 
 @dataclass
@@ -130,11 +135,9 @@ class EffectData:
 
 
 def run(f: OutcomeFilter) -> EffectData:
-    results = execute_all(queries(f))
-    data = EffectData()
-    for name, rows in results.items():
-        data.counts[name.removeprefix("effects_")] = {(r.row, r.outcome): (int(r.families), int(r.key or 0))
-                                                     for r in rows}
+    data = EffectData(counts={grouping: {} for grouping in (*GROUPINGS, ALL)})
+    for r in execute_all(queries(f))["effects"]:
+        data.counts[r.grouping][(r.row, r.outcome)] = (int(r.families), int(r.key or 0))
     return data
 
 
