@@ -185,6 +185,11 @@ class PersonReport:
     data: PersonData
     perturbed: bool = False  # published by the cell-key method (reports.cellkey)
 
+    @property
+    def noise(self) -> int:
+        """How far a published count may be from the true one (young people)."""
+        return cellkey.NOISE if self.perturbed else 0
+
     def table(self) -> figures.ReportTable:
         spec = figures.ReportTable(
             "persons",
