@@ -416,3 +416,120 @@ def difference_leaks(first: dict, second: dict) -> dict:
                 elif {a, b} == {0, f"<{T}"}:
                     found[key] = f"1–{T - 1}"
     return found
+
+
+# --- the per-person section (issue 15, ``GET /api/v1/reports/outcome/persons``) -------------------
+
+PERSON_FOLLOW_UPS = ("follow_up_6", "follow_up_12")
+
+
+def persons_model(body: dict, model: Model | None = None, prefix: str = "") -> Model:
+    """The per-person section's counts as constraints: the young people = the rated (at stabil or
+    better + not) + those never rated about themselves; each follow-up = held + not. The noise is
+    the body's ``disclosure`` (person keys, ± ``noise`` young people)."""
+    m = model or Model()
+    p = prefix
+    yes, no, unrated = ({m.var(f"{p}person_{name}"): 1} for name in ("stable", "not_stable", "unrated"))
+    rated = add(yes, no)
+    m.publish((p, "persons", "young_people"), add(rated, unrated), body["young_people"])
+    m.publish((p, "persons", "now", "stable"), yes, body["now"]["stable"])
+    m.publish((p, "persons", "now", "not_stable"), no, body["now"]["not_stable"])
+    m.publish((p, "persons", "now", "rated"), rated, body["now"]["rated"])
+    m.sums.append(((p, "persons", "now", "rated"),
+                   [(p, "persons", "now", "stable"), (p, "persons", "now", "not_stable")]))
+    m.sums.append(((p, "persons", "young_people"), [(p, "persons", "now", "rated")]))
+    m.derived[(p, "persons", "unrated")] = unrated
+    for kind in PERSON_FOLLOW_UPS:
+        row = body["follow_ups"][kind]
+        held, lost = {m.var(f"{p}{kind}_stable"): 1}, {m.var(f"{p}{kind}_not"): 1}
+        m.publish((p, "persons", kind, "stable"), held, row["stable"])
+        m.publish((p, "persons", kind, "not_stable"), lost, row["not_stable"])
+        m.publish((p, "persons", kind, "rated"), add(held, lost), row["rated"])
+        m.sums.append(((p, "persons", kind, "rated"),
+                       [(p, "persons", kind, "stable"), (p, "persons", kind, "not_stable")]))
+    disclosure = body.get("disclosure") or {}
+    if disclosure.get("cell_key"):
+        m.noise = int(disclosure["noise"])
+    return m
+
+
+def persons_difference_model(first: dict, second: dict, k: int) -> Model:
+    """Two per-person sections whose young people differ by at most ``k`` persons (in who they are
+    or in their ratings): every count of one within ``k`` of the other's; the differences are what
+    the attacker is after (a leak when pinned to ±1–4)."""
+    m = persons_model(first, prefix="a.")
+    persons_model(second, m, prefix="b.")
+    for key, (expr, _value, _money) in list(m.cells.items()):
+        if key[0] != "a.":
+            continue
+        other = m.cells.get(("b.", *key[1:]))
+        if other is None:
+            continue
+        difference = minus(expr, other[0])
+        m.constrain(difference, -k, k)
+        m.derived[("difference", *key[1:])] = difference
+    return m
+
+
+# --- predicted versus actual (issue 14, ``sections.effects_category`` / ``effects_theme``) ---------
+
+EFFECT_OUTCOMES = ("reached", "fewer", "unknown", "no_prediction")
+
+
+def effects_model(body: dict, model: Model | None = None, prefix: str = "") -> Model:
+    """The two tables of *Forventet og faktisk endring*: per row (a category or theme, and ``all``)
+    four counts of families and their total (the families paid in the row)."""
+    m = model or Model()
+    p = prefix
+    for section_id in ("effects_category", "effects_theme"):
+        for row_key, values in _rows(body["sections"][section_id]).items():
+            parts = {o: {m.var(f"{p}{section_id}_{row_key}_{o}"): 1} for o in EFFECT_OUTCOMES}
+            for index, o in enumerate(EFFECT_OUTCOMES):
+                m.publish((p, section_id, row_key, o), parts[o], values[index])
+            m.publish((p, section_id, row_key, "total"), add(*parts.values()), values[4])
+            m.sums.append(((p, section_id, row_key, "total"), [(p, section_id, row_key, o) for o in EFFECT_OUTCOMES]))
+    _disclosure(m, body)
+    return m
+
+
+def effects_difference_model(first: dict, second: dict, k: int) -> Model:
+    """Two reports whose paid families differ by at most ``k``: every count of one within ``k`` of
+    the other's; a difference pinned to ±1–4 says which row and outcome the differing family is in."""
+    m = effects_model(first, prefix="a.")
+    effects_model(second, m, prefix="b.")
+    for key, (expr, _value, _money) in list(m.cells.items()):
+        if key[0] != "a.":
+            continue
+        other = m.cells.get(("b.", *key[1:]))
+        if other is not None:
+            difference = minus(expr, other[0])
+            m.constrain(difference, -k, k)
+            m.derived[("difference", *key[1:])] = difference
+    return m
+
+
+def _flat(body, path=()) -> dict:
+    """Every integer of a body by its path (section, row, column …)."""
+    if isinstance(body, dict):
+        return {k: v for key, value in body.items() for k, v in _flat(value, (*path, key)).items()}
+    if isinstance(body, list):
+        return {k: v for index, value in enumerate(body) for k, v in _flat(value, (*path, index)).items()}
+    return {path: body} if isinstance(body, int) and not isinstance(body, bool) else {}
+
+
+def aligned(exact: tuple[dict, dict], published: tuple[dict, dict], noise: int) -> list:
+    """The cells where the documented limit of the cell-key method happened (docs/reports.md, *Why it
+    holds*): the true counts of two reports differ, and their noises sit at opposite ends (the
+    published difference is the true one ± 2·noise), so a reader who knows how many families differ
+    can pin it. The test's view of the truth (``exact``: the same reports with the cell key off),
+    never the attacker's."""
+    true_a, true_b = (_flat(body) for body in exact)
+    shown_a, shown_b = (_flat(body) for body in published)
+    found = []
+    for path, a in true_a.items():
+        b = true_b.get(path)
+        if b is None or a == b or path not in shown_a or path not in shown_b:
+            continue
+        if abs((shown_a[path] - shown_b[path]) - (a - b)) == 2 * noise:
+            found.append(path)
+    return found

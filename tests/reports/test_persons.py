@@ -108,25 +108,40 @@ def test_young_people_are_counted_on_the_teams_ratings_about_them(young_people, 
     assert (narrow.people, narrow.rated, narrow.stable) == (12, 11, 6) and narrow.follow_ups == {}
 
 
-def test_small_counts_are_suppressed_like_the_family_tables(young_people, app):
+def test_small_counts_are_suppressed_and_the_section_protected_together(young_people, app):
     report = persons.build(persons.run(_filter(young_people), (16, 25)), threshold=5)
-    assert (report.now.yes.text, report.now.no.text, report.now.total.text) == ("8", "6", "14")
-    assert report.now.share == "57 %"
+    # 15 young people, 14 rated: the one never rated about themselves would be 15 − 14 = 1. The
+    # section is one linked table (persons.linked_table), so the rated (and with it the rest of the
+    # row) is hidden rather than let that one be worked out.
+    assert (report.people.text, report.now.yes.text) == ("15", "8")
+    assert report.now.total.hidden and report.now.no.hidden and report.now.share is None
     held = report.follow_ups[0]  # 2 rated, 1 held: fewer than five
     assert held.total.hidden and held.yes.hidden and held.no.hidden and held.share is None
     body = report.json()
     assert body["age_band"] == [16, 25] and body["young_people"] == 15
-    assert body["now"] == {
-        "label": "Nå (siste vurdering i perioden)",
-        "stable": 8,
-        "not_stable": 6,
-        "rated": 14,
-        "share": "57 %",
-    }
+    assert body["now"]["label"] == "Nå (siste vurdering i perioden)" and body["now"]["stable"] == 8
+    assert body["now"]["rated"] == "×" and body["now"]["share"] is None
     assert body["follow_ups"]["follow_up_6"]["rated"] == "<5"
+    assert body["disclosure"] == {"cell_key": False, "noise": 0}
     # With a threshold of 1 nothing is hidden: the follow-up is 1 of 2 held.
-    low = persons.build(persons.run(_filter(young_people), (16, 25)), threshold=1).follow_ups[0]
-    assert (low.yes.text, low.total.text) == ("1", "2")
+    low = persons.build(persons.run(_filter(young_people), (16, 25)), threshold=1)
+    assert (low.follow_ups[0].yes.text, low.follow_ups[0].total.text) == ("1", "2")
+    assert (low.now.yes.text, low.now.no.text, low.now.total.text, low.now.share) == ("8", "6", "14", "57 %")
+
+
+def test_person_keys_are_their_own_namespace(young_people, app):
+    from sqlalchemy import literal, select
+
+    from velferdslab.reports import cellkey
+
+    assert cellkey.coefficients("person") != cellkey.coefficients("enrolment")
+    enrolment, person = db.session.execute(
+        select(cellkey.record_key(literal(7)), cellkey.record_key(literal(7), kind="person"))).one()
+    assert enrolment != person
+    data = persons.run(_filter(young_people), (16, 25))
+    assert data.keys["people"] and data.keys["rated"] and data.keys["stable"]
+    with pytest.raises(ValueError):
+        cellkey.coefficients("spend")
 
 
 def test_the_api_and_the_page_show_the_section(young_people, login):

@@ -220,6 +220,9 @@ def _one_spend(rng, family, item: Item, state: str, at: datetime, requester: Use
             "category": item.category, "theme": item.theme, "goal_id": goal_id, "expected_effect": item.effect,
             "level_from": max(1, item.level_to - rng.choice([1, 2])), "level_to": item.level_to,
             "wanted_on": (at + timedelta(days=rng.randrange(7, 40))).date()}
+    # What the team expects within 6 months (predicted versus actual, issue 14): a step, two for the
+    # bigger moves — from the levels already drawn (no extra draw: the rest of the demo stays the same).
+    data["expected_level_change"] = min(2, data["level_to"] - data["level_from"])
     if data["amount"] > ledger.family_balance(family.id, today.year).available:
         return  # more than the family has left: a real team would not ask either
     data["funding"] = _funding(family, today.year, item.theme, data["amount"])
@@ -311,7 +314,7 @@ def _last_year(rng, lab: Lab, family, agencies: dict[str, Agency], managers: lis
         data = {"amount": _kroner(rng, item.low, item.high), "payee": item.payee, "purpose": item.purpose,
                 "category": item.category, "theme": item.theme, "goal_id": rng.choice(family.goal_ids[item.theme]),
                 "expected_effect": item.effect, "level_from": max(1, item.level_to - 1), "level_to": item.level_to,
-                "wanted_on": date(last, 11, 1)}
+                "expected_level_change": 1 if item.level_to > 1 else 0, "wanted_on": date(last, 11, 1)}
         spend = services.create_spend(family.id, requester, data, budget_year=last, submit=True,
                                       at=autumn + timedelta(days=7))
         approver = lead if spend.route == "team" and lead.id != requester.id else managers[spend.id % len(managers)]

@@ -30,6 +30,9 @@ STATUS_LABELS = SpendStatus.lazy_labels()
 ROUTE_LABELS = Route.lazy_labels()
 APPROVER_ROLE_LABELS = ApproverRole.lazy_labels()
 LEVEL_CHOICES = [(str(k), v) for k, v in LEVEL_NAMES.items()]
+# The expected change within 6 months (predicted versus actual, issue 14); blank: not stated.
+EXPECTED_CHANGE_CHOICES = [("", _l("– ikke angitt –")), ("0", _l("Holde nivået")), ("1", _l("Opp 1 nivå")),
+                           ("2", _l("Opp 2 nivåer")), ("3", _l("Opp 3 nivåer"))]
 
 
 class KronerField(StringField):
@@ -91,6 +94,10 @@ class SpendForm(FlaskForm):
     level_from = SelectField(_l("Nivå i temaet nå"), choices=choices([("", _l("– ikke vurdert –"))] + LEVEL_CHOICES),
                              validators=[Optional()])
     level_to = SelectField(_l("Nivå dere håper på"), choices=choices(LEVEL_CHOICES))
+    expected_level_change = SelectField(
+        _l("Forventet endring innen 6 måneder"), choices=choices(EXPECTED_CHANGE_CHOICES), validators=[Optional()],
+        description=_l("Hvor mange nivåer i temaet utgiften skal løfte familien innen 6 måneder etter utbetaling. "
+                       "Resultatrapporten sammenligner det med teamets vurderinger etterpå."))
     wanted_on = DateField(_l("Ønsket dato"), validators=[DataRequired(REQUIRED)])
 
     def funding_for_service(self) -> list[dict] | None:
@@ -111,7 +118,10 @@ class SpendForm(FlaskForm):
                 "category": self.category.data, "theme": self.theme.data, "goal_id": self.goal_id.data,
                 "expected_effect": self.expected_effect.data,
                 "level_from": int(self.level_from.data) if self.level_from.data else None,
-                "level_to": int(self.level_to.data), "wanted_on": self.wanted_on.data}
+                "level_to": int(self.level_to.data),
+                "expected_level_change": int(self.expected_level_change.data)
+                if self.expected_level_change.data else None,
+                "wanted_on": self.wanted_on.data}
 
 
 # A fresh key per rendered form: a double click or a resent form acts once. Its label names the

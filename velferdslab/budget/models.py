@@ -267,6 +267,10 @@ class SpendRequest(Model):
     expected_effect: Mapped[str] = mapped_column(String(1000))
     level_from: Mapped[int | None] = mapped_column(SmallInteger)
     level_to: Mapped[int] = mapped_column(SmallInteger)
+    # Predicted versus actual (issue 14): how many levels on ``theme`` the team expects the spend to
+    # raise the family within 6 months of payment (0: hold the level). None on older requests and
+    # when not given (the outcome report then reads ``level_to − level_from``: reports/effects.py).
+    expected_level_change: Mapped[int | None] = mapped_column(SmallInteger)
     wanted_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), default="draft")
     # Whose queue a requested spend sits in; set on submission from the authority rules in force.
@@ -306,6 +310,8 @@ class SpendRequest(Model):
         CheckConstraint("level_to BETWEEN 1 AND 4", name="level_to_range"),
         CheckConstraint("level_from IS NULL OR (level_from BETWEEN 1 AND 4 AND level_to >= level_from)",
                         name="level_from_range"),
+        CheckConstraint("expected_level_change IS NULL OR expected_level_change BETWEEN 0 AND 3",
+                        name="expected_level_change_range"),
         CheckConstraint("status IN ('draft', 'cancelled') OR (submitted_at IS NOT NULL AND route IS NOT NULL)",
                         name="submitted_has_route"),
         CheckConstraint("status <> 'rejected' OR rejection_reason IS NOT NULL", name="rejected_has_reason"),

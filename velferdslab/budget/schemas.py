@@ -124,6 +124,12 @@ def _spend_fields(required: bool) -> dict:
                                      metadata={"description": "The theme's level now (1–4)"}),
         "level_to": fields.Integer(strict=True, required=required, validate=validate.Range(min=1, max=4),
                                    metadata={"description": "The level hoped for (1–4)"}),
+        "expected_level_change": fields.Integer(
+            strict=True, allow_none=True, validate=validate.Range(min=0, max=3),
+            metadata={"description": "Optional: how many levels on the theme the spend should raise the family "
+                                     "within 6 months of payment (0: hold the level; 1–3). Compared with what "
+                                     "followed in the outcome report (predicted versus actual). With `level_from`, "
+                                     "`level_from + expected_level_change` is at most 4."}),
         "wanted_on": Date(required=required),
     }
 

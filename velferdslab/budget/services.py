@@ -23,6 +23,7 @@ from typing import Any, Literal, NoReturn, overload
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -683,7 +684,24 @@ def funding_out(spend: SpendRequest) -> list[dict]:
 # --- spend requests: making them -----------------------------------------------------------------
 
 SPEND_FIELDS = ("amount", "payee", "purpose", "category", "theme", "goal_id", "expected_effect", "level_from",
-                "level_to", "wanted_on")
+                "level_to", "expected_level_change", "wanted_on")
+
+
+def _expected_change(change, level_from: int | None) -> int | None:
+    """The expected level change within 6 months of payment (predicted versus actual, issue 14):
+    optional; 0 (hold the level) to 3, and from the level now, no higher than the top level."""
+    if change is None:
+        return None
+    if change not in (0, 1, 2, 3) or isinstance(change, bool):
+        raise ServiceError(_("Velg en endring fra 0 til 3 nivåer."), "expected_level_change")
+    if level_from is not None and level_from + change > 4:
+        if level_from == 4:
+            raise ServiceError(_("Familien er alt på øverste nivå i temaet: velg «Holde nivået»."),
+                               "expected_level_change")
+        raise ServiceError(ngettext("Fra nivået nå kan familien gå opp høyst %(num)d nivå.",
+                                    "Fra nivået nå kan familien gå opp høyst %(num)d nivåer.", 4 - level_from),
+                           "expected_level_change")
+    return int(change)
 
 
 def _clean_spend(family_id: int, data: dict) -> dict:
@@ -715,6 +733,7 @@ def _clean_spend(family_id: int, data: dict) -> dict:
     if level_from is not None and level_to < level_from:
         raise ServiceError(_("Håpet nivå kan ikke være lavere enn nivået nå."), "level_to")
     clean["level_from"], clean["level_to"] = level_from, level_to
+    clean["expected_level_change"] = _expected_change(data.get("expected_level_change"), level_from)
     wanted_on = data.get("wanted_on")
     if not isinstance(wanted_on, date) or not 2000 <= wanted_on.year <= 2100:
         raise ServiceError(_("Oppgi en gyldig dato."), "wanted_on")

@@ -145,6 +145,8 @@ def _prefill(form: forms.SpendForm, spend: SpendRequest) -> None:
         getattr(form, name).data = getattr(spend, name)
     form.level_from.data = str(spend.level_from) if spend.level_from else ""
     form.level_to.data = str(spend.level_to)
+    change = spend.expected_level_change
+    form.expected_level_change.data = "" if change is None else str(change)
 
 
 def _fill_in(form: forms.SpendForm, spend: SpendRequest | None, goals: list[Goal], levels: dict[str, int]) -> None:

@@ -47,15 +47,26 @@ def _hash(*parts: object) -> int:
     return int.from_bytes(hmac.new(_secret(), message, hashlib.sha256).digest()[:8], "big")
 
 
-def coefficients() -> tuple[int, int]:
-    """(a, b) of the record key, from the secret; a ≠ 0."""
-    return 1 + _hash("record-a") % (MODULUS - 1), _hash("record-b") % MODULUS
+# The kinds of record a key can be of. Each has its own coefficients (its own keyed namespace): an
+# enrolment and a family member that happen to have the same id get unrelated keys, so a count of
+# young people and a count of families never share noise by accident.
+KINDS = ("enrolment", "person")
 
 
-def record_key(column):
-    """SQL: the record key of the enrolment id in ``column`` (integers only: the same on SQLite and
-    PostgreSQL; id · a < 2⁶³ for any id below 4·10⁹)."""
-    a, b = coefficients()
+def coefficients(kind: str = "enrolment") -> tuple[int, int]:
+    """(a, b) of the record key of ``kind``, from the secret; a ≠ 0 (the enrolment's are the ones
+    the report has always used)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown record kind {kind!r}")
+    prefix = "record" if kind == "enrolment" else f"record-{kind}"
+    return 1 + _hash(f"{prefix}-a") % (MODULUS - 1), _hash(f"{prefix}-b") % MODULUS
+
+
+def record_key(column, kind: str = "enrolment"):
+    """SQL: the record key of the id in ``column`` — an enrolment's (the family tables) or, with
+    ``kind="person"``, a family member's (the per-person section, ``reports.persons``). Integers only:
+    the same on SQLite and PostgreSQL; id · a < 2⁶³ for any id below 4·10⁹."""
+    a, b = coefficients(kind)
     big = cast(column, BigInteger)  # PostgreSQL: id · a overflows a 32-bit integer
     return (big * literal_column(str(a)) + literal_column(str(b))) % literal_column(str(MODULUS))
 

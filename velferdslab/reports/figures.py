@@ -140,6 +140,8 @@ class OutcomeReport:
     spend_per_family: int | None  # øre
     benefit: BenefitView
     perturbed: bool = False  # published by the cell-key method (reports.cellkey)
+    # Tables of other sections, in page order after these (predicted versus actual: reports.effects).
+    extra_tables: list = field(default_factory=list)
 
     @property
     def noise_note(self) -> str | None:
@@ -733,6 +735,7 @@ def tables(report: OutcomeReport) -> list[ReportTable]:
                         [suppression.shown(report.spend_per_family, money=True) if report.spend_per_family is not None
                          else suppression.HIDDEN])]
     result.append(per_family)
+    result += report.extra_tables
     return result
 
 

@@ -16,8 +16,13 @@ The rule, in plain words:
   enrolment closed, how many are still there at the 6 and 12 months follow-up.
 
 Everything is counted in the database (three statements, whatever the number of families) and
-published through the same suppression as the family tables (``reports.suppression`` via
-``figures.share_row``/``single``): each table protected on its own, as the per-theme matrices are.
+published like the family tables: by the **cell-key method** (``reports.cellkey``) with **person
+keys** — every family member has a record key of its own namespace
+(``cellkey.record_key(member_id, kind="person")``), summed next to every count — and the section's
+counts **protected together** as one linked table (:func:`linked_table`): the young people = those
+rated + those never rated about themselves, the rated = at *stabil* or better + not, each follow-up
+= held + not. So two reports whose young people differ by one person publish unrelated noise in the
+cells that person is in, and the same people always get the same figures.
 """
 
 from __future__ import annotations
@@ -31,9 +36,10 @@ from sqlalchemy import Select, and_, case, func, literal, select
 from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.themes import STABIL
-from velferdslab.reports import figures, suppression
+from velferdslab.reports import cellkey, figures, suppression
+from velferdslab.reports.cellkey import record_key
 from velferdslab.reports.outcome import FOLLOW_UP_KINDS, PROGRESS_KINDS, OutcomeFilter, execute_all, selection
-from velferdslab.reports.suppression import Figure
+from velferdslab.reports.suppression import Figure, Table
 
 
 def age_band() -> tuple[int, int]:
@@ -95,6 +101,11 @@ def _latest(levels, name: str, *conditions, per_kind: bool = False):
     return select(ranked.c.member_id, ranked.c.kind, ranked.c.level).where(ranked.c.rk == 1).subquery(name)
 
 
+def _key(column):
+    """SQL: the person key of the family member id in ``column``."""
+    return record_key(column, kind="person")
+
+
 def now_query(f: OutcomeFilter, band: tuple[int, int]) -> Select:
     """Young people in the band, how many the team rated, and how many are at *stabil* or better now."""
     people = _people(f, selection(f), band)
@@ -103,7 +114,12 @@ def now_query(f: OutcomeFilter, band: tuple[int, int]) -> Select:
     in_band = select(func.count()).select_from(people).scalar_subquery()
     rated = select(func.count()).select_from(now).scalar_subquery()
     stable = select(func.count()).select_from(now).where(now.c.level >= STABIL).scalar_subquery()
-    return select(in_band.label("people"), rated.label("rated"), stable.label("stable"))
+    # The person keys of the same groups (reports.cellkey): their own namespace, not the enrolments'.
+    in_band_key = select(func.sum(_key(people.c.member_id))).scalar_subquery()
+    rated_key = select(func.sum(_key(now.c.member_id))).scalar_subquery()
+    stable_key = select(func.sum(_key(now.c.member_id))).where(now.c.level >= STABIL).scalar_subquery()
+    return select(in_band.label("people"), rated.label("rated"), stable.label("stable"),
+                  in_band_key.label("people_key"), rated_key.label("rated_key"), stable_key.label("stable_key"))
 
 
 def follow_ups_query(f: OutcomeFilter, band: tuple[int, int]) -> Select:
@@ -124,6 +140,8 @@ def follow_ups_query(f: OutcomeFilter, band: tuple[int, int]) -> Select:
             follow_up.c.kind,
             func.count().label("people"),
             func.sum(case((follow_up.c.level >= STABIL, 1), else_=0)).label("stable"),
+            func.sum(_key(follow_up.c.member_id)).label("key"),
+            func.sum(case((follow_up.c.level >= STABIL, _key(follow_up.c.member_id)), else_=0)).label("stable_key"),
         )
         .join(at_close, and_(at_close.c.member_id == follow_up.c.member_id, at_close.c.level >= STABIL))
         .group_by(follow_up.c.kind)
@@ -139,6 +157,9 @@ class PersonData:
     rated: int = 0
     stable: int = 0
     follow_ups: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # The person keys (reports.cellkey) of the same counts: "people", "rated", "stable", and per
+    # follow-up kind (people, stable). Empty for made-up data (every key then 0).
+    keys: dict = field(default_factory=dict)
 
 
 def run(f: OutcomeFilter, band: tuple[int, int] | None = None) -> PersonData:
@@ -148,6 +169,9 @@ def run(f: OutcomeFilter, band: tuple[int, int] | None = None) -> PersonData:
     row = results["now"][0]
     data.people, data.rated, data.stable = int(row.people), int(row.rated), int(row.stable)
     data.follow_ups = {r.kind: (int(r.people), int(r.stable or 0)) for r in results["follow_ups"]}
+    data.keys = {"people": int(row.people_key or 0), "rated": int(row.rated_key or 0),
+                 "stable": int(row.stable_key or 0),
+                 "follow_ups": {r.kind: (int(r.key or 0), int(r.stable_key or 0)) for r in results["follow_ups"]}}
     return data
 
 
@@ -159,6 +183,12 @@ class PersonReport:
     now: figures.ShareRow
     follow_ups: list[figures.ShareRow]
     data: PersonData
+    perturbed: bool = False  # published by the cell-key method (reports.cellkey)
+
+    @property
+    def noise(self) -> int:
+        """How far a published count may be from the true one (young people)."""
+        return cellkey.NOISE if self.perturbed else 0
 
     def table(self) -> figures.ReportTable:
         spec = figures.ReportTable(
@@ -190,24 +220,50 @@ class PersonReport:
             "young_people": self.people.json,
             "now": share(self.now),
             "follow_ups": {kind: share(row) for kind, row in zip(FOLLOW_UP_KINDS, self.follow_ups, strict=True)},
+            "disclosure": {"cell_key": self.perturbed, "noise": cellkey.NOISE if self.perturbed else 0},
         }
 
 
-def build(data: PersonData, threshold: int) -> PersonReport:
-    """The counts, suppressed: every share row protected on its own by the threshold. Not yet by the
-    cell-key method (the queries carry no person keys; docs/reports.md): perturbing with a key of 0
-    would be a fixed function of the count, no protection at all."""
-    now = figures.share_row(_("Nå (siste vurdering i perioden)"), data.stable, data.rated, threshold, noise=False)
-    follow_ups = [
-        figures.counted_share_row(label, data.follow_ups.get(kind, (0, 0)), threshold, noise=False)
-        for kind, label in (
-            ("follow_up_6", _("Holdt det 6 måneder etter avslutning")),
-            ("follow_up_12", _("Holdt det 12 måneder etter avslutning")),
-        )
-    ]
-    return PersonReport(data.band, threshold, figures.single(data.people, threshold), now, follow_ups, data)
+def linked_table(data: PersonData) -> Table:
+    """The section's counts as one table, with every sum that ties them (protected together, so no
+    count can be worked out from the others: the young people minus the rated is those never rated
+    about themselves, not published but a leak if pinned), and their person keys."""
+    keys = data.keys or {}
+    values: dict = {"people": data.people, "unrated": data.people - data.rated,
+                    ("now", "total"): data.rated, ("now", "yes"): data.stable, ("now", "no"): data.rated - data.stable}
+    cell_keys: dict = {"people": keys.get("people", 0), "unrated": keys.get("people", 0) - keys.get("rated", 0),
+                       ("now", "total"): keys.get("rated", 0), ("now", "yes"): keys.get("stable", 0),
+                       ("now", "no"): keys.get("rated", 0) - keys.get("stable", 0)}
+    table = Table(values, [("people", [("now", "total"), "unrated"]),
+                           (("now", "total"), [("now", "yes"), ("now", "no")])])
+    for kind in FOLLOW_UP_KINDS:
+        total, yes = data.follow_ups.get(kind, (0, 0))
+        total_key, yes_key = keys.get("follow_ups", {}).get(kind, (0, 0))
+        values.update({(kind, "total"): total, (kind, "yes"): yes, (kind, "no"): total - yes})
+        cell_keys.update({(kind, "total"): total_key, (kind, "yes"): yes_key, (kind, "no"): total_key - yes_key})
+        table.add_sum((kind, "total"), [(kind, "yes"), (kind, "no")])
+    table.keys = {k: int(v) % cellkey.MODULUS for k, v in cell_keys.items()}
+    table.keep = frozenset({"people"})
+    table.unpublished = frozenset({"unrated"})
+    return table
+
+
+def build(data: PersonData, threshold: int, noise: bool = False) -> PersonReport:
+    """The counts, protected together (:func:`linked_table`) and — with ``noise`` (the app's
+    ``REPORT_CELL_KEY``, on by default) — published by the cell-key method with person keys."""
+    table = figures.perturb(linked_table(data), threshold, on=noise)
+    published = suppression.figures(table, threshold, suppression.decide(table, threshold))
+
+    def row(label: str, part: str) -> figures.ShareRow:
+        return figures.ShareRow(label, published[(part, "yes")], published[(part, "no")], published[(part, "total")])
+
+    now = row(_("Nå (siste vurdering i perioden)"), "now")
+    follow_ups = [row(_("Holdt det 6 måneder etter avslutning"), "follow_up_6"),
+                  row(_("Holdt det 12 måneder etter avslutning"), "follow_up_12")]
+    return PersonReport(data.band, threshold, published["people"], now, follow_ups, data, perturbed=noise)
 
 
 def report(f: OutcomeFilter) -> PersonReport:
     """The per-person section for ``f`` as configured (not audited: the page's read is)."""
-    return build(run(f), current_app.config["SUPPRESSION_THRESHOLD"])
+    return build(run(f), current_app.config["SUPPRESSION_THRESHOLD"],
+                 noise=bool(current_app.config.get("REPORT_CELL_KEY", True)))

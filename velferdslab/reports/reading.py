@@ -14,7 +14,7 @@ from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency
 from velferdslab.extensions import db
-from velferdslab.reports import figures, outcome, summary
+from velferdslab.reports import effects, figures, outcome, summary
 from velferdslab.reports.models import AssumptionSet
 
 
@@ -30,9 +30,12 @@ def build_outcome(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None
     data = outcome.run(f)
     if not themes:
         data = replace(data, theme_transitions={})
-    return figures.build(data, current_app.config["SUPPRESSION_THRESHOLD"], assumption_set=assumption_set,
-                         success_rate=success_rate, agency_names={a.id: a.name for a in agencies},
-                         noise=bool(current_app.config.get("REPORT_CELL_KEY", True)))
+    report = figures.build(data, current_app.config["SUPPRESSION_THRESHOLD"], assumption_set=assumption_set,
+                           success_rate=success_rate, agency_names={a.id: a.name for a in agencies},
+                           noise=bool(current_app.config.get("REPORT_CELL_KEY", True)))
+    if themes:  # predicted versus actual (reports.effects): not needed by the trend or the start page
+        report.extra_tables = effects.report(f, report.threshold, report.perturbed).tables()
+    return report
 
 
 def _record(f: outcome.OutcomeFilter, action: AuditAction, fmt: str, **extra) -> None:

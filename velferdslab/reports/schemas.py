@@ -232,3 +232,6 @@ class OutcomePersonsSchema(Schema):
     young_people = fields.Raw()
     now = fields.Nested(PersonShareSchema)
     follow_ups = fields.Dict(keys=fields.String(), values=fields.Nested(PersonShareSchema))
+    disclosure = fields.Dict(metadata={"description": (
+        "The cell-key method with person keys: `cell_key` (bool), `noise` (a count is the true one ± this "
+        "many young people).")})
