@@ -6,7 +6,7 @@ have none (the outcome report then reads the hoped-for change, ``level_to − le
 the level now was given; docs/reports.md).
 
 Revision ID: e14e0e000001
-Revises: e17b0b000001
+Revises: e16b0b000001
 Create Date: 2026-12-02 01:10:00
 
 """
