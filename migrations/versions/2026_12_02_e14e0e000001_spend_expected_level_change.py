@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'e14e0e000001'
-down_revision = 'e17b0b000001'
+down_revision = 'e16b0b000001'
 branch_labels = None
 depends_on = None
 
