@@ -252,3 +252,25 @@ def test_a_spend_in_an_uncovered_theme_is_not_opened(world, skole, login):
     page = client.get(f"/budsjett/utgifter/{spend.id}")
     assert page.status_code == 403 and "Leverandør AS" not in page.get_data(as_text=True)
     assert login(world.lead).get(f"/api/v1/spend-requests/{spend.id}").status_code == 200
+
+
+def test_every_handler_of_an_uncovered_spend_is_refused_by_the_gate(world, skole, login):
+    spend = rf.paid_spend(world.lab, world.family, world.nav, 5_000 * rf.KR, theme="helse", category="equipment")
+    client = login(skole.user)
+    for path in (f"/budsjett/utgifter/{spend.id}/endre", f"/budsjett/utgifter/{spend.id}/avbryt",
+                 f"/budsjett/utgifter/{spend.id}/revider"):
+        page = client.get(path)
+        assert page.status_code == 403, path
+        body = page.get_data(as_text=True)
+        assert "mangler samtykke fra husstanden til Skolen for Helse" in body and "Leverandør AS" not in body, path
+    api = client.post(f"/api/v1/spend-requests/{spend.id}/cancel", json={"reason": "Feil beløp"})
+    assert api.status_code == 403 and "consent" in api.get_json()["errors"], api.get_data(as_text=True)[:300]
+
+
+def test_an_approval_queue_shows_an_uncovered_spend_without_payee_or_effect(world, skole):
+    from velferdslab.budget import queries
+
+    spend = rf.paid_spend(world.lab, world.family, world.nav, 5_000 * rf.KR, theme="helse", category="equipment")
+    reason = "Skjult: mangler samtykke fra husstanden til Skolen for Helse."
+    assert queries.read_queue(skole.user, [spend]).hidden == {spend.id: reason}
+    assert queries.read_queue(world.lead, [spend]).hidden == {}

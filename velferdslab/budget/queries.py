@@ -19,6 +19,7 @@ from velferdslab.auth.models import Agency, User, UserRole
 from velferdslab.budget import ledger
 from velferdslab.budget import policy as spend_policy
 from velferdslab.budget.models import LedgerAccount, Route, SpendFunding, SpendRequest, SpendStatus
+from velferdslab.cases.access import prime_scopes
 from velferdslab.cases.gate import accessible_families, team_family_ids
 from velferdslab.core.models import today_local, utcnow
 from velferdslab.core.permissions import ROLE_PERMISSIONS, Permission
@@ -162,6 +163,9 @@ class QueueView:
     spends: list[SpendRequest]
     available: dict[tuple[int, int], int]
     leads: dict[int, list[str]]
+    # Requests in a theme the reader's agency has no consent for (issue 15): id → the reason. The
+    # queue shows their category, amount and theme, not the payee or the expected effect.
+    hidden: dict[int, str] = field(default_factory=dict)
 
 
 def read_queue(user: User, spends: list[SpendRequest]) -> QueueView:
@@ -170,7 +174,22 @@ def read_queue(user: User, spends: list[SpendRequest]) -> QueueView:
     families = sorted({s.family_id for s in spends})
     audit.record_for_families(AuditAction.SPEND_QUEUE_VIEW, families, purpose=Purpose.APPROVAL)
     spend_policy.prime(user, families)
-    return QueueView(spends=spends, available=available_for(spends), leads=team_leads(families))
+    return QueueView(spends=spends, available=available_for(spends), leads=team_leads(families),
+                     hidden=_not_covered(user, spends))
+
+
+def _not_covered(user: User, spends: list[SpendRequest]) -> dict[int, str]:
+    """The queue's requests whose theme the user's agency (on the family's team) has no consent
+    for, with the reason; management off the team decides on the money and sees them (issue 15)."""
+    wanted = {s.family_id for s in spends}
+    accesses = {a.family.id: a for a in accessible_families(user) if a.family.id in wanted}
+    prime_scopes(accesses.values())
+    hidden = {}
+    for spend in spends:
+        access = accesses.get(spend.family_id)
+        if access is not None and not access.may_see(None, spend.theme, "spend"):
+            hidden[spend.id] = access.hidden_reason(None, spend.theme, "spend")
+    return hidden
 
 
 def read_allocations(lab_id: int, year: int) -> list[AllocationRow]:

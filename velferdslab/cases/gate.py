@@ -276,6 +276,11 @@ def _resolve(spec: Gate, kwargs: dict[str, Any]) -> tuple[Access | None, Any]:
         g.family_read_only = access.read_only  # the pages hide their write actions (``read_only()``)
         if spec.content:
             access.require_consent()
+            if spec.via is not None:
+                # An object reached through its own id (a spend request) is about a theme: the
+                # member's agency needs consent for that theme and kind, as on the family page
+                # (issue 15). Every handler of the object — read, decide, pay, edit — gets this.
+                access.require_may_see(None, getattr(read_object, "theme", None), spec.via[0])
         read_object = _load_objects(spec, access, kwargs) or read_object
     return access, read_object
 
