@@ -274,3 +274,16 @@ def test_an_approval_queue_shows_an_uncovered_spend_without_payee_or_effect(worl
     reason = "Skjult: mangler samtykke fra husstanden til Skolen for Helse."
     assert queries.read_queue(skole.user, [spend]).hidden == {spend.id: reason}
     assert queries.read_queue(world.lead, [spend]).hidden == {}
+
+
+def test_turning_a_theme_off_needs_consent_for_it(world, skole):
+    from velferdslab.cases.journey.models import FamilyTheme
+    from velferdslab.cases.journey.services import set_theme_applicability
+
+    access = world.access(skole.user)
+    with pytest.raises(ForbiddenError) as refused:
+        set_theme_applicability(access, "helse", False, actor=skole.user)
+    assert refused.value.field == "theme" and "Helse" in refused.value.message
+    assert db.session.get(FamilyTheme, (world.family.id, "helse")) is None
+    set_theme_applicability(access, "skole", True, actor=skole.user)  # unchanged: passes
+    set_theme_applicability(access, "helse", True, actor=skole.user)  # unchanged: passes

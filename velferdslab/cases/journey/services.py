@@ -79,7 +79,12 @@ def set_theme_applicability(access: Access, theme: str, applicable: bool, *, act
         raise ServiceError(_("Ukjent tema."), "theme")
     family_id = access.family.id
     row = db.session.get(FamilyTheme, (family_id, theme))
-    if applicable == default_applicable(theme, family_members(family_id)):
+    default = default_applicable(theme, family_members(family_id))
+    if applicable != (row.applicable if row is not None else default):
+        # Turning a theme on or off is a statement about the family in that theme (issue 15): the
+        # agency needs the household's consent for it. Unchanged themes of a form pass.
+        access.require_may_write(None, theme, "rating", "theme")
+    if applicable == default:
         if row is not None:
             db.session.delete(row)
     elif row is None:
