@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from tests import factories
-from tests.browser.conftest import axe_serious, sign_in
+from tests.browser.conftest import axe_serious, screenshot, sign_in
 from tests.support.oidc import configured
 
 pytestmark = pytest.mark.browser
@@ -104,11 +104,12 @@ def test_parent_and_young_person_on_min_side(browser, page, live_app, live_serve
         try:
             # The first page: the plan, the four levels explained; keyboard reachable, axe clean, 320 px.
             assert young.get_by_role("heading", name="Hva nivåene betyr").is_visible()
-            assert young.get_by_text("Bærekraftig: det går bra").is_visible()
+            assert young.get_by_text("Det går bra, og det holder seg").is_visible()
             assert axe_serious(young) == []
             _no_sideways_scroll(young)
             young.keyboard.press("Tab")
             assert young.evaluate("document.activeElement !== document.body")
+            screenshot(young, "minside-home-320")
 
             # Each sees exactly their own and the household's consents (the parent also the child's).
             parent.get_by_role("link", name="Samtykker").click()
@@ -132,6 +133,7 @@ def test_parent_and_young_person_on_min_side(browser, page, live_app, live_serve
             _no_sideways_scroll(young)
             young.get_by_role("button", name="Lagre vurderingen min").click()
             assert young.get_by_text("Vurderingen din er lagret").is_visible()
+            screenshot(young, "minside-rating-saved-320")
 
             # … appears in the team's meeting form, marked as the family's own.
             sign_in(page, NURSE_EMAIL, factories.PASSWORD)
@@ -152,6 +154,18 @@ def test_parent_and_young_person_on_min_side(browser, page, live_app, live_serve
             _download_access_log(parent)
             assert axe_serious(parent) == []
             _no_sideways_scroll(parent)
+
+            # Nynorsk on the family's pages, on a tablet as well.
+            parent.set_viewport_size({"width": 768, "height": 1024})
+            parent.get_by_role("link", name="Planen vår", exact=True).click()
+            parent.get_by_role("link", name="Nynorsk").click()
+            assert parent.get_by_role("heading", name="Kva nivåa tyder").is_visible()
+            assert parent.evaluate("document.documentElement.lang") == "nn"
+            assert axe_serious(parent) == []
+            _no_sideways_scroll(parent)
+            screenshot(parent, "minside-nynorsk-768")
+            parent.get_by_role("link", name="Bokmål").click()
+            assert parent.get_by_role("heading", name="Hva nivåene betyr").is_visible()
         finally:
             parent_ctx.close()
             young_ctx.close()

@@ -10,6 +10,7 @@ import json
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from velferdslab.audit import access_log as audit_log
 from velferdslab.auth.models import Agency
@@ -30,10 +31,10 @@ template_globals(child_scale=CHILD_SCALE)
 
 # What the four levels mean, in plain words (the same words on the page and in the export).
 LEVEL_HELP = {
-    1: _l("Uholdbar: det går ikke lenger slik det er nå. Noe må endres raskt."),
-    2: _l("Utsatt: det går, men det er skjørt. Litt motgang kan velte det."),
-    3: _l("Stabil: det går greit nå, med den hjelpen dere har."),
-    4: _l("Bærekraftig: det går bra, og det holder seg uten ekstra hjelp."),
+    1: _l("Det går ikke lenger slik det er nå. Noe må endres raskt."),
+    2: _l("Det går, men det er skjørt. Litt motgang kan velte det."),
+    3: _l("Det går greit nå, med den hjelpen dere har."),
+    4: _l("Det går bra, og det holder seg uten ekstra hjelp."),
 }
 
 
@@ -95,7 +96,9 @@ def minside_rating(member: FamilyMember):
             errors[error.field or ""] = error.message
             status = 422
         else:
-            flash(_("Takk! Vurderingen din er lagret (%(n)d temaer). Teamet ser den før møtet.", n=count), "success")
+            flash(ngettext("Takk! Vurderingen din er lagret (%(num)d tema). Teamet ser den før møtet.",
+                           "Takk! Vurderingen din er lagret (%(num)d temaer). Teamet ser den før møtet.", count),
+                  "success")
             return redirect(url_for("cases.minside_rating"))
     scale = ({k: f"{CHILD_FACES[k]} {v}" for k, v in CHILD_SCALE.items()} if child
              else {k: str(v) for k, v in LEVEL_NAMES.items()})
