@@ -30,6 +30,10 @@ from velferdslab.extensions import db
 from velferdslab.teams import services as teams
 
 FOLLOW_UP_MONTHS = {"follow_up_6": 6, "follow_up_12": 12}
+# A follow-up is made within this many calendar months of its due date (closure + 6 or + 12
+# months), either side: a "12-month" follow-up one month after closure is refused, and the outcome
+# report counts only follow-ups inside the window (issue 14; docs/reports.md).
+FOLLOW_UP_WINDOW_MONTHS = 2
 
 
 def enrolments(family_id: int) -> list[Enrolment]:
@@ -41,6 +45,13 @@ def current_enrolment(family_id: int) -> Enrolment | None:
     """The family's latest enrolment (referred, active or closed)."""
     return db.session.scalar(select(Enrolment).where(Enrolment.family_id == family_id)
                              .order_by(Enrolment.referred_on.desc(), Enrolment.id.desc()).limit(1))
+
+
+def follow_up_window(closed_on: date, kind: str) -> tuple[date, date]:
+    """The first and last day a follow-up of ``kind`` after a closure on ``closed_on`` may be dated."""
+    months = FOLLOW_UP_MONTHS[kind]
+    return (add_months(closed_on, months - FOLLOW_UP_WINDOW_MONTHS),
+            add_months(closed_on, months + FOLLOW_UP_WINDOW_MONTHS))
 
 
 def follow_up_dates(enrolment: Enrolment) -> dict[str, date]:
