@@ -40,6 +40,10 @@ def _assumption_set(set_id: int | None):
 
 def _filter(args: dict) -> outcome.OutcomeFilter:
     today = today_local()
+    as_of = args.get("as_of")
+    if as_of is not None and as_of > today:
+        raise ServiceError(_("Datoen kan ikke være fram i tid."), "as_of")
+    today = as_of or today  # the report as it was read that day: its default period and its "today"
     start, end = args.get("start") or date(today.year, 1, 1), args.get("end") or today
     if start > end:
         raise ServiceError(_("Perioden er tom: fra-datoen er etter til-datoen."), "end")
@@ -50,7 +54,7 @@ def _filter(args: dict) -> outcome.OutcomeFilter:
     if agency_id is not None and agency_id not in {a.id for a in reading.lab_agencies()}:
         raise ServiceError(_("Ukjent etat."), "agency_id")
     return outcome.OutcomeFilter(lab_id=current_user.lab_id, start=start, end=end, cohort=args.get("cohort"),
-                                 agency_id=agency_id, theme=args.get("theme"))
+                                 agency_id=agency_id, theme=args.get("theme"), as_of=as_of)
 
 
 def set_out(row) -> dict:
@@ -142,6 +146,8 @@ class OutcomePersons(MethodView):
         """Outcomes per person: young people in the configured age band at *stabil* or better on the
         team's ratings about them, now and at the follow-ups (same filters, same suppression)."""
         f = _filter(args)
+        if f.as_of is not None:  # reports.persons reads the assessments as recorded now
+            raise ServiceError(_("Tallene per ung person kan ikke vises per en tidligere dato ennå."), "as_of")
         result = persons.report(f)
         reading._record(f, AuditAction.REPORT_OUTCOME_VIEW, "json", persons=True)
         return result.json()

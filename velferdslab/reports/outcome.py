@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import (
     CompoundSelect,
@@ -47,6 +47,7 @@ from velferdslab.cases.enrolment.services import FOLLOW_UP_WINDOW_MONTHS
 from velferdslab.cases.household.models import Family
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.themes import STABIL
+from velferdslab.core.models import UTCDateTime
 from velferdslab.extensions import db
 from velferdslab.reports.cellkey import record_key
 from velferdslab.teams.models import InvestmentTeam, TeamMembership
@@ -123,10 +124,70 @@ class OutcomeFilter:
     cohort: int | None = None  # the year the enrolment started (or was referred, if not started)
     agency_id: int | None = None  # an agency that had a member on the family's team
     theme: str | None = None  # families with the theme rated; spend on that theme only
+    # The report as it stood at the end of this day (Europe/Oslo; or at this instant, a datetime):
+    # only what had been recorded by then counts (``as_of_cutoff``); None: as recorded now.
+    as_of: date | datetime | None = None
 
     def as_dict(self) -> dict:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), "cohort": self.cohort,
-                "agency_id": self.agency_id, "theme": self.theme}
+                "agency_id": self.agency_id, "theme": self.theme,
+                "as_of": self.as_of.isoformat() if self.as_of else None}
+
+
+def as_of_cutoff(day: date) -> datetime:
+    """The instant an as-of day ends: the next midnight in Europe/Oslo, in UTC (storage time)."""
+    from datetime import UTC
+
+    from velferdslab.core.models import OSLO
+
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=OSLO).astimezone(UTC)
+
+
+# --- what had been recorded by the as-of date ---------------------------------------------------
+
+def _cutoff(f: OutcomeFilter):
+    if f.as_of is None:
+        return None
+    instant = f.as_of if isinstance(f.as_of, datetime) else as_of_cutoff(f.as_of)
+    return literal(instant, UTCDateTime())
+
+
+def _as_of_day(f: OutcomeFilter) -> date:
+    assert f.as_of is not None
+    if isinstance(f.as_of, datetime):
+        from velferdslab.core.models import OSLO
+
+        return f.as_of.astimezone(OSLO).date()
+    return f.as_of
+
+
+def _current(f: OutcomeFilter, a):
+    """The version of each assessment the report reads: the current one; with an as-of date, the
+    one that was current then (recorded by then, and not yet superseded by a version recorded by
+    then). ``a`` is the assessment table or an alias of it."""
+    if f.as_of is None:
+        return a.c.is_current.is_(True)
+    cutoff = _cutoff(f)
+    later = JourneyAssessment.__table__.alias("later_version")
+    return and_(a.c.created_at < cutoff,
+                ~exists(select(literal(1)).where(later.c.supersedes_id == a.c.id, later.c.created_at < cutoff)))
+
+
+def _recorded(f: OutcomeFilter, day, recorded_at):
+    """``day`` (a start or closure date) if it had been recorded by the as-of date: by its recorded
+    time, or — rows from before those times were kept — by the day itself."""
+    if f.as_of is None:
+        return day
+    known = or_(recorded_at < _cutoff(f), and_(recorded_at.is_(None), day <= _as_of_day(f)))
+    return case((known, day), else_=None)
+
+
+def _started(f: OutcomeFilter, e):
+    return _recorded(f, e.c.started_on, e.c.started_at)
+
+
+def _closed(f: OutcomeFilter, e):
+    return _recorded(f, e.c.closed_on, e.c.closed_at)
 
 
 def quarter_start(day: date) -> date:
@@ -151,23 +212,28 @@ def reporting_period(start: date, end: date, today: date) -> tuple[date, date]:
 
 def _conditions(f: OutcomeFilter, e) -> list:
     """The filters, on an alias ``e`` of the enrolment table."""
+    closed = _closed(f, e)
     conditions = [e.c.lab_id == f.lab_id, e.c.referred_on <= f.end,
-                  or_(e.c.closed_on.is_(None), e.c.closed_on >= f.start),
+                  or_(closed.is_(None), closed >= f.start),
                   exists(select(literal(1)).where(Family.id == e.c.family_id, Family.restricted_at.is_(None)))]
+    if f.as_of is not None:
+        conditions.append(e.c.created_at < _cutoff(f))
     if f.cohort is not None:
-        conditions.append(func.coalesce(e.c.started_on, e.c.referred_on)
+        conditions.append(func.coalesce(_started(f, e), e.c.referred_on)
                           .between(date(f.cohort, 1, 1), date(f.cohort, 12, 31)))
     if f.agency_id is not None:
+        membership = [InvestmentTeam.enrolment_id == e.c.id, TeamMembership.agency_id == f.agency_id]
+        if f.as_of is not None:
+            membership.append(TeamMembership.created_at < _cutoff(f))
         conditions.append(exists(
             select(literal(1)).select_from(TeamMembership.__table__.join(
                 InvestmentTeam.__table__, InvestmentTeam.id == TeamMembership.team_id))
-            .where(InvestmentTeam.enrolment_id == e.c.id, TeamMembership.agency_id == f.agency_id)))
+            .where(*membership)))
     if f.theme is not None:
+        rated = JourneyAssessment.__table__.alias("rated")
         conditions.append(exists(
-            select(literal(1)).select_from(ThemeRating.__table__.join(
-                JourneyAssessment.__table__, JourneyAssessment.id == ThemeRating.assessment_id))
-            .where(JourneyAssessment.enrolment_id == e.c.id, JourneyAssessment.is_current.is_(True),
-                   JourneyAssessment.assessed_on <= f.end,
+            select(literal(1)).select_from(ThemeRating.__table__.join(rated, rated.c.id == ThemeRating.assessment_id))
+            .where(rated.c.enrolment_id == e.c.id, _current(f, rated), rated.c.assessed_on <= f.end,
                    ThemeRating.theme == f.theme, ThemeRating.perspective == "team")))
     return conditions
 
@@ -180,8 +246,16 @@ def selection(f: OutcomeFilter):
     newest = select(func.max(latest.c.id)).where(*_conditions(f, latest)).group_by(latest.c.family_id)
     # MATERIALIZED: computed once per statement, never re-run inside a join (SQLite ≥ 3.35 and
     # PostgreSQL ≥ 12 both take the keyword).
-    return (select(e.c.id, e.c.family_id, e.c.referred_on, e.c.started_on, e.c.closed_on, e.c.close_reason)
-            .where(e.c.id.in_(newest)).cte("sel").prefix_with("MATERIALIZED"))
+    return (select(*_columns(f, e)).where(e.c.id.in_(newest)).cte("sel").prefix_with("MATERIALIZED"))
+
+
+def _columns(f: OutcomeFilter, e) -> list:
+    """The enrolment's columns the statements read (its start and closure as recorded by the as-of
+    date)."""
+    closed = _closed(f, e)
+    reason = e.c.close_reason if f.as_of is None else case((closed.is_not(None), e.c.close_reason), else_=None)
+    return [e.c.id, e.c.family_id, e.c.referred_on, _started(f, e).label("started_on"), closed.label("closed_on"),
+            reason.label("close_reason")]
 
 
 def enrolments(f: OutcomeFilter):
@@ -189,8 +263,7 @@ def enrolments(f: OutcomeFilter):
     report's unit. A family referred again after it left counts with each of its enrolments (each
     has its own start, assessments and closure)."""
     e = Enrolment.__table__.alias("e")
-    return (select(e.c.id, e.c.family_id, e.c.referred_on, e.c.started_on, e.c.closed_on, e.c.close_reason)
-            .where(*_conditions(f, e)).cte("sel").prefix_with("MATERIALIZED"))
+    return (select(*_columns(f, e)).where(*_conditions(f, e)).cte("sel").prefix_with("MATERIALIZED"))
 
 
 def _ends(f: OutcomeFilter, sel):
@@ -206,7 +279,7 @@ def _ends(f: OutcomeFilter, sel):
                      func.row_number().over(partition_by=a.c.enrolment_id,
                                             order_by=(a.c.assessed_on.desc(), a.c.id.desc())).label("last_rank"))
               .join(sel, sel.c.id == a.c.enrolment_id)
-              .where(a.c.is_current.is_(True), a.c.kind.in_(PROGRESS_KINDS), a.c.assessed_on <= f.end)
+              .where(_current(f, a), a.c.kind.in_(PROGRESS_KINDS), a.c.assessed_on <= f.end)
               .subquery("ranked"))
     first = and_(ranked.c.first_rank == 1, ranked.c.kind == "intake")
 
@@ -231,7 +304,17 @@ def _paid_spend(f: OutcomeFilter, sel):
     before the day it was paid (else, paid before any of them, to the earliest) — one enrolment per
     spend, so nothing is counted twice when a family has two enrolments in the period."""
     s = SpendRequest.__table__
-    conditions = [s.c.lab_id == f.lab_id, s.c.status == "paid", s.c.paid_on.between(f.start, f.end)]
+    conditions = [s.c.lab_id == f.lab_id, s.c.paid_on.between(f.start, f.end)]
+    if f.as_of is None:
+        conditions.append(s.c.status == "paid")
+    else:  # paid by then (its payment transfer recorded), and not reversed by then
+        t = LedgerTransfer.__table__
+
+        def transfer(kind: str):
+            return exists(select(literal(1)).where(t.c.spend_request_id == s.c.id, t.c.kind == kind,
+                                                   t.c.created_at < _cutoff(f)))
+
+        conditions += [s.c.status.in_(("paid", "cancelled")), transfer("payment"), ~transfer("payment_reversal")]
     if f.theme is not None:
         conditions.append(s.c.theme == f.theme)
     # Covering enrolments rank by the highest id, the rest after them by the lowest.
@@ -305,7 +388,7 @@ def milestones_query(f: OutcomeFilter) -> CompoundSelect:
         ranked = (select(base.c.id, a.c.overall_level,
                          func.row_number().over(partition_by=base.c.id,
                                                 order_by=(a.c.assessed_on.desc(), a.c.id.desc())).label("rk"))
-                  .join(a, and_(a.c.enrolment_id == base.c.id, a.c.is_current.is_(True), a.c.kind.in_(PROGRESS_KINDS),
+                  .join(a, and_(a.c.enrolment_id == base.c.id, _current(f, a), a.c.kind.in_(PROGRESS_KINDS),
                                 a.c.assessed_on <= base.c.mark))
                   .subquery(f"ranked_{months}"))
         latest = select(ranked.c.id, ranked.c.overall_level).where(ranked.c.rk == 1).subquery(f"at_{months}")
@@ -330,7 +413,7 @@ def time_to_stable_query(f: OutcomeFilter) -> Select:
     a = JourneyAssessment.__table__
     first_stable = (select(sel.c.id, func.min(a.c.assessed_on).label("reached_on"))
                     .join(ends, ends.c.enrolment_id == sel.c.id)
-                    .join(a, and_(a.c.enrolment_id == sel.c.id, a.c.is_current.is_(True), a.c.kind.in_(PROGRESS_KINDS),
+                    .join(a, and_(a.c.enrolment_id == sel.c.id, _current(f, a), a.c.kind.in_(PROGRESS_KINDS),
                                   a.c.assessed_on <= f.end, a.c.overall_level >= STABIL))
                     .where(ends.c.intake_level < STABIL, sel.c.started_on.is_not(None))
                     .group_by(sel.c.id).subquery("first_stable"))
@@ -383,7 +466,7 @@ def follow_ups_query(f: OutcomeFilter) -> CompoundSelect:
         select(sel.c.id, sel.c.closed_on, a.c.overall_level,
                func.row_number().over(partition_by=sel.c.id,
                                       order_by=(a.c.assessed_on.desc(), a.c.id.desc())).label("rk"))
-        .join(a, and_(a.c.enrolment_id == sel.c.id, a.c.is_current.is_(True), a.c.kind.in_(PROGRESS_KINDS),
+        .join(a, and_(a.c.enrolment_id == sel.c.id, _current(f, a), a.c.kind.in_(PROGRESS_KINDS),
                       a.c.assessed_on <= sel.c.closed_on))
         .where(sel.c.closed_on.is_not(None), sel.c.closed_on <= f.end), "at_close")
     fu = JourneyAssessment.__table__.alias("fu")
@@ -396,7 +479,7 @@ def follow_ups_query(f: OutcomeFilter) -> CompoundSelect:
                          func.row_number().over(partition_by=fu.c.enrolment_id,
                                                 order_by=(fu.c.assessed_on.desc(), fu.c.id.desc())).label("rk"))
                   .join(at_close, at_close.c.id == fu.c.enrolment_id)
-                  .where(fu.c.is_current.is_(True), fu.c.kind == kind, fu.c.assessed_on <= f.end,
+                  .where(_current(f, fu), fu.c.kind == kind, fu.c.assessed_on <= f.end,
                          fu.c.assessed_on >= after(months - FOLLOW_UP_WINDOW_MONTHS),
                          fu.c.assessed_on <= after(months + FOLLOW_UP_WINDOW_MONTHS))
                   .subquery(f"{kind}_ranked"))
@@ -440,7 +523,8 @@ def spend_by_agency_query(f: OutcomeFilter) -> Select:
     return (select(account.c.agency_id.label("key"), func.sum(t.c.amount).label("amount"),
                    func.count(func.distinct(paid.c.enrolment_id)).label("families"),
                    func.sum(func.distinct(record_key(paid.c.enrolment_id))).label("cell_key"))
-            .select_from(paid.join(t, and_(t.c.spend_request_id == paid.c.id, t.c.kind == "payment"))
+            .select_from(paid.join(t, and_(t.c.spend_request_id == paid.c.id, t.c.kind == "payment",
+                                           t.c.created_at < _cutoff(f) if f.as_of is not None else literal(True)))
                          .join(account, account.c.id == t.c.credit_account_id))
             .group_by(account.c.agency_id))
 

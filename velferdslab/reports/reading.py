@@ -83,7 +83,12 @@ def read_summary(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None,
     (with the quarters the trend covers). ``themes=False``: without the per-theme matrices (the
     summary does not use them; the start page needs nothing else)."""
     report = build_outcome(f, assumption_set, success_rate, agencies, themes=themes)
-    left, reason = money_left(current_user)
+    if f.as_of is not None:  # the budget's figure is today's: it cannot be read as of a past day
+        from flask_babel import gettext as _
+
+        left, reason = None, _("Det som er igjen av budsjettet, vises bare for i dag, ikke per en tidligere dato.")
+    else:
+        left, reason = money_left(current_user)
     result = summary.build(report, money_left=left, left_reason=reason)
     points = quarter_trend(f, agencies) if trend and not report.empty else []
     _record(f, action, fmt, summary=True,

@@ -94,6 +94,12 @@ def outcome_from_form(form: OutcomeFilterForm):
     """(filter, assumption set, success rate) from a validated form, or None with the form's errors set."""
     valid = form.validate() if request.args else True
     today = today_local()
+    as_of = form.as_of.data
+    if as_of is not None and as_of > today:
+        form.as_of.errors = list(form.as_of.errors) + [_("Datoen kan ikke være fram i tid.")]
+        valid = False
+    elif as_of is not None:
+        today = as_of  # the report as it was read that day: its default period and its "today"
     start = form.start.data or date(today.year, 1, 1)
     end = form.end.data or today
     if start > end:
@@ -112,7 +118,8 @@ def outcome_from_form(form: OutcomeFilterForm):
         current_user.lab_id)
     success = Decimal(form.success_rate.data) / 100 if form.success_rate.data is not None else None
     f = outcome.OutcomeFilter(lab_id=current_user.lab_id, start=start, end=end, cohort=form.cohort.data or None,
-                              agency_id=form.agency_id.data or None, theme=form.theme.data or None)
+                              agency_id=form.agency_id.data or None, theme=form.theme.data or None,
+                              as_of=as_of)
     return f, assumption_set, success
 
 
@@ -169,7 +176,8 @@ def _outcome_download(render, action: AuditAction, fmt: str, *, with_summary: bo
 def outcome_page():
     def page(form, report, f, assumption_set, summary, trend):
         return render_template("reports/outcome.html", form=form, query=request.query_string.decode(),
-                               persons=None if report.empty else persons.report(f),
+                               # The per-person figures are as recorded now: not with an as-of date.
+                               persons=None if report.empty or f.as_of else persons.report(f),
                                **outcome_context(report, f, assumption_set, summary=summary, trend=trend))
 
     return _outcome_download(page, AuditAction.REPORT_OUTCOME_VIEW, "html", with_summary=True)
