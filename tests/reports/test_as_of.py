@@ -4,10 +4,11 @@ day counts, so a report read then can be reproduced exactly after data was added
 from __future__ import annotations
 
 from dataclasses import fields, replace
+
 from sqlalchemy import update
 
-from tests.reports import factories as rf
 from tests import factories
+from tests.reports import factories as rf
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.core.models import utcnow
 from velferdslab.extensions import db

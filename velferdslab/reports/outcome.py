@@ -21,6 +21,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import (
     CompoundSelect,
@@ -116,7 +117,8 @@ def _larger(a, b):
 
 @dataclass(frozen=True)
 class OutcomeFilter:
-    """What the report covers. ``end`` is inclusive. All filters are within one lab."""
+    """What the report covers. ``end`` is inclusive. All filters are within one lab — or, with
+    ``lab_ids``, within those labs together (the report across labs; ``lab_id`` is then ignored)."""
 
     lab_id: int
     start: date
@@ -127,11 +129,19 @@ class OutcomeFilter:
     # The report as it stood at the end of this day (Europe/Oslo; or at this instant, a datetime):
     # only what had been recorded by then counts (``as_of_cutoff``); None: as recorded now.
     as_of: date | datetime | None = None
+    lab_ids: tuple[int, ...] = ()
 
     def as_dict(self) -> dict:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "cohort": self.cohort,
-                "agency_id": self.agency_id, "theme": self.theme,
-                "as_of": self.as_of.isoformat() if self.as_of else None}
+        body: dict[str, Any] = {"start": self.start.isoformat(), "end": self.end.isoformat(),
+                                "cohort": self.cohort, "agency_id": self.agency_id, "theme": self.theme,
+                                "as_of": self.as_of.isoformat() if self.as_of else None}
+        if self.lab_ids:
+            body["lab_ids"] = list(self.lab_ids)
+        return body
+
+    def in_labs(self, column):
+        """SQL: ``column`` (a lab id) is one of the labs the report covers."""
+        return column.in_(self.lab_ids) if self.lab_ids else column == self.lab_id
 
 
 def as_of_cutoff(day: date) -> datetime:
@@ -213,7 +223,7 @@ def reporting_period(start: date, end: date, today: date) -> tuple[date, date]:
 def _conditions(f: OutcomeFilter, e) -> list:
     """The filters, on an alias ``e`` of the enrolment table."""
     closed = _closed(f, e)
-    conditions = [e.c.lab_id == f.lab_id, e.c.referred_on <= f.end,
+    conditions = [f.in_labs(e.c.lab_id), e.c.referred_on <= f.end,
                   or_(closed.is_(None), closed >= f.start),
                   exists(select(literal(1)).where(Family.id == e.c.family_id, Family.restricted_at.is_(None)))]
     if f.as_of is not None:
@@ -304,7 +314,7 @@ def _paid_spend(f: OutcomeFilter, sel):
     before the day it was paid (else, paid before any of them, to the earliest) — one enrolment per
     spend, so nothing is counted twice when a family has two enrolments in the period."""
     s = SpendRequest.__table__
-    conditions = [s.c.lab_id == f.lab_id, s.c.paid_on.between(f.start, f.end)]
+    conditions = [f.in_labs(s.c.lab_id), s.c.paid_on.between(f.start, f.end)]
     if f.as_of is None:
         conditions.append(s.c.status == "paid")
     else:  # paid by then (its payment transfer recorded), and not reversed by then

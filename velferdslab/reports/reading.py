@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
-from velferdslab.auth.models import Agency
+from velferdslab.auth.models import Agency, Lab
 from velferdslab.extensions import db
 from velferdslab.reports import figures, outcome, summary
 from velferdslab.reports.models import AssumptionSet
@@ -45,6 +45,29 @@ def read_outcome(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None,
     """The report for ``f`` (suppressed as configured), recorded as read in ``fmt``."""
     report = build_outcome(f, assumption_set, success_rate, agencies)
     _record(f, action, fmt)
+    return report
+
+
+def agencies_of(labs: list[Lab]) -> list[Agency]:
+    """The agencies of several labs (the report across labs), named with their lab."""
+    rows = list(db.session.scalars(select(Agency).where(Agency.lab_id.in_([lab.id for lab in labs]))
+                                   .order_by(Agency.name)))
+    names = {lab.id: lab.name for lab in labs}
+    return [Agency(id=a.id, lab_id=a.lab_id, name=f"{a.name} ({names[a.lab_id]})", kind=a.kind) for a in rows]
+
+
+def read_across_labs(f: outcome.OutcomeFilter, labs: list[Lab], *, action: AuditAction,
+                     fmt: str) -> figures.OutcomeReport:
+    """The outcome report over several labs (``f.lab_ids``) as one selection, protected as any
+    report (the cell keys are per enrolment), recorded as read. The benefit model rests on each
+    lab's own assumption set, so it is not computed across labs."""
+    from flask_babel import gettext as _
+
+    assert f.lab_ids, "a report across labs names its labs"
+    report = build_outcome(f, None, None, agencies_of(labs))
+    report.benefit.hidden_reason = _("Gevinstmodellen regnes for hver lab med labens egne forutsetninger, og vises "
+                                     "ikke for flere laber samlet.")
+    _record(f, action, fmt, across_labs=True)
     return report
 
 
