@@ -446,6 +446,8 @@ def summary_panel(user) -> dict | None:
 
 _register_panels()
 navigation.register_start_panel(summary_panel, order=5)
+
+
 @blueprint.get("/rapporter/resultater/laber")
 @requires("reports.across_labs")
 def outcome_across_labs():
