@@ -275,9 +275,11 @@ def test_follow_ups_only_after_closure_and_regular_only_before(world):
                     reason="goals_reached")
     with pytest.raises(ServiceError):
         create_assessment(access, actor=world.lead, assessed_on=world.today, ratings=ratings())
-    row = create_assessment(access, actor=world.lead, assessed_on=world.today, ratings=ratings(),
-                            kind="follow_up_6")
-    assert row.kind == "follow_up_6"
+    # Ten days after closure is far from the 6-month point: refused (the window is ± 2 months).
+    with pytest.raises(ServiceError) as error:
+        create_assessment(access, actor=world.lead, assessed_on=world.today, ratings=ratings(),
+                          kind="follow_up_6")
+    assert error.value.field == "assessed_on" and "6 måneder" in str(error.value)
 
 
 def test_a_correction_is_a_new_version_and_the_history_stays(world):
@@ -407,3 +409,27 @@ def test_enrolment_model_forbids_closing_without_reason(world):
     with pytest.raises(ServiceError):
         close_enrolment(world.access(world.lead), enrolment, actor=world.lead, closed_on=world.today,
                         reason=None)
+
+
+def test_a_follow_up_is_dated_within_two_months_of_its_due_date(world):
+    from velferdslab.cases.enrolment.services import follow_up_window
+    from velferdslab.cases.rules import add_months
+
+    access = world.access(world.lead)
+    enrolment = current_enrolment(world.family.id)
+    closed_on = add_months(world.today, -13)
+    enrolment.referred_on = min(enrolment.referred_on, closed_on - timedelta(days=60))
+    enrolment.started_on = min(enrolment.started_on or closed_on, closed_on - timedelta(days=30))
+    close_enrolment(access, enrolment, actor=world.lead, closed_on=closed_on, reason="goals_reached")
+    assert follow_up_window(closed_on, "follow_up_6") == (add_months(closed_on, 4), add_months(closed_on, 8))
+    assert follow_up_window(closed_on, "follow_up_12") == (add_months(closed_on, 10), add_months(closed_on, 14))
+    for kind, day in (("follow_up_12", add_months(closed_on, 1)), ("follow_up_6", add_months(closed_on, 9)),
+                      ("follow_up_12", add_months(closed_on, 10) - timedelta(days=1))):
+        with pytest.raises(ServiceError) as error:
+            create_assessment(access, actor=world.lead, assessed_on=day, ratings=ratings(), kind=kind)
+        assert error.value.field == "assessed_on"
+    six = create_assessment(access, actor=world.lead, assessed_on=add_months(closed_on, 4), ratings=ratings(),
+                            kind="follow_up_6")
+    twelve = create_assessment(access, actor=world.lead, assessed_on=add_months(closed_on, 10), ratings=ratings(),
+                               kind="follow_up_12")
+    assert (six.kind, twelve.kind) == ("follow_up_6", "follow_up_12")

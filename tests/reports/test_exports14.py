@@ -212,14 +212,14 @@ def test_csv_numbers_units_and_marks(lab_data, manager, login):
 def test_api_gives_shares_as_numbers(lab_data, manager, login):
     api = login(manager).get(f"/api/v1/reports/outcome?{query()}").get_json()
     milestones = api["sections"]["milestones"]
-    assert milestones["units"] == ["families", "families", "families", "share"]
+    assert milestones["units"] == ["families", "families", "families", "families", "share"]
     shown = [row for row in milestones["rows"] if row["share"] is not None]
     assert shown
     for row in shown:
-        text = row["values"][3]  # as shown, for clients that read it (unchanged)
+        text = row["values"][4]  # as shown, for clients that read it (after "Ukjent", issue 14)
         assert text == f"{row['share_percent']} %"
-        assert row["numbers"][3] == row["share"] == pytest.approx(row["share_percent"] / 100)
-        yes, _no, total = row["numbers"][:3]
+        assert row["numbers"][4] == row["share"] == pytest.approx(row["share_percent"] / 100)
+        yes, _no, _unknown, total = row["numbers"][:4]
         assert row["share_percent"] == (200 * yes + total) // (2 * total)
     assert api["sections"]["spend_theme"]["units"] == ["ore"]
     assert api["sections"]["time_to_stable"]["units"] == [None]

@@ -39,11 +39,14 @@ def test_the_aggregates_match_the_constructed_lab(lab_data):
     assert data.theme_transitions["bolig"] == data.transitions
     assert data.theme_transitions["okonomi"] == {(1, 3): 2}
     # 6 months after the start nobody was stable yet; after 12 months A, C and F were (D is too new).
-    assert data.milestones == {6: (16, 0), 12: (15, 10)}
+    # (base, stable, assessed by then): everyone was assessed at the start, so nobody is unknown.
+    assert data.milestones == {6: (16, 0, 16), 12: (15, 10, 15)}
     # Started below stabil: A, B, C, F (15); reached it: A and F after 300 days, C after 250.
     assert (data.started_below, data.reached_stable) == (15, 10)
     assert data.median_days == (600, 2)  # the 5th and 6th of 250, 250, 300 × 8
-    assert data.follow_ups == {"follow_up_6": (2, 1)}
+    # Both closed families were stable at closure and had their 6-month follow-up (the 12-month one is
+    # due 165 days from now: not yet in the base).
+    assert data.follow_ups == {"follow_up_6": (2, 1, 2), "follow_up_12": (0, 0, 0)}
     assert data.spend_by_theme == {"bolig": (60_000 * KR, 6), "okonomi": (10_000 * KR, 2)}
     assert data.spend_by_category == {"deposit": (60_000 * KR, 6), "debt_settlement": (10_000 * KR, 2)}
     assert data.spend_by_agency == {lab_data["x"].id: (60_000 * KR, 6), lab_data["y"].id: (10_000 * KR, 2)}
@@ -89,7 +92,7 @@ def test_a_period_with_nobody_in_it_is_empty_not_an_error(lab_data):
                for t in figures.tables(report) for _k, _l, cells in t.rows for c in cells)
 
 
-def test_a_family_enrolled_twice_counts_once_with_its_latest_enrolment(lab):
+def test_a_family_enrolled_twice_counts_with_both_enrolments(lab):
     from velferdslab.cases.enrolment.models import Enrolment
     from velferdslab.extensions import db
 
@@ -100,8 +103,11 @@ def test_a_family_enrolled_twice_counts_once_with_its_latest_enrolment(lab):
     db.session.flush()
     factories.assessment(fam, {"bolig": 3}, assessed_on=rf.day(-90), kind="intake")
     data = outcome.run(period(lab))
-    assert data.families == 1
-    assert data.transitions == {(3, 3): 1}
+    # The unit is the enrolment: the first one (closed) and the second (active) both count.
+    assert data.families == 2
+    assert data.transitions == {(1, 2): 1, (3, 3): 1}
+    flow = {(state, reason): n for state, reason, n, _r, _s in data.flow}
+    assert flow == {("active", None): 1, ("closed", "goals_reached"): 1}
 
 
 def test_the_statements_are_aggregates_and_the_count_is_fixed(lab_data, count_queries):

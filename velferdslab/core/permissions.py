@@ -31,6 +31,8 @@ class Role(Vocabulary):
     TEAM_LEAD = "team_lead", _l("Investeringsleder")
     MANAGER = "manager", _l("Ledelse")
     ADMIN = "admin", _l("Administrator")
+    # A county or national reader: the outcome report over the labs assigned to them, nothing else.
+    REGION = "region", _l("Fylke eller nasjonalt nivå")
 
 
 # The actor role of an audit event done by a family member on their own pages (Min side): the
@@ -53,6 +55,7 @@ class Permission(Vocabulary):
     BUDGET_MANAGE = "budget.manage", _l("Fordele budsjett")
     BUDGET_DELEGATE = "budget.delegate", _l("Registrere delegerte midler")
     REPORTS_READ = "reports.read", _l("Lese resultatrapporter")
+    REPORTS_ACROSS_LABS = "reports.across_labs", _l("Lese resultatrapporten for flere laber samlet")
     REPORTS_ASSUMPTIONS = "reports.assumptions", _l("Forvalte forutsetningene i gevinstmodellen")
     EMERGENCY_ACCESS = "emergency.access", _l("Nødtilgang")
     ADMIN_USERS = "admin.users", _l("Forvalte brukere")
@@ -71,9 +74,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                              P.REPORTS_READ, P.EMERGENCY_ACCESS, P.PRIVACY_REQUESTS}),
     Role.ADMIN: frozenset({P.ADMIN_USERS, P.ADMIN_AGENCIES, P.ADMIN_RULES, P.AUDIT_REVIEW, P.BUDGET_DELEGATE,
                            P.REPORTS_ASSUMPTIONS, P.EMERGENCY_ACCESS, P.PRIVACY_REQUESTS}),
+    Role.REGION: frozenset({P.REPORTS_ACROSS_LABS}),
 }
 # The role the audit trail records and the start page is chosen by, when a user holds several.
-PRIMARY_ROLE_ORDER: tuple[Role, ...] = (Role.ADMIN, Role.MANAGER, Role.TEAM_LEAD, Role.CASEWORKER)
+PRIMARY_ROLE_ORDER: tuple[Role, ...] = (Role.ADMIN, Role.MANAGER, Role.TEAM_LEAD, Role.CASEWORKER, Role.REGION)
 # The capacities a spend decision is made in (stored with the decision and in the authority rules,
 # as the code of the role that holds the capacity).
 DECISION_CAPACITIES: dict[Role, Permission] = {Role.TEAM_LEAD: P.SPEND_DECIDE_AS_LEAD,

@@ -141,6 +141,7 @@ NOT_PERSONAL = {
     "ledger_transfer": "amounts between ledger accounts, no text; the ledger must balance",
     "voucher_line": "accounting codes and amounts of a paid spend, no text; a voucher the books must keep",
     "spend_funding": "which agency funds how much of a spend request: an agency and an amount, no text",
+    "report_lab_access": "which labs a county or national user reads the outcome report of: two ids, no family",
 }
 
 

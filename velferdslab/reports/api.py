@@ -15,10 +15,11 @@ from flask_login import current_user
 from velferdslab.audit.actions import AuditAction
 from velferdslab.cases.access import Access
 from velferdslab.core.api import Blueprint, paged
-from velferdslab.core.errors import ServiceError
+from velferdslab.core.errors import ForbiddenError, ServiceError
 from velferdslab.core.models import today_local
 from velferdslab.core.permissions import LOGIN, requires
 from velferdslab.reports import benefit, cellkey, exports, figures, outcome, persons, reading, schemas, services, views
+from velferdslab.reports import policy as report_policy
 from velferdslab.reports.models import RATE_FIELDS
 
 blueprint = Blueprint("reports_api", __name__, url_prefix="/api/v1",
@@ -38,8 +39,12 @@ def _assumption_set(set_id: int | None):
     return row
 
 
-def _filter(args: dict) -> outcome.OutcomeFilter:
+def _filter(args: dict, agencies: list | None = None, lab_ids: tuple[int, ...] = ()) -> outcome.OutcomeFilter:
     today = today_local()
+    as_of = args.get("as_of")
+    if as_of is not None and as_of > today:
+        raise ServiceError(_("Datoen kan ikke være fram i tid."), "as_of")
+    today = as_of or today  # the report as it was read that day: its default period and its "today"
     start, end = args.get("start") or date(today.year, 1, 1), args.get("end") or today
     if start > end:
         raise ServiceError(_("Perioden er tom: fra-datoen er etter til-datoen."), "end")
@@ -47,10 +52,11 @@ def _filter(args: dict) -> outcome.OutcomeFilter:
     if start > end:
         raise ServiceError(_("Perioden begynner etter i dag."), "start")
     agency_id = args.get("agency_id")
-    if agency_id is not None and agency_id not in {a.id for a in reading.lab_agencies()}:
+    known = agencies if agencies is not None else reading.lab_agencies()
+    if agency_id is not None and agency_id not in {a.id for a in known}:
         raise ServiceError(_("Ukjent etat."), "agency_id")
     return outcome.OutcomeFilter(lab_id=current_user.lab_id, start=start, end=end, cohort=args.get("cohort"),
-                                 agency_id=agency_id, theme=args.get("theme"))
+                                 agency_id=agency_id, theme=args.get("theme"), as_of=as_of, lab_ids=lab_ids)
 
 
 def set_out(row) -> dict:
@@ -133,6 +139,24 @@ class Outcome(MethodView):
         return outcome_out(report, assumption_set)
 
 
+@blueprint.route("/reports/outcome/labs")
+class OutcomeAcrossLabs(MethodView):
+    @requires("reports.across_labs")
+    @blueprint.arguments(schemas.OutcomeQuerySchema, location="query")
+    @blueprint.response(200, schemas.OutcomeSchema)
+    def get(self, args):
+        """The outcome report over the labs assigned to you (county or national level), as one
+        selection, protected like any report; no benefit model (it is per lab)."""
+        labs = report_policy.readable_labs(current_user)
+        if not labs:
+            raise ForbiddenError(_("Ingen laber er knyttet til deg for resultatrapporten."), "lab_ids")
+        if args.get("assumption_set_id") is not None:
+            raise ServiceError(_("Gevinstmodellen vises ikke for flere laber samlet."), "assumption_set_id")
+        f = _filter(args, reading.agencies_of(labs), tuple(lab.id for lab in labs))
+        report = reading.read_across_labs(f, labs, action=AuditAction.REPORT_OUTCOME_VIEW, fmt="json")
+        return outcome_out(report, None)
+
+
 @blueprint.route("/reports/outcome/persons")
 class OutcomePersons(MethodView):
     @requires("reports.read")
@@ -142,6 +166,8 @@ class OutcomePersons(MethodView):
         """Outcomes per person: young people in the configured age band at *stabil* or better on the
         team's ratings about them, now and at the follow-ups (same filters, same suppression)."""
         f = _filter(args)
+        if f.as_of is not None:  # reports.persons reads the assessments as recorded now
+            raise ServiceError(_("Tallene per ung person kan ikke vises per en tidligere dato ennå."), "as_of")
         result = persons.report(f)
         reading._record(f, AuditAction.REPORT_OUTCOME_VIEW, "json", persons=True)
         return result.json()

@@ -28,7 +28,7 @@ _PERCENT = re.compile(r"(−|-)?([0-9]+)(?:,([0-9]+))? %")
 _MONTHS = re.compile(r"([0-9]+),([0-9])")
 
 # Columns whose every cell may be a mark (all shares hidden): their kind all the same.
-_TEXT_COLUMNS = {("milestones", 3): SHARE, ("follow_ups", 3): SHARE}
+_TEXT_COLUMNS = {("milestones", 4): SHARE, ("follow_ups", 4): SHARE}
 
 # The unit of each kind in the API (``numbers``): money stays øre there, as everywhere in the API.
 API_UNITS = {COUNT: "families", MONEY: "ore", SHARE: "share", MONTHS: "months", TEXT: None}

@@ -39,7 +39,7 @@ MARGINS = (*[("row", level) for level in LEVELS], *[("col", level) for level in 
 
 def movement_labels() -> dict[str, str]:
     return {"worse": _("Dårligere"), "same": _("Uendret"), "better": _("Bedre"),
-            "unassessed": _("Uten vurdering")}
+            "unassessed": _("Uten inntaksvurdering")}
 
 
 @dataclass
@@ -77,6 +77,8 @@ class ShareRow:
     yes: Figure
     no: Figure
     total: Figure
+    # In the base, but not assessed by then (the 6/12-month milestones, the follow-ups): *unknown*.
+    unknown: Figure | None = None
 
     @property
     def share(self) -> str | None:
@@ -131,6 +133,7 @@ class OutcomeReport:
     milestones: list[ShareRow]
     time_to_stable: ShareRow
     median_months: str | None
+    on_way: Figure  # below stabil at intake, not reached it yet, still active
     follow_ups: list[ShareRow]
     spend_by_theme: MoneyTable
     spend_by_category: MoneyTable
@@ -303,20 +306,27 @@ def linked_table(data: OutcomeData, grouped: bool = False) -> Table:
     table.values[("ts", "yes")] = data.reached_stable
     table.values[("ts", "no")] = table.values["below"] - data.reached_stable
     table.add_sum("below", [("ts", "yes"), ("ts", "no")])
+    # Of those not there yet, still on the way (active at the end of the period) and the rest.
+    table.values[("ts", "on_way")] = data.on_way
+    table.values[("ts", "stopped")] = table.values[("ts", "no")] - data.on_way
+    table.add_sum(("ts", "no"), [("ts", "on_way"), ("ts", "stopped")])
     # New referrals and starts in the period are some of the families: each with its complement.
     for name, column in (("referred_in_period", 3), ("started_in_period", 4)):
         table.values[("flow", name)] = sum(int(r[column] or 0) for r in data.flow)
         table.values[("flow", f"not_{name}")] = flow["total"] - table.values[("flow", name)]
         table.add_sum(("flow", "total"), [("flow", name), ("flow", f"not_{name}")])
     table.keep = frozenset({("flow", "total")})
-    table.unpublished = frozenset({("flow", "not_referred_in_period"), ("flow", "not_started_in_period")})
+    table.unpublished = frozenset({("flow", "not_referred_in_period"), ("flow", "not_started_in_period"),
+                                   ("ts", "stopped")})
     # The same sums on the cell keys: a total's key is its parts' keys added up.
     keys.update({("flow", k): v for k, v in flow_keys.items()})
     keys["unassessed"] = (flow_keys["total"] - keys["total"]) % cellkey.MODULUS
     keys["below"] = sum(keys[("row", level)] for level in BELOW_LEVELS) % cellkey.MODULUS
-    below_key, reached_key = data.keys.get("time_to_stable", (0, 0))
+    _below_key, reached_key, on_way_key = (tuple(data.keys.get("time_to_stable", ())) + (0, 0, 0))[:3]
     keys[("ts", "yes")] = int(reached_key or 0) % cellkey.MODULUS
     keys[("ts", "no")] = (keys["below"] - keys[("ts", "yes")]) % cellkey.MODULUS
+    keys[("ts", "on_way")] = int(on_way_key or 0) % cellkey.MODULUS
+    keys[("ts", "stopped")] = (keys[("ts", "no")] - keys[("ts", "on_way")]) % cellkey.MODULUS
     for name in ("referred_in_period", "started_in_period"):
         keys[("flow", f"not_{name}")] = (flow_keys["total"] - flow_keys[name]) % cellkey.MODULUS
     return table
@@ -421,11 +431,22 @@ def share_row(label: str, yes: int, total: int, threshold: int, keys: tuple[int,
     return ShareRow(label, figures["yes"], figures["no"], figures["total"])
 
 
-def counted_share_row(label: str, counts: tuple[int, int], threshold: int, keys: tuple[int, int] = (0, 0),
+def counted_share_row(label: str, counts: tuple, threshold: int, keys: tuple = (0, 0),
                       noise: bool = True) -> ShareRow:
-    """A share row from a query's (families, of whom yes) pair (and their keys)."""
-    total, yes = counts
-    return share_row(label, yes, total, threshold, keys, noise)
+    """A share row from a query's (families, of whom yes) pair (and their keys); or from a
+    (base, of whom yes, of whom assessed) triple (and their keys), the base less the assessed being
+    *unknown* — shown with the row, protected with it (yes + no + unknown = the base)."""
+    if len(counts) < 3:
+        total, yes = counts[:2]
+        return share_row(label, yes, total, threshold, tuple(keys)[:2], noise)
+    total, yes, assessed = counts
+    total_key, yes_key, assessed_key = (int(k or 0) for k in (tuple(keys) + (0, 0, 0))[:3])
+    table = Table({"yes": yes, "no": assessed - yes, "unknown": total - assessed, "total": total},
+                  [("total", ["yes", "no", "unknown"])])
+    perturb(table, threshold, {"yes": yes_key, "no": assessed_key - yes_key, "unknown": total_key - assessed_key,
+                               "total": total_key}, on=noise)
+    figures = suppression.protect(table, threshold)
+    return ShareRow(label, figures["yes"], figures["no"], figures["total"], figures["unknown"])
 
 
 def money_table(title: str, rows: list[tuple[object, str]], amounts: dict, threshold: int,
@@ -585,11 +606,12 @@ def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | 
     # The median rests on at least threshold families; a "×" beside it says no more than that.
     median = (months_text(*data.median_days) if ts.yes.status in (suppression.SHOWN, suppression.SECONDARY)
               and data.reached_stable >= threshold and data.median_days[1] else None)
-    milestones = [counted_share_row(_("%(months)s måneder etter start", months=m), data.milestones.get(m, (0, 0)),
-                                    threshold, data.keys.get("milestones", {}).get(m, (0, 0)), noise)
+    milestones = [counted_share_row(_("%(months)s måneder etter start", months=m),
+                                    data.milestones.get(m, (0, 0, 0)), threshold,
+                                    data.keys.get("milestones", {}).get(m, (0, 0, 0)), noise)
                   for m in MILESTONE_MONTHS]
-    follow_ups = [counted_share_row(label, data.follow_ups.get(kind, (0, 0)), threshold,
-                                    data.keys.get("follow_ups", {}).get(kind, (0, 0)), noise)
+    follow_ups = [counted_share_row(label, data.follow_ups.get(kind, (0, 0, 0)), threshold,
+                                    data.keys.get("follow_ups", {}).get(kind, (0, 0, 0)), noise)
                   for kind, label in (("follow_up_6", _("6 måneder etter avslutning")),
                                       ("follow_up_12", _("12 måneder etter avslutning")))]
     money = linked_money(data, threshold, noise) if linked else _money_alone(data, threshold)
@@ -622,6 +644,7 @@ def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | 
         started_in_period=linked_figures[("flow", "started_in_period")] if linked
         else single(sum(int(r[4] or 0) for r in data.flow), threshold),
         overall=overall, themes=themes, milestones=milestones, time_to_stable=ts, median_months=median,
+        on_way=linked_figures[("ts", "on_way")],
         follow_ups=follow_ups, spend_by_theme=by_theme, spend_by_category=by_category, spend_by_agency=by_agency,
         movement_families=movement_families, movement_spend=movement_money,
         spend_per_family=per_family,
@@ -676,9 +699,12 @@ def _grouped_spec(table_id: str, m: Matrix) -> ReportTable:
 
 
 def _share_table(table_id: str, title: str, rows: list[ShareRow], yes_label: str) -> ReportTable:
-    spec = ReportTable(table_id, title, [yes_label, _("Ikke"), _("Familier"), _("Andel")])
+    """Yes, no, unknown (not assessed by then: in the base) and the base; the share is of the base."""
+    spec = ReportTable(table_id, title, [yes_label, _("Ikke"), _("Ukjent"), _("Familier"), _("Andel")])
     for index, row in enumerate(rows):
-        spec.rows.append((index, row.label, [row.yes, row.no, row.total, row.share or suppression.HIDDEN]))
+        spec.rows.append((index, row.label, [row.yes, row.no, row.unknown if row.unknown is not None
+                                             else suppression.shown(0), row.total,
+                                             row.share or suppression.HIDDEN]))
     return spec
 
 
@@ -720,6 +746,7 @@ def tables(report: OutcomeReport) -> list[ReportTable]:
                                               "inntak)"), [_("Verdi")])
     stable.rows = [("started_below", _("Under stabil ved inntak"), [report.time_to_stable.total]),
                    ("reached", _("Har nådd stabil"), [report.time_to_stable.yes]),
+                   ("on_way", _("Fortsatt på vei (aktive, ikke nådd stabil ennå)"), [report.on_way]),
                    ("median_months", _("Median antall måneder"), [report.median_months or suppression.HIDDEN])]
     result.append(stable)
     result.append(_share_table("follow_ups", _("Fortsatt stabil eller bedre ved oppfølging etter avslutning "

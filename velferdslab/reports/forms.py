@@ -70,6 +70,8 @@ class OutcomeFilterForm(FlaskForm):
                         validators=[Optional()])
     assumption_set_id = SelectField(_l("Forutsetninger for gevinstmodellen"), coerce=int, validators=[Optional()])
     success_rate = PercentField(_l("Suksessrate for framskrivingen (%)"), validators=[Optional(), PERCENT])
+    # A past report reproduced: only what had been recorded by the end of this day counts.
+    as_of = DateField(_l("Slik tallene sto per"), validators=[Optional()])
 
 
 def level_cost_field_name(level: int, agency_id: int) -> str:

@@ -99,3 +99,14 @@ class AssumptionCost(Model):
         CheckConstraint("yearly_cost >= 0", name="cost_not_negative"),
         UniqueConstraint("assumption_set_id", "level", "agency_id"),
     )
+
+
+class ReportLabAccess(Model):
+    """A lab whose outcome report a county or national user (role ``region``) reads, with the other
+    labs assigned to them, as one report (``reports.policy``; issue 14, *Across labs*)."""
+
+    __tablename__ = "report_lab_access"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

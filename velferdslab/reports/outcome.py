@@ -5,12 +5,14 @@ name, so the benchmark can run exactly the report's SQL on its own; :func:`run` 
 returns the aggregate rows (a few dozen numbers, never a row per family). ``reports.figures``
 turns those rows into the suppressed tables the pages show.
 
-The unit is the **family**: of each family, the selection keeps its latest enrolment that
-overlaps the period and matches the filters. The journey is the **team's** perspective: the
-overall level is the team's holistic judgement and theme levels are the team's ratings, from the
-current version of each assessment. Follow-up assessments are not "now"; they have their own
-figure. Families whose data is restricted (*sperret*) are left out; erased families stay in,
-anonymous, as the erasure keeps levels, dates and amounts for statistics.
+The unit is the **enrolment**: every enrolment that overlaps the period and matches the filters
+counts, so a family referred again counts with both its enrolments (:func:`enrolments`); the
+per-person section (``reports.persons``) keeps one enrolment per family (:func:`selection`). The
+journey is the **team's** perspective: the overall level is the team's holistic judgement and theme
+levels are the team's ratings, from the current version of each assessment. Follow-up assessments
+are not "now"; they have their own figure. Families whose data is restricted (*sperret*) are left
+out; erased families stay in, anonymous, as the erasure keeps levels, dates and amounts for
+statistics.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import (
     CompoundSelect,
@@ -40,9 +43,12 @@ from sqlalchemy.types import Date, Integer
 
 from velferdslab.budget.models import LedgerAccount, LedgerTransfer, SpendRequest
 from velferdslab.cases.enrolment.models import Enrolment
+from velferdslab.cases.enrolment.services import FOLLOW_UP_MONTHS as FOLLOW_UP_DUE_MONTHS
+from velferdslab.cases.enrolment.services import FOLLOW_UP_WINDOW_MONTHS
 from velferdslab.cases.household.models import Family
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.themes import STABIL
+from velferdslab.core.models import UTCDateTime
 from velferdslab.extensions import db
 from velferdslab.reports.cellkey import record_key
 from velferdslab.teams.models import InvestmentTeam, TeamMembership
@@ -50,6 +56,8 @@ from velferdslab.teams.models import InvestmentTeam, TeamMembership
 PROGRESS_KINDS = ("intake", "regular")
 FOLLOW_UP_KINDS = ("follow_up_6", "follow_up_12")
 MILESTONE_MONTHS = (6, 12)
+# A follow-up assessment counts (and may be recorded) only within FOLLOW_UP_WINDOW_MONTHS calendar
+# months of its due date, closure + 6 or + 12 months (FOLLOW_UP_DUE_MONTHS).
 DAYS_PER_MONTH_NUM, DAYS_PER_MONTH_DEN = 1461, 48  # 365.25 / 12 days: a mean calendar month
 
 
@@ -109,7 +117,8 @@ def _larger(a, b):
 
 @dataclass(frozen=True)
 class OutcomeFilter:
-    """What the report covers. ``end`` is inclusive. All filters are within one lab."""
+    """What the report covers. ``end`` is inclusive. All filters are within one lab — or, with
+    ``lab_ids``, within those labs together (the report across labs; ``lab_id`` is then ignored)."""
 
     lab_id: int
     start: date
@@ -117,10 +126,78 @@ class OutcomeFilter:
     cohort: int | None = None  # the year the enrolment started (or was referred, if not started)
     agency_id: int | None = None  # an agency that had a member on the family's team
     theme: str | None = None  # families with the theme rated; spend on that theme only
+    # The report as it stood at the end of this day (Europe/Oslo; or at this instant, a datetime):
+    # only what had been recorded by then counts (``as_of_cutoff``); None: as recorded now.
+    as_of: date | datetime | None = None
+    lab_ids: tuple[int, ...] = ()
 
     def as_dict(self) -> dict:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "cohort": self.cohort,
-                "agency_id": self.agency_id, "theme": self.theme}
+        body: dict[str, Any] = {"start": self.start.isoformat(), "end": self.end.isoformat(),
+                                "cohort": self.cohort, "agency_id": self.agency_id, "theme": self.theme,
+                                "as_of": self.as_of.isoformat() if self.as_of else None}
+        if self.lab_ids:
+            body["lab_ids"] = list(self.lab_ids)
+        return body
+
+    def in_labs(self, column):
+        """SQL: ``column`` (a lab id) is one of the labs the report covers."""
+        return column.in_(self.lab_ids) if self.lab_ids else column == self.lab_id
+
+
+def as_of_cutoff(day: date) -> datetime:
+    """The instant an as-of day ends: the next midnight in Europe/Oslo, in UTC (storage time)."""
+    from datetime import UTC
+
+    from velferdslab.core.models import OSLO
+
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=OSLO).astimezone(UTC)
+
+
+# --- what had been recorded by the as-of date ---------------------------------------------------
+
+def _cutoff(f: OutcomeFilter):
+    if f.as_of is None:
+        return None
+    instant = f.as_of if isinstance(f.as_of, datetime) else as_of_cutoff(f.as_of)
+    return literal(instant, UTCDateTime())
+
+
+def _as_of_day(f: OutcomeFilter) -> date:
+    assert f.as_of is not None
+    if isinstance(f.as_of, datetime):
+        from velferdslab.core.models import OSLO
+
+        return f.as_of.astimezone(OSLO).date()
+    return f.as_of
+
+
+def _current(f: OutcomeFilter, a):
+    """The version of each assessment the report reads: the current one; with an as-of date, the
+    one that was current then (recorded by then, and not yet superseded by a version recorded by
+    then). ``a`` is the assessment table or an alias of it."""
+    if f.as_of is None:
+        return a.c.is_current.is_(True)
+    cutoff = _cutoff(f)
+    later = JourneyAssessment.__table__.alias("later_version")
+    return and_(a.c.created_at < cutoff,
+                ~exists(select(literal(1)).where(later.c.supersedes_id == a.c.id, later.c.created_at < cutoff)))
+
+
+def _recorded(f: OutcomeFilter, day, recorded_at):
+    """``day`` (a start or closure date) if it had been recorded by the as-of date: by its recorded
+    time, or — rows from before those times were kept — by the day itself."""
+    if f.as_of is None:
+        return day
+    known = or_(recorded_at < _cutoff(f), and_(recorded_at.is_(None), day <= _as_of_day(f)))
+    return case((known, day), else_=None)
+
+
+def _started(f: OutcomeFilter, e):
+    return _recorded(f, e.c.started_on, e.c.started_at)
+
+
+def _closed(f: OutcomeFilter, e):
+    return _recorded(f, e.c.closed_on, e.c.closed_at)
 
 
 def quarter_start(day: date) -> date:
@@ -145,22 +222,28 @@ def reporting_period(start: date, end: date, today: date) -> tuple[date, date]:
 
 def _conditions(f: OutcomeFilter, e) -> list:
     """The filters, on an alias ``e`` of the enrolment table."""
-    conditions = [e.c.lab_id == f.lab_id, e.c.referred_on <= f.end,
-                  or_(e.c.closed_on.is_(None), e.c.closed_on >= f.start),
+    closed = _closed(f, e)
+    conditions = [f.in_labs(e.c.lab_id), e.c.referred_on <= f.end,
+                  or_(closed.is_(None), closed >= f.start),
                   exists(select(literal(1)).where(Family.id == e.c.family_id, Family.restricted_at.is_(None)))]
+    if f.as_of is not None:
+        conditions.append(e.c.created_at < _cutoff(f))
     if f.cohort is not None:
-        conditions.append(func.coalesce(e.c.started_on, e.c.referred_on)
+        conditions.append(func.coalesce(_started(f, e), e.c.referred_on)
                           .between(date(f.cohort, 1, 1), date(f.cohort, 12, 31)))
     if f.agency_id is not None:
+        membership = [InvestmentTeam.enrolment_id == e.c.id, TeamMembership.agency_id == f.agency_id]
+        if f.as_of is not None:
+            membership.append(TeamMembership.created_at < _cutoff(f))
         conditions.append(exists(
             select(literal(1)).select_from(TeamMembership.__table__.join(
                 InvestmentTeam.__table__, InvestmentTeam.id == TeamMembership.team_id))
-            .where(InvestmentTeam.enrolment_id == e.c.id, TeamMembership.agency_id == f.agency_id)))
+            .where(*membership)))
     if f.theme is not None:
+        rated = JourneyAssessment.__table__.alias("rated")
         conditions.append(exists(
-            select(literal(1)).select_from(ThemeRating.__table__.join(
-                JourneyAssessment.__table__, JourneyAssessment.id == ThemeRating.assessment_id))
-            .where(JourneyAssessment.enrolment_id == e.c.id, JourneyAssessment.is_current.is_(True),
+            select(literal(1)).select_from(ThemeRating.__table__.join(rated, rated.c.id == ThemeRating.assessment_id))
+            .where(rated.c.enrolment_id == e.c.id, _current(f, rated), rated.c.assessed_on <= f.end,
                    ThemeRating.theme == f.theme, ThemeRating.perspective == "team")))
     return conditions
 
@@ -173,45 +256,84 @@ def selection(f: OutcomeFilter):
     newest = select(func.max(latest.c.id)).where(*_conditions(f, latest)).group_by(latest.c.family_id)
     # MATERIALIZED: computed once per statement, never re-run inside a join (SQLite ≥ 3.35 and
     # PostgreSQL ≥ 12 both take the keyword).
-    return (select(e.c.id, e.c.family_id, e.c.referred_on, e.c.started_on, e.c.closed_on, e.c.close_reason)
-            .where(e.c.id.in_(newest)).cte("sel").prefix_with("MATERIALIZED"))
+    return (select(*_columns(f, e)).where(e.c.id.in_(newest)).cte("sel").prefix_with("MATERIALIZED"))
+
+
+def _columns(f: OutcomeFilter, e) -> list:
+    """The enrolment's columns the statements read (its start and closure as recorded by the as-of
+    date)."""
+    closed = _closed(f, e)
+    reason = e.c.close_reason if f.as_of is None else case((closed.is_not(None), e.c.close_reason), else_=None)
+    return [e.c.id, e.c.family_id, e.c.referred_on, _started(f, e).label("started_on"), closed.label("closed_on"),
+            reason.label("close_reason")]
+
+
+def enrolments(f: OutcomeFilter):
+    """CTE ``sel``: one row per enrolment that overlaps the period and matches the filters — the
+    report's unit. A family referred again after it left counts with each of its enrolments (each
+    has its own start, assessments and closure)."""
+    e = Enrolment.__table__.alias("e")
+    return (select(*_columns(f, e)).where(*_conditions(f, e)).cte("sel").prefix_with("MATERIALIZED"))
 
 
 def _ends(f: OutcomeFilter, sel):
-    """CTE ``ends``: per family, its first assessment of the enrolment (intake) and its latest by
-    the end of the period (now), with the team's overall level at each — one pass, no self-join."""
+    """CTE ``ends``: per enrolment with an intake, its intake assessment (the first marked
+    ``kind='intake'``) and its latest assessment by the end of the period (now), with the team's
+    overall level at each — one pass, no self-join. An enrolment without an intake assessment has no
+    row here: its intake is unknown, and the report counts it among those without one."""
     a = JourneyAssessment.__table__
-    ranked = (select(a.c.enrolment_id, a.c.id, a.c.overall_level,
+    is_intake = case((a.c.kind == "intake", 0), else_=1)
+    ranked = (select(a.c.enrolment_id, a.c.id, a.c.overall_level, a.c.kind,
                      func.row_number().over(partition_by=a.c.enrolment_id,
-                                            order_by=(a.c.assessed_on, a.c.id)).label("first_rank"),
+                                            order_by=(is_intake, a.c.assessed_on, a.c.id)).label("first_rank"),
                      func.row_number().over(partition_by=a.c.enrolment_id,
                                             order_by=(a.c.assessed_on.desc(), a.c.id.desc())).label("last_rank"))
               .join(sel, sel.c.id == a.c.enrolment_id)
-              .where(a.c.is_current.is_(True), a.c.kind.in_(PROGRESS_KINDS), a.c.assessed_on <= f.end)
+              .where(_current(f, a), a.c.kind.in_(PROGRESS_KINDS), a.c.assessed_on <= f.end)
               .subquery("ranked"))
+    first = and_(ranked.c.first_rank == 1, ranked.c.kind == "intake")
 
-    def at(rank, column):
-        return func.max(case((rank == 1, column), else_=None))
+    def at(condition, column):
+        return func.max(case((condition, column), else_=None))
 
+    intake_id = at(first, ranked.c.id)
     return (select(ranked.c.enrolment_id,
-                   at(ranked.c.first_rank, ranked.c.id).label("intake_id"),
-                   at(ranked.c.first_rank, ranked.c.overall_level).label("intake_level"),
-                   at(ranked.c.last_rank, ranked.c.id).label("now_id"),
-                   at(ranked.c.last_rank, ranked.c.overall_level).label("now_level"))
+                   intake_id.label("intake_id"),
+                   at(first, ranked.c.overall_level).label("intake_level"),
+                   at(ranked.c.last_rank == 1, ranked.c.id).label("now_id"),
+                   at(ranked.c.last_rank == 1, ranked.c.overall_level).label("now_level"))
             .where(or_(ranked.c.first_rank == 1, ranked.c.last_rank == 1))
-            .group_by(ranked.c.enrolment_id).cte("ends").prefix_with("MATERIALIZED"))
+            .group_by(ranked.c.enrolment_id).having(intake_id.is_not(None))
+            .cte("ends").prefix_with("MATERIALIZED"))
 
 
 def _paid_spend(f: OutcomeFilter, sel):
-    """Paid spend of the selected families, paid within the period (one theme, if filtered): a
-    derived table of (family_id, spend id, amount, theme, category), joined to ``sel`` by family
-    (one row per family there, so nothing is counted twice)."""
+    """Paid spend of the selected enrolments, paid within the period (one theme, if filtered): a
+    derived table of (spend id, family_id, amount, theme, category, enrolment_id). A spend names the
+    family, not the enrolment: it belongs to the family's latest selected enrolment referred on or
+    before the day it was paid (else, paid before any of them, to the earliest) — one enrolment per
+    spend, so nothing is counted twice when a family has two enrolments in the period."""
     s = SpendRequest.__table__
-    conditions = [s.c.lab_id == f.lab_id, s.c.status == "paid", s.c.paid_on.between(f.start, f.end)]
+    conditions = [f.in_labs(s.c.lab_id), s.c.paid_on.between(f.start, f.end)]
+    if f.as_of is None:
+        conditions.append(s.c.status == "paid")
+    else:  # paid by then (its payment transfer recorded), and not reversed by then
+        t = LedgerTransfer.__table__
+
+        def transfer(kind: str):
+            return exists(select(literal(1)).where(t.c.spend_request_id == s.c.id, t.c.kind == kind,
+                                                   t.c.created_at < _cutoff(f)))
+
+        conditions += [s.c.status.in_(("paid", "cancelled")), transfer("payment"), ~transfer("payment_reversal")]
     if f.theme is not None:
         conditions.append(s.c.theme == f.theme)
-    return (select(s.c.id, s.c.family_id, s.c.amount, s.c.theme, s.c.category, sel.c.id.label("enrolment_id"))
-            .join(sel, sel.c.family_id == s.c.family_id).where(*conditions).subquery("paid"))
+    # Covering enrolments rank by the highest id, the rest after them by the lowest.
+    order = case((sel.c.referred_on <= s.c.paid_on, sel.c.id), else_=-sel.c.id).desc()
+    ranked = (select(s.c.id, s.c.family_id, s.c.amount, s.c.theme, s.c.category, sel.c.id.label("enrolment_id"),
+                     func.row_number().over(partition_by=s.c.id, order_by=order).label("rk"))
+              .join(sel, sel.c.family_id == s.c.family_id).where(*conditions).subquery("paid_ranked"))
+    return (select(ranked.c.id, ranked.c.family_id, ranked.c.amount, ranked.c.theme, ranked.c.category,
+                   ranked.c.enrolment_id).where(ranked.c.rk == 1).subquery("paid"))
 
 
 # --- the statements -----------------------------------------------------------------------------
@@ -219,7 +341,7 @@ def _paid_spend(f: OutcomeFilter, sel):
 def flow_query(f: OutcomeFilter) -> Select:
     """Families by state at the end of the period (closed ones by reason), and how many were
     referred and started within it."""
-    sel = selection(f)
+    sel = enrolments(f)
     state = case((and_(sel.c.closed_on.is_not(None), sel.c.closed_on <= f.end), "closed"),
                  (and_(sel.c.started_on.is_not(None), sel.c.started_on <= f.end), "active"), else_="referred")
     # Computed in a derived table first: PostgreSQL cannot match a GROUP BY expression that holds
@@ -239,7 +361,7 @@ def flow_query(f: OutcomeFilter) -> Select:
 
 def transitions_query(f: OutcomeFilter) -> Select:
     """The overall level at intake against now: {(intake, now): families}."""
-    ends = _ends(f, selection(f))
+    ends = _ends(f, enrolments(f))
     return (select(ends.c.intake_level, ends.c.now_level, func.count().label("families"),
                    func.sum(record_key(ends.c.enrolment_id)).label("key"))
             .group_by(ends.c.intake_level, ends.c.now_level))
@@ -247,7 +369,7 @@ def transitions_query(f: OutcomeFilter) -> Select:
 
 def theme_transitions_query(f: OutcomeFilter) -> Select:
     """Per theme, the team's level in the intake assessment against the latest one."""
-    ends = _ends(f, selection(f))
+    ends = _ends(f, enrolments(f))
     at_intake, now = ThemeRating.__table__.alias("at_intake"), ThemeRating.__table__.alias("now")
     query = (select(at_intake.c.theme, at_intake.c.level.label("intake_level"), now.c.level.label("now_level"),
                     func.count().label("families"), func.sum(record_key(ends.c.enrolment_id)).label("key"))
@@ -263,26 +385,32 @@ def theme_transitions_query(f: OutcomeFilter) -> Select:
 
 
 def milestones_query(f: OutcomeFilter) -> CompoundSelect:
-    """For 6 and 12 months after the start: families that had been in the lab that long by the end
-    of the period (and assessed by then), and how many of them were at *stabil* or better."""
-    sel = selection(f)
+    """For 6 and 12 months after the start: the enrolments that had been in the lab that long by the
+    end of the period (the base), how many had an assessment by then (the rest are *unknown*, and
+    stay in the base), and how many of those were at *stabil* or better."""
+    sel = enrolments(f)
     a = JourneyAssessment.__table__
     parts = []
     for months in MILESTONE_MONTHS:
         mark = add_months(sel.c.started_on, literal_column(str(int(months))))
-        ranked = (select(sel.c.id, a.c.overall_level,
-                         func.row_number().over(partition_by=sel.c.id,
+        base = (select(sel.c.id, mark.label("mark")).where(sel.c.started_on.is_not(None), mark <= f.end)
+                .subquery(f"base_{months}"))
+        ranked = (select(base.c.id, a.c.overall_level,
+                         func.row_number().over(partition_by=base.c.id,
                                                 order_by=(a.c.assessed_on.desc(), a.c.id.desc())).label("rk"))
-                  .join(a, and_(a.c.enrolment_id == sel.c.id, a.c.is_current.is_(True), a.c.kind.in_(PROGRESS_KINDS),
-                                a.c.assessed_on <= mark))
-                  .where(sel.c.started_on.is_not(None), mark <= f.end)
-                  .subquery(f"at_{months}"))
+                  .join(a, and_(a.c.enrolment_id == base.c.id, _current(f, a), a.c.kind.in_(PROGRESS_KINDS),
+                                a.c.assessed_on <= base.c.mark))
+                  .subquery(f"ranked_{months}"))
+        latest = select(ranked.c.id, ranked.c.overall_level).where(ranked.c.rk == 1).subquery(f"at_{months}")
+        stable = latest.c.overall_level >= STABIL
         parts.append(select(literal(months).label("months"), func.count().label("families"),
-                            func.coalesce(func.sum(case((ranked.c.overall_level >= STABIL, 1), else_=0)), 0)
-                            .label("stable"),
-                            func.sum(record_key(ranked.c.id)).label("key"),
-                            func.sum(case((ranked.c.overall_level >= STABIL, record_key(ranked.c.id)), else_=0))
-                            .label("stable_key")).where(ranked.c.rk == 1))
+                            func.count(latest.c.id).label("assessed"),
+                            func.coalesce(func.sum(case((stable, 1), else_=0)), 0).label("stable"),
+                            func.sum(record_key(base.c.id)).label("key"),
+                            func.sum(case((latest.c.id.is_not(None), record_key(base.c.id)), else_=0))
+                            .label("assessed_key"),
+                            func.sum(case((stable, record_key(base.c.id)), else_=0)).label("stable_key"))
+                     .select_from(base.outerjoin(latest, latest.c.id == base.c.id)))
     return union_all(*parts)
 
 
@@ -290,12 +418,12 @@ def time_to_stable_query(f: OutcomeFilter) -> Select:
     """Families whose intake was below *stabil*: how many reached it by the end of the period, and the
     median days from the start to the first assessment at *stabil* or better (the middle one or
     two values, summed, and how many they are)."""
-    sel = selection(f)
+    sel = enrolments(f)
     ends = _ends(f, sel)
     a = JourneyAssessment.__table__
     first_stable = (select(sel.c.id, func.min(a.c.assessed_on).label("reached_on"))
                     .join(ends, ends.c.enrolment_id == sel.c.id)
-                    .join(a, and_(a.c.enrolment_id == sel.c.id, a.c.is_current.is_(True), a.c.kind.in_(PROGRESS_KINDS),
+                    .join(a, and_(a.c.enrolment_id == sel.c.id, _current(f, a), a.c.kind.in_(PROGRESS_KINDS),
                                   a.c.assessed_on <= f.end, a.c.overall_level >= STABIL))
                     .where(ends.c.intake_level < STABIL, sel.c.started_on.is_not(None))
                     .group_by(sel.c.id).subquery("first_stable"))
@@ -314,8 +442,18 @@ def time_to_stable_query(f: OutcomeFilter) -> Select:
     below_key = (select(func.sum(record_key(ends.c.enrolment_id))).select_from(ends)
                  .where(ends.c.intake_level < STABIL).scalar_subquery())
     reached_key = select(func.sum(record_key(first_stable.c.id))).scalar_subquery()
+    # Still on the way: below stabil at intake, not there yet, and still active at the end of the
+    # period (started by then, not closed by then).
+    on_way_rows = (select(ends.c.enrolment_id).join(sel, sel.c.id == ends.c.enrolment_id)
+                   .where(ends.c.intake_level < STABIL, sel.c.started_on.is_not(None), sel.c.started_on <= f.end,
+                          or_(sel.c.closed_on.is_(None), sel.c.closed_on > f.end),
+                          ends.c.enrolment_id.not_in(select(first_stable.c.id)))
+                   .subquery("on_way"))
+    on_way = select(func.count()).select_from(on_way_rows).scalar_subquery()
+    on_way_key = select(func.sum(record_key(on_way_rows.c.enrolment_id))).scalar_subquery()
     return select(below.label("started_below"), reached.label("reached"), middle_days.label("middle_days"),
-                  middle_count.label("middle_count"), below_key.label("below_key"), reached_key.label("reached_key"))
+                  middle_count.label("middle_count"), below_key.label("below_key"), reached_key.label("reached_key"),
+                  on_way.label("on_way"), on_way_key.label("on_way_key"))
 
 
 def _first_of(query, name: str):
@@ -326,39 +464,56 @@ def _first_of(query, name: str):
             .cte(name).prefix_with("MATERIALIZED"))
 
 
-def follow_ups_query(f: OutcomeFilter) -> Select:
-    """Closed families that were at *stabil* or better when they left: per follow-up (6 and 12
-    months after closure), how many were assessed and how many were still at *stabil* or better."""
-    sel = selection(f)
+def follow_ups_query(f: OutcomeFilter) -> CompoundSelect:
+    """Closed enrolments that were at *stabil* or better when they left, per follow-up (6 and 12
+    months after closure): the base is those whose follow-up was due by the end of the period (or
+    was made by then), how many had a follow-up assessment inside the window (due date ±
+    ``FOLLOW_UP_WINDOW_MONTHS``; the rest are *unknown*, and stay in the base), and how many of those
+    were still at *stabil* or better."""
+    sel = enrolments(f)
     a = JourneyAssessment.__table__
     at_close = _first_of(
-        select(sel.c.id, a.c.overall_level,
+        select(sel.c.id, sel.c.closed_on, a.c.overall_level,
                func.row_number().over(partition_by=sel.c.id,
                                       order_by=(a.c.assessed_on.desc(), a.c.id.desc())).label("rk"))
-        .join(a, and_(a.c.enrolment_id == sel.c.id, a.c.is_current.is_(True), a.c.kind.in_(PROGRESS_KINDS),
+        .join(a, and_(a.c.enrolment_id == sel.c.id, _current(f, a), a.c.kind.in_(PROGRESS_KINDS),
                       a.c.assessed_on <= sel.c.closed_on))
         .where(sel.c.closed_on.is_not(None), sel.c.closed_on <= f.end), "at_close")
     fu = JourneyAssessment.__table__.alias("fu")
-    follow_up = _first_of(
-        select(fu.c.enrolment_id, fu.c.kind, fu.c.overall_level,
-               func.row_number().over(partition_by=(fu.c.enrolment_id, fu.c.kind),
-                                      order_by=(fu.c.assessed_on.desc(), fu.c.id.desc())).label("rk"))
-        .join(sel, sel.c.id == fu.c.enrolment_id)
-        .where(fu.c.is_current.is_(True), fu.c.kind.in_(FOLLOW_UP_KINDS), fu.c.assessed_on <= f.end), "follow_up")
-    return (select(follow_up.c.kind, func.count().label("families"),
-                   func.sum(case((follow_up.c.overall_level >= STABIL, 1), else_=0)).label("stable"),
-                   func.sum(record_key(follow_up.c.enrolment_id)).label("key"),
-                   func.sum(case((follow_up.c.overall_level >= STABIL, record_key(follow_up.c.enrolment_id)),
-                                 else_=0)).label("stable_key"))
-            .join(at_close, and_(at_close.c.id == follow_up.c.enrolment_id, at_close.c.overall_level >= STABIL))
-            .group_by(follow_up.c.kind))
+    parts = []
+    for kind, months in FOLLOW_UP_DUE_MONTHS.items():
+        def after(n: int):
+            return add_months(at_close.c.closed_on, literal_column(str(int(n))))
+
+        ranked = (select(fu.c.enrolment_id, fu.c.overall_level,
+                         func.row_number().over(partition_by=fu.c.enrolment_id,
+                                                order_by=(fu.c.assessed_on.desc(), fu.c.id.desc())).label("rk"))
+                  .join(at_close, at_close.c.id == fu.c.enrolment_id)
+                  .where(_current(f, fu), fu.c.kind == kind, fu.c.assessed_on <= f.end,
+                         fu.c.assessed_on >= after(months - FOLLOW_UP_WINDOW_MONTHS),
+                         fu.c.assessed_on <= after(months + FOLLOW_UP_WINDOW_MONTHS))
+                  .subquery(f"{kind}_ranked"))
+        latest = (select(ranked.c.enrolment_id, ranked.c.overall_level).where(ranked.c.rk == 1)
+                  .subquery(kind))
+        stable = latest.c.overall_level >= STABIL
+        parts.append(select(literal(kind).label("kind"), func.count().label("families"),
+                            func.count(latest.c.enrolment_id).label("assessed"),
+                            func.coalesce(func.sum(case((stable, 1), else_=0)), 0).label("stable"),
+                            func.sum(record_key(at_close.c.id)).label("key"),
+                            func.sum(case((latest.c.enrolment_id.is_not(None), record_key(at_close.c.id)), else_=0))
+                            .label("assessed_key"),
+                            func.sum(case((stable, record_key(at_close.c.id)), else_=0)).label("stable_key"))
+                     .select_from(at_close.outerjoin(latest, latest.c.enrolment_id == at_close.c.id))
+                     .where(at_close.c.overall_level >= STABIL,
+                            or_(after(months) <= f.end, latest.c.enrolment_id.is_not(None))))
+    return union_all(*parts)
 
 
 def _spend_by(f: OutcomeFilter, column_name: str) -> Select:
-    paid = _paid_spend(f, selection(f))
+    paid = _paid_spend(f, enrolments(f))
     column = paid.c[column_name]
     return (select(column.label("key"), func.sum(paid.c.amount).label("amount"),
-                   func.count(func.distinct(paid.c.family_id)).label("families"),
+                   func.count(func.distinct(paid.c.enrolment_id)).label("families"),
                    func.sum(func.distinct(record_key(paid.c.enrolment_id))).label("cell_key"))
             .group_by(column))
 
@@ -373,12 +528,13 @@ def spend_by_category_query(f: OutcomeFilter) -> Select:
 
 def spend_by_agency_query(f: OutcomeFilter) -> Select:
     """Paid out of each agency's delegated money (a spend can draw on several agencies)."""
-    paid = _paid_spend(f, selection(f))
+    paid = _paid_spend(f, enrolments(f))
     t, account = LedgerTransfer.__table__, LedgerAccount.__table__
     return (select(account.c.agency_id.label("key"), func.sum(t.c.amount).label("amount"),
-                   func.count(func.distinct(paid.c.family_id)).label("families"),
+                   func.count(func.distinct(paid.c.enrolment_id)).label("families"),
                    func.sum(func.distinct(record_key(paid.c.enrolment_id))).label("cell_key"))
-            .select_from(paid.join(t, and_(t.c.spend_request_id == paid.c.id, t.c.kind == "payment"))
+            .select_from(paid.join(t, and_(t.c.spend_request_id == paid.c.id, t.c.kind == "payment",
+                                           t.c.created_at < _cutoff(f) if f.as_of is not None else literal(True)))
                          .join(account, account.c.id == t.c.credit_account_id))
             .group_by(account.c.agency_id))
 
@@ -386,10 +542,10 @@ def spend_by_agency_query(f: OutcomeFilter) -> Select:
 def totals_query(f: OutcomeFilter) -> Select:
     """Families in the selection, paid spend and the families it went to, and family-days in the
     lab within the period (for the staff cost)."""
-    sel = selection(f)
+    sel = enrolments(f)
     spend = _paid_spend(f, sel)
     paid = select(func.coalesce(func.sum(spend.c.amount), 0)).scalar_subquery()
-    paid_families = select(func.count(func.distinct(spend.c.family_id))).scalar_subquery()
+    paid_families = select(func.count(func.distinct(spend.c.enrolment_id))).scalar_subquery()
     paid_key = select(func.sum(func.distinct(record_key(spend.c.enrolment_id)))).scalar_subquery()
     stop = _smaller(func.coalesce(sel.c.closed_on, f.end), f.end)
     begin = _larger(sel.c.started_on, f.start)
@@ -403,21 +559,21 @@ def totals_query(f: OutcomeFilter) -> Select:
 def movement_spend_query(f: OutcomeFilter) -> Select:
     """Spend next to movement: families by how their overall level moved from intake to now
     (worse / same / better), with the spend paid to them in the period."""
-    sel = selection(f)
+    sel = enrolments(f)
     ends = _ends(f, sel)
     spend = _paid_spend(f, sel)
-    per_family = (select(spend.c.family_id, func.sum(spend.c.amount).label("amount"))
-                  .group_by(spend.c.family_id).subquery("per_family"))
+    per_family = (select(spend.c.enrolment_id, func.sum(spend.c.amount).label("amount"))
+                  .group_by(spend.c.enrolment_id).subquery("per_family"))
     movement = case((ends.c.now_level > ends.c.intake_level, "better"),
                     (ends.c.now_level < ends.c.intake_level, "worse"), else_="same")
     return (select(movement.label("movement"), func.count().label("families"),
                    func.coalesce(func.sum(per_family.c.amount), 0).label("amount"),
-                   func.count(per_family.c.family_id).label("paid_families"),
+                   func.count(per_family.c.enrolment_id).label("paid_families"),
                    func.sum(record_key(ends.c.enrolment_id)).label("key"),
-                   func.sum(case((per_family.c.family_id.is_not(None), record_key(ends.c.enrolment_id)), else_=0))
-                   .label("paid_key"))
+                   func.sum(case((per_family.c.enrolment_id.is_not(None), record_key(ends.c.enrolment_id)),
+                                 else_=0)).label("paid_key"))
             .select_from(ends.join(sel, sel.c.id == ends.c.enrolment_id)
-                         .outerjoin(per_family, per_family.c.family_id == sel.c.family_id))
+                         .outerjoin(per_family, per_family.c.enrolment_id == sel.c.id))
             .group_by(movement))
 
 
@@ -452,11 +608,13 @@ class OutcomeData:
     flow: list[tuple] = field(default_factory=list)
     transitions: dict[tuple[int, int], int] = field(default_factory=dict)
     theme_transitions: dict[str, dict[tuple[int, int], int]] = field(default_factory=dict)
-    milestones: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # (families in the base, of whom stable, of whom assessed): the base less the assessed are unknown
+    milestones: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     started_below: int = 0
     reached_stable: int = 0
+    on_way: int = 0  # below stabil at intake, not reached it, still active at the end of the period
     median_days: tuple[int, int] = (0, 0)  # (sum of the middle values, how many: 1 or 2)
-    follow_ups: dict[str, tuple[int, int]] = field(default_factory=dict)
+    follow_ups: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # as milestones
     spend_by_theme: dict[str, tuple[int, int]] = field(default_factory=dict)
     spend_by_category: dict[str, tuple[int, int]] = field(default_factory=dict)
     spend_by_agency: dict[int, tuple[int, int]] = field(default_factory=dict)
@@ -512,18 +670,21 @@ def execute_all(statements: dict[str, Select | CompoundSelect]) -> dict[str, lis
 
 
 def run(f: OutcomeFilter) -> OutcomeData:
-    """Execute every statement; eleven round trips whatever the number of families."""
+    """Execute every statement; eleven round trips whatever the number of enrolments."""
     data = OutcomeData(filter=f)
     results = execute_all(queries(f))
     data.flow = [tuple(row)[:5] for row in results["flow"]]
     data.transitions = {(r.intake_level, r.now_level): r.families for r in results["transitions"]}
     for r in results["theme_transitions"]:
         data.theme_transitions.setdefault(r.theme, {})[(r.intake_level, r.now_level)] = r.families
-    data.milestones = {int(r.months): (int(r.families), int(r.stable or 0)) for r in results["milestones"]}
+    data.milestones = {int(r.months): (int(r.families), int(r.stable or 0), int(r.assessed or 0))
+                       for r in results["milestones"]}
     ts = results["time_to_stable"][0]
     data.started_below, data.reached_stable = int(ts.started_below), int(ts.reached)
     data.median_days = (int(ts.middle_days or 0), int(ts.middle_count or 0))
-    data.follow_ups = {r.kind: (int(r.families), int(r.stable or 0)) for r in results["follow_ups"]}
+    data.on_way = int(ts.on_way or 0)
+    data.follow_ups = {r.kind: (int(r.families), int(r.stable or 0), int(r.assessed or 0))
+                       for r in results["follow_ups"]}
     for name in ("spend_by_theme", "spend_by_category", "spend_by_agency"):
         setattr(data, name, {r.key: (int(r.amount), int(r.families)) for r in results[name]})
     data.movement_spend = {r.movement: (int(r.families), int(r.amount), int(r.paid_families))
@@ -552,9 +713,11 @@ def _keys(results: dict) -> dict:
                  for r in results["flow"]},
         "transitions": {(r.intake_level, r.now_level): _int(r.key) for r in results["transitions"]},
         "theme_transitions": themes,
-        "milestones": {int(r.months): (_int(r.key), _int(r.stable_key)) for r in results["milestones"]},
-        "time_to_stable": (_int(ts.below_key), _int(ts.reached_key)),
-        "follow_ups": {r.kind: (_int(r.key), _int(r.stable_key)) for r in results["follow_ups"]},
+        "milestones": {int(r.months): (_int(r.key), _int(r.stable_key), _int(r.assessed_key))
+                       for r in results["milestones"]},
+        "time_to_stable": (_int(ts.below_key), _int(ts.reached_key), _int(ts.on_way_key)),
+        "follow_ups": {r.kind: (_int(r.key), _int(r.stable_key), _int(r.assessed_key))
+                       for r in results["follow_ups"]},
         "spend_by_theme": {r.key: _int(r.cell_key) for r in results["spend_by_theme"]},
         "spend_by_category": {r.key: _int(r.cell_key) for r in results["spend_by_category"]},
         "spend_by_agency": {r.key: _int(r.cell_key) for r in results["spend_by_agency"]},

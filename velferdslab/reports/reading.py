@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
-from velferdslab.auth.models import Agency
+from velferdslab.auth.models import Agency, Lab
 from velferdslab.extensions import db
 from velferdslab.reports import effects, figures, outcome, summary
 from velferdslab.reports.models import AssumptionSet
@@ -51,6 +51,29 @@ def read_outcome(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None,
     return report
 
 
+def agencies_of(labs: list[Lab]) -> list[Agency]:
+    """The agencies of several labs (the report across labs), named with their lab."""
+    rows = list(db.session.scalars(select(Agency).where(Agency.lab_id.in_([lab.id for lab in labs]))
+                                   .order_by(Agency.name)))
+    names = {lab.id: lab.name for lab in labs}
+    return [Agency(id=a.id, lab_id=a.lab_id, name=f"{a.name} ({names[a.lab_id]})", kind=a.kind) for a in rows]
+
+
+def read_across_labs(f: outcome.OutcomeFilter, labs: list[Lab], *, action: AuditAction,
+                     fmt: str) -> figures.OutcomeReport:
+    """The outcome report over several labs (``f.lab_ids``) as one selection, protected as any
+    report (the cell keys are per enrolment), recorded as read. The benefit model rests on each
+    lab's own assumption set, so it is not computed across labs."""
+    from flask_babel import gettext as _
+
+    assert f.lab_ids, "a report across labs names its labs"
+    report = build_outcome(f, None, None, agencies_of(labs))
+    report.benefit.hidden_reason = _("Gevinstmodellen regnes for hver lab med labens egne forutsetninger, og vises "
+                                     "ikke for flere laber samlet.")
+    _record(f, action, fmt, across_labs=True)
+    return report
+
+
 def money_left(user) -> tuple[tuple[int, int, int | None] | None, str | None]:
     """(budget year, left, None) of the user's lab from what the budget overview and allocation screen show, for the
     summary — only for users who see that overview anyway (``budget.manage``); else (None, why)."""
@@ -86,7 +109,12 @@ def read_summary(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None,
     (with the quarters the trend covers). ``themes=False``: without the per-theme matrices (the
     summary does not use them; the start page needs nothing else)."""
     report = build_outcome(f, assumption_set, success_rate, agencies, themes=themes)
-    left, reason = money_left(current_user)
+    if f.as_of is not None:  # the budget's figure is today's: it cannot be read as of a past day
+        from flask_babel import gettext as _
+
+        left, reason = None, _("Det som er igjen av budsjettet, vises bare for i dag, ikke per en tidligere dato.")
+    else:
+        left, reason = money_left(current_user)
     result = summary.build(report, money_left=left, left_reason=reason)
     points = quarter_trend(f, agencies) if trend and not report.empty else []
     _record(f, action, fmt, summary=True,

@@ -102,6 +102,9 @@ class OutcomeQuerySchema(Schema):
     theme = fields.String(validate=validate.OneOf(THEME_CODES))
     assumption_set_id = fields.Integer(strict=False)
     success_rate = _rate()
+    as_of = Date(metadata={"description": "Reproduce the report as it stood at the end of this day (Europe/Oslo): "
+                                          "only assessments, starts, closures and payments recorded by then count "
+                                          "(default: as recorded now). Not in the future."})
 
     @validates_schema
     def period_not_empty(self, data, **kwargs):

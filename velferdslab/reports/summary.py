@@ -148,30 +148,36 @@ def sentences(s: Summary) -> list[str]:
              closed=s.closed.text)]
     now = s.stable_now
     if now.share is not None:
-        out.append(_("%(yes)s av %(assessed)s familier med vurdering (%(share)s) er nå stabile eller bedre; "
-                     "%(unknown)s er ikke vurdert ennå.", yes=now.yes.text, assessed=now.assessed.text,
-                     share=now.share, unknown=now.unknown.text))
+        out.append(_("%(yes)s av %(assessed)s familier med inntaksvurdering (%(share)s) er nå stabile eller "
+                     "bedre; %(unknown)s har ingen inntaksvurdering ennå.", yes=now.yes.text,
+                     assessed=now.assessed.text, share=now.share, unknown=now.unknown.text))
     else:
         out.append(_("Hvor mange som nå er stabile eller bedre, er skjult i dette utvalget (%(yes)s av "
-                     "%(assessed)s med vurdering); %(unknown)s er ikke vurdert ennå.", yes=now.yes.text,
-                     assessed=now.assessed.text, unknown=now.unknown.text))
+                     "%(assessed)s med inntaksvurdering); %(unknown)s har ingen inntaksvurdering ennå.",
+                     yes=now.yes.text, assessed=now.assessed.text, unknown=now.unknown.text))
     for months, row in zip(outcome.MILESTONE_MONTHS, s.milestones, strict=True):
         share = _share(row.yes, row.total)
+        unknown = row.unknown.text if row.unknown is not None else "0"
         if share is not None:
-            out.append(_("Etter %(months)s måneder i laben: %(yes)s av %(total)s (%(share)s) stabile eller bedre.",
-                         months=months, yes=row.yes.text, total=row.total.text, share=share))
+            out.append(_("Etter %(months)s måneder i laben: %(yes)s av %(total)s (%(share)s) stabile eller bedre; "
+                         "%(unknown)s av dem var ikke vurdert da.", months=months, yes=row.yes.text,
+                         total=row.total.text, share=share, unknown=unknown))
         else:
             out.append(_("Etter %(months)s måneder i laben: %(yes)s av %(total)s stabile eller bedre (andelen er "
-                         "skjult).", months=months, yes=row.yes.text, total=row.total.text))
+                         "skjult); %(unknown)s av dem var ikke vurdert da.", months=months, yes=row.yes.text,
+                         total=row.total.text, unknown=unknown))
     held = s.follow_ups[0] if s.follow_ups else None
     if held is not None and held.total.value != 0:
         share = _share(held.yes, held.total)
+        unknown = held.unknown.text if held.unknown is not None else "0"
         if share is not None:
             out.append(_("Etter avslutning holdt %(yes)s av %(total)s (%(share)s) seg stabile eller bedre ved "
-                         "oppfølgingen etter 6 måneder.", yes=held.yes.text, total=held.total.text, share=share))
+                         "oppfølgingen etter 6 måneder; %(unknown)s av dem ble ikke fulgt opp.", yes=held.yes.text,
+                         total=held.total.text, share=share, unknown=unknown))
         else:
             out.append(_("Etter avslutning holdt %(yes)s av %(total)s seg stabile eller bedre ved oppfølgingen "
-                         "etter 6 måneder (andelen er skjult).", yes=held.yes.text, total=held.total.text))
+                         "etter 6 måneder (andelen er skjult); %(unknown)s av dem ble ikke fulgt opp.",
+                         yes=held.yes.text, total=held.total.text, unknown=unknown))
     money = s.money
     if money.left is not None:
         out.append(_("Utbetalt i perioden: %(spent)s. Igjen av budsjettet for %(year)s: %(left)s (ikke bundet).",

@@ -94,10 +94,16 @@ def _filter_form(agencies: list[Agency]) -> OutcomeFilterForm:
     return form
 
 
-def outcome_from_form(form: OutcomeFilterForm):
+def outcome_from_form(form: OutcomeFilterForm, *, lab_ids: tuple[int, ...] = ()):
     """(filter, assumption set, success rate) from a validated form, or None with the form's errors set."""
     valid = form.validate() if request.args else True
     today = today_local()
+    as_of = form.as_of.data
+    if as_of is not None and as_of > today:
+        form.as_of.errors = list(form.as_of.errors) + [_("Datoen kan ikke være fram i tid.")]
+        valid = False
+    elif as_of is not None:
+        today = as_of  # the report as it was read that day: its default period and its "today"
     start = form.start.data or date(today.year, 1, 1)
     end = form.end.data or today
     if start > end:
@@ -112,11 +118,15 @@ def outcome_from_form(form: OutcomeFilterForm):
         return None
     form.start.data, form.end.data = start, end
     chosen = form.assumption_set_id.data or None
-    assumption_set = services.get_set(current_user.lab_id, chosen) if chosen else services.default_set(
-        current_user.lab_id)
+    if lab_ids:  # across labs: no benefit model (each lab has its own assumptions)
+        assumption_set = None
+    else:
+        assumption_set = services.get_set(current_user.lab_id, chosen) if chosen else services.default_set(
+            current_user.lab_id)
     success = Decimal(form.success_rate.data) / 100 if form.success_rate.data is not None else None
     f = outcome.OutcomeFilter(lab_id=current_user.lab_id, start=start, end=end, cohort=form.cohort.data or None,
-                              agency_id=form.agency_id.data or None, theme=form.theme.data or None)
+                              agency_id=form.agency_id.data or None, theme=form.theme.data or None,
+                              as_of=as_of, lab_ids=lab_ids)
     return f, assumption_set, success
 
 
@@ -173,7 +183,8 @@ def _outcome_download(render, action: AuditAction, fmt: str, *, with_summary: bo
 def outcome_page():
     def page(form, report, f, assumption_set, summary, trend):
         return render_template("reports/outcome.html", form=form, query=request.query_string.decode(),
-                               persons=None if report.empty else persons.report(f),
+                               # The per-person figures are as recorded now: not with an as-of date.
+                               persons=None if report.empty or f.as_of else persons.report(f),
                                **outcome_context(report, f, assumption_set, summary=summary, trend=trend))
 
     return _outcome_download(page, AuditAction.REPORT_OUTCOME_VIEW, "html", with_summary=True)
@@ -439,7 +450,33 @@ def summary_panel(user) -> dict | None:
 
 _register_panels()
 navigation.register_start_panel(summary_panel, order=5)
+
+
+@blueprint.get("/rapporter/resultater/laber")
+@requires("reports.across_labs")
+def outcome_across_labs():
+    """The outcome report over the labs assigned to a county or national user, as one selection."""
+    from velferdslab.reports import policy as report_policy
+
+    labs = report_policy.readable_labs(current_user)
+    agencies = reading.agencies_of(labs)
+    form = OutcomeFilterForm(request.args)
+    form.agency_id.choices = choices([(0, _("Alle etater"))] + [(a.id, a.name) for a in agencies])
+    form.assumption_set_id.choices = choices([(0, _("Ikke for flere laber samlet"))])
+    context = {"form": form, "labs": labs, "query": request.query_string.decode()}
+    if not labs:
+        return render_template("reports/outcome_labs.html", report=None, **context), 403
+    parsed = outcome_from_form(form, lab_ids=tuple(lab.id for lab in labs))
+    if parsed is None:
+        return render_template("reports/outcome_labs.html", report=None, **context), 422
+    f, _assumption_set, _success = parsed
+    report = reading.read_across_labs(f, labs, action=AuditAction.REPORT_OUTCOME_VIEW, fmt="html")
+    return render_template("reports/outcome_labs.html", **context, **outcome_context(report, f, None))
+
+
 navigation.register(_l("Resultater"), "reports.outcome_page", "reports.read", order=60)
+navigation.register(_l("Resultater for flere laber"), "reports.outcome_across_labs", "reports.across_labs",
+                    order=61)
 navigation.register(_l("Gevinstmodell"), "reports.assumption_sets", "reports.assumptions", order=65)
 
 

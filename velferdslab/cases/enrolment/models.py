@@ -48,6 +48,10 @@ class Enrolment(Model):
     started_on: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
     close_reason: Mapped[str | None] = mapped_column(String(20))
+    # When the start and the closure were recorded (the days above may be backdated): the outcome
+    # report's as-of date reads them (NULL before issue 14: the day itself counts).
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # Both directions are declared here (``Family.enrolments`` is the backref), because the

@@ -25,11 +25,15 @@ from velferdslab.cases.household.services import _add_member, _family_fields
 from velferdslab.cases.policy import require_lead
 from velferdslab.cases.rules import _check_agency, _not_future, _text, add_months
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
-from velferdslab.core.models import today_local
+from velferdslab.core.models import today_local, utcnow
 from velferdslab.extensions import db
 from velferdslab.teams import services as teams
 
 FOLLOW_UP_MONTHS = {"follow_up_6": 6, "follow_up_12": 12}
+# A follow-up is made within this many calendar months of its due date (closure + 6 or + 12
+# months), either side: a "12-month" follow-up one month after closure is refused, and the outcome
+# report counts only follow-ups inside the window (issue 14; docs/reports.md).
+FOLLOW_UP_WINDOW_MONTHS = 2
 
 
 def enrolments(family_id: int) -> list[Enrolment]:
@@ -41,6 +45,13 @@ def current_enrolment(family_id: int) -> Enrolment | None:
     """The family's latest enrolment (referred, active or closed)."""
     return db.session.scalar(select(Enrolment).where(Enrolment.family_id == family_id)
                              .order_by(Enrolment.referred_on.desc(), Enrolment.id.desc()).limit(1))
+
+
+def follow_up_window(closed_on: date, kind: str) -> tuple[date, date]:
+    """The first and last day a follow-up of ``kind`` after a closure on ``closed_on`` may be dated."""
+    months = FOLLOW_UP_MONTHS[kind]
+    return (add_months(closed_on, months - FOLLOW_UP_WINDOW_MONTHS),
+            add_months(closed_on, months + FOLLOW_UP_WINDOW_MONTHS))
 
 
 def follow_up_dates(enrolment: Enrolment) -> dict[str, date]:
@@ -106,7 +117,7 @@ def activate_enrolment(access: Access, enrolment: Enrolment, *, actor: User, sta
     started_on = _not_future(started_on, "started_on", _("Startdatoen kan ikke være fram i tid."))
     if started_on < enrolment.referred_on:
         raise ServiceError(_("Familien kan ikke starte før den ble henvist."), "started_on")
-    enrolment.status, enrolment.started_on = "active", started_on
+    enrolment.status, enrolment.started_on, enrolment.started_at = "active", started_on, utcnow()
     db.session.flush()
     audit.record(AuditAction.ENROLMENT_ACTIVATE, actor=actor, family_id=enrolment.family_id, object_type="enrolment",
                  object_id=enrolment.id)
@@ -135,6 +146,7 @@ def close_enrolment(access: Access, enrolment: Enrolment, *, actor: User, closed
     """active → closed with a reason; follow-ups fall due 6 and 12 months later."""
     closed_on, _follow_ups = check_close_enrolment(access, enrolment, actor=actor, closed_on=closed_on, reason=reason)
     enrolment.status, enrolment.closed_on, enrolment.close_reason = "closed", closed_on, reason
+    enrolment.closed_at = utcnow()
     db.session.flush()
     audit.record(AuditAction.ENROLMENT_CLOSE, actor=actor, family_id=enrolment.family_id, object_type="enrolment",
                  object_id=enrolment.id, summary={"reason": reason})

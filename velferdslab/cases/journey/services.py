@@ -23,7 +23,12 @@ from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import User
 from velferdslab.cases.access import Access, rating_subject
 from velferdslab.cases.enrolment.models import Enrolment
-from velferdslab.cases.enrolment.services import FOLLOW_UP_MONTHS, current_enrolment
+from velferdslab.cases.enrolment.services import (
+    FOLLOW_UP_MONTHS,
+    FOLLOW_UP_WINDOW_MONTHS,
+    current_enrolment,
+    follow_up_window,
+)
 from velferdslab.cases.household.models import CHILD_ROLES, FamilyMember, MemberRole
 from velferdslab.cases.household.services import family_members
 from velferdslab.cases.journey.models import (
@@ -245,8 +250,14 @@ def _check_assessment_date(enrolment: Enrolment, assessed_on: date | None, kind:
     if enrolment.started_on is None or assessed_on < enrolment.started_on:
         raise ServiceError(_("Vurderingen kan ikke dateres før deltakelsen startet."), "assessed_on")
     if kind in FOLLOW_UP_MONTHS:
-        if enrolment.status != "closed":
+        if enrolment.status != "closed" or enrolment.closed_on is None:
             raise ServiceError(_("Oppfølgingsvurderinger gjøres etter at deltakelsen er avsluttet."), "kind")
+        first, last = follow_up_window(enrolment.closed_on, kind)
+        if not first <= assessed_on <= last:
+            raise ServiceError(_("En oppfølging etter %(months)s måneder dateres mellom %(first)s og %(last)s "
+                                 "(%(months)s måneder etter avslutningen, med %(window)s måneder slingringsmonn).",
+                                 months=FOLLOW_UP_MONTHS[kind], first=first.strftime("%d.%m.%Y"),
+                                 last=last.strftime("%d.%m.%Y"), window=FOLLOW_UP_WINDOW_MONTHS), "assessed_on")
     elif enrolment.closed_on is not None and assessed_on > enrolment.closed_on:
         raise ServiceError(_("Etter avslutning gjøres bare oppfølgingsvurderinger (6 og 12 måneder)."), "kind")
     return assessed_on
