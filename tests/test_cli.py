@@ -147,3 +147,43 @@ def test_the_development_oidc_provider_refuses_production(app):
     finally:
         app.config["VELFERDSLAB_ENV"] = "testing"
     assert result.exit_code != 0 and "refuses to start in production" in result.output
+
+
+@pytest.mark.real_commits
+def test_report_access_grants_lists_and_revokes_labs_of_a_region_user(cli_app):
+    from velferdslab.audit.models import AuditEvent
+    from velferdslab.extensions import db
+
+    for slug in ("fylke", "asker", "baerum"):
+        assert run(cli_app, "lab", "create", "--slug", slug, "--name", slug.title(),
+                   "--municipality", slug.title()).exit_code == 0
+    assert run(cli_app, "user", "create", "--lab", "fylke", "--email", "region@test.example", "--name", "R",
+               "--role", "region", "--password", "a long enough password").exit_code == 0
+    assert run(cli_app, "user", "create", "--lab", "asker", "--email", "leder@test.example", "--name", "L",
+               "--role", "manager", "--password", "a long enough password").exit_code == 0
+
+    result = run(cli_app, "report-access", "grant", "region@test.example", "--lab", "asker", "--lab", "baerum")
+    assert result.exit_code == 0, result.output
+    listed = run(cli_app, "report-access", "list", "region@test.example").output
+    assert "asker" in listed and "baerum" in listed
+
+    again = run(cli_app, "report-access", "grant", "region@test.example", "--lab", "asker")
+    assert again.exit_code != 0 and "leser allerede" in again.output
+    not_region = run(cli_app, "report-access", "grant", "leder@test.example", "--lab", "baerum")
+    assert not_region.exit_code != 0 and "region" in not_region.output
+    unknown = run(cli_app, "report-access", "grant", "region@test.example", "--lab", "nope")
+    assert unknown.exit_code != 0 and "no lab with slug 'nope'" in unknown.output
+    nobody = run(cli_app, "report-access", "list", "ingen@test.example")
+    assert nobody.exit_code != 0 and "no user" in nobody.output
+
+    result = run(cli_app, "report-access", "revoke", "region@test.example", "--lab", "baerum")
+    assert result.exit_code == 0, result.output
+    listed = run(cli_app, "report-access", "list", "region@test.example").output
+    assert "asker" in listed and "baerum" not in listed
+    missing = run(cli_app, "report-access", "revoke", "region@test.example", "--lab", "baerum")
+    assert missing.exit_code != 0 and "leser ikke" in missing.output
+
+    with cli_app.app_context():
+        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("reports.lab_access%"))
+                                     .order_by(AuditEvent.id)).all()
+        assert actions == ["reports.lab_access_grant"] * 2 + ["reports.lab_access_revoke"]

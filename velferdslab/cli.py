@@ -242,7 +242,59 @@ def user_reset_password(email, lab_slug, password):
     click.echo(f"Password for {email} changed.")
 
 
-COMMANDS: list[click.Command] = [demo, lab, agency, user, audit_commands, batch_cli.worker_command,
+# --- the report across labs (role ``region``) ------------------------------------------------------
+
+@click.group("report-access")
+def report_access():
+    """Which labs a county or national user (role `region`) reads the outcome report of."""
+
+
+@report_access.command("grant")
+@click.argument("email")
+@click.option("--lab", "lab_slugs", multiple=True, required=True, help="A lab to add (repeat for several).")
+@click.option("--user-lab", "user_lab_slug", help="The user's own lab, when the address is in use in several labs.")
+@with_appcontext
+def report_access_grant(email, lab_slugs, user_lab_slug):
+    """Let a region user read the outcome report of these labs (audited)."""
+    from velferdslab.reports import services
+
+    target = _user(email, user_lab_slug)
+    labs = [_lab(slug) for slug in lab_slugs]
+    _commit_or_fail(lambda: [services.grant_lab_access(target, each) for each in labs])
+    click.echo(f"{email} reads the outcome report of: {', '.join(lab_slugs)}.")
+
+
+@report_access.command("revoke")
+@click.argument("email")
+@click.option("--lab", "lab_slugs", multiple=True, required=True, help="A lab to take away (repeat for several).")
+@click.option("--user-lab", "user_lab_slug", help="The user's own lab, when the address is in use in several labs.")
+@with_appcontext
+def report_access_revoke(email, lab_slugs, user_lab_slug):
+    """Take labs out of a region user's report across labs (audited)."""
+    from velferdslab.reports import services
+
+    target = _user(email, user_lab_slug)
+    labs = [_lab(slug) for slug in lab_slugs]
+    _commit_or_fail(lambda: [services.revoke_lab_access(target, each) for each in labs])
+    click.echo(f"{email} no longer reads the outcome report of: {', '.join(lab_slugs)}.")
+
+
+@report_access.command("list")
+@click.argument("email")
+@click.option("--user-lab", "user_lab_slug", help="The user's own lab, when the address is in use in several labs.")
+@with_appcontext
+def report_access_list(email, user_lab_slug):
+    """Print the labs a region user reads the outcome report of."""
+    from velferdslab.reports import services
+
+    labs = services.lab_access(_user(email, user_lab_slug))
+    if not labs:
+        click.echo(f"{email} reads no lab's outcome report across labs.")
+    for each in labs:
+        click.echo(f"{each.slug}\t{each.name}")
+
+
+COMMANDS: list[click.Command] = [demo, lab, agency, user, report_access, audit_commands, batch_cli.worker_command,
                                  batch_cli.batch_commands, budget_commands,
                                  notify_cli.notify_commands, dev_commands]
 

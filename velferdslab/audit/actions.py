@@ -121,6 +121,8 @@ class AuditAction(Vocabulary):
     REPORT_ASSUMPTIONS_CREATED = "reports.assumptions_created", _l("Forutsetninger for gevinstmodellen laget")
     REPORT_ASSUMPTIONS_REVISED = "reports.assumptions_revised", _l("Forutsetninger for gevinstmodellen endret")
     REPORT_ASSUMPTIONS_RETIRED = "reports.assumptions_retired", _l("Forutsetninger for gevinstmodellen tatt ut")
+    REPORT_LAB_ACCESS_GRANT = "reports.lab_access_grant", _l("Lab lagt til resultatrapporten over flere laber")
+    REPORT_LAB_ACCESS_REVOKE = "reports.lab_access_revoke", _l("Lab fjernet fra resultatrapporten over flere laber")
     REPORT_BATCH_START = "report.batch_start", _l("Kvartalsrapporter bestilt")
     REPORT_BATCH_RENDER = "report.batch_render", _l("Kvartalsrapport laget")
     REPORT_BATCH_REQUEUE = "report.batch_requeue", _l("Kvartalsrapporter startet på nytt")

@@ -195,3 +195,44 @@ def retire_set(row: AssumptionSet, *, actor: User) -> AssumptionSet:
     audit.record(AuditAction.REPORT_ASSUMPTIONS_RETIRED, actor=actor, lab_id=row.lab_id, object_type="assumption_set",
                  object_id=row.id, summary=_summary(row))
     return row
+
+
+# --- labs of the report across labs (role ``region``) ----------------------------------------------
+
+def grant_lab_access(user: User, lab: Lab, *, actor: User | None = None) -> None:
+    """Let a county or national user (role ``region``) read ``lab``'s outcome report, with their other
+    labs, as one report (``reports.policy``). Audited; refused for a user without the role."""
+    from velferdslab.core.permissions import Permission
+    from velferdslab.reports.models import ReportLabAccess
+
+    if not user.active:
+        raise ServiceError(_("Brukeren er deaktivert."), "user")
+    if not user.has_permission(Permission.REPORTS_ACROSS_LABS):
+        raise ServiceError(_("Brukeren har ikke rollen «Fylke eller nasjonalt nivå» (region)."), "user")
+    if db.session.get(ReportLabAccess, (user.id, lab.id)) is not None:
+        raise ServiceError(_("Brukeren leser allerede rapporten for denne laben."), "lab")
+    db.session.add(ReportLabAccess(user_id=user.id, lab_id=lab.id))
+    db.session.flush()
+    audit.record(AuditAction.REPORT_LAB_ACCESS_GRANT, actor=actor, lab_id=lab.id, object_type="user",
+                 object_id=user.id, summary={"lab_id": lab.id, "user_lab_id": user.lab_id})
+
+
+def revoke_lab_access(user: User, lab: Lab, *, actor: User | None = None) -> None:
+    """Take ``lab`` out of the user's report across labs. Audited."""
+    from velferdslab.reports.models import ReportLabAccess
+
+    row = db.session.get(ReportLabAccess, (user.id, lab.id))
+    if row is None:
+        raise ServiceError(_("Brukeren leser ikke rapporten for denne laben."), "lab")
+    db.session.delete(row)
+    db.session.flush()
+    audit.record(AuditAction.REPORT_LAB_ACCESS_REVOKE, actor=actor, lab_id=lab.id, object_type="user",
+                 object_id=user.id, summary={"lab_id": lab.id, "user_lab_id": user.lab_id})
+
+
+def lab_access(user: User) -> list[Lab]:
+    """The labs assigned to ``user`` for the report across labs, by name."""
+    from velferdslab.reports.models import ReportLabAccess
+
+    return list(db.session.scalars(select(Lab).join(ReportLabAccess, ReportLabAccess.lab_id == Lab.id)
+                                   .where(ReportLabAccess.user_id == user.id).order_by(Lab.name)))
