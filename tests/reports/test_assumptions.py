@@ -179,8 +179,29 @@ def test_benefit_on_your_own_numbers(lab, agency, login):
     result = response.get_json()
     assert result["yearly_saving"] == 2 * 850_000 * KR
     assert result["return_per_krone"] is None  # nothing invested: not defined, and no division by zero
-    assert result["payback_year"] == 1
+    assert result["payback_year"] is None  # nothing invested: never "paid back"
+    assert result["payback_text"] == "ingenting investert, så ingenting å betale tilbake"
     assert result["break_even_success_rate"] is None
+    assert result["break_even_text"].startswith("ikke definert")
+
+
+def test_benefit_api_explains_a_break_even_rate_outside_zero_and_one_like_the_page(lab, agency, login):
+    rf.assumption_set(lab, agency)
+    client = login(factories.user(lab, roles=("manager",)))
+    # Far more invested than every family below target could ever save: break-even above 100 %.
+    result = client.post("/api/v1/reports/benefit", json={
+        "transitions": [{"intake_level": 1, "now_level": 1, "families": 2}],
+        "spend_paid": 100_000_000 * KR}).get_json()
+    assert result["break_even_success_rate"] > 1
+    assert result["break_even_text"] == "over 100 % (ikke oppnåelig)"
+    assert result["payback_text"] == "ikke innen horisonten"
+    # Already profitable without any more success: at or below 0 %.
+    result = client.post("/api/v1/reports/benefit", json={
+        "transitions": [{"intake_level": 1, "now_level": 4, "families": 2},
+                        {"intake_level": 1, "now_level": 1, "families": 1}], "spend_paid": 1_000 * KR}).get_json()
+    assert result["break_even_success_rate"] <= 0
+    assert result["break_even_text"].startswith("0 %")
+    assert result["payback_text"] == "i år 1"
 
 
 @pytest.mark.parametrize("payload, field", [

@@ -100,7 +100,8 @@ def test_zero_investment_has_no_return_per_krone_and_no_division_by_zero():
     assert result.invested == 0
     assert result.return_per_krone is None
     assert result.net_benefit == result.present_value == round_ore(35_000_000 * F)
-    assert result.payback_year == 1  # nothing to cover: the first year covers it
+    assert result.payback_year is None  # nothing invested: never "paid back" (issue 14)
+    assert not any(year.covers_investment for year in result.years)
     # Nobody below target: no projection to break even on.
     assert result.families_below_target == 0
     assert result.break_even_success_rate is None

@@ -95,6 +95,9 @@ def result_out(view: figures.BenefitView | None, result: benefit.BenefitResult |
         "projected_present_value": result.projected_present_value,
         "projected_net_benefit": result.projected_net_benefit,
         "break_even_success_rate": _fraction(result.break_even_success_rate), "per_agency": per_agency,
+        # The same words as the page: a rate outside 0–100 %, and no payback with nothing invested.
+        "break_even_text": views.break_even(result.break_even_success_rate),
+        "payback_text": views.payback(result),
         "sensitivity": [{"varied": t.varied, "columns": [float(c) for c in t.columns],
                          "rows": [{"success_rate": float(s), "net_benefit": values} for s, values in t.rows]}
                         for t in result.sensitivity]})

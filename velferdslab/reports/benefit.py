@@ -227,7 +227,7 @@ class BenefitResult:
     invested: int
     net_benefit: int
     return_per_krone: Fraction | None  # None: nothing invested, so not defined
-    payback_year: int | None  # None: not within the horizon
+    payback_year: int | None  # None: not within the horizon, or nothing invested
     years: list[YearRow]
     success_rate: Fraction
     families_below_target: int
@@ -275,7 +275,8 @@ def _payback(assumptions: Assumptions, saving: int, invested: int) -> tuple[list
     for year, year_factor in enumerate(assumptions.year_factors(), start=1):
         discounted = saving * year_factor
         cumulative += discounted
-        covers = cumulative >= invested
+        # Nothing invested is nothing paid back: no year "covers" an investment of 0 (issue 14).
+        covers = invested > 0 and cumulative >= invested
         if covers and payback is None:
             payback = year
         rows.append(YearRow(year, round_ore(discounted), round_ore(cumulative), covers))

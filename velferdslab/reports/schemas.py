@@ -187,13 +187,18 @@ class BenefitResultSchema(Schema):
     invested = fields.Integer()
     net_benefit = fields.Integer()
     return_per_krone = fields.Float(allow_none=True, metadata={"description": "null: nothing invested"})
-    payback_year = fields.Integer(allow_none=True, metadata={"description": "null: not within the horizon"})
+    payback_year = fields.Integer(allow_none=True, metadata={
+        "description": "null: not within the horizon, or nothing invested (nothing to pay back)"})
+    payback_text = fields.String(metadata={"description": "The payback in words, as on the page."})
     years = fields.List(fields.Nested(YearSchema))
     success_rate = fields.Float()
     potential_yearly_saving = fields.Integer()
     projected_present_value = fields.Integer()
     projected_net_benefit = fields.Integer()
-    break_even_success_rate = fields.Float(allow_none=True)
+    break_even_success_rate = fields.Float(allow_none=True, metadata={
+        "description": "May lie outside 0–1: ≤ 0 pays already, > 1 cannot be reached; see break_even_text"})
+    break_even_text = fields.String(metadata={
+        "description": "The break-even rate in words, as on the page (outside 0–100 % explained)."})
     per_agency = fields.List(fields.Nested(BenefitAgencySchema))
     sensitivity = fields.List(fields.Nested(SensitivitySchema))
 

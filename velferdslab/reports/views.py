@@ -71,6 +71,15 @@ def break_even(value) -> str:
     return pct(value)
 
 
+def payback(result) -> str:
+    """The benefit model's payback year in words: never "paid back" when nothing was invested."""
+    if not result.invested:
+        return _("ingenting investert, så ingenting å betale tilbake")
+    if result.payback_year:
+        return _("i år %(year)s", year=result.payback_year)
+    return _("ikke innen horisonten")
+
+
 def level_total(row, level: int) -> int:
     return sum(c.yearly_cost for c in row.costs if c.level == level)
 
@@ -78,7 +87,7 @@ def level_total(row, level: int) -> int:
 @blueprint.record_once
 def _helpers(state) -> None:
     """Formatting helpers as one Jinja global, ``rfmt``, so imported macros see them too."""
-    state.app.jinja_env.globals["rfmt"] = SimpleNamespace(pct=pct, ratio=ratio, break_even=break_even,
+    state.app.jinja_env.globals["rfmt"] = SimpleNamespace(pct=pct, ratio=ratio, break_even=break_even, payback=payback,
                                                           cell=figures.cell_text, level_total=level_total)
 
 
