@@ -260,7 +260,11 @@ def report_access_grant(email, lab_slugs, user_lab_slug):
 
     target = _user(email, user_lab_slug)
     labs = [_lab(slug) for slug in lab_slugs]
-    _commit_or_fail(lambda: [services.grant_lab_access(target, each) for each in labs])
+    def work() -> None:
+        for each in labs:
+            services.grant_lab_access(target, each)
+
+    _commit_or_fail(work)
     click.echo(f"{email} reads the outcome report of: {', '.join(lab_slugs)}.")
 
 
@@ -275,7 +279,11 @@ def report_access_revoke(email, lab_slugs, user_lab_slug):
 
     target = _user(email, user_lab_slug)
     labs = [_lab(slug) for slug in lab_slugs]
-    _commit_or_fail(lambda: [services.revoke_lab_access(target, each) for each in labs])
+    def work() -> None:
+        for each in labs:
+            services.revoke_lab_access(target, each)
+
+    _commit_or_fail(work)
     click.echo(f"{email} no longer reads the outcome report of: {', '.join(lab_slugs)}.")
 
 
