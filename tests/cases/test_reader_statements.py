@@ -97,3 +97,12 @@ def test_the_family_page_hides_with_its_reasons(limited, login):
     user, families = limited
     page = login(user).get(f"/familier/{families[0].id}").get_data(as_text=True)
     assert "Skjult: mangler samtykke fra husstanden til NAV for" in page
+
+
+def test_the_family_page_looks_the_team_access_up_once(world, login, count_queries):
+    """The gate's lookup serves the panels too (the lead still gets the privacy link)."""
+    statements = _statements(count_queries, login(world.lead), f"/familier/{world.family.id}")
+    lookups = [s for s in statements if s.startswith("SELECT family.id") and "JOIN team_membership" in s]
+    assert len(lookups) == 1, lookups
+    page = login(world.lead).get(f"/familier/{world.family.id}").get_data(as_text=True)
+    assert f'href="/familier/{world.family.id}/personvern"' in page
