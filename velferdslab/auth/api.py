@@ -6,6 +6,7 @@ from flask import abort
 from flask.views import MethodView
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from velferdslab.auth import schemas, services
 from velferdslab.auth.models import Agency, ApiToken, User
@@ -75,7 +76,8 @@ class Users(MethodView):
     @paged(blueprint)
     def get(self):
         """Users of your lab."""
-        rows = db.session.scalars(select(User).where(User.lab_id == current_user.lab_id).order_by(User.id))
+        rows = db.session.scalars(select(User).where(User.lab_id == current_user.lab_id)
+                                  .options(selectinload(User.role_rows)).order_by(User.id))
         return [_user_out(u) for u in rows]
 
     @requires("admin.users")

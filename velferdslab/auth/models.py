@@ -99,7 +99,9 @@ class User(UserMixin, Model):
 
     lab: Mapped[Lab] = relationship()
     agency: Mapped[Agency | None] = relationship()
-    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    # Lazy: a page that lists other users (team, attendees, owners) reads their names, not their
+    # roles; the signed-in user's roles come with the session's one statement (``auth.services``).
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="select")
 
     __table_args__ = (UniqueConstraint("lab_id", "email", name="uq_user_account_lab_email"),)
 

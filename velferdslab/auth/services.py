@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
@@ -286,12 +287,24 @@ def start_session(user: User) -> str:
     return token
 
 
+def _with_user(relation) -> tuple:
+    """The signed-in user with their roles and lab, joined into the statement that finds the session
+    or the token: one round trip per request for who is asking."""
+    user = joinedload(relation, innerjoin=True)
+    return (user.joinedload(User.role_rows), user.joinedload(User.lab, innerjoin=True))
+
+
+_WITH_USER = _with_user(AuthSession.user)
+_WITH_TOKEN_USER = _with_user(ApiToken.user)
+
+
 def find_live_session(token: str | None, now: datetime | None = None) -> AuthSession | None:
     """The session behind a cookie token if it is neither revoked nor timed out, else None."""
     if not token:
         return None
     now = now or utcnow()
-    row = db.session.scalar(select(AuthSession).where(AuthSession.token_hash == hash_token(token)))
+    row = db.session.scalar(select(AuthSession).where(AuthSession.token_hash == hash_token(token))
+                            .options(*_WITH_USER))
     if row is None or row.revoked_at is not None:
         return None
     config = current_app.config
@@ -377,7 +390,8 @@ def revoke_api_token(user: User, token_id: int) -> ApiToken:
 def user_for_api_token(plain: str) -> User | None:
     if not plain or not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain))
+                              .options(*_WITH_TOKEN_USER))
     now = utcnow()
     if token is None or token.ended(now, token_idle_timeout()) or not token.user.active:
         return None

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
@@ -194,6 +195,7 @@ def _agency_choices():
 @requires("admin.users")
 def users():
     rows = db.session.scalars(select(User).where(User.lab_id == current_user.lab_id)
+                              .options(selectinload(User.role_rows))  # the list shows every user's roles
                               .order_by(User.active.desc(), User.name)).all()
     return render_template("auth/users.html", users=rows, role_labels=Role.labels())
 

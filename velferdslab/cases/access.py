@@ -160,9 +160,28 @@ class Access:
         """Why a write about such an item is refused (the same words as :meth:`hidden_reason`)."""
         return self._missing(subject_member_id, theme, kind, write=True)
 
-    def _missing(self, subject_member_id: int | None, theme: str | None, kind: str, *, write: bool) -> str:
+    @cached_property
+    def _agency(self) -> Agency | None:
+        """The reader's agency, held here: the session's identity map keeps an object only while
+        something refers to it, so a list asking every family's reasons would read it once per reason."""
         agency_id = self.membership.agency_id if self.membership is not None else None
-        agency = db.session.get(Agency, agency_id) if agency_id is not None else None
+        return db.session.get(Agency, agency_id) if agency_id is not None else None
+
+    @cached_property
+    def _reasons(self) -> dict[tuple[int | None, str, bool], str]:
+        return {}
+
+    def _missing(self, subject_member_id: int | None, theme: str | None, kind: str, *, write: bool) -> str:
+        """The reason, worded once per member, category and read or write: a family page hides
+        hundreds of ratings for a handful of reasons (the language does not change within a request)."""
+        key = (subject_member_id, category_of(theme, kind), write)
+        reason = self._reasons.get(key)
+        if reason is None:
+            reason = self._reasons[key] = self._word_missing(subject_member_id, theme, kind, write=write)
+        return reason
+
+    def _word_missing(self, subject_member_id: int | None, theme: str | None, kind: str, *, write: bool) -> str:
+        agency = self._agency
         agency_name = agency.name if agency is not None else _("din etat")
         category = str(CATEGORY_LABELS[category_of(theme, kind)])
         member = self._members.get(subject_member_id) if subject_member_id is not None else None

@@ -186,7 +186,9 @@ def privacy_panel(family, user, gated: bool) -> dict | None:
     """A link to the family's privacy page, for the lead and for emergency access."""
     if not user.has_permission(PERMISSION):
         return None
-    access = gate.family_access(user, family.id) or gate.emergency_access(user, family.id)
+    # The gate has looked the access up already in this request (the same key as the budget panel's).
+    access = (policy.remember(("family_access", user.id, family.id), lambda: gate.family_access(user, family.id))
+              or gate.emergency_access(user, family.id))
     if access is not None and policy.can(user, "handle_privacy", access):
         return {"template": "privacy/panel.html"}
     return None
