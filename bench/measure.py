@@ -278,9 +278,10 @@ def family_available(conn, family_id: int, year: int) -> int:
 
 def prepare_approvals(url: str, limit: int, contention_family: int, contention_requests: int,
                       spare: tuple[int, ...] = ()) -> dict:
-    """Requests to approve: waiting team-route requests of this budget year (each with a token for
-    its family's lead; as many again, as (spend id, lead id), for the floor), plus ``contention_requests`` new requests on one family that together ask
-    for half again as much as it has — so some of them must be refused, and none may overspend.
+    """Requests to approve: waiting team-route requests of this budget year (each with a token
+    for its family's lead; as many again, as (spend id, lead id), for the floor), plus
+    ``contention_requests`` new requests on one family that together ask for half again as much as
+    it has — so some of them must be refused, and none may overspend.
     The ``spare`` families are left alone (the showcase family, whose reports the bench measures:
     a ``--reuse`` run must find it as the installation made it)."""
     year = datetime.now(UTC).year
