@@ -302,7 +302,12 @@ def prepare_approvals(url: str, limit: int, contention_family: int, contention_r
         conn.execute("UPDATE spend_request SET route = 'management' WHERE family_id = %s AND status = 'requested'",
                      (contention_family,))
         available = family_available(conn, contention_family, year)
-        each = max(100, -(-available * 3 // 2 // contention_requests))
+        # Funded by the agency that gave the family most (an approval reserves per funding agency;
+        # a request without funding is refused before any money moves, which would test nothing).
+        funder, funder_left = conn.execute(
+            "SELECT agency_id, balance FROM ledger_account WHERE family_id = %s AND year = %s "
+            "AND kind = 'allocation' ORDER BY balance DESC, id LIMIT 1", (contention_family, year)).fetchone()
+        each = max(100, -(-funder_left * 3 // 2 // contention_requests))
         each = min(each, 50_000 * 100)  # within the lead's authority
         now = datetime.now(UTC)
         contention = []
@@ -313,6 +318,8 @@ def prepare_approvals(url: str, limit: int, contention_family: int, contention_r
                 "submitted_at, version) VALUES (%s, %s, %s, %s, %s, 'Leverandør AS', 'Benkemerke', 'other', "
                 "'okonomi', %s, 'Mer stabil økonomi', 3, %s, 'requested', 'team', %s, %s, 1) RETURNING id",
                 (lab_id, contention_family, year, requester, each, goal, now.date(), now, now)).fetchone()[0])
+            conn.execute("INSERT INTO spend_funding (spend_request_id, agency_id, amount) VALUES (%s, %s, %s)",
+                         (contention[-1], funder, each))
         tokens = {uid: make_token(conn, uid) for uid in {r[1] for r in rows} | {lead}}
         conn.commit()
     items = [(sid, tokens[uid]) for sid, uid in rows]
