@@ -96,6 +96,19 @@ def test_sequences_continue_after_the_generated_ids(generated):
         assert db.session.get(Lab, lab.id) is None
 
 
+def test_the_bench_approval_is_allowed(generated):
+    """The leads of the generated families may approve their waiting requests through the API (the
+    consents cover every kind of information; without categories every approval was a 403)."""
+    from bench import measure
+
+    result, app, _consistency = generated
+    plan = measure.prepare_approvals(app.config["SQLALCHEMY_DATABASE_URI"], 2, result.users.bench_family_ids[-1], 2,
+                                     spare=(result.users.showcase_family_id,))
+    assert plan["probe"] is not None
+    status, _count = measure.approval_statements(app, *plan["probe"])
+    assert status == 200
+
+
 def test_the_approval_floor_approves_and_keeps_the_ledger_balanced(generated):
     """The hand-written approval transaction (bench.floors.approval_floor) writes what an approval
     writes: the requests end approved, the money is reserved, the books still balance. Last in this
@@ -131,3 +144,4 @@ def test_the_approval_floor_approves_and_keeps_the_ledger_balanced(generated):
     assert scratch is None  # the scratch audit tables are gone
     after = check(app, verify_chain=False)
     assert after.ledger_problems == [] and after.overdrawn_families == 0
+
