@@ -63,17 +63,20 @@ FROM family f WHERE f.id = %s
 class AuditScratch:
     """Scratch copies of the audit tables, for the floors' audit writes (dropped by :meth:`drop`)."""
 
-    def __init__(self, conn: psycopg.Connection) -> None:
+    def __init__(self, conn: psycopg.Connection, action: str = "family.view") -> None:
         self.conn = conn
         conn.execute("DROP TABLE IF EXISTS bench_floor_audit, bench_floor_head")
         conn.execute("CREATE TABLE bench_floor_audit (LIKE audit_event INCLUDING ALL)")
         conn.execute("CREATE TABLE bench_floor_head (LIKE audit_chain_head INCLUDING ALL)")
         conn.execute("INSERT INTO bench_floor_head SELECT * FROM audit_chain_head")
-        cursor = conn.execute("SELECT * FROM audit_event WHERE action = 'family.view' ORDER BY id DESC LIMIT 1")
-        names = [d.name for d in cursor.description]
-        row = cursor.fetchone()
+        for wanted in (action, "family.view"):  # the shape of the action's own event if there is one
+            cursor = conn.execute("SELECT * FROM audit_event WHERE action = %s ORDER BY id DESC LIMIT 1", (wanted,))
+            names = [d.name for d in cursor.description]
+            row = cursor.fetchone()
+            if row is not None:
+                break
         if row is None:
-            raise RuntimeError("no family.view audit event to copy the shape of")
+            raise RuntimeError(f"no {action} audit event to copy the shape of")
         keep = [n for n in names if n not in ("id", "chain_seq", "prev_hash", "hash")]
         self.values = [row[names.index(n)] for n in keep]
         self.times = [i for i, n in enumerate(keep) if n in ("occurred_at", "created_at", "recorded_at")]
@@ -175,3 +178,135 @@ def page_vs_template_floor(client, path: str, requests: int, steady: int, templa
     if not renders:
         raise RuntimeError(f"{path} did not render {template}")
     return {"page_ms": median(totals), "template_ms": median(renders)}
+
+
+# --- the approval floor ----------------------------------------------------------------------------
+
+APPROVAL_LOCK_SPEND = """
+SELECT s.lab_id, s.family_id, s.budget_year, s.amount, f.agency_id, f.amount
+  FROM spend_request s JOIN spend_funding f ON f.spend_request_id = s.id
+ WHERE s.id = %s AND s.status = 'requested' ORDER BY f.agency_id FOR UPDATE OF s
+"""
+APPROVAL_LOCK_ACCOUNTS = "SELECT id, code, balance FROM ledger_account WHERE code = ANY(%s) ORDER BY id FOR UPDATE"
+APPROVAL_WRITE = """
+WITH moved AS (
+  INSERT INTO ledger_transfer (lab_id, kind, debit_account_id, credit_account_id, amount, spend_request_id,
+                               created_by_id, created_at)
+  SELECT %(lab)s, 'reserve', d, c, a, %(spend)s, %(user)s, now()
+    FROM unnest(%(debits)s::int[], %(credits)s::int[], %(amounts)s::bigint[]) AS t(d, c, a)
+  RETURNING id
+), decided AS (
+  INSERT INTO spend_decision (spend_request_id, decision, user_id, role, rule_id, rule_version, final, created_at)
+  VALUES (%(spend)s, 'approve', %(user)s, 'team_lead', %(rule)s, %(version)s, true, now())
+), status AS (
+  UPDATE spend_request SET status = 'approved', approved_role = 'team_lead', decided_at = now() WHERE id = %(spend)s
+), remembered AS (
+  INSERT INTO budget_idempotency_key (user_id, "key", operation, spend_request_id, created_at)
+  VALUES (%(user)s, %(key)s, 'approve', %(spend)s, now())
+)
+SELECT count(*) FROM moved
+"""
+
+
+def _codes(year: int, family_id: int, agency_id: int) -> tuple[str, str, str]:
+    return (f"allocation:{year}:{agency_id}:{family_id}", f"committed:{year}:{agency_id}:{family_id}",
+            f"pool:{year}:{agency_id}:0")
+
+
+def prepare_approval_floor(url: str, items: list[tuple[int, int]]) -> dict:
+    """What the floor needs ready before it is timed: the team-lead rule in force per lab, and every
+    committed account its spends reserve into (the app opens a missing one in a savepoint)."""
+    import uuid
+
+    with psycopg.connect(database.libpq_url(url)) as conn:
+        rules = {lab: (rule, version) for lab, rule, version in conn.execute(
+            "SELECT DISTINCT ON (rs.lab_id) rs.lab_id, r.id, rs.version FROM authority_rule_set rs "
+            "JOIN authority_rule r ON r.rule_set_id = rs.id AND r.role = 'team_lead' "
+            "ORDER BY rs.lab_id, rs.version DESC, r.max_per_spend DESC NULLS FIRST, r.id").fetchall()}
+        for lab_id, family_id, year, agency_id in conn.execute(
+                "SELECT s.lab_id, s.family_id, s.budget_year, f.agency_id FROM spend_request s "
+                "JOIN spend_funding f ON f.spend_request_id = s.id WHERE s.id = ANY(%s)",
+                ([sid for sid, _ in items],)).fetchall():
+            conn.execute("INSERT INTO ledger_account (lab_id, kind, year, agency_id, family_id, code, balance, "
+                         "created_at) VALUES (%s, 'committed', %s, %s, %s, %s, 0, now()) ON CONFLICT DO NOTHING",
+                         (lab_id, year, agency_id, family_id, _codes(year, family_id, agency_id)[1]))
+        conn.commit()
+    return {"rules": rules, "keys": {sid: f"floor-{uuid.uuid4().hex}" for sid, _ in items}}
+
+
+def approval_floor(url: str, items: list[tuple[int, int]], clients: int) -> dict:
+    """The hand-written transaction writing the rows one final team-lead approval writes, by
+    ``clients`` threads on a connection each, as the app's approvals are measured: the spend locked
+    with its funding (one statement), the family's allocation and committed accounts and the
+    funding agencies' pools locked in one statement (id order), the money checked, then one
+    statement writing the reserve transfers (the balance trigger runs), the decision, the status
+    and the idempotency key, and the audit event with its seal (scratch audit tables, as for the
+    API floor). ``items`` are (spend id, lead user id)."""
+    import queue
+    import threading
+
+    ready = prepare_approval_floor(url, items)
+    work: queue.Queue = queue.Queue()
+    for item in items:
+        work.put(item)
+    outcomes: list[str] = []
+    guard = threading.Lock()
+    with psycopg.connect(database.libpq_url(url)) as setup_conn:
+        scratch = AuditScratch(setup_conn, action="spend.approve")
+        try:
+            def client() -> None:
+                mine = []
+                with psycopg.connect(database.libpq_url(url)) as conn:
+                    while True:
+                        try:
+                            spend_id, user_id = work.get_nowait()
+                        except queue.Empty:
+                            break
+                        mine.append(_approve_by_hand(conn, scratch, ready, spend_id, user_id))
+                with guard:
+                    outcomes.extend(mine)
+
+            threads = [threading.Thread(target=client) for _ in range(clients)]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+        finally:
+            scratch.drop()
+    counts = {o: outcomes.count(o) for o in set(outcomes)}
+    approved = counts.get("approved", 0)
+    return {"seconds": elapsed, "outcomes": counts, "approved": approved,
+            "rate": approved / elapsed if elapsed else 0.0}
+
+
+def _approve_by_hand(conn: psycopg.Connection, scratch: AuditScratch, ready: dict, spend_id: int, user_id: int) -> str:
+    try:
+        with conn.cursor() as cursor:
+            parts = cursor.execute(APPROVAL_LOCK_SPEND, (spend_id,)).fetchall()
+            if not parts:
+                conn.rollback()
+                return "not waiting"
+            lab_id, family_id, year, amount = parts[0][:4]
+            codes = {agency: _codes(year, family_id, agency) for *_, agency, _part in parts}
+            locked = {code: (account_id, balance) for account_id, code, balance in cursor.execute(
+                APPROVAL_LOCK_ACCOUNTS, ([c for trio in codes.values() for c in trio],)).fetchall()}
+            if any(code not in locked for trio in codes.values() for code in trio[:2]) \
+                    or sum(locked[codes[a][0]][1] for *_, a, _p in parts) < amount \
+                    or any(locked[codes[a][0]][1] < p for *_, a, p in parts):
+                conn.rollback()
+                return "refused"
+            rule, version = ready["rules"][lab_id]
+            cursor.execute(APPROVAL_WRITE, {
+                "lab": lab_id, "spend": spend_id, "user": user_id, "rule": rule, "version": version,
+                "key": ready["keys"][spend_id],
+                "debits": [locked[codes[a][0]][0] for *_, a, _p in parts],
+                "credits": [locked[codes[a][1]][0] for *_, a, _p in parts],
+                "amounts": [p for *_, _a, p in parts]})
+            scratch.record_and_seal(cursor)
+        conn.commit()
+        return "approved"
+    except psycopg.Error:
+        conn.rollback()
+        return "error"

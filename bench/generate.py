@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from velferdslab.audit.canonical import GENESIS, chain_hash, event_bytes
 from velferdslab.budget.models import account_code
+from velferdslab.cases.consent.models import CATEGORY_CODES
 from velferdslab.cases.themes import THEMES, suggest_overall_level
 from velferdslab.core.models import today_local
 
@@ -394,10 +395,15 @@ class Generator:
             consent_id = self.next_id("consent")
             t["consent"].append((consent_id, family_id, agency_id, "Samarbeid i velferdslabet", contact, plan.start,
                                  None, None, None, lead_id, created))
+            # Every kind of information (issue 15): without categories the gate hides the family's
+            # spends, goals and notes from the team, and every approval would be a 403.
+            t["consent_category"].extend((consent_id, category) for category in CATEGORY_CODES)
             withdrawn = plan.start + timedelta(days=rng.randint(30, 200))
             if agency_id != team_agencies[0] and not plan.bench and rng.random() < 0.02 and withdrawn < self.today:
-                t["consent"].append((self.next_id("consent"), family_id, agency_id, "Samarbeid i velferdslabet",
+                withdrawal_id = self.next_id("consent")
+                t["consent"].append((withdrawal_id, family_id, agency_id, "Samarbeid i velferdslabet",
                                      contact, plan.start, None, withdrawn, consent_id, lead_id, _at(withdrawn, rng)))
+                t["consent_category"].extend((withdrawal_id, category) for category in CATEGORY_CODES)
 
     def _goals(self, t, family_id, plan, themes, lead_id):
         """The plan (*duken*): one or two goals per theme, in the family's own words."""
@@ -803,6 +809,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
                          "created_at")),
     ("consent", ("id", "family_id", "agency_id", "purpose", "given_by_member_id", "given_on", "expires_on",
                  "withdrawn_on", "supersedes_id", "recorded_by_id", "recorded_at")),
+    ("consent_category", ("consent_id", "category")),
     ("goal", ("id", "family_id", "theme", "horizon", "text", "status", "created_by_id", "created_at", "updated_at")),
     ("meeting", ("id", "family_id", "enrolment_id", "held_on", "notes", "decisions", "next_meeting_on",
                  "created_by_id", "created_at")),

@@ -278,9 +278,10 @@ def family_available(conn, family_id: int, year: int) -> int:
 
 def prepare_approvals(url: str, limit: int, contention_family: int, contention_requests: int,
                       spare: tuple[int, ...] = ()) -> dict:
-    """Requests to approve: waiting team-route requests of this budget year (each with a token for
-    its family's lead), plus ``contention_requests`` new requests on one family that together ask
-    for half again as much as it has — so some of them must be refused, and none may overspend.
+    """Requests to approve: waiting team-route requests of this budget year (each with a token
+    for its family's lead; as many again, as (spend id, lead id), for the floor), plus
+    ``contention_requests`` new requests on one family that together ask for half again as much as
+    it has — so some of them must be refused, and none may overspend.
     The ``spare`` families are left alone (the showcase family, whose reports the bench measures:
     a ``--reuse`` run must find it as the installation made it)."""
     year = datetime.now(UTC).year
@@ -289,7 +290,7 @@ def prepare_approvals(url: str, limit: int, contention_family: int, contention_r
             "SELECT s.id, m.user_id FROM spend_request s JOIN team_membership m ON m.family_id = s.family_id "
             "AND m.role = 'lead' AND m.end_date IS NULL WHERE s.status = 'requested' AND s.route = 'team' "
             "AND s.budget_year = %s AND s.family_id <> ALL(%s) AND s.requester_id <> m.user_id ORDER BY s.id LIMIT %s",
-            (year, [contention_family, *spare], limit + 1)).fetchall()
+            (year, [contention_family, *spare], 2 * limit + 1)).fetchall()
         lead = conn.execute("SELECT user_id FROM team_membership WHERE family_id = %s AND role = 'lead' "
                             "AND end_date IS NULL", (contention_family,)).fetchone()[0]
         requester, goal = conn.execute(
@@ -301,7 +302,12 @@ def prepare_approvals(url: str, limit: int, contention_family: int, contention_r
         conn.execute("UPDATE spend_request SET route = 'management' WHERE family_id = %s AND status = 'requested'",
                      (contention_family,))
         available = family_available(conn, contention_family, year)
-        each = max(100, -(-available * 3 // 2 // contention_requests))
+        # Funded by the agency that gave the family most (an approval reserves per funding agency;
+        # a request without funding is refused before any money moves, which would test nothing).
+        funder, funder_left = conn.execute(
+            "SELECT agency_id, balance FROM ledger_account WHERE family_id = %s AND year = %s "
+            "AND kind = 'allocation' ORDER BY balance DESC, id LIMIT 1", (contention_family, year)).fetchone()
+        each = max(100, -(-funder_left * 3 // 2 // contention_requests))
         each = min(each, 50_000 * 100)  # within the lead's authority
         now = datetime.now(UTC)
         contention = []
@@ -312,10 +318,14 @@ def prepare_approvals(url: str, limit: int, contention_family: int, contention_r
                 "submitted_at, version) VALUES (%s, %s, %s, %s, %s, 'Leverandør AS', 'Benkemerke', 'other', "
                 "'okonomi', %s, 'Mer stabil økonomi', 3, %s, 'requested', 'team', %s, %s, 1) RETURNING id",
                 (lab_id, contention_family, year, requester, each, goal, now.date(), now, now)).fetchone()[0])
+            conn.execute("INSERT INTO spend_funding (spend_request_id, agency_id, amount) VALUES (%s, %s, %s)",
+                         (contention[-1], funder, each))
         tokens = {uid: make_token(conn, uid) for uid in {r[1] for r in rows} | {lead}}
         conn.commit()
     items = [(sid, tokens[uid]) for sid, uid in rows]
-    return {"items": items[1:], "probe": items[0] if items else None,
+    # Every other request goes to the hand-written floor (bench.floors.approval_floor), so both sides
+    # approve requests of the same kind, families and labs.
+    return {"items": items[1::2], "probe": items[0] if items else None, "floor_items": rows[2::2],
             "contention": [(sid, tokens[lead]) for sid in contention],
             "contention_family": contention_family, "available_before": available, "each": each, "year": year}
 

@@ -94,3 +94,54 @@ def test_sequences_continue_after_the_generated_ids(generated):
         assert lab.id == result.counts["lab"] + 1
         db.session.rollback()
         assert db.session.get(Lab, lab.id) is None
+
+
+def test_the_bench_approval_is_allowed(generated):
+    """The leads of the generated families may approve their waiting requests through the API (the
+    consents cover every kind of information; without categories every approval was a 403)."""
+    from bench import measure
+
+    result, app, _consistency = generated
+    plan = measure.prepare_approvals(app.config["SQLALCHEMY_DATABASE_URI"], 2, result.users.bench_family_ids[-1], 2,
+                                     spare=(result.users.showcase_family_id,))
+    assert plan["probe"] is not None
+    status, _count = measure.approval_statements(app, *plan["probe"])
+    assert status == 200
+
+
+def test_the_approval_floor_approves_and_keeps_the_ledger_balanced(generated):
+    """The hand-written approval transaction (bench.floors.approval_floor) writes what an approval
+    writes: the requests end approved, the money is reserved, the books still balance. Last in this
+    module: it changes the installation."""
+    from datetime import UTC, datetime
+
+    import psycopg
+
+    from bench import database, floors
+    from bench.checks import check
+
+    _result, app, _consistency = generated
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with psycopg.connect(database.libpq_url(url)) as conn:
+        items = conn.execute(
+            "SELECT s.id, m.user_id FROM spend_request s JOIN team_membership m ON m.family_id = s.family_id "
+            "AND m.role = 'lead' AND m.end_date IS NULL WHERE s.status = 'requested' AND s.route = 'team' "
+            "AND s.budget_year = %s AND s.requester_id <> m.user_id ORDER BY s.id LIMIT 20",
+            (datetime.now(UTC).year,)).fetchall()
+        committed_before = conn.execute("SELECT COALESCE(sum(balance), 0) FROM ledger_account "
+                                        "WHERE kind = 'committed'").fetchone()[0]
+    assert items
+    outcome = floors.approval_floor(url, [tuple(i) for i in items], clients=4)
+    assert outcome["approved"] > 0 and "error" not in outcome["outcomes"], outcome
+    with psycopg.connect(database.libpq_url(url)) as conn:
+        approved = conn.execute("SELECT id, amount FROM spend_request WHERE id = ANY(%s) AND status = 'approved'",
+                                ([i[0] for i in items],)).fetchall()
+        committed_after = conn.execute("SELECT COALESCE(sum(balance), 0) FROM ledger_account "
+                                       "WHERE kind = 'committed'").fetchone()[0]
+        scratch = conn.execute("SELECT to_regclass('bench_floor_audit')").fetchone()[0]
+    assert len(approved) == outcome["approved"]
+    assert committed_after - committed_before == sum(amount for _id, amount in approved)
+    assert scratch is None  # the scratch audit tables are gone
+    after = check(app, verify_chain=False)
+    assert after.ledger_problems == [] and after.overdrawn_families == 0
+

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select, text
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from velferdslab.budget.models import (
@@ -80,6 +80,26 @@ def lock_accounts(ids: Iterable[int]) -> dict[int, LedgerAccount]:
                               .order_by(LedgerAccount.id).with_for_update()
                               .execution_options(populate_existing=True)).all()
     return {row.id: row for row in rows}
+
+
+def lock_family_and_pools(lab_id: int, family_id: int, year: int, agency_ids: Iterable[int]) -> list[LedgerAccount]:
+    """Lock, in one ``SELECT … FOR UPDATE`` (id order), the family's allocation accounts for the
+    year, its committed accounts and the pools of ``agency_ids``; a committed or pool account not
+    there yet is opened (:func:`account`) and locked after. Fresh balances."""
+    wanted = {account_code(kind, year, agency_id, family_id if kind == "committed" else None)
+              for agency_id in agency_ids for kind in ("committed", "pool")}
+    rows = list(db.session.scalars(select(LedgerAccount).where(
+        or_(and_(LedgerAccount.family_id == family_id, LedgerAccount.year == year,
+                 LedgerAccount.kind == "allocation"), LedgerAccount.code.in_(wanted)))
+        .order_by(LedgerAccount.id).with_for_update().execution_options(populate_existing=True)))
+    missing = wanted - {row.code for row in rows}
+    if missing:
+        opened = []
+        for code in sorted(missing):
+            kind, _year, agency_id, family = code.split(":")
+            opened.append(account(lab_id, kind, year, int(agency_id), int(family) or None).id)
+        rows = sorted([*rows, *lock_accounts(opened).values()], key=lambda row: row.id)
+    return rows
 
 
 def family_accounts(family_id: int, year: int, kind: str) -> list[LedgerAccount]:

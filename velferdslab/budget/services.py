@@ -26,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
@@ -130,8 +131,10 @@ def _lab_agency(lab_id: int, agency_id, field: str = "agency_id") -> Agency:
 # --- authority rules ---------------------------------------------------------------------------
 
 def current_rule_set(lab_id: int) -> AuthorityRuleSet | None:
-    return db.session.scalar(select(AuthorityRuleSet).where(AuthorityRuleSet.lab_id == lab_id)
-                             .order_by(AuthorityRuleSet.version.desc()).limit(1))
+    # The rules come with their set, in the same statement (an approval reads them every time).
+    return db.session.scalars(select(AuthorityRuleSet).where(AuthorityRuleSet.lab_id == lab_id)
+                              .options(joinedload(AuthorityRuleSet.rules))
+                              .order_by(AuthorityRuleSet.version.desc()).limit(1)).unique().first()
 
 
 def rules_in_force(lab_id: int) -> AuthorityRuleSet:
@@ -887,8 +890,10 @@ def revise_spend(spend_id: int, actor: User, data: dict, *, submit: bool = False
 
 def lock_spend(spend_id: int) -> SpendRequest:
     """The spend request, locked for this transaction (``SELECT … FOR UPDATE``), or 404."""
-    spend = db.session.scalar(select(SpendRequest).where(SpendRequest.id == spend_id).with_for_update()
-                              .execution_options(populate_existing=True))
+    # Its funding comes in the same statement (every decision reads it); only the request row is locked.
+    spend = db.session.scalars(select(SpendRequest).where(SpendRequest.id == spend_id)
+                               .options(joinedload(SpendRequest.funding)).with_for_update(of=SpendRequest)
+                               .execution_options(populate_existing=True)).unique().first()
     if spend is None:
         gate.deny(None, AuditAction.SPEND_DENIED)
     return spend
@@ -1012,12 +1017,12 @@ def _lock_family_money(spend: SpendRequest) -> FamilyMoney:
     arrive at once; and two approvals drawing on one agency's money (for any families) do too, so
     a limit per agency per year holds."""
     year = spend.budget_year
-    allocations = {a.agency_id: a for a in ledger.family_accounts(spend.family_id, year, "allocation")}
-    funders = [f.agency_id for f in spend.funding if f.agency_id in allocations]
-    committed = {a: ledger.account(spend.lab_id, "committed", year, a, spend.family_id) for a in funders}
-    pools = [ledger.account(spend.lab_id, "pool", year, a).id for a in funders]
-    locked = ledger.lock_accounts([a.id for a in allocations.values()] + [c.id for c in committed.values()] + pools)
-    return FamilyMoney(allocations, committed, locked)
+    rows = ledger.lock_family_and_pools(spend.lab_id, spend.family_id, year, [f.agency_id for f in spend.funding])
+    allocations = {a.agency_id: a for a in rows if a.kind == "allocation"}
+    funders = {f.agency_id for f in spend.funding if f.agency_id in allocations}
+    committed = {a.agency_id: a for a in rows
+                 if a.kind == "committed" and a.family_id == spend.family_id and a.agency_id in funders}
+    return FamilyMoney(allocations, committed, {a.id: a for a in rows})
 
 
 def _reserve(spend: SpendRequest, money: FamilyMoney, actor: User, at: datetime | None) -> None:
