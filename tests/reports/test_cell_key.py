@@ -169,16 +169,29 @@ def test_the_demo_lab_differenced_over_filters_gives_nothing_away(app, login):
         text = "&".join(f"{k}={v.isoformat() if hasattr(v, 'isoformat') else v}" for k, v in query.items())
         return client.get(f"/api/v1/reports/outcome?{text}").get_json()
 
+    def exact(query: dict) -> dict:
+        """The same report without the noise: the test's truth, never the attacker's."""
+        app.config["REPORT_CELL_KEY"] = False
+        try:
+            return body(query)
+        finally:
+            app.config["REPORT_CELL_KEY"] = True
+
     everyone = _families(lab.id, base)
-    all_body = body(base)
+    all_body, all_exact = body(base), exact(base)
     pairs = []  # read every report first, solve after (PostgreSQL times out idle transactions)
     for query in variants:
         differing = len(everyone ^ _families(lab.id, query))
         if 1 <= differing <= 4:
-            pairs.append((query, body(query), differing))
+            pairs.append((query, body(query), exact(query), differing))
     checked = 0
-    for query, other, differing in pairs:
-        assert attacker.pinned(attacker.difference_model(all_body, other, k=differing)) == {}, query
+    for query, other, other_exact, differing in pairs:
+        found = attacker.pinned(attacker.difference_model(all_body, other, k=differing))
+        # Nothing is pinned — unless the documented limit happened: a differing count's two noises
+        # at opposite ends (docs/reports.md; the demo's ids, and so its keys, differ from run to run
+        # on PostgreSQL). Then the reader can pin a difference, and the test accepts only that case.
+        alignment = attacker.aligned((all_exact, other_exact), (all_body, other), cellkey.NOISE)
+        assert found == {} or alignment, (query, found)
         checked += 1
     assert checked >= 1
 
