@@ -183,9 +183,23 @@ def page_vs_template_floor(client, path: str, requests: int, steady: int, templa
 # --- the approval floor ----------------------------------------------------------------------------
 
 APPROVAL_LOCK_SPEND = """
-SELECT s.lab_id, s.family_id, s.budget_year, s.amount, f.agency_id, f.amount
+SELECT s.lab_id, s.family_id, s.budget_year, s.amount, s.requester_id,
+       EXISTS (SELECT 1 FROM budget_year_close y WHERE y.lab_id = s.lab_id AND y.year = s.budget_year),
+       f.agency_id, f.amount
   FROM spend_request s JOIN spend_funding f ON f.spend_request_id = s.id
  WHERE s.id = %s AND s.status = 'requested' ORDER BY f.agency_id FOR UPDATE OF s
+"""
+# The limits of a team-lead rule that are not per spend: what team leads approved this year, for
+# the family (the rule's per-family-year limit) and from the agency in the lab (per agency-year).
+APPROVED_FOR_FAMILY = """
+SELECT COALESCE(sum(amount), 0) FROM spend_request
+ WHERE family_id = %s AND budget_year = %s AND approved_role = 'team_lead' AND status IN ('approved', 'paid')
+   AND id <> %s
+"""
+APPROVED_FROM_AGENCY = """
+SELECT COALESCE(sum(f.amount), 0) FROM spend_funding f JOIN spend_request s ON s.id = f.spend_request_id
+ WHERE f.agency_id = %s AND s.lab_id = %s AND s.budget_year = %s AND s.approved_role = 'team_lead'
+   AND s.status IN ('approved', 'paid') AND s.id <> %s
 """
 APPROVAL_LOCK_ACCOUNTS = "SELECT id, code, balance FROM ledger_account WHERE code = ANY(%s) ORDER BY id FOR UPDATE"
 APPROVAL_WRITE = """
@@ -219,10 +233,16 @@ def prepare_approval_floor(url: str, items: list[tuple[int, int]]) -> dict:
     import uuid
 
     with psycopg.connect(database.libpq_url(url)) as conn:
-        rules = {lab: (rule, version) for lab, rule, version in conn.execute(
-            "SELECT DISTINCT ON (rs.lab_id) rs.lab_id, r.id, rs.version FROM authority_rule_set rs "
-            "JOIN authority_rule r ON r.rule_set_id = rs.id AND r.role = 'team_lead' "
-            "ORDER BY rs.lab_id, rs.version DESC, r.max_per_spend DESC NULLS FIRST, r.id").fetchall()}
+        # The team-lead rules of every agency in the rule set in force, smallest limit first (the
+        # app's tiers): an approval takes the first whose limits it is within.
+        rules: dict[int, list[tuple]] = {}
+        for lab, rule, version, per_spend, per_family_year, per_agency_year in conn.execute(
+                "SELECT rs.lab_id, r.id, rs.version, r.max_per_spend, r.max_per_family_year, r.max_per_agency_year "
+                "FROM authority_rule_set rs JOIN authority_rule r ON r.rule_set_id = rs.id AND r.role = 'team_lead' "
+                "AND r.agency_id IS NULL AND r.funding_agency_id IS NULL "
+                "WHERE rs.version = (SELECT max(v.version) FROM authority_rule_set v WHERE v.lab_id = rs.lab_id) "
+                "ORDER BY rs.lab_id, r.max_per_spend NULLS LAST, r.id").fetchall():
+            rules.setdefault(lab, []).append((rule, version, per_spend, per_family_year, per_agency_year))
         for lab_id, family_id, year, agency_id in conn.execute(
                 "SELECT s.lab_id, s.family_id, s.budget_year, f.agency_id FROM spend_request s "
                 "JOIN spend_funding f ON f.spend_request_id = s.id WHERE s.id = ANY(%s)",
@@ -241,7 +261,10 @@ def approval_floor(url: str, items: list[tuple[int, int]], clients: int) -> dict
     funding agencies' pools locked in one statement (id order), the money checked, then one
     statement writing the reserve transfers (the balance trigger runs), the decision, the status
     and the idempotency key, and the audit event with its seal (scratch audit tables, as for the
-    API floor). ``items`` are (spend id, lead user id)."""
+    API floor). Every limit the app checks is checked: the requester may not approve, a closed
+    budget year moves no money, the money must be there per funding agency, and the team-lead
+    rule's limits (per spend; per family and year, per agency and year when the rule sets them —
+    one query each, as in the app). ``items`` are (spend id, lead user id)."""
     import queue
     import threading
 
@@ -281,29 +304,60 @@ def approval_floor(url: str, items: list[tuple[int, int]], clients: int) -> dict
             "rate": approved / elapsed if elapsed else 0.0}
 
 
+def _within(cursor, limits: tuple, spend_id: int, lab_id: int, family_id: int, year: int, amount: int,
+            parts: list[tuple[int, int]]) -> bool:
+    """The checks of ``budget.services._within`` for a rule that names no funding agency: the
+    amount per spend, what team leads approved for the family this year, and per funding agency
+    what they approved from it in the lab (the limits a rule leaves empty are not checked)."""
+    _rule, _version, per_spend, per_family_year, per_agency_year = limits
+    if per_spend is not None and amount > per_spend:
+        return False
+    if per_family_year is not None:
+        used = cursor.execute(APPROVED_FOR_FAMILY, (family_id, year, spend_id)).fetchone()[0]
+        if used + amount > per_family_year:
+            return False
+    if per_agency_year is not None:
+        for agency_id, part in parts:
+            used = cursor.execute(APPROVED_FROM_AGENCY, (agency_id, lab_id, year, spend_id)).fetchone()[0]
+            if used + part > per_agency_year:
+                return False
+    return True
+
+
 def _approve_by_hand(conn: psycopg.Connection, scratch: AuditScratch, ready: dict, spend_id: int, user_id: int) -> str:
     try:
         with conn.cursor() as cursor:
-            parts = cursor.execute(APPROVAL_LOCK_SPEND, (spend_id,)).fetchall()
-            if not parts:
+            rows = cursor.execute(APPROVAL_LOCK_SPEND, (spend_id,)).fetchall()
+            if not rows:
                 conn.rollback()
                 return "not waiting"
-            lab_id, family_id, year, amount = parts[0][:4]
-            codes = {agency: _codes(year, family_id, agency) for *_, agency, _part in parts}
+            lab_id, family_id, year, amount, requester_id, closed = rows[0][:6]
+            parts = [(agency, part) for *_, agency, part in rows]
+            if requester_id == user_id or closed:  # never the requester; a closed year moves no money
+                conn.rollback()
+                return "refused"
+            codes = {agency: _codes(year, family_id, agency) for agency, _part in parts}
             locked = {code: (account_id, balance) for account_id, code, balance in cursor.execute(
                 APPROVAL_LOCK_ACCOUNTS, ([c for trio in codes.values() for c in trio],)).fetchall()}
             if any(code not in locked for trio in codes.values() for code in trio[:2]) \
-                    or sum(locked[codes[a][0]][1] for *_, a, _p in parts) < amount \
-                    or any(locked[codes[a][0]][1] < p for *_, a, p in parts):
+                    or sum(locked[codes[a][0]][1] for a, _p in parts) < amount \
+                    or any(locked[codes[a][0]][1] < p for a, p in parts):
                 conn.rollback()
                 return "refused"
-            rule, version = ready["rules"][lab_id]
+            # The authority, read after the accounts are locked (as the app does): the first tier
+            # whose limits the spend is within.
+            tier = next((t for t in ready["rules"].get(lab_id, ())
+                         if _within(cursor, t, spend_id, lab_id, family_id, year, amount, parts)), None)
+            if tier is None:
+                conn.rollback()
+                return "over authority"
+            rule, version = tier[:2]
             cursor.execute(APPROVAL_WRITE, {
                 "lab": lab_id, "spend": spend_id, "user": user_id, "rule": rule, "version": version,
                 "key": ready["keys"][spend_id],
-                "debits": [locked[codes[a][0]][0] for *_, a, _p in parts],
-                "credits": [locked[codes[a][1]][0] for *_, a, _p in parts],
-                "amounts": [p for *_, _a, p in parts]})
+                "debits": [locked[codes[a][0]][0] for a, _p in parts],
+                "credits": [locked[codes[a][1]][0] for a, _p in parts],
+                "amounts": [p for _a, p in parts]})
             scratch.record_and_seal(cursor)
         conn.commit()
         return "approved"
