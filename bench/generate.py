@@ -77,16 +77,24 @@ class Scale:
     theme_ratings: int
     spend_requests: int
     audit_events: int
+    # Families of one extra lab, generated only for the one-lab outcome report figure (issues 14/19:
+    # the report over 10 000 families in one lab). As many as the regular installation has in all,
+    # with the same history per family (the regular labs' cadence and spend rate); not part of the
+    # targets above, and without an audit trail of its own (the audit figures stay the regular
+    # installation's). 0: no extra lab.
+    large_lab: int = 0
 
 
 SCALES = {
     "default": Scale("default", labs=20, families=10_000, years=3, theme_ratings=3_000_000,
-                     spend_requests=200_000, audit_events=5_000_000),
+                     spend_requests=200_000, audit_events=5_000_000, large_lab=10_000),
     "small": Scale("small", labs=2, families=600, years=3, theme_ratings=180_000, spend_requests=12_000,
-                   audit_events=300_000),
+                   audit_events=300_000, large_lab=600),
     "tiny": Scale("tiny", labs=1, families=45, years=2, theme_ratings=6_000, spend_requests=500,
-                  audit_events=3_000),
+                  audit_events=3_000, large_lab=45),
 }
+# Families generated and loaded per COPY round within one lab (keeps a large lab's rows out of memory).
+CHUNK_FAMILIES = 500
 
 
 # --- the plan: who is who, and when each family was in the lab -----------------------------------
@@ -114,6 +122,8 @@ class BenchUsers:
     bench_family_ids: list[int] = field(default_factory=list)
     manager_ids: dict[int, int] = field(default_factory=dict)  # lab id -> manager id
     lead_ids: list[int] = field(default_factory=list)
+    large_lab_id: int = 0  # the extra lab of ``Scale.large_lab`` families (0: none)
+    large_lab_manager_email: str = ""
 
 
 @dataclass
@@ -124,6 +134,7 @@ class Result:
     today: date
     scale: Scale
     seed: int
+    large_lab_counts: Counter = field(default_factory=Counter)  # rows of the extra lab (in ``counts`` too)
 
 
 def _at(day: date, rng: random.Random, night: bool = False) -> datetime:
@@ -198,6 +209,9 @@ class Generator:
                          f"({time.perf_counter() - started:.0f} s, {self.counts['theme_rating']:,} ratings)")
         self.seconds["families_budgets"] = time.perf_counter() - started
         mark = time.perf_counter()
+        large_counts = self._large_lab(cadence, spend_rate) if self.scale.large_lab else Counter()
+        self.seconds["large_lab"] = time.perf_counter() - mark
+        mark = time.perf_counter()
         self._audit_trail()
         self.conn.commit()
         self.seconds["audit_trail"] = time.perf_counter() - mark
@@ -208,7 +222,7 @@ class Generator:
         self.conn.commit()
         self.seconds["sequences_analyze"] = time.perf_counter() - mark
         self.seconds["total"] = time.perf_counter() - started
-        return Result(self.counts, self.seconds, self.users, self.today, self.scale, self.seed)
+        return Result(self.counts, self.seconds, self.users, self.today, self.scale, self.seed, large_counts)
 
     def _plan(self) -> list[FamilyPlan]:
         rng, today, span = self.rng, self.today, self.scale.years * 365
@@ -224,12 +238,45 @@ class Generator:
                 elif bench:
                     start, end = today - timedelta(days=rng.randint(60, min(span, 700))), None
                 else:
-                    start = today - timedelta(days=rng.randint(20, span - 10))
-                    # Enrolment 12–30 months (the mission); most families still there were enrolled lately.
-                    closes = start + timedelta(days=rng.randint(365, 900))
-                    end = closes if closes < today - timedelta(days=3) else None
+                    plans.append(self._family_plan(lab_index, index))
+                    continue
                 plans.append(FamilyPlan(lab_index, index, start, end, bench=bench, showcase=showcase))
         return plans
+
+    def _large_lab(self, cadence: float, spend_rate: float) -> Counter:
+        """The extra lab of ``scale.large_lab`` families, for the one-lab outcome report figure.
+
+        The same generator as every lab (families, teams, assessments, meetings, goals, actions,
+        spends and their ledger, enrolments spread over the same years) with the regular labs'
+        cadence and spend rate, so a family has the same history here as anywhere. It draws from
+        its own random stream and takes its ids after the regular labs', so the regular installation
+        is exactly what the seed made it without this lab; its families get no audit trail (the
+        trail's size is the scale's, spread over the regular families)."""
+        main_rng, before, staff = self.rng, Counter(self.counts), len(self.family_staff)
+        self.rng = random.Random(f"{self.seed}:large-lab")
+        started = time.perf_counter()
+        try:
+            lab_index = self.scale.labs
+            plans = [self._family_plan(lab_index, index) for index in range(self.scale.large_lab)]
+            self._lab(lab_index, plans, cadence, spend_rate)
+            self.conn.commit()
+        finally:
+            self.rng = main_rng
+            del self.family_staff[staff:]
+        self.users.large_lab_id = self.ids["lab"]
+        self.users.large_lab_manager_email = f"leder1.lab{lab_index + 1}@{EMAIL_DOMAIN}"
+        counts = Counter({table: n - before[table] for table, n in self.counts.items() if n - before[table]})
+        self.log(f"  large lab: {self.scale.large_lab:,} families loaded ({time.perf_counter() - started:.0f} s, "
+                 f"{counts['theme_rating']:,} ratings, {counts['spend_request']:,} spend requests)")
+        return counts
+
+    def _family_plan(self, lab_index: int, index: int) -> FamilyPlan:
+        """An ordinary family's enrolment (as for every family of ``_plan`` but the bench lead's)."""
+        rng, today, span = self.rng, self.today, self.scale.years * 365
+        start = today - timedelta(days=rng.randint(20, span - 10))
+        # Enrolment 12–30 months (the mission); most families still there were enrolled lately.
+        closes = start + timedelta(days=rng.randint(365, 900))
+        return FamilyPlan(lab_index, index, start, closes if closes < today - timedelta(days=3) else None)
 
     def _cadence(self, plans: list[FamilyPlan]) -> float:
         """Days between assessments, chosen so the ratings come out near the scale's target."""
@@ -295,17 +342,30 @@ class Generator:
             t["authority_rule"].append((rule_id, rule_set, role, None, limit, None, approvals))
 
         ledger = _Ledger(self, lab_id, t)
-        for plan in plans:
+        started = time.perf_counter()
+        for n, plan in enumerate(plans, start=1):
             if plan.bench:
                 lead = bench_lead
             else:
                 lead = leads[plan.index % n_leads]
             self._family(lab_id, plan, lead, agencies, caseworkers, managers, rules, cadence, spend_rate, t,
                          ledger)
+            if n % CHUNK_FAMILIES == 0 and n < len(plans):
+                # Every row so far refers only to rows of earlier tables or earlier rounds; the
+                # ledger's transfers (and the delegations) wait for ``finish``, as in one round.
+                self._flush(t)
+                self.log(f"    lab {lab_index + 1}: {n:,}/{len(plans):,} families loaded "
+                         f"({time.perf_counter() - started:.0f} s)")
         ledger.finish(agencies, managers[0])
+        self._flush(t)
+        if len(plans) > CHUNK_FAMILIES:
+            self.log(f"    lab {lab_index + 1}: ledger and the rest loaded ({time.perf_counter() - started:.0f} s)")
+
+    def _flush(self, t: dict[str, list]) -> None:
         for table, columns in TABLES:
             if t.get(table):
                 self.copy(table, columns, t[table])
+                t[table].clear()
 
     # --- one family ------------------------------------------------------------------------------
 

@@ -49,12 +49,69 @@ def test_counts_are_what_the_generator_says_it_loaded(generated):
     scale = result.scale
     for table in ("lab", "family", "theme_rating", "spend_request", "ledger_transfer", "audit_event"):
         assert consistency.counts[table] == result.counts[table], table
-    assert consistency.counts["lab"] == scale.labs
-    assert consistency.counts["family"] == scale.families
-    # The targets are met within a fifth (the mix is random, the seed is fixed).
-    assert 0.8 * scale.spend_requests <= result.counts["spend_request"] <= 1.2 * scale.spend_requests
+    # The regular labs, and the extra lab of the one-lab outcome report figure.
+    assert scale.large_lab > 0
+    assert consistency.counts["lab"] == scale.labs + 1
+    assert consistency.counts["family"] == scale.families + scale.large_lab
+    regular = result.counts - result.large_lab_counts
+    # The targets are met within a fifth by the regular labs (the mix is random, the seed is fixed).
+    assert 0.8 * scale.spend_requests <= regular["spend_request"] <= 1.2 * scale.spend_requests
     assert 0.8 * scale.audit_events <= result.counts["audit_event"] <= 1.2 * scale.audit_events
-    assert result.counts["theme_rating"] >= 0.8 * scale.theme_ratings
+    assert regular["theme_rating"] >= 0.8 * scale.theme_ratings
+
+
+def test_the_large_lab_has_its_families_with_the_same_history(generated):
+    """The extra lab holds ``scale.large_lab`` families in one lab, with as much history per family as
+    the regular labs (the same cadence and spend rate), and no audit trail of its own."""
+    import psycopg
+
+    from bench import database
+
+    result, app, _consistency = generated
+    scale, lab_id = result.scale, result.users.large_lab_id
+    assert lab_id == scale.labs + 1
+    assert result.users.large_lab_manager_email.startswith("leder1.")
+    with psycopg.connect(database.libpq_url(app.config["SQLALCHEMY_DATABASE_URI"])) as conn:
+        families = dict(conn.execute("SELECT lab_id, count(*) FROM family GROUP BY lab_id").fetchall())
+        ratings = dict(conn.execute(
+            "SELECT f.lab_id, count(*) FROM theme_rating r JOIN journey_assessment a ON a.id = r.assessment_id "
+            "JOIN family f ON f.id = a.family_id GROUP BY f.lab_id").fetchall())
+        spends = dict(conn.execute("SELECT lab_id, count(*) FROM spend_request GROUP BY lab_id").fetchall())
+        audited = conn.execute("SELECT count(*) FROM audit_event WHERE lab_id = %s", (lab_id,)).fetchone()[0]
+        manager = conn.execute("SELECT u.lab_id FROM user_account u JOIN user_role r ON r.user_id = u.id "
+                               "AND r.role = 'manager' WHERE u.email = %s",
+                               (result.users.large_lab_manager_email,)).fetchone()
+    assert families[lab_id] == scale.large_lab == result.large_lab_counts["family"]
+    assert manager == (lab_id,)
+    assert audited == 0
+    regular_families = sum(n for lab, n in families.items() if lab != lab_id)
+    regular_ratings = sum(n for lab, n in ratings.items() if lab != lab_id)
+    regular_spends = sum(n for lab, n in spends.items() if lab != lab_id)
+    # Per family within a third of the regular labs' (random enrolment lengths; the seed is fixed).
+    assert 0.67 < (ratings[lab_id] / families[lab_id]) / (regular_ratings / regular_families) < 1.5
+    assert 0.67 < (spends[lab_id] / families[lab_id]) / (regular_spends / regular_families) < 1.5
+
+
+def test_the_large_lab_figure_is_measured(generated):
+    """The one-lab outcome report figure over the extra lab: a value, its SQL floor, the family count."""
+    import secrets
+
+    from bench import scenarios
+    from bench.generate import SCALES
+
+    result, app, _consistency = generated
+    users = {"manager_email": "leder1.lab1@bench.velferdslab.invalid", "large_lab_id": result.users.large_lab_id,
+             "large_lab_manager_email": result.users.large_lab_manager_email}
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    env = scenarios.Env(url=url, sa_url=url, secret=secrets.token_urlsafe(16), app=app, users=users, seconds=1,
+                        connections=1, workers=1, approval_clients=1, wrk=None, scale=SCALES["tiny"],
+                        context={"generation": {"today": result.today.isoformat()}})
+    figures: list = []
+    scenarios.outcome_report_large_lab(env, figures)
+    (figure,) = figures
+    assert figure.key == "outcome_report_large_lab"
+    assert f"one lab of {result.scale.large_lab} families" in figure.label
+    assert figure.value > 0 and figure.floor > 0 and figure.ratio == figure.value / figure.floor
 
 
 def test_the_bench_users_see_what_the_measurements_need(generated):
@@ -130,16 +187,22 @@ def test_the_approval_floor_approves_and_keeps_the_ledger_balanced(generated):
             (datetime.now(UTC).year,)).fetchall()
         committed_before = conn.execute("SELECT COALESCE(sum(balance), 0) FROM ledger_account "
                                         "WHERE kind = 'committed'").fetchone()[0]
-    assert items
-    outcome = floors.approval_floor(url, [tuple(i) for i in items], clients=4)
+        # The floor checks what the app checks: its requester may not approve a request.
+        own = conn.execute("SELECT id, requester_id FROM spend_request WHERE status = 'requested' "
+                           "AND NOT id = ANY(%s) ORDER BY id LIMIT 1", ([i[0] for i in items],)).fetchone()
+    assert items and own
+    outcome = floors.approval_floor(url, [tuple(i) for i in items] + [tuple(own)], clients=4)
     assert outcome["approved"] > 0 and "error" not in outcome["outcomes"], outcome
+    assert outcome["outcomes"].get("refused", 0) >= 1
     with psycopg.connect(database.libpq_url(url)) as conn:
         approved = conn.execute("SELECT id, amount FROM spend_request WHERE id = ANY(%s) AND status = 'approved'",
                                 ([i[0] for i in items],)).fetchall()
         committed_after = conn.execute("SELECT COALESCE(sum(balance), 0) FROM ledger_account "
                                        "WHERE kind = 'committed'").fetchone()[0]
         scratch = conn.execute("SELECT to_regclass('bench_floor_audit')").fetchone()[0]
+        own_status = conn.execute("SELECT status FROM spend_request WHERE id = %s", (own[0],)).fetchone()[0]
     assert len(approved) == outcome["approved"]
+    assert own_status == "requested"
     assert committed_after - committed_before == sum(amount for _id, amount in approved)
     assert scratch is None  # the scratch audit tables are gone
     after = check(app, verify_chain=False)
