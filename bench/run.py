@@ -1,7 +1,8 @@
 """``python -m bench`` / ``make bench``: build the installation, measure, write docs/benchmarks.md.
 
-    make bench                                  # default scale (20 labs, 10 000 families, 3 years)
-    make bench BENCH_ARGS=--small               # a few minutes end to end
+    make bench                                  # default scale (20 labs, 10 000 families, 3 years,
+                                                #   and one more lab of 10 000 for the one-lab report)
+    make bench BENCH_ARGS=--small               # a few minutes end to end (large lab: 600 families)
     python -m bench --database-url postgresql://postgres@127.0.0.1:5432/mybench --keep
     python -m bench --database-url … --reuse    # measure an installation kept from an earlier run
 """
@@ -35,7 +36,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         f"{database.DEFAULT_NAME} on {database.DEFAULT_SERVER}, dropped at the end)")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--small", action="store_const", dest="scale", const="small",
-                      help="2 labs, 600 families: a few minutes end to end")
+                      help="2 labs, 600 families (and a lab of 600): a few minutes end to end")
     size.add_argument("--tiny", action="store_const", dest="scale", const="tiny", help="for the bench's own tests")
     parser.set_defaults(scale="default")
     parser.add_argument("--seed", type=int, default=2026)
