@@ -200,19 +200,31 @@ NOT_REPORT_TABLES = ("auth_session", "user_account", "user_role", "api_token", "
                      "emergency_access")
 
 
-def outcome_vs_floor(app, client, url: str, path: str, repeats: int, warm: int = 1) -> dict:
+def outcome_vs_floor(app, client, url: str, path: str, repeats: int, warm: int = 1,
+                     warm_budget: float | None = None, slow: float | None = None) -> dict:
     """The report against its own SQL replayed; both timed after ``warm`` requests on the same
-    connection (steady state: past psycopg's prepare threshold, where generic plans can appear)."""
+    connection (steady state: past psycopg's prepare threshold, where generic plans can appear).
+    With ``warm_budget`` (seconds) the warm-up stops early once it has taken that long, and with
+    ``slow`` a report whose warm requests took longer than that on average is timed once, not
+    ``repeats`` times (so a very slow report cannot hold the run for an hour); the answer says
+    how many of each were made."""
     times, floors = [], []
-    for _ in range(warm):
+    warmed, started = 0, time.perf_counter()
+    while warmed < warm:
         get_ok(client, path)
+        warmed += 1
+        if warm_budget is not None and time.perf_counter() - started > warm_budget:
+            break
+    if slow is not None and warmed and (time.perf_counter() - started) / warmed > slow:
+        repeats = 1
     for _ in range(repeats):
         with statements(app) as seen:
             started = time.perf_counter()
             get_ok(client, path).get_data()
             times.append((time.perf_counter() - started) * 1000)
         floors.append(replay(url, seen, NOT_REPORT_TABLES))
-    return {"report_ms": median(times), "sql_ms": median(floors), "statements": len(seen)}
+    return {"report_ms": median(times), "sql_ms": median(floors), "statements": len(seen), "warm": warmed,
+            "repeats": repeats}
 
 
 def progress_pdf_vs_weasyprint(client, path: str, repeats: int) -> dict:

@@ -211,8 +211,13 @@ def outcome_report_large_lab(env: Env, figures: list[Figure]) -> None:
     client = env.client("large_lab_manager")
     path = _outcome_path(env)  # the same period; the lab is the signed-in manager's
     families = _lab_families(env, env.users["large_lab_id"])
-    result = measure.outcome_vs_floor(env.app, client, env.url, path, repeats=env.repeats, warm=10)
+    # At the default scale the report over 10 000 families may take minutes while it is slow: the
+    # warm-up is bounded (10 requests or 10 minutes), and a report slower than 30 s is timed once.
+    result = measure.outcome_vs_floor(env.app, client, env.url, path, repeats=env.repeats, warm=10,
+                                      warm_budget=600 if env.full else None, slow=30 if env.full else None)
     ratio = result["report_ms"] / result["sql_ms"]
+    steady = "steady state" if result["warm"] >= 10 else \
+        "the warm-up stopped at its 10-minute budget, so not past PostgreSQL's generic-plan switch: not steady state"
     figures.append(Figure(
         "outcome_report_large_lab",
         f"Outcome report, one lab of {_families(families)} families (whole history, manager)",
@@ -220,8 +225,8 @@ def outcome_report_large_lab(env: Env, figures: list[Figure]) -> None:
         ratio=ratio, ratio_label="×", target="≤ 2× SQL and < 1 000 ms",
         passed=ratio <= 2 and result["report_ms"] < 1000,
         note=f"the extra lab generated for this figure (the same history per family as the other labs); median of "
-             f"{env.repeats} after 10 requests on the same connection (steady state); {result['statements']} "
-             "statements per request"
+             f"{result['repeats']} after {result['warm']} requests on the same connection ({steady}); "
+             f"{result['statements']} statements per request"
              + ("" if families >= 10_000 else "; issue 14/19's figure is at 10 000 families: the default scale")))
 
 

@@ -43,3 +43,38 @@ def test_the_limit_per_agency_and_year_per_funding_agency():
     assert within((None, None, 100_000), 15_000, cursor, parts=((7, 10_000), (8, 5_000)))
     assert len(cursor.asked) == 2
     assert not within((None, None, 100_000), 15_000, Cursor(agency_used=90_000), parts=((7, 10_001), (8, 4_999)))
+
+
+def test_a_slow_report_is_warmed_within_its_budget_and_timed_once(monkeypatch):
+    """The large lab's report at the default scale: the warm-up stops at its budget, a slow report is
+    timed once, and the answer says so (the figure's note must not claim a steady state it lacks)."""
+    from contextlib import contextmanager
+
+    from bench import measure
+
+    clock = [0.0]
+    requests = []
+
+    class Answer:
+        def get_data(self):
+            return b""
+
+    def get_ok(client, path):
+        requests.append(path)
+        clock[0] += 40.0  # every request takes 40 s
+        return Answer()
+
+    @contextmanager
+    def statements(app):
+        yield [("SELECT 1", None)]
+
+    monkeypatch.setattr(measure.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(measure, "get_ok", get_ok)
+    monkeypatch.setattr(measure, "statements", statements)
+    monkeypatch.setattr(measure, "replay", lambda url, seen, skip: 20_000.0)
+    result = measure.outcome_vs_floor(None, None, "", "/rapporter", repeats=5, warm=10, warm_budget=100, slow=30)
+    assert (result["warm"], result["repeats"]) == (3, 1)
+    assert len(requests) == 4 and result["report_ms"] == 40_000.0
+    clock[0] = 0.0
+    fast = measure.outcome_vs_floor(None, None, "", "/rapporter", repeats=5, warm=10)
+    assert (fast["warm"], fast["repeats"]) == (10, 5)
