@@ -5,10 +5,11 @@ The lab is the one the benchmark generator makes (``bench/generate.py``, the ``t
 tests use: one lab, 45 families with two years of history), loaded into the test database inside
 the test's transaction. Its manager reads the outcome report through the API, as published (with
 the cell-key noise), for the default period, per cohort, theme and agency: each report alone must
-pin nothing. Then the pairwise differences the demo-lab test checks (``test_cell_key.py``): the
-report over the whole period against the same period with one filter more, where the two
-selections differ by 1–4 families, must pin nothing — unless the documented limit happened (a
-differing count's two noises at opposite ends, docs/reports.md), recognised from the exact figures.
+pin nothing. Then the pairwise differences the
+demo-lab test of ``test_cell_key.py`` checks: the report over the whole period against the same
+period with one filter more, where the two selections differ by 1–4 families, must pin nothing —
+unless the documented limit happened (a differing count's two noises at opposite ends,
+docs/reports.md), recognised from the exact figures.
 
 The generator loads with PostgreSQL's COPY (and its ledger and audit-chain triggers), so this runs
 on PostgreSQL only: marked ``postgres``, it is deselected on SQLite (tests/conftest.py), never
@@ -75,7 +76,9 @@ def _families(lab_id: int, query: dict) -> set[int]:
     return set(db.session.scalars(select(sel.c.family_id)))
 
 
-def test_the_benchmark_lab_gives_nothing_away_in_any_filter_or_difference(app, login, bench_lab):
+def _read(app, login, bench_lab):
+    """Every report the tests attack, read first and solved after: (name, query, as published, the
+    same without the noise — the test's truth, never the attacker's)."""
     from sqlalchemy import select
 
     from velferdslab.auth.models import Agency
@@ -96,39 +99,44 @@ def test_the_benchmark_lab_gives_nothing_away_in_any_filter_or_difference(app, l
         return response.get_json()
 
     def exact(query: dict) -> dict:
-        """The same report without the noise: the test's truth, never the attacker's."""
         app.config["REPORT_CELL_KEY"] = False
         try:
             return body(query)
         finally:
             app.config["REPORT_CELL_KEY"] = True
 
-    # Read every report first, solve after.
-    default = client.get("/api/v1/reports/outcome").get_json()  # the default period: this year so far
-    reports = [("default", default), ("base", body(base))] + [(_query(v), body(v)) for v in variants]
-    assert default["families"] and reports[1][1]["families"] >= default["families"]
-    everyone = _families(lab.id, base)
-    all_body, all_exact = reports[1][1], exact(base)
-    pairs = []
-    for query in variants:
-        differing = len(everyone ^ _families(lab.id, query))
-        if 1 <= differing <= 4:
-            pairs.append((query, body(query), exact(query), differing))
+    # The default period (this year so far), the whole period, then each filter over the whole period.
+    queries = [("default", {}), ("base", base)] + [(_query(v), v) for v in variants]
+    reports = [(name, query, body(query), exact(query)) for name, query in queries]
+    assert reports[0][2]["families"] and reports[1][2]["families"] >= reports[0][2]["families"]
+    return lab, reports
 
+
+def test_the_benchmark_lab_gives_nothing_away_in_any_filter_or_difference(app, login, bench_lab):
+    lab, reports = _read(app, login, bench_lab)
     checked = 0
-    for name, published in reports:
+    for name, _q, published, _exact in reports:
         if not published["families"]:
             continue
         assert attacker.pinned(attacker.report_model(published)) == {}, name
         checked += 1
     assert checked >= 10  # the default period, the whole period, and at least one of each filter
 
-    for query, other, other_exact, differing in pairs:
-        found = attacker.pinned(attacker.difference_model(all_body, other, k=differing))
-        # Nothing is pinned — unless the documented limit happened: a differing count's two noises
-        # at opposite ends (docs/reports.md). The test accepts only that case, seen in the exact figures.
-        alignment = attacker.aligned((all_exact, other_exact), (all_body, other), cellkey.NOISE)
-        assert found == {} or alignment, (query, differing, found)
+    # The pairwise differences of the demo-lab test (test_cell_key.py): the whole period against the
+    # same period with one filter more, where the selections differ by 1–4 families.
+    _base, base, all_body, all_exact = reports[1]
+    everyone = _families(lab.id, base)
+    pairs = []
+    for name, query, other, other_exact in reports[2:]:
+        differing = len(everyone ^ _families(lab.id, query))
+        if 1 <= differing <= 4:
+            pairs.append(name)
+            found = attacker.pinned(attacker.difference_model(all_body, other, k=differing))
+            # Nothing is pinned — unless the documented limit happened: a differing count's two
+            # noises at opposite ends (docs/reports.md). The test accepts only that case, seen in the
+            # exact figures.
+            alignment = attacker.aligned((all_exact, other_exact), (all_body, other), cellkey.NOISE)
+            assert found == {} or alignment, (name, differing, found)
     # Which filters differ from the whole by 1–4 families depends on the generated data (fixed by its
     # seed; the teams' agencies and the themes rated do not move with today's date).
     assert pairs, "no filter of the benchmark lab differs from the whole by 1–4 families"
