@@ -140,3 +140,13 @@ def test_the_benchmark_lab_gives_nothing_away_in_any_filter_or_difference(app, l
     # Which filters differ from the whole by 1–4 families depends on the generated data (fixed by its
     # seed; the teams' agencies and the themes rated do not move with today's date).
     assert pairs, "no filter of the benchmark lab differs from the whole by 1–4 families"
+
+
+def test_without_the_noise_the_benchmark_lab_gives_nothing_away_in_any_filter(app, login, bench_lab):
+    """The same reports with the cell key off (``VELFERDSLAB_REPORT_CELL_KEY=0``, exact figures),
+    as the demo-lab test of ``test_disclosure_attack.py`` reads the demo lab: each pins nothing.
+    (It found the attacker's own gap: the distribution's "<5" levels under a "<5" total may be 0.)"""
+    _lab, reports = _read(app, login, bench_lab)
+    found = {name: attacker.pinned(attacker.report_model(exact)) for name, _q, _published, exact in reports
+             if exact["families"]}
+    assert {name: pins for name, pins in found.items() if pins} == {}
