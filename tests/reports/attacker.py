@@ -255,6 +255,11 @@ def counts_model(sections: dict, model: Model | None = None, prefix: str = "") -
         m.publish((p, "dist_intake", i), row[i], distribution[str(i)][0])
         m.publish((p, "dist_now", i), col[i], distribution[str(i)][1])
     m.publish((p, "dist_total"), total, distribution["total"][0])
+    # A table of its own: the parts of a "<5" total are all marked, zeros included (as the report's
+    # rule marks them), so a "<5" level there may be 0. Without these sums a selection of one family
+    # was "pinned" to four, one at each level (the benchmark lab's small cohort, cell key off).
+    m.sums.append(((p, "dist_total"), [(p, "dist_intake", i) for i in LEVELS]))
+    m.sums.append(((p, "dist_total"), [(p, "dist_now", i) for i in LEVELS]))
 
     flow_rows = _rows(sections["flow"])
     for key, expr in flow.items():

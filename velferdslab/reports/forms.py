@@ -10,12 +10,13 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import Field, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import TextInput
 
 from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE, THEME_CODES
 from velferdslab.core.forms import DateField, choices
+from velferdslab.core.routing import MAX_ID
 
 REQUIRED = _l("Feltet må fylles ut.")
 PERCENT = NumberRange(min=0, max=100, message=_l("Må være mellom %(min)s og %(max)s prosent."))
@@ -109,3 +110,24 @@ def assumption_form_class(agencies) -> type[FlaskForm]:
 
 class ConfirmForm(FlaskForm):
     """A bare POST form: the CSRF token is the whole point."""
+
+
+def _lab_id(value) -> int:
+    """A lab chosen in the list, or 0 (none, or anything that is not a lab's number): never an error
+    of WTForms' own (English) — an unknown lab finds no user, and the form says so."""
+    text = str(value if value is not None else "")
+    return int(text) if text.isdigit() and int(text) <= MAX_ID else 0
+
+
+class ReportAccessGrantForm(FlaskForm):
+    """An administrator lets a county or national user (role ``region``) read their lab's report."""
+
+    email = StringField(_l("E-post til brukeren"), validators=[DataRequired(REQUIRED), Length(max=254)])
+    user_lab_id = SelectField(_l("Brukerens egen lab"), coerce=_lab_id, validate_choice=False,
+                              validators=[Optional()])
+
+
+class ReportAccessRevokeForm(FlaskForm):
+    """Take the administrator's lab out of a region user's report (the user's number, from the list)."""
+
+    user_id = HiddenField(_l("Bruker"))

@@ -4,6 +4,9 @@ Management (``reports.read``) reads its own lab's report, and only that. A count
 (``reports.across_labs``, role ``region``) reads the report over the labs assigned to them
 (``ReportLabAccess``), all of them as one selection, protected by the same cell keys — and no
 family, budget screen or other page of any lab.
+
+Who may give a region user a lab: the lab's own administrator (``admin.users``), for their lab only
+— the lab whose figures are read decides (the command line, run by the operator, acts for no user).
 """
 
 from __future__ import annotations
@@ -32,6 +35,13 @@ def _read_outcome(user: Any, lab: Lab) -> policy.Decision:
     if user.has_permission(Permission.REPORTS_ACROSS_LABS) and lab.id in assigned_lab_ids(user):
         return policy.ALLOW
     return policy.deny("not_assigned")
+
+
+@policy.rule(Lab, "manage_report_access")
+def _manage_report_access(user: Any, lab: Lab) -> policy.Decision:
+    if user.has_permission(Permission.ADMIN_USERS) and user.lab_id == lab.id:
+        return policy.ALLOW
+    return policy.deny("not_own_lab")
 
 
 def readable_labs(user: Any) -> list[Lab]:

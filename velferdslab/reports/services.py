@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
 from velferdslab.auth.models import Agency, Lab, User
-from velferdslab.core.errors import ConflictError, ServiceError
+from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
 from velferdslab.core.routing import MAX_ID
 from velferdslab.core.text import short_text
 from velferdslab.extensions import db
@@ -198,13 +198,25 @@ def retire_set(row: AssumptionSet, *, actor: User) -> AssumptionSet:
 
 
 # --- labs of the report across labs (role ``region``) ----------------------------------------------
+# One set of rules for the command line (``velferdslab report-access``, the operator: no actor) and
+# the administrators' page (``reports.views.report_access``: the actor, for their own lab only).
+
+def _may_manage(actor: User | None, lab: Lab) -> None:
+    from velferdslab.core import policy
+    from velferdslab.reports import policy as _rules  # noqa: F401 - registers the rule asked here
+
+    if actor is not None and not policy.can(actor, "manage_report_access", lab):
+        raise ForbiddenError(_("Bare laben selv kan bestemme hvem som leser resultatrapporten dens."), "lab")
+
 
 def grant_lab_access(user: User, lab: Lab, *, actor: User | None = None) -> None:
     """Let a county or national user (role ``region``) read ``lab``'s outcome report, with their other
-    labs, as one report (``reports.policy``). Audited; refused for a user without the role."""
+    labs, as one report (``reports.policy``). Audited; refused for a user without the role, and for
+    an actor who is not the lab's administrator."""
     from velferdslab.core.permissions import Permission
     from velferdslab.reports.models import ReportLabAccess
 
+    _may_manage(actor, lab)
     if not user.active:
         raise ServiceError(_("Brukeren er deaktivert."), "user")
     if not user.has_permission(Permission.REPORTS_ACROSS_LABS):
@@ -221,6 +233,7 @@ def revoke_lab_access(user: User, lab: Lab, *, actor: User | None = None) -> Non
     """Take ``lab`` out of the user's report across labs. Audited."""
     from velferdslab.reports.models import ReportLabAccess
 
+    _may_manage(actor, lab)
     row = db.session.get(ReportLabAccess, (user.id, lab.id))
     if row is None:
         raise ServiceError(_("Brukeren leser ikke rapporten for denne laben."), "lab")
@@ -236,3 +249,47 @@ def lab_access(user: User) -> list[Lab]:
 
     return list(db.session.scalars(select(Lab).join(ReportLabAccess, ReportLabAccess.lab_id == Lab.id)
                                    .where(ReportLabAccess.user_id == user.id).order_by(Lab.name)))
+
+
+def lab_readers(lab: Lab) -> list[tuple[User, list[Lab]]]:
+    """The region users who read ``lab``'s outcome report, by name, each with every lab of their
+    report (two statements)."""
+    from velferdslab.reports.models import ReportLabAccess
+
+    users = list(db.session.scalars(
+        select(User).join(ReportLabAccess, ReportLabAccess.user_id == User.id)
+        .where(ReportLabAccess.lab_id == lab.id).order_by(User.name, User.id)))
+    labs: dict[int, list[Lab]] = {user.id: [] for user in users}
+    if users:
+        for user_id, each in db.session.execute(
+                select(ReportLabAccess.user_id, Lab).join(Lab, Lab.id == ReportLabAccess.lab_id)
+                .where(ReportLabAccess.user_id.in_(list(labs))).order_by(Lab.name)):
+            labs[user_id].append(each)
+    return [(user, labs[user.id]) for user in users]
+
+
+def all_labs() -> list[Lab]:
+    """Every lab, by name: the list an administrator names a region user's own lab from."""
+    return list(db.session.scalars(select(Lab).order_by(Lab.name, Lab.id)))
+
+
+def region_user(email: str, user_lab_id: int | None = None) -> User:
+    """The county or national user (role ``region``) with this e-mail address, for an administrator
+    to give their lab: only users with the role are looked for, so the answer says nothing of the
+    addresses other labs' staff use. ``user_lab_id`` says which when several labs have one."""
+    from velferdslab.auth.models import UserRole
+    from velferdslab.auth.services import normalise_email
+    from velferdslab.core.permissions import Role
+
+    query = (select(User).join(UserRole, UserRole.user_id == User.id)
+             .where(User.email == normalise_email(email), UserRole.role == Role.REGION.value))
+    if user_lab_id:
+        query = query.where(User.lab_id == user_lab_id)
+    users = list(db.session.scalars(query.order_by(User.id)))
+    if not users:
+        raise ServiceError(_("Ingen bruker med rollen «Fylke eller nasjonalt nivå» har denne e-postadressen."),
+                           "email")
+    if len(users) > 1:
+        raise ServiceError(_("Flere brukere med rollen «Fylke eller nasjonalt nivå» har denne e-postadressen: "
+                             "velg brukerens lab."), "user_lab_id")
+    return users[0]

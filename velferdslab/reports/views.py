@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
-from velferdslab.auth.models import Agency
+from velferdslab.auth.models import Agency, User
 from velferdslab.cases.access import Access
 from velferdslab.cases.gate import family_route, note
 from velferdslab.cases.minside.access import FamilyAccess
@@ -33,9 +33,17 @@ from velferdslab.core.forms import add_error, choices, render_form
 from velferdslab.core.models import today_local, utcnow
 from velferdslab.core.money import parse_kroner
 from velferdslab.core.permissions import LOGIN, requires
+from velferdslab.core.routing import MAX_ID
 from velferdslab.extensions import db
 from velferdslab.reports import charts, exports, figures, outcome, persons, progress, reading, services
-from velferdslab.reports.forms import ConfirmForm, OutcomeFilterForm, assumption_form_class, level_cost_field_name
+from velferdslab.reports.forms import (
+    ConfirmForm,
+    OutcomeFilterForm,
+    ReportAccessGrantForm,
+    ReportAccessRevokeForm,
+    assumption_form_class,
+    level_cost_field_name,
+)
 from velferdslab.reports.models import RATE_FIELDS
 
 blueprint = Blueprint("reports", __name__, template_folder="templates")
@@ -483,10 +491,61 @@ def outcome_across_labs():
     return render_template("reports/outcome_labs.html", **context, **outcome_context(report, f, None))
 
 
+# --- administrators: who reads the lab's report across labs (role ``region``) --------------------
+
+def _report_access_page(grant: ReportAccessGrantForm, revoke: ReportAccessRevokeForm, status: int = 200):
+    lab = current_user.lab
+    grant.user_lab_id.choices = choices([(0, _("Finn brukeren ut fra e-postadressen"))]
+                                        + [(each.id, each.name) for each in services.all_labs()])
+    return render_template("reports/report_access.html", form=grant, revoke=revoke, lab=lab,
+                           readers=services.lab_readers(lab)), status
+
+
+@blueprint.route("/admin/resultatrapport-tilgang", methods=["GET", "POST"])
+@requires("admin.users")
+def report_access():
+    """Which county or national users read this lab's outcome report, with their other labs; the
+    lab's administrator gives it (a grant for their own lab only: ``reports.policy``)."""
+    form = ReportAccessGrantForm()
+    if form.validate_on_submit():
+        try:
+            user = services.region_user(form.email.data or "", form.user_lab_id.data or None)
+            services.grant_lab_access(user, current_user.lab, actor=current_user)
+        except ServiceError as error:
+            add_error(form, error, "email")
+        else:
+            flash(_("%(name)s leser nå resultatrapporten for %(lab)s.", name=user.name, lab=current_user.lab.name),
+                  "success")
+            return redirect(url_for("reports.report_access"))
+    return _report_access_page(form, ReportAccessRevokeForm(formdata=None),
+                               422 if request.method == "POST" else 200)
+
+
+@blueprint.post("/admin/resultatrapport-tilgang/trekk-tilbake")
+@requires("admin.users")
+def report_access_revoke():
+    form = ReportAccessRevokeForm()
+    if form.validate_on_submit():
+        raw = (form.user_id.data or "").strip()
+        user = db.session.get(User, int(raw)) if raw.isdigit() and int(raw) <= MAX_ID else None
+        try:
+            if user is None:
+                raise ServiceError(_("Brukeren leser ikke rapporten for denne laben."), "user_id")
+            services.revoke_lab_access(user, current_user.lab, actor=current_user)
+        except ServiceError as error:
+            add_error(form, error, "user_id")
+        else:
+            flash(_("%(name)s leser ikke lenger resultatrapporten for %(lab)s.", name=user.name,
+                    lab=current_user.lab.name), "success")
+            return redirect(url_for("reports.report_access"))
+    return _report_access_page(ReportAccessGrantForm(formdata=None), form, 422)
+
+
 navigation.register(_l("Resultater"), "reports.outcome_page", "reports.read", order=60)
 navigation.register(_l("Resultater for flere laber"), "reports.outcome_across_labs", "reports.across_labs",
                     order=61)
 navigation.register(_l("Gevinstmodell"), "reports.assumption_sets", "reports.assumptions", order=65)
+navigation.register(_l("Rapporttilgang for fylke"), "reports.report_access", "admin.users", order=82)
 
 
 # --- the family's own download on Min side (issue 16) ----------------------------------------------
