@@ -78,7 +78,7 @@ def _covered(access: Access | None, budget: queries.FamilyBudget) -> dict:
 def family_panel(family, user, gated: bool) -> dict:
     """The budget panel on the family page (``cases.panels.FAMILY_PANELS``)."""
     year = queries.current_year()
-    budget = queries.family_budget(family.id, year)
+    budget = queries.family_panel_budget(family.id, year)  # one statement (issue 19)
     # The gate has answered for this family in this request (``policy.remember``): no second look-up.
     access = policy.remember(("family_access", user.id, family.id), lambda: gate.family_access(user, family.id))
     return {"template": "budget/_family_panel.html", "budget": budget, **_covered(access, budget),
