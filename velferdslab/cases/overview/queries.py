@@ -10,9 +10,11 @@ and meeting notes are never selected: the consent gate is in the queries.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from markupsafe import Markup
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import load_only
 
@@ -62,6 +64,8 @@ class FamilyPage:
     today: date = field(default_factory=today_local)
     # Why some case content is not shown (issue 15): the missing consents, once each, no content.
     hidden: list[str] = field(default_factory=list)
+    # The journey section's HTML (charts and table), when the caller's ``journey`` gave one.
+    journey_html: Markup | None = None
 
     @property
     def family(self):
@@ -121,8 +125,16 @@ class FamilyPage:
         return journey_queries.assessment_due(self.enrolment, self.history.points if self.history else [], self.today)
 
 
-def family_page(access: Access) -> FamilyPage:
-    """Everything on the family page, in a fixed number of statements."""
+JourneyLoader = Callable[[Access, list[str]], tuple[JourneyHistory, Markup | None]]
+
+
+def _plain_journey(access: Access, themes: list[str]) -> tuple[JourneyHistory, Markup | None]:
+    return journey_queries.journey_history(access.family.id, themes, access), None
+
+
+def family_page(access: Access, journey: JourneyLoader = _plain_journey) -> FamilyPage:
+    """Everything on the family page, in a fixed number of statements. ``journey`` loads the reader's
+    journey history and, if it renders one, the section's HTML (the page's: ``journey.section``)."""
     family_id, gated = access.family.id, access.gated
     members = household_services.family_members(family_id)
     enrolment_query = select(Enrolment).where(Enrolment.family_id == family_id) \
@@ -147,7 +159,7 @@ def family_page(access: Access) -> FamilyPage:
         themes=themes, overrides=overrides, meetings=meeting_queries.meetings(access, MEETINGS_ON_PAGE),
         meeting_count=meeting_count, next_meeting_on=next_meeting_on, today=today)
     if not gated:
-        page.history = journey_queries.journey_history(family_id, themes, access)
+        page.history, page.journey_html = journey(access, themes)
         goals = plan_queries.visible_goals(access, list(db.session.scalars(
             select(Goal).where(Goal.family_id == family_id).order_by(Goal.theme, Goal.horizon, Goal.id))))
         actions = plan_queries.visible_actions(access, plan_queries.open_actions(family_id))
