@@ -144,20 +144,19 @@ def family_page(access: Access, journey: JourneyLoader = _plain_journey) -> Fami
                                                             Enrolment.status, Enrolment.referred_on,
                                                             Enrolment.started_on, Enrolment.closed_on))
     enrolments = list(db.session.scalars(enrolment_query))
-    consents = consent_services.consents(family_id)
+    # The page shows each consent's agency and dates, not what it covers: its categories stay unread.
+    consents = consent_services.consents(family_id, categories=False)
     overrides = {r.theme: r.applicable for r in
                  db.session.scalars(select(FamilyTheme).where(FamilyTheme.family_id == family_id))}
     themes = journey_services.applicable_theme_codes(members, overrides)
     today = today_local()
-    meeting_count, next_meeting_on = db.session.execute(
-        select(func.count(), meeting_queries.planned_next_meeting_column(today)).select_from(Meeting)
-        .where(Meeting.family_id == family_id)).one()
+    meetings, totals = meeting_queries.latest_meetings(access, MEETINGS_ON_PAGE, today)
     page = FamilyPage(
         access=access, members=members, enrolments=enrolments,
         team=enrolment_queries.team_rows(family_id, enrolments[-1].id if enrolments else None),
         consents=consents, superseded_consent_ids={c.supersedes_id for c in consents if c.supersedes_id},
-        themes=themes, overrides=overrides, meetings=meeting_queries.meetings(access, MEETINGS_ON_PAGE),
-        meeting_count=meeting_count, next_meeting_on=next_meeting_on, today=today)
+        themes=themes, overrides=overrides, meetings=meetings,
+        meeting_count=totals.count, next_meeting_on=totals.next_meeting_on, today=today)
     if not gated:
         page.history, page.journey_html = journey(access, themes)
         goals = plan_queries.visible_goals(access, list(db.session.scalars(
