@@ -216,29 +216,27 @@ def _latest_enrolments(family_ids: list[int]) -> dict[int, Enrolment]:
     return latest
 
 
-def _latest_levels(family_ids: list[int]) -> dict[int, list[tuple[date, int, str]]]:
-    """The last two current assessments of each family: (date, overall level, kind), oldest first."""
+def _assessment_facts(family_ids: list[int]) -> tuple[dict[int, list[tuple[date, int, str]]],
+                                                        dict[int, list[tuple[date, str]]]]:
+    """In one statement: the last two current assessments of each family — (date, overall level,
+    kind), oldest first — and every current follow-up assessment — (date, kind)."""
     rank = func.row_number().over(partition_by=JourneyAssessment.family_id,
                                   order_by=(JourneyAssessment.assessed_on.desc(), JourneyAssessment.id.desc()))
     inner = (select(JourneyAssessment.family_id, JourneyAssessment.assessed_on, JourneyAssessment.overall_level,
                     JourneyAssessment.kind, rank.label("rank"))
              .where(JourneyAssessment.family_id.in_(family_ids), JourneyAssessment.is_current.is_(True))
              .subquery())
-    found: dict[int, list] = defaultdict(list)
-    for family_id, assessed_on, level, kind, _rank in db.session.execute(
-            select(inner).where(inner.c.rank <= 2).order_by(inner.c.family_id, inner.c.rank.desc())):
-        found[family_id].append((assessed_on, level, kind))
-    return found
-
-
-def _follow_ups_done(family_ids: list[int]) -> dict[int, list[tuple[date, str]]]:
-    done: dict[int, list] = defaultdict(list)
-    for family_id, assessed_on, kind in db.session.execute(
-            select(JourneyAssessment.family_id, JourneyAssessment.assessed_on, JourneyAssessment.kind)
-            .where(JourneyAssessment.family_id.in_(family_ids), JourneyAssessment.is_current.is_(True),
-                   JourneyAssessment.kind.in_(tuple(enrolment_services.FOLLOW_UP_MONTHS)))):
-        done[family_id].append((assessed_on, kind))
-    return done
+    follow_up_kinds = tuple(enrolment_services.FOLLOW_UP_MONTHS)
+    latest: dict[int, list] = defaultdict(list)
+    follow_ups: dict[int, list] = defaultdict(list)
+    for family_id, assessed_on, level, kind, row_rank in db.session.execute(
+            select(inner).where((inner.c.rank <= 2) | inner.c.kind.in_(follow_up_kinds))
+            .order_by(inner.c.family_id, inner.c.rank.desc())):
+        if row_rank <= 2:
+            latest[family_id].append((assessed_on, level, kind))
+        if kind in follow_up_kinds:
+            follow_ups[family_id].append((assessed_on, kind))
+    return latest, follow_ups
 
 
 def _latest_meetings(family_ids: list[int], today: date) -> dict[int, tuple[date, date | None]]:
@@ -282,7 +280,8 @@ class _Point:  # the shape ``assessment_due`` reads
 
 def my_families(user, today: date | None = None) -> list[FamilySummary]:
     """*Mine familier*: the user's families with level, trend, next meeting, overdue actions and
-    assessments due — six statements whatever the number of families or the length of history.
+    assessments due — six statements (the families, their consents, enrolments, meetings, assessments,
+    actions) whatever the number of families or the length of history.
     Gated families show only their name and meeting dates."""
     today = today or today_local()
     summaries = [FamilySummary(access=a) for a in accessible_families(user)]
@@ -293,8 +292,7 @@ def my_families(user, today: date | None = None) -> list[FamilySummary]:
     open_ids = [s.family.id for s in summaries if not s.access.gated] or [-1]
     enrolments = _latest_enrolments(ids)
     meetings_ = _latest_meetings(ids, today)
-    levels = _latest_levels(open_ids)
-    follow_ups = _follow_ups_done(open_ids)
+    levels, follow_ups = _assessment_facts(open_ids)
     counts = _action_counts(open_ids, today)
     for summary in summaries:
         family_id = summary.family.id
