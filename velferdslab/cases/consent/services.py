@@ -40,13 +40,14 @@ from velferdslab.teams.models import TeamMembership
 
 def consents(family_id: int, *, categories: bool = True) -> list[Consent]:
     """Every consent row of the family, oldest first (the history, superseded rows included). With
-    ``categories=False`` what each covers is not read (one statement less; reading it then raises)."""
-    from sqlalchemy.orm import joinedload, raiseload
+    ``categories=False`` what each covers is not read with them (one statement less; a caller that
+    reads it after all pays a statement per consent: the family page's statement tests would show)."""
+    from sqlalchemy.orm import joinedload, lazyload
 
     options = [joinedload(Consent.agency), joinedload(Consent.given_by), joinedload(Consent.subject),
                joinedload(Consent.withdrawn_by)]
     if not categories:
-        options.append(raiseload(Consent.category_rows))
+        options.append(lazyload(Consent.category_rows))
     return list(db.session.scalars(select(Consent).where(Consent.family_id == family_id).options(*options)
                                    .order_by(Consent.recorded_at, Consent.id)))
 

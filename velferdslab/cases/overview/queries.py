@@ -144,7 +144,7 @@ def family_page(access: Access, journey: JourneyLoader = _plain_journey) -> Fami
                                                             Enrolment.status, Enrolment.referred_on,
                                                             Enrolment.started_on, Enrolment.closed_on))
     enrolments = list(db.session.scalars(enrolment_query))
-    # The page shows each consent's agency and dates, not what it covers: its categories stay unread.
+    # The page shows each consent's agency and dates, not what it covers: its categories are not read.
     consents = consent_services.consents(family_id, categories=False)
     overrides = {r.theme: r.applicable for r in
                  db.session.scalars(select(FamilyTheme).where(FamilyTheme.family_id == family_id))}
