@@ -39,14 +39,14 @@ def _meetings(family_id: int, gated: bool, limit: int | None, hidden: str | None
     if gated or hidden:  # a gated member sees when the team met and who came, never what was said
         query = query.options(load_only(Meeting.id, Meeting.family_id, Meeting.enrolment_id, Meeting.held_on,
                                         Meeting.next_meeting_on))
-    if totals is not None:  # over every meeting of the family: window aggregates are computed before the LIMIT
-        assert today is not None
-        query = query.add_columns(func.count().over(), planned_next_meeting_column(today).over())
     if limit:
         query = query.limit(limit)
-    if totals is not None:
-        found = db.session.execute(query).all()
-        meetings = [row[0] for row in found]
+    meetings: list[Meeting]
+    if totals is not None:  # over every meeting of the family: window aggregates are computed before the LIMIT
+        assert today is not None
+        found = db.session.execute(
+            query.add_columns(func.count().over(), planned_next_meeting_column(today).over())).all()
+        meetings = [meeting for meeting, _count, _next in found]
         if found:
             totals.count, totals.next_meeting_on = int(found[0][1]), found[0][2]
     else:
