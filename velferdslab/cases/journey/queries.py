@@ -147,6 +147,15 @@ class JourneyHistory:
     # Why some of it is not shown to this reader (issue 15): one line per missing consent, no content.
     hidden: list[str] = field(default_factory=list)
     _rated_memo: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    # The family page's kept view (``journey.section``): only the latest point carries its ratings,
+    # the earlier ones their dates, kinds and levels; ``rated`` is what rated_themes() gave for the
+    # whole history. What needs every rating (perspectives, series) refuses such a history.
+    latest_ratings_only: bool = False
+    rated: list[str] | None = None
+
+    def _require_all_ratings(self) -> None:
+        if self.latest_ratings_only:
+            raise RuntimeError("this journey history carries the latest assessment's ratings only")
 
     @property
     def latest(self) -> AssessmentPoint | None:
@@ -163,10 +172,12 @@ class JourneyHistory:
         return self.points[-2] if len(self.points) > 1 else None
 
     def perspectives(self) -> list[str]:
+        self._require_all_ratings()
         seen = {p for point in self.points for (_t, p) in point.ratings}
         return [p for p in ("team", "family", "young_person") if p in seen]
 
     def series(self, theme: str, perspective: str) -> list[tuple[date, int]]:
+        self._require_all_ratings()
         return [(p.assessed_on, level) for p in self.points
                 if (level := p.level(theme, perspective)) is not None]
 
@@ -181,6 +192,8 @@ class JourneyHistory:
         or themes changed afterwards are walked again; it does not look into each point's ratings
         (a history's points are complete once :func:`journey_history` built them). A copy is
         returned, so a caller cannot change the memo."""
+        if self.rated is not None:
+            return list(self.rated)
         key = (id(self.points), len(self.points), tuple(self.themes))
         if self._rated_memo is None or self._rated_memo[0] != key:
             rated = {t for point in self.points for (t, _p) in point.ratings}

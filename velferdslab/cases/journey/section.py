@@ -18,9 +18,10 @@ The key is made from the assessments' rows only. A theme rating is written once,
 the assessment it belongs to (``journey.services``), and never changed in place (only the family's
 erasure blanks its note; ``erased_at`` is in the key), so the ratings are a function of the
 assessments' ids. :func:`family_journey` therefore reads the assessments (one statement) and only on
-a miss their ratings (a second one, some 500 rows for three years): the entry keeps the history the
-page reads (the points with their visible ratings) and which ratings were hidden, as facts, worded
-again for each reader (the words name the reader's agency, which is not in the key).
+a miss their ratings (a second one, some 500 rows for three years): the entry keeps what the page
+reads of the history (the latest point with its visible ratings, the earlier points' dates, kinds
+and levels, the themes ever rated) and which ratings were hidden, as facts, worded again for each
+reader (the words name the reader's agency, which is not in the key).
 
 The table shows the latest :data:`HISTORY_ON_PAGE` assessments, with a link to the whole history
 (``cases.assessments``), so the page does not grow with the history.
@@ -31,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import render_template, url_for
 from flask_babel import get_locale
@@ -47,15 +48,25 @@ HISTORY_ON_PAGE = 12  # assessments in the family page's journey table; the rest
 MAX_ENTRIES = 256     # sections kept per worker process (a section is some 20–60 KB)
 
 
-
 @dataclass(frozen=True)
 class Entry:
-    """What is kept per key: the section's HTML, the points as this view shows them (read-only: shared
-    by every request with the same key) and what was hidden of the ratings."""
+    """What is kept per key: the section's HTML, the points as this view shows them — the latest with
+    its ratings, the earlier ones without (the page reads only their dates, kinds and levels; a
+    three-year history's ratings are some 250 KB) — read-only, shared by every request with the
+    same key; the themes ever rated, and what was hidden of the ratings."""
 
     html: Markup
     points: tuple[AssessmentPoint, ...]
+    rated: tuple[str, ...]
     hidden: HiddenRatings
+
+    def history(self, access: Access, themes: list[str]) -> JourneyHistory:
+        return JourneyHistory(points=list(self.points), themes=themes, hidden=self.hidden.reasons(access),
+                              latest_ratings_only=True, rated=list(self.rated))
+
+
+def _lean(point: AssessmentPoint) -> AssessmentPoint:
+    return replace(point, ratings={}, voices=[])
 
 
 _cache: OrderedDict[str, Entry] = OrderedDict()
@@ -118,10 +129,11 @@ def family_journey(access: Access, themes: list[str]) -> tuple[JourneyHistory, M
     if entry is None:
         hidden = journey_queries.attach_ratings(access.family.id, points, access)
         history = JourneyHistory(points=points, themes=themes, hidden=hidden.reasons(access))
-        entry = Entry(_render(access, history), tuple(points), hidden)
+        entry = Entry(_render(access, history), (*map(_lean, points[:-1]), points[-1]),
+                      tuple(history.rated_themes()), hidden)
         _store(key, entry)
         return history, entry.html
-    return JourneyHistory(points=list(entry.points), themes=themes, hidden=entry.hidden.reasons(access)), entry.html
+    return entry.history(access, themes), entry.html
 
 
 def clear() -> None:
