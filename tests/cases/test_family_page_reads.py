@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from tests import factories
 from tests.cases.test_consent_per_person import content, nav  # noqa: F401 - fixtures
