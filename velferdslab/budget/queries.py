@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, true
 from sqlalchemy.orm import selectinload
 
 from velferdslab.audit import services as audit
@@ -21,6 +21,7 @@ from velferdslab.budget import policy as spend_policy
 from velferdslab.budget.models import LedgerAccount, Route, SpendFunding, SpendRequest, SpendStatus
 from velferdslab.cases.access import prime_scopes
 from velferdslab.cases.gate import accessible_families, team_family_ids
+from velferdslab.cases.plan.models import Goal
 from velferdslab.core.models import today_local, utcnow
 from velferdslab.core.permissions import ROLE_PERMISSIONS, Permission
 from velferdslab.extensions import db
@@ -71,6 +72,50 @@ def family_budget(family_id: int, year: int) -> FamilyBudget:
         row["allocated"] = row["allocation"] + row["committed"] + row["paid"]
     return FamilyBudget(year=year, balance=ledger.family_balance(family_id, year),
                         spends=family_spends(family_id, year), by_agency=list(agencies.values()))
+
+
+@dataclass(frozen=True)
+class GoalText:
+    text: str | None
+
+
+@dataclass(frozen=True)
+class SpendLine:
+    """A spend request as the family page's budget panel lists it: no requester, decisions or funding."""
+
+    id: int
+    category: str
+    theme: str
+    payee: str | None
+    amount: int
+    status: str
+    goal: GoalText
+
+
+def family_panel_budget(family_id: int, year: int) -> FamilyBudget:
+    """The family page's budget panel (issue 19): the year's balance and its spend requests with
+    their goals' words, in one statement — the balance sums as a one-row aggregate, left-joined to
+    the requests (so a family with no request still gets its balance). The same figures as
+    :func:`family_budget` and ``ledger.family_balance``; ``by_agency`` is left empty (the panel
+    does not show it)."""
+    sums = {kind: func.coalesce(func.sum(case((LedgerAccount.kind == kind, LedgerAccount.balance), else_=0)), 0)
+            .label(kind) for kind in ("allocation", "committed", "paid")}
+    balance = (select(*sums.values())
+               .where(LedgerAccount.family_id == family_id, LedgerAccount.year == year).subquery("balance"))
+    spends = (select(SpendRequest.id, SpendRequest.category, SpendRequest.theme, SpendRequest.payee,
+                     SpendRequest.amount, SpendRequest.status, SpendRequest.created_at, Goal.text.label("goal_text"))
+              .join(Goal, Goal.id == SpendRequest.goal_id)
+              .where(SpendRequest.family_id == family_id, SpendRequest.budget_year == year).subquery("spend"))
+    rows = db.session.execute(
+        select(balance, spends).select_from(balance.outerjoin(spends, true()))
+        .order_by(spends.c.created_at.desc(), spends.c.id.desc())).all()
+    first = rows[0]._mapping  # the aggregate is one row, and the outer join keeps it
+    allocation, committed, paid = (int(first[kind] or 0) for kind in ("allocation", "committed", "paid"))
+    lines = [SpendLine(id=row.id, category=row.category, theme=row.theme, payee=row.payee, amount=int(row.amount),
+                       status=row.status, goal=GoalText(row.goal_text)) for row in rows if row.id is not None]
+    return FamilyBudget(year=year, balance=ledger.FamilyBalance(allocated=allocation + committed + paid,
+                                                                committed=committed, paid=paid, available=allocation),
+                        spends=lines)  # type: ignore[arg-type]  # the panel reads SpendLine's fields only
 
 
 def read_my_budgets(user: User, year: int) -> list[tuple]:

@@ -32,6 +32,7 @@ from velferdslab.cases.themes import LEVEL_NAMES, THEME_BY_CODE, THEMES
 from velferdslab.core import navigation, policy
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.forms import SelectChoice, add_error, choices, render_form
+from velferdslab.core.i18n import translated_tables
 from velferdslab.core.models import today_local
 from velferdslab.core.money import format_nok
 from velferdslab.core.permissions import LOGIN, Permission, requires
@@ -43,12 +44,19 @@ SPEND = ("spend", SpendRequest)
 blueprint = Blueprint("budget", __name__, template_folder="templates")
 
 
+# Each label table translated once per language, not in every table cell (``core.i18n.TranslatedTable``).
+_LABELS = translated_tables({
+    "spend_status_labels": forms.STATUS_LABELS, "spend_category_labels": forms.CATEGORY_LABELS,
+    "spend_route_labels": forms.ROUTE_LABELS, "approver_role_labels": forms.APPROVER_ROLE_LABELS,
+    "themes": THEME_BY_CODE, "levels": LEVEL_NAMES})
+_THEMES, _LEVELS = _LABELS.pop("themes"), _LABELS.pop("levels")
+
+
 @blueprint.app_context_processor
 def _labels() -> dict:
-    return {"spend_status_labels": forms.STATUS_LABELS, "spend_category_labels": forms.CATEGORY_LABELS,
-            "spend_route_labels": forms.ROUTE_LABELS, "approver_role_labels": forms.APPROVER_ROLE_LABELS,
-            "budget_theme_name": lambda code: THEME_BY_CODE[code].name if code in THEME_BY_CODE else code,
-            "budget_level_name": lambda level: LEVEL_NAMES.get(level, "")}
+    return {**_LABELS,
+            "budget_theme_name": lambda code: _THEMES[code].name if code in _THEMES else code,
+            "budget_level_name": lambda level: _LEVELS.get(level, "")}
 
 
 def _user():
@@ -78,7 +86,7 @@ def _covered(access: Access | None, budget: queries.FamilyBudget) -> dict:
 def family_panel(family, user, gated: bool) -> dict:
     """The budget panel on the family page (``cases.panels.FAMILY_PANELS``)."""
     year = queries.current_year()
-    budget = queries.family_budget(family.id, year)
+    budget = queries.family_panel_budget(family.id, year)  # one statement (issue 19)
     # The gate has answered for this family in this request (``policy.remember``): no second look-up.
     access = policy.remember(("family_access", user.id, family.id), lambda: gate.family_access(user, family.id))
     return {"template": "budget/_family_panel.html", "budget": budget, **_covered(access, budget),

@@ -38,13 +38,17 @@ from velferdslab.extensions import db
 from velferdslab.teams.models import TeamMembership
 
 
-def consents(family_id: int) -> list[Consent]:
-    """Every consent row of the family, oldest first (the history, superseded rows included)."""
-    from sqlalchemy.orm import joinedload
+def consents(family_id: int, *, categories: bool = True) -> list[Consent]:
+    """Every consent row of the family, oldest first (the history, superseded rows included). With
+    ``categories=False`` what each covers is not read with them (one statement less; a caller that
+    reads it after all pays a statement per consent: the family page's statement tests would show)."""
+    from sqlalchemy.orm import joinedload, lazyload
 
-    return list(db.session.scalars(select(Consent).where(Consent.family_id == family_id)
-                                   .options(joinedload(Consent.agency), joinedload(Consent.given_by),
-                                            joinedload(Consent.subject), joinedload(Consent.withdrawn_by))
+    options = [joinedload(Consent.agency), joinedload(Consent.given_by), joinedload(Consent.subject),
+               joinedload(Consent.withdrawn_by)]
+    if not categories:
+        options.append(lazyload(Consent.category_rows))
+    return list(db.session.scalars(select(Consent).where(Consent.family_id == family_id).options(*options)
                                    .order_by(Consent.recorded_at, Consent.id)))
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from velferdslab.cases.access import Access, visible_ratings
+from velferdslab.cases.access import Access, rating_subject, visible_ratings
 from velferdslab.cases.enrolment import services as enrolment_services
 from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
@@ -99,6 +99,9 @@ class AssessmentPoint:
     ratings: dict[tuple[str, str], tuple[int, str | None]] = field(default_factory=dict)
     # Every rating, also a member's own and those about one member.
     voices: list[Voice] = field(default_factory=list)
+    # When the row was written: with the id, what tells this version from a row that reused its id
+    # (a database restored from a backup, a test's rolled-back one) — the family page's cache key.
+    created_at: datetime | None = None
 
     def voice_rows(self, themes: list[str]) -> list[VoiceRow]:
         return voice_rows(self.voices, themes)
@@ -144,6 +147,15 @@ class JourneyHistory:
     # Why some of it is not shown to this reader (issue 15): one line per missing consent, no content.
     hidden: list[str] = field(default_factory=list)
     _rated_memo: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    # The family page's kept view (``journey.section``): only the latest point carries its ratings,
+    # the earlier ones their dates, kinds and levels; ``rated`` is what rated_themes() gave for the
+    # whole history. What needs every rating (perspectives, series) refuses such a history.
+    latest_ratings_only: bool = False
+    rated: list[str] | None = None
+
+    def _require_all_ratings(self) -> None:
+        if self.latest_ratings_only:
+            raise RuntimeError("this journey history carries the latest assessment's ratings only")
 
     @property
     def latest(self) -> AssessmentPoint | None:
@@ -160,10 +172,12 @@ class JourneyHistory:
         return self.points[-2] if len(self.points) > 1 else None
 
     def perspectives(self) -> list[str]:
+        self._require_all_ratings()
         seen = {p for point in self.points for (_t, p) in point.ratings}
         return [p for p in ("team", "family", "young_person") if p in seen]
 
     def series(self, theme: str, perspective: str) -> list[tuple[date, int]]:
+        self._require_all_ratings()
         return [(p.assessed_on, level) for p in self.points
                 if (level := p.level(theme, perspective)) is not None]
 
@@ -178,6 +192,8 @@ class JourneyHistory:
         or themes changed afterwards are walked again; it does not look into each point's ratings
         (a history's points are complete once :func:`journey_history` built them). A copy is
         returned, so a caller cannot change the memo."""
+        if self.rated is not None:
+            return list(self.rated)
         key = (id(self.points), len(self.points), tuple(self.themes))
         if self._rated_memo is None or self._rated_memo[0] != key:
             rated = {t for point in self.points for (t, _p) in point.ratings}
@@ -185,40 +201,76 @@ class JourneyHistory:
         return list(self._rated_memo[1])
 
 
+def assessment_points(family_id: int) -> list[AssessmentPoint]:
+    """One statement: the family's current assessments, oldest first, without their ratings."""
+    rows = db.session.scalars(select(JourneyAssessment).where(JourneyAssessment.family_id == family_id,
+                                                              JourneyAssessment.is_current.is_(True))
+                              .order_by(JourneyAssessment.assessed_on, JourneyAssessment.id)).all()
+    return [AssessmentPoint(r.id, r.assessed_on, r.kind, r.version, r.overall_level, r.suggested_level,
+                            r.override_reason, r.meeting_id, created_at=r.created_at) for r in rows]
+
+
+@dataclass
+class HiddenRatings:
+    """What :func:`attach_ratings` left out for a reader, as facts rather than words: the (subject,
+    theme) of every hidden rating, once each in order, and whether the overall level is hidden."""
+
+    ratings: list[tuple[int | None, str]] = field(default_factory=list)
+    level: bool = False
+
+    def reasons(self, access: Access) -> list[str]:
+        """The reasons in the reader's words (what ``visible_ratings`` would have said, in its order)."""
+        words = [access.hidden_reason(subject, theme, "rating") for subject, theme in self.ratings]
+        if self.level:
+            words.append(access.hidden_reason(None, None, "level"))
+        return list(dict.fromkeys(words))
+
+
+def attach_ratings(family_id: int, points: list[AssessmentPoint], access: Access | None = None) -> HiddenRatings:
+    """One statement: every rating of the family's current assessments, put on ``points`` (from
+    :func:`assessment_points`). With ``access``, only what the reader's consents cover
+    (``cases.access.visible_ratings``; the overall level is the household's plan); what is left
+    out is returned."""
+    hidden = HiddenRatings()
+    if not points:
+        return hidden
+    by_id = {point.id: point for point in points}
+    voices: list[Voice] = [
+        Voice(theme, perspective, level, note, given_by, subject, scale, assessment_id)
+        for assessment_id, theme, perspective, level, note, given_by, subject, scale in db.session.execute(
+            select(ThemeRating.assessment_id, ThemeRating.theme, ThemeRating.perspective, ThemeRating.level,
+                   ThemeRating.note, ThemeRating.given_by_member_id, ThemeRating.subject_member_id,
+                   ThemeRating.scale)
+            .join(JourneyAssessment, JourneyAssessment.id == ThemeRating.assessment_id)
+            .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True))
+            .order_by(ThemeRating.id))]
+    if access is not None:
+        shown = visible_ratings(access, voices)
+        if len(shown.items) < len(voices):
+            kept = {id(voice) for voice in shown.items}
+            hidden.ratings = list(dict.fromkeys((rating_subject(v), v.theme) for v in voices if id(v) not in kept))
+        voices = shown.items
+    for voice in voices:
+        assert voice.assessment_id is not None
+        point = by_id[voice.assessment_id]
+        point.voices.append(voice)
+        if voice.given_by_member_id is None and voice.subject_member_id is None:
+            point.ratings[(voice.theme, voice.perspective)] = (voice.level, voice.note)
+    if access is not None and not access.may_see(None, None, "level"):
+        hidden.level = True
+        for point in points:
+            point.overall_level = point.suggested_level = point.override_reason = None
+    return hidden
+
+
 def journey_history(family_id: int, themes: list[str] | None = None, access: Access | None = None) -> JourneyHistory:
     """Two statements: the current assessments, and all their ratings. With ``access``, only what the
     reader's consents cover (``cases.access.visible_ratings``; the overall level is the household's
     plan), and why the rest is hidden."""
-    rows = db.session.scalars(select(JourneyAssessment).where(JourneyAssessment.family_id == family_id,
-                                                              JourneyAssessment.is_current.is_(True))
-                              .order_by(JourneyAssessment.assessed_on, JourneyAssessment.id)).all()
-    points = {r.id: AssessmentPoint(r.id, r.assessed_on, r.kind, r.version, r.overall_level, r.suggested_level,
-                                    r.override_reason, r.meeting_id) for r in rows}
-    hidden: list[str] = []
-    if points:
-        voices: list[Voice] = [
-            Voice(theme, perspective, level, note, given_by, subject, scale, assessment_id)
-            for assessment_id, theme, perspective, level, note, given_by, subject, scale in db.session.execute(
-                select(ThemeRating.assessment_id, ThemeRating.theme, ThemeRating.perspective, ThemeRating.level,
-                       ThemeRating.note, ThemeRating.given_by_member_id, ThemeRating.subject_member_id,
-                       ThemeRating.scale)
-                .join(JourneyAssessment, JourneyAssessment.id == ThemeRating.assessment_id)
-                .where(JourneyAssessment.family_id == family_id, JourneyAssessment.is_current.is_(True))
-                .order_by(ThemeRating.id))]
-        if access is not None:
-            shown = visible_ratings(access, voices)
-            voices, hidden = shown.items, shown.hidden
-        for voice in voices:
-            assert voice.assessment_id is not None
-            point = points[voice.assessment_id]
-            point.voices.append(voice)
-            if voice.given_by_member_id is None and voice.subject_member_id is None:
-                point.ratings[(voice.theme, voice.perspective)] = (voice.level, voice.note)
-        if access is not None and not access.may_see(None, None, "level"):
-            hidden.append(access.hidden_reason(None, None, "level"))
-            for point in points.values():
-                point.overall_level = point.suggested_level = point.override_reason = None
-    return JourneyHistory(points=list(points.values()), themes=themes if themes is not None else [], hidden=hidden)
+    points = assessment_points(family_id)
+    hidden = attach_ratings(family_id, points, access)
+    return JourneyHistory(points=points, themes=themes if themes is not None else [],
+                          hidden=hidden.reasons(access) if access is not None else [])
 
 
 def trend(history_levels: Sequence[int | None]) -> str | None:

@@ -25,14 +25,32 @@ class MeetingRow:
     hidden: str | None = None
 
 
-def _meetings(family_id: int, gated: bool, limit: int | None, hidden: str | None = None) -> list[MeetingRow]:
+@dataclass
+class MeetingTotals:
+    """All the family's meetings, counted with the page's latest ones (:func:`latest_meetings`)."""
+
+    count: int = 0
+    next_meeting_on: date | None = None  # see planned_next_meeting_column
+
+
+def _meetings(family_id: int, gated: bool, limit: int | None, hidden: str | None = None,
+              totals: MeetingTotals | None = None, today: date | None = None) -> list[MeetingRow]:
     query = select(Meeting).where(Meeting.family_id == family_id).order_by(Meeting.held_on.desc(), Meeting.id.desc())
     if gated or hidden:  # a gated member sees when the team met and who came, never what was said
         query = query.options(load_only(Meeting.id, Meeting.family_id, Meeting.enrolment_id, Meeting.held_on,
                                         Meeting.next_meeting_on))
     if limit:
         query = query.limit(limit)
-    meetings = db.session.scalars(query).all()
+    meetings: list[Meeting]
+    if totals is not None:  # over every meeting of the family: window aggregates are computed before the LIMIT
+        assert today is not None
+        found = db.session.execute(
+            query.add_columns(func.count().over(), planned_next_meeting_column(today).over())).all()
+        meetings = [meeting for meeting, _count, _next in found]
+        if found:
+            totals.count, totals.next_meeting_on = int(found[0][1]), found[0][2]
+    else:
+        meetings = list(db.session.scalars(query).all())
     rows = {m.id: MeetingRow(m, [], [], hidden) for m in meetings}
     if rows:
         attendees = db.session.scalars(
@@ -55,6 +73,13 @@ def notes_hidden(access: Access) -> str | None:
 
 def meetings(access: Access, limit: int | None = None) -> list[MeetingRow]:
     return _meetings(access.family.id, access.gated, limit, notes_hidden(access))
+
+
+def latest_meetings(access: Access, limit: int, today: date) -> tuple[list[MeetingRow], MeetingTotals]:
+    """The latest ``limit`` meetings (as :func:`meetings`), and how many there are in all with the
+    planned next one, counted in the same statement (the family page: issue 19)."""
+    totals = MeetingTotals()
+    return _meetings(access.family.id, access.gated, limit, notes_hidden(access), totals, today), totals
 
 
 def decided_at(meeting_id: int) -> tuple[JourneyAssessment | None, list[Action]]:

@@ -10,9 +10,11 @@ and meeting notes are never selected: the consent gate is in the queries.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from markupsafe import Markup
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import load_only
 
@@ -62,6 +64,8 @@ class FamilyPage:
     today: date = field(default_factory=today_local)
     # Why some case content is not shown (issue 15): the missing consents, once each, no content.
     hidden: list[str] = field(default_factory=list)
+    # The journey section's HTML (charts and table), when the caller's ``journey`` gave one.
+    journey_html: Markup | None = None
 
     @property
     def family(self):
@@ -121,8 +125,16 @@ class FamilyPage:
         return journey_queries.assessment_due(self.enrolment, self.history.points if self.history else [], self.today)
 
 
-def family_page(access: Access) -> FamilyPage:
-    """Everything on the family page, in a fixed number of statements."""
+JourneyLoader = Callable[[Access, list[str]], tuple[JourneyHistory, Markup | None]]
+
+
+def _plain_journey(access: Access, themes: list[str]) -> tuple[JourneyHistory, Markup | None]:
+    return journey_queries.journey_history(access.family.id, themes, access), None
+
+
+def family_page(access: Access, journey: JourneyLoader = _plain_journey) -> FamilyPage:
+    """Everything on the family page, in a fixed number of statements. ``journey`` loads the reader's
+    journey history and, if it renders one, the section's HTML (the page's: ``journey.section``)."""
     family_id, gated = access.family.id, access.gated
     members = household_services.family_members(family_id)
     enrolment_query = select(Enrolment).where(Enrolment.family_id == family_id) \
@@ -132,22 +144,21 @@ def family_page(access: Access) -> FamilyPage:
                                                             Enrolment.status, Enrolment.referred_on,
                                                             Enrolment.started_on, Enrolment.closed_on))
     enrolments = list(db.session.scalars(enrolment_query))
-    consents = consent_services.consents(family_id)
+    # The page shows each consent's agency and dates, not what it covers: its categories are not read.
+    consents = consent_services.consents(family_id, categories=False)
     overrides = {r.theme: r.applicable for r in
                  db.session.scalars(select(FamilyTheme).where(FamilyTheme.family_id == family_id))}
     themes = journey_services.applicable_theme_codes(members, overrides)
     today = today_local()
-    meeting_count, next_meeting_on = db.session.execute(
-        select(func.count(), meeting_queries.planned_next_meeting_column(today)).select_from(Meeting)
-        .where(Meeting.family_id == family_id)).one()
+    meetings, totals = meeting_queries.latest_meetings(access, MEETINGS_ON_PAGE, today)
     page = FamilyPage(
         access=access, members=members, enrolments=enrolments,
         team=enrolment_queries.team_rows(family_id, enrolments[-1].id if enrolments else None),
         consents=consents, superseded_consent_ids={c.supersedes_id for c in consents if c.supersedes_id},
-        themes=themes, overrides=overrides, meetings=meeting_queries.meetings(access, MEETINGS_ON_PAGE),
-        meeting_count=meeting_count, next_meeting_on=next_meeting_on, today=today)
+        themes=themes, overrides=overrides, meetings=meetings,
+        meeting_count=totals.count, next_meeting_on=totals.next_meeting_on, today=today)
     if not gated:
-        page.history = journey_queries.journey_history(family_id, themes, access)
+        page.history, page.journey_html = journey(access, themes)
         goals = plan_queries.visible_goals(access, list(db.session.scalars(
             select(Goal).where(Goal.family_id == family_id).order_by(Goal.theme, Goal.horizon, Goal.id))))
         actions = plan_queries.visible_actions(access, plan_queries.open_actions(family_id))
@@ -205,29 +216,27 @@ def _latest_enrolments(family_ids: list[int]) -> dict[int, Enrolment]:
     return latest
 
 
-def _latest_levels(family_ids: list[int]) -> dict[int, list[tuple[date, int, str]]]:
-    """The last two current assessments of each family: (date, overall level, kind), oldest first."""
+def _assessment_facts(family_ids: list[int]) -> tuple[dict[int, list[tuple[date, int, str]]],
+                                                        dict[int, list[tuple[date, str]]]]:
+    """In one statement: the last two current assessments of each family — (date, overall level,
+    kind), oldest first — and every current follow-up assessment — (date, kind)."""
     rank = func.row_number().over(partition_by=JourneyAssessment.family_id,
                                   order_by=(JourneyAssessment.assessed_on.desc(), JourneyAssessment.id.desc()))
     inner = (select(JourneyAssessment.family_id, JourneyAssessment.assessed_on, JourneyAssessment.overall_level,
                     JourneyAssessment.kind, rank.label("rank"))
              .where(JourneyAssessment.family_id.in_(family_ids), JourneyAssessment.is_current.is_(True))
              .subquery())
-    found: dict[int, list] = defaultdict(list)
-    for family_id, assessed_on, level, kind, _rank in db.session.execute(
-            select(inner).where(inner.c.rank <= 2).order_by(inner.c.family_id, inner.c.rank.desc())):
-        found[family_id].append((assessed_on, level, kind))
-    return found
-
-
-def _follow_ups_done(family_ids: list[int]) -> dict[int, list[tuple[date, str]]]:
-    done: dict[int, list] = defaultdict(list)
-    for family_id, assessed_on, kind in db.session.execute(
-            select(JourneyAssessment.family_id, JourneyAssessment.assessed_on, JourneyAssessment.kind)
-            .where(JourneyAssessment.family_id.in_(family_ids), JourneyAssessment.is_current.is_(True),
-                   JourneyAssessment.kind.in_(tuple(enrolment_services.FOLLOW_UP_MONTHS)))):
-        done[family_id].append((assessed_on, kind))
-    return done
+    follow_up_kinds = tuple(enrolment_services.FOLLOW_UP_MONTHS)
+    latest: dict[int, list] = defaultdict(list)
+    follow_ups: dict[int, list] = defaultdict(list)
+    for family_id, assessed_on, level, kind, row_rank in db.session.execute(
+            select(inner).where((inner.c.rank <= 2) | inner.c.kind.in_(follow_up_kinds))
+            .order_by(inner.c.family_id, inner.c.rank.desc())):
+        if row_rank <= 2:
+            latest[family_id].append((assessed_on, level, kind))
+        if kind in follow_up_kinds:
+            follow_ups[family_id].append((assessed_on, kind))
+    return latest, follow_ups
 
 
 def _latest_meetings(family_ids: list[int], today: date) -> dict[int, tuple[date, date | None]]:
@@ -271,7 +280,8 @@ class _Point:  # the shape ``assessment_due`` reads
 
 def my_families(user, today: date | None = None) -> list[FamilySummary]:
     """*Mine familier*: the user's families with level, trend, next meeting, overdue actions and
-    assessments due — six statements whatever the number of families or the length of history.
+    assessments due — six statements (the families, their consents, enrolments, meetings, assessments,
+    actions) whatever the number of families or the length of history.
     Gated families show only their name and meeting dates."""
     today = today or today_local()
     summaries = [FamilySummary(access=a) for a in accessible_families(user)]
@@ -282,8 +292,7 @@ def my_families(user, today: date | None = None) -> list[FamilySummary]:
     open_ids = [s.family.id for s in summaries if not s.access.gated] or [-1]
     enrolments = _latest_enrolments(ids)
     meetings_ = _latest_meetings(ids, today)
-    levels = _latest_levels(open_ids)
-    follow_ups = _follow_ups_done(open_ids)
+    levels, follow_ups = _assessment_facts(open_ids)
     counts = _action_counts(open_ids, today)
     for summary in summaries:
         family_id = summary.family.id

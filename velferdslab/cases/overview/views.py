@@ -45,10 +45,9 @@ def family_page(access: Access) -> Any:
     """The family page: the summary and the journey first, then the other modules' panels (budget,
     privacy, the progress report), then the perspectives, duken, open actions, meetings, members,
     team and consent."""
-    page = queries.family_page(access)
-    journey = None  # the charts and the table of the latest assessments, kept per reader's view and language
-    if page.history is not None and page.history.points:
-        journey = section.journey_section(access, page.history)
+    # The journey's charts and table of the latest assessments are kept per reader's view and language.
+    page = queries.family_page(access, journey=section.family_journey)
+    journey = page.journey_html
     panels = family_panels(access.family, _user(), access.gated)
     return render_template("cases/family.html", family=access.family, access=access, page=page, journey=journey,
                            panels=panels, swatch=chart.legend_swatch)
