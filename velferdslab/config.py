@@ -364,6 +364,12 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "OUTCOME_PERSON_MAX_AGE": env_int("OUTCOME_PERSON_MAX_AGE", 25),
         # The outcome report's cell-key perturbation (reports.cellkey); off only for tests of exact figures.
         "REPORT_CELL_KEY": env_bool("REPORT_CELL_KEY", True),
+        # With the cell key on, the report publishes closed quarters only (reports.releases): a
+        # quarter is published this many days after it ended, computed as recorded at that moment,
+        # and held back while fewer than REPORT_RELEASE_MIN_CHANGES of its families changed since
+        # the quarter before.
+        "REPORT_RELEASE_LAG_DAYS": env_positive_int("REPORT_RELEASE_LAG_DAYS", 14),
+        "REPORT_RELEASE_MIN_CHANGES": env_positive_int("REPORT_RELEASE_MIN_CHANGES", 5),
         # How long the team lead may undo ending a membership, handing over the lead or withdrawing a
         # consent (issue 13), provided nothing has come to depend on the change since.
         "UNDO_MINUTES": env_positive_int("UNDO_MINUTES", 10),

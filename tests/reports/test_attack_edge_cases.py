@@ -131,15 +131,12 @@ def _exact_bodies(app, client) -> list[dict]:
         app.config["REPORT_CELL_KEY"] = True
 
 
-# Found by this test and NOT fixed (issue 14 is open on it; docs/reports.md, *Found and not yet
-# fixed*). A cell holding the same families publishes the same value in both reports, so a reader
-# who reads the live report just before and just after one event sees which cells changed — and
-# so where the one family went: after its second assessment its level now, after a restriction its
-# intake level (and, with other ids on PostgreSQL, a reopened enrolment too). The cell-key method
-# protects fixed releases, not a report that changes with every event. Until the report publishes
-# closed periods only, these tests fail; they are left out of `make test` (marker known_leak) and
-# run on purpose with `pytest -m known_leak tests/reports/test_attack_edge_cases.py`.
-@pytest.mark.known_leak
+# Found by this test before the report published closed quarters only: a cell holding the same
+# families publishes the same value in both of two readings, so a reader who read the live report
+# just before and just after one event saw which cells changed — and so where the one family went
+# (after its second assessment its level now, after a restriction its intake level, with other ids a
+# reopened enrolment). The report is now a fixed release of the last published quarter, computed as
+# recorded at its release instant (reports.releases): the event shows in no reading of it.
 @pytest.mark.slow
 @pytest.mark.parametrize("event", ["once", "late", "corrected", "reopened", "restricted", "erased"])
 def test_a_report_before_and_after_an_edge_event_differenced_pins_nothing(app, edge_lab, login, event):

@@ -4,7 +4,6 @@ progress report (PDF). Same rules and figures as the pages; suppressed counts ar
 
 from __future__ import annotations
 
-from datetime import date
 from fractions import Fraction
 from typing import Any
 
@@ -40,23 +39,15 @@ def _assumption_set(set_id: int | None):
 
 
 def _filter(args: dict, agencies: list | None = None, lab_ids: tuple[int, ...] = ()) -> outcome.OutcomeFilter:
-    today = today_local()
     as_of = args.get("as_of")
-    if as_of is not None and as_of > today:
-        raise ServiceError(_("Datoen kan ikke være fram i tid."), "as_of")
-    today = as_of or today  # the report as it was read that day: its default period and its "today"
-    start, end = args.get("start") or date(today.year, 1, 1), args.get("end") or today
-    if start > end:
-        raise ServiceError(_("Perioden er tom: fra-datoen er etter til-datoen."), "end")
-    start, end = outcome.reporting_period(start, end, today)
-    if start > end:
-        raise ServiceError(_("Perioden begynner etter i dag."), "start")
+    start, end = reading.period(args.get("start"), args.get("end"), as_of, today_local())
     agency_id = args.get("agency_id")
     known = agencies if agencies is not None else reading.lab_agencies()
     if agency_id is not None and agency_id not in {a.id for a in known}:
         raise ServiceError(_("Ukjent etat."), "agency_id")
-    return outcome.OutcomeFilter(lab_id=current_user.lab_id, start=start, end=end, cohort=args.get("cohort"),
-                                 agency_id=agency_id, theme=args.get("theme"), as_of=as_of, lab_ids=lab_ids)
+    return reading.published(outcome.OutcomeFilter(
+        lab_id=current_user.lab_id, start=start, end=end, cohort=args.get("cohort"), agency_id=agency_id,
+        theme=args.get("theme"), as_of=as_of, lab_ids=lab_ids))
 
 
 def set_out(row) -> dict:
@@ -169,8 +160,6 @@ class OutcomePersons(MethodView):
         """Outcomes per person: young people in the configured age band at *stabil* or better on the
         team's ratings about them, now and at the follow-ups (same filters, same suppression)."""
         f = _filter(args)
-        if f.as_of is not None:  # reports.persons reads the assessments as recorded now
-            raise ServiceError(_("Tallene per ung person kan ikke vises per en tidligere dato ennå."), "as_of")
         result = persons.report(f)
         reading._record(f, AuditAction.REPORT_OUTCOME_VIEW, "json", persons=True)
         return result.json()

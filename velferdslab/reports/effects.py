@@ -42,7 +42,14 @@ from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.themes import THEME_BY_CODE, THEME_CODES
 from velferdslab.reports import cellkey, figures, suppression
 from velferdslab.reports.cellkey import record_key
-from velferdslab.reports.outcome import OutcomeFilter, add_months, execute_all, selection
+from velferdslab.reports.outcome import (
+    OutcomeFilter,
+    add_months,
+    current_version,
+    execute_all,
+    paid_conditions,
+    selection,
+)
 from velferdslab.reports.suppression import Table
 
 WINDOW_MONTHS = 6
@@ -57,11 +64,11 @@ def outcome_labels() -> dict[str, str]:
             "total": _("Familier med utbetaling")}
 
 
-def _rating(spend, end, *, after: bool):
+def _rating(f: OutcomeFilter, spend, end, *, after: bool):
     """SQL: the team's rating of the family on the spend's theme — the latest on or before the
     payment, or (``after``) the latest in the 6 months after it (and by the end of the period)."""
     r, a = ThemeRating.__table__, JourneyAssessment.__table__
-    conditions = [a.c.family_id == spend.c.family_id, a.c.is_current.is_(True), r.c.theme == spend.c.theme,
+    conditions = [a.c.family_id == spend.c.family_id, current_version(f, a), r.c.theme == spend.c.theme,
                   r.c.perspective == "team", r.c.subject_member_id.is_(None)]
     if after:
         conditions += [a.c.assessed_on > spend.c.paid_on,
@@ -78,7 +85,7 @@ def _spends(f: OutcomeFilter):
     theme, and outcome (:data:`OUTCOMES`)."""
     s = SpendRequest.__table__
     sel = selection(f)
-    conditions = [s.c.lab_id == f.lab_id, s.c.status == "paid", s.c.paid_on.between(f.start, f.end)]
+    conditions = paid_conditions(f, s)
     if f.theme is not None:
         conditions.append(s.c.theme == f.theme)
     predicted = func.coalesce(s.c.expected_level_change,
@@ -86,8 +93,8 @@ def _spends(f: OutcomeFilter):
     paid = (select(s.c.id, s.c.family_id, sel.c.id.label("enrolment_id"), s.c.theme, s.c.category, s.c.paid_on,
                    s.c.level_from, predicted.label("predicted"))
             .join(sel, sel.c.family_id == s.c.family_id).where(*conditions).subquery("paid"))
-    before = func.coalesce(_rating(paid, f.end, after=False), paid.c.level_from)
-    after = _rating(paid, f.end, after=True)
+    before = func.coalesce(_rating(f, paid, f.end, after=False), paid.c.level_from)
+    after = _rating(f, paid, f.end, after=True)
     rated = (select(paid.c.id, paid.c.enrolment_id, paid.c.theme, paid.c.category, paid.c.paid_on,
                     paid.c.predicted, before.label("before"), after.label("after")).subquery("rated"))
     result = case((rated.c.predicted.is_(None), "no_prediction"),

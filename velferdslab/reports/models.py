@@ -8,10 +8,20 @@ exactly and the model (``reports.benefit``) reads them as exact fractions.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from fractions import Fraction
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from velferdslab.auth.models import Agency, User
@@ -110,3 +120,19 @@ class ReportLabAccess(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportRelease(Model):
+    """When a quarter's outcome report was published (issue 14, *closed periods only*).
+
+    A quarter is published once it has been closed for ``REPORT_RELEASE_LAG_DAYS`` days: the first
+    report read after that fixes ``released_at``, and every report ending with that quarter — any
+    lab, filter, format or reader, now or later — is computed from what had been recorded by then
+    (``OutcomeFilter.as_of``). One instant per quarter for every lab, so no two readings of a
+    published quarter ever differ, and nothing recorded afterwards (a correction, a restriction, a
+    late follow-up) shows in it."""
+
+    __tablename__ = "report_release"
+
+    quarter_end: Mapped[date] = mapped_column(Date, primary_key=True)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

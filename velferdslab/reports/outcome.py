@@ -130,6 +130,10 @@ class OutcomeFilter:
     # only what had been recorded by then counts (``as_of_cutoff``); None: as recorded now.
     as_of: date | datetime | None = None
     lab_ids: tuple[int, ...] = ()
+    # A published release (``reports.releases``): the end of the quarter it publishes (``as_of`` is
+    # then its release instant), and the later quarter asked for when that one is held back.
+    release: date | None = None
+    held_back: date | None = None
 
     def as_dict(self) -> dict:
         body: dict[str, Any] = {"start": self.start.isoformat(), "end": self.end.isoformat(),
@@ -137,6 +141,9 @@ class OutcomeFilter:
                                 "as_of": self.as_of.isoformat() if self.as_of else None}
         if self.lab_ids:
             body["lab_ids"] = list(self.lab_ids)
+        if self.release is not None:
+            body["release"] = self.release.isoformat()
+            body["held_back"] = self.held_back.isoformat() if self.held_back else None
         return body
 
     def in_labs(self, column):
@@ -160,6 +167,11 @@ def _cutoff(f: OutcomeFilter):
         return None
     instant = f.as_of if isinstance(f.as_of, datetime) else as_of_cutoff(f.as_of)
     return literal(instant, UTCDateTime())
+
+
+def as_of_instant(f: OutcomeFilter):
+    """SQL literal: the instant the report's as-of date ends (only with ``f.as_of``)."""
+    return _cutoff(f)
 
 
 def _as_of_day(f: OutcomeFilter) -> date:
@@ -200,6 +212,38 @@ def _closed(f: OutcomeFilter, e):
     return _recorded(f, e.c.closed_on, e.c.closed_at)
 
 
+def _unrestricted(f: OutcomeFilter):
+    """SQL: the family is not restricted (*sperret*) — as of the as-of date: a restriction recorded
+    later leaves a report of an earlier day as it was (``reports.releases``: taking the family out
+    of a published quarter would make two readings differ by exactly that family)."""
+    if f.as_of is None:
+        return Family.restricted_at.is_(None)
+    return or_(Family.restricted_at.is_(None), Family.restricted_at >= _cutoff(f))
+
+
+def current_version(f: OutcomeFilter, a):
+    """SQL: the version of each assessment the report reads (see ``_current``), for the sections
+    built outside this module (``reports.effects``, ``reports.persons``)."""
+    return _current(f, a)
+
+
+def paid_conditions(f: OutcomeFilter, s) -> list:
+    """SQL: spend request ``s`` (the table) was paid within the period — as recorded by the as-of
+    date: its payment transfer recorded by then, and not reversed by then."""
+    conditions = [f.in_labs(s.c.lab_id), s.c.paid_on.between(f.start, f.end)]
+    if f.as_of is None:
+        conditions.append(s.c.status == "paid")
+    else:
+        t = LedgerTransfer.__table__
+
+        def transfer(kind: str):
+            return exists(select(literal(1)).where(t.c.spend_request_id == s.c.id, t.c.kind == kind,
+                                                   t.c.created_at < _cutoff(f)))
+
+        conditions += [s.c.status.in_(("paid", "cancelled")), transfer("payment"), ~transfer("payment_reversal")]
+    return conditions
+
+
 def quarter_start(day: date) -> date:
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
@@ -225,7 +269,7 @@ def _conditions(f: OutcomeFilter, e) -> list:
     closed = _closed(f, e)
     conditions = [f.in_labs(e.c.lab_id), e.c.referred_on <= f.end,
                   or_(closed.is_(None), closed >= f.start),
-                  exists(select(literal(1)).where(Family.id == e.c.family_id, Family.restricted_at.is_(None)))]
+                  exists(select(literal(1)).where(Family.id == e.c.family_id, _unrestricted(f)))]
     if f.as_of is not None:
         conditions.append(e.c.created_at < _cutoff(f))
     if f.cohort is not None:
@@ -314,17 +358,7 @@ def _paid_spend(f: OutcomeFilter, sel):
     before the day it was paid (else, paid before any of them, to the earliest) — one enrolment per
     spend, so nothing is counted twice when a family has two enrolments in the period."""
     s = SpendRequest.__table__
-    conditions = [f.in_labs(s.c.lab_id), s.c.paid_on.between(f.start, f.end)]
-    if f.as_of is None:
-        conditions.append(s.c.status == "paid")
-    else:  # paid by then (its payment transfer recorded), and not reversed by then
-        t = LedgerTransfer.__table__
-
-        def transfer(kind: str):
-            return exists(select(literal(1)).where(t.c.spend_request_id == s.c.id, t.c.kind == kind,
-                                                   t.c.created_at < _cutoff(f)))
-
-        conditions += [s.c.status.in_(("paid", "cancelled")), transfer("payment"), ~transfer("payment_reversal")]
+    conditions = paid_conditions(f, s)
     if f.theme is not None:
         conditions.append(s.c.theme == f.theme)
     # Covering enrolments rank by the highest id, the rest after them by the lowest.

@@ -36,9 +36,16 @@ from sqlalchemy import Select, and_, case, func, literal, select
 from velferdslab.cases.household.models import FamilyMember
 from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.themes import STABIL
-from velferdslab.reports import cellkey, figures, suppression
+from velferdslab.reports import cellkey, figures, outcome, suppression
 from velferdslab.reports.cellkey import record_key
-from velferdslab.reports.outcome import FOLLOW_UP_KINDS, PROGRESS_KINDS, OutcomeFilter, execute_all, selection
+from velferdslab.reports.outcome import (
+    FOLLOW_UP_KINDS,
+    PROGRESS_KINDS,
+    OutcomeFilter,
+    current_version,
+    execute_all,
+    selection,
+)
 from velferdslab.reports.suppression import Figure, Table
 
 
@@ -54,7 +61,8 @@ def _people(f: OutcomeFilter, sel, band: tuple[int, int]):
     return (
         select(m.c.id.label("member_id"), sel.c.id.label("enrolment_id"), sel.c.closed_on)
         .join(sel, sel.c.family_id == m.c.family_id)
-        .where(age.between(band[0], band[1]))
+        .where(age.between(band[0], band[1]),
+               m.c.created_at < outcome.as_of_instant(f) if f.as_of is not None else literal(True))
         .subquery("people")
     )
 
@@ -77,7 +85,7 @@ def _levels(f: OutcomeFilter, people):
                 people, and_(people.c.member_id == r.c.subject_member_id, people.c.enrolment_id == a.c.enrolment_id)
             )
         )
-        .where(r.c.perspective == "team", a.c.is_current.is_(True), a.c.assessed_on <= f.end)
+        .where(r.c.perspective == "team", current_version(f, a), a.c.assessed_on <= f.end)
         .group_by(people.c.member_id, people.c.closed_on, a.c.id, a.c.kind, a.c.assessed_on)
         .subquery("levels")
     )

@@ -4,6 +4,7 @@ not in the handlers), for the page, its PDF and CSV, and the API alike."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 from flask import current_app
@@ -14,8 +15,41 @@ from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.auth.models import Agency, Lab
 from velferdslab.extensions import db
-from velferdslab.reports import effects, figures, outcome, summary
+from velferdslab.reports import effects, figures, outcome, releases, summary
 from velferdslab.reports.models import AssumptionSet
+
+
+def period(start: date | None, end: date | None, as_of: date | None, today: date) -> tuple[date, date]:
+    """The period a report covers, from what was asked (each may be None): whole quarters
+    (``outcome.reporting_period``); with the cell key on, closed and published quarters only
+    (``reports.releases``), by default the year of the last one up to it. ``as_of`` (the report as
+    read that day) stands in for today. Raises ``ServiceError`` naming the field at fault."""
+    from flask_babel import gettext as _
+
+    from velferdslab.core.errors import ServiceError
+    from velferdslab.core.i18n import local_date
+
+    if as_of is not None and as_of > today:
+        raise ServiceError(_("Datoen kan ikke være fram i tid."), "as_of")
+    today = as_of or today  # the report as it was read that day: its default period and its "today"
+    last = releases.last_published(today) if releases.enabled() else today
+    start, end = start or date(last.year, 1, 1), end or last
+    if start > end:
+        raise ServiceError(_("Perioden er tom: fra-datoen er etter til-datoen."), "end")
+    start, end = outcome.reporting_period(start, end, last)
+    if start > end:
+        if releases.enabled():
+            raise ServiceError(_("Perioden begynner etter det siste publiserte kvartalet, som endte %(day)s. "
+                                 "Et kvartal publiseres %(days)s dager etter at det er over.",
+                                 day=local_date(last), days=releases.lag()), "start")
+        raise ServiceError(_("Perioden begynner etter i dag."), "start")
+    return start, end
+
+
+def published(f: outcome.OutcomeFilter) -> outcome.OutcomeFilter:
+    """``f`` (its period from :func:`period`) as a reader gets it: with the cell key on, the
+    published release of its last quarter (``reports.releases``); else the live report."""
+    return releases.publish(f) if releases.enabled() else f
 
 
 def lab_agencies() -> list[Agency]:
@@ -96,7 +130,12 @@ def quarter_trend(f: outcome.OutcomeFilter, agencies: list[Agency]) -> list[summ
     filters): each quarter's report is built and protected like any report of that quarter."""
     points = []
     for start, end in summary.last_quarters(f.end):
-        report = build_outcome(replace(f, start=start, end=end), None, None, agencies, themes=False)
+        # a quarter of the trend is that quarter's own release, as a reader asking for it gets it
+        quarter = published(replace(f, start=start, end=end, as_of=None, release=None, held_back=None)
+                            ) if f.release is not None else replace(f, start=start, end=end)
+        if quarter.held_back is not None:  # held back for this selection: no point for it yet
+            continue
+        report = build_outcome(quarter, None, None, agencies, themes=False)
         points.append(summary.QuarterPoint(summary.quarter_label(start), start, end, summary.stable_now(report)))
     return points
 
@@ -109,7 +148,7 @@ def read_summary(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None,
     (with the quarters the trend covers). ``themes=False``: without the per-theme matrices (the
     summary does not use them; the start page needs nothing else)."""
     report = build_outcome(f, assumption_set, success_rate, agencies, themes=themes)
-    if f.as_of is not None:  # the budget's figure is today's: it cannot be read as of a past day
+    if f.as_of is not None and f.release is None:  # the budget's figure is today's, not a past day's
         from flask_babel import gettext as _
 
         left, reason = None, _("Det som er igjen av budsjettet, vises bare for i dag, ikke per en tidligere dato.")

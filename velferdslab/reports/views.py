@@ -113,25 +113,14 @@ def _filter_form(agencies: list[Agency]) -> OutcomeFilterForm:
 
 def outcome_from_form(form: OutcomeFilterForm, *, lab_ids: tuple[int, ...] = ()):
     """(filter, assumption set, success rate) from a validated form, or None with the form's errors set."""
-    valid = form.validate() if request.args else True
-    today = today_local()
+    if request.args and not form.validate():
+        return None
     as_of = form.as_of.data
-    if as_of is not None and as_of > today:
-        form.as_of.errors = list(form.as_of.errors) + [_("Datoen kan ikke være fram i tid.")]
-        valid = False
-    elif as_of is not None:
-        today = as_of  # the report as it was read that day: its default period and its "today"
-    start = form.start.data or date(today.year, 1, 1)
-    end = form.end.data or today
-    if start > end:
-        form.end.errors = list(form.end.errors) + [_("Perioden er tom: fra-datoen er etter til-datoen.")]
-        valid = False
-    if valid:
-        start, end = outcome.reporting_period(start, end, today)
-        if start > end:
-            form.start.errors = list(form.start.errors) + [_("Perioden begynner etter i dag.")]
-            valid = False
-    if not valid:
+    try:
+        start, end = reading.period(form.start.data, form.end.data, as_of, today_local())
+    except ServiceError as error:
+        field = getattr(form, error.field)
+        field.errors = list(field.errors) + [error.message]
         return None
     form.start.data, form.end.data = start, end
     chosen = form.assumption_set_id.data or None
@@ -141,9 +130,9 @@ def outcome_from_form(form: OutcomeFilterForm, *, lab_ids: tuple[int, ...] = ())
         assumption_set = services.get_set(current_user.lab_id, chosen) if chosen else services.default_set(
             current_user.lab_id)
     success = Decimal(form.success_rate.data) / 100 if form.success_rate.data is not None else None
-    f = outcome.OutcomeFilter(lab_id=current_user.lab_id, start=start, end=end, cohort=form.cohort.data or None,
-                              agency_id=form.agency_id.data or None, theme=form.theme.data or None,
-                              as_of=as_of, lab_ids=lab_ids)
+    f = reading.published(outcome.OutcomeFilter(
+        lab_id=current_user.lab_id, start=start, end=end, cohort=form.cohort.data or None,
+        agency_id=form.agency_id.data or None, theme=form.theme.data or None, as_of=as_of, lab_ids=lab_ids))
     return f, assumption_set, success
 
 
@@ -200,8 +189,7 @@ def _outcome_download(render, action: AuditAction, fmt: str, *, with_summary: bo
 def outcome_page():
     def page(form, report, f, assumption_set, summary, trend):
         return render_template("reports/outcome.html", form=form, query=request.query_string.decode(),
-                               # The per-person figures are as recorded now: not with an as-of date.
-                               persons=None if report.empty or f.as_of else persons.report(f),
+                               persons=None if report.empty else persons.report(f),
                                **outcome_context(report, f, assumption_set, summary=summary, trend=trend))
 
     return _outcome_download(page, AuditAction.REPORT_OUTCOME_VIEW, "html", with_summary=True)
@@ -455,9 +443,8 @@ def summary_panel(user) -> dict | None:
     default assumption set), read and audited like the report page, with a link to it."""
     if not user.has_permission("reports.read"):
         return None
-    today = today_local()
-    start, end = outcome.reporting_period(date(today.year, 1, 1), today, today)
-    f = outcome.OutcomeFilter(lab_id=user.lab_id, start=start, end=end)
+    start, end = reading.period(None, None, None, today_local())
+    f = reading.published(outcome.OutcomeFilter(lab_id=user.lab_id, start=start, end=end))
     report, summary, _trend = reading.read_summary(f, services.default_set(user.lab_id), None, reading.lab_agencies(),
                                                    action=AuditAction.REPORT_OUTCOME_VIEW, fmt="start_page",
                                                    trend=False, themes=False)
