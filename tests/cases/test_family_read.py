@@ -7,7 +7,9 @@ with the family's history.
 - with 1 and with 20 years of assessments the API read and the family page cost the same number of
   SQL statements (a SQLAlchemy statement counter on the engine), the API read never selects a
   rating's level or note, and the page renders a bounded number of history rows with a link to
-  the rest.
+  the rest;
+- the API read reads the family in one statement after the gate's lookup (one ``UNION ALL``), the
+  sign-in in one, and writes its audit event and seal: a fixed handful in all.
 """
 
 from __future__ import annotations
@@ -111,10 +113,10 @@ def one_and_twenty_years(world):
     return _family_with_years(world, 1, "Familien Ett"), _family_with_years(world, 20, "Familien Tjue")
 
 
-def _count(count_queries, client, url: str):
-    assert client.get(url).status_code == 200  # warm up: session, CSRF, caches
+def _count(count_queries, client, url: str, headers=None):
+    assert client.get(url, headers=headers).status_code == 200  # warm up: session, CSRF, caches
     with count_queries() as counter:
-        response = client.get(url)
+        response = client.get(url, headers=headers)
     assert response.status_code == 200
     return counter, response
 
@@ -181,3 +183,30 @@ def test_the_journey_section_is_kept_per_view_and_language(world, nav, content, 
     reader_html = login(nav.user).get(f"/familier/{world.family.id}").get_data(as_text=True)
     assert journey_of(reader_html) != journey_of(second)
     assert "Ingen vurderinger" not in journey_of(second)
+
+
+def _family_statements(statements: list[str]) -> list[str]:
+    """The statements that read the family (not the sign-in, not the audit write and its seal)."""
+    own = ("api_token", "audit_event", "audit_chain_head")
+    return [s for s in statements if not any(table in s.split("WHERE")[0] for table in own)]
+
+
+def test_the_api_read_reads_the_family_in_one_statement_after_the_gate(app, one_and_twenty_years, count_queries):
+    """Issue 19: the gate's lookup, then one statement for the whole answer (members, enrolment,
+    consents and their categories, themes, team, meetings, levels, rated pairs, plan and the reader's
+    consent scope), whatever the history; the sign-in is one statement, the audit its insert and seal."""
+    from velferdslab.auth import services
+
+    for family, user in one_and_twenty_years:
+        _row, plain = services.create_api_token(user, "test")
+        db.session.flush()
+        client, headers = app.test_client(), {"Authorization": f"Bearer {plain}"}
+        counter, response = _count(count_queries, client, f"/api/v1/families/{family.id}", headers)
+        statements = [" ".join(s.split()) for s in counter.statements]
+        reads = _family_statements(statements)
+        assert len(reads) == 2, reads  # the gate, the read
+        assert "FROM family JOIN team_membership" in reads[0], reads[0]
+        assert reads[1].count("UNION ALL") >= 10, reads[1]
+        assert len([s for s in statements if "FROM api_token" in s]) == 1, statements
+        assert len(statements) - len(reads) <= 5, statements  # token; audit insert, head lock, link (+ head)
+        assert response.get_json()["overall_level"] is not None

@@ -34,13 +34,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, NoReturn
 
 from flask import abort, g, has_request_context, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import CompoundSelect, Select, and_, exists, literal, select
+from sqlalchemy import CompoundSelect, Date, Integer, Select, and_, bindparam, exists, literal, select
 from sqlalchemy.orm import aliased
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -94,14 +94,28 @@ def _works_with_families(user: Any) -> bool:
 
 def access_query(user: Any, on: date) -> Select[Family, TeamMembership, bool]:
     """(Family, TeamMembership, has_consent) for every family ``user`` is on the team of."""
+    return _access_query(user.id, user.lab_id, on)
+
+
+def _access_query(user_id: Any, lab_id: Any, on: Any) -> Select[Family, TeamMembership, bool]:
     has_consent = and_(TeamMembership.agency_id.is_not(None),
                        valid_consent_clause(TeamMembership.family_id, TeamMembership.agency_id, on))
     return (select(Family, TeamMembership, has_consent.label("has_consent"))
             .join(TeamMembership, TeamMembership.family_id == Family.id)
-            .where(team_policy.current_membership_clause(user.id, on), Family.lab_id == user.lab_id,
+            .where(team_policy.current_membership_clause(user_id, on), Family.lab_id == lab_id,
                    # A restricted (sperret) or erased family is hidden from the team (privacy).
                    Family.restricted_at.is_(None), Family.erased_at.is_(None))
             .order_by(Family.id, TeamMembership.role))
+
+
+@cache
+def _one_family_query() -> Select[Family, TeamMembership, bool]:
+    """:func:`access_query` for one family, built once with the user, lab, day and family as
+    parameters (issue 19: building and keying the statement on every request was most of the
+    gate's CPU time); the compiled form is then SQLAlchemy's cached one."""
+    return (_access_query(bindparam("user_id", type_=Integer), bindparam("lab_id", type_=Integer),
+                          bindparam("on", type_=Date))
+            .where(Family.id == bindparam("family_id", type_=Integer)).limit(1))
 
 
 def family_access(user: Any, family_id: int, *, on: date | None = None) -> Access | None:
@@ -111,8 +125,8 @@ def family_access(user: Any, family_id: int, *, on: date | None = None) -> Acces
     """
     if not _works_with_families(user):
         return None
-    row = db.session.execute(access_query(user, on or today_local()).where(Family.id == family_id)
-                             .limit(1)).first()
+    row = db.session.execute(_one_family_query(), {"user_id": user.id, "lab_id": user.lab_id,
+                                                   "on": on or today_local(), "family_id": family_id}).first()
     if row is None:
         return None
     family, membership, has_consent = row

@@ -8,12 +8,9 @@ from flask_login import current_user
 
 from velferdslab.audit.actions import AuditAction
 from velferdslab.cases.access import Access
-from velferdslab.cases.consent.schemas import _consent_out
 from velferdslab.cases.enrolment import services as enrolment_services
-from velferdslab.cases.enrolment.schemas import _enrolment_out
 from velferdslab.cases.gate import family_access, family_route
 from velferdslab.cases.household import services as household_services
-from velferdslab.cases.household.schemas import _member_out
 from velferdslab.cases.overview import queries, schemas, summary
 from velferdslab.cases.web import _user
 from velferdslab.cases.web import api_blueprint as blueprint
@@ -28,13 +25,12 @@ def _membership_out(m) -> dict:
 
 
 def _family_out(read: summary.FamilyRead) -> dict:
+    """The answer ``FamilySchema`` dumps; ``summary.family_read`` built its parts as plain dicts."""
     access, gated = read.access, read.gated
     out = {"id": access.family.id, "household_name": access.family.household_name,
            "language": access.family.language, "interpreter_needed": access.family.interpreter_needed,
-           "gated": gated, "is_lead": access.is_lead, "members": [_member_out(m, gated) for m in read.members],
-           "enrolment": _enrolment_out(read.enrolment, gated), "team": [_membership_out(m) for m in read.current_team],
-           "consents": [_consent_out(c, read.superseded_consent_ids, read.today) for c in read.current_consents],
-           "next_meeting_on": read.next_meeting_on}
+           "gated": gated, "is_lead": access.is_lead, "members": read.members, "enrolment": read.enrolment,
+           "team": read.current_team, "consents": read.current_consents, "next_meeting_on": read.next_meeting_on}
     if not gated:
         out.update(themes=read.themes, overall_level=read.overall_level, trend=read.trend,
                    overdue_actions=read.overdue_actions, hidden=read.hidden)
