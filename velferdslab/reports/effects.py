@@ -42,7 +42,7 @@ from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.themes import THEME_BY_CODE, THEME_CODES
 from velferdslab.reports import cellkey, figures, suppression
 from velferdslab.reports.cellkey import record_key
-from velferdslab.reports.outcome import OutcomeFilter, add_months, execute_all, selection
+from velferdslab.reports.outcome import OutcomeFilter, add_months, built, execute_all, selection
 from velferdslab.reports.suppression import Table
 
 WINDOW_MONTHS = 6
@@ -119,8 +119,9 @@ def query(f: OutcomeFilter) -> CompoundSelect:
 
 
 def queries(f: OutcomeFilter) -> dict[str, Select | CompoundSelect]:
-    """The section's statements by name (for the benchmark, like ``outcome.queries``)."""
-    return {"effects": query(f)}
+    """The section's statements by name (for the benchmark, like ``outcome.queries``; kept like
+    them: ``outcome.built``)."""
+    return built(("effects", f), lambda: {"effects": query(f)})
 
 
 @dataclass

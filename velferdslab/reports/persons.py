@@ -38,7 +38,7 @@ from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.themes import STABIL
 from velferdslab.reports import cellkey, figures, suppression
 from velferdslab.reports.cellkey import record_key
-from velferdslab.reports.outcome import FOLLOW_UP_KINDS, PROGRESS_KINDS, OutcomeFilter, execute_all, selection
+from velferdslab.reports.outcome import FOLLOW_UP_KINDS, PROGRESS_KINDS, OutcomeFilter, built, execute_all, selection
 from velferdslab.reports.suppression import Figure, Table
 
 
@@ -165,7 +165,8 @@ class PersonData:
 def run(f: OutcomeFilter, band: tuple[int, int] | None = None) -> PersonData:
     band = band or age_band()
     data = PersonData(band=band)
-    results = execute_all({"now": now_query(f, band), "follow_ups": follow_ups_query(f, band)})
+    results = execute_all(built(("persons", f, band),
+                                lambda: {"now": now_query(f, band), "follow_ups": follow_ups_query(f, band)}))
     row = results["now"][0]
     data.people, data.rated, data.stable = int(row.people), int(row.rated), int(row.stable)
     data.follow_ups = {r.kind: (int(r.people), int(r.stable or 0)) for r in results["follow_ups"]}
