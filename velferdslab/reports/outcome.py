@@ -663,9 +663,9 @@ class OutcomeData:
     keys: dict = field(default_factory=dict)
 
 
-_CUSTOM_PLANS = text("SELECT current_setting('plan_cache_mode'), "
-                     "set_config('plan_cache_mode', 'force_custom_plan', true)")
-_RESTORE_PLANS = text("SELECT set_config('plan_cache_mode', :mode, true)")
+_CUSTOM_PLANS = text("SELECT current_setting('plan_cache_mode'), current_setting('jit'), "
+                     "set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)")
+_RESTORE_PLANS = text("SELECT set_config('plan_cache_mode', :mode, true), set_config('jit', :jit, true)")
 
 
 @contextmanager
@@ -677,7 +677,9 @@ def _report_connection():
     transaction only, and set back afterwards): psycopg prepares a statement on the server after
     five executions, and PostgreSQL may then switch these lab-filtered aggregates to a *generic*
     plan made without the lab, period and filter values — 3-4× slower on a long-lived worker than
-    on a fresh one (issue 19). A custom plan is made with the values, every time.
+    on a fresh one (issue 19). A custom plan is made with the values, every time. JIT compilation is
+    off for them too: these aggregates run for milliseconds, and once a statement's estimated cost
+    crosses ``jit_above_cost`` compiling it took longer than running it (~300 ms, issue 19).
     """
     engine = db.engines.get("reports") if "reports" in (db.engines or {}) else None
     if engine is not None:
@@ -690,11 +692,11 @@ def _report_connection():
     if connection.dialect.name != "postgresql":
         yield connection
         return
-    previous = connection.execute(_CUSTOM_PLANS).scalar_one()
+    mode, jit, *_set = connection.execute(_CUSTOM_PLANS).one()
     try:
         yield connection
     finally:
-        connection.execute(_RESTORE_PLANS, {"mode": previous})
+        connection.execute(_RESTORE_PLANS, {"mode": mode, "jit": jit})
 
 
 _ACTIVE: ContextVar[Any] = ContextVar("report_connection", default=None)
