@@ -128,3 +128,10 @@ def test_no_jit_for_the_reports_statements_and_the_setting_is_set_back(backend, 
         assert connection.execute(text("SHOW jit")).scalar() == "off"
         effects.run(_filter(lab_data))
     assert db.session.execute(text("SHOW jit")).scalar() == "on"
+
+
+def test_one_report_sets_the_plans_once_for_its_sections(lab_data, count_queries):
+    with count_queries() as counter:
+        reading.build_outcome(_filter(lab_data), None, None, [])
+    settings = [sql for sql in counter.statements if "plan_cache_mode" in sql]
+    assert len(settings) == (2 if db.engine.dialect.name == "postgresql" else 0)

@@ -22,6 +22,7 @@ def lab_agencies() -> list[Agency]:
     return list(db.session.scalars(select(Agency).where(Agency.lab_id == current_user.lab_id).order_by(Agency.name)))
 
 
+@outcome.report_connection()  # the report and its effects section: custom plans set once
 def build_outcome(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None, success_rate: Decimal | None,
                   agencies: list[Agency], *, themes: bool = True) -> figures.OutcomeReport:
     """The report for ``f``, suppressed as configured: the one protected path (not audited here).
