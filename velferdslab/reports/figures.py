@@ -562,6 +562,45 @@ def benefit_view(data: OutcomeData, overall: Matrix, spend_total: Figure, by_age
 
 # --- the whole report ---------------------------------------------------------------------------
 
+def _linked_status(data: OutcomeData, threshold: int, noise: bool) -> tuple[Table, dict, bool]:
+    """The linked counts (:func:`linked_table`) perturbed and suppressed as one table: (table,
+    status, grouped)."""
+    linked_tables = perturb(linked_table(data), threshold, on=noise)
+    grouped = False
+    status = suppression.decide(linked_tables, threshold)
+    if noise and any(status[(i, j)] == suppression.PRIMARY for i in LEVELS for j in LEVELS):
+        # A small selection: the matrix by level groups, so it reads as numbers, not marks.
+        grouped = True
+        linked_tables = perturb(linked_table(data, grouped=True), threshold)
+        status = suppression.decide(linked_tables, threshold)
+    return linked_tables, status, grouped
+
+
+def _movement_families(linked_figures: dict, rows) -> dict:
+    return {k: linked_figures[("move", k)] if k in MOVEMENTS else linked_figures[k] for k in rows}
+
+
+@dataclass
+class LinkedCounts:
+    """The overall matrix and the movement counts of a report, exactly as :func:`build` publishes
+    them, without the rest of the report (what the quarterly trend reads: ``summary.stable_now``)."""
+
+    threshold: int
+    overall: Matrix
+    movement_families: dict
+
+
+def linked_counts(data: OutcomeData, threshold: int, *, noise: bool = False) -> LinkedCounts:
+    """:func:`build`'s overall matrix and movement counts alone; ``data`` needs only the statements
+    of ``outcome.TREND_STATEMENTS`` (the linked table is made of them and nothing else)."""
+    table, status, grouped = _linked_status(data, threshold, noise)
+    linked_figures = suppression.figures(table, threshold, status)
+    movement_families = _movement_families(linked_figures, MOVEMENT_ROWS)
+    movement_families["total"] = linked_figures[("flow", "total")]
+    return LinkedCounts(threshold, Matrix(_("Samlet nivå"), linked_figures, table, status, grouped=grouped),
+                        movement_families)
+
+
 def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | None = None,
           success_rate=None, agency_names: dict | None = None, linked: bool = True,
           noise: bool = False) -> OutcomeReport:
@@ -576,16 +615,10 @@ def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | 
     interval propagation, as the report did before issue 14: a deliberately weak configuration the
     attacker test (``tests/reports/test_disclosure_attack.py``) uses to show what it finds."""
     agency_names = agency_names or {}
-    linked_tables = perturb(linked_table(data), threshold, on=noise)
-    grouped = False
     if linked:
-        status = suppression.decide(linked_tables, threshold)
-        if noise and any(status[(i, j)] == suppression.PRIMARY for i in LEVELS for j in LEVELS):
-            # A small selection: the matrix by level groups, so it reads as numbers, not marks.
-            grouped = True
-            linked_tables = perturb(linked_table(data, grouped=True), threshold)
-            status = suppression.decide(linked_tables, threshold)
+        linked_tables, status, grouped = _linked_status(data, threshold, noise)
     else:
+        linked_tables, grouped = perturb(linked_table(data), threshold, on=noise), False
         status = {}
         for part in (transition_table(data.transitions), Table(dict(linked_tables.values), [])):
             status.update({k: v for k, v in suppression.decide(part, threshold).items() if k not in status})
@@ -628,7 +661,7 @@ def build(data: OutcomeData, threshold: int, *, assumption_set: AssumptionSet | 
     # The movement table: worse / same / better and the families without an assessment, adding up to
     # the families and the money paid (the weak configuration: the old table, assessed families only).
     rows = MOVEMENT_ROWS if linked else MOVEMENTS
-    movement_families = {k: linked_figures[("move", k)] if k in MOVEMENTS else linked_figures[k] for k in rows}
+    movement_families = _movement_families(linked_figures, rows)
     movement_families["total"] = flow["total"] if linked else overall.total
     movement_money = {k: money[("movement", k)] for k in rows}
     movement_money["__total__"] = money["__total__"] if linked else money[("movement", "__total__")]

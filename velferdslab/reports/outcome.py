@@ -17,8 +17,11 @@ statistics.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -50,7 +53,7 @@ from velferdslab.cases.journey.models import JourneyAssessment, ThemeRating
 from velferdslab.cases.themes import STABIL
 from velferdslab.core.models import UTCDateTime
 from velferdslab.extensions import db
-from velferdslab.reports.cellkey import record_key
+from velferdslab.reports.cellkey import KINDS, coefficients, record_key
 from velferdslab.teams.models import InvestmentTeam, TeamMembership
 
 PROGRESS_KINDS = ("intake", "regular")
@@ -626,10 +629,42 @@ STATEMENTS: dict[str, Callable[[OutcomeFilter], Select | CompoundSelect]] = {
 }
 
 
-def queries(f: OutcomeFilter) -> dict[str, Select | CompoundSelect]:
-    """Every statement of the outcome report, by name (for the benchmark: ``db.session.execute``
-    each one, or ``str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))``)."""
-    return {name: build(f) for name, build in STATEMENTS.items()}
+# The statements the quarterly trend reads (the linked counts: ``figures.linked_counts``).
+TREND_STATEMENTS = ("flow", "transitions", "time_to_stable")
+
+
+def queries(f: OutcomeFilter, names: tuple[str, ...] | None = None) -> dict[str, Select | CompoundSelect]:
+    """Every statement of the outcome report (or those in ``names``), by name (for the benchmark:
+    ``db.session.execute`` each one, or ``str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))``).
+    Built once per filter and kept (:func:`built`)."""
+    chosen = tuple(STATEMENTS) if names is None else tuple(names)
+    return built(("outcome", f, chosen), lambda: {name: STATEMENTS[name](f) for name in chosen})
+
+
+# Building a report's statements (SQLAlchemy constructs, some hundred aliases and columns) cost
+# more than a third of a request's Python time (issue 19); they are a pure function of the filter
+# and of the record keys' coefficients (the secret), so each worker keeps the latest ones. A
+# statement object is immutable once built and may be executed from any thread.
+_BUILT: OrderedDict[Hashable, dict] = OrderedDict()
+_BUILT_KEPT = 128
+_BUILT_LOCK = threading.Lock()
+
+
+def built(key: Hashable, build: Callable[[], dict]) -> dict:
+    """The statements ``build()`` makes for ``key`` (which must name every input but the secret),
+    kept per worker: a new dict of the same statement objects."""
+    full = (key, *(coefficients(kind) for kind in KINDS))
+    with _BUILT_LOCK:
+        kept = _BUILT.get(full)
+        if kept is not None:
+            _BUILT.move_to_end(full)
+            return dict(kept)
+    statements = build()
+    with _BUILT_LOCK:
+        _BUILT[full] = dict(statements)
+        while len(_BUILT) > _BUILT_KEPT:
+            _BUILT.popitem(last=False)
+    return statements
 
 
 # --- running them -------------------------------------------------------------------------------
@@ -662,9 +697,9 @@ class OutcomeData:
     keys: dict = field(default_factory=dict)
 
 
-_CUSTOM_PLANS = text("SELECT current_setting('plan_cache_mode'), "
-                     "set_config('plan_cache_mode', 'force_custom_plan', true)")
-_RESTORE_PLANS = text("SELECT set_config('plan_cache_mode', :mode, true)")
+_CUSTOM_PLANS = text("SELECT current_setting('plan_cache_mode'), current_setting('jit'), "
+                     "set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)")
+_RESTORE_PLANS = text("SELECT set_config('plan_cache_mode', :mode, true), set_config('jit', :jit, true)")
 
 
 @contextmanager
@@ -676,7 +711,9 @@ def _report_connection():
     transaction only, and set back afterwards): psycopg prepares a statement on the server after
     five executions, and PostgreSQL may then switch these lab-filtered aggregates to a *generic*
     plan made without the lab, period and filter values — 3-4× slower on a long-lived worker than
-    on a fresh one (issue 19). A custom plan is made with the values, every time.
+    on a fresh one (issue 19). A custom plan is made with the values, every time. JIT compilation is
+    off for them too: these aggregates run for milliseconds, and once a statement's estimated cost
+    crosses ``jit_above_cost`` compiling it took longer than running it (~300 ms, issue 19).
     """
     engine = db.engines.get("reports") if "reports" in (db.engines or {}) else None
     if engine is not None:
@@ -689,45 +726,104 @@ def _report_connection():
     if connection.dialect.name != "postgresql":
         yield connection
         return
-    previous = connection.execute(_CUSTOM_PLANS).scalar_one()
+    mode, jit, *_set = connection.execute(_CUSTOM_PLANS).one()
     try:
         yield connection
     finally:
-        connection.execute(_RESTORE_PLANS, {"mode": previous})
+        connection.execute(_RESTORE_PLANS, {"mode": mode, "jit": jit})
+
+
+_ACTIVE: ContextVar[Any] = ContextVar("report_connection", default=None)
+
+
+@contextmanager
+def report_connection():
+    """The report's connection (see :func:`_report_connection`) for everything run inside: one
+    page reads several reports (the quarterly trend, the per-person section), and each
+    :func:`execute_all` within uses this connection and its setting, so the plans are set to
+    custom and back once per page, not once per section (two statements each). Reentrant."""
+    active = _ACTIVE.get()
+    if active is not None:
+        yield active
+        return
+    with _report_connection() as connection:
+        token = _ACTIVE.set(connection)
+        try:
+            yield connection
+        finally:
+            _ACTIVE.reset(token)
 
 
 def execute_all(statements: dict[str, Select | CompoundSelect]) -> dict[str, list]:
     """Run report statements (by name) as the report runs its own: on the replica when configured,
-    with custom plans on PostgreSQL; the rows by name."""
-    with _report_connection() as connection:
+    with custom plans on PostgreSQL (inside :func:`report_connection`, on its connection); the rows
+    by name."""
+    with report_connection() as connection:
         return {name: connection.execute(statement).all() for name, statement in statements.items()}
 
 
-def run(f: OutcomeFilter) -> OutcomeData:
-    """Execute every statement; eleven round trips whatever the number of enrolments."""
+def run(f: OutcomeFilter, names: tuple[str, ...] | None = None) -> OutcomeData:
+    """Execute every statement (or those in ``names``: the rest of the data stays empty); eleven
+    round trips whatever the number of enrolments."""
     data = OutcomeData(filter=f)
-    results = execute_all(queries(f))
-    data.flow = [tuple(row)[:5] for row in results["flow"]]
-    data.transitions = {(r.intake_level, r.now_level): r.families for r in results["transitions"]}
-    for r in results["theme_transitions"]:
+    results = execute_all(queries(f, names))
+    for name, rows in results.items():
+        _READ[name](data, rows)
+    data.keys = _keys(results)
+    return data
+
+
+def _read_flow(data: OutcomeData, rows: list) -> None:
+    data.flow = [tuple(row)[:5] for row in rows]
+
+
+def _read_transitions(data: OutcomeData, rows: list) -> None:
+    data.transitions = {(r.intake_level, r.now_level): r.families for r in rows}
+
+
+def _read_theme_transitions(data: OutcomeData, rows: list) -> None:
+    for r in rows:
         data.theme_transitions.setdefault(r.theme, {})[(r.intake_level, r.now_level)] = r.families
-    data.milestones = {int(r.months): (int(r.families), int(r.stable or 0), int(r.assessed or 0))
-                       for r in results["milestones"]}
-    ts = results["time_to_stable"][0]
+
+
+def _read_milestones(data: OutcomeData, rows: list) -> None:
+    data.milestones = {int(r.months): (int(r.families), int(r.stable or 0), int(r.assessed or 0)) for r in rows}
+
+
+def _read_time_to_stable(data: OutcomeData, rows: list) -> None:
+    ts = rows[0]
     data.started_below, data.reached_stable = int(ts.started_below), int(ts.reached)
     data.median_days = (int(ts.middle_days or 0), int(ts.middle_count or 0))
     data.on_way = int(ts.on_way or 0)
-    data.follow_ups = {r.kind: (int(r.families), int(r.stable or 0), int(r.assessed or 0))
-                       for r in results["follow_ups"]}
-    for name in ("spend_by_theme", "spend_by_category", "spend_by_agency"):
-        setattr(data, name, {r.key: (int(r.amount), int(r.families)) for r in results[name]})
-    data.movement_spend = {r.movement: (int(r.families), int(r.amount), int(r.paid_families))
-                           for r in results["movement_spend"]}
-    totals = results["totals"][0]
+
+
+def _read_follow_ups(data: OutcomeData, rows: list) -> None:
+    data.follow_ups = {r.kind: (int(r.families), int(r.stable or 0), int(r.assessed or 0)) for r in rows}
+
+
+def _read_spend(name: str) -> Callable[[OutcomeData, list], None]:
+    def read(data: OutcomeData, rows: list) -> None:
+        setattr(data, name, {r.key: (int(r.amount), int(r.families)) for r in rows})
+
+    return read
+
+
+def _read_movement_spend(data: OutcomeData, rows: list) -> None:
+    data.movement_spend = {r.movement: (int(r.families), int(r.amount), int(r.paid_families)) for r in rows}
+
+
+def _read_totals(data: OutcomeData, rows: list) -> None:
+    totals = rows[0]
     data.families, data.family_days = int(totals.families), int(totals.family_days or 0)
     data.paid, data.paid_families = int(totals.paid or 0), int(totals.paid_families or 0)
-    data.keys = _keys(results)
-    return data
+
+
+_READ: dict[str, Callable[[OutcomeData, list], None]] = {
+    "flow": _read_flow, "transitions": _read_transitions, "theme_transitions": _read_theme_transitions,
+    "milestones": _read_milestones, "time_to_stable": _read_time_to_stable, "follow_ups": _read_follow_ups,
+    **{name: _read_spend(name) for name in ("spend_by_theme", "spend_by_category", "spend_by_agency")},
+    "movement_spend": _read_movement_spend, "totals": _read_totals,
+}
 
 
 def _int(value) -> int:
@@ -737,24 +833,23 @@ def _int(value) -> int:
 
 def _keys(results: dict) -> dict:
     """The cell keys next to the counts :func:`run` reads (``reports.cellkey``)."""
-    ts = results["time_to_stable"][0]
-    totals = results["totals"][0]
     themes: dict = {}
-    for r in results["theme_transitions"]:
+    for r in results.get("theme_transitions", ()):
         themes.setdefault(r.theme, {})[(r.intake_level, r.now_level)] = _int(r.key)
-    return {
-        "flow": {(r.state, r.reason): (_int(r.key), _int(r.referred_key), _int(r.started_key))
-                 for r in results["flow"]},
-        "transitions": {(r.intake_level, r.now_level): _int(r.key) for r in results["transitions"]},
-        "theme_transitions": themes,
-        "milestones": {int(r.months): (_int(r.key), _int(r.stable_key), _int(r.assessed_key))
-                       for r in results["milestones"]},
-        "time_to_stable": (_int(ts.below_key), _int(ts.reached_key), _int(ts.on_way_key)),
-        "follow_ups": {r.kind: (_int(r.key), _int(r.stable_key), _int(r.assessed_key))
-                       for r in results["follow_ups"]},
-        "spend_by_theme": {r.key: _int(r.cell_key) for r in results["spend_by_theme"]},
-        "spend_by_category": {r.key: _int(r.cell_key) for r in results["spend_by_category"]},
-        "spend_by_agency": {r.key: _int(r.cell_key) for r in results["spend_by_agency"]},
-        "movement_spend": {r.movement: (_int(r.key), _int(r.paid_key)) for r in results["movement_spend"]},
-        "totals": (_int(totals.key), _int(totals.paid_key)),
+    readers: dict[str, Callable[[list], Any]] = {
+        "flow": lambda rows: {(r.state, r.reason): (_int(r.key), _int(r.referred_key), _int(r.started_key))
+                              for r in rows},
+        "transitions": lambda rows: {(r.intake_level, r.now_level): _int(r.key) for r in rows},
+        "theme_transitions": lambda _rows: themes,
+        "milestones": lambda rows: {int(r.months): (_int(r.key), _int(r.stable_key), _int(r.assessed_key))
+                                    for r in rows},
+        "time_to_stable": lambda rows: (_int(rows[0].below_key), _int(rows[0].reached_key),
+                                        _int(rows[0].on_way_key)),
+        "follow_ups": lambda rows: {r.kind: (_int(r.key), _int(r.stable_key), _int(r.assessed_key)) for r in rows},
+        "spend_by_theme": lambda rows: {r.key: _int(r.cell_key) for r in rows},
+        "spend_by_category": lambda rows: {r.key: _int(r.cell_key) for r in rows},
+        "spend_by_agency": lambda rows: {r.key: _int(r.cell_key) for r in rows},
+        "movement_spend": lambda rows: {r.movement: (_int(r.key), _int(r.paid_key)) for r in rows},
+        "totals": lambda rows: (_int(rows[0].key), _int(rows[0].paid_key)),
     }
+    return {name: read(results[name]) for name, read in readers.items() if name in results}

@@ -42,6 +42,7 @@ from velferdslab.reports.outcome import (
     FOLLOW_UP_KINDS,
     PROGRESS_KINDS,
     OutcomeFilter,
+    built,
     current_version,
     execute_all,
     selection,
@@ -173,7 +174,8 @@ class PersonData:
 def run(f: OutcomeFilter, band: tuple[int, int] | None = None) -> PersonData:
     band = band or age_band()
     data = PersonData(band=band)
-    results = execute_all({"now": now_query(f, band), "follow_ups": follow_ups_query(f, band)})
+    results = execute_all(built(("persons", f, band),
+                                lambda: {"now": now_query(f, band), "follow_ups": follow_ups_query(f, band)}))
     row = results["now"][0]
     data.people, data.rated, data.stable = int(row.people), int(row.rated), int(row.stable)
     data.follow_ups = {r.kind: (int(r.people), int(r.stable or 0)) for r in results["follow_ups"]}

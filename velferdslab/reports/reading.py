@@ -56,6 +56,7 @@ def lab_agencies() -> list[Agency]:
     return list(db.session.scalars(select(Agency).where(Agency.lab_id == current_user.lab_id).order_by(Agency.name)))
 
 
+@outcome.report_connection()  # the report and its effects section: custom plans set once
 def build_outcome(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None, success_rate: Decimal | None,
                   agencies: list[Agency], *, themes: bool = True) -> figures.OutcomeReport:
     """The report for ``f``, suppressed as configured: the one protected path (not audited here).
@@ -125,6 +126,7 @@ def money_left(user) -> tuple[tuple[int, int, int | None] | None, str | None]:
     return (year, left, None), None
 
 
+@outcome.report_connection()  # every quarter on one report connection: custom plans set once
 def quarter_trend(f: outcome.OutcomeFilter, agencies: list[Agency]) -> list[summary.QuarterPoint]:
     """The share at *stabil* or better now, per quarter, for the last quarters up to ``f.end`` (same
     filters): each quarter's report is built and protected like any report of that quarter."""
@@ -135,9 +137,17 @@ def quarter_trend(f: outcome.OutcomeFilter, agencies: list[Agency]) -> list[summ
                             ) if f.release is not None else replace(f, start=start, end=end)
         if quarter.held_back is not None:  # held back for this selection: no point for it yet
             continue
-        report = build_outcome(quarter, None, None, agencies, themes=False)
+        report = trend_counts(quarter)
         points.append(summary.QuarterPoint(summary.quarter_label(start), start, end, summary.stable_now(report)))
     return points
+
+
+def trend_counts(f: outcome.OutcomeFilter) -> figures.LinkedCounts:
+    """What the trend reads of a quarter's report: its overall matrix and movement counts, as
+    :func:`build_outcome` publishes them, from the three statements they are made of (not eleven)."""
+    data = outcome.run(f, outcome.TREND_STATEMENTS)
+    return figures.linked_counts(data, current_app.config["SUPPRESSION_THRESHOLD"],
+                                 noise=bool(current_app.config.get("REPORT_CELL_KEY", True)))
 
 
 def read_summary(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None, success_rate: Decimal | None,
@@ -147,6 +157,14 @@ def read_summary(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None,
     """The report with its one-page summary (and the quarterly trend), recorded as read once in ``fmt``
     (with the quarters the trend covers). ``themes=False``: without the per-theme matrices (the
     summary does not use them; the start page needs nothing else)."""
+    with outcome.report_connection():  # the report and its trend: custom plans set once
+        return _read_summary(f, assumption_set, success_rate, agencies, action=action, fmt=fmt, trend=trend,
+                             themes=themes)
+
+
+def _read_summary(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None, success_rate: Decimal | None,
+                  agencies: list[Agency], *, action: AuditAction, fmt: str, trend: bool,
+                  themes: bool) -> tuple[figures.OutcomeReport, summary.Summary, list[summary.QuarterPoint]]:
     report = build_outcome(f, assumption_set, success_rate, agencies, themes=themes)
     if f.as_of is not None and f.release is None:  # the budget's figure is today's, not a past day's
         from flask_babel import gettext as _

@@ -93,7 +93,7 @@ def sum_shown(parts: list[Figure]) -> Figure:
     return suppression.shown(sum(p.value for p in parts if p.value is not None))
 
 
-def stable_now(report: figures.OutcomeReport) -> StableNow:
+def stable_now(report: figures.OutcomeReport | figures.LinkedCounts) -> StableNow:
     """At *stabil* or better now: the matrix's "now" margins from *stabil* up (or the total minus
     those below, when that is what is shown); the families without an assessment are unknown."""
     overall = report.overall

@@ -177,11 +177,15 @@ def _outcome_download(render, action: AuditAction, fmt: str, *, with_summary: bo
     if parsed is None:
         return render_template("reports/outcome.html", form=form, report=None), 422
     f, assumption_set, success = parsed
-    if with_summary:
-        report, summary, trend = reading.read_summary(f, assumption_set, success, agencies, action=action, fmt=fmt)
-        return render(form, report, f, assumption_set, summary, trend)
-    report = reading.read_outcome(f, assumption_set, success, agencies, action=action, fmt=fmt)
-    return render(form, report, f, assumption_set)
+    # Every section's statements (the report, its trend, the per-person figures the page reads) on one
+    # report connection: custom plans set once for the page, not once per section.
+    with outcome.report_connection():
+        if with_summary:
+            report, summary, trend = reading.read_summary(f, assumption_set, success, agencies, action=action,
+                                                          fmt=fmt)
+            return render(form, report, f, assumption_set, summary, trend)
+        report = reading.read_outcome(f, assumption_set, success, agencies, action=action, fmt=fmt)
+        return render(form, report, f, assumption_set)
 
 
 @blueprint.get("/rapporter/resultater")
