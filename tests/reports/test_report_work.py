@@ -135,3 +135,17 @@ def test_one_report_sets_the_plans_once_for_its_sections(lab_data, count_queries
         reading.build_outcome(_filter(lab_data), None, None, [])
     settings = [sql for sql in counter.statements if "plan_cache_mode" in sql]
     assert len(settings) == (2 if db.engine.dialect.name == "postgresql" else 0)
+
+
+def test_an_error_inside_the_report_is_raised_as_itself_and_the_settings_go_with_it(backend, lab_data):
+    """A report statement that fails (a statement timeout on a large lab, say) leaves the
+    transaction aborted: setting the plans back then would raise again and hide the cause (a 500
+    instead of the 503 a timeout gets). The settings are the transaction's and roll back with it."""
+    if backend != "postgresql":
+        pytest.skip("the plan settings are PostgreSQL's")
+    from sqlalchemy.exc import DataError
+
+    before = db.session.execute(text("SHOW plan_cache_mode")).scalar()
+    with pytest.raises(DataError), db.session.begin_nested(), outcome.report_connection() as connection:
+        connection.execute(text("SELECT 1 / 0"))
+    assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == before

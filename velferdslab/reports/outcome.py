@@ -194,8 +194,12 @@ def _current(f: OutcomeFilter, a):
         return a.c.is_current.is_(True)
     cutoff = _cutoff(f)
     later = JourneyAssessment.__table__.alias("later_version")
+    # A version current now was never superseded; only the others need the look for a correction
+    # recorded by then (most rows are current: the look runs for few, as the report always reads
+    # as of a release instant).
     return and_(a.c.created_at < cutoff,
-                ~exists(select(literal(1)).where(later.c.supersedes_id == a.c.id, later.c.created_at < cutoff)))
+                or_(a.c.is_current.is_(True),
+                    ~exists(select(literal(1)).where(later.c.supersedes_id == a.c.id, later.c.created_at < cutoff))))
 
 
 def _recorded(f: OutcomeFilter, day, recorded_at):
@@ -727,10 +731,10 @@ def _report_connection():
         yield connection
         return
     mode, jit, *_set = connection.execute(_CUSTOM_PLANS).one()
-    try:
-        yield connection
-    finally:
-        connection.execute(_RESTORE_PLANS, {"mode": mode, "jit": jit})
+    yield connection
+    # Not on an error: the settings are local to the transaction, which then rolls back and takes
+    # them with it (a statement in an aborted transaction would only raise again, hiding the cause).
+    connection.execute(_RESTORE_PLANS, {"mode": mode, "jit": jit})
 
 
 _ACTIVE: ContextVar[Any] = ContextVar("report_connection", default=None)
