@@ -49,3 +49,18 @@ def exact_figures(request):
     app.config["REPORT_CELL_KEY"] = False
     yield
     app.config["REPORT_CELL_KEY"] = before
+
+
+@pytest.fixture(autouse=True)
+def long_solves(request):
+    """The attackers' solves (``@pytest.mark.cell_key`` tests) take longer than the app's
+    idle-in-transaction timeout (15 s) while the test's transaction waits: lift it for this
+    connection (PostgreSQL only)."""
+    if (request.node.get_closest_marker("cell_key") is not None and "db_session" in request.fixturenames
+            and request.getfixturevalue("backend") == "postgresql"):
+        from sqlalchemy import text
+
+        from velferdslab.extensions import db
+
+        db.session.execute(text("SET idle_in_transaction_session_timeout = 0"))
+    yield

@@ -19,19 +19,6 @@ from velferdslab.reports import cellkey, outcome
 pytestmark = pytest.mark.cell_key
 
 
-@pytest.fixture(autouse=True)
-def long_solves(request):
-    """The attacker's solves take longer than the app's idle-in-transaction timeout (15 s), while
-    the test's transaction waits: lift it for this connection (PostgreSQL only)."""
-    if "db_session" in request.fixturenames and request.getfixturevalue("backend") == "postgresql":
-        from sqlalchemy import text
-
-        from velferdslab.extensions import db
-
-        db.session.execute(text("SET idle_in_transaction_session_timeout = 0"))
-    yield
-
-
 def test_the_same_families_get_the_same_noise_and_it_stays_within_its_bound(app):
     with app.app_context():
         for n in range(0, 40):

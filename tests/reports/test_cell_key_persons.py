@@ -18,17 +18,6 @@ from velferdslab.reports import cellkey, outcome
 pytestmark = pytest.mark.cell_key
 
 
-@pytest.fixture(autouse=True)
-def long_solves(request):
-    if "db_session" in request.fixturenames and request.getfixturevalue("backend") == "postgresql":
-        from sqlalchemy import text
-
-        from velferdslab.extensions import db
-
-        db.session.execute(text("SET idle_in_transaction_session_timeout = 0"))
-    yield
-
-
 @pytest.fixture
 def one_reaches_stabil_this_quarter(lab):
     """Ten young people at stabil, six below, and one whose rating reached stabil in this quarter
