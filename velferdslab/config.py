@@ -369,6 +369,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # and held back while fewer than REPORT_RELEASE_MIN_CHANGES of its families changed since
         # the quarter before.
         "REPORT_RELEASE_LAG_DAYS": env_positive_int("REPORT_RELEASE_LAG_DAYS", 14),
+        # The outcome report's statements (on PostgreSQL) get this statement timeout instead of the
+        # pages' DB_STATEMENT_TIMEOUT_MS: its aggregates over a large lab take longer.
+        "REPORT_STATEMENT_TIMEOUT_MS": env_positive_int("REPORT_STATEMENT_TIMEOUT_MS", 60_000),
         "REPORT_RELEASE_MIN_CHANGES": env_positive_int("REPORT_RELEASE_MIN_CHANGES", 5),
         # How long the team lead may undo ending a membership, handing over the lead or withdrawing a
         # consent (issue 13), provided nothing has come to depend on the change since.

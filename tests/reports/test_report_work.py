@@ -149,3 +149,18 @@ def test_an_error_inside_the_report_is_raised_as_itself_and_the_settings_go_with
     with pytest.raises(DataError), db.session.begin_nested(), outcome.report_connection() as connection:
         connection.execute(text("SELECT 1 / 0"))
     assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == before
+
+
+def test_the_report_runs_with_its_own_statement_timeout_and_sets_the_pages_back(app, backend):
+    """Its aggregates over a lab of 10 000 families take longer than the pages' 10 s: inside the
+    report connection the statement timeout is REPORT_STATEMENT_TIMEOUT_MS, and the pages' after."""
+    if backend != "postgresql":
+        pytest.skip("the statement timeout is PostgreSQL's")
+    db.session.execute(text("SET LOCAL statement_timeout = '10s'"))
+    app.config["REPORT_STATEMENT_TIMEOUT_MS"] = 45_000
+    try:
+        with outcome.report_connection() as connection:
+            assert connection.execute(text("SHOW statement_timeout")).scalar() == "45s"
+    finally:
+        app.config["REPORT_STATEMENT_TIMEOUT_MS"] = 60_000
+    assert db.session.execute(text("SHOW statement_timeout")).scalar() == "10s"
