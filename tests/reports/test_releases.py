@@ -5,6 +5,7 @@ selection while fewer than ``REPORT_RELEASE_MIN_CHANGES`` of its enrolments chan
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -47,8 +48,10 @@ def _read(client) -> dict:
 def _later(monkeypatch, day: date) -> None:
     """The clock on ``day`` (noon UTC) for the report's 'today' and for a release instant."""
     import velferdslab.reports.api as api
+    import velferdslab.reports.views as views
 
     monkeypatch.setattr(api, "today_local", lambda: day)
+    monkeypatch.setattr(views, "today_local", lambda: day)
     monkeypatch.setattr(releases, "utcnow", lambda: datetime.combine(day, time(12), tzinfo=UTC))
 
 
@@ -141,6 +144,12 @@ def test_a_quiet_quarter_is_held_back_and_a_busy_one_published(app, quiet_lab, l
     assert quiet["filters"]["end"] == last.isoformat()
     assert quiet["filters"]["held_back"] == following.isoformat()
     assert _figures(quiet) == _figures(first)
+    # the page says so, and its form shows the period the figures cover, not the one asked for
+    page = client.get(f"/rapporter/resultater?start={_start()}&end={following.isoformat()}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="held-back"' in html
+    assert f'name="end" type="date" value="{last.isoformat()}"' in html
     # four more: five enrolments changed, and the quarter is published
     for fam in families[1:5]:
         factories.assessment(fam, {"bolig": 4}, assessed_on=on, overall=4)
@@ -164,7 +173,7 @@ def test_changed_counts_what_entered_left_or_was_recorded_in_between(app, quiet_
         rf.restrict(families[1])
         rf.journey(lab, [(0, 2)], started=5)  # a new family, referred after the quarter
         db.session.flush()
-        after = releases.replace(before, as_of=utcnow() + timedelta(seconds=1))
+        after = replace(before, as_of=utcnow() + timedelta(seconds=1))
         assert releases.changed(before, after) == 2  # the late assessment and the restriction
-        later = releases.replace(after, end=_next_end(last))
+        later = replace(after, end=_next_end(last))
         assert releases.changed(before, later) == 3  # and the new family in the longer period

@@ -122,7 +122,7 @@ def outcome_from_form(form: OutcomeFilterForm, *, lab_ids: tuple[int, ...] = ())
         field = getattr(form, error.field)
         field.errors = list(field.errors) + [error.message]
         return None
-    form.start.data, form.end.data = start, end
+    _show(form, start, end)
     chosen = form.assumption_set_id.data or None
     if lab_ids:  # across labs: no benefit model (each lab has its own assumptions)
         assumption_set = None
@@ -133,7 +133,17 @@ def outcome_from_form(form: OutcomeFilterForm, *, lab_ids: tuple[int, ...] = ())
     f = reading.published(outcome.OutcomeFilter(
         lab_id=current_user.lab_id, start=start, end=end, cohort=form.cohort.data or None,
         agency_id=form.agency_id.data or None, theme=form.theme.data or None, as_of=as_of, lab_ids=lab_ids))
+    # A held-back quarter is replaced by the one before: the form shows the period the figures cover
+    # (the page's note names the quarter that was asked for).
+    _show(form, f.start, f.end)
     return f, assumption_set, success
+
+
+def _show(form: OutcomeFilterForm, start, end) -> None:
+    """The form shows the period the report covers (whole quarters), not the dates as typed: a
+    field renders what was sent (``raw_data``) before its value."""
+    for field, day in ((form.start, start), (form.end, end)):
+        field.data, field.raw_data = day, []
 
 
 def trend_chart(points) -> Markup:
