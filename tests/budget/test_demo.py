@@ -90,3 +90,24 @@ def test_the_demo_lab_has_a_closed_previous_year_and_an_exported_period(db_sessi
     for agency in ctx.agencies[lab.id]:
         for period in (f"{year - 1}-12", vouchers.period_of(db.session.get(YearClose, close.id).closed_at.date())):
             assert books.reconcile(db.session, lab.id, agency.id, period).balanced
+
+
+def test_the_summary_total_left_is_the_allocation_screen_sum(db_session):
+    """``allocations_available`` (one statement, for the report's summary) is the sum of what the
+    allocation screen lists, also with a restricted family and one whose enrolment closed."""
+    from velferdslab.cases.enrolment.models import Enrolment
+    from velferdslab.cases.household.models import Family
+    from velferdslab.core.models import today_local, utcnow
+
+    ctx = _load()
+    lab, year = ctx.labs[0], queries.current_year()
+    funded = [r.family_id for r in queries.allocation_rows(lab.id, year) if r.available]
+    assert len(funded) >= 3
+    db.session.get(Family, funded[0]).restricted_at = utcnow()
+    for enrolment in db.session.scalars(select(Enrolment).where(Enrolment.family_id == funded[1],
+                                                                Enrolment.status == "active")):
+        enrolment.status, enrolment.closed_on, enrolment.close_reason = "closed", today_local(), "moved"
+    db.session.flush()
+    rows = queries.allocation_rows(lab.id, year)
+    assert funded[0] not in {r.family_id for r in rows} and funded[1] in {r.family_id for r in rows}
+    assert queries.allocations_available(lab.id, year) == sum(r.available for r in rows) > 0

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import case, func, select, true
+from sqlalchemy import case, exists, func, select, true
 from sqlalchemy.orm import selectinload
 
 from velferdslab.audit import services as audit
@@ -322,6 +322,32 @@ def _hidden_family_ids(lab_id: int) -> set[int]:
 def allocation_rows(lab_id: int, year: int) -> list[AllocationRow]:
     """Families with an open enrolment (or money this year), with their allocation and what is left
     of it, and their leads — no names, and no restricted or erased family."""
+    ids, open_ids = _allocation_families(lab_id, year)
+    balances = ledger.family_balances(ids, year)
+    leads = team_leads(ids)
+    return [AllocationRow(family_id=i, open=i in open_ids, leads=leads[i], allocated=balances[i].allocated,
+                          available=balances[i].available) for i in ids]
+
+
+def allocations_available(lab_id: int, year: int) -> int:
+    """What the families of :func:`allocation_rows` have available in all (øre): the sum of its
+    rows' ``available``, without loading their leads (the report's summary, over thousands of
+    families)."""
+    from velferdslab.cases.enrolment.models import Enrolment
+    from velferdslab.cases.household.models import Family
+
+    listed = select(Family.id).where(
+        Family.lab_id == lab_id, Family.restricted_at.is_(None), Family.erased_at.is_(None),
+        exists().where(Enrolment.family_id == Family.id, Enrolment.status.in_(("referred", "active")))
+        | exists().where(LedgerAccount.family_id == Family.id, LedgerAccount.lab_id == lab_id,
+                         LedgerAccount.year == year))
+    # A family's available money is its allocation accounts' balance (``ledger.family_balances``).
+    return int(db.session.scalar(select(func.coalesce(func.sum(LedgerAccount.balance), 0)).where(
+        LedgerAccount.family_id.in_(listed), LedgerAccount.year == year, LedgerAccount.kind == "allocation")) or 0)
+
+
+def _allocation_families(lab_id: int, year: int) -> tuple[list[int], set[int]]:
+    """(the families the allocation screen lists, by id; those of them with an open enrolment)."""
     from velferdslab.cases.enrolment.models import Enrolment
     from velferdslab.cases.household.models import Family
 
@@ -330,11 +356,7 @@ def allocation_rows(lab_id: int, year: int) -> list[AllocationRow]:
     # cast: the column is nullable, but the query's family_id IS NOT NULL lets no None through.
     funded = cast("set[int]", set(db.session.scalars(select(LedgerAccount.family_id).where(
         LedgerAccount.lab_id == lab_id, LedgerAccount.year == year, LedgerAccount.family_id.is_not(None)))))
-    ids = sorted((open_ids | funded) - _hidden_family_ids(lab_id))
-    balances = ledger.family_balances(ids, year)
-    leads = team_leads(ids)
-    return [AllocationRow(family_id=i, open=i in open_ids, leads=leads[i], allocated=balances[i].allocated,
-                          available=balances[i].available) for i in ids]
+    return sorted((open_ids | funded) - _hidden_family_ids(lab_id)), open_ids
 
 
 def read_pool_overview(lab_id: int, year: int):

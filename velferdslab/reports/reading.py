@@ -122,7 +122,7 @@ def money_left(user) -> tuple[tuple[int, int, int | None] | None, str | None]:
     # What management itself sees (issue 14, leak 5): the pool not yet allocated and what the listed
     # families have unused — never a lab-wide figure that includes restricted or erased families.
     unallocated = budget.pool_overview(user.lab_id, year).agency_total.unallocated
-    left = unallocated + sum(row.available for row in budget.allocation_rows(user.lab_id, year))
+    left = unallocated + budget.allocations_available(user.lab_id, year)
     return (year, left, None), None
 
 
