@@ -177,3 +177,17 @@ def test_changed_counts_what_entered_left_or_was_recorded_in_between(app, quiet_
         assert releases.changed(before, after) == 2  # the late assessment and the restriction
         later = replace(after, end=_next_end(last))
         assert releases.changed(before, later) == 3  # and the new family in the longer period
+
+
+def test_the_start_page_summary_names_the_published_quarter(app, quiet_lab, login):
+    lab, _ = quiet_lab
+    client = login(factories.user(lab, roles=("manager",)))
+    html = client.get("/").get_data(as_text=True)
+    last = releases.last_published(today_local())
+    assert 'id="start-summary-release"' in html
+    assert f"Siste publiserte kvartal ({last:%d.%m.%Y})" in html
+    app.config["REPORT_CELL_KEY"] = False  # live: no release to name
+    try:
+        assert 'id="start-summary-release"' not in client.get("/").get_data(as_text=True)
+    finally:
+        app.config["REPORT_CELL_KEY"] = True
