@@ -373,6 +373,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # pages' DB_STATEMENT_TIMEOUT_MS: its aggregates over a large lab take longer.
         "REPORT_STATEMENT_TIMEOUT_MS": env_positive_int("REPORT_STATEMENT_TIMEOUT_MS", 60_000),
         "REPORT_RELEASE_MIN_CHANGES": env_positive_int("REPORT_RELEASE_MIN_CHANGES", 5),
+        # A published report's statement rows are kept once computed (reports.snapshots): later
+        # readings read them back. Kept only once the release instant is this many seconds old.
+        "REPORT_SNAPSHOTS": env_bool("REPORT_SNAPSHOTS", True),
+        "REPORT_SNAPSHOT_SETTLE_SECONDS": env_int("REPORT_SNAPSHOT_SETTLE_SECONDS", 300),
         # How long the team lead may undo ending a membership, handing over the lead or withdrawing a
         # consent (issue 13), provided nothing has come to depend on the change since.
         "UNDO_MINUTES": env_positive_int("UNDO_MINUTES", 10),

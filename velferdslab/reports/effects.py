@@ -149,7 +149,7 @@ class EffectData:
 
 def run(f: OutcomeFilter) -> EffectData:
     data = EffectData(counts={grouping: {} for grouping in (*GROUPINGS, ALL)})
-    for r in execute_all(queries(f))["effects"]:
+    for r in execute_all(queries(f), f)["effects"]:
         data.counts[r.grouping][(r.row, r.outcome)] = (int(r.families), int(r.key or 0))
     return data
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -136,3 +137,18 @@ class ReportRelease(Model):
 
     quarter_end: Mapped[date] = mapped_column(Date, primary_key=True)
     released_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportSnapshot(Model):
+    """The rows of one statement of a published report, kept once computed (``reports.snapshots``).
+
+    A published quarter is read as recorded at its release instant, so its statements give the
+    same rows every time: the first reading computes them, every later one reads them here.
+    ``key`` is the SHA-256 of the statement's SQL and parameters (so a change of the code, the
+    filter, the release or the cell-key secret is a different key); ``body`` the rows as JSON."""
+
+    __tablename__ = "report_snapshot"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -769,11 +769,16 @@ def report_connection():
             _ACTIVE.reset(token)
 
 
-def execute_all(statements: dict[str, Select | CompoundSelect]) -> dict[str, list]:
+def execute_all(statements: dict[str, Select | CompoundSelect], f: OutcomeFilter | None = None) -> dict[str, list]:
     """Run report statements (by name) as the report runs its own: on the replica when configured,
     with custom plans on PostgreSQL (inside :func:`report_connection`, on its connection); the rows
-    by name."""
+    by name. For a published reading ``f`` (``reports.snapshots.frozen``) the rows are computed once
+    and kept: later readings read them back."""
+    from velferdslab.reports import snapshots
+
     with report_connection() as connection:
+        if f is not None and snapshots.frozen(f):
+            return snapshots.execute_all(connection, statements)
         return {name: connection.execute(statement).all() for name, statement in statements.items()}
 
 
@@ -781,7 +786,7 @@ def run(f: OutcomeFilter, names: tuple[str, ...] | None = None) -> OutcomeData:
     """Execute every statement (or those in ``names``: the rest of the data stays empty); eleven
     round trips whatever the number of enrolments."""
     data = OutcomeData(filter=f)
-    results = execute_all(queries(f, names))
+    results = execute_all(queries(f, names), f)
     for name, rows in results.items():
         _READ[name](data, rows)
     data.keys = _keys(results)

@@ -175,7 +175,7 @@ def run(f: OutcomeFilter, band: tuple[int, int] | None = None) -> PersonData:
     band = band or age_band()
     data = PersonData(band=band)
     results = execute_all(built(("persons", f, band),
-                                lambda: {"now": now_query(f, band), "follow_ups": follow_ups_query(f, band)}))
+                                lambda: {"now": now_query(f, band), "follow_ups": follow_ups_query(f, band)}), f)
     row = results["now"][0]
     data.people, data.rated, data.stable = int(row.people), int(row.rated), int(row.stable)
     data.follow_ups = {r.kind: (int(r.people), int(r.stable or 0)) for r in results["follow_ups"]}

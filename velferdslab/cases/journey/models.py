@@ -108,6 +108,9 @@ class JourneyAssessment(Model):
                         name="override_has_reason"),
         Index("ix_journey_assessment_family_current", "family_id", "is_current", "assessed_on"),
         Index("ix_journey_assessment_enrolment", "enrolment_id", "assessed_on"),
+        # The latest assessment of a family on or before a day, newest first (the outcome report's
+        # predicted-versus-actual levels before and after each payment: one index step, no sort).
+        Index("ix_journey_assessment_family_day", "family_id", "assessed_on", "id"),
     )
 
 

@@ -1,0 +1,147 @@
+"""A published report, computed once (``reports.snapshots``; issues 14 and 19): the first reading of
+a published quarter keeps its statements' rows, later readings read them back and answer exactly
+what a computation would; nothing live, typed as-of or not yet settled is kept."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import event, func, select
+
+from tests import factories
+from tests.reports.test_releases import _read, quiet_lab  # noqa: F401 - a fixture
+from velferdslab.core.models import utcnow
+from velferdslab.extensions import db
+from velferdslab.reports import snapshots
+from velferdslab.reports.models import ReportRelease, ReportSnapshot
+
+pytestmark = pytest.mark.cell_key
+
+
+@contextmanager
+def aggregates():
+    """Count the report's aggregate statements sent (they all read the selection CTE ``sel``)."""
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, params, context, executemany):
+        if "sel AS" in statement or "sel_before AS" in statement:
+            seen.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def _kept() -> int:
+    return db.session.scalar(select(func.count()).select_from(ReportSnapshot))
+
+
+@pytest.fixture
+def settled(app):
+    app.config["REPORT_SNAPSHOT_SETTLE_SECONDS"] = 0
+    yield
+    app.config["REPORT_SNAPSHOT_SETTLE_SECONDS"] = 300
+
+
+def test_a_published_report_is_computed_once_and_read_back_the_same(app, quiet_lab, login, settled):  # noqa: F811
+    lab, _ = quiet_lab
+    client = login(factories.user(lab, roles=("manager",)))
+    with aggregates() as first_run:
+        first = _read(client)
+    assert first_run and _kept() >= len(first_run)
+    with aggregates() as second_run:
+        second = _read(client)
+    assert second_run == []  # every aggregate read back
+    assert second == first
+    # and what was kept is what a computation gives now
+    app.config["REPORT_SNAPSHOTS"] = False
+    try:
+        with aggregates() as computed_run:
+            computed = _read(client)
+    finally:
+        app.config["REPORT_SNAPSHOTS"] = True
+    assert computed_run and computed == first
+
+
+def test_the_page_reads_its_sections_and_trend_back_too(app, quiet_lab, login, settled):  # noqa: F811
+    lab, _ = quiet_lab
+    client = login(factories.user(lab, roles=("manager",)))
+    assert client.get("/rapporter/resultater").status_code == 200
+    with aggregates() as second_run:
+        page = client.get("/rapporter/resultater")
+    assert page.status_code == 200 and second_run == []
+
+
+def test_a_new_release_instant_is_not_kept_until_it_has_settled(app, quiet_lab, login):  # noqa: F811
+    lab, _ = quiet_lab
+    client = login(factories.user(lab, roles=("manager",)))
+    _read(client)  # fixes the release instant now: younger than REPORT_SNAPSHOT_SETTLE_SECONDS
+    assert _kept() == 0
+    release = db.session.scalars(select(ReportRelease)).first()
+    release.released_at = utcnow() - timedelta(seconds=301)
+    db.session.flush()
+    db.session.expire_all()
+    client = login(factories.user(lab, roles=("manager",)))  # a new request: no memo of the instant
+    _read(client)
+    assert _kept() > 0
+
+
+def test_live_and_switched_off_reports_are_never_kept(app, quiet_lab, login, settled):  # noqa: F811
+    lab, _ = quiet_lab
+    client = login(factories.user(lab, roles=("manager",)))
+    app.config["REPORT_SNAPSHOTS"] = False
+    try:
+        _read(client)
+    finally:
+        app.config["REPORT_SNAPSHOTS"] = True
+    assert _kept() == 0
+    app.config["REPORT_CELL_KEY"] = False  # the live report: no release
+    try:
+        _read(client)
+    finally:
+        app.config["REPORT_CELL_KEY"] = True
+    assert _kept() == 0
+
+
+def test_another_selection_is_another_snapshot(app, quiet_lab, login, settled):  # noqa: F811
+    lab, _ = quiet_lab
+    client = login(factories.user(lab, roles=("manager",)))
+    whole = _read(client)
+    kept = _kept()
+    themed = client.get(f"/api/v1/reports/outcome?start={whole['filters']['start']}&theme=bolig").get_json()
+    assert _kept() > kept
+    assert themed["filters"]["theme"] == "bolig" and themed != whole
+
+
+def test_rows_keep_their_names_and_types(app):
+    with app.app_context():
+        rows = db.session.execute(select(func.count().label("families"))).all()
+    body = snapshots.dumps(rows)
+    back = snapshots.loads(body)
+    assert back[0].families == rows[0].families and tuple(back[0]) == tuple(rows[0])
+
+    class Row(tuple):
+        _fields = ("amount", "day", "share", "name", "nothing")
+
+    values = Row((Decimal("12345678901234567890"), date(2026, 9, 30), 0.25, "bolig", None))
+    back = snapshots.loads(snapshots.dumps([values]))[0]
+    assert (back.amount, back.day, back.share, back.name, back.nothing) == tuple(values)
+    assert isinstance(back.amount, Decimal) and isinstance(back.day, date)
+    with pytest.raises(TypeError):
+        snapshots.dumps([Row((object(), None, None, None, None))])
+
+
+def test_a_second_first_reading_of_the_same_rows_is_no_conflict(app, db_session):
+    with app.test_request_context():
+        statement = select(func.count().label("n"))
+        connection = db.session.connection()
+        first = snapshots.execute_all(connection, {"n": statement})
+        snapshots._keep({snapshots.key(statement, connection.dialect): snapshots.dumps(first["n"])})
+        assert db.session.scalar(select(func.count()).select_from(ReportSnapshot)) == 1
+        assert snapshots.execute_all(connection, {"n": statement})["n"][0].n == first["n"][0].n
