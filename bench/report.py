@@ -41,6 +41,9 @@ FIXES = {
     "outcome_report_large_lab": "As for the one-lab figure above, and the time grows with the lab's families: "
                                 "whatever the report does per family or per enrolment in Python (rather than in "
                                 "the aggregate SQL) is what separates it from its SQL here.",
+    "outcome_report_large_lab_read_back": "A reading of a kept report is one lookup of its rows plus the page: "
+                                          "the summary's live figures (money left over every family of the lab) "
+                                          "and the rendering are what is left.",
     "progress_pdf": "The time is WeasyPrint's, not the app's (the ratio to WeasyPrint alone holds), and it grows "
                     "with the table cells. The report covers the last six months by default; trim what it "
                     "lists in that period (the actions, the journey table's perspectives) or render it ahead "

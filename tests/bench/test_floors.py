@@ -72,9 +72,13 @@ def test_a_slow_report_is_warmed_within_its_budget_and_timed_once(monkeypatch):
     monkeypatch.setattr(measure, "get_ok", get_ok)
     monkeypatch.setattr(measure, "statements", statements)
     monkeypatch.setattr(measure, "replay", lambda url, seen, skip: 20_000.0)
+    cleared = []
+    monkeypatch.setattr(measure, "clear_snapshots", lambda url: cleared.append(url))
     result = measure.outcome_vs_floor(None, None, "", "/rapporter", repeats=5, warm=10, warm_budget=100, slow=30)
     assert (result["warm"], result["repeats"]) == (3, 1)
-    assert len(requests) == 4 and result["report_ms"] == 40_000.0
+    # three warm-up requests, then one round: computed (kept rows forgotten first) and read again
+    assert len(requests) == 5 and len(cleared) == 4 and result["report_ms"] == 40_000.0
+    assert result["steady_ms"] == 40_000.0
     clock[0] = 0.0
     fast = measure.outcome_vs_floor(None, None, "", "/rapporter", repeats=5, warm=10)
     assert (fast["warm"], fast["repeats"]) == (10, 5)
