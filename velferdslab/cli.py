@@ -242,6 +242,33 @@ def user_reset_password(email, lab_slug, password):
     click.echo(f"Password for {email} changed.")
 
 
+# --- the published outcome report, computed ahead ---------------------------------------------------
+
+@click.command("report-publish")
+@click.option("--lab", "lab_slugs", multiple=True, help="Only this lab (repeat for several; default: every lab).")
+@with_appcontext
+def report_publish(lab_slugs):
+    """Compute each lab's default outcome report of the last published quarter ahead, so that the
+    first manager to open it reads it back (for cron, daily; idempotent: a report already kept is
+    read back, not computed again)."""
+    from flask import current_app
+
+    from velferdslab.auth.models import Lab
+    from velferdslab.core.models import today_local
+    from velferdslab.reports import reading
+
+    labs = [_lab(slug) for slug in lab_slugs] or list(db.session.scalars(select(Lab).order_by(Lab.id)))
+    ready = 0
+    for lab in labs:
+        with current_app.test_request_context():
+            if reading.prepare(lab, today_local()):
+                ready += 1
+            db.session.commit()
+    click.echo(f"{ready} of {len(labs)} lab(s) have their published outcome report computed"
+               + ("." if ready == len(labs) else "; the rest have no settled release yet (or the cell key "
+                  "or VELFERDSLAB_REPORT_SNAPSHOTS is off): run it again later."))
+
+
 # --- the report across labs (role ``region``) ------------------------------------------------------
 
 @click.group("report-access")
@@ -302,8 +329,8 @@ def report_access_list(email, user_lab_slug):
         click.echo(f"{each.slug}\t{each.name}")
 
 
-COMMANDS: list[click.Command] = [demo, lab, agency, user, report_access, audit_commands, batch_cli.worker_command,
-                                 batch_cli.batch_commands, budget_commands,
+COMMANDS: list[click.Command] = [demo, lab, agency, user, report_access, report_publish, audit_commands,
+                                 batch_cli.worker_command, batch_cli.batch_commands, budget_commands,
                                  notify_cli.notify_commands, dev_commands]
 
 

@@ -145,3 +145,38 @@ def test_a_second_first_reading_of_the_same_rows_is_no_conflict(app, db_session)
         snapshots._keep({snapshots.key(statement, connection.dialect): snapshots.dumps(first["n"])})
         assert db.session.scalar(select(func.count()).select_from(ReportSnapshot)) == 1
         assert snapshots.execute_all(connection, {"n": statement})["n"][0].n == first["n"][0].n
+
+
+def test_report_publish_computes_the_default_report_ahead(app, quiet_lab, login, settled):  # noqa: F811
+    lab, _ = quiet_lab
+    client = login(factories.user(lab, roles=("manager",)))
+    _read(client)  # fixes the release instant (settled at once here)
+    db.session.execute(ReportSnapshot.__table__.delete())
+    result = app.test_cli_runner().invoke(args=["report-publish", "--lab", lab.slug])
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 lab(s) have their published outcome report computed." in result.output
+    with aggregates() as first_reading:
+        page = client.get("/rapporter/resultater")
+        start = client.get("/")
+    assert page.status_code == 200 and start.status_code == 200
+    assert first_reading == []  # the page and the start page read everything back
+
+
+def test_report_publish_says_when_nothing_has_settled(app, quiet_lab):  # noqa: F811
+    lab, _ = quiet_lab
+    result = app.test_cli_runner().invoke(args=["report-publish", "--lab", lab.slug])
+    assert result.exit_code == 0, result.output
+    assert "0 of 1 lab(s)" in result.output and "run it again later" in result.output
+    assert _kept() == 0
+
+
+def test_rows_a_snapshot_cannot_hold_are_answered_not_kept(app, db_session, monkeypatch):
+    def refuse(rows):
+        raise TypeError("no")
+
+    monkeypatch.setattr(snapshots, "dumps", refuse)
+    with app.test_request_context():
+        statement = select(func.count().label("n"))
+        rows = snapshots.execute_all(db.session.connection(), {"n": statement})
+        assert rows["n"][0].n == 1
+        assert db.session.scalar(select(func.count()).select_from(ReportSnapshot)) == 0

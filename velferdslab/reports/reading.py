@@ -177,3 +177,25 @@ def _read_summary(f: outcome.OutcomeFilter, assumption_set: AssumptionSet | None
     _record(f, action, fmt, summary=True,
             trend_quarters=[[p.start.isoformat(), p.end.isoformat()] for p in points])
     return report, result, points
+
+
+def prepare(lab: Lab, today: date) -> bool:
+    """Compute the lab's default report of the last published quarter — what its start page and
+    report page read without a filter: the report, predicted versus actual, the per-person section
+    and the quarterly trend — so that its rows are kept (``reports.snapshots``) before the first
+    manager asks (``velferdslab report-publish``, from cron). Needs a request context (the release
+    memo lives in ``flask.g``). False when there is nothing to keep: the cell key is off, keeping
+    is off, or the quarter's release instant has not settled yet (run it again later)."""
+    from velferdslab.reports import persons, snapshots
+
+    start, end = period(None, None, None, today)
+    f = published(outcome.OutcomeFilter(lab_id=lab.id, start=start, end=end))
+    if not snapshots.frozen(f):
+        return False
+    agencies = list(db.session.scalars(select(Agency).where(Agency.lab_id == lab.id)))
+    with outcome.report_connection():
+        report = build_outcome(f, None, None, agencies)
+        if not report.empty:
+            persons.report(f)
+            quarter_trend(f, agencies)
+    return True

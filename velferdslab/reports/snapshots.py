@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable
@@ -39,6 +40,8 @@ from sqlalchemy import select
 from velferdslab.core.models import utcnow
 from velferdslab.extensions import db
 from velferdslab.reports.models import ReportSnapshot
+
+log = logging.getLogger(__name__)
 
 
 def enabled() -> bool:
@@ -145,7 +148,10 @@ def execute_all(connection, statements: dict) -> dict[str, list]:
             continue
         rows = connection.execute(statement).all()
         results[name] = rows
-        new[keys[name]] = dumps(rows)
+        try:
+            new[keys[name]] = dumps(rows)
+        except TypeError:  # a value the snapshot cannot hold: answer, compute it again next time
+            log.warning("report statement %s not kept: %s", name, "a value of a type snapshots cannot hold")
     if new:
         _keep(new)
     return results
