@@ -4,12 +4,11 @@ what a computation would; nothing live, typed as-of or not yet settled is kept."
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from tests import factories
 from tests.reports.test_releases import _read, quiet_lab  # noqa: F401 - a fixture
@@ -21,21 +20,10 @@ from velferdslab.reports.models import ReportRelease, ReportSnapshot
 pytestmark = pytest.mark.cell_key
 
 
-@contextmanager
-def aggregates():
-    """Count the report's aggregate statements sent (they all read the selection CTE ``sel``)."""
-    seen: list[str] = []
-
-    def before(conn, cursor, statement, params, context, executemany):
-        if "sel AS" in statement or "sel_before AS" in statement:
-            seen.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+def _aggregates(counter) -> list[str]:
+    """The report's aggregate statements a ``count_queries`` counter saw (they all read the
+    selection CTE ``sel``, or the hold-back count's ``sel_before``)."""
+    return [s for s in counter.statements if "sel AS" in s or "sel_before AS" in s]
 
 
 def _kept() -> int:
@@ -49,32 +37,37 @@ def settled(app):
     app.config["REPORT_SNAPSHOT_SETTLE_SECONDS"] = 300
 
 
-def test_a_published_report_is_computed_once_and_read_back_the_same(app, quiet_lab, login, settled):  # noqa: F811
+def test_a_published_report_is_computed_once_and_read_back_the_same(
+        app, quiet_lab, login, settled, count_queries):  # noqa: F811
     lab, _ = quiet_lab
     client = login(factories.user(lab, roles=("manager",)))
-    with aggregates() as first_run:
+    with count_queries() as counter:
         first = _read(client)
+    first_run = _aggregates(counter)
     assert first_run and _kept() >= len(first_run)
-    with aggregates() as second_run:
+    with count_queries() as counter:
         second = _read(client)
+    second_run = _aggregates(counter)
     assert second_run == []  # every aggregate read back
     assert second == first
     # and what was kept is what a computation gives now
     app.config["REPORT_SNAPSHOTS"] = False
     try:
-        with aggregates() as computed_run:
+        with count_queries() as counter:
             computed = _read(client)
+        computed_run = _aggregates(counter)
     finally:
         app.config["REPORT_SNAPSHOTS"] = True
     assert computed_run and computed == first
 
 
-def test_the_page_reads_its_sections_and_trend_back_too(app, quiet_lab, login, settled):  # noqa: F811
+def test_the_page_reads_its_sections_and_trend_back_too(app, quiet_lab, login, settled, count_queries):  # noqa: F811
     lab, _ = quiet_lab
     client = login(factories.user(lab, roles=("manager",)))
     assert client.get("/rapporter/resultater").status_code == 200
-    with aggregates() as second_run:
+    with count_queries() as counter:
         page = client.get("/rapporter/resultater")
+    second_run = _aggregates(counter)
     assert page.status_code == 200 and second_run == []
 
 
@@ -147,7 +140,7 @@ def test_a_second_first_reading_of_the_same_rows_is_no_conflict(app, db_session)
         assert snapshots.execute_all(connection, {"n": statement})["n"][0].n == first["n"][0].n
 
 
-def test_report_publish_computes_the_default_report_ahead(app, quiet_lab, login, settled):  # noqa: F811
+def test_report_publish_computes_the_default_report_ahead(app, quiet_lab, login, settled, count_queries):  # noqa: F811
     lab, _ = quiet_lab
     client = login(factories.user(lab, roles=("manager",)))
     _read(client)  # fixes the release instant (settled at once here)
@@ -155,9 +148,10 @@ def test_report_publish_computes_the_default_report_ahead(app, quiet_lab, login,
     result = app.test_cli_runner().invoke(args=["report-publish", "--lab", lab.slug])
     assert result.exit_code == 0, result.output
     assert "1 of 1 lab(s) have their published outcome report computed." in result.output
-    with aggregates() as first_reading:
+    with count_queries() as counter:
         page = client.get("/rapporter/resultater")
         start = client.get("/")
+    first_reading = _aggregates(counter)
     assert page.status_code == 200 and start.status_code == 200
     assert first_reading == []  # the page and the start page read everything back
 
