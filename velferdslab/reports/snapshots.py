@@ -164,6 +164,8 @@ def _keep(bodies: dict[str, str]) -> None:
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     now = utcnow()
-    db.session.execute(insert(ReportSnapshot).values([{"key": k, "body": b, "created_at": now}
-                                                      for k, b in bodies.items()])
+    # In key order: two first readings inserting overlapping rows wait for each other in the same
+    # order (the unique index), never in a cycle.
+    db.session.execute(insert(ReportSnapshot).values([{"key": k, "body": bodies[k], "created_at": now}
+                                                      for k in sorted(bodies)])
                        .on_conflict_do_nothing(index_elements=["key"]))
