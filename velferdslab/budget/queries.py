@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import cast
 
 from sqlalchemy import case, exists, func, select, true
 from sqlalchemy.orm import selectinload
@@ -311,14 +310,6 @@ class AllocationRow:
     available: int
 
 
-def _hidden_family_ids(lab_id: int) -> set[int]:
-    """Restricted and erased families: never listed to management, never allocated to."""
-    from velferdslab.cases.household.models import Family
-
-    return set(db.session.scalars(select(Family.id).where(
-        Family.lab_id == lab_id, Family.restricted_at.is_not(None) | Family.erased_at.is_not(None))))
-
-
 def allocation_rows(lab_id: int, year: int) -> list[AllocationRow]:
     """Families with an open enrolment (or money this year), with their allocation and what is left
     of it, and their leads — no names, and no restricted or erased family."""
@@ -333,30 +324,37 @@ def allocations_available(lab_id: int, year: int) -> int:
     """What the families of :func:`allocation_rows` have available in all (øre): the sum of its
     rows' ``available``, without loading their leads (the report's summary, over thousands of
     families)."""
+    # A family's available money is its allocation accounts' balance (``ledger.family_balances``).
+    return int(db.session.scalar(select(func.coalesce(func.sum(LedgerAccount.balance), 0)).where(
+        LedgerAccount.family_id.in_(_listed_families(lab_id, year)), LedgerAccount.year == year,
+        LedgerAccount.kind == "allocation")) or 0)
+
+
+OPEN_ENROLMENT = ("referred", "active")
+
+
+def _listed_families(lab_id: int, year: int):
+    """SELECT of the families the allocation screen lists: with an open enrolment or an account
+    this year, never a restricted or erased one."""
     from velferdslab.cases.enrolment.models import Enrolment
     from velferdslab.cases.household.models import Family
 
-    listed = select(Family.id).where(
+    return select(Family.id).where(
         Family.lab_id == lab_id, Family.restricted_at.is_(None), Family.erased_at.is_(None),
-        exists().where(Enrolment.family_id == Family.id, Enrolment.status.in_(("referred", "active")))
+        exists().where(Enrolment.family_id == Family.id, Enrolment.status.in_(OPEN_ENROLMENT))
         | exists().where(LedgerAccount.family_id == Family.id, LedgerAccount.lab_id == lab_id,
                          LedgerAccount.year == year))
-    # A family's available money is its allocation accounts' balance (``ledger.family_balances``).
-    return int(db.session.scalar(select(func.coalesce(func.sum(LedgerAccount.balance), 0)).where(
-        LedgerAccount.family_id.in_(listed), LedgerAccount.year == year, LedgerAccount.kind == "allocation")) or 0)
 
 
 def _allocation_families(lab_id: int, year: int) -> tuple[list[int], set[int]]:
-    """(the families the allocation screen lists, by id; those of them with an open enrolment)."""
+    """(the families the allocation screen lists, by id; those of the lab with an open enrolment)."""
     from velferdslab.cases.enrolment.models import Enrolment
     from velferdslab.cases.household.models import Family
 
+    ids = list(db.session.scalars(_listed_families(lab_id, year).order_by(Family.id)))
     open_ids = set(db.session.scalars(select(Enrolment.family_id).join(Family, Family.id == Enrolment.family_id)
-                                      .where(Family.lab_id == lab_id, Enrolment.status.in_(("referred", "active")))))
-    # cast: the column is nullable, but the query's family_id IS NOT NULL lets no None through.
-    funded = cast("set[int]", set(db.session.scalars(select(LedgerAccount.family_id).where(
-        LedgerAccount.lab_id == lab_id, LedgerAccount.year == year, LedgerAccount.family_id.is_not(None)))))
-    return sorted((open_ids | funded) - _hidden_family_ids(lab_id)), open_ids
+                                      .where(Family.lab_id == lab_id, Enrolment.status.in_(OPEN_ENROLMENT))))
+    return ids, open_ids
 
 
 def read_pool_overview(lab_id: int, year: int):

@@ -18,6 +18,17 @@ from velferdslab.extensions import db
 log = logging.getLogger(__name__)
 
 
+def insert_new(model, rows: list[dict], key: str) -> None:
+    """``INSERT … ON CONFLICT (key) DO NOTHING`` of ``rows`` into ``model``'s table, on the
+    session's database (PostgreSQL or SQLite): rows whose key is there already, or is being
+    inserted by a concurrent transaction, are left as they are."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    db.session.execute(insert(model).values(rows).on_conflict_do_nothing(index_elements=[key]))
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT and defers BEGIN; take it over (the
     # recipe in SQLAlchemy's SQLite dialect documentation) and turn on foreign keys.

@@ -45,6 +45,7 @@ from velferdslab.budget.models import LedgerTransfer, SpendRequest
 from velferdslab.cases.enrolment.models import Enrolment
 from velferdslab.cases.household.models import Family
 from velferdslab.cases.journey.models import JourneyAssessment
+from velferdslab.core.database import insert_new
 from velferdslab.core.models import UTCDateTime, utcnow
 from velferdslab.extensions import db
 from velferdslab.reports import outcome, snapshots
@@ -88,13 +89,7 @@ def instant(quarter_end: date) -> datetime:
         return cache[quarter_end]
     found = db.session.get(ReportRelease, quarter_end)
     if found is None:
-        dialect = db.session.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-        db.session.execute(insert(ReportRelease).values(quarter_end=quarter_end, released_at=utcnow())
-                           .on_conflict_do_nothing(index_elements=["quarter_end"]))
+        insert_new(ReportRelease, [{"quarter_end": quarter_end, "released_at": utcnow()}], "quarter_end")
         found = db.session.get(ReportRelease, quarter_end, populate_existing=True)
         assert found is not None
     cache[quarter_end] = found.released_at

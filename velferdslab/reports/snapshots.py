@@ -37,6 +37,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from velferdslab.core.database import insert_new
 from velferdslab.core.models import utcnow
 from velferdslab.extensions import db
 from velferdslab.reports.models import ReportSnapshot
@@ -151,21 +152,14 @@ def execute_all(connection, statements: dict) -> dict[str, list]:
         try:
             new[keys[name]] = dumps(rows)
         except TypeError:  # a value the snapshot cannot hold: answer, compute it again next time
-            log.warning("report statement %s not kept: %s", name, "a value of a type snapshots cannot hold")
+            log.warning("report statement %s not kept: a value of a type snapshots cannot hold", name)
     if new:
         _keep(new)
     return results
 
 
 def _keep(bodies: dict[str, str]) -> None:
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     now = utcnow()
     # In key order: two first readings inserting overlapping rows wait for each other in the same
     # order (the unique index), never in a cycle.
-    db.session.execute(insert(ReportSnapshot).values([{"key": k, "body": bodies[k], "created_at": now}
-                                                      for k in sorted(bodies)])
-                       .on_conflict_do_nothing(index_elements=["key"]))
+    insert_new(ReportSnapshot, [{"key": k, "body": bodies[k], "created_at": now} for k in sorted(bodies)], "key")
