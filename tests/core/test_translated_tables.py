@@ -42,3 +42,44 @@ def test_only_label_tables_are_wrapped():
     assert isinstance(wrapped["level_names"], TranslatedTable)
     assert wrapped["codes"] == {1: "uholdbar"} and wrapped["steps"] == 2
 
+
+
+def test_template_strings_follow_the_locale_with_the_catalogue_looked_up_once(app, monkeypatch):
+    """Templates' ``_()`` finds the request's catalogue once (``core.i18n._translations``) and follows
+    ``force_locale`` in and out, and a change of language in the same request."""
+    import flask_babel
+    from flask import render_template_string
+
+    looked_up = []
+    real = flask_babel.get_translations
+    monkeypatch.setattr(i18n, "get_translations", lambda: looked_up.append(1) or real())
+    source = "{% for _i in range(40) %}{{ _('Uholdbar') }};{% endfor %}"
+    with app.test_request_context("/"):
+        with force_locale("nb"):
+            assert render_template_string(source) == "Uholdbar;" * 40
+        assert len(looked_up) == 1  # forty strings, one lookup
+        with force_locale("en"):
+            english = render_template_string(source)
+            assert english == f"{LEVEL_NAMES[1]};" * 40 and "Uholdbar" not in english
+        with force_locale("nb"):
+            assert render_template_string("{{ _('Uholdbar') }}") == "Uholdbar"
+        flask_babel.refresh()  # e.g. the user chose another language: the locale is chosen again
+        assert render_template_string("{{ _('Uholdbar') }}") == "Uholdbar"
+    assert len(looked_up) == 4
+    with app.test_request_context("/"):  # a new request starts afresh
+        assert render_template_string("{{ _('%(n)s familier', n=3) }}") == "3 familier"
+
+
+def test_days_are_formatted_in_the_language_of_the_request(app):
+    from datetime import date
+
+    day = date(2026, 5, 17)
+    with app.test_request_context("/"):
+        with force_locale("nb"):
+            assert i18n.local_date(day, "d. MMMM yyyy") == "17. mai 2026"
+            assert i18n.local_date(day) == "17.05.2026"
+        with force_locale("en"):
+            assert i18n.local_date(day, "d MMMM yyyy") == "17 May 2026"
+            assert i18n.local_date(day, "d. MMMM yyyy") == "17. May 2026"  # the same pattern, kept apart
+        with force_locale("nb"):
+            assert i18n.local_date(day, "d. MMMM yyyy") == "17. mai 2026"

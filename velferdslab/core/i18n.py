@@ -7,10 +7,11 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import fields, is_dataclass, replace
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
-from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import LazyString, format_date, format_datetime, get_locale
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import LazyString, format_date, format_datetime, get_locale, get_translations
 from flask_login import current_user
 
 from velferdslab.core.models import OSLO
@@ -62,6 +63,15 @@ def local_date(value: date | datetime | None, fmt: str = "dd.MM.yyyy") -> str:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(OSLO).date()
+    locale = get_locale()
+    return format_date(value, fmt) if locale is None else _formatted_date(value, fmt, str(locale))
+
+
+@lru_cache(maxsize=8192)
+def _formatted_date(value: date, fmt: str, language: str) -> str:
+    """A day in a pattern and language, formatted once (a family page shows some 70 dates, most of
+    them the same few days; Babel's formatting is the cost). ``language`` is the request's locale,
+    the one ``format_date`` formats in."""
     return format_date(value, fmt)
 
 
@@ -131,8 +141,36 @@ def translated_tables(tables: Mapping[str, Any]) -> dict[str, Any]:
     return {name: TranslatedTable(value) if is_table(value) else value for name, value in tables.items()}
 
 
+def _translations() -> Any:
+    """The current language's catalogue, looked up once per request and language.
+
+    Flask-Babel's own template ``_()`` asks :func:`flask_babel.get_translations` every time, which
+    walks the request's babel context four or five times (domain, locale, cache) per string: some
+    150 strings a family page (issue 19). The catalogue found is kept on that same context next to
+    the locale it was found for, and used while the request's locale is that very object;
+    ``force_locale`` and ``flask_babel.refresh`` put a new locale object there, so the next string
+    finds its catalogue again."""
+    ctx = getattr(g, "_flask_babel", None) if g else None
+    locale = getattr(ctx, "babel_locale", None)
+    kept = getattr(ctx, "velferdslab_translations", None)
+    if kept is not None and locale is not None and kept[0] is locale:
+        return kept[1]
+    translations = get_translations()  # sets the request's locale (and context) when not yet set
+    ctx = getattr(g, "_flask_babel", None) if g else None
+    if ctx is not None and getattr(ctx, "babel_locale", None) is not None:
+        ctx.velferdslab_translations = (ctx.babel_locale, translations)
+    return translations
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Oslo")
+    # The same callables as Flask-Babel installs, with the catalogue looked up once per request.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["languages_here"] = languages_here
     app.jinja_env.filters["nok"] = format_nok
