@@ -32,6 +32,9 @@ from urllib.parse import unquote, urlsplit
 # WeasyPrint reports each step (even parsing its own stylesheets at import) at INFO: noise in the
 # application log. Quieted before the import, hence the E402s below.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+# Without libharfbuzz-subset0 WeasyPrint subsets fonts with fontTools, which logs some 30 INFO
+# lines per font and PDF (the glyphs it kept); its warnings still reach the log.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 from flask import Response  # noqa: E402
 from markupsafe import Markup, escape  # noqa: E402
