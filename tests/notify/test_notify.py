@@ -361,3 +361,55 @@ def test_production_without_a_mail_server_reports_the_delivery_failed(due_world,
     digest_id = services.make_digests()[0]
     assert mail.deliver(digest_id, final=False) == "failed"
     assert db.session.get(NotificationDelivery, digest_id).error == "not_configured"
+
+
+def test_the_bell_counts_what_the_list_shows_through_every_door(ctx):
+    """unread_count's statement is built once per shape (team work, emergency permission): it counts
+    what list_for shows, for a team lead, for a manager through an emergency grant and after it ends,
+    and a manager's notification about no family."""
+    from velferdslab.audit import emergency
+
+    setup = money.funded_family()
+    other = factories.family(setup.lab, name="Familien Annen", agency=setup.agency)
+
+    def note(user, family_id):
+        n = len(notes)
+        notes.append(Notification(user_id=user.id, lab_id=setup.lab.id, family_id=family_id, link="/",
+                                  kind=Kind.SPEND_WAITING.value, dedupe_key=f"bell-test-{n}"))
+        db.session.add(notes[-1])
+        db.session.flush()
+
+    notes: list[Notification] = []
+
+    def agrees(user) -> int:
+        shown = [n for n in services.list_for(user) if n.read_at is None]
+        assert services.unread_count(user) == len(shown)
+        return len(shown)
+
+    note(setup.lead, setup.family.id)
+    note(setup.lead, other.id)                  # not on that team: neither listed nor counted
+    note(setup.manager, None)                   # about no family: always theirs
+    note(setup.manager, setup.family.id)        # about a family they are not on the team of
+    assert agrees(setup.lead) == 1
+    assert agrees(setup.manager) == 1
+    grant = emergency.open_grant(setup.manager, setup.family.id, reason="Akutt behov for oversikt over familien",
+                                 hours=2)
+    assert agrees(setup.manager) == 2           # the grant opens the family's notifications too
+    grant.ended_at = grant.granted_at
+    db.session.flush()
+    assert agrees(setup.manager) == 1
+
+
+def test_an_occasion_is_notified_once_in_one_statement(ctx, count_queries):
+    """notify() inserts unless the occasion's key is there (INSERT … ON CONFLICT DO NOTHING
+    RETURNING): the second call changes nothing, fails nothing, and the transaction goes on."""
+    setup = money.funded_family()
+    with count_queries() as counter:
+        first = services.notify(setup.lead, Kind.EMERGENCY_ACCESS, link="/", dedupe_key="once-only")
+    assert first is not None and first.id and first.kind == "emergency_access" and first.lab_id == setup.lab.id
+    # No look before the insert: the key is read by the INSERT alone.
+    assert [s.split("(")[0].strip() for s in counter.statements if "dedupe_key" in s] == ["INSERT INTO notification"]
+    assert services.notify(setup.lead, Kind.EMERGENCY_ACCESS, link="/annen", dedupe_key="once-only") is None
+    rows = db.session.scalars(select(Notification).where(Notification.dedupe_key == "once-only")).all()
+    assert [(r.id, r.link) for r in rows] == [(first.id, "/")]
+    assert services.notify(setup.lead, Kind.EMERGENCY_ACCESS, link="/", dedupe_key="twice") is not None

@@ -15,25 +15,28 @@ families, before it opens a grant here.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, select
+from sqlalchemy import Integer, and_, bindparam, select
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
 from velferdslab.audit.models import MAX_EMERGENCY_HOURS, MIN_REASON_LENGTH, EmergencyAccess
 from velferdslab.core import events
 from velferdslab.core.errors import ConflictError, ForbiddenError, ServiceError
-from velferdslab.core.models import utcnow
+from velferdslab.core.models import UTCDateTime, utcnow
 from velferdslab.extensions import db
 
 PERMISSION = "emergency.access"
 MAX_REASON_LENGTH = 1000
 PURPOSE = Purpose.EMERGENCY
 
-def active_clause(user_id: int, now: datetime | None = None):
-    """SQL: the grant belongs to ``user_id`` and is in force at ``now``."""
-    now = now or utcnow()
+def active_clause(user_id: Any, now: Any = None):
+    """SQL: the grant belongs to ``user_id`` and is in force at ``now`` (a time, or a parameter)."""
+    if now is None:
+        now = utcnow()
     return and_(EmergencyAccess.user_id == user_id, EmergencyAccess.granted_at <= now,
                 EmergencyAccess.expires_at > now, EmergencyAccess.ended_at.is_(None))
 
@@ -115,9 +118,15 @@ def mark_reviewed(reviewer, grant_id: int) -> EmergencyAccess:
 
 def grants_for_family(family_id: int, since: datetime) -> list[EmergencyAccess]:
     """Grants for the family that were in force at some time after ``since`` (the family page banner)."""
-    return list(db.session.scalars(select(EmergencyAccess).where(EmergencyAccess.family_id == family_id,
-                                                                 EmergencyAccess.expires_at >= since)
-                                   .order_by(EmergencyAccess.granted_at.desc())))
+    return list(db.session.scalars(_grants_query(), {"family_id": family_id, "since": since}))
+
+
+@cache
+def _grants_query():
+    # Built once with the family and time as parameters (issue 19: asked on every family page).
+    return (select(EmergencyAccess).where(EmergencyAccess.family_id == bindparam("family_id", type_=Integer),
+                                          EmergencyAccess.expires_at >= bindparam("since", type_=UTCDateTime))
+            .order_by(EmergencyAccess.granted_at.desc()))
 
 
 def grants_of_user(user_id: int, limit: int = 20) -> list[EmergencyAccess]:

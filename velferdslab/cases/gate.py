@@ -47,13 +47,14 @@ from werkzeug.wrappers import Response as BaseResponse
 from velferdslab.audit import emergency
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
+from velferdslab.audit.models import EmergencyAccess
 from velferdslab.cases import policy as _family_rules  # noqa: F401 - registers the rules for Access
 from velferdslab.cases.access import Access
 from velferdslab.cases.consent.models import Consent, valid_on
 from velferdslab.cases.household.models import Family
 from velferdslab.core import policy
 from velferdslab.core.errors import ForbiddenError
-from velferdslab.core.models import today_local
+from velferdslab.core.models import UTCDateTime, today_local, utcnow
 from velferdslab.core.permissions import Permission
 from velferdslab.extensions import db
 from velferdslab.teams import policy as team_policy
@@ -109,13 +110,19 @@ def _access_query(user_id: Any, lab_id: Any, on: Any) -> Select[Family, TeamMemb
 
 
 @cache
+def _families_query() -> Select[Family, TeamMembership, bool]:
+    """:func:`access_query` built once with the user, lab and day as parameters (*Mine familier*,
+    *Mine oppgaver*: issue 19)."""
+    return _access_query(bindparam("user_id", type_=Integer), bindparam("lab_id", type_=Integer),
+                         bindparam("on", type_=Date))
+
+
+@cache
 def _one_family_query() -> Select[Family, TeamMembership, bool]:
     """:func:`access_query` for one family, built once with the user, lab, day and family as
     parameters (issue 19: building and keying the statement on every request was most of the
     gate's CPU time); the compiled form is then SQLAlchemy's cached one."""
-    return (_access_query(bindparam("user_id", type_=Integer), bindparam("lab_id", type_=Integer),
-                          bindparam("on", type_=Date))
-            .where(Family.id == bindparam("family_id", type_=Integer)).limit(1))
+    return _families_query().where(Family.id == bindparam("family_id", type_=Integer)).limit(1)
 
 
 def family_access(user: Any, family_id: int, *, on: date | None = None) -> Access | None:
@@ -138,7 +145,9 @@ def accessible_families(user: Any, on: date | None = None) -> list[Access]:
     if not _works_with_families(user):
         return []
     seen: dict[int, Access] = {}
-    for family, membership, has_consent in db.session.execute(access_query(user, on or today_local())):
+    rows = db.session.execute(_families_query(), {"user_id": user.id, "lab_id": user.lab_id,
+                                                  "on": on or today_local()})
+    for family, membership, has_consent in rows:
         seen.setdefault(family.id, Access(family=family, membership=membership, gated=not has_consent))
     return list(seen.values())
 
@@ -158,13 +167,16 @@ def emergency_access(user: Any, family_id: int) -> Access | None:
 def team_family_ids(user: Any, on: date | None = None, *, led: bool = False) -> Select[int]:
     """A query of the ids of the families whose team ``user`` is on today (as its lead, with
     ``led``), restricted and erased families left out — the gate's membership door, in SQL."""
-    on = on or today_local()
+    return _team_family_ids(user.id, on or today_local(), led=led, works=_works_with_families(user))
+
+
+def _team_family_ids(user_id: Any, on: Any, *, led: bool, works: bool) -> Select[int]:
     team = (select(TeamMembership.family_id).join(Family, Family.id == TeamMembership.family_id)
-            .where(team_policy.current_membership_clause(user.id, on), Family.restricted_at.is_(None),
+            .where(team_policy.current_membership_clause(user_id, on), Family.restricted_at.is_(None),
                    Family.erased_at.is_(None)))
     if led:
         team = team.where(TeamMembership.role == TeamRole.LEAD)
-    if not _works_with_families(user):
+    if not works:
         team = team.where(literal(False))
     return team
 
@@ -175,6 +187,26 @@ def visible_family_ids(user: Any, on: date | None = None) -> Select[int] | Compo
     if user.has_permission(emergency.PERMISSION):
         return team.union(emergency.family_ids(user.id))
     return team
+
+
+@cache
+def visible_family_ids_query(works: bool, with_emergency: bool) -> Select[int] | CompoundSelect[int]:
+    """:func:`visible_family_ids` built once per shape, with ``user_id``, ``on`` (the day) and ``now``
+    as parameters (:func:`visible_family_ids_params`), for a statement asked on every page (issue 19)."""
+    user_id = bindparam("user_id", type_=Integer)
+    team = _team_family_ids(user_id, bindparam("on", type_=Date), led=False, works=works)
+    if with_emergency:
+        return team.union(select(EmergencyAccess.family_id).where(
+            emergency.active_clause(user_id, bindparam("now", type_=UTCDateTime))))
+    return team
+
+
+def visible_family_ids_shape(user: Any) -> tuple[bool, bool]:
+    return _works_with_families(user), user.has_permission(emergency.PERMISSION)
+
+
+def visible_family_ids_params(user: Any) -> dict[str, Any]:
+    return {"user_id": user.id, "on": today_local(), "now": utcnow()}
 
 
 def can_view_family(user: Any, family_id: int) -> bool:

@@ -18,15 +18,29 @@ from velferdslab.extensions import db
 log = logging.getLogger(__name__)
 
 
-def insert_new(model, rows: list[dict], key: str) -> None:
-    """``INSERT … ON CONFLICT (key) DO NOTHING`` of ``rows`` into ``model``'s table, on the
-    session's database (PostgreSQL or SQLite): rows whose key is there already, or is being
-    inserted by a concurrent transaction, are left as they are."""
+def _insert(model):
+    """The dialect's ``INSERT`` (with ``on_conflict_do_nothing``) of the session's database."""
     if db.session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    db.session.execute(insert(model).values(rows).on_conflict_do_nothing(index_elements=[key]))
+    return insert(model)
+
+
+def insert_new(model, rows: list[dict], key: str) -> None:
+    """``INSERT … ON CONFLICT (key) DO NOTHING`` of ``rows`` into ``model``'s table, on the
+    session's database (PostgreSQL or SQLite): rows whose key is there already, or is being
+    inserted by a concurrent transaction, are left as they are."""
+    db.session.execute(_insert(model).values(rows).on_conflict_do_nothing(index_elements=[key]))
+
+
+def insert_one_new(model, values: dict, key: str):
+    """As :func:`insert_new` for one row, in one statement (``RETURNING``): the new ORM object, or
+    None when a row with that key is there already (or a concurrent transaction inserted one and
+    committed; until it ends, this waits on it)."""
+    statement = (_insert(model).values(**values).on_conflict_do_nothing(index_elements=[key])
+                 .returning(model))
+    return db.session.scalars(statement).first()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Integer, Select, bindparam, func, or_, select
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
@@ -28,6 +28,7 @@ from velferdslab.cases import gate
 from velferdslab.cases.consent.models import Consent
 from velferdslab.cases.overview import queries as overview_queries
 from velferdslab.core import policy
+from velferdslab.core.database import insert_one_new
 from velferdslab.core.errors import ServiceError
 from velferdslab.core.models import today_local, utcnow
 from velferdslab.core.permissions import ROLE_PERMISSIONS, Permission
@@ -93,21 +94,11 @@ def notify(
     user: User, kind: Kind, *, link: str, dedupe_key: str, family_id: int | None = None, at: datetime | None = None
 ) -> Notification | None:
     """Store one notification for ``user`` unless this occasion was already notified (then None)."""
-    if db.session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)) is not None:
-        return None
-    row = Notification(
-        user_id=user.id,
-        lab_id=user.lab_id,
-        kind=kind,
-        family_id=family_id,
-        link=link,
-        dedupe_key=dedupe_key,
-        created_at=at or utcnow(),
-    )
-    try:
-        with db.session.begin_nested():  # a concurrent run that made the same one wins; nothing else fails
-            db.session.add(row)
-    except IntegrityError:
+    # One statement: a concurrent run that made the same one wins, and nothing else fails.
+    row = insert_one_new(Notification, {"user_id": user.id, "lab_id": user.lab_id, "kind": Kind(kind).value,
+                                        "family_id": family_id, "link": link, "dedupe_key": dedupe_key,
+                                        "created_at": at or utcnow()}, "dedupe_key")
+    if row is None:
         return None
     if preferences(user)[kind] == Channel.IMMEDIATE:
         delivery = _delivery(user, "immediate", f"n:{row.id}")
@@ -354,13 +345,19 @@ def visible_clause(user: User) -> Any:
     )
 
 
+@cache
+def _unread_count_query(works: bool, with_emergency: bool) -> Select:
+    """:func:`unread_count`'s statement, built once per shape (every page asks it for the bell)."""
+    visible = (Notification.user_id == bindparam("user_id", type_=Integer)) & or_(
+        Notification.family_id.is_(None),
+        Notification.family_id.in_(gate.visible_family_ids_query(works, with_emergency)))
+    return select(func.count()).select_from(Notification).where(visible, Notification.read_at.is_(None))
+
+
 def unread_count(user: User) -> int:
-    return (
-        db.session.scalar(
-            select(func.count()).select_from(Notification).where(visible_clause(user), Notification.read_at.is_(None))
-        )
-        or 0
-    )
+    """How many of ``user``'s notifications (those :func:`visible_clause` lets them have) are unread."""
+    return db.session.scalar(_unread_count_query(*gate.visible_family_ids_shape(user)),
+                             gate.visible_family_ids_params(user)) or 0
 
 
 def list_for(user: User, *, unread_only: bool = False, limit: int = LIST_LIMIT) -> list[Notification]:
