@@ -7,7 +7,7 @@ from collections.abc import Set
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String, false
+from sqlalchemy import Boolean, CheckConstraint, ColumnElement, Date, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from velferdslab.auth.models import Agency
@@ -121,7 +121,7 @@ class ConsentCategory(Model):
     __table_args__ = (CheckConstraint(one_of("category", CATEGORY_CODES), name="category_known"),)
 
 
-def valid_on(on: date) -> list:
+def valid_on(on: date | ColumnElement[date]) -> list:
     """SQL conditions: a consent row given, confirmed, not expired or withdrawn on ``on`` (whether
     it is the current row of its key is the caller's: no row supersedes it)."""
     return [Consent.given_on <= on, (Consent.expires_on.is_(None)) | (Consent.expires_on >= on),

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from functools import cache
 
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from velferdslab.audit import services as audit
@@ -42,14 +43,20 @@ def consents(family_id: int, *, categories: bool = True) -> list[Consent]:
     """Every consent row of the family, oldest first (the history, superseded rows included). With
     ``categories=False`` what each covers is not read with them (one statement less; a caller that
     reads it after all pays a statement per consent: the family page's statement tests would show)."""
+    return list(db.session.scalars(_consents_query(categories), {"family_id": family_id}))
+
+
+@cache
+def _consents_query(categories: bool) -> Select[Consent]:
+    """:func:`consents`'s statement, built once per shape with the family as a parameter (issue 19)."""
     from sqlalchemy.orm import joinedload, lazyload
 
     options = [joinedload(Consent.agency), joinedload(Consent.given_by), joinedload(Consent.subject),
                joinedload(Consent.withdrawn_by)]
     if not categories:
         options.append(lazyload(Consent.category_rows))
-    return list(db.session.scalars(select(Consent).where(Consent.family_id == family_id).options(*options)
-                                   .order_by(Consent.recorded_at, Consent.id)))
+    return (select(Consent).where(Consent.family_id == bindparam("family_id", type_=Integer)).options(*options)
+            .order_by(Consent.recorded_at, Consent.id))
 
 
 def _age(member: FamilyMember, on: date) -> int:

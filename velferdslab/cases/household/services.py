@@ -6,8 +6,10 @@ does); a refusal is a :class:`ServiceError` naming the input at fault (see ``vel
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import Integer, Select, bindparam, select, update
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
@@ -20,9 +22,15 @@ from velferdslab.core.models import today_local
 from velferdslab.extensions import db
 
 
+@cache
+def _members_query() -> Select[FamilyMember]:
+    # Built once with the family as a parameter (issue 19: the family page asks it on every visit).
+    return (select(FamilyMember).where(FamilyMember.family_id == bindparam("family_id", type_=Integer))
+            .order_by(FamilyMember.birth_year, FamilyMember.id))
+
+
 def family_members(family_id: int) -> list[FamilyMember]:
-    return list(db.session.scalars(select(FamilyMember).where(FamilyMember.family_id == family_id)
-                                   .order_by(FamilyMember.birth_year, FamilyMember.id)))
+    return list(db.session.scalars(_members_query(), {"family_id": family_id}))
 
 
 def _family_fields(household_name, language, interpreter_needed) -> dict:

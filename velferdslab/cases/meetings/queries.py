@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, Date, Integer, Select, bindparam, case, func, select
 from sqlalchemy.orm import joinedload, load_only
 
 from velferdslab.cases.access import Access
@@ -33,30 +34,46 @@ class MeetingTotals:
     next_meeting_on: date | None = None  # see planned_next_meeting_column
 
 
-def _meetings(family_id: int, gated: bool, limit: int | None, hidden: str | None = None,
-              totals: MeetingTotals | None = None, today: date | None = None) -> list[MeetingRow]:
-    query = select(Meeting).where(Meeting.family_id == family_id).order_by(Meeting.held_on.desc(), Meeting.id.desc())
-    if gated or hidden:  # a gated member sees when the team met and who came, never what was said
+@cache
+def _meetings_query(restricted: bool, limited: bool, with_totals: bool) -> Select:
+    """The statement of :func:`_meetings`, built once per shape with the family, limit and day as
+    parameters (issue 19: building and keying it on every family page cost more than running it)."""
+    query = select(Meeting).where(Meeting.family_id == bindparam("family_id", type_=Integer)) \
+        .order_by(Meeting.held_on.desc(), Meeting.id.desc())
+    if restricted:  # a gated member sees when the team met and who came, never what was said
         query = query.options(load_only(Meeting.id, Meeting.family_id, Meeting.enrolment_id, Meeting.held_on,
                                         Meeting.next_meeting_on))
-    if limit:
-        query = query.limit(limit)
+    if with_totals:  # over every meeting of the family: window aggregates are computed before the LIMIT
+        query = query.add_columns(func.count().over(),
+                                  planned_next_meeting_column(bindparam("today", type_=Date)).over())
+    if limited:
+        query = query.limit(bindparam("limit", type_=Integer))
+    return query
+
+
+@cache
+def _attendees_query() -> Select:
+    return (select(MeetingAttendee).where(MeetingAttendee.meeting_id.in_(bindparam("meeting_ids", expanding=True)))
+            .options(joinedload(MeetingAttendee.user), joinedload(MeetingAttendee.member))
+            .order_by(MeetingAttendee.id))
+
+
+def _meetings(family_id: int, gated: bool, limit: int | None, hidden: str | None = None,
+              totals: MeetingTotals | None = None, today: date | None = None) -> list[MeetingRow]:
+    query = _meetings_query(bool(gated or hidden), bool(limit), totals is not None)
+    params = {"family_id": family_id, "limit": limit, "today": today}
     meetings: list[Meeting]
-    if totals is not None:  # over every meeting of the family: window aggregates are computed before the LIMIT
+    if totals is not None:
         assert today is not None
-        found = db.session.execute(
-            query.add_columns(func.count().over(), planned_next_meeting_column(today).over())).all()
+        found = db.session.execute(query, params).all()
         meetings = [meeting for meeting, _count, _next in found]
         if found:
             totals.count, totals.next_meeting_on = int(found[0][1]), found[0][2]
     else:
-        meetings = list(db.session.scalars(query).all())
+        meetings = list(db.session.scalars(query, params).all())
     rows = {m.id: MeetingRow(m, [], [], hidden) for m in meetings}
     if rows:
-        attendees = db.session.scalars(
-            select(MeetingAttendee).where(MeetingAttendee.meeting_id.in_(list(rows)))
-            .options(joinedload(MeetingAttendee.user), joinedload(MeetingAttendee.member))
-            .order_by(MeetingAttendee.id))
+        attendees = db.session.scalars(_attendees_query(), {"meeting_ids": list(rows)})
         for attendee in attendees:
             row = rows[attendee.meeting_id]
             (row.staff if attendee.user_id else row.family).append(attendee.user or attendee.member)
@@ -97,7 +114,7 @@ def action_changes(meeting_id: int) -> list[tuple[MeetingActionChange, Action]]:
         .where(MeetingActionChange.meeting_id == meeting_id).order_by(MeetingActionChange.id))]
 
 
-def planned_next_meeting_column(today: date):
+def planned_next_meeting_column(today: date | ColumnElement[date]):
     """The family's next planned meeting, as an aggregate over its meetings: the **earliest**
     ``next_meeting_on`` that is today or later (the next one to happen, whichever meeting planned
     it). A meeting recorded without a next date never erases a planned one, and a past date never

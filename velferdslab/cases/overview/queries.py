@@ -13,9 +13,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
 from markupsafe import Markup
-from sqlalchemy import case, func, select
+from sqlalchemy import BindParameter, Date, Select, bindparam, case, func, select
 from sqlalchemy.orm import load_only
 
 from velferdslab.audit import services as audit
@@ -205,13 +206,23 @@ class FamilySummary:
         return self.status == "closed"
 
 
+# The list's statements are built once, with the families (an expanding parameter) and the day as
+# parameters (issue 19: building and keying them on every request cost more CPU than running them).
+_FAMILY_IDS: BindParameter[int] = bindparam("family_ids", expanding=True)
+_TODAY = bindparam("today", type_=Date)
+
+
+@cache
+def _enrolments_query() -> Select[Enrolment]:
+    return (select(Enrolment).where(Enrolment.family_id.in_(_FAMILY_IDS))
+            .options(load_only(Enrolment.id, Enrolment.family_id, Enrolment.status, Enrolment.referred_on,
+                               Enrolment.started_on, Enrolment.closed_on, Enrolment.close_reason))
+            .order_by(Enrolment.referred_on, Enrolment.id))
+
+
 def _latest_enrolments(family_ids: list[int]) -> dict[int, Enrolment]:
     latest: dict[int, Enrolment] = {}
-    for row in db.session.scalars(select(Enrolment).where(Enrolment.family_id.in_(family_ids))
-                                  .options(load_only(Enrolment.id, Enrolment.family_id, Enrolment.status,
-                                                     Enrolment.referred_on, Enrolment.started_on,
-                                                     Enrolment.closed_on, Enrolment.close_reason))
-                                  .order_by(Enrolment.referred_on, Enrolment.id)):
+    for row in db.session.scalars(_enrolments_query(), {"family_ids": family_ids}):
         latest[row.family_id] = row
     return latest
 
@@ -220,18 +231,11 @@ def _assessment_facts(family_ids: list[int]) -> tuple[dict[int, list[tuple[date,
                                                         dict[int, list[tuple[date, str]]]]:
     """In one statement: the last two current assessments of each family — (date, overall level,
     kind), oldest first — and every current follow-up assessment — (date, kind)."""
-    rank = func.row_number().over(partition_by=JourneyAssessment.family_id,
-                                  order_by=(JourneyAssessment.assessed_on.desc(), JourneyAssessment.id.desc()))
-    inner = (select(JourneyAssessment.family_id, JourneyAssessment.assessed_on, JourneyAssessment.overall_level,
-                    JourneyAssessment.kind, rank.label("rank"))
-             .where(JourneyAssessment.family_id.in_(family_ids), JourneyAssessment.is_current.is_(True))
-             .subquery())
     follow_up_kinds = tuple(enrolment_services.FOLLOW_UP_MONTHS)
     latest: dict[int, list] = defaultdict(list)
     follow_ups: dict[int, list] = defaultdict(list)
-    for family_id, assessed_on, level, kind, row_rank in db.session.execute(
-            select(inner).where((inner.c.rank <= 2) | inner.c.kind.in_(follow_up_kinds))
-            .order_by(inner.c.family_id, inner.c.rank.desc())):
+    for family_id, assessed_on, level, kind, row_rank in db.session.execute(_assessment_facts_query(),
+                                                                            {"family_ids": family_ids}):
         if row_rank <= 2:
             latest[family_id].append((assessed_on, level, kind))
         if kind in follow_up_kinds:
@@ -239,26 +243,48 @@ def _assessment_facts(family_ids: list[int]) -> tuple[dict[int, list[tuple[date,
     return latest, follow_ups
 
 
+@cache
+def _assessment_facts_query() -> Select:
+    rank = func.row_number().over(partition_by=JourneyAssessment.family_id,
+                                  order_by=(JourneyAssessment.assessed_on.desc(), JourneyAssessment.id.desc()))
+    inner = (select(JourneyAssessment.family_id, JourneyAssessment.assessed_on, JourneyAssessment.overall_level,
+                    JourneyAssessment.kind, rank.label("rank"))
+             .where(JourneyAssessment.family_id.in_(_FAMILY_IDS), JourneyAssessment.is_current.is_(True))
+             .subquery())
+    return (select(inner).where((inner.c.rank <= 2) | inner.c.kind.in_(tuple(enrolment_services.FOLLOW_UP_MONTHS)))
+            .order_by(inner.c.family_id, inner.c.rank.desc()))
+
+
 def _latest_meetings(family_ids: list[int], today: date) -> dict[int, tuple[date, date | None]]:
     """Each family's last meeting and its planned next one (the earliest future date, as on the
     family page and in the progress report)."""
     return {family_id: (held_on, next_on) for family_id, held_on, next_on in db.session.execute(
-        select(Meeting.family_id, func.max(Meeting.held_on), meeting_queries.planned_next_meeting_column(today))
-        .where(Meeting.family_id.in_(family_ids)).group_by(Meeting.family_id))}
+        _latest_meetings_query(), {"family_ids": family_ids, "today": today})}
+
+
+@cache
+def _latest_meetings_query() -> Select:
+    return (select(Meeting.family_id, func.max(Meeting.held_on), meeting_queries.planned_next_meeting_column(_TODAY))
+            .where(Meeting.family_id.in_(_FAMILY_IDS)).group_by(Meeting.family_id))
 
 
 def _action_counts(family_ids: list[int], today: date) -> dict[int, dict[str | None, tuple[int, int]]]:
     """Open and overdue actions per family and per theme of their goal (None: no goal), so each
     reader counts only the themes their agency's consents cover."""
-    overdue = func.sum(case((Action.due_on < today, 1), else_=0))
     found: dict[int, dict[str | None, tuple[int, int]]] = defaultdict(dict)
     for family_id, theme, open_count, overdue_count in db.session.execute(
-            select(Action.family_id, Goal.theme, func.count(), overdue)
-            .outerjoin(Goal, Goal.id == Action.goal_id)
-            .where(Action.family_id.in_(family_ids), Action.status.in_(plan_services.OPEN_ACTION_STATUSES))
-            .group_by(Action.family_id, Goal.theme)):
+            _action_counts_query(), {"family_ids": family_ids, "today": today}):
         found[family_id][theme] = (int(open_count or 0), int(overdue_count or 0))
     return found
+
+
+@cache
+def _action_counts_query() -> Select:
+    overdue = func.sum(case((Action.due_on < _TODAY, 1), else_=0))
+    return (select(Action.family_id, Goal.theme, func.count(), overdue)
+            .outerjoin(Goal, Goal.id == Action.goal_id)
+            .where(Action.family_id.in_(_FAMILY_IDS), Action.status.in_(plan_services.OPEN_ACTION_STATUSES))
+            .group_by(Action.family_id, Goal.theme))
 
 
 def _seen_counts(access: Access, by_theme: dict[str | None, tuple[int, int]]) -> tuple[int, int, list[str]]:

@@ -166,7 +166,7 @@ def _statement(gated: bool, with_scope: bool):
                or_(TeamMembership.end_date.is_(None), TeamMembership.end_date >= _TODAY)),
         # The one rule of the next meeting, with the day as a parameter of the reused statement.
         _branch("meeting", i1=func.count(),
-                d1=meeting_queries.planned_next_meeting_column(_TODAY))  # type: ignore[arg-type]
+                d1=meeting_queries.planned_next_meeting_column(_TODAY))
         .select_from(Meeting).where(Meeting.family_id == _FAMILY),
     ]
     if not gated:

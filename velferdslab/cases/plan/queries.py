@@ -3,7 +3,9 @@ them (and of its goals) a reader's consents cover."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from functools import cache
+
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from velferdslab.cases.access import Access, Shown
@@ -11,11 +13,17 @@ from velferdslab.cases.plan.models import OPEN_ACTION_STATUSES, Action, Goal
 from velferdslab.extensions import db
 
 
+@cache
+def _open_actions_query() -> Select[Action]:
+    # Built once with the family as a parameter (issue 19: the family page asks it on every visit).
+    return (select(Action).where(Action.family_id == bindparam("family_id", type_=Integer),
+                                 Action.status.in_(OPEN_ACTION_STATUSES))
+            .options(joinedload(Action.owner), joinedload(Action.goal))
+            .order_by(Action.due_on.is_(None), Action.due_on, Action.id))
+
+
 def open_actions(family_id: int) -> list[Action]:
-    return list(db.session.scalars(
-        select(Action).where(Action.family_id == family_id, Action.status.in_(OPEN_ACTION_STATUSES))
-        .options(joinedload(Action.owner), joinedload(Action.goal))
-        .order_by(Action.due_on.is_(None), Action.due_on, Action.id)))
+    return list(db.session.scalars(_open_actions_query(), {"family_id": family_id}))
 
 
 def all_actions(family_id: int) -> list[Action]:
