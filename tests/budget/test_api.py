@@ -274,3 +274,31 @@ def test_the_budget_api_is_in_the_openapi_document(client):
 def test_ids_beyond_the_database_are_a_plain_404(setup, login, url):
     response = login(setup.member).get(url.format(big=2**63))
     assert response.status_code == 404
+
+
+def test_an_approval_reads_nothing_twice(setup, login):
+    """Issue 19: a final approval by the lead (the money reserved, the requester notified) runs no
+    statement twice with the same parameters — the funding agencies come with the locked request,
+    the requester with their roles — except the closed-year check the ledger's every transfer makes
+    again on purpose."""
+    from sqlalchemy import event
+
+    request = spend(setup, 1_500 * KR)
+    client = login(setup.lead)
+    client.get("/")  # sign-in and session settled
+    seen: list[tuple[str, str]] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, repr(parameters)))
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        response = client.post(f"/api/v1/spend-requests/{request.id}/approve")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "approved" and response.json["funding"][0]["agency_name"]
+    reads = [s for s in seen if s[0].lstrip().upper().startswith("SELECT") and "budget_year_close" not in s[0]]
+    assert [s for s in reads if reads.count(s) > 1] == []
+    assert not any(s.lstrip().startswith("SELECT agency.") for s, _p in seen)  # with the request
+    assert not any(s.lstrip().startswith("SELECT user_role.") for s, _p in seen)  # with the user

@@ -890,9 +890,11 @@ def revise_spend(spend_id: int, actor: User, data: dict, *, submit: bool = False
 
 def lock_spend(spend_id: int) -> SpendRequest:
     """The spend request, locked for this transaction (``SELECT … FOR UPDATE``), or 404."""
-    # Its funding comes in the same statement (every decision reads it); only the request row is locked.
+    # Its funding, with the funding agencies, comes in the same statement (every decision reads them,
+    # and the answer names them); only the request row is locked.
     spend = db.session.scalars(select(SpendRequest).where(SpendRequest.id == spend_id)
-                               .options(joinedload(SpendRequest.funding)).with_for_update(of=SpendRequest)
+                               .options(joinedload(SpendRequest.funding).joinedload(SpendFunding.agency))
+                               .with_for_update(of=SpendRequest)
                                .execution_options(populate_existing=True)).unique().first()
     if spend is None:
         gate.deny(None, AuditAction.SPEND_DENIED)

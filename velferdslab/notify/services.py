@@ -20,6 +20,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Integer, Select, bindparam, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction
@@ -173,7 +174,8 @@ def on_spend_changed(spend: Any) -> None:
                     family_id=_team_family_id(user, spend.family_id),
                 )
     elif spend.status in SPEND_OUTCOMES:
-        requester = db.session.get(User, spend.requester_id)
+        # With their roles (the gate asks them whether the requester still works with the family).
+        requester = db.session.get(User, spend.requester_id, options=[joinedload(User.role_rows)])
         if requester is not None and requester.active:
             notify(
                 requester,
