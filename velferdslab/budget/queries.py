@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 
-from sqlalchemy import case, exists, func, select, true
+from sqlalchemy import Integer, Select, bindparam, case, exists, func, select, true
 from sqlalchemy.orm import selectinload
 
 from velferdslab.audit import services as audit
@@ -97,6 +98,21 @@ def family_panel_budget(family_id: int, year: int) -> FamilyBudget:
     the requests (so a family with no request still gets its balance). The same figures as
     :func:`family_budget` and ``ledger.family_balance``; ``by_agency`` is left empty (the panel
     does not show it)."""
+    rows = db.session.execute(_panel_query(), {"family_id": family_id, "year": year}).all()
+    first = rows[0]._mapping  # the aggregate is one row, and the outer join keeps it
+    allocation, committed, paid = (int(first[kind] or 0) for kind in ("allocation", "committed", "paid"))
+    lines = [SpendLine(id=row.id, category=row.category, theme=row.theme, payee=row.payee, amount=int(row.amount),
+                       status=row.status, goal=GoalText(row.goal_text)) for row in rows if row.id is not None]
+    return FamilyBudget(year=year, balance=ledger.FamilyBalance(allocated=allocation + committed + paid,
+                                                                committed=committed, paid=paid, available=allocation),
+                        spends=lines)  # type: ignore[arg-type]  # the panel reads SpendLine's fields only
+
+
+@cache
+def _panel_query() -> Select:
+    """:func:`family_panel_budget`'s statement, built once with the family and year as parameters
+    (issue 19: building and keying it on every family page cost more CPU than running it)."""
+    family_id, year = bindparam("family_id", type_=Integer), bindparam("year", type_=Integer)
     sums = {kind: func.coalesce(func.sum(case((LedgerAccount.kind == kind, LedgerAccount.balance), else_=0)), 0)
             .label(kind) for kind in ("allocation", "committed", "paid")}
     balance = (select(*sums.values())
@@ -105,16 +121,8 @@ def family_panel_budget(family_id: int, year: int) -> FamilyBudget:
                      SpendRequest.amount, SpendRequest.status, SpendRequest.created_at, Goal.text.label("goal_text"))
               .join(Goal, Goal.id == SpendRequest.goal_id)
               .where(SpendRequest.family_id == family_id, SpendRequest.budget_year == year).subquery("spend"))
-    rows = db.session.execute(
-        select(balance, spends).select_from(balance.outerjoin(spends, true()))
-        .order_by(spends.c.created_at.desc(), spends.c.id.desc())).all()
-    first = rows[0]._mapping  # the aggregate is one row, and the outer join keeps it
-    allocation, committed, paid = (int(first[kind] or 0) for kind in ("allocation", "committed", "paid"))
-    lines = [SpendLine(id=row.id, category=row.category, theme=row.theme, payee=row.payee, amount=int(row.amount),
-                       status=row.status, goal=GoalText(row.goal_text)) for row in rows if row.id is not None]
-    return FamilyBudget(year=year, balance=ledger.FamilyBalance(allocated=allocation + committed + paid,
-                                                                committed=committed, paid=paid, available=allocation),
-                        spends=lines)  # type: ignore[arg-type]  # the panel reads SpendLine's fields only
+    return (select(balance, spends).select_from(balance.outerjoin(spends, true()))
+            .order_by(spends.c.created_at.desc(), spends.c.id.desc()))
 
 
 def read_my_budgets(user: User, year: int) -> list[tuple]:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Select, bindparam, select
 
 from velferdslab.cases.access import Access, rating_subject, visible_ratings
 from velferdslab.cases.enrolment import services as enrolment_services
@@ -203,11 +204,21 @@ class JourneyHistory:
 
 def assessment_points(family_id: int) -> list[AssessmentPoint]:
     """One statement: the family's current assessments, oldest first, without their ratings."""
-    rows = db.session.scalars(select(JourneyAssessment).where(JourneyAssessment.family_id == family_id,
-                                                              JourneyAssessment.is_current.is_(True))
-                              .order_by(JourneyAssessment.assessed_on, JourneyAssessment.id)).all()
-    return [AssessmentPoint(r.id, r.assessed_on, r.kind, r.version, r.overall_level, r.suggested_level,
-                            r.override_reason, r.meeting_id, created_at=r.created_at) for r in rows]
+    rows = db.session.execute(_points_query(), {"family_id": family_id})
+    return [AssessmentPoint(id_, assessed_on, kind, version, overall, suggested, reason, meeting_id,
+                            created_at=created_at)
+            for id_, assessed_on, kind, version, overall, suggested, reason, meeting_id, created_at in rows]
+
+
+@cache
+def _points_query() -> Select:
+    """:func:`assessment_points`'s columns (no ORM objects: a long history has hundreds), built once
+    with the family as a parameter (issue 19)."""
+    a = JourneyAssessment
+    return (select(a.id, a.assessed_on, a.kind, a.version, a.overall_level, a.suggested_level, a.override_reason,
+                   a.meeting_id, a.created_at)
+            .where(a.family_id == bindparam("family_id", type_=Integer), a.is_current.is_(True))
+            .order_by(a.assessed_on, a.id))
 
 
 @dataclass
