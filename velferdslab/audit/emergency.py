@@ -41,8 +41,9 @@ def active_clause(user_id: Any, now: Any = None):
                 EmergencyAccess.expires_at > now, EmergencyAccess.ended_at.is_(None))
 
 
-def family_ids(user_id: int, now: datetime | None = None):
-    """A subquery of the families ``user_id`` may see by emergency access right now."""
+def family_ids(user_id: Any, now: Any = None):
+    """A subquery of the families ``user_id`` may see by emergency access right now (or at ``now``:
+    a time, or a parameter)."""
     return select(EmergencyAccess.family_id).where(active_clause(user_id, now))
 
 

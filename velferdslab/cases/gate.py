@@ -47,7 +47,6 @@ from werkzeug.wrappers import Response as BaseResponse
 from velferdslab.audit import emergency
 from velferdslab.audit import services as audit
 from velferdslab.audit.actions import AuditAction, Purpose
-from velferdslab.audit.models import EmergencyAccess
 from velferdslab.cases import policy as _family_rules  # noqa: F401 - registers the rules for Access
 from velferdslab.cases.access import Access
 from velferdslab.cases.consent.models import Consent, valid_on
@@ -183,22 +182,21 @@ def _team_family_ids(user_id: Any, on: Any, *, led: bool, works: bool) -> Select
 
 def visible_family_ids(user: Any, on: date | None = None) -> Select[int] | CompoundSelect[int]:
     """A query of the ids of the families ``user`` may see today (team or emergency access)."""
-    team = team_family_ids(user, on)
-    if user.has_permission(emergency.PERMISSION):
-        return team.union(emergency.family_ids(user.id))
-    return team
+    return _visible_family_ids(user.id, on or today_local(), None, *visible_family_ids_shape(user))
+
+
+def _visible_family_ids(user_id: Any, on: Any, now: Any, works: bool,
+                        with_emergency: bool) -> Select[int] | CompoundSelect[int]:
+    team = _team_family_ids(user_id, on, led=False, works=works)
+    return team.union(emergency.family_ids(user_id, now)) if with_emergency else team
 
 
 @cache
 def visible_family_ids_query(works: bool, with_emergency: bool) -> Select[int] | CompoundSelect[int]:
     """:func:`visible_family_ids` built once per shape, with ``user_id``, ``on`` (the day) and ``now``
     as parameters (:func:`visible_family_ids_params`), for a statement asked on every page (issue 19)."""
-    user_id = bindparam("user_id", type_=Integer)
-    team = _team_family_ids(user_id, bindparam("on", type_=Date), led=False, works=works)
-    if with_emergency:
-        return team.union(select(EmergencyAccess.family_id).where(
-            emergency.active_clause(user_id, bindparam("now", type_=UTCDateTime))))
-    return team
+    return _visible_family_ids(bindparam("user_id", type_=Integer), bindparam("on", type_=Date),
+                               bindparam("now", type_=UTCDateTime), works, with_emergency)
 
 
 def visible_family_ids_shape(user: Any) -> tuple[bool, bool]:
