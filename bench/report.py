@@ -18,24 +18,37 @@ FIXES = {
                       "What is left per request is the sign-in (token, user, roles, lab), the gate, the audit "
                       "insert and its seal; levers: session + user + roles + lab in one statement, and more "
                       "cores or hosts.",
-    "family_api_floor": "The floor is one SELECT and the audit write; the app adds the sign-in (token, user, "
-                        "roles), the gate and the consent scope, a statement per collection and building the "
-                        "objects. Combining the reads into fewer statements is the lever.",
-    "family_page_floor": "The page spends the rest on loading every rating of the history (the charts need them), "
-                         "the gate, the session and the audit; keeping the charts' inputs per assessment "
-                         "version, or loading only the latest assessments for the perspectives, is the lever.",
+    "family_api_floor": "The read itself is one statement; around it the app adds the sign-in (the token with "
+                        "its user, roles and lab: one statement), the gate (the family and its team: one), the "
+                        "audit insert and its seal (three), the pool's liveness ping, and Flask, flask-smorest's "
+                        "marshmallow dump and SQLAlchemy's per-statement work (profiled on the default "
+                        "installation: a third of the time is waiting on PostgreSQL). Fewer round trips around "
+                        "the read are the lever.",
+    "family_page_floor": "Profiled on the default installation, about 40 % of the page is its render (the "
+                         "floor), a third loading its data as ORM objects (the latest meetings with their "
+                         "attendees, the open actions, the budget panel) and the rest the request around it "
+                         "(session, user and roles, the gate, the audit insert and seal, the commit). Loading the "
+                         "lists as plain rows, and a summary-first page (fewer meetings and actions, with links "
+                         "to the full lists), are the levers.",
     "family_page_p99": "At 16 busy connections a request waits for the ones queued before it, so p99 is about "
-                       "16 ÷ throughput: under 100 ms needs some 160 pages/s from these two cores, roughly "
-                       "10 ms of server time per page against the ~75 ms measured in-process (the audit "
-                       "overhead row). Fewer statements (32 now, mostly one-row lookups), a lighter page "
-                       "(the SVG charts of every theme), and more cores or hosts are what moves it; "
-                       "gthread workers only move the queue.",
+                       "16 ÷ throughput: under 100 ms needs some 160 pages/s from these two cores, a few ms of "
+                       "server time per page against the in-process time in the server-time row. Less server "
+                       "time per page (see that row) and more cores or hosts are what moves it; threads do not "
+                       "(2 workers × 4 threads served the API read at the rate of 2 sync workers: the cores "
+                       "are busy, not waiting).",
     "family_api_p99": "As for the family page: p99 is queueing behind the throughput; the API read does less "
                       "template work, so fewer round trips (see the API read row) are the lever.",
     "my_families_p99": "The list's audit events are one multi-row INSERT (audit.record_for_families), so the "
-                       "page is a fixed 13 statements; p99 is queueing behind the throughput, as for the family "
-                       "page. Less server time per page (the summaries' per-family levels and due dates in one "
-                       "aggregate query) and more cores or hosts are what moves it.",
+                       "page is a fixed number of statements; p99 is queueing behind the throughput, as for the "
+                       "family page. Its 40 audit events (the INSERT and the seal's UPDATE of the same rows) are "
+                       "about a third of its SQL time on the default installation; less server time per page "
+                       "and more cores or hosts are what moves it.",
+    "my_families_floor": "Besides its render, the list is its summaries' aggregate queries (levels, due dates, "
+                         "actions, meetings: one statement each) and the audit event of every listed family: a "
+                         "40-row INSERT and the seal's 40-row UPDATE, about a third of its SQL time on the default "
+                         "installation (the rows' five indexes and the append-only triggers, server side).",
+    "my_tasks_floor": "As for Mine familier, plus the caseload (consent gaps, budget left, the approval queue) "
+                      "and the newest notifications: some 17 statements, with one audit event per listed family.",
     "outcome_report": "Move remaining per-row work into the aggregate SQL, add the missing index the plan "
                       "shows (EXPLAIN ANALYZE), or materialise the per-enrolment intake/latest levels.",
     "outcome_report_large_lab": "As for the one-lab figure above, and the time grows with the lab's families: "
@@ -57,6 +70,9 @@ FIXES = {
     "audit_verify": "Verification is bound by Python's per-row work (building the canonical bytes, sha256); "
                     "a binary cursor, hashing the stored canonical text directly, or verifying ranges in "
                     "parallel processes (one per core, seeded by checkpoints) raises it.",
+    "sql_approval": "The requests tried were all refused (422: the probe's family had spent its money in an "
+                    "earlier run on this installation, --reuse), so the count is of a refusal; generate the "
+                    "installation again.",
     "sql_family_page": "A collection is loaded lazily in a loop somewhere on the page; load it with one query.",
 }
 

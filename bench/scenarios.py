@@ -63,7 +63,7 @@ class Env:
 def plan(env: Env, figures: list[Figure]):
     return [
         ("statements per page", lambda: statements_per_page(env, figures)),
-        ("floors: family API read and family page", lambda: floor_figures(env, figures)),
+        ("floors: family API read, family page and the daily lists", lambda: floor_figures(env, figures)),
         ("audit write overhead", lambda: audit_overhead(env, figures)),
         ("outcome report", lambda: outcome_report(env, figures)),
         ("outcome report, large lab", lambda: outcome_report_large_lab(env, figures)),
@@ -154,6 +154,18 @@ def floor_figures(env: Env, figures: list[Figure]) -> None:
         target="≥ 50 % of its template floor", passed=share >= 0.5,
         note=f"median of {n} after {env.steady} requests; the floor is timed inside the same requests "
              "(before_render_template … template_rendered of cases/family.html)"))
+    # The daily lists (issue 19: within 3× of their floors): the floor is their own template's render.
+    for key, label, path, template in (
+            ("my_families_floor", "Mine familier (team lead, 40 families)", "/familier", "cases/families.html"),
+            ("my_tasks_floor", "Mine oppgaver (team lead)", "/oppgaver", "dashboard/tasks.html")):
+        listing = floors.page_vs_template_floor(env.client("lead"), path, n, env.steady, template)
+        times = listing["page_ms"] / listing["template_ms"]
+        figures.append(Figure(
+            key, f"{label}, server time (steady state, in-process)", listing["page_ms"], "ms",
+            floor=listing["template_ms"], floor_label="the render of its template from the loaded data alone",
+            ratio=times, ratio_label="×", target="≤ 3× its template floor", passed=times <= 3,
+            note=f"median of {n} after {env.steady} requests; the floor is timed inside the same requests "
+                 f"(before_render_template … template_rendered of {template})"))
 
 
 def audit_overhead(env: Env, figures: list[Figure]) -> None:
@@ -365,7 +377,7 @@ def spend_approvals(env: Env, figures: list[Figure]) -> None:
                 break
             status, count = measure.approval_statements(env.app, *plan["items"].pop(0))
         figures.append(Figure("sql_approval", "SQL statements: one spend approval (API)", count, "statements",
-                              passed=None if status == 200 else False,
+                              target="counted on an approval (answered 200)", passed=None if status == 200 else False,
                               note=f"answered {status}; includes token lookup, locks, ledger transfer, audit seal"))
     with load.Server(env.url, env.workers, env.secret) as server:
         healthz = load.run_python(server.base, "/healthz", {}, env.approval_clients, 3)

@@ -121,6 +121,32 @@ def test_the_large_lab_figure_is_measured(generated):
     assert read_back.extra["steady_statements"] < read_back.extra["statements"] - 10
 
 
+def test_every_in_process_page_figure_carries_its_floor(generated):
+    """The family API read, the family page and the two daily lists are each measured with a floor
+    from the same requests (issue 19), and judged against their targets."""
+    import secrets
+
+    from bench import scenarios
+    from bench.generate import SCALES
+
+    result, app, _consistency = generated
+    users = {"lead_email": result.users.lead_email, "lead_id": result.users.lead_id,
+             "showcase_family_id": result.users.showcase_family_id}
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    env = scenarios.Env(url=url, sa_url=url, secret=secrets.token_urlsafe(16), app=app, users=users, seconds=1,
+                        connections=1, workers=1, approval_clients=1, wrk=None, scale=SCALES["tiny"], context={})
+    figures: list = []
+    scenarios.floor_figures(env, figures)
+    by_key = {f.key: f for f in figures}
+    assert set(by_key) == {"family_api_floor", "family_page_floor", "my_families_floor", "my_tasks_floor"}
+    for key in ("my_families_floor", "my_tasks_floor"):
+        figure = by_key[key]
+        # the template's render is part of the page's request, so it is the smaller of the two
+        assert 0 < figure.floor < figure.value and figure.ratio == figure.value / figure.floor
+        assert figure.passed == (figure.ratio <= 3) and figure.target == "≤ 3× its template floor"
+    assert "dashboard/tasks.html" in by_key["my_tasks_floor"].note
+
+
 def test_the_bench_users_see_what_the_measurements_need(generated):
     from sqlalchemy import func, select
 
