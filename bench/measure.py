@@ -245,6 +245,28 @@ def outcome_vs_floor(app, client, url: str, path: str, repeats: int, warm: int =
             "statements": len(seen), "steady_statements": len(read_back), "warm": warmed, "repeats": done}
 
 
+def cut_reading(client, url: str, path: str, repeats: int, attempts: int = 5) -> dict:
+    """A first reading that cannot finish in one request (it answers 503 at the request's database
+    deadline): how long until the cut, how many readings until one answers 200 (each goes on from
+    the rows the ones before it kept), and the median of ``repeats`` readings after that."""
+    clear_snapshots(url)
+    mark = time.perf_counter()
+    first = client.get(path)
+    first.get_data()
+    cut_ms = (time.perf_counter() - mark) * 1000
+    readings, until_ms, status = 1, cut_ms, first.status_code
+    while status != 200 and readings < attempts:
+        mark = time.perf_counter()
+        response = client.get(path)
+        response.get_data()
+        until_ms += (time.perf_counter() - mark) * 1000
+        readings, status = readings + 1, response.status_code
+    if status != 200:
+        raise RuntimeError(f"GET {path} answered {status} {readings} times in a row")
+    return {"first_status": first.status_code, "cut_ms": cut_ms, "readings": readings, "until_ms": until_ms,
+            "steady_ms": median(timed(client, path, repeats))}
+
+
 def progress_pdf_vs_weasyprint(client, path: str, repeats: int) -> dict:
     """The PDF request against WeasyPrint rendering the very HTML that request produced, alone."""
     from weasyprint import HTML

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench import floors
 
 
@@ -82,3 +84,51 @@ def test_a_slow_report_is_warmed_within_its_budget_and_timed_once(monkeypatch):
     clock[0] = 0.0
     fast = measure.outcome_vs_floor(None, None, "", "/rapporter", repeats=5, warm=10)
     assert (fast["warm"], fast["repeats"]) == (10, 5)
+
+
+def test_a_reading_cut_at_the_deadline_is_a_miss_with_the_readings_that_finished_it(monkeypatch):
+    """The large lab's first reading answers 503 at the request's database deadline: the figure is the
+    time to the cut, the readings until one answers 200 are counted, the read-back is timed after."""
+    from bench import measure
+
+    clock = [0.0]
+    answers = iter([(503, 25.0), (503, 25.0), (200, 7.0)] + [(200, 0.2)] * 3)
+
+    class Response:
+        def __init__(self, status):
+            self.status_code = status
+
+        def get_data(self):
+            return b""
+
+    class Client:
+        def get(self, path):
+            status, seconds = next(answers)
+            clock[0] += seconds
+            return Response(status)
+
+    monkeypatch.setattr(measure.time, "perf_counter", lambda: clock[0])
+    cleared = []
+    monkeypatch.setattr(measure, "clear_snapshots", lambda url: cleared.append(url))
+    result = measure.cut_reading(Client(), "db", "/rapporter", repeats=3)
+    assert cleared == ["db"]  # only before the first reading: the later ones go on from what it kept
+    assert (result["first_status"], result["readings"]) == (503, 3)
+    assert result["cut_ms"] == 25_000.0 and result["until_ms"] == 57_000.0
+    assert abs(result["steady_ms"] - 200.0) < 1e-6
+
+
+def test_a_reading_that_never_finishes_fails_the_figure(monkeypatch):
+    from bench import measure
+
+    class Client:
+        def get(self, path):
+            class Response:
+                status_code = 503
+
+                def get_data(self):
+                    return b""
+            return Response()
+
+    monkeypatch.setattr(measure, "clear_snapshots", lambda url: None)
+    with pytest.raises(RuntimeError, match="answered 503 5 times"):
+        measure.cut_reading(Client(), "db", "/rapporter", repeats=3)

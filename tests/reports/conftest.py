@@ -57,6 +57,7 @@ def long_solves(request):
     idle-in-transaction timeout (15 s) while the test's transaction waits: lift it for this
     connection (PostgreSQL only)."""
     if (request.node.get_closest_marker("cell_key") is not None and "db_session" in request.fixturenames
+            and request.node.get_closest_marker("real_commits") is None  # a database of its own, no outer transaction
             and request.getfixturevalue("backend") == "postgresql"):
         from sqlalchemy import text
 

@@ -51,3 +51,34 @@ def plans() -> dict[str, tuple[int, int]]:
     rows = db.session.execute(text("SELECT name, generic_plans, custom_plans FROM pg_prepared_statements "
                                    "WHERE statement NOT LIKE '%plan_cache_mode%'"))
     return {name: (generic, custom) for name, generic, custom in rows}
+
+
+def test_the_hold_back_count_runs_as_the_report_does(postgresql, lab):
+    """The count of what changed between two releases (``releases.changed``) is one of the
+    report's aggregates: custom plans and no JIT, as the report's own (compiling it took 1.7 s of its
+    1.9 s over a lab of 10 000 families on the pages' settings)."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from sqlalchemy import event
+
+    from velferdslab.core.models import utcnow
+    from velferdslab.reports import releases
+
+    rf.journey(lab, [(0, 2), (120, 3)], started=-400)
+    today, now = today_local(), utcnow()
+    after = OutcomeFilter(lab_id=lab.id, start=outcome.quarter_start(today), end=today, as_of=now)
+    before = replace(after, end=today - timedelta(days=92), as_of=now - timedelta(days=92))
+    seen = []
+
+    def watch(_conn, cursor, statement, *_args):
+        if "sel_before AS" in statement:
+            seen.append(tuple(cursor.connection.execute(
+                "SELECT current_setting('jit'), current_setting('plan_cache_mode')").fetchone()))
+
+    event.listen(db.engine, "before_cursor_execute", watch)
+    try:
+        assert releases.changed(before, after) >= 0
+    finally:
+        event.remove(db.engine, "before_cursor_execute", watch)
+    assert seen == [("off", "force_custom_plan")]

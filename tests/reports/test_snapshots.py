@@ -174,3 +174,32 @@ def test_rows_a_snapshot_cannot_hold_are_answered_not_kept(app, db_session, monk
         rows = snapshots.execute_all(db.session.connection(), {"n": statement})
         assert rows["n"][0].n == 1
         assert db.session.scalar(select(func.count()).select_from(ReportSnapshot)) == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.real_commits
+def test_a_reading_cut_short_keeps_what_it_had_computed(backend, tmp_path):
+    """On PostgreSQL the kept rows are committed in a transaction of their own: a first reading that
+    fails after computing some statements (its deadline, a lost client) leaves those kept, and the
+    next reading reads them back instead of computing them again (issue 19)."""
+    from tests.conftest import build_app, make_database_url, migrate_to_head
+
+    url, remove = make_database_url(backend, tmp_path)
+    app = build_app(url)
+    try:
+        migrate_to_head(app)
+        statements = {"n": select(func.count().label("n")), "m": select(func.count().label("m"))}
+        with app.test_request_context():
+            connection = db.session.connection()
+            first = snapshots.execute_all(connection, {"n": statements["n"]})
+            db.session.rollback()  # the request fails after its first statement
+            assert _kept() == 1
+            both = snapshots.execute_all(db.session.connection(), statements)
+            assert both["n"][0].n == first["n"][0].n and _kept() == 2
+            db.session.rollback()
+            assert _kept() == 2
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        remove()

@@ -27,11 +27,12 @@ def _insert(model):
     return insert(model)
 
 
-def insert_new(model, rows: list[dict], key: str) -> None:
+def insert_new(model, rows: list[dict], key: str, connection=None) -> None:
     """``INSERT … ON CONFLICT (key) DO NOTHING`` of ``rows`` into ``model``'s table, on the
     session's database (PostgreSQL or SQLite): rows whose key is there already, or is being
-    inserted by a concurrent transaction, are left as they are."""
-    db.session.execute(_insert(model).values(rows).on_conflict_do_nothing(index_elements=[key]))
+    inserted by a concurrent transaction, are left as they are. On ``connection`` when given (a
+    transaction of its own), else in the session's."""
+    (connection or db.session).execute(_insert(model).values(rows).on_conflict_do_nothing(index_elements=[key]))
 
 
 def insert_one_new(model, values: dict, key: str):

@@ -157,11 +157,14 @@ def changed(before: outcome.OutcomeFilter, after: outcome.OutcomeFilter) -> int:
                      or_(dated(s.c.paid_on), dated(outcome.add_months(s.c.paid_on, literal_column("6")))))))),
     )
     statement = select(func.count().label("changed")).select_from(e.join(both, both.c.id == e.c.id)).where(condition)
-    if snapshots.enabled() and snapshots.settled(before.as_of) and snapshots.settled(after.as_of):
-        # two published instants: the count is the same every time (kept once computed)
-        rows = snapshots.execute_all(db.session.connection(), {"changed": statement})["changed"]
-        return int(rows[0][0] or 0)
-    return int(db.session.scalar(statement) or 0)
+    # On the report's connection, as the report's own statements: custom plans, no JIT (compiling
+    # this count took 1.7 s of its 1.9 s over a lab of 10 000 families) and the report's timeout.
+    with outcome.report_connection() as connection:
+        if snapshots.enabled() and snapshots.settled(before.as_of) and snapshots.settled(after.as_of):
+            # two published instants: the count is the same every time (kept once computed)
+            rows = snapshots.execute_all(connection, {"changed": statement})["changed"]
+            return int(rows[0][0] or 0)
+        return int(connection.execute(statement).scalar() or 0)
 
 
 def publish(f: outcome.OutcomeFilter) -> outcome.OutcomeFilter:
