@@ -307,7 +307,8 @@ def peak_rss(database_url: str, secret: str, email: str, password: str, path: st
     out = subprocess.run([sys.executable, "-m", "bench.rss", email, password, path], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
-        raise RuntimeError("rss probe failed: " + out.stderr[-1500:])
+        lines = [line for line in out.stderr.splitlines() if line.strip() and " INFO " not in line]
+        raise RuntimeError("rss probe failed: " + (lines[-1] if lines else f"exit {out.returncode}"))
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

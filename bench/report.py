@@ -119,7 +119,8 @@ def rows(figures) -> list[list[str]]:
         value = f"{_number(f.value, f.unit)} {f.unit}".strip() if f.value is not None else (f.note or "–")
         unit = f.floor_unit or f.unit
         floor = f"{_number(f.floor, unit)} {unit} ({f.floor_label})".strip() if f.floor is not None else "–"
-        out.append([f.label, value, floor, _ratio(f), f.target or "–", _verdict(f)])
+        # one line per cell: a failure's message may hold several (a table row must not)
+        out.append([" ".join(c.split()) for c in (f.label, value, floor, _ratio(f), f.target or "–", _verdict(f))])
     return out
 
 

@@ -22,11 +22,18 @@ def main() -> None:
     get_ok(client, "/healthz")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
-    size = len(get_ok(client, path).get_data())
+    # A first reading that passes the request's database deadline answers 503 and keeps what it had
+    # computed (reports.snapshots); the next goes on from there. The peak is the process's over all.
+    response, readings = client.get(path), 1
+    while response.status_code == 503 and readings < 5:
+        response, readings = client.get(path), readings + 1
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path} answered {response.status_code} {readings} times")
+    size = len(response.get_data())
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"before_mib": round(before, 1), "peak_mib": round(after, 1), "seconds": round(seconds, 3),
-                      "bytes": size}))
+                      "bytes": size, "readings": readings}))
 
 
 if __name__ == "__main__":

@@ -444,7 +444,9 @@ def peak_rss(env: Env, figures: list[Figure]) -> None:
         "families)", result["peak_mib"], "MiB",
         floor=result["before_mib"], floor_label="same process before the request (app loaded, signed in)",
         ratio=result["peak_mib"] / result["before_mib"], ratio_label="×",
-        note=f"{result['seconds'] * 1000:.0f} ms, {result['bytes'] // 1024} KiB page"))
+        note=f"{result['seconds'] * 1000:.0f} ms, {result['bytes'] // 1024} KiB page"
+             + (f"; {result['readings']} readings (the first ones cut at the request's database deadline, each "
+                "going on from the rows the ones before kept)" if result.get("readings", 1) > 1 else "")))
 
 
 def audit_verify(env: Env, figures: list[Figure]) -> None:

@@ -132,3 +132,11 @@ def test_a_reading_that_never_finishes_fails_the_figure(monkeypatch):
     monkeypatch.setattr(measure, "clear_snapshots", lambda url: None)
     with pytest.raises(RuntimeError, match="answered 503 5 times"):
         measure.cut_reading(Client(), "db", "/rapporter", repeats=3)
+
+
+def test_a_failed_figure_keeps_the_table_one_line_a_row():
+    from bench.measure import Figure
+    from bench.report import rows
+
+    row = rows([Figure("peak_rss", "peak RSS", None, "", note="failed: RuntimeError: first\nsecond  line")])[0]
+    assert row[1] == "failed: RuntimeError: first second line" and all("\n" not in cell for cell in row)
