@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 
+import psycopg
+import pytest
 from sqlalchemy import select, text
 
 from tests.audit.conftest import events
@@ -282,3 +285,36 @@ def test_the_fast_path_agrees_with_the_python_canonical_form_on_awkward_text(ctx
     by_id = {row[1]: row for row in rows}
     for event in db.session.scalars(select(AuditEvent).where(AuditEvent.action == "test.awkward")):  # exact
         assert by_id[event.id][2] == chain.event_bytes(chain.canonical_fields(event)).decode()
+
+
+@pytest.mark.postgres
+def test_rows_read_ahead_in_a_thread_arrive_whole_and_in_order(ctx):
+    """On PostgreSQL the next batch is fetched while this one is hashed (chain._prefetched): every
+    row arrives once, in chain order, across batch boundaries."""
+    events(7)
+    rows = list(chain._rows(db.session.connection(), 2))
+    assert [row[0] for row in rows] == list(range(1, head().seq + 1))
+    assert len({row[1] for row in rows}) == len(rows)
+    assert verify().ok
+
+
+@pytest.mark.postgres
+def test_a_reading_stopped_early_stops_its_thread_and_frees_the_connection(ctx):
+    events(9)
+    rows = chain._rows(db.session.connection(), 2)
+    first = [next(rows) for _ in range(3)]
+    rows.close()
+    assert [row[0] for row in first] == [1, 2, 3]
+    assert not [t for t in threading.enumerate() if t.name == "audit-verify-fetch"]
+    # The server-side cursor was closed with the thread: the connection answers and can open it again.
+    assert db.session.execute(text("SELECT 1")).scalar() == 1
+    assert verify().ok
+
+
+@pytest.mark.postgres
+def test_an_error_while_reading_ahead_reaches_the_verifier(ctx, monkeypatch):
+    events(2)
+    monkeypatch.setattr(chain, "_PG_FAST", "SELECT chain_seq / 0 FROM audit_event")
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        chain.verify(db.session.connection())
+    assert not [t for t in threading.enumerate() if t.name == "audit-verify-fetch"]

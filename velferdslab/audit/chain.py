@@ -212,14 +212,56 @@ def _rows(connection, batch: int) -> Iterator[tuple]:
     """(chain_seq, id, canonical text, prev_hash, hash) for every event, in chain order, unsealed
     events (chain_seq NULL) last."""
     if connection.dialect.name == "postgresql":
-        with connection.connection.dbapi_connection.cursor(name="audit_verify") as cursor:
-            cursor.itersize = batch
-            cursor.execute(_PG_FAST)
-            yield from cursor
+        yield from _prefetched(connection.connection.dbapi_connection, batch)
         return
     sql = f"SELECT {_COLUMNS.format(ts='occurred_at')} FROM audit_event ORDER BY chain_seq IS NULL, chain_seq"  # noqa: S608
     for row in connection.execute(text(sql)):
         yield (row[0], row[1], _python_canonical(row), row[15], row[16])
+
+
+def _prefetched(dbapi_connection, batch: int) -> Iterator[tuple]:
+    """The fast rows from a server-side cursor, the next batch fetched by a thread while this one
+    is hashed: PostgreSQL builds the canonical text of batch n + 1 on one core while Python hashes
+    batch n on the other (psycopg releases the GIL while it waits), so verify takes about as long
+    as reading the rows alone instead of the reading plus the hashing."""
+    import queue
+    import threading
+
+    batches: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        try:
+            with dbapi_connection.cursor(name="audit_verify") as cursor:
+                cursor.itersize = batch
+                cursor.execute(_PG_FAST)
+                while rows := cursor.fetchmany(batch):
+                    if not put(rows):
+                        return
+            put(done)
+        except BaseException as error:  # handed to the reader, which raises it
+            put(error)
+
+    reader = threading.Thread(target=fetch, name="audit-verify-fetch", daemon=True)
+    reader.start()
+    try:
+        while (item := batches.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _python_canonical(row) -> str:
